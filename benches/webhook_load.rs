@@ -1,0 +1,311 @@
+//! Load test of `POST /webhooks/gitlab`: valid signed ~8 KB push payloads over N keep-alive
+//! connections against the real `backline serve` binary (verification, dedupe, classification,
+//! durable group-commit persist, workers draining at the same time), and in the same run against
+//! a no-op actix handler that only reads the body, for a ratio.
+//!
+//! Run: `cargo bench --bench webhook_load -- --connections 64 --seconds 10`
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpResponse, HttpServer};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Distinguishes runs in ids (a counter per connection does the rest, without a syscall).
+static RUN: std::sync::LazyLock<u128> = std::sync::LazyLock::new(|| {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+});
+
+const TOKEN: &str = "whsec_YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=";
+const ADMIN: &str = "bench-admin";
+
+struct Args {
+    connections: usize,
+    seconds: u64,
+    body_bytes: usize,
+    workers: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        connections: 64,
+        seconds: 10,
+        body_bytes: 8 * 1024,
+        workers: 2,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().and_then(|v| v.parse().ok());
+        match a.as_str() {
+            "--connections" => args.connections = value().expect("--connections N"),
+            "--seconds" => args.seconds = value().expect("--seconds N") as u64,
+            "--body-bytes" => args.body_bytes = value().expect("--body-bytes N"),
+            "--workers" => args.workers = value().expect("--workers N"),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    args
+}
+
+/// A push payload of at least `size` bytes, built from the example by repeating commits.
+fn push_payload(size: usize) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/webhooks/push.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let commit = v["commits"][0].clone();
+    let mut commits = Vec::new();
+    while serde_json::to_vec(&v).unwrap().len() < size {
+        commits.push(commit.clone());
+        v["commits"] = Value::Array(commits.clone());
+        v["total_commits_count"] = commits.len().into();
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn request(path: &str, body: &[u8], connection: usize, n: u64, signed: bool) -> Vec<u8> {
+    let id = format!("bench-{}-{connection}-{n}", *RUN);
+    let ts = backline::clock::now_secs();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Gitlab-Event: Push Hook\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if signed {
+        let sig = gitlab_sim::webhook::sign(TOKEN, &id, ts, body).unwrap();
+        head.push_str(&format!(
+            "webhook-id: {id}\r\nwebhook-timestamp: {ts}\r\nwebhook-signature: {sig}\r\n"
+        ));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reads one HTTP/1.1 response; returns its status.
+async fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
+    let mut line = String::new();
+    reader.read_line(&mut line).await?;
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        reader.read_line(&mut line).await?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await?;
+    Ok(status)
+}
+
+struct Result {
+    ok: u64,
+    other: u64,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+async fn load(
+    addr: String,
+    path: &'static str,
+    args: &Args,
+    body: Arc<Vec<u8>>,
+    signed: bool,
+    expect: u16,
+) -> Result {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..args.connections {
+        let (addr, body, stop) = (addr.clone(), body.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(&addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut reader = BufReader::new(stream);
+            let (mut ok, mut other, mut latencies) = (0u64, 0u64, Vec::new());
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let req = request(path, &body, c, n, signed);
+                n += 1;
+                let t = Instant::now();
+                reader.get_mut().write_all(&req).await.unwrap();
+                let status = read_response(&mut reader).await.unwrap();
+                latencies.push(t.elapsed());
+                if status == expect {
+                    ok += 1;
+                } else {
+                    other += 1;
+                }
+            }
+            (ok, other, latencies)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut result = Result {
+        ok: 0,
+        other: 0,
+        latencies: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    for t in tasks {
+        let (ok, other, lat) = t.await.unwrap();
+        result.ok += ok;
+        result.other += other;
+        result.latencies.extend(lat);
+    }
+    result.elapsed = started.elapsed();
+    result.latencies.sort();
+    result
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(name: &str, r: &Result) -> f64 {
+    let rate = r.ok as f64 / r.elapsed.as_secs_f64();
+    println!(
+        "| {name} | {} | {} | {:.0}/s | {:.2} ms | {:.2} ms | {:.2} ms |",
+        r.ok,
+        r.other,
+        rate,
+        percentile(&r.latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
+        r.latencies
+            .last()
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3,
+    );
+    rate
+}
+
+fn main() {
+    let args = parse_args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let body = Arc::new(push_payload(args.body_bytes));
+        println!(
+            "{} connections, {} s each, body {} bytes, {} cores",
+            args.connections,
+            args.seconds,
+            body.len(),
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(0)
+        );
+
+        // The no-op baseline: reads the body, answers 202.
+        let noop_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let noop_addr = noop_listener.local_addr().unwrap().to_string();
+        let noop = HttpServer::new(|| {
+            actix_web::App::new()
+                .app_data(web::PayloadConfig::new(32 << 20))
+                .route(
+                    "/noop",
+                    web::post().to(|body: web::Bytes| async move {
+                        std::hint::black_box(body.len());
+                        HttpResponse::Accepted().body("{}")
+                    }),
+                )
+        })
+        .disable_signals()
+        .listen(noop_listener)
+        .unwrap()
+        .run();
+        let noop_handle = noop.handle();
+        tokio::spawn(noop);
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_backline"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--workers"])
+            .arg(args.workers.to_string())
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("BACKLINE_WEBHOOK_SIGNING_TOKEN", TOKEN)
+            .env("BACKLINE_ADMIN_TOKEN", ADMIN)
+            .env("BACKLINE_LOG", "warn,backline::app=info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the backline binary starts");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next_line()
+                .await
+                .unwrap()
+                .expect("backline logs its address");
+            if let Some(a) = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("address="))
+            {
+                break a.to_string();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+        println!("| target | 2xx | other | rate | p50 | p99 | max |");
+        println!("|---|---|---|---|---|---|---|");
+        let base = load(noop_addr, "/noop", &args, body.clone(), false, 202).await;
+        let base_rate = report("no-op actix handler (reads body)", &base);
+        let real = load(
+            addr.clone(),
+            "/webhooks/gitlab",
+            &args,
+            body.clone(),
+            true,
+            202,
+        )
+        .await;
+        let label = format!(
+            "backline: verified, durable (group commit), {} workers",
+            args.workers
+        );
+        let real_rate = report(&label, &real);
+        println!("ratio backline / no-op: {:.2}", real_rate / base_rate);
+        if args.workers > 0 {
+            let drain_start = Instant::now();
+            let status: Value = reqwest::Client::new()
+                .get(format!("http://{addr}/api/v1/inbox?wait_idle_secs=300"))
+                .bearer_auth(ADMIN)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            println!(
+                "workers drained the backlog {:.1} s after the load stopped: {status}",
+                drain_start.elapsed().as_secs_f64()
+            );
+        }
+        child.kill().await.unwrap();
+        noop_handle.stop(true).await;
+    });
+}

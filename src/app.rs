@@ -1,0 +1,223 @@
+//! The application: store, inbox, lanes, workers and HTTP server, built once from settings.
+//! `backline serve` and the tests build the same [`App`].
+
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, HttpServer};
+
+use crate::clock::now_ms;
+use crate::config::Settings;
+use crate::handlers::Handler;
+use crate::http::verify::Verifier;
+use crate::http::AppState;
+use crate::inbox::Inbox;
+use crate::lanes::Lanes;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
+use crate::worker::{RetryPolicy, WorkerContext, WorkerPool};
+
+/// How often finished deliveries older than the retention are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The assembled application.
+pub struct App {
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// The store.
+    pub store: Store,
+    /// The inbox.
+    pub inbox: Inbox,
+    /// The schedule.
+    pub lanes: Arc<Lanes>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    handler: Arc<dyn Handler>,
+    live_workers: Arc<AtomicUsize>,
+    replayed: usize,
+}
+
+impl App {
+    /// Opens the store and loads every pending delivery into the lanes (replay after a stop or
+    /// a crash). Workers are started separately.
+    pub fn build(settings: Settings, handler: Arc<dyn Handler>) -> Result<App, StoreError> {
+        let store = Store::open(&settings.data_dir)?;
+        let inbox = Inbox::new(store.clone());
+        let lanes = Arc::new(Lanes::new());
+        let now = now_ms();
+        let pending = inbox.pending()?;
+        for p in &pending {
+            let delay = p
+                .not_before_ms
+                .filter(|at| *at > now)
+                .map(|at| Duration::from_millis((at - now) as u64));
+            lanes.push(p.lane, p.seq, delay);
+        }
+        let metrics = Arc::new(Metrics::new());
+        metrics.set_inbox_depth(lanes.depth());
+        metrics.set_dead_letters(inbox.dead_count());
+        Ok(App {
+            settings: Arc::new(settings),
+            store,
+            inbox,
+            lanes,
+            metrics,
+            handler,
+            live_workers: Arc::new(AtomicUsize::new(0)),
+            replayed: pending.len(),
+        })
+    }
+
+    /// Deliveries found pending when the store was opened.
+    pub fn replayed(&self) -> usize {
+        self.replayed
+    }
+
+    /// The state shared by the HTTP handlers.
+    pub fn http_state(&self) -> web::Data<AppState> {
+        let s = &self.settings;
+        web::Data::new(AppState {
+            settings: self.settings.clone(),
+            verifier: Verifier::new(
+                &s.webhook_secrets,
+                s.signing_keys.clone(),
+                s.signature_tolerance,
+                s.insecure_accept_unverified,
+            ),
+            inbox: self.inbox.clone(),
+            lanes: self.lanes.clone(),
+            metrics: self.metrics.clone(),
+            live_workers: self.live_workers.clone(),
+        })
+    }
+
+    /// The HTTP server on an already bound listener (not yet running: await or spawn it).
+    pub fn server(&self, listener: TcpListener) -> std::io::Result<Server> {
+        let state = self.http_state();
+        let max_body = self.settings.max_body_bytes;
+        let server = HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .configure(crate::http::routes)
+        })
+        .disable_signals()
+        .client_request_timeout(Duration::from_secs(10))
+        .client_disconnect_timeout(Duration::from_secs(2))
+        .shutdown_timeout(self.settings.shutdown_timeout.as_secs())
+        .listen(listener)?
+        .run();
+        Ok(server)
+    }
+
+    /// Starts the configured number of workers.
+    pub fn start_workers(&self) -> WorkerPool {
+        self.start_workers_n(self.settings.workers)
+    }
+
+    /// Starts `count` workers.
+    pub fn start_workers_n(&self, count: usize) -> WorkerPool {
+        let ctx = Arc::new(WorkerContext {
+            inbox: self.inbox.clone(),
+            lanes: self.lanes.clone(),
+            handler: self.handler.clone(),
+            metrics: self.metrics.clone(),
+            retry: RetryPolicy {
+                max_attempts: self.settings.max_attempts,
+                base: self.settings.retry_base,
+                max: self.settings.retry_max,
+            },
+            live: self.live_workers.clone(),
+        });
+        WorkerPool::start(ctx, count)
+    }
+
+    /// Removes finished deliveries older than the retention period.
+    pub async fn prune(&self) -> Result<usize, StoreError> {
+        let retention = self.settings.delivery_retention.as_millis() as i64;
+        self.inbox
+            .run(move |inbox| inbox.prune(now_ms() - retention))
+            .await
+    }
+
+    /// Serves until SIGTERM or SIGINT: then stops accepting, lets running handlers finish (up to
+    /// the shutdown timeout; the rest stay pending for the next start) and flushes the store.
+    pub async fn run(self, listener: TcpListener) -> anyhow::Result<()> {
+        let address = listener.local_addr()?;
+        let server = self.server(listener)?;
+        let handle = server.handle();
+        let workers = self.start_workers();
+        tracing::info!(
+            %address,
+            workers = workers.len(),
+            max_attempts = self.settings.max_attempts,
+            replayed = self.replayed,
+            data_dir = %self.settings.data_dir.display(),
+            "backline is listening; webhooks go to POST /webhooks/gitlab"
+        );
+        let app = Arc::new(self);
+        let pruner = {
+            let app = app.clone();
+            tokio::spawn(async move {
+                loop {
+                    match app.prune().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(removed = n, "pruned finished deliveries"),
+                        Err(e) => tracing::warn!(error = %e, "pruning failed"),
+                    }
+                    tokio::time::sleep(PRUNE_EVERY).await;
+                }
+            })
+        };
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: no new deliveries; finishing running handlers");
+            handle.stop(true).await;
+        });
+        server.await?;
+        signals.abort();
+        pruner.abort();
+        let finished = workers.shutdown(app.settings.shutdown_timeout).await;
+        if !finished {
+            tracing::warn!("some handlers did not finish in time; their deliveries stay queued and run on the next start");
+        }
+        app.store.flush_now()?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Marks a worker alive for as long as it lives (readiness), even if it panics.
+pub(crate) struct LiveGuard(pub(crate) Arc<AtomicUsize>);
+
+impl LiveGuard {
+    pub(crate) fn new(counter: Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        LiveGuard(counter)
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}

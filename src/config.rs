@@ -1,0 +1,449 @@
+//! Typed settings: built from `backline.toml`, `BACKLINE_*` environment variables and `serve`
+//! flags. Precedence: flag, then environment, then file, then default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::http::verify::SigningKey;
+use crate::secret::Secret;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./backline-data";
+/// GitLab's own cap on webhook payloads, 25 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// Everything the server needs to run. Secrets are wrapped and never printed.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Folder of the sled store.
+    pub data_dir: PathBuf,
+    /// Accepted `X-Gitlab-Token` values (several, for rotation).
+    pub webhook_secrets: Vec<Secret>,
+    /// Accepted Standard Webhooks signing keys (decoded `whsec_` tokens).
+    pub signing_keys: Vec<SigningKey>,
+    /// Accept deliveries that carry no verification at all (only with nothing configured).
+    pub insecure_accept_unverified: bool,
+    /// Root URL of the GitLab instance (the client adds `/api/v4`).
+    pub gitlab_url: Option<String>,
+    /// The bot's GitLab token.
+    pub gitlab_token: Option<Secret>,
+    /// Bearer token for `/api/v1`; without it the API answers 404.
+    pub admin_token: Option<Secret>,
+    /// Largest accepted webhook body; larger answers 413.
+    pub max_body_bytes: usize,
+    /// How far a `webhook-timestamp` may be from now.
+    pub signature_tolerance: Duration,
+    /// Number of deliveries processed at once (different projects); 0 = intake only.
+    pub workers: usize,
+    /// Attempts before a delivery moves to the dead letters.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// How long finished deliveries (and their dedupe keys) are kept.
+    pub delivery_retention: Duration,
+    /// How long `serve` waits for running handlers on shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl Settings {
+    /// Defaults around a data directory, as tests and the demo use them.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Settings {
+            listen: DEFAULT_LISTEN.parse().expect("valid default address"),
+            data_dir: data_dir.into(),
+            webhook_secrets: Vec::new(),
+            signing_keys: Vec::new(),
+            insecure_accept_unverified: false,
+            gitlab_url: None,
+            gitlab_token: None,
+            admin_token: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            signature_tolerance: Duration::from_secs(300),
+            workers: 8,
+            max_attempts: 8,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(600),
+            delivery_retention: Duration::from_secs(7 * 24 * 3600),
+            shutdown_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// Whether any webhook verification is configured.
+    pub fn verification_configured(&self) -> bool {
+        !self.webhook_secrets.is_empty() || !self.signing_keys.is_empty()
+    }
+}
+
+/// A configuration problem, described without any secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("could not read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for these settings.
+    #[error("could not parse config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (it names the key and line).
+        message: String,
+    },
+    /// A value is invalid.
+    #[error("invalid {name}: {reason}")]
+    Invalid {
+        /// The option, as its environment variable.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No verification is configured and insecure mode was not asked for.
+    #[error(
+        "no webhook verification configured: set BACKLINE_WEBHOOK_SECRET (the hook's secret token) \
+         or BACKLINE_WEBHOOK_SIGNING_TOKEN (its whsec_ signing token), in the environment, in \
+         backline.toml or as --webhook-secret / --webhook-signing-token; or pass \
+         --insecure-accept-unverified to accept unverified deliveries (never on a reachable host)"
+    )]
+    NoVerification,
+}
+
+/// `serve` flags; each falls back to its environment variable, then to the config file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "BACKLINE_LISTEN")]
+    pub listen: Option<String>,
+    /// Data directory for the store [default: ./backline-data].
+    #[arg(long, env = "BACKLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Webhook secret token(s), comma-separated for rotation.
+    #[arg(
+        long,
+        env = "BACKLINE_WEBHOOK_SECRET",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<Vec<String>>,
+    /// Standard Webhooks signing token(s) (`whsec_...`), comma-separated.
+    #[arg(
+        long,
+        env = "BACKLINE_WEBHOOK_SIGNING_TOKEN",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub webhook_signing_token: Option<Vec<String>>,
+    /// GitLab instance root URL, e.g. https://gitlab.example.com.
+    #[arg(long, env = "BACKLINE_GITLAB_URL")]
+    pub gitlab_url: Option<String>,
+    /// GitLab token of the bot user.
+    #[arg(long, env = "BACKLINE_GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
+    /// Bearer token for the JSON API; without it the API answers 404.
+    #[arg(long, env = "BACKLINE_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Largest accepted webhook body in bytes [default: 26214400].
+    #[arg(long, env = "BACKLINE_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Deliveries processed at once; 0 = accept and store only [default: 8].
+    #[arg(long, env = "BACKLINE_WORKERS")]
+    pub workers: Option<usize>,
+    /// Attempts before a delivery becomes a dead letter [default: 8].
+    #[arg(long, env = "BACKLINE_MAX_ATTEMPTS")]
+    pub max_attempts: Option<u32>,
+    /// First retry delay in milliseconds, doubled per attempt [default: 2000].
+    #[arg(long, env = "BACKLINE_RETRY_BASE_MS")]
+    pub retry_base_ms: Option<u64>,
+    /// Longest retry delay in milliseconds [default: 600000].
+    #[arg(long, env = "BACKLINE_RETRY_MAX_MS")]
+    pub retry_max_ms: Option<u64>,
+    /// Allowed clock skew of `webhook-timestamp`, in seconds [default: 300].
+    #[arg(long, env = "BACKLINE_SIGNATURE_TOLERANCE_SECS")]
+    pub signature_tolerance_secs: Option<u64>,
+    /// Days finished deliveries are kept for the API and deduplication [default: 7].
+    #[arg(long, env = "BACKLINE_DELIVERY_RETENTION_DAYS")]
+    pub delivery_retention_days: Option<u64>,
+    /// Seconds to wait for running handlers on shutdown [default: 20].
+    #[arg(long, env = "BACKLINE_SHUTDOWN_TIMEOUT_SECS")]
+    pub shutdown_timeout_secs: Option<u64>,
+    /// Accept deliveries without any verification when none is configured.
+    #[arg(long, env = "BACKLINE_INSECURE_ACCEPT_UNVERIFIED")]
+    pub insecure_accept_unverified: bool,
+}
+
+/// The same settings as they appear in `backline.toml` (keys are the environment names, lower
+/// case, without the prefix). Unknown keys are an error, so a typo does not pass silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    webhook_secret: Option<OneOrMany>,
+    webhook_signing_token: Option<OneOrMany>,
+    gitlab_url: Option<String>,
+    gitlab_token: Option<String>,
+    admin_token: Option<String>,
+    max_body_bytes: Option<usize>,
+    workers: Option<usize>,
+    max_attempts: Option<u32>,
+    retry_base_ms: Option<u64>,
+    retry_max_ms: Option<u64>,
+    signature_tolerance_secs: Option<u64>,
+    delivery_retention_days: Option<u64>,
+    shutdown_timeout_secs: Option<u64>,
+    insecure_accept_unverified: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => s.split(',').map(str::to_string).collect(),
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+impl FileConfig {
+    /// Reads a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses config text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+}
+
+/// Merges flags (already falling back to the environment) over the file over the defaults, and
+/// validates the result. Does not check that verification is configured: see [`require_verification`].
+pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigError> {
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let mut s = Settings::with_data_dir(data_dir);
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    s.listen = listen.parse().map_err(|e| ConfigError::Invalid {
+        name: "BACKLINE_LISTEN",
+        reason: format!("{listen:?} is not an address such as 127.0.0.1:8080 ({e})"),
+    })?;
+    let secrets = args
+        .webhook_secret
+        .or(file.webhook_secret.map(OneOrMany::into_vec))
+        .unwrap_or_default();
+    s.webhook_secrets = non_empty_entries(secrets)
+        .into_iter()
+        .map(Secret::new)
+        .collect();
+    let tokens = args
+        .webhook_signing_token
+        .or(file.webhook_signing_token.map(OneOrMany::into_vec))
+        .unwrap_or_default();
+    s.signing_keys = non_empty_entries(tokens)
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            SigningKey::from_token(t).map_err(|reason| ConfigError::Invalid {
+                name: "BACKLINE_WEBHOOK_SIGNING_TOKEN",
+                reason: format!("entry {}: {reason}", i + 1),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    s.gitlab_url = args
+        .gitlab_url
+        .or(file.gitlab_url)
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &s.gitlab_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "BACKLINE_GITLAB_URL",
+                reason: "must start with http:// or https://".to_string(),
+            });
+        }
+    }
+    s.gitlab_token = args
+        .gitlab_token
+        .or(file.gitlab_token)
+        .filter(|t| !t.is_empty())
+        .map(Secret::new);
+    s.admin_token = args
+        .admin_token
+        .or(file.admin_token)
+        .filter(|t| !t.is_empty())
+        .map(Secret::new);
+    if let Some(n) = args.max_body_bytes.or(file.max_body_bytes) {
+        if n == 0 {
+            return Err(ConfigError::Invalid {
+                name: "BACKLINE_MAX_BODY_BYTES",
+                reason: "must be greater than 0".to_string(),
+            });
+        }
+        s.max_body_bytes = n;
+    }
+    if let Some(n) = args.workers.or(file.workers) {
+        s.workers = n;
+    }
+    if let Some(n) = args.max_attempts.or(file.max_attempts) {
+        if n == 0 {
+            return Err(ConfigError::Invalid {
+                name: "BACKLINE_MAX_ATTEMPTS",
+                reason: "must be at least 1".to_string(),
+            });
+        }
+        s.max_attempts = n;
+    }
+    if let Some(ms) = args.retry_base_ms.or(file.retry_base_ms) {
+        s.retry_base = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.retry_max_ms.or(file.retry_max_ms) {
+        s.retry_max = Duration::from_millis(ms);
+    }
+    if let Some(secs) = args
+        .signature_tolerance_secs
+        .or(file.signature_tolerance_secs)
+    {
+        s.signature_tolerance = Duration::from_secs(secs);
+    }
+    if let Some(days) = args
+        .delivery_retention_days
+        .or(file.delivery_retention_days)
+    {
+        s.delivery_retention = Duration::from_secs(days * 24 * 3600);
+    }
+    if let Some(secs) = args.shutdown_timeout_secs.or(file.shutdown_timeout_secs) {
+        s.shutdown_timeout = Duration::from_secs(secs);
+    }
+    s.insecure_accept_unverified =
+        args.insecure_accept_unverified || file.insecure_accept_unverified.unwrap_or(false);
+    Ok(s)
+}
+
+/// Refuses settings that would accept unverified deliveries without being told to.
+pub fn require_verification(settings: &Settings) -> Result<(), ConfigError> {
+    if settings.verification_configured() || settings.insecure_accept_unverified {
+        Ok(())
+    } else {
+        Err(ConfigError::NoVerification)
+    }
+}
+
+fn non_empty_entries(values: Vec<String>) -> Vec<String> {
+    values
+        .into_iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "whsec_YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=";
+
+    #[test]
+    fn flags_win_over_file_and_file_over_defaults() {
+        let file = FileConfig::parse(
+            "listen = \"0.0.0.0:9000\"\nworkers = 3\nwebhook_secret = [\"a\", \"b\"]\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            workers: Some(5),
+            ..Default::default()
+        };
+        let s = resolve(args, file).unwrap();
+        assert_eq!(s.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.workers, 5);
+        assert_eq!(s.webhook_secrets.len(), 2);
+        assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn comma_separated_lists_in_file() {
+        let file =
+            FileConfig::parse(&format!("webhook_signing_token = \"{TOKEN}, {TOKEN}\"")).unwrap();
+        let s = resolve(ServeArgs::default(), file).unwrap();
+        assert_eq!(s.signing_keys.len(), 2);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_errors_without_secrets() {
+        assert!(FileConfig::parse("lisen = \"x\"").is_err());
+        let args = ServeArgs {
+            webhook_signing_token: Some(vec!["whsec_!!!notbase64".to_string()]),
+            ..Default::default()
+        };
+        let err = resolve(args, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BACKLINE_WEBHOOK_SIGNING_TOKEN"), "{err}");
+        assert!(!err.contains("notbase64"), "{err}");
+        let args = ServeArgs {
+            listen: Some("nowhere".to_string()),
+            ..Default::default()
+        };
+        assert!(resolve(args, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn verification_is_required_unless_insecure() {
+        let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
+        assert!(matches!(
+            require_verification(&s),
+            Err(ConfigError::NoVerification)
+        ));
+        let args = ServeArgs {
+            insecure_accept_unverified: true,
+            ..Default::default()
+        };
+        let s = resolve(args, FileConfig::default()).unwrap();
+        assert!(require_verification(&s).is_ok());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let args = ServeArgs {
+            webhook_secret: Some(vec!["s3cr3t-value".to_string()]),
+            gitlab_token: Some("glpat-abcdef".to_string()),
+            admin_token: Some("adm1n".to_string()),
+            webhook_signing_token: Some(vec![TOKEN.to_string()]),
+            ..Default::default()
+        };
+        let s = resolve(args, FileConfig::default()).unwrap();
+        let shown = format!("{s:?}");
+        for secret in ["s3cr3t-value", "glpat-abcdef", "adm1n", "YWFhYWFh"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The HTTP surface: webhook intake, the JSON API, health and metrics. `http` never calls
+//! GitLab and never plans: it verifies, records and answers.
+
+pub mod api;
+pub mod health;
+pub mod state;
+pub mod verify;
+pub mod webhook;
+
+use actix_web::web;
+
+pub use state::AppState;
+
+/// Mounts every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks/gitlab", web::post().to(webhook::receive))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics))
+        .configure(api::routes);
+}

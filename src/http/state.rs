@@ -1,0 +1,38 @@
+//! What every HTTP handler shares.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::http::verify::Verifier;
+use crate::inbox::Inbox;
+use crate::lanes::Lanes;
+use crate::metrics::Metrics;
+
+/// Shared state of the HTTP surface.
+pub struct AppState {
+    /// The settings the server runs with.
+    pub settings: Arc<Settings>,
+    /// Webhook verification.
+    pub verifier: Verifier,
+    /// The durable inbox.
+    pub inbox: Inbox,
+    /// The schedule the workers take from.
+    pub lanes: Arc<Lanes>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Workers alive right now (readiness).
+    pub live_workers: Arc<AtomicUsize>,
+}
+
+impl AppState {
+    /// Workers configured.
+    pub fn workers_configured(&self) -> usize {
+        self.settings.workers
+    }
+
+    /// Workers alive.
+    pub fn workers_alive(&self) -> usize {
+        self.live_workers.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,488 @@
+//! Webhook verification, on the raw bytes and before any parse: Standard Webhooks signatures
+//! (`webhook-id`, `webhook-timestamp`, `webhook-signature`) or GitLab's `X-Gitlab-Token`.
+//! Pure: headers, body and the current time in; a verdict out. Every comparison is constant-time.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::secret::Secret;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A Standard Webhooks signing key: the base64-decoded part of a `whsec_...` token.
+#[derive(Clone)]
+pub struct SigningKey(Vec<u8>);
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey([redacted])")
+    }
+}
+
+impl SigningKey {
+    /// Decodes a `whsec_<base64>` token. The error never repeats the token.
+    pub fn from_token(token: &str) -> Result<Self, String> {
+        let encoded = token
+            .trim()
+            .strip_prefix("whsec_")
+            .ok_or_else(|| "a signing token starts with whsec_".to_string())?;
+        let key = B64
+            .decode(encoded)
+            .map_err(|_| "the part after whsec_ is not valid base64".to_string())?;
+        if key.is_empty() {
+            return Err("the key is empty".to_string());
+        }
+        Ok(SigningKey(key))
+    }
+
+    /// The raw HMAC-SHA256 over `"{id}.{timestamp}.{body}"`.
+    pub fn mac(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(webhook_id.as_bytes());
+        mac.update(b".");
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The `webhook-signature` entry `v1,<base64>` for a delivery.
+    pub fn sign(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> String {
+        format!("v1,{}", B64.encode(self.mac(webhook_id, timestamp, body)))
+    }
+}
+
+/// The verification-relevant headers of a delivery.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VerifyHeaders<'a> {
+    /// `X-Gitlab-Token`.
+    pub gitlab_token: Option<&'a str>,
+    /// `webhook-id`.
+    pub webhook_id: Option<&'a str>,
+    /// `webhook-timestamp` (Unix seconds).
+    pub webhook_timestamp: Option<&'a str>,
+    /// `webhook-signature` (space-separated `v1,<base64>` entries).
+    pub webhook_signature: Option<&'a str>,
+}
+
+/// How a delivery was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    /// A valid Standard Webhooks signature.
+    Signature,
+    /// A matching `X-Gitlab-Token`.
+    Token,
+    /// Nothing is configured and insecure mode is on.
+    Unverified,
+}
+
+/// Why a delivery was refused. The message is short and never contains a header value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// A secret token is configured but the delivery has no `X-Gitlab-Token`.
+    #[error("missing X-Gitlab-Token")]
+    MissingToken,
+    /// `X-Gitlab-Token` matches no configured secret.
+    #[error("invalid X-Gitlab-Token")]
+    InvalidToken,
+    /// Only signing tokens are configured and the delivery is not signed.
+    #[error("missing webhook-signature")]
+    MissingSignature,
+    /// `webhook-id` or `webhook-timestamp` is missing beside a signature.
+    #[error("missing webhook-id or webhook-timestamp")]
+    MissingSignatureHeaders,
+    /// `webhook-signature` holds no `v1,<base64>` entry.
+    #[error("malformed webhook-signature")]
+    MalformedSignature,
+    /// No signature entry matches any configured key.
+    #[error("invalid webhook-signature")]
+    InvalidSignature,
+    /// `webhook-timestamp` is not a Unix time in seconds.
+    #[error("malformed webhook-timestamp")]
+    MalformedTimestamp,
+    /// `webhook-timestamp` is outside the tolerance window.
+    #[error("webhook-timestamp outside the allowed window")]
+    StaleTimestamp,
+    /// Nothing is configured and insecure mode is off (the server refuses to start so).
+    #[error("no webhook verification configured")]
+    NotConfigured,
+}
+
+impl VerifyError {
+    /// A stable label for metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            VerifyError::MissingToken => "missing_token",
+            VerifyError::InvalidToken => "invalid_token",
+            VerifyError::MissingSignature => "missing_signature",
+            VerifyError::MissingSignatureHeaders => "missing_signature_headers",
+            VerifyError::MalformedSignature => "malformed_signature",
+            VerifyError::InvalidSignature => "invalid_signature",
+            VerifyError::MalformedTimestamp => "malformed_timestamp",
+            VerifyError::StaleTimestamp => "stale_timestamp",
+            VerifyError::NotConfigured => "not_configured",
+        }
+    }
+
+    /// Every label, for metrics that start at zero.
+    pub const LABELS: [&'static str; 9] = [
+        "missing_token",
+        "invalid_token",
+        "missing_signature",
+        "missing_signature_headers",
+        "malformed_signature",
+        "invalid_signature",
+        "malformed_timestamp",
+        "stale_timestamp",
+        "not_configured",
+    ];
+}
+
+/// The configured secrets and keys, and the verdict rules over them.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    secret_digests: Vec<[u8; 32]>,
+    keys: Vec<SigningKey>,
+    tolerance: Duration,
+    insecure: bool,
+}
+
+impl Verifier {
+    /// Builds a verifier. With no secret and no key, only `insecure` lets deliveries through.
+    pub fn new(
+        secrets: &[Secret],
+        keys: Vec<SigningKey>,
+        tolerance: Duration,
+        insecure: bool,
+    ) -> Self {
+        Verifier {
+            secret_digests: secrets
+                .iter()
+                .map(|s| Sha256::digest(s.expose().as_bytes()).into())
+                .collect(),
+            keys,
+            tolerance,
+            insecure,
+        }
+    }
+
+    /// Verifies a delivery. `now` is the current Unix time in seconds.
+    ///
+    /// A signature decides when one is present and a key is configured; otherwise the secret
+    /// token does. Every configured secret and key is tried, so rotation works.
+    pub fn verify(
+        &self,
+        headers: &VerifyHeaders<'_>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        if let (Some(signature), false) = (headers.webhook_signature, self.keys.is_empty()) {
+            return self.verify_signature(headers, signature, body, now);
+        }
+        if !self.secret_digests.is_empty() {
+            let token = headers.gitlab_token.ok_or(VerifyError::MissingToken)?;
+            return if self.token_matches(token) {
+                Ok(Verified::Token)
+            } else {
+                Err(VerifyError::InvalidToken)
+            };
+        }
+        if !self.keys.is_empty() {
+            return Err(VerifyError::MissingSignature);
+        }
+        if self.insecure {
+            Ok(Verified::Unverified)
+        } else {
+            Err(VerifyError::NotConfigured)
+        }
+    }
+
+    fn token_matches(&self, token: &str) -> bool {
+        // Compare digests so that neither the length nor the content of a secret leaks through
+        // timing; fold over every secret without an early exit.
+        let candidate: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.secret_digests
+            .iter()
+            .fold(subtle::Choice::from(0), |acc, d| acc | d.ct_eq(&candidate))
+            .into()
+    }
+
+    fn verify_signature(
+        &self,
+        headers: &VerifyHeaders<'_>,
+        signature: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, VerifyError> {
+        let (Some(id), Some(timestamp)) = (headers.webhook_id, headers.webhook_timestamp) else {
+            return Err(VerifyError::MissingSignatureHeaders);
+        };
+        let candidates: Vec<Vec<u8>> = signature
+            .split_ascii_whitespace()
+            .filter_map(|entry| entry.strip_prefix("v1,"))
+            .filter_map(|b64| B64.decode(b64).ok())
+            .collect();
+        if candidates.is_empty() {
+            return Err(VerifyError::MalformedSignature);
+        }
+        let mut matched = subtle::Choice::from(0);
+        for key in &self.keys {
+            let expected = key.mac(id, timestamp, body);
+            for candidate in &candidates {
+                matched |= candidate.as_slice().ct_eq(&expected[..]);
+            }
+        }
+        if !bool::from(matched) {
+            return Err(VerifyError::InvalidSignature);
+        }
+        let ts: i64 = timestamp
+            .trim()
+            .parse()
+            .map_err(|_| VerifyError::MalformedTimestamp)?;
+        let skew = now.abs_diff(ts);
+        if skew > self.tolerance.as_secs() {
+            return Err(VerifyError::StaleTimestamp);
+        }
+        Ok(Verified::Signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Vectors {
+        vectors: Vec<Vector>,
+    }
+
+    #[derive(Deserialize)]
+    struct Vector {
+        secret: String,
+        webhook_id: String,
+        webhook_timestamp: String,
+        body: Option<String>,
+        body_file: Option<String>,
+        expected_signature: String,
+    }
+
+    fn reference_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/gitlab-webhooks")
+    }
+
+    fn load_vectors() -> Vec<(Vector, Vec<u8>)> {
+        let text = std::fs::read_to_string(reference_dir().join("signature-test-vectors.json"))
+            .expect(
+                "shared/reference/gitlab-webhooks/signature-test-vectors.json beside the checkout",
+            );
+        let parsed: Vectors = serde_json::from_str(&text).unwrap();
+        parsed
+            .vectors
+            .into_iter()
+            .map(|v| {
+                let body = match (&v.body, &v.body_file) {
+                    (Some(b), _) => b.clone().into_bytes(),
+                    (None, Some(f)) => std::fs::read(reference_dir().join(f)).unwrap(),
+                    _ => panic!("vector without body"),
+                };
+                (v, body)
+            })
+            .collect()
+    }
+
+    fn signed_verifier(tokens: &[&str]) -> Verifier {
+        let keys = tokens
+            .iter()
+            .map(|t| SigningKey::from_token(t).unwrap())
+            .collect();
+        Verifier::new(&[], keys, Duration::from_secs(300), false)
+    }
+
+    fn headers<'a>(id: &'a str, ts: &'a str, sig: &'a str) -> VerifyHeaders<'a> {
+        VerifyHeaders {
+            gitlab_token: None,
+            webhook_id: Some(id),
+            webhook_timestamp: Some(ts),
+            webhook_signature: Some(sig),
+        }
+    }
+
+    #[test]
+    fn reference_signature_vectors_sign_and_verify() {
+        let vectors = load_vectors();
+        assert_eq!(vectors.len(), 5);
+        for (v, body) in &vectors {
+            let key = SigningKey::from_token(&v.secret).unwrap();
+            assert_eq!(
+                key.sign(&v.webhook_id, &v.webhook_timestamp, body),
+                v.expected_signature
+            );
+            let now: i64 = v.webhook_timestamp.parse().unwrap();
+            let verifier = signed_verifier(&[&v.secret]);
+            let h = headers(&v.webhook_id, &v.webhook_timestamp, &v.expected_signature);
+            assert_eq!(
+                verifier.verify(&h, body, now + 299),
+                Ok(Verified::Signature)
+            );
+        }
+    }
+
+    #[test]
+    fn reference_vectors_tampering_is_refused() {
+        for (v, body) in &load_vectors() {
+            let now: i64 = v.webhook_timestamp.parse().unwrap();
+            let verifier = signed_verifier(&[&v.secret]);
+            let sig = v.expected_signature.as_str();
+            let mut tampered = body.clone();
+            tampered[0] ^= 0x01;
+            let h = headers(&v.webhook_id, &v.webhook_timestamp, sig);
+            assert_eq!(
+                verifier.verify(&h, &tampered, now),
+                Err(VerifyError::InvalidSignature)
+            );
+            let other_id = format!("{}x", v.webhook_id);
+            let h = headers(&other_id, &v.webhook_timestamp, sig);
+            assert_eq!(
+                verifier.verify(&h, body, now),
+                Err(VerifyError::InvalidSignature)
+            );
+            let other_ts = (now + 1).to_string();
+            let h = headers(&v.webhook_id, &other_ts, sig);
+            assert_eq!(
+                verifier.verify(&h, body, now),
+                Err(VerifyError::InvalidSignature)
+            );
+            let h = headers(&v.webhook_id, &v.webhook_timestamp, sig);
+            assert_eq!(
+                verifier.verify(&h, body, now + 301),
+                Err(VerifyError::StaleTimestamp)
+            );
+            assert_eq!(
+                verifier.verify(&h, body, now - 301),
+                Err(VerifyError::StaleTimestamp)
+            );
+            let wrong = signed_verifier(&["whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q="]);
+            if v.secret != "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q=" {
+                assert_eq!(
+                    wrong.verify(&h, body, now),
+                    Err(VerifyError::InvalidSignature)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_right_signature_among_several_passes_and_rotation_works() {
+        let (v, body) = &load_vectors()[2];
+        let now: i64 = v.webhook_timestamp.parse().unwrap();
+        let several = format!(
+            "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1a,whatever {} garbage",
+            v.expected_signature
+        );
+        let verifier = signed_verifier(&[
+            "whsec_dGVzdHRlc3R0ZXN0dGVzdHRlc3R0ZXN0dGVzdHRlc3Q=",
+            &v.secret,
+        ]);
+        let h = headers(&v.webhook_id, &v.webhook_timestamp, &several);
+        assert_eq!(verifier.verify(&h, body, now), Ok(Verified::Signature));
+        let h = headers(&v.webhook_id, &v.webhook_timestamp, "v1a,abc nonsense");
+        assert_eq!(
+            verifier.verify(&h, body, now),
+            Err(VerifyError::MalformedSignature)
+        );
+    }
+
+    #[test]
+    fn each_secret_of_a_rotation_list_is_accepted() {
+        let secrets = [Secret::new("old-secret"), Secret::new("new-secret")];
+        let verifier = Verifier::new(&secrets, vec![], Duration::from_secs(300), false);
+        for token in ["old-secret", "new-secret"] {
+            let h = VerifyHeaders {
+                gitlab_token: Some(token),
+                ..Default::default()
+            };
+            assert_eq!(verifier.verify(&h, b"{}", 0), Ok(Verified::Token));
+        }
+        for token in ["", "new-secre", "new-secret2", "NEW-SECRET"] {
+            let h = VerifyHeaders {
+                gitlab_token: Some(token),
+                ..Default::default()
+            };
+            assert_eq!(
+                verifier.verify(&h, b"{}", 0),
+                Err(VerifyError::InvalidToken)
+            );
+        }
+        assert_eq!(
+            verifier.verify(&VerifyHeaders::default(), b"{}", 0),
+            Err(VerifyError::MissingToken)
+        );
+    }
+
+    #[test]
+    fn signature_decides_when_present_and_token_otherwise() {
+        let (v, body) = &load_vectors()[2];
+        let now: i64 = v.webhook_timestamp.parse().unwrap();
+        let verifier = Verifier::new(
+            &[Secret::new("tok")],
+            vec![SigningKey::from_token(&v.secret).unwrap()],
+            Duration::from_secs(300),
+            false,
+        );
+        // A bad signature is not rescued by a good token.
+        let h = VerifyHeaders {
+            gitlab_token: Some("tok"),
+            webhook_id: Some(&v.webhook_id),
+            webhook_timestamp: Some(&v.webhook_timestamp),
+            webhook_signature: Some("v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        };
+        assert_eq!(
+            verifier.verify(&h, body, now),
+            Err(VerifyError::InvalidSignature)
+        );
+        // Without a signature the token decides.
+        let h = VerifyHeaders {
+            gitlab_token: Some("tok"),
+            ..Default::default()
+        };
+        assert_eq!(verifier.verify(&h, body, now), Ok(Verified::Token));
+        // Only keys configured, nothing signed.
+        let only_keys = signed_verifier(&[&v.secret]);
+        assert_eq!(
+            only_keys.verify(&h, body, now),
+            Err(VerifyError::MissingSignature)
+        );
+        let h = VerifyHeaders {
+            webhook_signature: Some(&v.expected_signature),
+            ..Default::default()
+        };
+        assert_eq!(
+            only_keys.verify(&h, body, now),
+            Err(VerifyError::MissingSignatureHeaders)
+        );
+    }
+
+    #[test]
+    fn nothing_configured_needs_insecure_mode() {
+        let strict = Verifier::new(&[], vec![], Duration::from_secs(300), false);
+        let open = Verifier::new(&[], vec![], Duration::from_secs(300), true);
+        let h = VerifyHeaders::default();
+        assert_eq!(strict.verify(&h, b"{}", 0), Err(VerifyError::NotConfigured));
+        assert_eq!(open.verify(&h, b"{}", 0), Ok(Verified::Unverified));
+    }
+
+    #[test]
+    fn bad_tokens_are_refused_without_echo() {
+        let err = SigningKey::from_token("whsec_%%%secret%%%").unwrap_err();
+        assert!(!err.contains("secret"));
+        assert!(SigningKey::from_token("nope").is_err());
+        assert!(SigningKey::from_token("whsec_").is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! backline: a self-hosted GitLab security-remediation bot.
+//!
+//! The library holds everything; `src/main.rs` is a thin CLI over it. Tests build the same
+//! [`app::App`] the binary runs.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod gitlab;
+pub mod handlers;
+pub mod http;
+pub mod inbox;
+pub mod lanes;
+pub mod metrics;
+pub mod secret;
+pub mod store;
+pub mod worker;

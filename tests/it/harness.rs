@@ -1,0 +1,240 @@
+//! `spawn_app()`: a running backline on an ephemeral loopback port, with helpers to send
+//! deliveries and to drain the workers (no sleeps: tests await the inbox becoming idle).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use backline::app::App;
+use backline::config::Settings;
+use backline::gitlab::hooks::HookEvent;
+use backline::handlers::{Handler, HandlerError, RecordingHandler};
+use backline::http::verify::SigningKey;
+use backline::inbox::DeliveryRecord;
+use backline::secret::Secret;
+use backline::worker::WorkerPool;
+use gitlab_sim::{Delivery, DeliveryBuilder, Sender};
+use serde_json::Value;
+
+pub const SECRET: &str = "test-secret-token";
+pub const OLD_SECRET: &str = "previous-secret-token";
+pub const SIGNING_TOKEN: &str = "whsec_YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=";
+pub const ADMIN_TOKEN: &str = "admin-token-for-tests";
+
+/// A running app.
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    pub http: reqwest::Client,
+    pub sender: Sender,
+    workers: Option<WorkerPool>,
+    server: actix_web::dev::ServerHandle,
+    server_task: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Options of [`spawn`].
+pub struct Options {
+    pub handler: Arc<dyn Handler>,
+    pub workers: usize,
+    pub tweak: Box<dyn FnOnce(&mut Settings)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            handler: Arc::new(RecordingHandler),
+            workers: 4,
+            tweak: Box::new(|_| {}),
+        }
+    }
+}
+
+/// The default app: token and signature verification, admin API, four workers.
+pub async fn spawn_app() -> TestApp {
+    spawn(Options::default()).await
+}
+
+pub async fn spawn(options: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::with_data_dir(dir.path().join("data"));
+    settings.webhook_secrets = vec![Secret::new(OLD_SECRET), Secret::new(SECRET)];
+    settings.signing_keys = vec![SigningKey::from_token(SIGNING_TOKEN).unwrap()];
+    settings.admin_token = Some(Secret::new(ADMIN_TOKEN));
+    settings.retry_base = std::time::Duration::ZERO;
+    settings.workers = options.workers;
+    (options.tweak)(&mut settings);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = Arc::new(App::build(settings, options.handler).expect("app builds"));
+    let server = app.server(listener).expect("server");
+    let handle = server.handle();
+    let server_task = tokio::spawn(server);
+    let workers = Some(app.start_workers());
+    TestApp {
+        base,
+        app,
+        http: reqwest::Client::new(),
+        sender: Sender::default(),
+        workers,
+        server: handle,
+        server_task,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn webhook_url(&self) -> String {
+        format!("{}/webhooks/gitlab", self.base)
+    }
+
+    /// Sends a delivery; returns status and JSON body.
+    pub async fn deliver(&self, delivery: &Delivery) -> (u16, Value) {
+        let response = self
+            .sender
+            .send(&self.webhook_url(), delivery)
+            .await
+            .expect("delivery answered");
+        let body = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        (response.status, body)
+    }
+
+    /// Sends a body with the secret token.
+    pub async fn deliver_with_token(&self, event: &str, body: &[u8]) -> (u16, Value) {
+        let d = DeliveryBuilder::new(event, body.to_vec())
+            .secret_token(SECRET)
+            .build()
+            .unwrap();
+        self.deliver(&d).await
+    }
+
+    /// Waits until every accepted delivery is finished.
+    pub async fn drain(&self) {
+        self.app.lanes.wait_idle().await;
+    }
+
+    /// GET an API path with the admin token.
+    pub async fn api(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST an API path with the admin token.
+    pub async fn api_post(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Stops the server and the workers and closes the store, as a graceful stop does.
+    pub async fn shutdown(mut self) {
+        self.server.stop(true).await;
+        (&mut self.server_task).await.unwrap().unwrap();
+        self.stop_workers().await;
+        self.app.store.flush_now().unwrap();
+        let app = self.app;
+        assert_eq!(Arc::strong_count(&app), 1, "nothing else holds the app");
+    }
+
+    /// Stops the workers (the server keeps answering).
+    pub async fn stop_workers(&mut self) {
+        if let Some(w) = self.workers.take() {
+            assert!(w.shutdown(std::time::Duration::from_secs(10)).await);
+        }
+    }
+}
+
+/// The example payloads with their header and expected classification.
+#[derive(serde::Deserialize, Clone, Debug)]
+pub struct Example {
+    pub file: String,
+    pub event: String,
+    pub kind: String,
+    pub accepted: bool,
+}
+
+pub fn examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/webhooks")
+}
+
+pub fn examples() -> Vec<Example> {
+    let text = std::fs::read_to_string(examples_dir().join("manifest.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+pub fn example_body(file: &str) -> Vec<u8> {
+    std::fs::read(examples_dir().join(file)).unwrap()
+}
+
+/// A push payload for `project` with a marker in its message, so that bodies differ.
+pub fn push_body(project: u64, marker: &str) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(&example_body("push.json")).unwrap();
+    v["project_id"] = project.into();
+    v["project"]["id"] = project.into();
+    v["message"] = marker.into();
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// One handler call as a [`ScriptedHandler`] saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub seq: u64,
+    pub project: Option<u64>,
+    pub attempt: u32,
+}
+
+type Script = dyn Fn(&DeliveryRecord, &HookEvent) -> Result<String, HandlerError> + Send + Sync;
+
+/// A handler that logs each call and answers by a script.
+pub struct ScriptedHandler {
+    pub calls: Mutex<Vec<Call>>,
+    script: Box<Script>,
+}
+
+impl ScriptedHandler {
+    pub fn new(
+        script: impl Fn(&DeliveryRecord, &HookEvent) -> Result<String, HandlerError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Arc<Self> {
+        Arc::new(ScriptedHandler {
+            calls: Mutex::new(Vec::new()),
+            script: Box::new(script),
+        })
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Handler for ScriptedHandler {
+    async fn handle(
+        &self,
+        delivery: &DeliveryRecord,
+        event: &HookEvent,
+    ) -> Result<String, HandlerError> {
+        self.calls.lock().unwrap().push(Call {
+            seq: delivery.seq,
+            project: delivery.project.map(|p| p.get()),
+            attempt: delivery.attempts,
+        });
+        (self.script)(delivery, event)
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real actix app, real workers and a real sled store on disk, driven
+//! over loopback HTTP with deliveries built by gitlab-sim exactly as GitLab sends them.
+
+mod binary;
+mod harness;
+mod intake;
+mod workers;
