@@ -12,6 +12,7 @@ pub mod http;
 pub mod inbox;
 pub mod lanes;
 pub mod metrics;
+pub mod priority;
 pub mod secret;
 pub mod store;
 pub mod worker;

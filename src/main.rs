@@ -147,8 +147,28 @@ async fn send(args: SendArgs) -> anyhow::Result<bool> {
     Ok((200..300).contains(&response.status))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // The main runtime runs the workers (and the blocking pool); the HTTP server has threads of
+    // its own. Under load the workers yield the CPU to the intake: answering GitLab fast matters
+    // more than processing at once, since every accepted delivery is already on disk.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("backline-worker")
+        .on_thread_start(|| backline::priority::lower_current_thread(WORKER_NICENESS))
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Niceness of the worker threads (0 normal, 19 lowest).
+const WORKER_NICENESS: i32 = 10;
+
+async fn run() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
