@@ -37,6 +37,23 @@ fn command(args: &[&str]) -> Command {
     cmd
 }
 
+type StderrLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// Reads log lines (keeping them in `logs`) until the "listening" line, which it returns.
+async fn listening_line(lines: &mut StderrLines, logs: &Mutex<Vec<String>>) -> String {
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("backline logs within a minute")
+            .unwrap()
+            .unwrap_or_else(|| panic!("backline exited early: {:?}", logs.lock().unwrap()));
+        logs.lock().unwrap().push(line.clone());
+        if line.contains("backline is listening") {
+            return line;
+        }
+    }
+}
+
 /// Starts `serve` on an ephemeral port and waits for its "listening" log line (no polling).
 async fn start(data_dir: &Path, workers: usize) -> Running {
     let mut child = command(&[
@@ -59,21 +76,12 @@ async fn start(data_dir: &Path, workers: usize) -> Running {
     .expect("backline starts");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let logs = Arc::new(Mutex::new(Vec::new()));
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("backline logs within a minute")
-            .unwrap()
-            .unwrap_or_else(|| panic!("backline exited early: {:?}", logs.lock().unwrap()));
-        logs.lock().unwrap().push(line.clone());
-        if line.contains("backline is listening") {
-            let address = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("address="))
-                .expect("address field");
-            break format!("http://{address}");
-        }
-    };
+    let line = listening_line(&mut lines, &logs).await;
+    let address = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("address="))
+        .expect("address field");
+    let base = format!("http://{address}");
     let sink = logs.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -333,12 +341,7 @@ async fn binary_environment_wins_over_the_config_file_and_flags_over_both() {
     .spawn()
     .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = loop {
-        let line = lines.next_line().await.unwrap().expect("listening line");
-        if line.contains("backline is listening") {
-            break line;
-        }
-    };
+    let line = listening_line(&mut lines, &Mutex::new(Vec::new())).await;
     assert!(
         line.contains("workers=1"),
         "environment wins over the file: {line}"

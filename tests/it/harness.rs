@@ -116,22 +116,18 @@ impl TestApp {
 
     /// GET an API path with the admin token.
     pub async fn api(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(format!("{}{}", self.base, path))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        self.api_call(reqwest::Method::GET, path).await
     }
 
     /// POST an API path with the admin token.
     pub async fn api_post(&self, path: &str) -> (u16, Value) {
+        self.api_call(reqwest::Method::POST, path).await
+    }
+
+    async fn api_call(&self, method: reqwest::Method, path: &str) -> (u16, Value) {
         let r = self
             .http
-            .post(format!("{}{}", self.base, path))
+            .request(method, format!("{}{}", self.base, path))
             .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
