@@ -1,5 +1,5 @@
 //! The store's own ceiling, for reading the webhook figures: how many 8 KB deliveries per second
-//! sled 0.34 takes on this machine through `Inbox::enqueue` (one transaction over four trees),
+//! sled 0.34 takes on this machine through `Inbox::enqueue` (a compare-and-swap and three inserts),
 //! from 1 and 2 threads, with and without a flush per batch of 64 (group commit).
 //!
 //! Run: `cargo bench --bench store_ceiling`

@@ -48,7 +48,15 @@ impl App {
         let inbox = Inbox::new(store.clone());
         let lanes = Arc::new(Lanes::new());
         let now = now_ms();
-        let pending = inbox.pending()?;
+        let recovered = inbox.recover()?;
+        if recovered.stale_entries + recovered.stale_dead_letters > 0 {
+            tracing::warn!(
+                stale_entries = recovered.stale_entries,
+                stale_dead_letters = recovered.stale_dead_letters,
+                "mended what an interrupted write had left in the inbox"
+            );
+        }
+        let pending = recovered.pending;
         for p in &pending {
             let delay = p
                 .not_before_ms

@@ -5,10 +5,32 @@
 //! (seq → [`InboxEntry`], the pending work), `payloads` (seq → raw body), `dead_letters`
 //! (seq → [`DeadLetter`]). A delivery stays in `inbox` until it is acknowledged or buried, so a
 //! crash at any point replays it on restart.
+//!
+//! ## No transactions
+//!
+//! sled 0.34 runs every multi-tree transaction (and every batch) under one database-wide write
+//! lock, which stalls all other readers and writers; under webhook load that lock was the
+//! bottleneck. So each operation here is a sequence of single-key writes in a fixed order, chosen
+//! so that a crash between any two of them leaves a state that [`Inbox::recover`] repairs at
+//! startup, or that the dedupe check reads correctly:
+//!
+//! - enqueue: dedupe key (compare-and-swap, the one point of mutual exclusion) → body → pending
+//!   entry → record, the commit point. A key whose record never reached the disk was written
+//!   before this run started ([`Store::first_id_of_run`]) and is taken over by the next copy of
+//!   that delivery; a pending entry without a record is dropped.
+//! - claim, retry: the record only (a delivery is claimed by one worker at a time: the lanes).
+//! - ack: record → pending entry removed → body removed.
+//! - bury: dead letter → record → pending entry removed.
+//! - revive: pending entry → record → dead letter removed (under a lock against double revives).
+//! - prune: dedupe key → record → body.
+//!
+//! This relies on sled recovering a prefix of its log after a crash (it keeps the log
+//! linearizable: a later segment is not recovered when an earlier one was torn). And 202 is
+//! answered only after a flush that covers every write of the enqueue.
+
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{abort, ConflictableTransactionError, TransactionError};
-use sled::Transactional;
 
 use crate::gitlab::hooks::EventKind;
 use crate::gitlab::ProjectId;
@@ -40,6 +62,14 @@ impl DeliveryState {
             DeliveryState::Done => "done",
             DeliveryState::Dead => "dead",
         }
+    }
+
+    /// Whether the delivery still waits for (or is in) a handler run.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            DeliveryState::Queued | DeliveryState::Processing | DeliveryState::Failed
+        )
     }
 
     /// Parses an API name.
@@ -171,15 +201,8 @@ pub struct Page<T> {
 #[derive(Clone)]
 pub struct Inbox {
     store: Store,
-}
-
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
-fn tx_err(e: TransactionError<StoreError>) -> StoreError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Sled(e),
-    }
+    /// Serializes revives, whose gate (the dead letter) is removed last.
+    revive_lock: Arc<Mutex<()>>,
 }
 
 /// The lane of a project: its id, or 0 for none.
@@ -187,10 +210,24 @@ pub fn lane_of(project: Option<ProjectId>) -> u64 {
     project.map(ProjectId::get).unwrap_or(0)
 }
 
+/// What [`Inbox::recover`] found and mended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Deliveries to run, in sequence order.
+    pub pending: Vec<Pending>,
+    /// Pending entries dropped: their delivery had finished, or was never fully written.
+    pub stale_entries: usize,
+    /// Dead letters dropped because their delivery had already been revived.
+    pub stale_dead_letters: usize,
+}
+
 impl Inbox {
     /// The inbox over a store.
     pub fn new(store: Store) -> Self {
-        Inbox { store }
+        Inbox {
+            store,
+            revive_lock: Arc::new(Mutex::new(())),
+        }
     }
 
     /// The store underneath.
@@ -210,19 +247,71 @@ impl Inbox {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
-    /// The sequence number of a known dedupe key.
+    /// The sequence number of a known dedupe key: a stored delivery, or one being stored right
+    /// now. A key left behind by a crash before its delivery was stored does not count.
     pub fn known(&self, key: &str) -> Result<Option<u64>, StoreError> {
         match self.store.delivery_keys().get(key.as_bytes())? {
             None => Ok(None),
-            Some(v) => Ok(Some(key_u64("delivery_keys", &v)?)),
+            Some(v) => {
+                let seq = key_u64("delivery_keys", &v)?;
+                Ok(self.is_live_key(seq)?.then_some(seq))
+            }
         }
     }
 
-    /// Stores a delivery once: the dedupe key, the record, the pending entry and the body are
-    /// written in one transaction; a second delivery with the same key is reported as duplicate.
+    /// Whether a dedupe key pointing at `seq` stands for a delivery: its record exists, or it was
+    /// claimed in this run (an enqueue in progress, or one that failed and let go of its key).
+    fn is_live_key(&self, seq: u64) -> Result<bool, StoreError> {
+        Ok(seq >= self.store.first_id_of_run()
+            || self.store.deliveries().contains_key(u64_key(seq))?)
+    }
+
+    /// Stores a delivery once. The dedupe key is taken first, with a compare-and-swap, so of two
+    /// copies arriving together exactly one is stored; the other is reported as duplicate.
     /// Not yet durable: await [`Store::durable`] before acknowledging.
     pub fn enqueue(&self, delivery: &NewDelivery, body: &[u8]) -> Result<Enqueued, StoreError> {
         let seq = self.store.next_id()?;
+        let seq_bytes = u64_key(seq);
+        let keys = self.store.delivery_keys();
+        let mut expected: Option<sled::IVec> = None;
+        loop {
+            match keys.compare_and_swap(
+                delivery.key.as_bytes(),
+                expected.as_ref(),
+                Some(&seq_bytes[..]),
+            )? {
+                Ok(()) => break,
+                Err(conflict) => {
+                    let Some(current) = conflict.current else {
+                        // Pruned between our read and our swap: try again from empty.
+                        expected = None;
+                        continue;
+                    };
+                    let holder = key_u64("delivery_keys", &current)?;
+                    if self.is_live_key(holder)? {
+                        return Ok(Enqueued::Duplicate { seq: holder });
+                    }
+                    // Left by a crash before that delivery was stored: take it over.
+                    expected = Some(current);
+                }
+            }
+        }
+        match self.write_new(seq, delivery, body) {
+            Ok(lane) => Ok(Enqueued::Accepted { seq, lane }),
+            Err(e) => {
+                // Let a later copy in; if this fails too, the key is taken over after a restart.
+                let _ = keys.compare_and_swap(
+                    delivery.key.as_bytes(),
+                    Some(&seq_bytes[..]),
+                    None as Option<&[u8]>,
+                );
+                Err(e)
+            }
+        }
+    }
+
+    fn write_new(&self, seq: u64, delivery: &NewDelivery, body: &[u8]) -> Result<u64, StoreError> {
+        let key = u64_key(seq);
         let lane = lane_of(delivery.project);
         let record = DeliveryRecord {
             seq,
@@ -240,41 +329,55 @@ impl Inbox {
             outcome: None,
             last_error: None,
         };
-        let record_bytes = encode(&record);
-        let entry_bytes = encode(&InboxEntry { lane });
-        let s = &self.store;
-        (s.delivery_keys(), s.deliveries(), s.inbox(), s.payloads())
-            .transaction(
-                |(keys, deliveries, inbox, payloads)| -> TxResult<Enqueued> {
-                    if let Some(existing) = keys.get(delivery.key.as_bytes())? {
-                        let seq = key_u64("delivery_keys", &existing).map_err(abort_with)?;
-                        return Ok(Enqueued::Duplicate { seq });
-                    }
-                    keys.insert(delivery.key.as_bytes(), &u64_key(seq))?;
-                    deliveries.insert(&u64_key(seq), record_bytes.as_slice())?;
-                    inbox.insert(&u64_key(seq), entry_bytes.as_slice())?;
-                    payloads.insert(&u64_key(seq), body)?;
-                    Ok(Enqueued::Accepted { seq, lane })
-                },
-            )
-            .map_err(tx_err)
+        self.store.payloads().insert(key, body)?;
+        self.store
+            .inbox()
+            .insert(key, encode(&InboxEntry { lane }))?;
+        self.store.deliveries().insert(key, encode(&record))?;
+        Ok(lane)
     }
 
-    /// Every pending delivery, in sequence order (startup replay).
-    pub fn pending(&self) -> Result<Vec<Pending>, StoreError> {
-        let mut out = Vec::new();
+    /// Startup: every pending delivery, in sequence order, after mending what a crash between
+    /// two writes can leave behind (a pending entry whose delivery finished or was never fully
+    /// stored; a dead letter whose delivery was already revived).
+    pub fn recover(&self) -> Result<Recovered, StoreError> {
+        let mut out = Recovered::default();
         for item in self.store.inbox().iter() {
             let (k, v) = item?;
             let seq = key_u64("inbox", &k)?;
             let entry: InboxEntry = decode("inbox", &k, &v)?;
             let record = self.record(seq)?;
-            out.push(Pending {
+            // No record: the enqueue never reached its commit point (and was never answered).
+            // Done or dead: the finish was cut short after its record was written.
+            let runnable = record.as_ref().is_some_and(|r| r.state.is_pending());
+            if !runnable {
+                self.store.inbox().remove(&k)?;
+                out.stale_entries += 1;
+                continue;
+            }
+            out.pending.push(Pending {
                 seq,
                 lane: entry.lane,
                 not_before_ms: record.and_then(|r| r.next_attempt_at_ms),
             });
         }
+        for item in self.store.dead_letters().iter() {
+            let (k, _) = item?;
+            let seq = key_u64("dead_letters", &k)?;
+            let dead = self
+                .record(seq)?
+                .is_some_and(|r| r.state == DeliveryState::Dead);
+            if !dead {
+                self.store.dead_letters().remove(&k)?;
+                out.stale_dead_letters += 1;
+            }
+        }
         Ok(out)
+    }
+
+    /// Every pending delivery, in sequence order, as [`Inbox::recover`] finds them.
+    pub fn pending(&self) -> Result<Vec<Pending>, StoreError> {
+        Ok(self.recover()?.pending)
     }
 
     /// One delivery record.
@@ -286,21 +389,25 @@ impl Inbox {
     }
 
     /// Starts an attempt: counts it and marks the delivery `processing`. `None` when the
-    /// delivery is no longer pending.
+    /// delivery is no longer pending. The caller is the only one working on `seq` (the lanes
+    /// hand each delivery to one worker at a time).
     pub fn claim(&self, seq: u64) -> Result<Option<Claimed>, StoreError> {
         let key = u64_key(seq);
-        if !self.store.inbox().contains_key(key)? {
-            return Ok(None);
-        }
         let Some(mut record) = self.record(seq)? else {
             return Ok(None);
         };
+        if !record.state.is_pending() {
+            return Ok(None);
+        }
         let Some(body) = self.store.payloads().get(key)? else {
-            return Err(StoreError::Decode {
-                tree: "payloads",
-                key: seq.to_string(),
-                message: "pending delivery has no stored body".to_string(),
-            });
+            // Cannot happen by the write order; if the disk lost it anyway, say so where people
+            // look instead of retrying forever.
+            self.bury(
+                seq,
+                "the stored body of this delivery is missing; it cannot be processed",
+                crate::clock::now_ms(),
+            )?;
+            return Ok(None);
         };
         record.attempts += 1;
         record.state = DeliveryState::Processing;
@@ -370,63 +477,50 @@ impl Inbox {
         dead: Option<DeadLetter>,
     ) -> Result<(), StoreError> {
         let key = u64_key(seq);
-        let dead_bytes = dead.as_ref().map(encode);
-        let s = &self.store;
-        (s.deliveries(), s.inbox(), s.payloads(), s.dead_letters())
-            .transaction(
-                |(deliveries, inbox, payloads, dead_letters)| -> TxResult<()> {
-                    let Some(raw) = deliveries.get(key)? else {
-                        inbox.remove(&key)?;
-                        return Ok(());
-                    };
-                    let mut record: DeliveryRecord =
-                        decode("deliveries", &key, &raw).map_err(abort_with)?;
-                    change(&mut record);
-                    record.finished_at_ms = Some(now_ms);
-                    record.next_attempt_at_ms = None;
-                    deliveries.insert(&key, encode(&record))?;
-                    inbox.remove(&key)?;
-                    match &dead_bytes {
-                        Some(bytes) => {
-                            dead_letters.insert(&key, bytes.as_slice())?;
-                        }
-                        None => {
-                            payloads.remove(&key)?;
-                        }
-                    }
-                    Ok(())
-                },
-            )
-            .map_err(tx_err)
+        let Some(mut record) = self.record(seq)? else {
+            self.store.inbox().remove(key)?;
+            return Ok(());
+        };
+        change(&mut record);
+        record.finished_at_ms = Some(now_ms);
+        record.next_attempt_at_ms = None;
+        if let Some(letter) = &dead {
+            self.store.dead_letters().insert(key, encode(letter))?;
+        }
+        self.store.deliveries().insert(key, encode(&record))?;
+        self.store.inbox().remove(key)?;
+        if dead.is_none() {
+            self.store.payloads().remove(key)?;
+        }
+        Ok(())
     }
 
     /// Puts a dead letter back in the queue with a fresh attempt count. Returns its lane, or
     /// `None` when there is no such dead letter.
     pub fn revive(&self, seq: u64) -> Result<Option<u64>, StoreError> {
         let key = u64_key(seq);
-        let s = &self.store;
-        (s.deliveries(), s.inbox(), s.dead_letters())
-            .transaction(
-                |(deliveries, inbox, dead_letters)| -> TxResult<Option<u64>> {
-                    if dead_letters.remove(&key)?.is_none() {
-                        return Ok(None);
-                    }
-                    let Some(raw) = deliveries.get(key)? else {
-                        return Ok(None);
-                    };
-                    let mut record: DeliveryRecord =
-                        decode("deliveries", &key, &raw).map_err(abort_with)?;
-                    record.state = DeliveryState::Queued;
-                    record.attempts = 0;
-                    record.finished_at_ms = None;
-                    record.next_attempt_at_ms = None;
-                    let lane = lane_of(record.project);
-                    deliveries.insert(&key, encode(&record))?;
-                    inbox.insert(&key, encode(&InboxEntry { lane }))?;
-                    Ok(Some(lane))
-                },
-            )
-            .map_err(tx_err)
+        let _one_at_a_time = self
+            .revive_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !self.store.dead_letters().contains_key(key)? {
+            return Ok(None);
+        }
+        let Some(mut record) = self.record(seq)? else {
+            self.store.dead_letters().remove(key)?;
+            return Ok(None);
+        };
+        record.state = DeliveryState::Queued;
+        record.attempts = 0;
+        record.finished_at_ms = None;
+        record.next_attempt_at_ms = None;
+        let lane = lane_of(record.project);
+        self.store
+            .inbox()
+            .insert(key, encode(&InboxEntry { lane }))?;
+        self.store.deliveries().insert(key, encode(&record))?;
+        self.store.dead_letters().remove(key)?;
+        Ok(Some(lane))
     }
 
     /// The dead letter of a delivery.
@@ -478,25 +572,17 @@ impl Inbox {
             {
                 continue;
             }
-            let s = &self.store;
-            (s.delivery_keys(), s.deliveries(), s.payloads())
-                .transaction(|(keys, deliveries, payloads)| -> TxResult<()> {
-                    keys.remove(record.key.as_bytes())?;
-                    deliveries.remove(&k)?;
-                    payloads.remove(&k)?;
-                    Ok(())
-                })
-                .map_err(tx_err)?;
+            // Only the key's own entry: a later copy may have taken the key over.
+            let _ = self.store.delivery_keys().compare_and_swap(
+                record.key.as_bytes(),
+                Some(&k[..]),
+                None as Option<&[u8]>,
+            )?;
+            self.store.deliveries().remove(&k)?;
+            self.store.payloads().remove(&k)?;
             removed += 1;
         }
         Ok(removed)
-    }
-}
-
-fn abort_with(e: StoreError) -> ConflictableTransactionError<StoreError> {
-    match abort::<(), StoreError>(e) {
-        Err(e) => e,
-        Ok(()) => unreachable!("abort always errs"),
     }
 }
 
@@ -675,5 +761,143 @@ mod tests {
             inbox.record(seq).unwrap().unwrap().state,
             DeliveryState::Processing
         );
+    }
+
+    /// The states a crash between two writes can leave, written by hand, then a restart.
+    #[test]
+    fn recover_mends_interrupted_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (orphan_key_seq, done_seq, dead_seq, revived_seq, good_seq) = {
+            let inbox = Inbox::new(Store::open(dir.path()).unwrap());
+            let s = inbox.store();
+            // An enqueue cut short after its key, body and pending entry: no record.
+            let orphan = s.next_id().unwrap();
+            s.delivery_keys()
+                .insert("id:orphan", &u64_key(orphan))
+                .unwrap();
+            s.payloads()
+                .insert(u64_key(orphan), b"{}".as_slice())
+                .unwrap();
+            s.inbox()
+                .insert(u64_key(orphan), encode(&InboxEntry { lane: 1 }))
+                .unwrap();
+            // An ack cut short after its record.
+            let Enqueued::Accepted { seq: done, .. } =
+                inbox.enqueue(&delivery("id:done", Some(1)), b"{}").unwrap()
+            else {
+                panic!()
+            };
+            inbox.claim(done).unwrap();
+            let mut r = inbox.record(done).unwrap().unwrap();
+            r.state = DeliveryState::Done;
+            s.deliveries().insert(u64_key(done), encode(&r)).unwrap();
+            // A bury cut short after its record.
+            let Enqueued::Accepted { seq: dead, .. } =
+                inbox.enqueue(&delivery("id:dead", Some(2)), b"{}").unwrap()
+            else {
+                panic!()
+            };
+            s.dead_letters()
+                .insert(
+                    u64_key(dead),
+                    encode(&DeadLetter {
+                        reason: "r".into(),
+                        at_ms: 1,
+                    }),
+                )
+                .unwrap();
+            let mut r = inbox.record(dead).unwrap().unwrap();
+            r.state = DeliveryState::Dead;
+            s.deliveries().insert(u64_key(dead), encode(&r)).unwrap();
+            // A revive cut short before its dead letter was removed.
+            let Enqueued::Accepted { seq: revived, .. } =
+                inbox.enqueue(&delivery("id:rev", Some(3)), b"{}").unwrap()
+            else {
+                panic!()
+            };
+            s.dead_letters()
+                .insert(
+                    u64_key(revived),
+                    encode(&DeadLetter {
+                        reason: "r".into(),
+                        at_ms: 1,
+                    }),
+                )
+                .unwrap();
+            let Enqueued::Accepted { seq: good, .. } =
+                inbox.enqueue(&delivery("id:good", Some(4)), b"{}").unwrap()
+            else {
+                panic!()
+            };
+            s.flush_now().unwrap();
+            (orphan, done, dead, revived, good)
+        };
+        let inbox = Inbox::new(Store::open(dir.path()).unwrap());
+        let recovered = inbox.recover().unwrap();
+        assert_eq!(
+            recovered.pending.iter().map(|p| p.seq).collect::<Vec<_>>(),
+            vec![revived_seq, good_seq]
+        );
+        assert_eq!(recovered.stale_entries, 3, "orphan, done and dead entries");
+        assert_eq!(recovered.stale_dead_letters, 1, "the revived one");
+        assert!(inbox.dead_letter(dead_seq).unwrap().is_some());
+        assert_eq!(inbox.dead_count(), 1);
+        assert_eq!(
+            inbox.record(done_seq).unwrap().unwrap().state,
+            DeliveryState::Done
+        );
+        // The orphaned key does not count as a delivery: the sender's retry is taken.
+        assert_eq!(inbox.known("id:orphan").unwrap(), None);
+        let retried = inbox
+            .enqueue(&delivery("id:orphan", Some(1)), b"{}")
+            .unwrap();
+        let Enqueued::Accepted { seq, .. } = retried else {
+            panic!("{retried:?}")
+        };
+        assert!(seq > orphan_key_seq);
+        assert_eq!(
+            inbox
+                .enqueue(&delivery("id:orphan", Some(1)), b"{}")
+                .unwrap(),
+            Enqueued::Duplicate { seq }
+        );
+        // Recovery is idempotent.
+        assert_eq!(inbox.recover().unwrap().stale_entries, 0);
+    }
+
+    #[test]
+    fn concurrent_copies_store_one() {
+        let (_dir, inbox) = open();
+        let results: Vec<Enqueued> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| inbox.enqueue(&delivery("id:same", Some(1)), b"{}")))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+        let accepted: Vec<_> = results
+            .iter()
+            .filter(|r| matches!(r, Enqueued::Accepted { .. }))
+            .collect();
+        assert_eq!(accepted.len(), 1, "{results:?}");
+        assert_eq!(inbox.pending().unwrap().len(), 1);
+        assert_eq!(inbox.list(None, 1, 10).unwrap().total, 1);
+    }
+
+    #[test]
+    fn a_missing_body_becomes_a_dead_letter_not_a_loop() {
+        let (_dir, inbox) = open();
+        let Enqueued::Accepted { seq, .. } =
+            inbox.enqueue(&delivery("id:nobody", None), b"{}").unwrap()
+        else {
+            panic!()
+        };
+        inbox.store().payloads().remove(u64_key(seq)).unwrap();
+        assert!(inbox.claim(seq).unwrap().is_none());
+        let r = inbox.record(seq).unwrap().unwrap();
+        assert_eq!(r.state, DeliveryState::Dead);
+        assert!(r.last_error.unwrap().contains("body"));
     }
 }

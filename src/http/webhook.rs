@@ -64,8 +64,11 @@ fn error(status: StatusCode, message: &str) -> HttpResponse {
 async fn read_capped(
     mut payload: web::Payload,
     limit: usize,
+    declared: Option<u64>,
 ) -> Result<Option<web::Bytes>, actix_web::error::PayloadError> {
-    let mut body = BytesMut::new();
+    // Sized once from Content-Length (already checked against the cap), instead of growing.
+    let expected = declared.map_or(0, |n| (n as usize).min(limit));
+    let mut body = BytesMut::with_capacity(expected);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk?;
         if body.len() + chunk.len() > limit {
@@ -94,7 +97,7 @@ pub async fn receive(
         state.metrics.rejected("too_large");
         return too_large();
     }
-    let body = match read_capped(payload, limit).await {
+    let body = match read_capped(payload, limit, declared).await {
         Ok(Some(body)) => body,
         Ok(None) => {
             state.metrics.rejected("too_large");

@@ -58,6 +58,8 @@ struct StoreInner {
     db: sled::Db,
     path: PathBuf,
     flusher: Flusher,
+    /// The first id handed out by this process.
+    first_id_of_run: u64,
     /// Schema version and other single values.
     meta: sled::Tree,
     /// Dedupe key → delivery sequence number.
@@ -115,6 +117,7 @@ impl Store {
             payloads: db.open_tree("payloads")?,
             dead_letters: db.open_tree("dead_letters")?,
             flusher: Flusher::start(db.clone()),
+            first_id_of_run: db.generate_id()?,
             meta,
             path: path.to_path_buf(),
             db,
@@ -162,6 +165,12 @@ impl Store {
     /// A fresh, strictly increasing id (survives restarts).
     pub fn next_id(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.generate_id()?)
+    }
+
+    /// An id no earlier run of the process handed out, and no later id is smaller: anything
+    /// numbered below it was written before this process opened the store.
+    pub fn first_id_of_run(&self) -> u64 {
+        self.inner.first_id_of_run
     }
 
     /// Waits until everything written before this call is on disk (group commit: many writers
