@@ -5,8 +5,10 @@
 mod codec;
 mod flusher;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 pub use codec::{decode, encode, key_u64, u64_key};
 pub use flusher::Flusher;
@@ -78,16 +80,7 @@ impl Store {
     /// Opens (or creates) the store in `path`, checking its schema version.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(path).map_err(sled::Error::Io)?;
-        let db = sled::Config::new()
-            .path(path)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io) if is_lock_error(io) => {
-                    StoreError::Locked(path.to_path_buf())
-                }
-                other => StoreError::Sled(other),
-            })?;
+        let db = open_sled(path)?;
         let meta = db.open_tree("meta")?;
         match meta.get("schema_version")? {
             None => {
@@ -186,6 +179,57 @@ impl Store {
     }
 }
 
+/// Data directories whose store this process has dropped. sled's I/O threads may hold the
+/// directory's lock for a moment after the drop; an open of such a directory waits for them.
+fn closed_here() -> &'static Mutex<HashSet<PathBuf>> {
+    static CLOSED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    CLOSED.get_or_init(Default::default)
+}
+
+/// How long an open waits for this process's own lingering sled threads to let go of the lock.
+const LINGER_WAIT: Duration = Duration::from_secs(5);
+
+fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    let identity = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let deadline = Instant::now() + LINGER_WAIT;
+    loop {
+        match sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(500))
+            .open()
+        {
+            Ok(db) => {
+                lock_ignoring_poison(closed_here()).remove(&identity);
+                return Ok(db);
+            }
+            Err(sled::Error::Io(ref io)) if is_lock_error(io) => {
+                // Another process holds it: say so at once. Our own just-dropped store: its
+                // threads are finishing their last writes; wait for them (bounded).
+                let ours = lock_ignoring_poison(closed_here()).contains(&identity);
+                if !ours || Instant::now() >= deadline {
+                    return Err(StoreError::Locked(path.to_path_buf()));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(other) => return Err(StoreError::Sled(other)),
+        }
+    }
+}
+
+fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Drop for StoreInner {
+    fn drop(&mut self) {
+        let identity = self
+            .path
+            .canonicalize()
+            .unwrap_or_else(|_| self.path.clone());
+        lock_ignoring_poison(closed_here()).insert(identity);
+    }
+}
+
 fn is_lock_error(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::WouldBlock
         || e.raw_os_error() == Some(11)
@@ -207,6 +251,16 @@ mod tests {
         assert!(err
             .to_string()
             .contains("in use by another backline process"));
+    }
+
+    #[test]
+    fn reopening_in_the_same_process_after_a_drop_works() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..20u64 {
+            let store = Store::open(dir.path()).unwrap();
+            store.inbox().insert(u64_key(i), b"x".as_slice()).unwrap();
+            assert_eq!(store.inbox().len(), i as usize + 1);
+        }
     }
 
     #[test]
