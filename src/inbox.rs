@@ -770,6 +770,27 @@ mod tests {
         let (orphan_key_seq, done_seq, dead_seq, revived_seq, good_seq) = {
             let inbox = Inbox::new(Store::open(dir.path()).unwrap());
             let s = inbox.store();
+            let accepted = |key: &str, project: u64| match inbox
+                .enqueue(&delivery(key, Some(project)), b"{}")
+                .unwrap()
+            {
+                Enqueued::Accepted { seq, .. } => seq,
+                other => panic!("{other:?}"),
+            };
+            let set_state = |seq: u64, state: DeliveryState| {
+                let mut r = inbox.record(seq).unwrap().unwrap();
+                r.state = state;
+                s.deliveries().insert(u64_key(seq), encode(&r)).unwrap();
+            };
+            let write_dead_letter = |seq: u64| {
+                let letter = DeadLetter {
+                    reason: "r".into(),
+                    at_ms: 1,
+                };
+                s.dead_letters()
+                    .insert(u64_key(seq), encode(&letter))
+                    .unwrap();
+            };
             // An enqueue cut short after its key, body and pending entry: no record.
             let orphan = s.next_id().unwrap();
             s.delivery_keys()
@@ -782,53 +803,17 @@ mod tests {
                 .insert(u64_key(orphan), encode(&InboxEntry { lane: 1 }))
                 .unwrap();
             // An ack cut short after its record.
-            let Enqueued::Accepted { seq: done, .. } =
-                inbox.enqueue(&delivery("id:done", Some(1)), b"{}").unwrap()
-            else {
-                panic!()
-            };
+            let done = accepted("id:done", 1);
             inbox.claim(done).unwrap();
-            let mut r = inbox.record(done).unwrap().unwrap();
-            r.state = DeliveryState::Done;
-            s.deliveries().insert(u64_key(done), encode(&r)).unwrap();
+            set_state(done, DeliveryState::Done);
             // A bury cut short after its record.
-            let Enqueued::Accepted { seq: dead, .. } =
-                inbox.enqueue(&delivery("id:dead", Some(2)), b"{}").unwrap()
-            else {
-                panic!()
-            };
-            s.dead_letters()
-                .insert(
-                    u64_key(dead),
-                    encode(&DeadLetter {
-                        reason: "r".into(),
-                        at_ms: 1,
-                    }),
-                )
-                .unwrap();
-            let mut r = inbox.record(dead).unwrap().unwrap();
-            r.state = DeliveryState::Dead;
-            s.deliveries().insert(u64_key(dead), encode(&r)).unwrap();
+            let dead = accepted("id:dead", 2);
+            write_dead_letter(dead);
+            set_state(dead, DeliveryState::Dead);
             // A revive cut short before its dead letter was removed.
-            let Enqueued::Accepted { seq: revived, .. } =
-                inbox.enqueue(&delivery("id:rev", Some(3)), b"{}").unwrap()
-            else {
-                panic!()
-            };
-            s.dead_letters()
-                .insert(
-                    u64_key(revived),
-                    encode(&DeadLetter {
-                        reason: "r".into(),
-                        at_ms: 1,
-                    }),
-                )
-                .unwrap();
-            let Enqueued::Accepted { seq: good, .. } =
-                inbox.enqueue(&delivery("id:good", Some(4)), b"{}").unwrap()
-            else {
-                panic!()
-            };
+            let revived = accepted("id:rev", 3);
+            write_dead_letter(revived);
+            let good = accepted("id:good", 4);
             s.flush_now().unwrap();
             (orphan, done, dead, revived, good)
         };
