@@ -375,11 +375,6 @@ impl Inbox {
         Ok(out)
     }
 
-    /// Every pending delivery, in sequence order, as [`Inbox::recover`] finds them.
-    pub fn pending(&self) -> Result<Vec<Pending>, StoreError> {
-        Ok(self.recover()?.pending)
-    }
-
     /// One delivery record.
     pub fn record(&self, seq: u64) -> Result<Option<DeliveryRecord>, StoreError> {
         match self.store.deliveries().get(u64_key(seq))? {
@@ -601,6 +596,14 @@ mod tests {
         }
     }
 
+    /// Enqueues a new delivery and returns its sequence number.
+    fn accept(inbox: &Inbox, key: &str, project: Option<u64>, body: &[u8]) -> u64 {
+        match inbox.enqueue(&delivery(key, project), body).unwrap() {
+            Enqueued::Accepted { seq, .. } => seq,
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn open() -> (tempfile::TempDir, Inbox) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
@@ -620,17 +623,13 @@ mod tests {
             Enqueued::Duplicate { seq }
         );
         assert_eq!(inbox.known("id:a").unwrap(), Some(seq));
-        assert_eq!(inbox.pending().unwrap().len(), 1);
+        assert_eq!(inbox.recover().unwrap().pending.len(), 1);
     }
 
     #[test]
     fn claim_ack_lifecycle() {
         let (_dir, inbox) = open();
-        let Enqueued::Accepted { seq, .. } =
-            inbox.enqueue(&delivery("id:b", None), b"body").unwrap()
-        else {
-            panic!()
-        };
+        let seq = accept(&inbox, "id:b", None, b"body");
         let claimed = inbox.claim(seq).unwrap().unwrap();
         assert_eq!(claimed.body, b"body");
         assert_eq!(claimed.record.attempts, 1);
@@ -639,7 +638,7 @@ mod tests {
         let r = inbox.record(seq).unwrap().unwrap();
         assert_eq!(r.state, DeliveryState::Done);
         assert_eq!(r.finished_at_ms, Some(2_000));
-        assert!(inbox.pending().unwrap().is_empty());
+        assert!(inbox.recover().unwrap().pending.is_empty());
         assert!(
             inbox.claim(seq).unwrap().is_none(),
             "acked work cannot be claimed again"
@@ -655,14 +654,10 @@ mod tests {
     #[test]
     fn retry_then_bury_then_revive() {
         let (_dir, inbox) = open();
-        let Enqueued::Accepted { seq, .. } =
-            inbox.enqueue(&delivery("id:c", Some(9)), b"x").unwrap()
-        else {
-            panic!()
-        };
+        let seq = accept(&inbox, "id:c", Some(9), b"x");
         inbox.claim(seq).unwrap().unwrap();
         inbox.retry_later(seq, "GitLab 502", 5_000).unwrap();
-        let p = inbox.pending().unwrap();
+        let p = inbox.recover().unwrap().pending;
         assert_eq!(p[0].not_before_ms, Some(5_000));
         assert_eq!(
             inbox.record(seq).unwrap().unwrap().state,
@@ -670,7 +665,7 @@ mod tests {
         );
         inbox.claim(seq).unwrap().unwrap();
         inbox.bury(seq, "gave up", 6_000).unwrap();
-        assert!(inbox.pending().unwrap().is_empty());
+        assert!(inbox.recover().unwrap().pending.is_empty());
         assert_eq!(inbox.dead_count(), 1);
         assert_eq!(inbox.dead_letter(seq).unwrap().unwrap().reason, "gave up");
         let r = inbox.record(seq).unwrap().unwrap();
@@ -686,15 +681,9 @@ mod tests {
     #[test]
     fn list_filters_and_paginates_newest_first() {
         let (_dir, inbox) = open();
-        let mut seqs = Vec::new();
-        for i in 0..5 {
-            if let Enqueued::Accepted { seq, .. } = inbox
-                .enqueue(&delivery(&format!("id:{i}"), Some(1)), b"{}")
-                .unwrap()
-            {
-                seqs.push(seq);
-            }
-        }
+        let seqs: Vec<u64> = (0..5)
+            .map(|i| accept(&inbox, &format!("id:{i}"), Some(1), b"{}"))
+            .collect();
         inbox.claim(seqs[0]).unwrap();
         inbox.ack(seqs[0], "ok", 10).unwrap();
         let all = inbox.list(None, 1, 2).unwrap();
@@ -719,11 +708,7 @@ mod tests {
     #[test]
     fn prune_forgets_old_done_deliveries_and_their_keys() {
         let (_dir, inbox) = open();
-        let Enqueued::Accepted { seq, .. } =
-            inbox.enqueue(&delivery("id:old", None), b"{}").unwrap()
-        else {
-            panic!()
-        };
+        let seq = accept(&inbox, "id:old", None, b"{}");
         inbox.claim(seq).unwrap();
         inbox.ack(seq, "ok", 100).unwrap();
         inbox.enqueue(&delivery("id:pending", None), b"{}").unwrap();
@@ -738,17 +723,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let seq = {
             let inbox = Inbox::new(Store::open(dir.path()).unwrap());
-            let Enqueued::Accepted { seq, .. } =
-                inbox.enqueue(&delivery("id:z", Some(3)), b"{}").unwrap()
-            else {
-                panic!()
-            };
+            let seq = accept(&inbox, "id:z", Some(3), b"{}");
             inbox.claim(seq).unwrap();
             inbox.store().flush_now().unwrap();
             seq
         };
         let inbox = Inbox::new(Store::open(dir.path()).unwrap());
-        let pending = inbox.pending().unwrap();
+        let pending = inbox.recover().unwrap().pending;
         assert_eq!(
             pending,
             vec![Pending {
@@ -770,13 +751,7 @@ mod tests {
         let (orphan_key_seq, done_seq, dead_seq, revived_seq, good_seq) = {
             let inbox = Inbox::new(Store::open(dir.path()).unwrap());
             let s = inbox.store();
-            let accepted = |key: &str, project: u64| match inbox
-                .enqueue(&delivery(key, Some(project)), b"{}")
-                .unwrap()
-            {
-                Enqueued::Accepted { seq, .. } => seq,
-                other => panic!("{other:?}"),
-            };
+            let accepted = |key: &str, project: u64| accept(&inbox, key, Some(project), b"{}");
             let set_state = |seq: u64, state: DeliveryState| {
                 let mut r = inbox.record(seq).unwrap().unwrap();
                 r.state = state;
@@ -867,18 +842,14 @@ mod tests {
             .filter(|r| matches!(r, Enqueued::Accepted { .. }))
             .collect();
         assert_eq!(accepted.len(), 1, "{results:?}");
-        assert_eq!(inbox.pending().unwrap().len(), 1);
+        assert_eq!(inbox.recover().unwrap().pending.len(), 1);
         assert_eq!(inbox.list(None, 1, 10).unwrap().total, 1);
     }
 
     #[test]
     fn a_missing_body_becomes_a_dead_letter_not_a_loop() {
         let (_dir, inbox) = open();
-        let Enqueued::Accepted { seq, .. } =
-            inbox.enqueue(&delivery("id:nobody", None), b"{}").unwrap()
-        else {
-            panic!()
-        };
+        let seq = accept(&inbox, "id:nobody", None, b"{}");
         inbox.store().payloads().remove(u64_key(seq)).unwrap();
         assert!(inbox.claim(seq).unwrap().is_none());
         let r = inbox.record(seq).unwrap().unwrap();

@@ -59,6 +59,8 @@ pub struct Store {
 struct StoreInner {
     db: sled::Db,
     path: PathBuf,
+    /// The canonical data directory, the key of [`closed_here`].
+    identity: PathBuf,
     flusher: Flusher,
     /// The first id handed out by this process.
     first_id_of_run: u64,
@@ -80,7 +82,8 @@ impl Store {
     /// Opens (or creates) the store in `path`, checking its schema version.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         std::fs::create_dir_all(path).map_err(sled::Error::Io)?;
-        let db = open_sled(path)?;
+        let identity = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let db = open_sled(path, &identity)?;
         let meta = db.open_tree("meta")?;
         match meta.get("schema_version")? {
             None => {
@@ -113,6 +116,7 @@ impl Store {
             first_id_of_run: db.generate_id()?,
             meta,
             path: path.to_path_buf(),
+            identity,
             db,
         };
         Ok(Store {
@@ -189,8 +193,7 @@ fn closed_here() -> &'static Mutex<HashSet<PathBuf>> {
 /// How long an open waits for this process's own lingering sled threads to let go of the lock.
 const LINGER_WAIT: Duration = Duration::from_secs(5);
 
-fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
-    let identity = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+fn open_sled(path: &Path, identity: &Path) -> Result<sled::Db, StoreError> {
     let deadline = Instant::now() + LINGER_WAIT;
     loop {
         match sled::Config::new()
@@ -199,13 +202,13 @@ fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
             .open()
         {
             Ok(db) => {
-                lock_ignoring_poison(closed_here()).remove(&identity);
+                lock_ignoring_poison(closed_here()).remove(identity);
                 return Ok(db);
             }
             Err(sled::Error::Io(ref io)) if is_lock_error(io) => {
                 // Another process holds it: say so at once. Our own just-dropped store: its
                 // threads are finishing their last writes; wait for them (bounded).
-                let ours = lock_ignoring_poison(closed_here()).contains(&identity);
+                let ours = lock_ignoring_poison(closed_here()).contains(identity);
                 if !ours || Instant::now() >= deadline {
                     return Err(StoreError::Locked(path.to_path_buf()));
                 }
@@ -222,11 +225,7 @@ fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Drop for StoreInner {
     fn drop(&mut self) {
-        let identity = self
-            .path
-            .canonicalize()
-            .unwrap_or_else(|_| self.path.clone());
-        lock_ignoring_poison(closed_here()).insert(identity);
+        lock_ignoring_poison(closed_here()).insert(self.identity.clone());
     }
 }
 
