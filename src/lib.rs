@@ -3,9 +3,12 @@
 //! The library holds everything; `src/main.rs` is a thin CLI over it. Tests build the same
 //! [`app::App`] the binary runs.
 
+pub mod advisories;
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod deps;
+pub mod ecosystem;
 pub mod gitlab;
 pub mod handlers;
 pub mod http;
