@@ -124,6 +124,12 @@ impl Store {
         })
     }
 
+    /// Opens (or creates) a named tree. Modules that own a table (catalog, advisories, findings)
+    /// open theirs through this, so the store needs no field per table.
+    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        Ok(self.inner.db.open_tree(name)?)
+    }
+
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.inner.path
