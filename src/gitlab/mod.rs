@@ -1,6 +1,9 @@
-//! GitLab wire types: typed ids and webhook payloads (the REST client arrives with the catalog).
+//! GitLab: typed ids, webhook payloads, REST wire types and the REST client.
 
+pub mod client;
 pub mod hooks;
 pub mod ids;
+pub mod rest;
 
+pub use client::{ClientConfig, GitLab, GitLabError, ProjectRef};
 pub use ids::{MrIid, ProjectId, UserId};
