@@ -53,6 +53,20 @@ pub struct Settings {
     pub delivery_retention: Duration,
     /// How long `serve` waits for running handlers on shutdown.
     pub shutdown_timeout: Duration,
+    /// Only catalog projects under these namespaces (empty: all).
+    pub namespace_allowlist: Vec<String>,
+    /// Never catalog projects under these namespaces.
+    pub namespace_denylist: Vec<String>,
+    /// How often `serve` re-syncs the catalog; zero: only at start and on request.
+    pub sync_interval: Duration,
+    /// Make sure each catalogued project has one hook pointing at this server.
+    pub manage_hooks: bool,
+    /// This server's URL as GitLab reaches it (for managed hooks and badges).
+    pub public_url: Option<String>,
+    /// GitLab requests in flight at most.
+    pub gitlab_max_concurrent: usize,
+    /// Timeout of each GitLab request.
+    pub gitlab_timeout: Duration,
 }
 
 impl Settings {
@@ -75,6 +89,13 @@ impl Settings {
             retry_max: Duration::from_secs(600),
             delivery_retention: Duration::from_secs(7 * 24 * 3600),
             shutdown_timeout: Duration::from_secs(20),
+            namespace_allowlist: Vec::new(),
+            namespace_denylist: Vec::new(),
+            sync_interval: Duration::from_secs(3600),
+            manage_hooks: false,
+            public_url: None,
+            gitlab_max_concurrent: 8,
+            gitlab_timeout: Duration::from_secs(30),
         }
     }
 
@@ -182,6 +203,27 @@ pub struct ServeArgs {
     /// Accept deliveries without any verification when none is configured.
     #[arg(long, env = "BACKLINE_INSECURE_ACCEPT_UNVERIFIED")]
     pub insecure_accept_unverified: bool,
+    /// Only catalog projects under these namespaces (comma-separated, e.g. `acme,tools/infra`).
+    #[arg(long, env = "BACKLINE_NAMESPACE_ALLOWLIST", value_delimiter = ',')]
+    pub namespace_allowlist: Option<Vec<String>>,
+    /// Never catalog projects under these namespaces (comma-separated).
+    #[arg(long, env = "BACKLINE_NAMESPACE_DENYLIST", value_delimiter = ',')]
+    pub namespace_denylist: Option<Vec<String>>,
+    /// Minutes between catalog syncs in `serve`; 0 = only at start and on request [default: 60].
+    #[arg(long, env = "BACKLINE_SYNC_INTERVAL_MINS")]
+    pub sync_interval_mins: Option<u64>,
+    /// Keep one webhook per catalogued project pointing at BACKLINE_PUBLIC_URL (needs Maintainer).
+    #[arg(long, env = "BACKLINE_MANAGE_HOOKS")]
+    pub manage_hooks: Option<bool>,
+    /// This server's URL as GitLab reaches it, e.g. https://backline.example.com.
+    #[arg(long, env = "BACKLINE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// GitLab requests in flight at most [default: 8].
+    #[arg(long, env = "BACKLINE_GITLAB_MAX_CONCURRENT")]
+    pub gitlab_max_concurrent: Option<usize>,
+    /// Timeout of each GitLab request, in seconds [default: 30].
+    #[arg(long, env = "BACKLINE_GITLAB_TIMEOUT_SECS")]
+    pub gitlab_timeout_secs: Option<u64>,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -205,6 +247,13 @@ pub struct FileConfig {
     delivery_retention_days: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
     insecure_accept_unverified: Option<bool>,
+    namespace_allowlist: Option<OneOrMany>,
+    namespace_denylist: Option<OneOrMany>,
+    sync_interval_mins: Option<u64>,
+    manage_hooks: Option<bool>,
+    public_url: Option<String>,
+    gitlab_max_concurrent: Option<usize>,
+    gitlab_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,6 +395,44 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
     }
     s.insecure_accept_unverified =
         args.insecure_accept_unverified || file.insecure_accept_unverified.unwrap_or(false);
+    s.namespace_allowlist = namespaces(
+        args.namespace_allowlist
+            .or(file.namespace_allowlist.map(OneOrMany::into_vec)),
+    );
+    s.namespace_denylist = namespaces(
+        args.namespace_denylist
+            .or(file.namespace_denylist.map(OneOrMany::into_vec)),
+    );
+    if let Some(mins) = args.sync_interval_mins.or(file.sync_interval_mins) {
+        s.sync_interval = Duration::from_secs(mins * 60);
+    }
+    s.public_url = args
+        .public_url
+        .or(file.public_url)
+        .map(|u| u.trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty());
+    if let Some(url) = &s.public_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "BACKLINE_PUBLIC_URL",
+                reason: "must start with http:// or https://".to_string(),
+            });
+        }
+    }
+    s.manage_hooks = args.manage_hooks.or(file.manage_hooks).unwrap_or(false);
+    if s.manage_hooks && s.public_url.is_none() {
+        return Err(ConfigError::Invalid {
+            name: "BACKLINE_MANAGE_HOOKS",
+            reason: "needs BACKLINE_PUBLIC_URL, the address GitLab should send webhooks to"
+                .to_string(),
+        });
+    }
+    if let Some(n) = args.gitlab_max_concurrent.or(file.gitlab_max_concurrent) {
+        s.gitlab_max_concurrent = n.max(1);
+    }
+    if let Some(secs) = args.gitlab_timeout_secs.or(file.gitlab_timeout_secs) {
+        s.gitlab_timeout = Duration::from_secs(secs.max(1));
+    }
     Ok(s)
 }
 
@@ -356,6 +443,15 @@ pub fn require_verification(settings: &Settings) -> Result<(), ConfigError> {
     } else {
         Err(ConfigError::NoVerification)
     }
+}
+
+/// Namespace paths without surrounding slashes, empty entries dropped.
+fn namespaces(values: Option<Vec<String>>) -> Vec<String> {
+    non_empty_entries(values.unwrap_or_default())
+        .into_iter()
+        .map(|v| v.trim_matches('/').to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
 }
 
 fn non_empty_entries(values: Vec<String>) -> Vec<String> {

@@ -5,6 +5,7 @@
 
 pub mod advisories;
 pub mod app;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod deps;

@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the webhook server and the workers.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Webhook tools.
     Webhook {
         #[command(subcommand)]
@@ -172,7 +172,7 @@ async fn run() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(cli.config.as_deref(), args).await.map(|()| true),
+        Command::Serve(args) => serve(cli.config.as_deref(), *args).await.map(|()| true),
         Command::Webhook {
             command: WebhookCommand::Send(args),
         } => send(args).await,

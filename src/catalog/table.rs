@@ -1,0 +1,223 @@
+//! The catalog table: projects by id in sled, with an index by path (lower case, since GitLab's
+//! paths are case-insensitive). Writes go id record first, then the path index; a lookup by path
+//! checks the record, so an index entry left behind by a crash is ignored and later replaced.
+
+use std::sync::Arc;
+
+use crate::catalog::model::CatalogProject;
+use crate::gitlab::ProjectId;
+use crate::store::{decode, encode, key_u64, u64_key, Store, StoreError};
+
+const PROJECTS: &str = "projects";
+const PATHS: &str = "project_paths";
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new project.
+    Added,
+    /// An existing project whose record changed.
+    Updated,
+    /// Nothing to write.
+    Unchanged,
+}
+
+/// The catalog of projects. Cheap to clone.
+#[derive(Clone)]
+pub struct Catalog {
+    inner: Arc<Trees>,
+}
+
+struct Trees {
+    projects: sled::Tree,
+    paths: sled::Tree,
+}
+
+impl Catalog {
+    /// Opens the catalog's trees in `store`.
+    pub fn open(store: &Store) -> Result<Catalog, StoreError> {
+        Ok(Catalog {
+            inner: Arc::new(Trees {
+                projects: store.tree(PROJECTS)?,
+                paths: store.tree(PATHS)?,
+            }),
+        })
+    }
+
+    /// A project by id.
+    pub fn get(&self, id: ProjectId) -> Result<Option<CatalogProject>, StoreError> {
+        let key = u64_key(id.get());
+        self.inner
+            .projects
+            .get(key)?
+            .map(|v| decode(PROJECTS, &key, &v))
+            .transpose()
+    }
+
+    /// A project by full path (any case).
+    pub fn get_by_path(&self, path: &str) -> Result<Option<CatalogProject>, StoreError> {
+        let Some(raw) = self.inner.paths.get(path.to_ascii_lowercase())? else {
+            return Ok(None);
+        };
+        let id = key_u64(PATHS, &raw)?;
+        Ok(self
+            .get(ProjectId(id))?
+            .filter(|p| p.path_with_namespace.eq_ignore_ascii_case(path)))
+    }
+
+    /// Writes `project` when it differs from what is stored.
+    pub fn upsert(&self, project: &CatalogProject) -> Result<Change, StoreError> {
+        let key = u64_key(project.id.get());
+        let old = self.get(project.id)?;
+        if old.as_ref() == Some(project) {
+            return Ok(Change::Unchanged);
+        }
+        self.inner.projects.insert(key, encode(project))?;
+        let new_path = project.path_with_namespace.to_ascii_lowercase();
+        self.inner.paths.insert(new_path.as_bytes(), &key)?;
+        if let Some(old) = &old {
+            let old_path = old.path_with_namespace.to_ascii_lowercase();
+            if old_path != new_path {
+                self.remove_path_if_points_at(&old_path, project.id)?;
+            }
+        }
+        Ok(if old.is_some() {
+            Change::Updated
+        } else {
+            Change::Added
+        })
+    }
+
+    /// Removes a project; returns what was stored.
+    pub fn remove(&self, id: ProjectId) -> Result<Option<CatalogProject>, StoreError> {
+        let Some(old) = self.get(id)? else {
+            return Ok(None);
+        };
+        self.inner.projects.remove(u64_key(id.get()))?;
+        self.remove_path_if_points_at(&old.path_with_namespace.to_ascii_lowercase(), id)?;
+        Ok(Some(old))
+    }
+
+    fn remove_path_if_points_at(&self, path: &str, id: ProjectId) -> Result<(), StoreError> {
+        let key = u64_key(id.get());
+        // Only if it still names this project (another may have taken the path since).
+        let _ = self.inner.paths.compare_and_swap(
+            path.as_bytes(),
+            Some(&key[..]),
+            None as Option<&[u8]>,
+        )?;
+        Ok(())
+    }
+
+    /// Projects in the catalog.
+    pub fn len(&self) -> usize {
+        self.inner.projects.len()
+    }
+
+    /// Whether the catalog is empty.
+    pub fn is_empty(&self) -> bool {
+        self.inner.projects.is_empty()
+    }
+
+    /// Every id, ascending.
+    pub fn ids(&self) -> Result<Vec<ProjectId>, StoreError> {
+        self.inner
+            .projects
+            .iter()
+            .keys()
+            .map(|k| Ok(ProjectId(key_u64(PROJECTS, &k?)?)))
+            .collect()
+    }
+
+    /// A page of projects by ascending id: `(total, items)`.
+    pub fn page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(usize, Vec<CatalogProject>), StoreError> {
+        let total = self.inner.projects.len();
+        let items = self
+            .inner
+            .projects
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(PROJECTS, &k, &v)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((total, items))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::model::HookState;
+
+    fn project(id: u64, path: &str) -> CatalogProject {
+        CatalogProject {
+            id: ProjectId(id),
+            path_with_namespace: path.to_string(),
+            name: path.rsplit('/').next().unwrap().to_string(),
+            default_branch: Some("main".into()),
+            visibility: None,
+            web_url: None,
+            last_activity_at: None,
+            added_at_ms: 1,
+            updated_at_ms: 1,
+            hook: HookState::Unchecked,
+        }
+    }
+
+    #[test]
+    fn upsert_rename_and_remove_keep_the_path_index_right() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let c = Catalog::open(&store).unwrap();
+        assert_eq!(c.upsert(&project(7, "acme/app")).unwrap(), Change::Added);
+        assert_eq!(
+            c.upsert(&project(7, "acme/app")).unwrap(),
+            Change::Unchanged
+        );
+        assert_eq!(c.get_by_path("ACME/App").unwrap().unwrap().id, ProjectId(7));
+        assert_eq!(
+            c.upsert(&project(7, "acme/renamed")).unwrap(),
+            Change::Updated
+        );
+        assert!(c.get_by_path("acme/app").unwrap().is_none());
+        assert_eq!(
+            c.get_by_path("acme/renamed").unwrap().unwrap().id,
+            ProjectId(7)
+        );
+        // Another project takes the old path: the old project's removal must not unindex it.
+        c.upsert(&project(8, "acme/app")).unwrap();
+        c.upsert(&project(9, "x/y")).unwrap();
+        assert_eq!(
+            c.ids().unwrap(),
+            vec![ProjectId(7), ProjectId(8), ProjectId(9)]
+        );
+        let (total, page) = c.page(1, 1).unwrap();
+        assert_eq!((total, page[0].id), (3, ProjectId(8)));
+        assert!(c.remove(ProjectId(7)).unwrap().is_some());
+        assert!(c.remove(ProjectId(7)).unwrap().is_none());
+        assert_eq!(c.get_by_path("acme/app").unwrap().unwrap().id, ProjectId(8));
+        assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn a_stale_path_entry_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let c = Catalog::open(&store).unwrap();
+        c.upsert(&project(1, "a/b")).unwrap();
+        // As a crash between the two writes of a rename would leave it.
+        store
+            .tree(PATHS)
+            .unwrap()
+            .insert("old/path", &u64_key(1))
+            .unwrap();
+        assert!(c.get_by_path("old/path").unwrap().is_none());
+    }
+}
