@@ -9,9 +9,12 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{web, HttpServer};
 
+use crate::catalog::{Catalog, CatalogService, HookManager, NamespaceFilter};
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::handlers::Handler;
+use crate::gitlab::rest::User;
+use crate::gitlab::GitLab;
+use crate::handlers::{Handler, Reactor};
 use crate::http::verify::Verifier;
 use crate::http::AppState;
 use crate::inbox::Inbox;
@@ -35,6 +38,10 @@ pub struct App {
     pub lanes: Arc<Lanes>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The project catalog.
+    pub catalog: Catalog,
+    /// Catalog sync and reconciliation, when GitLab is configured.
+    pub catalog_service: Option<Arc<CatalogService>>,
     handler: Arc<dyn Handler>,
     live_workers: Arc<AtomicUsize>,
     replayed: usize,
@@ -45,6 +52,44 @@ impl App {
     /// a crash). Workers are started separately.
     pub fn build(settings: Settings, handler: Arc<dyn Handler>) -> Result<App, StoreError> {
         let store = Store::open(&settings.data_dir)?;
+        let catalog = Catalog::open(&store)?;
+        Self::assemble(settings, store, catalog, handler, None)
+    }
+
+    /// The bot proper: reactions to GitLab's events through `gitlab`, acting as `bot` (the
+    /// token's user), with the catalog kept by sync and system hooks.
+    pub fn build_for_gitlab(
+        settings: Settings,
+        gitlab: GitLab,
+        bot: User,
+    ) -> Result<App, StoreError> {
+        let store = Store::open(&settings.data_dir)?;
+        let catalog = Catalog::open(&store)?;
+        let filter =
+            NamespaceFilter::new(&settings.namespace_allowlist, &settings.namespace_denylist);
+        let hooks = match (&settings.public_url, settings.manage_hooks) {
+            // The last secret is the current one (earlier entries are accepted during rotation).
+            (Some(url), true) => Some(HookManager::new(url, settings.webhook_secrets.last())),
+            _ => None,
+        };
+        let service = Arc::new(CatalogService::new(
+            catalog.clone(),
+            gitlab,
+            bot,
+            filter,
+            hooks,
+        ));
+        let handler = Arc::new(Reactor::new(service.clone()));
+        Self::assemble(settings, store, catalog, handler, Some(service))
+    }
+
+    fn assemble(
+        settings: Settings,
+        store: Store,
+        catalog: Catalog,
+        handler: Arc<dyn Handler>,
+        catalog_service: Option<Arc<CatalogService>>,
+    ) -> Result<App, StoreError> {
         let inbox = Inbox::new(store.clone());
         let lanes = Arc::new(Lanes::new());
         let now = now_ms();
@@ -73,6 +118,8 @@ impl App {
             inbox,
             lanes,
             metrics,
+            catalog,
+            catalog_service,
             handler,
             live_workers: Arc::new(AtomicUsize::new(0)),
             replayed: pending.len(),
@@ -99,6 +146,8 @@ impl App {
             lanes: self.lanes.clone(),
             metrics: self.metrics.clone(),
             live_workers: self.live_workers.clone(),
+            catalog: self.catalog.clone(),
+            catalog_service: self.catalog_service.clone(),
         })
     }
 
@@ -180,6 +229,10 @@ impl App {
                 }
             })
         };
+        let syncer = app.catalog_service.clone().map(|service| {
+            let every = app.settings.sync_interval;
+            tokio::spawn(sync_periodically(service, every))
+        });
         let signals = tokio::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutting down: no new deliveries; finishing running handlers");
@@ -188,6 +241,9 @@ impl App {
         server.await?;
         signals.abort();
         pruner.abort();
+        if let Some(s) = syncer {
+            s.abort();
+        }
         let finished = workers.shutdown(app.settings.shutdown_timeout).await;
         if !finished {
             tracing::warn!("some handlers did not finish in time; their deliveries stay queued and run on the next start");
@@ -195,6 +251,33 @@ impl App {
         app.store.flush_now()?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Syncs the catalog at start, then every `every` (never again when zero).
+async fn sync_periodically(service: Arc<CatalogService>, every: Duration) {
+    loop {
+        match service.sync(&crate::catalog::service::Quiet).await {
+            Ok(r) => tracing::info!(
+                listed = r.listed,
+                catalogued = service.catalog.len(),
+                added = r.added,
+                updated = r.updated,
+                removed = r.removed,
+                filtered_out = r.filtered_out,
+                requests = r.requests,
+                duration_ms = r.duration_ms,
+                "catalog synced"
+            ),
+            Err(crate::catalog::CatalogError::Busy) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "catalog sync failed; the next one will try again")
+            }
+        }
+        if every.is_zero() {
+            return;
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

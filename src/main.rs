@@ -10,8 +10,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use backline::app::App;
-use backline::config::{self, FileConfig, ServeArgs};
+use backline::catalog::{Catalog, CatalogService, NamespaceFilter, SyncProgress};
+use backline::config::{self, FileConfig, ServeArgs, Settings};
+use backline::gitlab::check::{check, Startup};
+use backline::gitlab::{ClientConfig, GitLab};
 use backline::handlers::RecordingHandler;
+use backline::store::{Store, StoreError};
 
 /// A self-hosted GitLab security-remediation bot.
 #[derive(Parser)]
@@ -28,6 +32,8 @@ struct Cli {
 enum Command {
     /// Run the webhook server and the workers.
     Serve(Box<ServeArgs>),
+    /// Catalog every project the token can reach (Developer or more, not archived), once.
+    Sync(Box<ServeArgs>),
     /// Webhook tools.
     Webhook {
         #[command(subcommand)]
@@ -105,7 +111,24 @@ async fn serve(config_path: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
     }
     let listener = TcpListener::bind(settings.listen)
         .with_context(|| format!("could not listen on {}", settings.listen))?;
-    let app = App::build(settings, Arc::new(RecordingHandler))?;
+    let app = match gitlab_client(&settings)? {
+        None => {
+            tracing::warn!("no GitLab configured (BACKLINE_GITLAB_URL, BACKLINE_GITLAB_TOKEN): deliveries are recorded, nothing is acted on");
+            App::build(settings, Arc::new(RecordingHandler))?
+        }
+        Some(gitlab) => {
+            let startup = check(&gitlab)
+                .await
+                .context("the GitLab start-up check failed")?;
+            log_startup(&startup);
+            if startup.may_act() {
+                App::build_for_gitlab(settings, gitlab, startup.user)?
+            } else {
+                tracing::error!("the token lacks the `api` scope: backline will record deliveries but not act on any project until it is given a token with `api`");
+                App::build(settings, Arc::new(RecordingHandler))?
+            }
+        }
+    };
     if app.replayed() > 0 {
         tracing::info!(
             count = app.replayed(),
@@ -113,6 +136,110 @@ async fn serve(config_path: Option<&Path>, args: ServeArgs) -> anyhow::Result<()
         );
     }
     app.run(listener).await
+}
+
+/// The GitLab client, when both the URL and the token are configured.
+fn gitlab_client(settings: &Settings) -> anyhow::Result<Option<GitLab>> {
+    match (&settings.gitlab_url, &settings.gitlab_token) {
+        (None, None) => Ok(None),
+        (Some(url), Some(token)) => {
+            let mut config = ClientConfig::new(url.clone(), token.clone());
+            config.max_concurrent = settings.gitlab_max_concurrent;
+            config.timeout = settings.gitlab_timeout;
+            Ok(Some(GitLab::new(config)?))
+        }
+        (Some(_), None) => {
+            anyhow::bail!("BACKLINE_GITLAB_URL is set but BACKLINE_GITLAB_TOKEN is not")
+        }
+        (None, Some(_)) => {
+            anyhow::bail!("BACKLINE_GITLAB_TOKEN is set but BACKLINE_GITLAB_URL is not")
+        }
+    }
+}
+
+fn log_startup(s: &Startup) {
+    tracing::info!(
+        user = %s.user.username,
+        user_id = %s.user.id,
+        gitlab_version = s.version.as_ref().map(|v| v.version.as_str()).unwrap_or("unknown"),
+        scopes = s.token.as_ref().map(|t| t.scopes.join(",")).unwrap_or_else(|| "unknown".into()),
+        expires_at = s.token.as_ref().and_then(|t| t.expires_at.as_deref()).unwrap_or("never"),
+        "connected to GitLab"
+    );
+    for warning in s.assessment.iter().flat_map(|a| &a.warnings) {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// Progress of `backline sync`: a spinner on a terminal, a log line every ten pages otherwise.
+struct SyncDisplay {
+    bar: Option<indicatif::ProgressBar>,
+    pages: std::sync::atomic::AtomicUsize,
+}
+
+impl SyncProgress for SyncDisplay {
+    fn listed(&self, listed: usize) {
+        let pages = self
+            .pages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("{listed} projects listed")),
+            None if pages % 10 == 0 => tracing::info!(listed, pages, "listing projects"),
+            None => {}
+        }
+    }
+}
+
+async fn sync(config_path: Option<&Path>, args: ServeArgs) -> anyhow::Result<bool> {
+    let file = load_file_config(config_path)?;
+    let settings = config::resolve(args, file)?;
+    let gitlab = gitlab_client(&settings)?.context(
+        "backline sync needs BACKLINE_GITLAB_URL and BACKLINE_GITLAB_TOKEN (or --gitlab-url and --gitlab-token)",
+    )?;
+    let store = match Store::open(&settings.data_dir) {
+        Ok(store) => store,
+        Err(StoreError::Locked(dir)) => anyhow::bail!(
+            "data directory {} is held by a running `backline serve`; ask it to sync instead:\n  curl -X POST -H \"Authorization: Bearer $BACKLINE_ADMIN_TOKEN\" http://{}/api/v1/sync",
+            dir.display(),
+            settings.listen
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let startup = check(&gitlab)
+        .await
+        .context("the GitLab start-up check failed")?;
+    log_startup(&startup);
+    let filter = NamespaceFilter::new(&settings.namespace_allowlist, &settings.namespace_denylist);
+    let service = CatalogService::new(Catalog::open(&store)?, gitlab, startup.user, filter, None);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar.set_message("listing projects");
+        bar
+    });
+    let display = SyncDisplay {
+        bar,
+        pages: Default::default(),
+    };
+    let result = service.sync(&display).await;
+    if let Some(bar) = &display.bar {
+        bar.finish_and_clear();
+    }
+    let report = result?;
+    store.flush_now()?;
+    println!(
+        "catalog: {} projects ({} added, {} updated, {} unchanged, {} removed, {} outside the namespace lists) in {} ms, {} GitLab requests",
+        service.catalog.len(),
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.removed,
+        report.filtered_out,
+        report.duration_ms,
+        report.requests
+    );
+    Ok(true)
 }
 
 async fn send(args: SendArgs) -> anyhow::Result<bool> {
@@ -173,6 +300,7 @@ async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), *args).await.map(|()| true),
+        Command::Sync(args) => sync(cli.config.as_deref(), *args).await,
         Command::Webhook {
             command: WebhookCommand::Send(args),
         } => send(args).await,

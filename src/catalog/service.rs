@@ -269,8 +269,16 @@ impl CatalogService {
     /// Brings one project's catalog entry in line with GitLab (after a system hook): catalogued
     /// when the bot is a member with Developer or more, it is not archived and the namespace
     /// filter allows it; removed otherwise.
-    pub async fn reconcile(&self, id: ProjectId) -> Result<Reconciled, CatalogError> {
-        let gitlab = &self.gitlab;
+    /// Calls carry `event_uuid` (the webhook that caused them) when given.
+    pub async fn reconcile(
+        &self,
+        id: ProjectId,
+        event_uuid: Option<&str>,
+    ) -> Result<Reconciled, CatalogError> {
+        let gitlab = &match event_uuid {
+            Some(uuid) => self.gitlab.on_behalf_of(uuid),
+            None => self.gitlab.clone(),
+        };
         let project = match gitlab.project(&ProjectRef::Id(id)).await {
             Ok(p) => p,
             Err(e) if e.is_not_found() => return self.forget(id, "not visible to the bot"),

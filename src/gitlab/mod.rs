@@ -1,5 +1,6 @@
 //! GitLab: typed ids, webhook payloads, REST wire types and the REST client.
 
+pub mod check;
 pub mod client;
 pub mod hooks;
 pub mod ids;

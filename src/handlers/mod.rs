@@ -1,11 +1,15 @@
-//! Reactions to deliveries, behind one dispatch. In this first version the handler records what
-//! each delivery was (kind, project, a one-line summary); later reactions plug in behind the same
-//! [`Handler`] trait, written as "make the state so" so that a replay changes nothing twice.
+//! Reactions to deliveries, behind one dispatch ([`Reactor`]). Each reaction is written as "make
+//! the state so", so that a replay changes nothing twice. Events without a reaction yet are
+//! recorded with a one-line summary.
 
 mod record;
+pub mod system;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::catalog::CatalogService;
 use crate::gitlab::hooks::HookEvent;
 use crate::inbox::DeliveryRecord;
 
@@ -31,4 +35,30 @@ pub trait Handler: Send + Sync + 'static {
         delivery: &DeliveryRecord,
         event: &HookEvent,
     ) -> Result<String, HandlerError>;
+}
+
+/// The bot's reactions: the catalog follows system hooks; the rest is recorded.
+pub struct Reactor {
+    catalog: Arc<CatalogService>,
+}
+
+impl Reactor {
+    /// Reactions over the catalog service.
+    pub fn new(catalog: Arc<CatalogService>) -> Self {
+        Reactor { catalog }
+    }
+}
+
+#[async_trait]
+impl Handler for Reactor {
+    async fn handle(
+        &self,
+        delivery: &DeliveryRecord,
+        event: &HookEvent,
+    ) -> Result<String, HandlerError> {
+        if let Some(result) = system::react(&self.catalog, delivery, event).await {
+            return result;
+        }
+        Ok(summarize(event))
+    }
 }

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(retry_dead_letter),
             )
             .route("/inbox", web::get().to(inbox_status))
+            .configure(crate::http::catalog_api::routes)
             .default_service(web::to(not_found)),
     );
 }
@@ -46,18 +47,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         ApiError {
             status,
             message: message.into(),
         }
     }
 
-    fn not_found(what: &str) -> Self {
+    pub(crate) fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, what)
     }
 
-    fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
     }
 }
@@ -89,14 +90,14 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-type ApiResult = Result<HttpResponse, ApiError>;
+pub(crate) type ApiResult = Result<HttpResponse, ApiError>;
 
 async fn not_found() -> ApiResult {
     Err(ApiError::not_found("not found"))
 }
 
 /// Checks the bearer token.
-fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let Some(expected) = &state.settings.admin_token else {
         return Err(ApiError::not_found("not found"));
     };
@@ -124,16 +125,16 @@ fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     state: Option<String>,
-    page: Option<usize>,
-    per_page: Option<usize>,
+    pub(crate) page: Option<usize>,
+    pub(crate) per_page: Option<usize>,
 }
 
-struct Paging {
-    page: usize,
-    per_page: usize,
+pub(crate) struct Paging {
+    pub(crate) page: usize,
+    pub(crate) per_page: usize,
 }
 
-fn paging(q: &ListQuery) -> Result<Paging, ApiError> {
+pub(crate) fn paging(q: &ListQuery) -> Result<Paging, ApiError> {
     let page = q.page.unwrap_or(1);
     let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
     if page == 0 {

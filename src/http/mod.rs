@@ -2,6 +2,7 @@
 //! GitLab and never plans: it verifies, records and answers.
 
 pub mod api;
+pub mod catalog_api;
 pub mod health;
 pub mod state;
 pub mod verify;

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::catalog::{Catalog, CatalogService};
 use crate::config::Settings;
 use crate::http::verify::Verifier;
 use crate::inbox::Inbox;
@@ -23,6 +24,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Workers alive right now (readiness).
     pub live_workers: Arc<AtomicUsize>,
+    /// The project catalog (read by the API).
+    pub catalog: Catalog,
+    /// Catalog sync, when GitLab is configured.
+    pub catalog_service: Option<Arc<CatalogService>>,
 }
 
 impl AppState {

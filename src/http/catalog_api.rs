@@ -1,0 +1,94 @@
+//! `/api/v1/projects` (the catalog) and `/api/v1/sync` (start a catalog sync inside the server,
+//! as `backline sync` would, and see how the last one went).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use crate::catalog::CatalogProject;
+use crate::clock::rfc3339;
+use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
+use crate::http::state::AppState;
+
+/// Mounts the routes (inside the `/api/v1` scope).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/projects", web::get().to(list_projects))
+        .route("/projects/{id}", web::get().to(get_project))
+        .route("/sync", web::get().to(sync_status))
+        .route("/sync", web::post().to(start_sync));
+}
+
+/// The API view of a catalogued project.
+pub fn project_json(p: &CatalogProject) -> Value {
+    json!({
+        "id": p.id.get(),
+        "path_with_namespace": p.path_with_namespace,
+        "name": p.name,
+        "default_branch": p.default_branch,
+        "visibility": p.visibility,
+        "web_url": p.web_url,
+        "last_activity_at": p.last_activity_at,
+        "catalogued_at": rfc3339(p.added_at_ms),
+        "updated_at": rfc3339(p.updated_at_ms),
+        "hook": p.hook.describe(),
+    })
+}
+
+async fn list_projects(
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let Paging { page, per_page } = paging(&query)?;
+    let catalog = state.catalog.clone();
+    let (total, items) = web::block(move || catalog.page((page - 1) * per_page, per_page))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    Ok(HttpResponse::Ok().json(json!({
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "items": items.iter().map(project_json).collect::<Vec<_>>(),
+    })))
+}
+
+async fn get_project(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let raw = path.into_inner();
+    let found = match raw.parse::<u64>() {
+        Ok(id) => state.catalog.get(id.into())?,
+        Err(_) => state.catalog.get_by_path(&raw)?,
+    };
+    match found {
+        Some(p) => Ok(HttpResponse::Ok().json(project_json(&p))),
+        None => Err(ApiError::not_found("no such project in the catalog")),
+    }
+}
+
+async fn sync_status(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    authorize(&req, &state)?;
+    let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
+    Ok(HttpResponse::Ok().json(service.status()))
+}
+
+async fn start_sync(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    authorize(&req, &state)?;
+    let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
+    let started = service.start_sync();
+    Ok(HttpResponse::Accepted().json(json!({
+        "started": started,
+        "status": if started { "sync started" } else { "a sync is already running" },
+    })))
+}
+
+fn no_gitlab() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "no GitLab configured: set BACKLINE_GITLAB_URL and BACKLINE_GITLAB_TOKEN",
+    )
+}
