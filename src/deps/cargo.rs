@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::text::{self, from_toml};
-use super::{Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError};
 use crate::ecosystem::Ecosystem;
 
 #[derive(Deserialize)]
@@ -91,20 +91,22 @@ pub fn parse(
         None => local_deps,
     };
 
-    Ok(packages
-        .into_iter()
-        .filter(|p| p.source.is_some())
-        .map(|p| {
-            let is_direct = direct.contains(&p.name);
-            let parent = if is_direct {
-                None
-            } else {
-                parent_of.get(&p.name).cloned()
-            };
-            Dependency::new(Ecosystem::CratesIo, p.name, Some(p.version), is_direct)
-                .with_parent(parent)
-        })
-        .collect())
+    Ok(dedupe(
+        packages
+            .into_iter()
+            .filter(|p| p.source.is_some())
+            .map(|p| {
+                let is_direct = direct.contains(&p.name);
+                let parent = if is_direct {
+                    None
+                } else {
+                    parent_of.get(&p.name).cloned()
+                };
+                Dependency::new(Ecosystem::CratesIo, p.name, Some(p.version), is_direct)
+                    .with_parent(parent)
+            })
+            .collect(),
+    ))
 }
 
 /// The package names a `Cargo.toml` (and the members it lists) depends on, and whether every

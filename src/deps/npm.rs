@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::text::from_json;
-use super::{Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError};
 use crate::ecosystem::Ecosystem;
 
 /// The dependency kinds a package.json (or lock entry) declares.
@@ -39,7 +39,7 @@ pub fn parse(
         return Err(ParseError::new(file, Some(1), "expected a JSON object"));
     };
     if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
-        return Ok(parse_packages(packages));
+        return Ok(dedupe(parse_packages(packages)));
     }
     let declared = package_json
         .and_then(|b| serde_json::from_slice::<Value>(b).ok())
@@ -55,7 +55,7 @@ pub fn parse(
             walk_v1(name, entry, direct, None, &mut out);
         }
     }
-    Ok(out)
+    Ok(dedupe(out))
 }
 
 /// Names listed under `requires` anywhere in a v1 tree.

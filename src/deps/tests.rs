@@ -1,1 +1,155 @@
+//! Tests of the module's top level: format detection, dispatch, dedupe, the folder scan, and
+//! a no-panic sweep over truncated inputs of every format.
 
+use super::*;
+
+/// One small, real-shaped sample per format (path, content).
+pub(crate) const SAMPLES: &[(&str, &str)] = &[
+    (
+        "Cargo.lock",
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"log\",\n]\n\n\
+         [[package]]\nname = \"log\"\nversion = \"0.4.21\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    ),
+    (
+        "package-lock.json",
+        r#"{"lockfileVersion": 3, "packages": {"": {"dependencies": {"a": "^1"}}, "node_modules/a": {"version": "1.0.0", "dependencies": {"b": "^2"}}, "node_modules/a/node_modules/b": {"version": "2.0.0"}}}"#,
+    ),
+    (
+        "requirements.txt",
+        "# comment\nrequests[socks]==2.31.0 \\\n    --hash=sha256:abc\nsix>=1.0 ; python_version < \"3.8\"\n-r other.txt\n",
+    ),
+];
+
+fn none(_: &str) -> Option<Vec<u8>> {
+    None
+}
+
+#[test]
+fn format_of_file_names() {
+    use ManifestFormat::*;
+    let cases = [
+        ("Cargo.lock", Some(CargoLock)),
+        ("a/b/package-lock.json", Some(PackageLock)),
+        ("yarn.lock", Some(YarnLock)),
+        ("pnpm-lock.yaml", Some(PnpmLock)),
+        ("requirements.txt", Some(Requirements)),
+        ("requirements-dev.txt", Some(Requirements)),
+        ("requirements/prod.txt", Some(Requirements)),
+        ("dev-requirements.txt", Some(Requirements)),
+        ("notes.txt", None),
+        ("requirements.in", None),
+        ("poetry.lock", Some(PoetryLock)),
+        ("Pipfile.lock", Some(PipfileLock)),
+        ("uv.lock", Some(UvLock)),
+        ("go.mod", Some(GoMod)),
+        ("go.sum", None),
+        ("Gemfile.lock", Some(GemfileLock)),
+        ("composer.lock", Some(ComposerLock)),
+        ("pom.xml", Some(Pom)),
+        ("src/App/packages.lock.json", Some(NugetLock)),
+        ("package.json", None),
+        ("Cargo.toml", None),
+    ];
+    for (path, want) in cases {
+        assert_eq!(format_of(path), want, "{path}");
+    }
+    assert_eq!(ManifestFormat::CargoLock.companions(), &["Cargo.toml"]);
+    assert_eq!(ManifestFormat::GoMod.ecosystem(), Ecosystem::Go);
+}
+
+#[test]
+fn parse_dispatches_and_reads_companions_beside_the_lock() {
+    let lock = SAMPLES[0].1;
+    let asked = std::cell::RefCell::new(Vec::new());
+    let lookup = |p: &str| {
+        asked.borrow_mut().push(p.to_string());
+        (p == "sub/Cargo.toml").then(|| b"[dependencies]\n".to_vec())
+    };
+    let deps = parse("sub/Cargo.lock", lock.as_bytes(), &lookup).unwrap();
+    assert_eq!(asked.borrow().as_slice(), ["sub/Cargo.toml"]);
+    assert!(!deps[0].direct, "Cargo.toml declares nothing");
+    let e = parse("README.md", b"", &none).unwrap_err();
+    assert_eq!(e.file, "README.md");
+}
+
+#[test]
+fn dedupe_keeps_direct_and_first_place() {
+    let a = Dependency::new(Ecosystem::PyPI, "Foo_Bar", Some("1".into()), false)
+        .with_parent(Some("x".into()));
+    let b = Dependency::new(Ecosystem::PyPI, "foo-bar", Some("1".into()), true);
+    let c = Dependency::new(Ecosystem::PyPI, "foo-bar", Some("2".into()), false).with_dev(true);
+    let out = dedupe(vec![a, b, c.clone(), c]);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].name, "Foo_Bar");
+    assert!(out[0].direct);
+    assert_eq!(out[0].parent, None);
+    assert!(out[1].dev);
+    let deps = parse("requirements.txt", b"a==1\nA==1\nb==1\nb==2\n", &none).unwrap();
+    assert_eq!(deps.len(), 3);
+}
+
+#[test]
+fn truncated_inputs_never_panic() {
+    for (path, content) in SAMPLES {
+        let bytes = content.as_bytes();
+        for end in 0..=bytes.len() {
+            let _ = parse(path, &bytes[..end], &|_| Some(bytes[..end].to_vec()));
+            // A flipped byte in the middle, too.
+            let mut flipped = bytes[..end].to_vec();
+            if let Some(b) = flipped.get_mut(end / 2) {
+                *b = b'"';
+            }
+            let _ = parse(path, &flipped, &none);
+        }
+    }
+}
+
+#[test]
+fn scan_dir_reads_several_formats_and_skips_vendored() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, content: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    };
+    for (path, content) in SAMPLES {
+        write(&format!("svc/{path}"), content);
+    }
+    write("svc/other.txt", "extra-pkg==0.1\n");
+    write("svc/Cargo.toml", "[dependencies]\nlog = \"0.4\"\n");
+    write("node_modules/x/package-lock.json", "{broken");
+    write("tests/fixtures/requirements.txt", "broken ^^\n");
+    write("bad/requirements.txt", "ok==1\n==2\n");
+
+    let (found, errors) = scan_dir(root, &DiscoveryRules::default());
+    let files: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "svc/Cargo.lock",
+            "svc/package-lock.json",
+            "svc/requirements.txt"
+        ]
+    );
+    let reqs = &found[2].1;
+    assert!(
+        reqs.iter().any(|d| d.name == "extra-pkg"),
+        "include read from disk: {reqs:?}"
+    );
+    assert!(found[0].1[0].direct);
+    assert_eq!(errors.len(), 1);
+    assert_eq!(
+        (errors[0].file.as_str(), errors[0].line),
+        ("bad/requirements.txt", Some(2))
+    );
+
+    // A single file works too, with companions beside it.
+    let (found, errors) = scan_dir(
+        &root.join("svc/requirements.txt"),
+        &DiscoveryRules::default(),
+    );
+    assert!(errors.is_empty());
+    assert_eq!(found[0].0, "requirements.txt");
+    assert_eq!(found[0].1.len(), 3);
+}
