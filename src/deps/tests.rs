@@ -18,6 +18,14 @@ pub(crate) const SAMPLES: &[(&str, &str)] = &[
         "requirements.txt",
         "# comment\nrequests[socks]==2.31.0 \\\n    --hash=sha256:abc\nsix>=1.0 ; python_version < \"3.8\"\n-r other.txt\n",
     ),
+    (
+        "yarn.lock",
+        "# yarn lockfile v1\n\n\"@babel/core@^7.0.0\", \"@babel/core@^7.1.0\":\n  version \"7.1.2\"\n  dependencies:\n    debug \"^4.1.0\"\n\ndebug@^4.1.0:\n  version \"4.3.4\"\n",
+    ),
+    (
+        "berry/yarn.lock",
+        "__metadata:\n  version: 8\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n  resolution: \"app@workspace:.\"\n  dependencies:\n    lodash: \"npm:^4.17.21\"\n\n\"lodash@npm:^4.17.21\":\n  version: 4.17.21\n  resolution: \"lodash@npm:4.17.21\"\n",
+    ),
 ];
 
 fn none(_: &str) -> Option<Vec<u8>> {
@@ -124,20 +132,16 @@ fn scan_dir_reads_several_formats_and_skips_vendored() {
 
     let (found, errors) = scan_dir(root, &DiscoveryRules::default());
     let files: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(
-        files,
-        [
-            "svc/Cargo.lock",
-            "svc/package-lock.json",
-            "svc/requirements.txt"
-        ]
-    );
-    let reqs = &found[2].1;
+    let mut want: Vec<String> = SAMPLES.iter().map(|(p, _)| format!("svc/{p}")).collect();
+    want.sort();
+    assert_eq!(files, want);
+    let get = |p: &str| &found.iter().find(|(f, _)| f == p).unwrap().1;
+    let reqs = get("svc/requirements.txt");
     assert!(
         reqs.iter().any(|d| d.name == "extra-pkg"),
         "include read from disk: {reqs:?}"
     );
-    assert!(found[0].1[0].direct);
+    assert!(get("svc/Cargo.lock")[0].direct, "Cargo.toml read from disk");
     assert_eq!(errors.len(), 1);
     assert_eq!(
         (errors[0].file.as_str(), errors[0].line),

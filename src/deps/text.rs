@@ -55,7 +55,6 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
 }
 
 /// Parses YAML text into `T`, with errors placed by line.
-#[allow(dead_code)] // until the YAML parsers land
 pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
     file: &str,
     text: &str,
