@@ -26,6 +26,10 @@ pub(crate) const SAMPLES: &[(&str, &str)] = &[
         "berry/yarn.lock",
         "__metadata:\n  version: 8\n\n\"app@workspace:.\":\n  version: 0.0.0-use.local\n  resolution: \"app@workspace:.\"\n  dependencies:\n    lodash: \"npm:^4.17.21\"\n\n\"lodash@npm:^4.17.21\":\n  version: 4.17.21\n  resolution: \"lodash@npm:4.17.21\"\n",
     ),
+    (
+        "pnpm-lock.yaml",
+        "lockfileVersion: '6.0'\ndependencies:\n  express:\n    specifier: ^4\n    version: 4.18.2\npackages:\n  /express@4.18.2:\n    dependencies:\n      qs: 6.11.0\n    dev: false\n  /qs@6.11.0:\n    dev: false\n",
+    ),
 ];
 
 fn none(_: &str) -> Option<Vec<u8>> {
