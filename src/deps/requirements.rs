@@ -209,6 +209,18 @@ fn strip_comment(line: &str) -> &str {
     line
 }
 
+/// The project name at the start of a PEP 508 requirement (`"Django[argon2]>=4 ; ..."` gives
+/// `Django`); empty when there is none.
+pub(crate) fn pep508_name(requirement: &str) -> &str {
+    let s = requirement.trim_start();
+    let end = s
+        .char_indices()
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
 /// One requirement line; `None` for lines that name no registry package (URLs, paths).
 fn requirement(file: &str, line_no: usize, line: &str) -> Result<Option<Dependency>, ParseError> {
     let err = |m: String| ParseError::new(file, Some(line_no), m);

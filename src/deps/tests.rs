@@ -30,6 +30,18 @@ pub(crate) const SAMPLES: &[(&str, &str)] = &[
         "pnpm-lock.yaml",
         "lockfileVersion: '6.0'\ndependencies:\n  express:\n    specifier: ^4\n    version: 4.18.2\npackages:\n  /express@4.18.2:\n    dependencies:\n      qs: 6.11.0\n    dev: false\n  /qs@6.11.0:\n    dev: false\n",
     ),
+    (
+        "poetry.lock",
+        "[[package]]\nname = \"requests\"\nversion = \"2.31.0\"\nfiles = []\n\n[package.dependencies]\ncertifi = \">=2017\"\n\n[[package]]\nname = \"certifi\"\nversion = \"2024.2.2\"\nfiles = []\n\n[metadata]\nlock-version = \"2.0\"\n",
+    ),
+    (
+        "Pipfile.lock",
+        r#"{"_meta": {"pipfile-spec": 6}, "default": {"requests": {"hashes": ["sha256:aa"], "version": "==2.31.0"}}, "develop": {"pytest": {"version": "==8.1.1"}}}"#,
+    ),
+    (
+        "uv.lock",
+        "version = 1\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\ndependencies = [\n    { name = \"idna\" },\n]\n\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+    ),
 ];
 
 fn none(_: &str) -> Option<Vec<u8>> {

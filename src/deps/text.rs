@@ -25,7 +25,13 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 /// A TOML error, placed by its span.
 pub(crate) fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ParseError {
     let line = e.span().map(|s| line_of(text, s.start));
-    ParseError::new(file, line, e.message().trim().to_string())
+    let message: Vec<&str> = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    ParseError::new(file, line, message.join(": "))
 }
 
 /// Parses TOML text into `T`, with errors placed by line.
