@@ -42,6 +42,26 @@ pub(crate) const SAMPLES: &[(&str, &str)] = &[
         "uv.lock",
         "version = 1\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\nsource = { virtual = \".\" }\ndependencies = [\n    { name = \"idna\" },\n]\n\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
     ),
+    (
+        "go.mod",
+        "module example.com/m\n\ngo 1.22\n\nrequire (\n\tgithub.com/a/b v1.2.3\n\tgolang.org/x/net v0.17.0 // indirect\n)\n\nreplace golang.org/x/net => golang.org/x/net v0.23.0\n",
+    ),
+    (
+        "Gemfile.lock",
+        "GEM\n  remote: https://rubygems.org/\n  specs:\n    nokogiri (1.16.2-x86_64-linux)\n      racc (~> 1.4)\n    racc (1.7.3)\n\nPLATFORMS\n  x86_64-linux\n\nDEPENDENCIES\n  nokogiri (~> 1.16)\n",
+    ),
+    (
+        "composer.lock",
+        r#"{"packages": [{"name": "guzzlehttp/guzzle", "version": "7.8.1", "require": {"php": ">=7", "guzzlehttp/psr7": "^2"}}, {"name": "guzzlehttp/psr7", "version": "2.6.2"}], "packages-dev": [{"name": "phpunit/phpunit", "version": "10.5.10"}]}"#,
+    ),
+    (
+        "pom.xml",
+        "<?xml version=\"1.0\"?>\n<project>\n  <version>1.0</version>\n  <properties><v>2.16.1</v></properties>\n  <dependencies>\n    <dependency><groupId>com.fasterxml.jackson.core</groupId><artifactId>jackson-databind</artifactId><version>${v}</version></dependency>\n  </dependencies>\n</project>\n",
+    ),
+    (
+        "packages.lock.json",
+        r#"{"version": 1, "dependencies": {"net8.0": {"Serilog": {"type": "Direct", "requested": "[3.1.1, )", "resolved": "3.1.1", "dependencies": {"System.Memory": "4.5.5"}}, "System.Memory": {"type": "Transitive", "resolved": "4.5.5"}}}}"#,
+    ),
 ];
 
 fn none(_: &str) -> Option<Vec<u8>> {
@@ -94,6 +114,54 @@ fn parse_dispatches_and_reads_companions_beside_the_lock() {
     assert!(!deps[0].direct, "Cargo.toml declares nothing");
     let e = parse("README.md", b"", &none).unwrap_err();
     assert_eq!(e.file, "README.md");
+}
+
+#[test]
+fn every_sample_parses_to_something() {
+    for (path, content) in SAMPLES {
+        let deps = parse(path, content.as_bytes(), &none).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(!deps.is_empty(), "{path}");
+        let eco = format_of(path).unwrap().ecosystem();
+        assert!(deps.iter().all(|d| d.ecosystem == eco), "{path}");
+        // Pipfile.lock alone cannot tell direct from transitive (see pipfile.rs).
+        if *path != "Pipfile.lock" {
+            assert!(deps.iter().any(|d| d.direct), "{path}: {deps:?}");
+        }
+        assert!(
+            deps.iter().all(|d| !d.direct || d.parent.is_none()),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn companions_are_asked_for_beside_the_lock() {
+    let cases = [
+        ("a/poetry.lock", "a/pyproject.toml"),
+        ("a/Pipfile.lock", "a/Pipfile"),
+        ("a/composer.lock", "a/composer.json"),
+        ("a/package-lock.json", "a/package.json"),
+        ("a/yarn.lock", "a/package.json"),
+    ];
+    for (lock, companion) in cases {
+        let content = SAMPLES.iter().find(|(p, _)| lock.ends_with(p)).unwrap().1;
+        let asked = std::cell::RefCell::new(Vec::new());
+        let lookup = |p: &str| {
+            asked.borrow_mut().push(p.to_string());
+            None
+        };
+        parse(lock, content.as_bytes(), &lookup).unwrap();
+        assert_eq!(asked.borrow().as_slice(), [companion], "{lock}");
+    }
+    // With its Pipfile, Pipfile.lock knows what is direct.
+    let lock = SAMPLES
+        .iter()
+        .find(|(p, _)| *p == "Pipfile.lock")
+        .unwrap()
+        .1;
+    let lookup = |p: &str| (p == "Pipfile").then(|| b"[packages]\nrequests = \"*\"\n".to_vec());
+    let deps = parse("Pipfile.lock", lock.as_bytes(), &lookup).unwrap();
+    assert!(deps.iter().find(|d| d.name == "requests").unwrap().direct);
 }
 
 #[test]
