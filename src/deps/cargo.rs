@@ -68,16 +68,33 @@ pub fn parse(
         packages.insert(0, root);
     }
 
-    // Dependency names of the local packages, and the first parent of every name.
+    // Dependency names of the local packages (with the versions they pin, when the lock
+    // disambiguates), and the first parent of every name and of every name+version.
     let mut local_deps: HashSet<String> = HashSet::new();
-    let mut parent_of: HashMap<String, String> = HashMap::new();
+    let mut local_versions: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut parent_of: HashMap<(String, Option<String>), String> = HashMap::new();
     for p in &packages {
         for d in &p.dependencies {
-            let name = d.split_whitespace().next().unwrap_or(d).to_string();
+            let mut parts = d.split_whitespace();
+            let name = parts.next().unwrap_or(d).to_string();
+            let version = parts.next().map(str::to_string);
             if p.source.is_none() {
                 local_deps.insert(name.clone());
+                if let Some(v) = &version {
+                    local_versions
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(v.clone());
+                }
             }
-            parent_of.entry(name).or_insert_with(|| p.name.clone());
+            if version.is_some() {
+                parent_of
+                    .entry((name.clone(), version))
+                    .or_insert_with(|| p.name.clone());
+            }
+            parent_of
+                .entry((name, None))
+                .or_insert_with(|| p.name.clone());
         }
     }
 
@@ -96,11 +113,19 @@ pub fn parse(
             .into_iter()
             .filter(|p| p.source.is_some())
             .map(|p| {
-                let is_direct = direct.contains(&p.name);
+                // When the crate is there in several versions, the lock says which one the
+                // local packages use ("rand 0.8.5"); the others are transitive.
+                let is_direct = direct.contains(&p.name)
+                    && local_versions
+                        .get(&p.name)
+                        .is_none_or(|vs| vs.contains(&p.version));
                 let parent = if is_direct {
                     None
                 } else {
-                    parent_of.get(&p.name).cloned()
+                    parent_of
+                        .get(&(p.name.clone(), Some(p.version.clone())))
+                        .or_else(|| parent_of.get(&(p.name.clone(), None)))
+                        .cloned()
                 };
                 Dependency::new(Ecosystem::CratesIo, p.name, Some(p.version), is_direct)
                     .with_parent(parent)
@@ -315,6 +340,31 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
         let deps = parse("Cargo.lock", lock.as_bytes(), None, &none).unwrap();
         assert_eq!(deps.len(), 2);
         assert!(deps.iter().all(|d| d.direct));
+    }
+
+    #[test]
+    fn only_the_version_the_workspace_uses_is_direct() {
+        let lock = "version = 3\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\"rand 0.8.5\", \"quinn\"]\n\
+            [[package]]\nname = \"quinn\"\nversion = \"0.11.0\"\nsource = \"registry+x\"\ndependencies = [\"rand 0.9.0\"]\n\
+            [[package]]\nname = \"rand\"\nversion = \"0.8.5\"\nsource = \"registry+x\"\n\
+            [[package]]\nname = \"rand\"\nversion = \"0.9.0\"\nsource = \"registry+x\"\n";
+        let manifest = b"[dependencies]\nrand = \"0.8\"\nquinn = \"0.11\"\n";
+        for m in [None, Some(&manifest[..])] {
+            let deps = parse("Cargo.lock", lock.as_bytes(), m, &none).unwrap();
+            let rand9 = deps
+                .iter()
+                .find(|d| d.version.as_deref() == Some("0.9.0"))
+                .unwrap();
+            assert_eq!(
+                (rand9.direct, rand9.parent.as_deref()),
+                (false, Some("quinn"))
+            );
+            let rand8 = deps
+                .iter()
+                .find(|d| d.version.as_deref() == Some("0.8.5"))
+                .unwrap();
+            assert!(rand8.direct);
+        }
     }
 
     #[test]

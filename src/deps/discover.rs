@@ -12,6 +12,8 @@
 
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use super::{format_of, parse, Dependency, ParseError};
 
 /// The skip globs used unless configured otherwise.
@@ -40,8 +42,9 @@ pub const DEFAULT_SKIP: &[&str] = &[
 /// Largest file [`scan_dir`] reads (bigger files are reported as errors).
 const MAX_FILE: u64 = 64 * 1024 * 1024;
 
-/// Which paths discovery skips.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which paths discovery skips. As configuration (serde), a missing `skip` means the defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DiscoveryRules {
     /// Globs of paths to skip (see the module doc for the syntax).
     pub skip: Vec<String>,

@@ -197,6 +197,39 @@ fn truncated_inputs_never_panic() {
 }
 
 #[test]
+fn mutated_inputs_never_panic() {
+    // A small deterministic generator (xorshift); no dependency, same cases every run.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    const NASTY: &[u8] = b"\"'{}[]()<>:,=@/\\#\n -\t${}\xff";
+    for (path, content) in SAMPLES {
+        for _ in 0..300 {
+            let mut bytes = content.as_bytes().to_vec();
+            for _ in 0..(1 + next() % 4) {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = (next() % bytes.len() as u64) as usize;
+                let b = NASTY[(next() % NASTY.len() as u64) as usize];
+                match next() % 3 {
+                    0 => bytes[at] = b,
+                    1 => bytes.insert(at, b),
+                    _ => {
+                        bytes.remove(at);
+                    }
+                }
+            }
+            let _ = parse(path, &bytes, &|_| Some(bytes.clone()));
+        }
+    }
+}
+
+#[test]
 fn scan_dir_reads_several_formats_and_skips_vendored() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
