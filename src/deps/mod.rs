@@ -246,6 +246,27 @@ pub fn parse(
     Ok(dedupe(deps))
 }
 
+/// The repository files that parsing `path` asks for and `lookup` does not have: companions
+/// and (for requirements files) includes. For a caller that fetches files asynchronously
+/// (through the GitLab API): fetch these, then ask again with them added, until it answers
+/// none that are new; then call [`parse`].
+pub fn files_wanted(
+    path: &str,
+    bytes: &[u8],
+    lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<String> {
+    let missing = std::cell::RefCell::new(Vec::<String>::new());
+    let recording = |p: &str| {
+        let found = lookup(p);
+        if found.is_none() && !missing.borrow().iter().any(|m| m == p) {
+            missing.borrow_mut().push(p.to_string());
+        }
+        found
+    };
+    let _ = parse(path, bytes, &recording);
+    missing.into_inner()
+}
+
 /// The key under which two names are the same package in an ecosystem: PEP 503 for PyPI,
 /// case-insensitive for NuGet and Packagist, exact elsewhere.
 pub fn name_key(ecosystem: Ecosystem, name: &str) -> String {

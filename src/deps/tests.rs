@@ -165,6 +165,22 @@ fn companions_are_asked_for_beside_the_lock() {
 }
 
 #[test]
+fn files_wanted_lists_companions_and_nested_includes() {
+    let files = std::collections::HashMap::from([("reqs/base.txt", "-r ../more.txt\na==1\n")]);
+    let have = |p: &str| files.get(p).map(|s| s.as_bytes().to_vec());
+    let top = b"-r reqs/base.txt\n-c constraints.txt\nb==2\n";
+    assert_eq!(
+        files_wanted("requirements.txt", top, &have),
+        ["more.txt", "constraints.txt"]
+    );
+    assert_eq!(
+        files_wanted("x/Cargo.lock", SAMPLES[0].1.as_bytes(), &none),
+        ["x/Cargo.toml"]
+    );
+    assert!(files_wanted("go.mod", b"module m\n", &none).is_empty());
+}
+
+#[test]
 fn dedupe_keeps_direct_and_first_place() {
     let a = Dependency::new(Ecosystem::PyPI, "Foo_Bar", Some("1".into()), false)
         .with_parent(Some("x".into()));

@@ -53,11 +53,22 @@ pub fn parse(
             parent_of.entry(d.as_str()).or_insert(e.name.as_str());
         }
     }
+    // Declared names whose exact `name@range` no entry has (package.json edited after the
+    // lock was written): every entry of that name counts as direct.
+    let unmatched: HashSet<&str> = declared
+        .iter()
+        .flatten()
+        .filter(|d| !entries.iter().any(|e| e.specs.contains(d)))
+        .map(|d| split_spec(d).0)
+        .collect();
     let out = entries
         .iter()
         .map(|e| {
             let direct = match &declared {
-                Some(decl) => e.specs.iter().any(|s| decl.contains(s)),
+                Some(decl) => e
+                    .specs
+                    .iter()
+                    .any(|s| decl.contains(s) || unmatched.contains(split_spec(s).0)),
                 None => !e.specs.iter().any(|s| parent_of.contains_key(s.as_str())),
             };
             let parent = if direct {
@@ -350,6 +361,11 @@ left@npm:left-pad@^1.3.0:
         assert!(find(&deps, "@babel/core").direct);
         assert!(find(&deps, "debug").direct);
         assert!(!find(&deps, "left-pad").direct);
+        // A range the lock does not know still marks the package direct.
+        let pj = br#"{"dependencies": {"chalk": "^2.5.0"}}"#;
+        let deps = parse("yarn.lock", V1.as_bytes(), Some(pj)).unwrap();
+        assert!(find(&deps, "chalk").direct);
+        assert!(!find(&deps, "debug").direct);
     }
 
     #[test]
