@@ -142,10 +142,7 @@ fn manifest_direct(
     lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Option<(HashSet<String>, bool)> {
     let manifest_path = text::sibling(lock_path, "Cargo.toml");
-    let root = match std::str::from_utf8(manifest)
-        .ok()
-        .map(toml::from_str::<toml::Table>)
-    {
+    let root = match text::companion_text(manifest).map(toml::from_str::<toml::Table>) {
         Some(Ok(t)) => t,
         _ => {
             tracing::warn!(file = %manifest_path, "Cargo.toml could not be parsed; directness from Cargo.lock alone");
@@ -173,7 +170,7 @@ fn manifest_direct(
             let member = text::join(dir, m).and_then(|d| text::join(&d, "Cargo.toml"));
             let parsed = member
                 .and_then(|p| lookup(&p))
-                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|b| text::companion_text(&b).map(str::to_string))
                 .and_then(|s| toml::from_str::<toml::Table>(&s).ok());
             match parsed {
                 Some(t) => collect_manifest_deps(&t, &mut names),

@@ -50,7 +50,7 @@ pub fn parse(
         }
     }
     let declared: Option<HashSet<String>> = composer_json
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(super::text::strip_bom(b)).ok())
         .map(|v| requires(&v).into_iter().collect());
     let mut out = Vec::new();
     for (p, dev) in sections {

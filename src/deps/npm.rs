@@ -42,7 +42,7 @@ pub fn parse(
         return Ok(dedupe(parse_packages(packages)));
     }
     let declared = package_json
-        .and_then(|b| serde_json::from_slice::<Value>(b).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(super::text::strip_bom(b)).ok())
         .map(|v| declared_names(&v));
     let mut out = Vec::new();
     if let Some(deps) = lock.get("dependencies").and_then(Value::as_object) {

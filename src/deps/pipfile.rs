@@ -25,7 +25,7 @@ pub fn parse(
         return Err(ParseError::new(file, Some(1), "expected a JSON object"));
     }
     let declared: Option<HashSet<String>> = pipfile
-        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(super::text::companion_text)
         .and_then(|s| toml::from_str::<toml::Table>(s).ok())
         .map(|t| {
             ["packages", "dev-packages"]

@@ -90,9 +90,8 @@ pub fn parse(
 /// PEP 503 names a `pyproject.toml` declares (Poetry tables, PEP 621, PEP 735); `None` when it
 /// cannot be read.
 pub(crate) fn declared_names(pyproject: &[u8]) -> Option<HashSet<String>> {
-    let table: toml::Table = std::str::from_utf8(pyproject)
-        .ok()
-        .and_then(|s| toml::from_str(s).ok())?;
+    let table: toml::Table =
+        super::text::companion_text(pyproject).and_then(|s| toml::from_str(s).ok())?;
     let mut names = HashSet::new();
     let keys = |v: Option<&toml::Value>, names: &mut HashSet<String>| {
         if let Some(t) = v.and_then(|v| v.as_table()) {

@@ -135,6 +135,18 @@ fn every_sample_parses_to_something() {
 }
 
 #[test]
+fn crlf_and_bom_give_the_same_result() {
+    for (path, content) in SAMPLES {
+        let crlf = content.replace('\n', "\r\n");
+        let want = parse(path, content.as_bytes(), &none).unwrap();
+        let got = parse(path, crlf.as_bytes(), &none).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(got, want, "{path}");
+        let bom = [b"\xEF\xBB\xBF".as_slice(), content.as_bytes()].concat();
+        assert_eq!(parse(path, &bom, &none).unwrap(), want, "{path} with a BOM");
+    }
+}
+
+#[test]
 fn companions_are_asked_for_beside_the_lock() {
     let cases = [
         ("a/poetry.lock", "a/pyproject.toml"),

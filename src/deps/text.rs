@@ -2,9 +2,19 @@
 
 use super::ParseError;
 
+/// The bytes without a leading UTF-8 byte order mark.
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// A companion file's text (BOM dropped), or `None` when it is not UTF-8.
+pub(crate) fn companion_text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(strip_bom(bytes)).ok()
+}
+
 /// The bytes as UTF-8 (a leading BOM dropped), or an error at the line of the first bad byte.
 pub(crate) fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = strip_bom(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let good = &bytes[..e.valid_up_to()];
         let line = good.iter().filter(|&&b| b == b'\n').count() + 1;

@@ -31,7 +31,7 @@ pub fn parse(
     }
     let entries = parse_v1(file, text)?;
     let declared: Option<HashSet<String>> = package_json
-        .and_then(|b| serde_json::from_slice::<Json>(b).ok())
+        .and_then(|b| serde_json::from_slice::<Json>(super::text::strip_bom(b)).ok())
         .map(|pj| {
             [
                 "dependencies",
