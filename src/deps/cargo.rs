@@ -365,6 +365,13 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
     }
 
     #[test]
+    fn a_repeated_package_is_reported_once() {
+        let lock = format!("{LOCK_V3}\n[[package]]\nname = \"bytes\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n");
+        let deps = parse("Cargo.lock", lock.as_bytes(), None, &none).unwrap();
+        assert_eq!(deps.iter().filter(|d| d.name == "bytes").count(), 1);
+    }
+
+    #[test]
     fn malformed_lock_names_file_and_line() {
         let bad = "version = 3\n\n[[package]]\nname = \"x\"\nversion = 1.0.0\n";
         let e = parse("sub/Cargo.lock", bad.as_bytes(), None, &none).unwrap_err();

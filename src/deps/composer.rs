@@ -160,6 +160,14 @@ mod tests {
     }
 
     #[test]
+    fn a_package_in_both_sections_is_reported_once_and_not_dev() {
+        let lock = r#"{"packages": [{"name": "a/b", "version": "1.0.0"}], "packages-dev": [{"name": "A/B", "version": "1.0.0"}]}"#;
+        let deps = parse("composer.lock", lock.as_bytes(), None).unwrap();
+        assert_eq!(deps.len(), 1);
+        assert!(!deps[0].dev);
+    }
+
+    #[test]
     fn malformed_json_names_the_line() {
         let bad = "{\n  \"packages\": [\n    {\"name\": \"a/b\", \"version\": \"1.0.0\"}\n    {\"name\": \"c/d\"}\n  ]\n}";
         let e = parse("composer.lock", bad.as_bytes(), None).unwrap_err();

@@ -228,6 +228,14 @@ retract [v0.1.0, v0.1.5]
     }
 
     #[test]
+    fn repeated_requires_are_reported_once() {
+        let m = "module m\nrequire a.io/x v1.0.0 // indirect\nrequire (\n\ta.io/x v1.0.0\n)\n";
+        let deps = parse("go.mod", m.as_bytes()).unwrap();
+        let want = Dependency::new(Ecosystem::Go, "a.io/x", Some("v1.0.0".into()), true);
+        assert_eq!(deps, [want], "direct wins over indirect");
+    }
+
+    #[test]
     fn malformed_lines_name_the_line() {
         let bad = "module m\n\nrequire (\n\tgithub.com/a/b v1.0.0\n\tgithub.com/c/d\n)\n";
         let e = parse("svc/go.mod", bad.as_bytes()).unwrap_err();

@@ -46,33 +46,44 @@ pub fn parse(
         .map(|v| declared_names(&v));
     let mut out = Vec::new();
     if let Some(deps) = lock.get("dependencies").and_then(Value::as_object) {
-        let required: HashSet<&str> = required_names_v1(deps);
+        let required = required_names_v1(deps);
         for (name, entry) in deps {
             let direct = match &declared {
                 Some(d) => d.contains(name.as_str()),
-                None => !required.contains(name.as_str()),
+                None => !required.contains_key(name.as_str()),
             };
-            walk_v1(name, entry, direct, None, &mut out);
+            // A hoisted transitive package: its parent is the first entry requiring it.
+            let parent = if direct {
+                None
+            } else {
+                required.get(name.as_str()).copied()
+            };
+            walk_v1(name, entry, direct, parent, &mut out);
         }
     }
     Ok(dedupe(out))
 }
 
-/// Names listed under `requires` anywhere in a v1 tree.
-fn required_names_v1(deps: &Map<String, Value>) -> HashSet<&str> {
-    let mut set = HashSet::new();
-    let mut stack = vec![deps];
-    while let Some(level) = stack.pop() {
-        for entry in level.values() {
+/// Every name listed under `requires` anywhere in a v1 tree, with the first entry (breadth
+/// first) requiring it.
+fn required_names_v1(deps: &Map<String, Value>) -> HashMap<&str, &str> {
+    let mut first = HashMap::new();
+    let mut queue = vec![deps];
+    let mut i = 0;
+    while let Some(level) = queue.get(i).copied() {
+        i += 1;
+        for (name, entry) in level {
             if let Some(req) = entry.get("requires").and_then(Value::as_object) {
-                set.extend(req.keys().map(String::as_str));
+                for r in req.keys() {
+                    first.entry(r.as_str()).or_insert(name.as_str());
+                }
             }
             if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
-                stack.push(nested);
+                queue.push(nested);
             }
         }
     }
-    set
+    first
 }
 
 fn walk_v1(
@@ -284,6 +295,11 @@ mod tests {
         assert!(find(&deps, "express", "4.16.0").direct);
         assert!(!find(&deps, "qs", "6.5.1").direct, "required by express");
         assert_eq!(
+            find(&deps, "qs", "6.5.1").parent.as_deref(),
+            Some("express")
+        );
+        assert_eq!(find(&deps, "ms", "2.0.0").parent.as_deref(), Some("debug"));
+        assert_eq!(
             find(&deps, "debug", "2.6.9").parent.as_deref(),
             Some("express")
         );
@@ -293,6 +309,21 @@ mod tests {
         let deps = parse("package-lock.json", V1.as_bytes(), Some(pj)).unwrap();
         assert!(find(&deps, "qs", "6.5.1").direct);
         assert!(!find(&deps, "mocha", "5.0.0").direct);
+    }
+
+    #[test]
+    fn the_same_version_nested_twice_is_reported_once() {
+        let lock = r#"{"lockfileVersion": 2, "packages": {
+            "": {"dependencies": {"a": "1", "b": "1"}},
+            "node_modules/a": {"version": "1.0.0"},
+            "node_modules/b": {"version": "1.0.0"},
+            "node_modules/a/node_modules/x": {"version": "1.0.0"},
+            "node_modules/b/node_modules/x": {"version": "1.0.0"},
+            "node_modules/x": {"version": "2.0.0"}
+        }}"#;
+        let deps = parse("package-lock.json", lock.as_bytes(), None).unwrap();
+        assert_eq!(deps.len(), 4);
+        assert_eq!(find(&deps, "x", "1.0.0").parent.as_deref(), Some("a"));
     }
 
     #[test]

@@ -365,6 +365,13 @@ snapshots:
     }
 
     #[test]
+    fn peer_variants_are_reported_once() {
+        let lock = "lockfileVersion: '6.0'\npackages:\n  /styled@5.0.0(react@17.0.0):\n    dev: false\n  /styled@5.0.0(react@18.2.0):\n    dev: false\n";
+        let deps = parse("pnpm-lock.yaml", lock.as_bytes()).unwrap();
+        assert_eq!(deps.len(), 1);
+    }
+
+    #[test]
     fn malformed_yaml_names_the_line() {
         let bad = "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: {a: [}\n";
         let e = parse("pnpm-lock.yaml", bad.as_bytes()).unwrap_err();

@@ -251,6 +251,15 @@ dependencies = ["urllib3 (>=2) ; python_version >= '3.8'"]
     }
 
     #[test]
+    fn a_repeated_package_is_reported_once() {
+        let lock = format!(
+            "{LOCK}\n[[package]]\nname = \"certifi\"\nversion = \"2024.2.2\"\nfiles = []\n"
+        );
+        let deps = parse("poetry.lock", lock.as_bytes(), None).unwrap();
+        assert_eq!(deps.iter().filter(|d| d.name == "certifi").count(), 1);
+    }
+
+    #[test]
     fn malformed_lock_names_the_line() {
         let bad =
             "[[package]]\nname = \"a\"\nversion = \"1\"\n\n[[package]]\nname = \"b\"\nversion = \n";

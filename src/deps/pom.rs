@@ -291,6 +291,15 @@ mod tests {
     }
 
     #[test]
+    fn a_dependency_listed_twice_is_reported_once() {
+        let pom = "<project><dependencies>\
+            <dependency><groupId>g</groupId><artifactId>a</artifactId><version>1</version><classifier>x</classifier></dependency>\
+            <dependency><groupId>g</groupId><artifactId>a</artifactId><version>1</version></dependency>\
+            </dependencies></project>";
+        assert_eq!(parse("pom.xml", pom.as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
     fn xml_errors_name_the_line() {
         let bad = "<project>\n  <dependencies>\n    <dependency>\n  </dependencies>\n</project>\n";
         let e = parse("svc/pom.xml", bad.as_bytes()).unwrap_err();

@@ -180,6 +180,13 @@ source = { registry = "https://pypi.org/simple" }
     }
 
     #[test]
+    fn a_repeated_package_is_reported_once() {
+        let lock = format!("{LOCK}\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = {{ registry = \"https://pypi.org/simple\" }}\n");
+        let deps = parse("uv.lock", lock.as_bytes()).unwrap();
+        assert_eq!(deps.iter().filter(|d| d.name == "idna").count(), 1);
+    }
+
+    #[test]
     fn malformed_lock_names_the_line() {
         let bad = LOCK.replace("\nname = \"idna\"\n", "\nname = idna\n");
         let e = parse("uv.lock", bad.as_bytes()).unwrap_err();

@@ -369,6 +369,13 @@ left@npm:left-pad@^1.3.0:
     }
 
     #[test]
+    fn v1_entries_resolving_to_one_version_are_reported_once() {
+        let lock = "debug@^4.1.0:\n  version \"4.3.4\"\n\ndebug@4.3.4:\n  version \"4.3.4\"\n\ndebug@^3:\n  version \"3.2.7\"\n";
+        let deps = parse("yarn.lock", lock.as_bytes(), None).unwrap();
+        assert_eq!(deps.len(), 2);
+    }
+
+    #[test]
     fn v1_errors_name_the_line() {
         let bad =
             "# yarn lockfile v1\n\nfoo@^1:\n  version \"1.0.0\"\nbar@^2\n  version \"2.0.0\"\n";
