@@ -95,11 +95,19 @@ pub fn discover(paths: &[String], rules: &DiscoveryRules) -> Vec<String> {
 /// Parses every manifest under `root` (or `root` itself when it is a file), skipping the
 /// rules' globs and not following symbolic links. Results are keyed by path relative to the
 /// folder scanned (for a single file, its file name), in path order; files that fail to parse
-/// or read give errors instead.
+/// or read give errors instead (as does a `root` that does not exist).
 pub fn scan_dir(
     root: &Path,
     rules: &DiscoveryRules,
 ) -> (Vec<(String, Vec<Dependency>)>, Vec<ParseError>) {
+    if let Err(e) = std::fs::metadata(root) {
+        let error = ParseError::new(
+            &root.display().to_string(),
+            None,
+            format!("could not read: {e}"),
+        );
+        return (Vec::new(), vec![error]);
+    }
     let (base, files) = if root.is_file() {
         let name = root
             .file_name()

@@ -301,4 +301,8 @@ fn scan_dir_reads_several_formats_and_skips_vendored() {
     assert!(errors.is_empty());
     assert_eq!(found[0].0, "requirements.txt");
     assert_eq!(found[0].1.len(), 3);
+
+    let (found, errors) = scan_dir(&root.join("missing"), &DiscoveryRules::default());
+    assert!(found.is_empty());
+    assert!(errors[0].file.ends_with("missing"), "{errors:?}");
 }
