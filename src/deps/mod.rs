@@ -6,6 +6,13 @@
 //!
 //! Versions are reported as the file spells them (Go keeps its `v` prefix, Composer may have
 //! one too); the advisory matcher normalises per ecosystem.
+//!
+//! Use: [`discover()`] picks the manifests out of a repository listing; [`files_wanted`] tells
+//! which other files (companions such as `Cargo.toml`, requirement includes) a parse would
+//! read; [`parse`] dispatches on [`format_of`] and returns one deduplicated entry per (name,
+//! version). [`scan_dir`] does all of it over a local folder (`backline scan PATH`). Each
+//! format's own parser (`cargo::parse`, `npm::parse`, ...) is public too; its module doc says
+//! what it reads and what it leaves out.
 
 use serde::{Deserialize, Serialize};
 
