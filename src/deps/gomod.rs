@@ -4,7 +4,8 @@
 //! target is another module version (`old [v] => new v2`) renames and re-versions the matching
 //! requirements; a replacement by a local folder (`=> ../fork`) leaves them as required.
 //! `exclude`, `retract`, `go`, `toolchain`, `godebug`, `tool`, `ignore` and unknown directives
-//! are ignored. Versions keep Go's `v` prefix. go.mod records no parents.
+//! are ignored. Versions are written as OSV writes Go versions, without the `v` (`v1.9.1` is
+//! reported `1.9.1`; a go.mod patcher puts it back). go.mod records no parents.
 
 use super::text::utf8;
 use super::{dedupe, Dependency, ParseError};
@@ -119,6 +120,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
                 }) if !is_local(new) => (new.clone(), v.clone()),
                 _ => (r.path, r.version),
             };
+            let version = version.strip_prefix('v').unwrap_or(&version).to_string();
             Dependency::new(Ecosystem::Go, name, Some(version), !r.indirect)
         })
         .collect();
@@ -213,13 +215,13 @@ retract [v0.1.0, v0.1.5]
         assert_eq!(
             got,
             [
-                ("github.com/gin-gonic/gin", "v1.9.1", true),
-                ("golang.org/x/net", "v0.23.0", false),
-                ("github.com/new/lib", "v1.1.0", true),
-                ("github.com/quoted/mod", "v0.3.0", true),
-                ("github.com/local/fork", "v1.2.0", true),
-                ("github.com/stretchr/testify", "v1.8.4", true),
-                ("golang.org/x/text", "v0.13.0", false),
+                ("github.com/gin-gonic/gin", "1.9.1", true),
+                ("golang.org/x/net", "0.23.0", false),
+                ("github.com/new/lib", "1.1.0", true),
+                ("github.com/quoted/mod", "0.3.0", true),
+                ("github.com/local/fork", "1.2.0", true),
+                ("github.com/stretchr/testify", "1.8.4", true),
+                ("golang.org/x/text", "0.13.0", false),
             ]
         );
         assert!(deps
@@ -231,7 +233,7 @@ retract [v0.1.0, v0.1.5]
     fn repeated_requires_are_reported_once() {
         let m = "module m\nrequire a.io/x v1.0.0 // indirect\nrequire (\n\ta.io/x v1.0.0\n)\n";
         let deps = parse("go.mod", m.as_bytes()).unwrap();
-        let want = Dependency::new(Ecosystem::Go, "a.io/x", Some("v1.0.0".into()), true);
+        let want = Dependency::new(Ecosystem::Go, "a.io/x", Some("1.0.0".into()), true);
         assert_eq!(deps, [want], "direct wins over indirect");
     }
 

@@ -4,8 +4,9 @@
 //! [`ParseError`] naming the file and line. Nothing here touches GitLab or the store; only
 //! [`scan_dir`] reads a local folder.
 //!
-//! Versions are reported as the file spells them (Go keeps its `v` prefix, Composer may have
-//! one too); the advisory matcher normalises per ecosystem.
+//! Versions are reported as the file spells them, except Go's, which drop the `v` as OSV's Go
+//! records do (`v1.2.3` → `1.2.3`). Composer versions may keep a `v` (`v5.4.3`): Packagist
+//! comparison ignores it.
 //!
 //! Use: [`discover()`] picks the manifests out of a repository listing; [`files_wanted`] tells
 //! which other files (companions such as `Cargo.toml`, requirement includes) a parse would
