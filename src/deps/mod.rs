@@ -1,11 +1,42 @@
 //! Dependencies: manifest discovery and one pure parser per lockfile format.
 //!
 //! Every parser is a pure function from file bytes to [`Dependency`] values or a
-//! [`ParseError`] naming the file and line. Nothing here touches GitLab or the store.
+//! [`ParseError`] naming the file and line. Nothing here touches GitLab or the store; only
+//! [`scan_dir`] reads a local folder.
+//!
+//! Versions are reported as the file spells them, except Go's, which drop the `v` as OSV's Go
+//! records do (`v1.2.3` → `1.2.3`). Composer versions may keep a `v` (`v5.4.3`): Packagist
+//! comparison ignores it.
+//!
+//! Use: [`discover()`] picks the manifests out of a repository listing; [`files_wanted`] tells
+//! which other files (companions such as `Cargo.toml`, requirement includes) a parse would
+//! read; [`parse`] dispatches on [`format_of`] and returns one deduplicated entry per (name,
+//! version). [`scan_dir`] does all of it over a local folder (`backline scan PATH`). Each
+//! format's own parser (`cargo::parse`, `npm::parse`, ...) is public too; its module doc says
+//! what it reads and what it leaves out.
 
 use serde::{Deserialize, Serialize};
 
 use crate::ecosystem::Ecosystem;
+
+pub mod cargo;
+pub mod composer;
+pub mod discover;
+pub mod gemfile;
+pub mod gomod;
+pub mod npm;
+pub mod nuget;
+pub mod pipfile;
+pub mod pnpm;
+pub mod poetry;
+pub mod pom;
+pub mod requirements;
+pub mod uv;
+pub mod yarn;
+
+mod text;
+
+pub use discover::{discover, scan_dir, DiscoveryRules};
 
 /// One resolved (or declared) dependency found in a manifest or lockfile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +51,43 @@ pub struct Dependency {
     pub direct: bool,
     /// For a transitive dependency, a package that requires it (when the format says).
     pub parent: Option<String>,
+    /// Whether it is only a development dependency (npm `dev`, Composer `packages-dev`, Pipfile
+    /// `develop`, Maven `test` scope, ...). Added so that remediation can rank production
+    /// dependencies first and the report can show it; `false` when the format does not say.
+    /// Defaults to `false` when absent from stored values.
+    #[serde(default)]
+    pub dev: bool,
+}
+
+impl Dependency {
+    /// A dependency with no parent and `dev: false`.
+    pub fn new(
+        ecosystem: Ecosystem,
+        name: impl Into<String>,
+        version: Option<String>,
+        direct: bool,
+    ) -> Self {
+        Dependency {
+            ecosystem,
+            name: name.into(),
+            version,
+            direct,
+            parent: None,
+            dev: false,
+        }
+    }
+
+    /// Sets the parent (builder style).
+    pub fn with_parent(mut self, parent: Option<String>) -> Self {
+        self.parent = parent;
+        self
+    }
+
+    /// Sets the development flag (builder style).
+    pub fn with_dev(mut self, dev: bool) -> Self {
+        self.dev = dev;
+        self
+    }
 }
 
 /// A manifest that could not be read, with the place of the problem.
@@ -33,3 +101,239 @@ pub struct ParseError {
     /// What is wrong.
     pub message: String,
 }
+
+impl ParseError {
+    /// An error in `file` at an optional 1-based `line`.
+    pub fn new(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
+        ParseError {
+            file: file.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// A manifest or lockfile format backline can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ManifestFormat {
+    /// `Cargo.lock` (v1–v4).
+    CargoLock,
+    /// `package-lock.json` (v1–v3); also `npm-shrinkwrap.json`.
+    PackageLock,
+    /// `yarn.lock` (v1, and berry's YAML form).
+    YarnLock,
+    /// `pnpm-lock.yaml` (lockfile versions 5, 6 and 9).
+    PnpmLock,
+    /// `requirements*.txt` and `requirements/*.txt`.
+    Requirements,
+    /// `poetry.lock`.
+    PoetryLock,
+    /// `Pipfile.lock`.
+    PipfileLock,
+    /// `uv.lock`.
+    UvLock,
+    /// `go.mod`.
+    GoMod,
+    /// `Gemfile.lock`.
+    GemfileLock,
+    /// `composer.lock`.
+    ComposerLock,
+    /// `pom.xml` (direct dependencies only).
+    Pom,
+    /// NuGet `packages.lock.json`.
+    NugetLock,
+}
+
+impl ManifestFormat {
+    /// The ecosystem of the packages the format lists.
+    pub fn ecosystem(self) -> Ecosystem {
+        use ManifestFormat::*;
+        match self {
+            CargoLock => Ecosystem::CratesIo,
+            PackageLock | YarnLock | PnpmLock => Ecosystem::Npm,
+            Requirements | PoetryLock | PipfileLock | UvLock => Ecosystem::PyPI,
+            GoMod => Ecosystem::Go,
+            GemfileLock => Ecosystem::RubyGems,
+            ComposerLock => Ecosystem::Packagist,
+            Pom => Ecosystem::Maven,
+            NugetLock => Ecosystem::NuGet,
+        }
+    }
+
+    /// Sibling files (same folder) that improve the parse, mostly by telling which
+    /// dependencies are direct. Each is optional.
+    pub fn companions(&self) -> &'static [&'static str] {
+        use ManifestFormat::*;
+        match self {
+            CargoLock => &["Cargo.toml"],
+            PackageLock | YarnLock => &["package.json"],
+            PoetryLock => &["pyproject.toml"],
+            PipfileLock => &["Pipfile"],
+            ComposerLock => &["composer.json"],
+            PnpmLock | Requirements | UvLock | GoMod | GemfileLock | Pom | NugetLock => &[],
+        }
+    }
+}
+
+/// The format of a repository path, judged by its file name alone.
+pub fn format_of(path: &str) -> Option<ManifestFormat> {
+    let path = path.trim_end_matches('/');
+    let (dir, name) = match path.rsplit_once('/') {
+        Some((d, n)) => (d, n),
+        None => ("", path),
+    };
+    let format = match name {
+        "Cargo.lock" => ManifestFormat::CargoLock,
+        "package-lock.json" | "npm-shrinkwrap.json" => ManifestFormat::PackageLock,
+        "yarn.lock" => ManifestFormat::YarnLock,
+        "pnpm-lock.yaml" => ManifestFormat::PnpmLock,
+        "poetry.lock" => ManifestFormat::PoetryLock,
+        "Pipfile.lock" => ManifestFormat::PipfileLock,
+        "uv.lock" => ManifestFormat::UvLock,
+        "go.mod" => ManifestFormat::GoMod,
+        "Gemfile.lock" | "gems.locked" => ManifestFormat::GemfileLock,
+        "composer.lock" => ManifestFormat::ComposerLock,
+        "pom.xml" => ManifestFormat::Pom,
+        "packages.lock.json" => ManifestFormat::NugetLock,
+        _ => {
+            let lower = name.to_ascii_lowercase();
+            let in_requirements_dir = dir.rsplit('/').next() == Some("requirements");
+            if lower.ends_with(".txt")
+                && (lower.starts_with("requirements")
+                    || lower.ends_with("requirements.txt")
+                    || in_requirements_dir)
+            {
+                ManifestFormat::Requirements
+            } else {
+                return None;
+            }
+        }
+    };
+    Some(format)
+}
+
+/// Parses one manifest of a repository.
+///
+/// `path` is the manifest's path relative to the repository root (forward slashes); `lookup`
+/// answers the bytes of other repository files (companions such as `Cargo.toml`, included
+/// requirement files), also by root-relative path, or `None` when absent. The result is
+/// deduplicated: one entry per (name, version), direct if any occurrence is.
+pub fn parse(
+    path: &str,
+    bytes: &[u8],
+    lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Vec<Dependency>, ParseError> {
+    let format = format_of(path)
+        .ok_or_else(|| ParseError::new(path, None, "not a manifest or lockfile backline knows"))?;
+    let companion = |name: &str| lookup(&text::sibling(path, name));
+    let deps = match format {
+        ManifestFormat::CargoLock => {
+            cargo::parse(path, bytes, companion("Cargo.toml").as_deref(), lookup)?
+        }
+        ManifestFormat::PackageLock => {
+            npm::parse(path, bytes, companion("package.json").as_deref())?
+        }
+        ManifestFormat::YarnLock => yarn::parse(path, bytes, companion("package.json").as_deref())?,
+        ManifestFormat::PnpmLock => pnpm::parse(path, bytes)?,
+        ManifestFormat::Requirements => requirements::parse(path, bytes, lookup)?,
+        ManifestFormat::PoetryLock => {
+            poetry::parse(path, bytes, companion("pyproject.toml").as_deref())?
+        }
+        ManifestFormat::PipfileLock => {
+            pipfile::parse(path, bytes, companion("Pipfile").as_deref())?
+        }
+        ManifestFormat::UvLock => uv::parse(path, bytes)?,
+        ManifestFormat::GoMod => gomod::parse(path, bytes)?,
+        ManifestFormat::GemfileLock => gemfile::parse(path, bytes)?,
+        ManifestFormat::ComposerLock => {
+            composer::parse(path, bytes, companion("composer.json").as_deref())?
+        }
+        ManifestFormat::Pom => pom::parse(path, bytes)?,
+        ManifestFormat::NugetLock => nuget::parse(path, bytes)?,
+    };
+    Ok(dedupe(deps))
+}
+
+/// The repository files that parsing `path` asks for and `lookup` does not have: companions
+/// and (for requirements files) includes. For a caller that fetches files asynchronously
+/// (through the GitLab API): fetch these, then ask again with them added, until it answers
+/// none that are new; then call [`parse`].
+pub fn files_wanted(
+    path: &str,
+    bytes: &[u8],
+    lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Vec<String> {
+    let missing = std::cell::RefCell::new(Vec::<String>::new());
+    let recording = |p: &str| {
+        let found = lookup(p);
+        if found.is_none() && !missing.borrow().iter().any(|m| m == p) {
+            missing.borrow_mut().push(p.to_string());
+        }
+        found
+    };
+    let _ = parse(path, bytes, &recording);
+    missing.into_inner()
+}
+
+/// The key under which two names are the same package in an ecosystem: PEP 503 for PyPI,
+/// case-insensitive for NuGet and Packagist, exact elsewhere.
+pub fn name_key(ecosystem: Ecosystem, name: &str) -> String {
+    match ecosystem {
+        Ecosystem::PyPI => pep503(name),
+        Ecosystem::NuGet | Ecosystem::Packagist => name.to_ascii_lowercase(),
+        _ => name.to_string(),
+    }
+}
+
+/// PEP 503 normalisation: lower case, runs of `-`, `_`, `.` become one `-`.
+pub fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// Merges repeats of the same (name, version): the first keeps its place; it becomes direct
+/// if any repeat is direct (a direct one has no parent), and stays dev only if all are.
+pub fn dedupe(deps: Vec<Dependency>) -> Vec<Dependency> {
+    let mut index: std::collections::HashMap<(Ecosystem, String, Option<String>), usize> =
+        std::collections::HashMap::new();
+    let mut out: Vec<Dependency> = Vec::with_capacity(deps.len());
+    for d in deps {
+        let key = (
+            d.ecosystem,
+            name_key(d.ecosystem, &d.name),
+            d.version.clone(),
+        );
+        match index.get(&key) {
+            Some(&i) => {
+                let kept = &mut out[i];
+                if d.direct && !kept.direct {
+                    kept.direct = true;
+                    kept.parent = None;
+                } else if !kept.direct && kept.parent.is_none() {
+                    kept.parent = d.parent;
+                }
+                kept.dev &= d.dev;
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

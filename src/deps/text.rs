@@ -1,0 +1,144 @@
+//! Small helpers shared by the parsers: text decoding, error positions, relative paths.
+
+use super::ParseError;
+
+/// The bytes without a leading UTF-8 byte order mark.
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// A companion file's text (BOM dropped), or `None` when it is not UTF-8.
+pub(crate) fn companion_text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(strip_bom(bytes)).ok()
+}
+
+/// The bytes as UTF-8 (a leading BOM dropped), or an error at the line of the first bad byte.
+pub(crate) fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError> {
+    let bytes = strip_bom(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        ParseError::new(file, Some(line), "the file is not valid UTF-8")
+    })
+}
+
+/// The 1-based line holding byte `offset` of `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// A TOML error, placed by its span.
+pub(crate) fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ParseError {
+    let line = e.span().map(|s| line_of(text, s.start));
+    let message: Vec<&str> = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    ParseError::new(file, line, message.join(": "))
+}
+
+/// Parses TOML text into `T`, with errors placed by line.
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<T, ParseError> {
+    toml::from_str(text).map_err(|e| toml_error(file, text, &e))
+}
+
+/// Parses JSON bytes into `T`, with errors placed by line.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    file: &str,
+    bytes: &[u8],
+) -> Result<T, ParseError> {
+    let text = utf8(file, bytes)?;
+    serde_json::from_str(text).map_err(|e| {
+        let line = (e.line() > 0).then_some(e.line());
+        // serde_json's Display appends " at line L column C"; keep only the cause.
+        let msg = e.to_string();
+        let msg = match msg.rfind(" at line ") {
+            Some(i) => msg[..i].to_string(),
+            None => msg,
+        };
+        ParseError::new(file, line, msg)
+    })
+}
+
+/// Parses YAML text into `T`, with errors placed by line.
+pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<T, ParseError> {
+    serde_norway::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        let msg = e.to_string();
+        let msg = match msg.find(" at line ") {
+            Some(i) => msg[..i].to_string(),
+            None => msg,
+        };
+        ParseError::new(file, line, msg)
+    })
+}
+
+/// The folder part of a root-relative path (`""` at the root).
+pub(crate) fn dir_of(path: &str) -> &str {
+    path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
+}
+
+/// The path of `name` beside `path`.
+pub(crate) fn sibling(path: &str, name: &str) -> String {
+    join(dir_of(path), name).unwrap_or_else(|| name.to_string())
+}
+
+/// Joins a relative path onto a root-relative folder, resolving `.` and `..`; `None` when it
+/// climbs above the root or is absolute.
+pub(crate) fn join(dir: &str, rel: &str) -> Option<String> {
+    let rel = rel.replace('\\', "/");
+    if rel.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_and_climbs() {
+        assert_eq!(join("a/b", "../c.txt").as_deref(), Some("a/c.txt"));
+        assert_eq!(join("", "./x/y.txt").as_deref(), Some("x/y.txt"));
+        assert_eq!(join("", "../x"), None);
+        assert_eq!(join("a", "/etc/passwd"), None);
+        assert_eq!(sibling("a/Cargo.lock", "Cargo.toml"), "a/Cargo.toml");
+        assert_eq!(sibling("Cargo.lock", "Cargo.toml"), "Cargo.toml");
+    }
+
+    #[test]
+    fn lines_of_offsets() {
+        assert_eq!(line_of("a\nb\nc", 0), 1);
+        assert_eq!(line_of("a\nb\nc", 2), 2);
+        assert_eq!(line_of("a\nb\nc", 99), 3);
+        let e = utf8("f", b"ok\n\xff").unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+}
