@@ -1,0 +1,10 @@
+//! Integration tests of gitlab-sim over real loopback HTTP.
+
+mod auth_projects;
+mod faults_recorder;
+mod files;
+mod generator;
+mod hooks;
+mod merge_requests;
+mod misc;
+mod support;
