@@ -330,6 +330,12 @@ fn mr_attributes(w: &World, p: &Project, mr: &MergeRequest) -> Value {
         "total_time_spent": 0,
         "url": format!("{}/-/merge_requests/{}", w.project_url(p), mr.iid),
         "work_in_progress": mr.draft(),
+        "approval_rules": [],
+        "human_time_change": null,
+        "human_time_estimate": null,
+        "human_total_time_spent": null,
+        "prepared_at": util::hook_time(mr.created_at),
+        "squash_commit_sha": null,
     })
 }
 
