@@ -585,6 +585,9 @@ pub enum WorldError {
     /// The MR's source branch does not exist.
     #[error("Source branch \"{0}\" does not exist")]
     SourceBranchMissing(String),
+    /// The MR's target branch does not exist.
+    #[error("Target branch \"{0}\" does not exist")]
+    TargetBranchMissing(String),
     /// Source and target are the same branch.
     #[error("You can't use same project/branch for source and target")]
     SameBranch,
@@ -1327,7 +1330,7 @@ impl World {
             .head(source_branch)
             .ok_or_else(|| WorldError::SourceBranchMissing(source_branch.to_string()))?;
         if p.repo.head(target_branch).is_none() {
-            return Err(WorldError::Invalid("Target branch does not exist".into()));
+            return Err(WorldError::TargetBranchMissing(target_branch.to_string()));
         }
         if source_branch == target_branch {
             return Err(WorldError::SameBranch);
@@ -1386,7 +1389,7 @@ impl World {
     ) -> Result<(), WorldError> {
         if let Some(t) = &target_branch {
             if self.project(project)?.repo.head(t).is_none() {
-                return Err(WorldError::Invalid("Target branch does not exist".into()));
+                return Err(WorldError::TargetBranchMissing(t.clone()));
             }
         }
         let now = self.now();

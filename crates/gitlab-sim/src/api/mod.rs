@@ -103,9 +103,15 @@ pub(crate) fn world_err(e: WorldError) -> Reply {
             )] }),
         ),
         WorldError::SameBranch => Reply::json(422, json!({ "message": [e.to_string()] })),
-        WorldError::SourceBranchMissing(_) => {
-            Reply::json(400, json!({ "message": [e.to_string()] }))
-        }
+        // render_validation_error!: `{"message": {"source_branch": ["does not exist"]}}`.
+        WorldError::SourceBranchMissing(_) => Reply::json(
+            400,
+            json!({ "message": { "source_branch": ["does not exist"] } }),
+        ),
+        WorldError::TargetBranchMissing(_) => Reply::json(
+            400,
+            json!({ "message": { "target_branch": ["does not exist"] } }),
+        ),
         other => err(400, other.to_string()),
     }
 }

@@ -123,12 +123,21 @@ pub(crate) fn tree(ctx: &mut Ctx) -> R {
     };
     if pagination::is_keyset(ctx)? {
         let (_, per_page) = pagination::page_params(ctx)?;
+        // GitLab's page_token is Gitaly's opaque cursor: base64 of `{"file_name":"<path>"}`.
         let start = match ctx.params.str("page_token") {
-            Some(t) if !t.is_empty() => items
-                .iter()
-                .position(|i| i["id"] == t)
-                .map(|i| i + 1)
-                .ok_or_else(|| Reply::json(400, json!({"error": "page_token is invalid"})))?,
+            Some(t) if !t.is_empty() => {
+                let after = B64
+                    .decode(t.as_bytes())
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                    .and_then(|v| v["file_name"].as_str().map(str::to_string))
+                    .ok_or_else(|| err(400, "400 Bad request - page_token is invalid"))?;
+                items
+                    .iter()
+                    .position(|i| i["path"] == after.as_str())
+                    .map(|i| i + 1)
+                    .ok_or_else(|| err(400, "400 Bad request - page_token is invalid"))?
+            }
             _ => 0,
         };
         let end = (start + per_page).min(items.len());
@@ -136,7 +145,8 @@ pub(crate) fn tree(ctx: &mut Ctx) -> R {
         let mut r = Reply::ok(Value::Array(page));
         r.headers.push(("X-Per-Page".into(), per_page.to_string()));
         if end < items.len() {
-            let token = items[end - 1]["id"].as_str().unwrap_or("").to_string();
+            let last = items[end - 1]["path"].as_str().unwrap_or("");
+            let token = B64.encode(json!({ "file_name": last }).to_string());
             let l = pagination::link(ctx, &[("page_token", token)]);
             r.headers
                 .push(("Link".into(), format!("<{l}>; rel=\"next\"")));

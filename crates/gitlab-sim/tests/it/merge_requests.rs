@@ -59,7 +59,13 @@ async fn create_conflict_and_lookups() {
         .await,
     )
     .await;
-    assert_eq!(s, 400, "{v}");
+    assert_eq!(
+        (s, v),
+        (
+            400,
+            json!({"message": {"source_branch": ["does not exist"]}})
+        )
+    );
     let (s, v) = json(
         call(
             &sim,
