@@ -165,3 +165,17 @@ async fn import_from_a_directory() {
     assert_eq!(m["access_level"], Value::from(30));
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_totals_above_ten_thousand() {
+    let sim = start();
+    sim.with_world(|w| generate(w, 9_500, 5));
+    let r = get(&sim, "/projects?per_page=100&simple=true").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-total"), "");
+    assert_eq!(header(&r, "x-total-pages"), "");
+    assert_eq!(header(&r, "x-next-page"), "2");
+    assert!(link(&r, "last").is_none());
+    assert!(link(&r, "next").is_some());
+    sim.stop().await;
+}
