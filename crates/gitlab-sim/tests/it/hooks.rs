@@ -1,0 +1,342 @@
+//! Webhooks emitted from the simulator's own state, received by a tiny actix server.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use gitlab_sim::{access, webhook, GitLabSim, HookTarget, ProjectSpec, SimConfig};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+type Received = Arc<Mutex<Vec<(String, Vec<(String, String)>, Vec<u8>)>>>;
+
+struct Receiver {
+    url: String,
+    got: Received,
+    handle: actix_web::dev::ServerHandle,
+}
+
+fn receiver() -> Receiver {
+    let got: Received = Arc::default();
+    let g = got.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let g = g.clone();
+        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
+            let g = g.clone();
+            async move {
+                let headers = req
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                    .collect();
+                g.lock()
+                    .unwrap()
+                    .push((req.path().to_string(), headers, body.to_vec()));
+                HttpResponse::Ok().body("ok")
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Receiver { url, got, handle }
+}
+
+const SIGNING: &str = "whsec_YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=";
+
+fn hdr<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+fn reference(name: &str) -> Value {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/gitlab-webhooks")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&p).expect("shared/reference beside the checkout"))
+        .unwrap()
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Keys of `reference` (and of its `project`/`object_attributes`) that `ours` lacks.
+fn missing_keys(reference: &Value, ours: &Value) -> Vec<String> {
+    let mut out: Vec<String> = keys(reference).difference(&keys(ours)).cloned().collect();
+    for sub in ["project", "object_attributes", "repository"] {
+        if let (Some(r), Some(o)) = (reference.get(sub), ours.get(sub)) {
+            out.extend(keys(r).difference(&keys(o)).map(|k| format!("{sub}.{k}")));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn system_and_project_hooks_match_reference_payloads() {
+    let rx = receiver();
+    let sim = GitLabSim::start(SimConfig {
+        system_hook: Some(
+            HookTarget::new(format!("{}/system", rx.url))
+                .token("sys-secret")
+                .signing_token(SIGNING),
+        ),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let bot = sim.bot_user();
+    let pid = sim.with_world(|w| {
+        let pid = w
+            .create_project(ProjectSpec::new("acme", "svc").file("Cargo.lock", "v"))
+            .unwrap();
+        w.add_member(pid, bot, access::DEVELOPER).unwrap();
+        w.add_project_hook(
+            pid,
+            HookTarget::new(format!("{}/project", rx.url)).token("proj-secret"),
+        )
+        .unwrap();
+        pid
+    });
+    // Through the REST API: a commit (push), an MR (open), a note.
+    let body = json!({"branch": "fix", "start_branch": "main", "commit_message": "fix\n\nbody",
+        "actions": [{"action": "update", "file_path": "Cargo.lock", "content": "w"},
+                    {"action": "create", "file_path": "new.txt", "content": "n"}]});
+    assert_eq!(
+        call(
+            &sim,
+            Method::POST,
+            &format!("/projects/{pid}/repository/commits"),
+            Some(body)
+        )
+        .await
+        .status(),
+        201
+    );
+    let body = json!({"source_branch": "fix", "target_branch": "main", "title": "Fix"});
+    assert_eq!(
+        call(
+            &sim,
+            Method::POST,
+            &format!("/projects/{pid}/merge_requests"),
+            Some(body)
+        )
+        .await
+        .status(),
+        201
+    );
+    let body = json!({"body": "/backline help"});
+    assert_eq!(
+        call(
+            &sim,
+            Method::POST,
+            &format!("/projects/{pid}/merge_requests/1/notes"),
+            Some(body)
+        )
+        .await
+        .status(),
+        201
+    );
+    sim.with_world(|w| {
+        w.close_mr(pid, 1, bot).unwrap();
+        w.rename_project(pid, "Service", "service").unwrap();
+        w.transfer_project(pid, "acme/moved").unwrap();
+        w.set_archived(pid, true).unwrap();
+        w.remove_member(pid, bot).unwrap();
+        w.destroy_project(pid).unwrap();
+    });
+
+    let delivered = sim.deliver_pending().await;
+    assert!(delivered.iter().all(|(_, s)| *s == 200));
+    assert!(sim.deliver_pending().await.is_empty(), "the queue drains");
+    let got = rx.got.lock().unwrap().clone();
+    assert_eq!(got.len(), delivered.len());
+
+    let mut by_kind: Vec<(String, String, Value)> = Vec::new();
+    for (path, headers, body) in &got {
+        let v: Value = serde_json::from_slice(body).unwrap();
+        let event = hdr(headers, "x-gitlab-event").unwrap().to_string();
+        assert_eq!(
+            hdr(headers, "user-agent"),
+            Some(format!("GitLab/{}", gitlab_sim::GITLAB_VERSION).as_str())
+        );
+        assert_eq!(hdr(headers, "x-gitlab-instance"), Some(sim.url()));
+        assert!(hdr(headers, "x-gitlab-event-uuid").is_some());
+        if path == "/system" {
+            assert_eq!(event, "System Hook");
+            assert_eq!(hdr(headers, "x-gitlab-token"), Some("sys-secret"));
+            let id = hdr(headers, "webhook-id").unwrap();
+            assert_eq!(Some(id), hdr(headers, "idempotency-key"));
+            let ts: i64 = hdr(headers, "webhook-timestamp").unwrap().parse().unwrap();
+            let expected = webhook::sign(SIGNING, id, ts, body).unwrap();
+            assert_eq!(hdr(headers, "webhook-signature"), Some(expected.as_str()));
+            let name = v["event_name"]
+                .as_str()
+                .or(v["object_kind"].as_str())
+                .unwrap()
+                .to_string();
+            by_kind.push(("system".into(), name, v));
+        } else {
+            assert_eq!(hdr(headers, "x-gitlab-token"), Some("proj-secret"));
+            assert!(hdr(headers, "webhook-signature").is_none());
+            assert_eq!(webhook::event_header_for(body), Some(event.as_str()));
+            by_kind.push(("project".into(), event, v));
+        }
+    }
+    let names: Vec<&str> = by_kind.iter().map(|(_, n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        vec![
+            "project_create",
+            "user_add_to_team",
+            "Push Hook",
+            "push",
+            "repository_update",
+            "Merge Request Hook",
+            "Note Hook",
+            "Merge Request Hook",
+            "project_rename",
+            "project_transfer",
+            "project_update",
+            "user_remove_from_team",
+            "project_destroy",
+        ]
+    );
+    let find = |n: &str| {
+        by_kind
+            .iter()
+            .find(|(_, k, _)| k == n)
+            .map(|(_, _, v)| v.clone())
+            .unwrap()
+    };
+
+    let push = find("Push Hook");
+    assert_eq!(push["ref"], "refs/heads/fix");
+    assert_eq!(push["before"], "0000000000000000000000000000000000000000");
+    assert_eq!(push["after"], push["checkout_sha"]);
+    assert_eq!(push["total_commits_count"], 1);
+    assert_eq!(push["commits"][0]["added"], json!(["new.txt"]));
+    assert_eq!(push["commits"][0]["modified"], json!(["Cargo.lock"]));
+    assert_eq!(push["commits"][0]["title"], "fix");
+    assert_eq!(push["project"]["path_with_namespace"], "acme/svc");
+
+    let mr = find("Merge Request Hook");
+    assert_eq!(mr["object_attributes"]["action"], "open");
+    assert_eq!(mr["object_attributes"]["iid"], 1);
+    let closes: Vec<&Value> = by_kind
+        .iter()
+        .filter(|(_, k, _)| k == "Merge Request Hook")
+        .map(|(_, _, v)| v)
+        .collect();
+    assert_eq!(closes[1]["object_attributes"]["action"], "close");
+    assert_eq!(closes[1]["object_attributes"]["state"], "closed");
+    let note = find("Note Hook");
+    assert_eq!(note["object_attributes"]["note"], "/backline help");
+    assert_eq!(note["object_attributes"]["noteable_type"], "MergeRequest");
+    assert_eq!(note["merge_request"]["iid"], 1);
+    let rename = find("project_rename");
+    assert_eq!(rename["old_path_with_namespace"], "acme/svc");
+    assert_eq!(rename["path_with_namespace"], "acme/service");
+    let transfer = find("project_transfer");
+    assert_eq!(transfer["old_path_with_namespace"], "acme/service");
+    assert_eq!(transfer["path_with_namespace"], "acme/moved/service");
+    assert_eq!(find("user_add_to_team")["access_level"], "Developer");
+    assert_eq!(find("user_add_to_team")["user_username"], "backline-bot");
+
+    // Same keys as GitLab's documented payloads (shared/reference).
+    for (file, kind) in [
+        ("system-project-create.json", "project_create"),
+        ("system-project-destroy.json", "project_destroy"),
+        ("system-project-rename.json", "project_rename"),
+        ("system-project-transfer.json", "project_transfer"),
+        ("system-project-update.json", "project_update"),
+        ("system-user-add-to-team.json", "user_add_to_team"),
+        ("system-user-remove-from-team.json", "user_remove_from_team"),
+        ("system-push.json", "push"),
+        ("system-repository-update.json", "repository_update"),
+        ("project-push.json", "Push Hook"),
+        ("project-merge-request-open.json", "Merge Request Hook"),
+        ("project-note-merge-request.json", "Note Hook"),
+    ] {
+        let missing = missing_keys(&reference(file), &find(kind));
+        assert!(missing.is_empty(), "{file}: missing {missing:?}");
+    }
+    sim.stop().await;
+    rx.handle.stop(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hooks_api_never_returns_tokens() {
+    let sim = start();
+    let pid = project(&sim);
+    let hooks = format!("/projects/{pid}/hooks");
+    // Developer is not enough.
+    let (s, v) = json(
+        call(
+            &sim,
+            Method::POST,
+            &hooks,
+            Some(json!({"url": "http://127.0.0.1:1/h"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((s, v), (403, json!({"message": "403 Forbidden"})));
+    let bot = sim.bot_user();
+    sim.with_world(|w| w.add_member(pid, bot, access::MAINTAINER))
+        .unwrap();
+    let body = json!({"url": "http://127.0.0.1:1/h", "token": "t0p", "signing_token": SIGNING,
+                      "merge_requests_events": true, "note_events": true});
+    let (s, v) = json(call(&sim, Method::POST, &hooks, Some(body)).await).await;
+    assert_eq!(s, 201);
+    assert!(v.get("token").is_none() && v.get("signing_token").is_none());
+    assert_eq!(
+        (
+            v["token_present"].clone(),
+            v["signing_token_present"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+    assert_eq!(
+        (v["push_events"].clone(), v["merge_requests_events"].clone()),
+        (json!(true), json!(true))
+    );
+    let hid = v["id"].as_u64().unwrap();
+    let (s, v) = json(
+        call(
+            &sim,
+            Method::PUT,
+            &format!("{hooks}/{hid}"),
+            Some(json!({"push_events": false})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((s, v["push_events"].clone()), (200, json!(false)));
+    let (s, v) = json(
+        call(
+            &sim,
+            Method::POST,
+            &hooks,
+            Some(json!({"url": "http://x/h", "signing_token": "nope"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    let (_, v) = json(get(&sim, &hooks).await).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert!(!v.to_string().contains("t0p"));
+    sim.stop().await;
+}

@@ -1,0 +1,11 @@
+//! Integration tests of gitlab-sim over real loopback HTTP.
+
+mod auth_projects;
+mod binary;
+mod faults_recorder;
+mod files;
+mod generator;
+mod hooks;
+mod merge_requests;
+mod misc;
+mod support;
