@@ -71,7 +71,9 @@ async fn member_projects_follow_keyset_pages_and_skip_what_the_bot_cannot_use() 
     }
     assert_eq!(sizes, vec![100, 100, 30]);
     assert_eq!(sim.count("GET", "/projects"), 3);
-    assert!(all.iter().all(|p| p.path_with_namespace.starts_with("acme/p")));
+    assert!(all
+        .iter()
+        .all(|p| p.path_with_namespace.starts_with("acme/p")));
     let mut ids: Vec<u64> = all.iter().map(|p| p.id.get()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 230, "no project twice across pages");
@@ -114,7 +116,11 @@ async fn repository_files_branches_commits_and_their_errors() {
     let b = gl.create_branch(&p, "backline/x", "main").await.unwrap();
     assert_eq!(b.name, "backline/x");
     match gl.create_branch(&p, "backline/x", "main").await {
-        Err(GitLabError::Validation { status: 400, message, .. }) => {
+        Err(GitLabError::Validation {
+            status: 400,
+            message,
+            ..
+        }) => {
             assert_eq!(message, "Branch already exists")
         }
         other => panic!("{other:?}"),
@@ -234,7 +240,9 @@ async fn merge_requests_notes_emoji_members_statuses() {
         .unwrap();
     let notes = gl.merge_request_notes(&p, mr.iid).await.unwrap();
     assert!(notes.iter().any(|n| n.body == "hello again"));
-    gl.award_note_emoji(&p, mr.iid, note.id, "eyes").await.unwrap();
+    gl.award_note_emoji(&p, mr.iid, note.id, "eyes")
+        .await
+        .unwrap();
     let emoji = gl.note_award_emoji(&p, mr.iid, note.id).await.unwrap();
     assert_eq!(emoji[0].name, "eyes");
     gl.award_merge_request_emoji(&p, mr.iid, "thumbsup")
@@ -305,7 +313,8 @@ async fn token_and_role_errors_are_told_apart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_are_waited_out_as_gitlab_asks() {
     let sim = GitLabSim::start(SimConfig::default()).unwrap();
-    sim.faults().fail_next_retry_after("GET", "/user", 2, 429, 7);
+    sim.faults()
+        .fail_next_retry_after("GET", "/user", 2, 429, 7);
     let (gl, sleeper) = client_for(&sim, sim.bot_token());
     let me = gl.current_user().await.unwrap();
     assert_eq!(me.username, "backline-bot");

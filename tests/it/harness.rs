@@ -37,6 +37,8 @@ pub struct TestApp {
 /// Options of [`spawn`].
 pub struct Options {
     pub handler: Arc<dyn Handler>,
+    /// Build the real bot against this GitLab, as this user (the handler is then unused).
+    pub gitlab: Option<(backline::gitlab::GitLab, backline::gitlab::rest::User)>,
     pub workers: usize,
     pub tweak: Box<dyn FnOnce(&mut Settings)>,
 }
@@ -45,6 +47,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             handler: Arc::new(RecordingHandler),
+            gitlab: None,
             workers: 4,
             tweak: Box::new(|_| {}),
         }
@@ -67,7 +70,11 @@ pub async fn spawn(options: Options) -> TestApp {
     (options.tweak)(&mut settings);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Arc::new(App::build(settings, options.handler).expect("app builds"));
+    let app = match options.gitlab {
+        Some((gitlab, bot)) => App::build_for_gitlab(settings, gitlab, bot),
+        None => App::build(settings, options.handler),
+    };
+    let app = Arc::new(app.expect("app builds"));
     let server = app.server(listener).expect("server");
     let handle = server.handle();
     let server_task = tokio::spawn(server);
