@@ -207,6 +207,9 @@ impl App {
         let server = self.server(listener)?;
         let handle = server.handle();
         let workers = self.start_workers();
+        // Started before the "listening" line, so that an API call made on seeing it already
+        // finds the sync running (`GET /api/v1/sync?wait_secs=` then waits for it).
+        let first_sync = self.catalog_service.as_ref().and_then(|s| s.start_sync());
         tracing::info!(
             %address,
             workers = workers.len(),
@@ -231,7 +234,7 @@ impl App {
         };
         let syncer = app.catalog_service.clone().map(|service| {
             let every = app.settings.sync_interval;
-            tokio::spawn(sync_periodically(service, every))
+            tokio::spawn(sync_periodically(service, first_sync, every))
         });
         let signals = tokio::spawn(async move {
             wait_for_signal().await;
@@ -254,30 +257,25 @@ impl App {
     }
 }
 
-/// Syncs the catalog at start, then every `every` (never again when zero).
-async fn sync_periodically(service: Arc<CatalogService>, every: Duration) {
+/// Waits for the start-up sync, then syncs every `every` (never again when zero).
+async fn sync_periodically(
+    service: Arc<CatalogService>,
+    first: Option<
+        tokio::task::JoinHandle<Result<crate::catalog::SyncReport, crate::catalog::CatalogError>>,
+    >,
+    every: Duration,
+) {
+    if let Some(first) = first {
+        let _ = first.await;
+    }
+    if every.is_zero() {
+        return;
+    }
     loop {
-        match service.sync(&crate::catalog::service::Quiet).await {
-            Ok(r) => tracing::info!(
-                listed = r.listed,
-                catalogued = service.catalog.len(),
-                added = r.added,
-                updated = r.updated,
-                removed = r.removed,
-                filtered_out = r.filtered_out,
-                requests = r.requests,
-                duration_ms = r.duration_ms,
-                "catalog synced"
-            ),
-            Err(crate::catalog::CatalogError::Busy) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "catalog sync failed; the next one will try again")
-            }
-        }
-        if every.is_zero() {
-            return;
-        }
         tokio::time::sleep(every).await;
+        if let Some(run) = service.start_sync() {
+            let _ = run.await;
+        }
     }
 }
 

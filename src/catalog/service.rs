@@ -114,7 +114,7 @@ pub struct CatalogService {
     bot: User,
     filter: NamespaceFilter,
     hooks: Option<HookManager>,
-    sync_lock: tokio::sync::Mutex<()>,
+    sync_lock: Arc<tokio::sync::Mutex<()>>,
     status: Mutex<SyncStatus>,
 }
 
@@ -133,7 +133,7 @@ impl CatalogService {
             bot,
             filter,
             hooks,
-            sync_lock: tokio::sync::Mutex::new(()),
+            sync_lock: Arc::new(tokio::sync::Mutex::new(())),
             status: Mutex::new(SyncStatus::default()),
         }
     }
@@ -153,27 +153,40 @@ impl CatalogService {
         self.status.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Starts a sync in the background unless one is running; `false` when one was.
-    pub fn start_sync(self: &Arc<Self>) -> bool {
-        if self.sync_lock.try_lock().is_err() {
-            return false;
-        }
+    /// Starts a sync in the background unless one is running (`None` then). The sync counts as
+    /// running from the moment this returns, so [`CatalogService::wait_idle`] waits for it.
+    pub fn start_sync(
+        self: &Arc<Self>,
+    ) -> Option<tokio::task::JoinHandle<Result<SyncReport, CatalogError>>> {
+        let guard = self.sync_lock.clone().try_lock_owned().ok()?;
+        self.set_status(|s| s.running = true);
         let me = self.clone();
-        tokio::spawn(async move {
-            match me.sync(&Quiet).await {
+        Some(tokio::spawn(async move {
+            let result = me.sync_locked(&Quiet).await;
+            drop(guard);
+            match &result {
                 Ok(r) => tracing::info!(
                     listed = r.listed,
+                    catalogued = me.catalog.len(),
                     added = r.added,
                     updated = r.updated,
                     removed = r.removed,
+                    filtered_out = r.filtered_out,
                     requests = r.requests,
-                    "catalog sync finished"
+                    duration_ms = r.duration_ms,
+                    "catalog synced"
                 ),
-                Err(CatalogError::Busy) => {}
-                Err(e) => tracing::warn!(error = %e, "catalog sync failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog sync failed; the next one will try again")
+                }
             }
-        });
-        true
+            result
+        }))
+    }
+
+    /// Waits until no sync is running.
+    pub async fn wait_idle(&self) {
+        drop(self.sync_lock.lock().await);
     }
 
     /// Lists every project the bot is a member of (Developer or more, not archived), applies
@@ -181,6 +194,11 @@ impl CatalogService {
     /// failure before the listing is complete removes nothing.
     pub async fn sync(&self, progress: &dyn SyncProgress) -> Result<SyncReport, CatalogError> {
         let _running = self.sync_lock.try_lock().map_err(|_| CatalogError::Busy)?;
+        self.sync_locked(progress).await
+    }
+
+    /// A sync, the lock being held by the caller.
+    async fn sync_locked(&self, progress: &dyn SyncProgress) -> Result<SyncReport, CatalogError> {
         self.set_status(|s| s.running = true);
         let result = self.sync_inner(progress).await;
         self.set_status(|s| {

@@ -70,16 +70,32 @@ async fn get_project(
     }
 }
 
-async fn sync_status(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+/// Query of `GET /api/v1/sync`.
+#[derive(Debug, serde::Deserialize)]
+pub struct SyncQuery {
+    wait_secs: Option<u64>,
+}
+
+/// Where syncs stand; with `wait_secs`, answers once the running sync is over (or the time is
+/// up), for scripts and tests that must wait for it.
+async fn sync_status(
+    req: HttpRequest,
+    query: web::Query<SyncQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
     authorize(&req, &state)?;
     let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
+    if let Some(secs) = query.wait_secs {
+        let wait = std::time::Duration::from_secs(secs.min(crate::http::api::MAX_WAIT_IDLE_SECS));
+        let _ = tokio::time::timeout(wait, service.wait_idle()).await;
+    }
     Ok(HttpResponse::Ok().json(service.status()))
 }
 
 async fn start_sync(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state)?;
     let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
-    let started = service.start_sync();
+    let started = service.start_sync().is_some();
     Ok(HttpResponse::Accepted().json(json!({
         "started": started,
         "status": if started { "sync started" } else { "a sync is already running" },

@@ -17,13 +17,13 @@ use crate::harness::{push_body, ADMIN_TOKEN, SECRET, SIGNING_TOKEN};
 const BIN: &str = env!("CARGO_BIN_EXE_backline");
 
 /// A running `backline serve`.
-struct Running {
-    child: Child,
-    base: String,
-    logs: Arc<Mutex<Vec<String>>>,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    pub(crate) logs: Arc<Mutex<Vec<String>>>,
 }
 
-fn command(args: &[&str]) -> Command {
+pub(crate) fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
     for (key, _) in std::env::vars() {
         if key.starts_with("BACKLINE_") {
@@ -56,6 +56,11 @@ async fn listening_line(lines: &mut StderrLines, logs: &Mutex<Vec<String>>) -> S
 
 /// Starts `serve` on an ephemeral port and waits for its "listening" log line (no polling).
 async fn start(data_dir: &Path, workers: usize) -> Running {
+    start_with(data_dir, workers, &[]).await
+}
+
+/// [`start`] with more environment variables.
+pub(crate) async fn start_with(data_dir: &Path, workers: usize, env: &[(&str, &str)]) -> Running {
     let mut child = command(&[
         "serve",
         "--listen",
@@ -70,6 +75,7 @@ async fn start(data_dir: &Path, workers: usize) -> Running {
     .env("BACKLINE_WEBHOOK_SECRET", SECRET)
     .env("BACKLINE_WEBHOOK_SIGNING_TOKEN", SIGNING_TOKEN)
     .env("BACKLINE_ADMIN_TOKEN", ADMIN_TOKEN)
+    .envs(env.iter().copied())
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .spawn()
@@ -96,7 +102,7 @@ impl Running {
         format!("{}/webhooks/gitlab", self.base)
     }
 
-    async fn api(&self, path: &str) -> Value {
+    pub(crate) async fn api(&self, path: &str) -> Value {
         reqwest::Client::new()
             .get(format!("{}{}", self.base, path))
             .bearer_auth(ADMIN_TOKEN)
@@ -119,7 +125,7 @@ impl Running {
         logs
     }
 
-    async fn sigterm(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub(crate) async fn sigterm(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().unwrap().to_string();
         let ok = std::process::Command::new("kill")
             .args(["-TERM", &pid])

@@ -2,6 +2,7 @@
 //! over loopback HTTP with deliveries built by gitlab-sim exactly as GitLab sends them.
 
 mod binary;
+mod binary_gitlab;
 mod catalog;
 mod gitlab_client;
 mod harness;

@@ -1,0 +1,115 @@
+//! The real binary against gitlab-sim: `backline sync` (counts, incremental, no token in the
+//! logs, a warning for a token about to expire), `sync` on a data directory that `serve` holds,
+//! and `serve` checking GitLab and syncing at start.
+
+use std::process::Stdio;
+
+use gitlab_sim::{GitLabSim, SimConfig};
+use time::{Duration as Days, OffsetDateTime};
+
+use crate::binary::{command, start_with};
+
+const TOKEN: &str = "glpat-binary-test-SECRET";
+
+fn sim_with_projects(n: usize) -> GitLabSim {
+    let sim = GitLabSim::start(SimConfig {
+        bot_token: TOKEN.into(),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    sim.with_world(|w| gitlab_sim::generate(w, n, 7));
+    sim
+}
+
+async fn run_sync(sim: &GitLabSim, data: &std::path::Path, token: &str) -> (i32, String, String) {
+    let out = command(&["sync", "--data-dir", data.to_str().unwrap()])
+        .env("BACKLINE_GITLAB_URL", sim.url())
+        .env("BACKLINE_GITLAB_TOKEN", token)
+        .env("BACKLINE_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_catalogs_once_then_only_notices_changes() {
+    let sim = sim_with_projects(30);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A second token of the bot's, expiring in five days.
+    let soon = (OffsetDateTime::now_utc() + Days::days(5))
+        .date()
+        .to_string();
+    let bot = sim.bot_user();
+    sim.with_world(|w| w.create_token(bot, "glpat-expiring-SECRET", &["api"], Some(&soon)));
+    let (code, stdout, stderr) = run_sync(&sim, &data, "glpat-expiring-SECRET").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("catalog: 30 projects (30 added, 0 updated, 0 unchanged, 0 removed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(", 1 GitLab requests"), "{stdout}");
+    assert!(stderr.contains("expires in 5 days"), "{stderr}");
+    assert!(!stderr.contains("SECRET"), "a token leaked into the logs");
+    let (code, stdout, stderr) = run_sync(&sim, &data, TOKEN).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("catalog: 30 projects (0 added, 0 updated, 30 unchanged, 0 removed"),
+        "{stdout}"
+    );
+    assert!(!stderr.contains("SECRET"));
+    // A wrong token: a clear error, exit code 2, no token shown.
+    let (code, _, stderr) = run_sync(&sim, &data, "glpat-wrong-SECRET").await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("GitLab refused the token"), "{stderr}");
+    assert!(!stderr.contains("SECRET"));
+    assert!(sim.unmodeled().is_empty(), "{:?}", sim.unmodeled());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_checks_gitlab_syncs_at_start_and_sync_points_at_it_while_it_runs() {
+    let sim = sim_with_projects(12);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let url = sim.url().to_string();
+    let server = start_with(
+        &data,
+        2,
+        &[
+            ("BACKLINE_GITLAB_URL", url.as_str()),
+            ("BACKLINE_GITLAB_TOKEN", TOKEN),
+            ("BACKLINE_LOG", "debug"),
+        ],
+    )
+    .await;
+    let logs = server.logs.lock().unwrap().clone();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("connected to GitLab") && l.contains("user=backline-bot")),
+        "{logs:?}"
+    );
+    // The start-up sync runs in the background; the API waits for it.
+    let status = server.api("/api/v1/sync?wait_secs=60").await;
+    assert_eq!(status["running"], false, "{status}");
+    assert_eq!(status["last"]["added"], 12, "{status}");
+    let projects = server.api("/api/v1/projects").await;
+    assert_eq!(projects["total"], 12, "{projects}");
+    // `backline sync` on the same data directory says where to go instead.
+    let (code, _, stderr) = run_sync(&sim, &data, TOKEN).await;
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("held by a running `backline serve`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/api/v1/sync"), "{stderr}");
+    let (status, logs) = server.sigterm().await;
+    assert!(status.success());
+    assert!(logs.iter().all(|l| !l.contains("SECRET")));
+}
