@@ -61,6 +61,7 @@
 //!   `token_present`/`signing_token_present`; neither token is ever returned.
 //! - A dropped connection (fault injection) closes the socket before the response head.
 #![recursion_limit = "256"]
+#![warn(missing_docs)]
 
 mod api;
 pub mod events;
