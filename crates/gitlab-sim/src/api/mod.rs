@@ -255,6 +255,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         repository::file_json,
     ),
     (
+        "HEAD",
+        "/projects/:id/repository/files/:file_path",
+        repository::file_head,
+    ),
+    (
         "GET",
         "/projects/:id/repository/compare",
         repository::compare,
