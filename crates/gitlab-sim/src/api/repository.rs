@@ -143,7 +143,6 @@ pub(crate) fn tree(ctx: &mut Ctx) -> R {
         let end = (start + per_page).min(items.len());
         let page: Vec<Value> = items[start..end].to_vec();
         let mut r = Reply::ok(Value::Array(page));
-        r.headers.push(("X-Per-Page".into(), per_page.to_string()));
         if end < items.len() {
             let last = items[end - 1]["path"].as_str().unwrap_or("");
             let token = B64.encode(json!({ "file_name": last }).to_string());

@@ -269,6 +269,9 @@ async fn keyset_pagination_walks_pages() {
             .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(header(&r, "x-total"), "");
+        // Keyset answers carry only the Link header (no X-Total, X-Per-Page, X-Next-Page).
+        assert_eq!(header(&r, "x-per-page"), "");
+        assert_eq!(header(&r, "x-next-page"), "");
         next = link(&r, "next");
         if let Some(n) = &next {
             assert!(n.contains("id_after="), "{n}");
@@ -298,5 +301,16 @@ async fn archived_filter() {
     assert_eq!(v.as_array().unwrap().len(), 0);
     let (_, v) = json(get(&sim, "/projects?membership=true&archived=true").await).await;
     assert_eq!(v[0]["archived"], true);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn works_on_a_current_thread_runtime_too() {
+    let sim = start();
+    let (s, v) = json(get(&sim, "/version").await).await;
+    assert_eq!(
+        (s, v["version"].clone()),
+        (200, json!(gitlab_sim::GITLAB_VERSION))
+    );
     sim.stop().await;
 }
