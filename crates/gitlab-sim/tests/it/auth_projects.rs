@@ -84,6 +84,23 @@ async fn auth_errors_are_gitlab_shaped() {
     .await;
     assert_eq!((s, v), (403, json!({"message": "403 Forbidden"})));
 
+    // read_user reads the current user only; any scope reads its own token.
+    let ru = sim.with_world(|w| w.create_token(alice, "ru-tok", &["read_user"], None));
+    assert_eq!(
+        call_as(&sim, &ru, Method::GET, "/user", None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        call_as(&sim, &ru, Method::GET, "/personal_access_tokens/self", None)
+            .await
+            .status(),
+        200
+    );
+    let (s, v) = json(call_as(&sim, &ru, Method::GET, "/projects", None).await).await;
+    assert_eq!((s, v["scope"].clone()), (403, json!("api read_api")));
+
     // Bearer works too.
     let r = client()
         .get(format!("{}/api/v4/user", sim.url()))
