@@ -29,7 +29,39 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Routes (under `/api/v4`; `:id` is a numeric id or a URL-encoded path)
+//!
+//! `GET /user`, `GET /version`, `GET /personal_access_tokens/self`, `GET /projects`
+//! (`membership`, `min_access_level`, `archived`, `simple`, `search`, `order_by`, `sort`,
+//! offset pagination or `pagination=keyset&order_by=id`), `GET /projects/:id`,
+//! `GET .../repository/tree` (offset or keyset with `page_token`),
+//! `GET .../repository/files/:file_path[/raw]`, `GET .../repository/compare`,
+//! `GET|DELETE .../repository/branches/:branch`, `POST .../repository/branches`,
+//! `POST .../repository/commits`, `GET .../repository/commits/:sha[/statuses]`,
+//! `POST .../statuses/:sha`, `GET|POST .../merge_requests`,
+//! `GET|PUT .../merge_requests/:iid`, `PUT .../merge_requests/:iid/rebase|merge`,
+//! `GET|POST .../merge_requests/:iid/notes`, `GET|PUT .../notes/:note_id`,
+//! `GET|POST .../award_emoji` on MRs and notes, `GET .../members/all/:user_id`,
+//! `GET|POST .../hooks`, `GET|PUT|DELETE .../hooks/:hook_id`, `GET|POST .../badges`,
+//! `PUT .../badges/:badge_id`. Anything else below `/api/v4` answers 501
+//! `{"message":"gitlab-sim does not model <METHOD> <path>"}` and shows in
+//! [`GitLabSim::unmodeled`].
+//!
+//! # Known simplifications
+//!
+//! - A rebase completes inside the `PUT .../rebase` request: the answer is GitLab's 202
+//!   `{"rebase_in_progress":true}`, and the next `GET` already shows the result
+//!   (`rebase_in_progress: false`, or `merge_error` on conflict).
+//! - `merge_status` is computed on every read (never `checking`/`unchecked`).
+//! - Tags, pipelines, approvals, forks and discussions are not modelled.
+//! - Webhooks are queued by world mutations and sent only by [`GitLabSim::deliver_pending`]
+//!   (the binary calls it every 100 ms); there are no retries or auto-disabling.
+//! - Project hooks accept `signing_token` (`whsec_...`, as GitLab 19.x does) and answer
+//!   `token_present`/`signing_token_present`; neither token is ever returned.
+//! - A dropped connection (fault injection) closes the socket before the response head.
 #![recursion_limit = "256"]
+#![warn(missing_docs)]
 
 mod api;
 pub mod events;
@@ -52,7 +84,7 @@ pub use generator::{generate, import_dir, GenSummary};
 pub use recorder::RecordedRequest;
 pub use webhook::{Delivery, DeliveryBuilder, SendError, Sender, GITLAB_VERSION};
 pub use world::{
-    access, CommitRequest, FileAction, HookTarget, MrState, PendingDelivery, ProjectId,
+    access, CommitRequest, FileAction, HookTarget, MrSpec, MrState, PendingDelivery, ProjectId,
     ProjectSpec, UserId, Visibility, World, WorldError,
 };
 

@@ -40,6 +40,12 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
+    if let Some(t) = &args.hook_signing_token {
+        if gitlab_sim::webhook::sign(t, "check", 0, b"").is_err() {
+            eprintln!("gitlab-sim: --hook-signing-token must be whsec_ followed by base64");
+            std::process::exit(2);
+        }
+    }
     let sim = GitLabSim::start(SimConfig {
         listen: args.listen,
         bot_token: args.token.clone(),

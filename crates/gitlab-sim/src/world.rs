@@ -495,6 +495,53 @@ impl ProjectSpec {
     }
 }
 
+/// What to open with [`World::open_mr`].
+#[derive(Debug, Clone, Default)]
+pub struct MrSpec {
+    /// Source branch (must exist).
+    pub source_branch: String,
+    /// Target branch (must exist).
+    pub target_branch: String,
+    /// Title (`Draft:` prefix makes a draft).
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Labels.
+    pub labels: Vec<String>,
+    /// Remove the source branch on merge.
+    pub remove_source_branch: bool,
+    /// Squash on merge.
+    pub squash: bool,
+}
+
+impl MrSpec {
+    /// An MR from `source` into `target`.
+    pub fn new(
+        source: impl Into<String>,
+        target: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Self {
+        MrSpec {
+            source_branch: source.into(),
+            target_branch: target.into(),
+            title: title.into(),
+            ..Default::default()
+        }
+    }
+
+    /// With a description.
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = d.into();
+        self
+    }
+
+    /// With labels.
+    pub fn labels(mut self, labels: &[&str]) -> Self {
+        self.labels = labels.iter().map(|l| l.to_string()).collect();
+        self
+    }
+}
+
 /// One file action of a commit (the REST `actions[]`).
 #[derive(Debug, Clone)]
 pub enum FileAction {
@@ -1373,6 +1420,26 @@ impl World {
         p.last_activity_at = now;
         self.emit_mr(project, iid, author, "open");
         Ok(iid)
+    }
+
+    /// Opens an MR from a spec; emits a Merge Request Hook `open`. Returns the iid.
+    pub fn open_mr(
+        &mut self,
+        project: ProjectId,
+        author: UserId,
+        spec: MrSpec,
+    ) -> Result<u64, WorldError> {
+        self.create_mr(
+            project,
+            author,
+            &spec.source_branch,
+            &spec.target_branch,
+            &spec.title,
+            &spec.description,
+            spec.labels,
+            spec.remove_source_branch,
+            spec.squash,
+        )
     }
 
     /// Edits title, description, labels or target branch; emits `update` when anything changed.

@@ -255,6 +255,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         repository::file_json,
     ),
     (
+        "HEAD",
+        "/projects/:id/repository/files/:file_path",
+        repository::file_head,
+    ),
+    (
         "GET",
         "/projects/:id/repository/compare",
         repository::compare,
@@ -467,7 +472,12 @@ fn token_of(req: &HttpRequest) -> Option<String> {
         .then(|| tok.trim().to_string())
 }
 
-fn authenticate(w: &mut World, token: Option<&str>, method: &str) -> Result<(UserId, u64), Reply> {
+fn authenticate(
+    w: &mut World,
+    token: Option<&str>,
+    method: &str,
+    pattern: &str,
+) -> Result<(UserId, u64), Reply> {
     let unauthorized = || err(401, "401 Unauthorized");
     let token = token.ok_or_else(unauthorized)?;
     let t = w.tokens.get(token).ok_or_else(unauthorized)?;
@@ -487,7 +497,12 @@ fn authenticate(w: &mut World, token: Option<&str>, method: &str) -> Result<(Use
     }
     let has = |s: &str| t.scopes.iter().any(|x| x == s);
     let read = method == "GET" || method == "HEAD";
-    let ok = has("api") || (read && has("read_api"));
+    // A few routes accept narrower scopes: `read_user` reads the current user, and
+    // `personal_access_tokens/self` answers for any valid token.
+    let ok = has("api")
+        || (read && has("read_api"))
+        || (read && pattern == "/user" && has("read_user"))
+        || pattern == "/personal_access_tokens/self";
     if !ok {
         let scope = if read { "api read_api" } else { "api" };
         return Err(Reply::json(
@@ -595,13 +610,14 @@ pub(crate) async fn entry(
     }
 
     let reply = match (matched, segs, below) {
-        (Some((_, handler)), Some(segs), _) => run(
+        (Some((pattern, handler)), Some(segs), _) => run(
             &shared,
             &req,
             &body,
             &method,
             token.as_deref(),
             segs,
+            pattern,
             handler,
         ),
         (None, _, Some(b)) => err(
@@ -614,6 +630,7 @@ pub(crate) async fn entry(
     to_response(reply)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     shared: &Shared,
     req: &HttpRequest,
@@ -621,6 +638,7 @@ fn run(
     method: &str,
     token: Option<&str>,
     segs: Vec<String>,
+    pattern: &str,
     handler: Handler,
 ) -> Reply {
     let params = match parse_params(req, body) {
@@ -630,7 +648,7 @@ fn run(
     let query_pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let mut w = shared.world.lock().unwrap_or_else(|e| e.into_inner());
-    let (user, token_id) = match authenticate(&mut w, token, method) {
+    let (user, token_id) = match authenticate(&mut w, token, method, pattern) {
         Ok(u) => u,
         Err(e) => return e,
     };

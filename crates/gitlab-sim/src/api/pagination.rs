@@ -54,7 +54,7 @@ pub fn offset(ctx: &Ctx, total: usize) -> Result<(std::ops::Range<usize>, Header
         (
             "X-Next-Page".to_string(),
             if has_next {
-                (page + 1).to_string()
+                page.saturating_add(1).to_string()
             } else {
                 String::new()
             },
@@ -88,7 +88,10 @@ pub fn offset(ctx: &Ctx, total: usize) -> Result<(std::ops::Range<usize>, Header
             "<{}>; rel=\"next\"",
             link(
                 ctx,
-                &[("page", (page + 1).to_string()), ("per_page", pp.clone())]
+                &[
+                    ("page", page.saturating_add(1).to_string()),
+                    ("per_page", pp.clone())
+                ]
             )
         ));
     }

@@ -202,7 +202,6 @@ pub(crate) fn list(ctx: &mut Ctx) -> R {
         page.truncate(per_page);
         let items: Vec<Value> = page.iter().map(|p| project_json(w, p, simple)).collect();
         let mut r = Reply::ok(Value::Array(items));
-        r.headers.push(("X-Per-Page".into(), per_page.to_string()));
         if more {
             if let Some(last) = page.last() {
                 let (k, drop_k) = if desc {

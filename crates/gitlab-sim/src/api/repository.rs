@@ -143,7 +143,6 @@ pub(crate) fn tree(ctx: &mut Ctx) -> R {
         let end = (start + per_page).min(items.len());
         let page: Vec<Value> = items[start..end].to_vec();
         let mut r = Reply::ok(Value::Array(page));
-        r.headers.push(("X-Per-Page".into(), per_page.to_string()));
         if end < items.len() {
             let last = items[end - 1]["path"].as_str().unwrap_or("");
             let token = B64.encode(json!({ "file_name": last }).to_string());
@@ -184,27 +183,47 @@ fn file_lookup(
     Ok((c, f, path, reference, last))
 }
 
+fn file_headers(
+    c: &Commit,
+    f: &FileEntry,
+    path: &str,
+    reference: String,
+    last: String,
+) -> Vec<(String, String)> {
+    vec![
+        ("X-Gitlab-Blob-Id".into(), f.blob_id.to_string()),
+        ("X-Gitlab-Commit-Id".into(), c.id.clone()),
+        ("X-Gitlab-Content-Sha256".into(), sha256_hex(&f.content)),
+        ("X-Gitlab-Encoding".into(), "base64".into()),
+        (
+            "X-Gitlab-File-Name".into(),
+            path.rsplit('/').next().unwrap_or(path).to_string(),
+        ),
+        ("X-Gitlab-File-Path".into(), path.to_string()),
+        ("X-Gitlab-Last-Commit-Id".into(), last),
+        ("X-Gitlab-Ref".into(), reference),
+        ("X-Gitlab-Size".into(), f.content.len().to_string()),
+        ("X-Gitlab-Execute-Filemode".into(), f.executable.to_string()),
+    ]
+}
+
 /// `GET /projects/:id/repository/files/:file_path/raw`.
 pub(crate) fn file_raw(ctx: &mut Ctx) -> R {
     let (c, f, path, reference, last) = file_lookup(ctx, false)?;
     Ok(Reply {
         status: 200,
-        headers: vec![
-            ("X-Gitlab-Blob-Id".into(), f.blob_id.to_string()),
-            ("X-Gitlab-Commit-Id".into(), c.id.clone()),
-            ("X-Gitlab-Content-Sha256".into(), sha256_hex(&f.content)),
-            ("X-Gitlab-Encoding".into(), "base64".into()),
-            (
-                "X-Gitlab-File-Name".into(),
-                path.rsplit('/').next().unwrap_or(&path).to_string(),
-            ),
-            ("X-Gitlab-File-Path".into(), path.clone()),
-            ("X-Gitlab-Last-Commit-Id".into(), last),
-            ("X-Gitlab-Ref".into(), reference),
-            ("X-Gitlab-Size".into(), f.content.len().to_string()),
-            ("X-Gitlab-Execute-Filemode".into(), f.executable.to_string()),
-        ],
+        headers: file_headers(&c, &f, &path, reference, last),
         body: Body::Raw(f.content.clone(), "text/plain; charset=utf-8"),
+    })
+}
+
+/// `HEAD /projects/:id/repository/files/:file_path`: the metadata headers only.
+pub(crate) fn file_head(ctx: &mut Ctx) -> R {
+    let (c, f, path, reference, last) = file_lookup(ctx, true)?;
+    Ok(Reply {
+        status: 200,
+        headers: file_headers(&c, &f, &path, reference, last),
+        body: Body::Empty,
     })
 }
 
@@ -216,7 +235,8 @@ fn sha256_hex(b: &[u8]) -> String {
 /// `GET /projects/:id/repository/files/:file_path`.
 pub(crate) fn file_json(ctx: &mut Ctx) -> R {
     let (c, f, path, reference, last) = file_lookup(ctx, true)?;
-    Ok(Reply::ok(json!({
+    let headers = file_headers(&c, &f, &path, reference.clone(), last.clone());
+    let mut r = Reply::ok(json!({
         "file_name": path.rsplit('/').next().unwrap_or(&path),
         "file_path": path,
         "size": f.content.len(),
@@ -228,7 +248,9 @@ pub(crate) fn file_json(ctx: &mut Ctx) -> R {
         "commit_id": c.id,
         "last_commit_id": last,
         "execute_filemode": f.executable,
-    })))
+    }));
+    r.headers = headers;
+    Ok(r)
 }
 
 fn unified(old: Option<&FileEntry>, new: Option<&FileEntry>) -> String {

@@ -84,6 +84,23 @@ async fn auth_errors_are_gitlab_shaped() {
     .await;
     assert_eq!((s, v), (403, json!({"message": "403 Forbidden"})));
 
+    // read_user reads the current user only; any scope reads its own token.
+    let ru = sim.with_world(|w| w.create_token(alice, "ru-tok", &["read_user"], None));
+    assert_eq!(
+        call_as(&sim, &ru, Method::GET, "/user", None)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        call_as(&sim, &ru, Method::GET, "/personal_access_tokens/self", None)
+            .await
+            .status(),
+        200
+    );
+    let (s, v) = json(call_as(&sim, &ru, Method::GET, "/projects", None).await).await;
+    assert_eq!((s, v["scope"].clone()), (403, json!("api read_api")));
+
     // Bearer works too.
     let r = client()
         .get(format!("{}/api/v4/user", sim.url()))
@@ -269,6 +286,9 @@ async fn keyset_pagination_walks_pages() {
             .unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(header(&r, "x-total"), "");
+        // Keyset answers carry only the Link header (no X-Total, X-Per-Page, X-Next-Page).
+        assert_eq!(header(&r, "x-per-page"), "");
+        assert_eq!(header(&r, "x-next-page"), "");
         next = link(&r, "next");
         if let Some(n) = &next {
             assert!(n.contains("id_after="), "{n}");
@@ -298,5 +318,16 @@ async fn archived_filter() {
     assert_eq!(v.as_array().unwrap().len(), 0);
     let (_, v) = json(get(&sim, "/projects?membership=true&archived=true").await).await;
     assert_eq!(v[0]["archived"], true);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn works_on_a_current_thread_runtime_too() {
+    let sim = start();
+    let (s, v) = json(get(&sim, "/version").await).await;
+    assert_eq!(
+        (s, v["version"].clone()),
+        (200, json!(gitlab_sim::GITLAB_VERSION))
+    );
     sim.stop().await;
 }

@@ -132,6 +132,19 @@ async fn raw_and_json_files() {
     let (s, v) =
         json(get(&sim, &format!("/projects/{pid}/repository/files/README.md")).await).await;
     assert_eq!((s, v), (400, json!({"error": "ref is missing"})));
+    let r = call(
+        &sim,
+        Method::HEAD,
+        &format!("/projects/{pid}/repository/files/README.md?ref=main"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-gitlab-size"), "6");
+    assert_eq!(
+        header(&r, "x-gitlab-blob-id"),
+        "ce013625030ba8dba906f756967f9e9ca394464a"
+    );
     // By path too.
     let r = get(&sim, "/projects/acme%2Fapp/repository/files/README.md/raw").await;
     assert_eq!(r.text().await.unwrap(), "hello\n");

@@ -340,3 +340,58 @@ async fn hooks_api_never_returns_tokens() {
     assert!(!v.to_string().contains("t0p"));
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn big_pushes_are_truncated_like_gitlab() {
+    let sim = start();
+    let pid = project(&sim);
+    let bot = sim.bot_user();
+    let (before, after) = sim.with_world(|w| {
+        w.add_project_hook(pid, HookTarget::new("http://127.0.0.1:9/unreachable"))
+            .unwrap();
+        let before = w.projects[&pid].repo.head("main").unwrap().id.clone();
+        let mut last = String::new();
+        for i in 0..25 {
+            last = w
+                .commit_files(
+                    pid,
+                    bot,
+                    "side",
+                    &format!("c{i}"),
+                    vec![(format!("f{i}"), Some("x".into()))],
+                )
+                .unwrap();
+        }
+        w.pending.clear();
+        w.force_branch(pid, bot, "main", &last).unwrap();
+        (before, last)
+    });
+    let pending = sim.take_pending();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].event, "Push Hook");
+    let v: Value = serde_json::from_slice(&pending[0].body).unwrap();
+    assert_eq!(
+        (v["before"].as_str(), v["after"].as_str()),
+        (Some(before.as_str()), Some(after.as_str()))
+    );
+    assert_eq!(v["total_commits_count"], 25);
+    let commits = v["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 20);
+    assert_eq!(commits[19]["id"], after.as_str());
+    assert_eq!(commits[19]["added"], json!(["f24"]));
+    // An unreachable receiver is reported as status 0, not an error.
+    sim.with_world(|w| {
+        w.commit_files(
+            pid,
+            bot,
+            "main",
+            "one more",
+            vec![("g".into(), Some("y".into()))],
+        )
+    })
+    .unwrap();
+    let out = sim.deliver_pending().await;
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].1, 0);
+    sim.stop().await;
+}

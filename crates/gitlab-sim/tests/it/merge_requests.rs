@@ -125,8 +125,14 @@ async fn update_close_reopen() {
     let pid = project(&sim);
     branch(&sim, pid, "b1", "a.txt", "1");
     let bot = sim.bot_user();
-    sim.with_world(|w| w.create_mr(pid, bot, "b1", "main", "T", "", vec![], false, false))
-        .unwrap();
+    sim.with_world(|w| {
+        w.open_mr(
+            pid,
+            bot,
+            gitlab_sim::MrSpec::new("b1", "main", "T").labels(&["x"]),
+        )
+    })
+    .unwrap();
     let mr = format!("/projects/{pid}/merge_requests/1");
     let (s, v) = json(
         call(
