@@ -93,6 +93,19 @@ async fn main() -> std::io::Result<()> {
             }
         }
     }
+    let requests = sim.requests();
+    let unmodeled = requests.iter().filter(|r| !r.modeled).count();
+    let mut by_route = std::collections::BTreeMap::<&str, usize>::new();
+    for r in &requests {
+        *by_route.entry(r.route.as_str()).or_default() += 1;
+    }
+    eprintln!(
+        "gitlab-sim served {} requests ({unmodeled} unmodeled)",
+        requests.len()
+    );
+    for (route, n) in by_route {
+        eprintln!("  {n:>8}  {route}");
+    }
     sim.stop().await;
     Ok(())
 }

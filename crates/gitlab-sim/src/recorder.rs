@@ -20,6 +20,8 @@ pub struct RecordedRequest {
     pub status: u16,
     /// Whether a `PRIVATE-TOKEN` or `Authorization: Bearer` header was present.
     pub had_token: bool,
+    /// The `X-Gitlab-Event-UUID` the caller sent (a bot acting on a webhook passes it on).
+    pub event_uuid: Option<String>,
 }
 
 /// The shared request log.

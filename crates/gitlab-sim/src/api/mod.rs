@@ -568,6 +568,11 @@ pub(crate) async fn entry(
     let query = req.query_string().to_string();
     let token = token_of(&req);
     let had_token = token.is_some();
+    let event_uuid = req
+        .headers()
+        .get("X-Gitlab-Event-UUID")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let below = raw_path
         .strip_prefix("/api/v4")
         .filter(|r| r.starts_with('/'));
@@ -592,6 +597,7 @@ pub(crate) async fn entry(
         modeled,
         status,
         had_token,
+        event_uuid: event_uuid.clone(),
     };
 
     let decision = shared.faults.decide(&method, &route);
