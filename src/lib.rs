@@ -14,6 +14,7 @@ pub mod gitlab;
 pub mod handlers;
 pub mod http;
 pub mod inbox;
+pub mod inventory;
 pub mod lanes;
 pub mod metrics;
 pub mod priority;

@@ -1,0 +1,8 @@
+//! A project's dependency inventory: its manifests read through the API (never a clone), parsed
+//! once per blob, and kept current by pushes.
+
+pub mod refresh;
+pub mod table;
+
+pub use refresh::{refresh_all, refresh_touched, RefreshError, RefreshReport};
+pub use table::{Head, Input, Inventory, StoredManifest};

@@ -1,0 +1,257 @@
+//! Reading a project's manifests through the API: one tree listing, then only the manifest files
+//! (and the companions and includes their parse needs) whose blobs changed; or, after a push, only
+//! the manifests the push touched, with no listing at all.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::clock::now_ms;
+use crate::deps::{self, DiscoveryRules, ParseError};
+use crate::gitlab::{GitLab, GitLabError, ProjectId, ProjectRef};
+use crate::inventory::table::{Input, Inventory, StoredManifest};
+use crate::store::StoreError;
+
+/// Why a refresh failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// GitLab failed.
+    #[error(transparent)]
+    GitLab(#[from] GitLabError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RefreshReport {
+    /// Manifests the project has now.
+    pub manifests: usize,
+    /// Manifests parsed again (a blob changed, or new).
+    pub parsed: usize,
+    /// Manifests whose blobs had not changed: neither fetched nor parsed.
+    pub reused: usize,
+    /// Manifests gone.
+    pub removed: usize,
+    /// Files fetched.
+    pub files_fetched: usize,
+    /// GitLab requests made.
+    pub requests: u64,
+    /// Manifests that could not be parsed.
+    pub errors: Vec<ParseError>,
+}
+
+/// A file read: its bytes and blob id, or `None` when absent.
+type ReadFile = Option<(Vec<u8>, Option<String>)>;
+
+/// Reads files of one project at one ref, remembering what it read.
+struct Reader<'a> {
+    gitlab: &'a GitLab,
+    project: ProjectRef,
+    git_ref: &'a str,
+    /// Blob ids from a tree listing, when there was one (then a path not in it is absent).
+    tree: Option<&'a HashMap<String, String>>,
+    files: HashMap<String, ReadFile>,
+    fetched: usize,
+}
+
+impl Reader<'_> {
+    async fn read(&mut self, path: &str) -> Result<(), GitLabError> {
+        if self.files.contains_key(path) {
+            return Ok(());
+        }
+        if let Some(tree) = self.tree {
+            if !tree.contains_key(path) {
+                self.files.insert(path.to_string(), None);
+                return Ok(());
+            }
+        }
+        let found = match self
+            .gitlab
+            .raw_file(&self.project, path, self.git_ref)
+            .await
+        {
+            Ok(raw) => {
+                self.fetched += 1;
+                let blob = raw
+                    .blob_id
+                    .or_else(|| self.tree.and_then(|t| t.get(path).cloned()));
+                Some((raw.content.to_vec(), blob))
+            }
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        self.files.insert(path.to_string(), found);
+        Ok(())
+    }
+
+    fn bytes(&self, path: &str) -> Option<Vec<u8>> {
+        self.files
+            .get(path)
+            .and_then(|f| f.as_ref())
+            .map(|(b, _)| b.clone())
+    }
+
+    /// Reads a manifest and everything its parse asks for, then parses it. `None` when the
+    /// manifest itself is absent.
+    async fn parse(&mut self, path: &str) -> Result<Option<StoredManifest>, GitLabError> {
+        self.read(path).await?;
+        let Some(bytes) = self.bytes(path) else {
+            return Ok(None);
+        };
+        let mut asked: BTreeSet<String> = BTreeSet::new();
+        loop {
+            let wanted = deps::files_wanted(path, &bytes, &|p| self.bytes(p));
+            let new: Vec<String> = wanted
+                .into_iter()
+                .filter(|p| asked.insert(p.clone()))
+                .collect();
+            if new.is_empty() {
+                break;
+            }
+            for p in new {
+                self.read(&p).await?;
+            }
+        }
+        let (dependencies, error) = match deps::parse(path, &bytes, &|p| self.bytes(p)) {
+            Ok(d) => (d, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
+        let inputs = std::iter::once(path.to_string())
+            .chain(asked)
+            .map(|p| Input {
+                blob_id: self
+                    .files
+                    .get(&p)
+                    .and_then(|f| f.as_ref())
+                    .and_then(|(_, b)| b.clone()),
+                path: p,
+            })
+            .collect();
+        Ok(Some(StoredManifest {
+            path: path.to_string(),
+            inputs,
+            dependencies,
+            error,
+            parsed_at_ms: now_ms(),
+        }))
+    }
+}
+
+/// Lists the tree at `git_ref` and brings every manifest up to date; unchanged blobs are kept
+/// without a request.
+pub async fn refresh_all(
+    gitlab: &GitLab,
+    inventory: &Inventory,
+    project: ProjectId,
+    git_ref: &str,
+    rules: &DiscoveryRules,
+) -> Result<RefreshReport, RefreshError> {
+    let before = gitlab.requests_sent();
+    let entries = gitlab.tree(&ProjectRef::Id(project), git_ref).await?;
+    let tree: HashMap<String, String> = entries
+        .into_iter()
+        .filter(|e| e.kind == "blob")
+        .map(|e| (e.path, e.id))
+        .collect();
+    let paths: Vec<String> = tree.keys().cloned().collect();
+    let wanted: BTreeSet<String> = deps::discover(&paths, rules).into_iter().collect();
+    let stored: BTreeMap<String, StoredManifest> = inventory
+        .manifests(project)?
+        .into_iter()
+        .map(|m| (m.path.clone(), m))
+        .collect();
+    let mut report = RefreshReport::default();
+    let mut reader = Reader {
+        gitlab,
+        project: ProjectRef::Id(project),
+        git_ref,
+        tree: Some(&tree),
+        files: HashMap::new(),
+        fetched: 0,
+    };
+    for path in &wanted {
+        let unchanged = stored.get(path).is_some_and(|m| {
+            m.inputs
+                .iter()
+                .all(|i| tree.get(&i.path) == i.blob_id.as_ref())
+        });
+        if unchanged {
+            report.reused += 1;
+            if let Some(e) = &stored[path].error {
+                report.errors.push(e.clone());
+            }
+            continue;
+        }
+        if let Some(m) = reader.parse(path).await? {
+            if let Some(e) = &m.error {
+                report.errors.push(e.clone());
+            }
+            inventory.put(project, &m)?;
+            report.parsed += 1;
+        }
+    }
+    for path in stored.keys() {
+        if !wanted.contains(path) {
+            inventory.remove(project, path)?;
+            report.removed += 1;
+        }
+    }
+    report.manifests = wanted.len();
+    report.files_fetched = reader.fetched;
+    report.requests = gitlab.requests_sent() - before;
+    Ok(report)
+}
+
+/// After a push that touched `touched` (added, modified or removed paths), re-reads at `git_ref`
+/// only the manifests that read one of them, and new manifests among them. No tree listing; a
+/// push that touched no manifest makes no request at all.
+pub async fn refresh_touched(
+    gitlab: &GitLab,
+    inventory: &Inventory,
+    project: ProjectId,
+    git_ref: &str,
+    touched: &BTreeSet<&str>,
+    rules: &DiscoveryRules,
+) -> Result<RefreshReport, RefreshError> {
+    let before = gitlab.requests_sent();
+    let stored = inventory.manifests(project)?;
+    let mut candidates: BTreeSet<String> = stored
+        .iter()
+        .filter(|m| touched.iter().any(|t| m.reads(t)))
+        .map(|m| m.path.clone())
+        .collect();
+    let touched_paths: Vec<String> = touched.iter().map(|s| s.to_string()).collect();
+    candidates.extend(deps::discover(&touched_paths, rules));
+    let mut report = RefreshReport::default();
+    let mut reader = Reader {
+        gitlab,
+        project: ProjectRef::Id(project),
+        git_ref,
+        tree: None,
+        files: HashMap::new(),
+        fetched: 0,
+    };
+    for path in &candidates {
+        match reader.parse(path).await? {
+            Some(m) => {
+                if let Some(e) = &m.error {
+                    report.errors.push(e.clone());
+                }
+                inventory.put(project, &m)?;
+                report.parsed += 1;
+            }
+            None => {
+                if inventory.remove(project, path)? {
+                    report.removed += 1;
+                }
+            }
+        }
+    }
+    report.manifests = inventory.manifests(project)?.len();
+    report.reused = report.manifests.saturating_sub(report.parsed);
+    report.files_fetched = reader.fetched;
+    report.requests = gitlab.requests_sent() - before;
+    Ok(report)
+}
