@@ -7,4 +7,5 @@ mod catalog;
 mod gitlab_client;
 mod harness;
 mod intake;
+mod inventory;
 mod workers;
