@@ -279,4 +279,4 @@ fn read_zip<R: Read + Seek>(name: &str, reader: R, report: &mut ImportReport) {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

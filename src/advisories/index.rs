@@ -174,3 +174,11 @@ fn osv_base(name: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+impl Index {
+    /// Loads the live generation of the store's advisories table (blocking).
+    pub fn load(store: &crate::store::Store) -> Result<Index, crate::store::StoreError> {
+        let table = super::persist::AdvisoryStore::open(store)?;
+        Ok(Index::new(table.load()?.into_iter().map(|r| r.advisory)))
+    }
+}

@@ -11,7 +11,9 @@ pub mod matching;
 pub mod model;
 pub mod names;
 pub mod osv;
+pub mod persist;
 pub mod rustsec;
+pub mod sync;
 pub mod version;
 
 pub use import::{import_path, ImportError, ImportReport, Layout};
@@ -19,6 +21,8 @@ pub use index::{Index, Match, Stats};
 pub use model::{
     Advisory, AdvisoryKind, Affected, Event, Package, Range, RangeKind, Reference, Score, Severity,
 };
+pub use persist::AdvisoryStore;
+pub use sync::{sync, Outcome, SyncOptions, SyncReport};
 
 #[cfg(test)]
 mod reference_db_tests;
