@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run the webhook server and the workers.
     Serve(ServeArgs),
+    /// Advisory database: import, sync, stats.
+    Advisories(backline::advisories::cli::AdvisoriesArgs),
     /// Webhook tools.
     Webhook {
         #[command(subcommand)]
@@ -173,6 +175,10 @@ async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), args).await.map(|()| true),
+        Command::Advisories(args) => match load_file_config(cli.config.as_deref()) {
+            Ok(file) => backline::advisories::cli::run(args, &file).await,
+            Err(e) => Err(e),
+        },
         Command::Webhook {
             command: WebhookCommand::Send(args),
         } => send(args).await,

@@ -54,7 +54,7 @@ pub struct ImportError {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportFailure {
     /// The path does not exist or cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The path.
         path: PathBuf,

@@ -5,6 +5,7 @@
 //! in-memory index and [`Index::matches`] answers "which advisories affect this version, and
 //! what is the fix"; [`version::compare`] orders versions per ecosystem.
 
+pub mod cli;
 pub mod import;
 pub mod index;
 pub mod matching;
