@@ -158,7 +158,7 @@ impl Index {
             .flat_map(|e| e.affected.fixed_versions())
             .filter(|(_, v)| v.compare(installed) == std::cmp::Ordering::Greater)
             .collect();
-        candidates.sort_by(|a, b| a.1.compare(b.1));
+        super::matching::insertion_sort(&mut candidates, |a, b| a.1.compare(b.1));
         candidates.dedup_by(|a, b| a.1.compare(b.1) == std::cmp::Ordering::Equal);
         candidates
             .into_iter()

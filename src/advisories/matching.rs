@@ -90,7 +90,7 @@ fn compile_range(ecosystem: Ecosystem, range: &Range) -> CompiledRange {
             }
         })
         .collect();
-    events.sort_by(event_order);
+    insertion_sort(&mut events, event_order);
     CompiledRange { events }
 }
 
@@ -133,6 +133,19 @@ impl CompiledRange {
                 (Event::Limit(_), Some(l)) => v.compare(l) == Ordering::Less,
                 _ => true,
             })
+    }
+}
+
+/// A stable sort that cannot panic even if `cmp` is not a total order (a malformed version's
+/// fallback ordering is not guaranteed to be transitive; the standard sorts may panic on that).
+/// Quadratic: used on a range's events and a package's fix candidates, which are few.
+pub(crate) fn insertion_sort<T>(items: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 && cmp(&items[j - 1], &items[j]) == Ordering::Greater {
+            items.swap(j - 1, j);
+            j -= 1;
+        }
     }
 }
 

@@ -109,3 +109,98 @@ fn reference_pypa_db_imports_without_errors_and_matches() {
     let m = index.matches(Ecosystem::PyPI, "apache-skywalking", "1.0.1");
     assert!(m.iter().any(|m| m.advisory.id == id && m.fix.is_none()));
 }
+
+/// For every RustSec advisory, the converted OSV range agrees with Cargo's own reading of
+/// `patched` / `unaffected` (the `semver` crate's `VersionReq::matches`) on every release
+/// version near a bound.
+#[test]
+fn reference_rustsec_ranges_agree_with_cargo_requirements() {
+    use semver::{Version, VersionReq};
+
+    #[derive(serde::Deserialize)]
+    struct Front {
+        advisory: FrontAdvisory,
+        versions: FrontVersions,
+    }
+    #[derive(serde::Deserialize)]
+    struct FrontAdvisory {
+        id: String,
+        package: String,
+        #[serde(default)]
+        withdrawn: Option<toml::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct FrontVersions {
+        #[serde(default)]
+        patched: Vec<String>,
+        #[serde(default)]
+        unaffected: Vec<String>,
+    }
+
+    let index = Index::new(import_path(Path::new(RUSTSEC)).expect("import").advisories);
+    let mut files = Vec::new();
+    let mut stack = vec![Path::new(RUSTSEC).join("crates")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("RUSTSEC-")
+            {
+                files.push(p);
+            }
+        }
+    }
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rest = text.trim_start().strip_prefix("```toml").unwrap();
+        let front: Front = toml::from_str(&rest[..rest.find("\n```").unwrap()]).unwrap();
+        if front.advisory.withdrawn.is_some() {
+            continue;
+        }
+        let reqs: Vec<VersionReq> = front
+            .versions
+            .patched
+            .iter()
+            .chain(front.versions.unaffected.iter())
+            .map(|r| VersionReq::parse(r.trim()).unwrap())
+            .collect();
+        let mut probes = vec![Version::new(0, 0, 0), Version::new(0, 0, 1)];
+        for c in reqs.iter().flat_map(|r| r.comparators.iter()) {
+            let (x, y, z) = (c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0));
+            probes.extend([
+                Version::new(x, y, z),
+                Version::new(x, y, z + 1),
+                Version::new(x, y + 1, 0),
+                Version::new(x + 1, 0, 0),
+            ]);
+            if z > 0 {
+                probes.push(Version::new(x, y, z - 1));
+            }
+            if y > 0 {
+                probes.push(Version::new(x, y - 1, 99));
+            }
+        }
+        for v in probes {
+            let safe = reqs.iter().any(|r| r.matches(&v));
+            let hit = index
+                .matches(Ecosystem::CratesIo, &front.advisory.package, &v.to_string())
+                .iter()
+                .any(|m| m.advisory.id == front.advisory.id);
+            assert_eq!(
+                hit,
+                !safe,
+                "{} at {v} ({})",
+                front.advisory.id,
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 5_000, "{checked}");
+}

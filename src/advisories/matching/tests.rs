@@ -150,3 +150,45 @@ fn fixed_versions_are_reported() {
     let fixed: Vec<&str> = c.fixed_versions().map(|(s, _)| s).collect();
     assert_eq!(fixed, ["1.2.3"]);
 }
+
+#[test]
+fn insertion_sort_is_stable_and_total_on_any_comparator() {
+    let mut v = vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e')];
+    insertion_sort(&mut v, |a, b| a.0.cmp(&b.0));
+    assert_eq!(v, [(1, 'b'), (1, 'e'), (2, 'd'), (3, 'a'), (3, 'c')]);
+    // An inconsistent comparator must not panic.
+    let mut n = 0u32;
+    let mut w: Vec<u32> = (0..50).collect();
+    insertion_sort(&mut w, |_, _| {
+        n += 1;
+        if n % 3 == 0 {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        }
+    });
+    assert_eq!(w.len(), 50);
+}
+
+#[test]
+fn junk_versions_in_events_never_panic() {
+    let junk = [
+        "", "*", "0", "💥", "v", "1..2", "-", "+", "!", "dev-main", "1.0.0-", "١٢٣",
+    ];
+    for eco in Ecosystem::ALL {
+        let events: Vec<Event> = junk
+            .iter()
+            .enumerate()
+            .map(|(k, v)| match k % 4 {
+                0 => i(v),
+                1 => f(v),
+                2 => la(v),
+                _ => lim(v),
+            })
+            .collect();
+        let a = affected(RangeKind::Ecosystem, &[&events], &junk);
+        for v in junk {
+            let _ = is_affected(eco, &a, v);
+        }
+    }
+}
