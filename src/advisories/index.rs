@@ -1,12 +1,13 @@
 //! The in-memory index: (ecosystem, normalised package name) → the advisories about it, with
 //! their `affected` entries compiled for matching.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::matching::CompiledAffected;
+use super::matching::{merge_sort_by, CompiledAffected};
 use super::model::{Advisory, AdvisoryKind};
 use super::names::normalize;
 use super::version::Version;
@@ -42,11 +43,19 @@ struct Entry {
     affected: CompiledAffected,
 }
 
+/// The entries of one package, with its safe fix versions computed on first use.
+#[derive(Default)]
+struct PackageEntries {
+    entries: Vec<Entry>,
+    /// Per kind: the `fixed` versions that no entry of that kind affects, ascending.
+    safe_fixes: OnceLock<HashMap<AdvisoryKind, Vec<(String, Version)>>>,
+}
+
 /// The advisories, indexed by package.
 #[derive(Default)]
 pub struct Index {
     advisories: Vec<Arc<Advisory>>,
-    by_package: HashMap<(Ecosystem, String), Vec<Entry>>,
+    by_package: HashMap<(Ecosystem, String), PackageEntries>,
     stats: Stats,
 }
 
@@ -77,6 +86,7 @@ impl Index {
                     .by_package
                     .entry((eco, normalize(eco, &affected.package.name)))
                     .or_default()
+                    .entries
                     .push(Entry {
                         advisory: n,
                         affected: CompiledAffected::new(eco, affected),
@@ -110,29 +120,36 @@ impl Index {
 
     /// The advisories that affect `version` of package `name`, each once, in index order.
     pub fn matches(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Vec<Match> {
-        let Some(entries) = self
+        let Some(package) = self
             .by_package
             .get(&(ecosystem, normalize(ecosystem, name)))
         else {
             return Vec::new();
         };
         let installed = Version::parse(ecosystem, version);
-        let mut hits: Vec<usize> = entries
+        let mut hits: Vec<usize> = package
+            .entries
             .iter()
             .filter(|e| e.affected.affects(version, &installed))
             .map(|e| e.advisory)
             .collect();
+        if hits.is_empty() {
+            return Vec::new();
+        }
         hits.sort_unstable();
         hits.dedup();
-        let mut fixes: HashMap<AdvisoryKind, Option<String>> = HashMap::new();
+        let safe = package
+            .safe_fixes
+            .get_or_init(|| self.safe_fixes(&package.entries));
         hits.into_iter()
             .map(|n| {
                 let advisory = Arc::clone(&self.advisories[n]);
                 let kind = advisory.kind;
-                let fix = fixes
-                    .entry(kind)
-                    .or_insert_with(|| self.fix_for(entries, kind, &installed))
-                    .clone();
+                let fix = safe.get(&kind).and_then(|list| {
+                    list.iter()
+                        .find(|(_, v)| v.compare(&installed) == Ordering::Greater)
+                        .map(|(text, _)| text.clone())
+                });
                 Match {
                     advisory,
                     kind,
@@ -142,28 +159,31 @@ impl Index {
             .collect()
     }
 
-    /// The smallest `fixed` version above `installed` that no entry of `kind` affects.
-    fn fix_for(
-        &self,
-        entries: &[Entry],
-        kind: AdvisoryKind,
-        installed: &Version,
-    ) -> Option<String> {
-        let same_kind: Vec<&Entry> = entries
-            .iter()
-            .filter(|e| self.advisories[e.advisory].kind == kind)
-            .collect();
-        let mut candidates: Vec<(&str, &Version)> = same_kind
-            .iter()
-            .flat_map(|e| e.affected.fixed_versions())
-            .filter(|(_, v)| v.compare(installed) == std::cmp::Ordering::Greater)
-            .collect();
-        super::matching::insertion_sort(&mut candidates, |a, b| a.1.compare(b.1));
-        candidates.dedup_by(|a, b| a.1.compare(b.1) == std::cmp::Ordering::Equal);
-        candidates
-            .into_iter()
-            .find(|(text, v)| !same_kind.iter().any(|e| e.affected.affects(text, v)))
-            .map(|(text, _)| text.to_string())
+    /// Per kind, the `fixed` versions of the package's entries that no entry of the same kind
+    /// affects, ascending: the fix for an installed version is the first one above it.
+    fn safe_fixes(&self, entries: &[Entry]) -> HashMap<AdvisoryKind, Vec<(String, Version)>> {
+        let mut out = HashMap::new();
+        for kind in AdvisoryKind::ALL {
+            let same_kind: Vec<&Entry> = entries
+                .iter()
+                .filter(|e| self.advisories[e.advisory].kind == kind)
+                .collect();
+            if same_kind.is_empty() {
+                continue;
+            }
+            let mut seen = HashSet::new();
+            let mut candidates: Vec<(String, Version)> = same_kind
+                .iter()
+                .flat_map(|e| e.affected.fixed_versions())
+                .filter(|(text, _)| seen.insert(text.to_string()))
+                .map(|(text, v)| (text.to_string(), v.clone()))
+                .collect();
+            merge_sort_by(&mut candidates, |a, b| a.1.compare(&b.1));
+            candidates.dedup_by(|a, b| a.1.compare(&b.1) == Ordering::Equal);
+            candidates.retain(|(text, v)| !same_kind.iter().any(|e| e.affected.affects(text, v)));
+            out.insert(kind, candidates);
+        }
+        out
     }
 }
 

@@ -8,6 +8,7 @@
 //! and unknown types are skipped.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use super::model::{Affected, Event, Range, RangeKind};
 use super::version::Version;
@@ -31,7 +32,10 @@ pub(crate) struct CompiledRange {
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledAffected {
     ranges: Vec<CompiledRange>,
-    versions: Vec<(String, Version)>,
+    /// The listed versions as written (exact match).
+    listed: HashSet<String>,
+    /// The listed versions parsed and sorted (equal by the ecosystem's ordering).
+    sorted: Vec<Version>,
 }
 
 impl CompiledAffected {
@@ -44,19 +48,26 @@ impl CompiledAffected {
                 .filter(|r| matches!(r.kind, RangeKind::Semver | RangeKind::Ecosystem))
                 .map(|r| compile_range(ecosystem, r))
                 .collect(),
-            versions: affected
-                .versions
-                .iter()
-                .map(|v| (v.clone(), Version::parse(ecosystem, v)))
-                .collect(),
+            listed: affected.versions.iter().cloned().collect(),
+            sorted: {
+                let mut sorted: Vec<Version> = affected
+                    .versions
+                    .iter()
+                    .map(|v| Version::parse(ecosystem, v))
+                    .collect();
+                merge_sort_by(&mut sorted, Version::compare);
+                sorted
+            },
         }
     }
 
     /// Whether `version` (the text `raw`) is affected.
     pub(crate) fn affects(&self, raw: &str, version: &Version) -> bool {
-        self.versions
-            .iter()
-            .any(|(s, v)| s == raw || v.compare(version) == Ordering::Equal)
+        self.listed.contains(raw)
+            || self
+                .sorted
+                .binary_search_by(|probe| probe.compare(version))
+                .is_ok()
             || self.ranges.iter().any(|r| r.contains(version))
     }
 
@@ -90,7 +101,7 @@ fn compile_range(ecosystem: Ecosystem, range: &Range) -> CompiledRange {
             }
         })
         .collect();
-    insertion_sort(&mut events, event_order);
+    merge_sort_by(&mut events, event_order);
     CompiledRange { events }
 }
 
@@ -136,17 +147,34 @@ impl CompiledRange {
     }
 }
 
-/// A stable sort that cannot panic even if `cmp` is not a total order (a malformed version's
-/// fallback ordering is not guaranteed to be transitive; the standard sorts may panic on that).
-/// Quadratic: used on a range's events and a package's fix candidates, which are few.
-pub(crate) fn insertion_sort<T>(items: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
-    for i in 1..items.len() {
-        let mut j = i;
-        while j > 0 && cmp(&items[j - 1], &items[j]) == Ordering::Greater {
-            items.swap(j - 1, j);
-            j -= 1;
+/// A stable merge sort that cannot panic even if `cmp` is not a total order (a malformed
+/// version's fallback ordering is not guaranteed to be transitive, and the standard sorts may
+/// panic on that). With a total order it sorts; otherwise it returns some permutation.
+pub(crate) fn merge_sort_by<T: Clone>(items: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    fn sort<T: Clone>(items: &mut [T], cmp: &mut dyn FnMut(&T, &T) -> Ordering) {
+        let n = items.len();
+        if n < 2 {
+            return;
         }
+        let mid = n / 2;
+        sort(&mut items[..mid], cmp);
+        sort(&mut items[mid..], cmp);
+        let mut merged = Vec::with_capacity(n);
+        let (mut i, mut j) = (0, mid);
+        while i < mid && j < n {
+            if cmp(&items[j], &items[i]) == Ordering::Less {
+                merged.push(items[j].clone());
+                j += 1;
+            } else {
+                merged.push(items[i].clone());
+                i += 1;
+            }
+        }
+        merged.extend_from_slice(&items[i..mid]);
+        merged.extend_from_slice(&items[j..n]);
+        items.clone_from_slice(&merged);
     }
+    sort(items, &mut cmp);
 }
 
 /// Whether `version` of a package is affected by `affected` (compiles it on the fly; the index

@@ -13,8 +13,8 @@ use crate::advisories::import::tests::zip_of;
 struct Bucket {
     /// path → (etag, body)
     files: HashMap<String, (String, Vec<u8>)>,
-    /// (path, If-None-Match sent)
-    log: Vec<(String, Option<String>)>,
+    /// (path, If-None-Match sent, If-Modified-Since sent)
+    log: Vec<(String, Option<String>, Option<String>)>,
 }
 
 fn record(id: &str, ecosystem: &str, name: &str, fixed: &str) -> String {
@@ -33,8 +33,13 @@ async fn serve(req: HttpRequest, bucket: web::Data<Mutex<Bucket>>) -> HttpRespon
         .get("if-none-match")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let since = req
+        .headers()
+        .get("if-modified-since")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut b = bucket.lock().unwrap();
-    b.log.push((path.clone(), sent.clone()));
+    b.log.push((path.clone(), sent.clone(), since));
     match b.files.get(&path) {
         None => HttpResponse::NotFound().finish(),
         Some((etag, _)) if sent.as_deref() == Some(etag.as_str()) => {
@@ -128,8 +133,10 @@ async fn sync_downloads_then_honours_304_then_replaces() {
         let b = bucket.lock().unwrap();
         let sent: Vec<_> = b.log[3..]
             .iter()
-            .map(|(p, e)| (p.as_str(), e.as_deref()))
+            .map(|(p, e, _)| (p.as_str(), e.as_deref()))
             .collect();
+        assert_eq!(b.log[3].2.as_deref(), Some("Wed, 21 Oct 2026 07:28:00 GMT"));
+        assert_eq!(b.log[0].2, None);
         assert_eq!(
             sent,
             [
