@@ -82,5 +82,49 @@ fn matching(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, import, matching);
+/// The heavy case: every PyPI package of the PyPA database (django, tensorflow, ... carry
+/// hundreds of advisories and long version lists), each at an old and a recent version, on a
+/// fresh index each iteration so that the per-package fix lists are computed too.
+fn matching_pypa(c: &mut Criterion) {
+    let advisories = import_path(Path::new(PYPA)).expect("import").advisories;
+    let mut names: Vec<String> = advisories
+        .iter()
+        .flat_map(|a| a.affected.iter().map(|x| x.package.name.clone()))
+        .collect();
+    names.sort();
+    names.dedup();
+    let list: Vec<(String, &str)> = names
+        .iter()
+        .flat_map(|n| [(n.clone(), "0.1"), (n.clone(), "2.2.0")])
+        .collect();
+    eprintln!("PyPA: {} lookups over {} packages", list.len(), names.len());
+    let mut group = c.benchmark_group("match_pypa");
+    group.sample_size(10);
+    group.bench_function("all_packages_cold_index", |b| {
+        b.iter_batched(
+            || Index::new(advisories.clone()),
+            |index| {
+                let mut n = 0;
+                for (name, version) in &list {
+                    n += index.matches(Ecosystem::PyPI, name, version).len();
+                }
+                black_box(n)
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    let index = Index::new(advisories.clone());
+    group.bench_function("all_packages_warm_index", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for (name, version) in &list {
+                n += index.matches(Ecosystem::PyPI, name, version).len();
+            }
+            black_box(n)
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, import, matching, matching_pypa);
 criterion_main!(benches);

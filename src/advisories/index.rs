@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::matching::{merge_sort_by, CompiledAffected};
+use super::matching::{sort_safely, CompiledAffected};
 use super::model::{Advisory, AdvisoryKind};
 use super::names::normalize;
 use super::version::Version;
@@ -172,13 +172,13 @@ impl Index {
                 continue;
             }
             let mut seen = HashSet::new();
-            let mut candidates: Vec<(String, Version)> = same_kind
+            let candidates: Vec<(String, Version)> = same_kind
                 .iter()
                 .flat_map(|e| e.affected.fixed_versions())
                 .filter(|(text, _)| seen.insert(text.to_string()))
                 .map(|(text, v)| (text.to_string(), v.clone()))
                 .collect();
-            merge_sort_by(&mut candidates, |a, b| a.1.compare(&b.1));
+            let mut candidates = sort_safely(candidates, |a, b| a.1.compare(&b.1));
             candidates.dedup_by(|a, b| a.1.compare(&b.1) == Ordering::Equal);
             candidates.retain(|(text, v)| !same_kind.iter().any(|e| e.affected.affects(text, v)));
             out.insert(kind, candidates);

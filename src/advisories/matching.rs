@@ -49,15 +49,14 @@ impl CompiledAffected {
                 .map(|r| compile_range(ecosystem, r))
                 .collect(),
             listed: affected.versions.iter().cloned().collect(),
-            sorted: {
-                let mut sorted: Vec<Version> = affected
+            sorted: sort_safely(
+                affected
                     .versions
                     .iter()
                     .map(|v| Version::parse(ecosystem, v))
-                    .collect();
-                merge_sort_by(&mut sorted, Version::compare);
-                sorted
-            },
+                    .collect(),
+                Version::compare,
+            ),
         }
     }
 
@@ -85,7 +84,7 @@ impl CompiledAffected {
 }
 
 fn compile_range(ecosystem: Ecosystem, range: &Range) -> CompiledRange {
-    let mut events: Vec<CompiledEvent> = range
+    let events: Vec<CompiledEvent> = range
         .events
         .iter()
         .map(|e| {
@@ -101,8 +100,9 @@ fn compile_range(ecosystem: Ecosystem, range: &Range) -> CompiledRange {
             }
         })
         .collect();
-    merge_sort_by(&mut events, event_order);
-    CompiledRange { events }
+    CompiledRange {
+        events: sort_safely(events, event_order),
+    }
 }
 
 fn event_order(a: &CompiledEvent, b: &CompiledEvent) -> Ordering {
@@ -175,6 +175,14 @@ pub(crate) fn merge_sort_by<T: Clone>(items: &mut [T], mut cmp: impl FnMut(&T, &
         items.clone_from_slice(&merged);
     }
     sort(items, &mut cmp);
+}
+
+/// Sorts `items` by `cmp` with [`merge_sort_by`] on their positions (no clones of the items).
+pub(crate) fn sort_safely<T>(items: Vec<T>, mut cmp: impl FnMut(&T, &T) -> Ordering) -> Vec<T> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    merge_sort_by(&mut order, |&a, &b| cmp(&items[a], &items[b]));
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Whether `version` of a package is affected by `affected` (compiles it on the fly; the index

@@ -130,18 +130,25 @@ impl MavenVersion {
             return Ordering::Equal;
         }
         for i in 0..a.len().max(b.len()) {
+            let (null_left, null_right);
             let left = match a.get(i) {
-                Some(t) => t.clone(),
-                None => Token::null_for(&b[i]),
+                Some(t) => t,
+                None => {
+                    null_left = Token::null_for(&b[i]);
+                    &null_left
+                }
             };
             let right = match b.get(i) {
-                Some(t) => t.clone(),
-                None => Token::null_for(&a[i]),
+                Some(t) => t,
+                None => {
+                    null_right = Token::null_for(&a[i]);
+                    &null_right
+                }
             };
-            if left.same(&right) {
+            if left.same(right) {
                 continue;
             }
-            return if left.less_than(&right) {
+            return if left.less_than(right) {
                 Ordering::Less
             } else {
                 Ordering::Greater

@@ -57,7 +57,9 @@ impl Version {
             Ecosystem::CratesIo | Ecosystem::Npm | Ecosystem::Go => {
                 Parsed::Semver(semver::SemverLike::parse(text.trim(), 3))
             }
-            Ecosystem::NuGet => Parsed::NuGet(semver::SemverLike::parse(text.trim(), 4)),
+            Ecosystem::NuGet => {
+                Parsed::NuGet(semver::SemverLike::parse(text.trim(), 4).fold_case())
+            }
             Ecosystem::PyPI => Parsed::PyPI(pypi::PyVersion::parse(text)),
             Ecosystem::RubyGems => Parsed::RubyGems(rubygems::GemVersion::parse(text)),
             Ecosystem::Packagist => Parsed::Packagist(packagist::PackagistVersion::parse(text)),
@@ -71,8 +73,7 @@ impl Version {
     pub fn compare(&self, other: &Version) -> Ordering {
         use Parsed::*;
         match (&self.inner, &other.inner) {
-            (Semver(a), Semver(b)) => a.compare(b, false),
-            (NuGet(a), NuGet(b)) => a.compare(b, true),
+            (Semver(a), Semver(b)) | (NuGet(a), NuGet(b)) => a.compare(b),
             (PyPI(a), PyPI(b)) => a.compare(b),
             (RubyGems(a), RubyGems(b)) => a.compare(b),
             (Packagist(a), Packagist(b)) => a.compare(b),

@@ -25,11 +25,11 @@ pub(crate) fn cmp_numbers(a: &str, b: &str) -> Ordering {
 }
 
 /// Compares two lists of digit strings, the shorter padded with zeros.
-pub(crate) fn cmp_padded(a: &[&str], b: &[&str]) -> Ordering {
+pub(crate) fn cmp_padded<S: AsRef<str>>(a: &[S], b: &[S]) -> Ordering {
     let n = a.len().max(b.len());
     for i in 0..n {
-        let x = a.get(i).copied().unwrap_or("0");
-        let y = b.get(i).copied().unwrap_or("0");
+        let x = a.get(i).map(AsRef::as_ref).unwrap_or("0");
+        let y = b.get(i).map(AsRef::as_ref).unwrap_or("0");
         match cmp_numbers(x, y) {
             Ordering::Equal => continue,
             other => return other,

@@ -40,9 +40,7 @@ impl PackagistVersion {
 
     /// Total order.
     pub(crate) fn compare(&self, other: &PackagistVersion) -> Ordering {
-        let a: Vec<&str> = self.parts.iter().map(String::as_str).collect();
-        let b: Vec<&str> = other.parts.iter().map(String::as_str).collect();
-        compare_parts(&a, &b)
+        compare_parts(&self.parts, &other.parts)
     }
 }
 
@@ -57,8 +55,9 @@ fn rank(word: &str) -> u8 {
         .unwrap_or(0)
 }
 
-fn compare_parts(a: &[&str], b: &[&str]) -> Ordering {
+fn compare_parts<S: AsRef<str>>(a: &[S], b: &[S]) -> Ordering {
     for (x, y) in a.iter().zip(b.iter()) {
+        let (x, y) = (x.as_ref(), y.as_ref());
         let ord = match (is_number(x), is_number(y)) {
             (true, true) => cmp_numbers(x, y),
             (false, false) => rank(x).cmp(&rank(y)),
@@ -71,20 +70,30 @@ fn compare_parts(a: &[&str], b: &[&str]) -> Ordering {
     }
     match a.len().cmp(&b.len()) {
         Ordering::Greater => {
-            if is_number(a[b.len()]) {
+            if is_number(a[b.len()].as_ref()) {
                 Ordering::Greater
             } else {
-                compare_parts(&a[b.len()..], &["#"])
+                compare_tail(&a[b.len()..], false)
             }
         }
         Ordering::Less => {
-            if is_number(b[a.len()]) {
+            if is_number(b[a.len()].as_ref()) {
                 Ordering::Less
             } else {
-                compare_parts(&["#"], &b[a.len()..])
+                compare_tail(&b[a.len()..], true)
             }
         }
         Ordering::Equal => Ordering::Equal,
+    }
+}
+
+/// Compares the extra parts of the longer version with a lone `#` (`reversed`: `#` first).
+fn compare_tail<S: AsRef<str>>(extra: &[S], reversed: bool) -> Ordering {
+    let extra: Vec<&str> = extra.iter().map(AsRef::as_ref).collect();
+    if reversed {
+        compare_parts(&["#"], &extra)
+    } else {
+        compare_parts(&extra, &["#"])
     }
 }
 

@@ -59,10 +59,8 @@ impl PyVersion {
 
 impl Pep440 {
     fn compare(&self, o: &Pep440) -> Ordering {
-        let ra: Vec<&str> = self.release.iter().map(String::as_str).collect();
-        let rb: Vec<&str> = o.release.iter().map(String::as_str).collect();
         cmp_numbers(&self.epoch, &o.epoch)
-            .then_with(|| cmp_padded(&ra, &rb))
+            .then_with(|| cmp_padded(&self.release, &o.release))
             .then_with(|| self.pre_key().cmp_with(&o.pre_key()))
             .then_with(|| cmp_opt(&self.post, &o.post, Ordering::Less))
             .then_with(|| cmp_opt(&self.dev, &o.dev, Ordering::Greater))

@@ -54,20 +54,16 @@ impl SemverLike {
         SemverLike { components, tail }
     }
 
-    /// Compares two versions; `fold_case` makes pre-release words case-insensitive (NuGet).
-    pub(crate) fn compare(&self, other: &SemverLike, fold_case: bool) -> Ordering {
-        let a: Vec<&str> = self.components.iter().map(String::as_str).collect();
-        let b: Vec<&str> = other.components.iter().map(String::as_str).collect();
-        cmp_padded(&a, &b).then_with(|| {
-            if fold_case {
-                compare_prerelease(
-                    &self.tail.to_ascii_lowercase(),
-                    &other.tail.to_ascii_lowercase(),
-                )
-            } else {
-                compare_prerelease(&self.tail, &other.tail)
-            }
-        })
+    /// Lower-cases the tail once, for case-insensitive comparison (NuGet).
+    pub(crate) fn fold_case(mut self) -> SemverLike {
+        self.tail.make_ascii_lowercase();
+        self
+    }
+
+    /// Compares two versions (NuGet's are case-folded at parse time, see [`Self::fold_case`]).
+    pub(crate) fn compare(&self, other: &SemverLike) -> Ordering {
+        cmp_padded(&self.components, &other.components)
+            .then_with(|| compare_prerelease(&self.tail, &other.tail))
     }
 }
 
@@ -87,9 +83,15 @@ fn compare_prerelease(a: &str, b: &str) -> Ordering {
         (false, true) => return Ordering::Less,
         _ => {}
     }
-    let xs: Vec<&str> = a.split('.').collect();
-    let ys: Vec<&str> = b.split('.').collect();
-    for (x, y) in xs.iter().zip(ys.iter()) {
+    let mut xs = a.split('.');
+    let mut ys = b.split('.');
+    loop {
+        let (x, y) = match (xs.next(), ys.next()) {
+            (Some(x), Some(y)) => (x, y),
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+        };
         let ord = match (is_number(x), is_number(y)) {
             (true, true) => cmp_numbers(x, y),
             (false, false) => x.cmp(y),
@@ -100,7 +102,6 @@ fn compare_prerelease(a: &str, b: &str) -> Ordering {
             return ord;
         }
     }
-    xs.len().cmp(&ys.len())
 }
 
 /// Whether `s` is well formed: optional `v`, a digit first, then only `[0-9A-Za-z.+-]`.
@@ -116,7 +117,7 @@ mod tests {
     use super::*;
 
     fn cmp(a: &str, b: &str) -> Ordering {
-        SemverLike::parse(a, 3).compare(&SemverLike::parse(b, 3), false)
+        SemverLike::parse(a, 3).compare(&SemverLike::parse(b, 3))
     }
 
     #[test]
