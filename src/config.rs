@@ -254,6 +254,8 @@ pub struct FileConfig {
     public_url: Option<String>,
     gitlab_max_concurrent: Option<usize>,
     gitlab_timeout_secs: Option<u64>,
+    osv_base_url: Option<String>,
+    osv_ecosystems: Option<OneOrMany>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,6 +275,24 @@ impl OneOrMany {
 }
 
 impl FileConfig {
+    /// The `data_dir` key, for commands other than `serve`.
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.data_dir.as_deref()
+    }
+
+    /// The `osv_base_url` key: where `advisories sync` downloads `<Ecosystem>/all.zip`.
+    pub fn osv_base_url(&self) -> Option<&str> {
+        self.osv_base_url.as_deref()
+    }
+
+    /// The `osv_ecosystems` key: the OSV names `advisories sync` downloads.
+    pub fn osv_ecosystems(&self) -> Option<Vec<String>> {
+        self.osv_ecosystems.as_ref().map(|v| match v {
+            OneOrMany::One(s) => s.split(',').map(|e| e.trim().to_string()).collect(),
+            OneOrMany::Many(v) => v.clone(),
+        })
+    }
+
     /// Reads a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

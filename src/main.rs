@@ -34,6 +34,8 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Catalog every project the token can reach (Developer or more, not archived), once.
     Sync(Box<ServeArgs>),
+    /// Advisory database: import, sync, stats.
+    Advisories(backline::advisories::cli::AdvisoriesArgs),
     /// Webhook tools.
     Webhook {
         #[command(subcommand)]
@@ -301,6 +303,10 @@ async fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), *args).await.map(|()| true),
         Command::Sync(args) => sync(cli.config.as_deref(), *args).await,
+        Command::Advisories(args) => match load_file_config(cli.config.as_deref()) {
+            Ok(file) => backline::advisories::cli::run(args, &file).await,
+            Err(e) => Err(e),
+        },
         Command::Webhook {
             command: WebhookCommand::Send(args),
         } => send(args).await,

@@ -1,0 +1,223 @@
+//! Whole reference databases (`shared/reference/rustsec-advisory-db`, `pypa-advisory-database`)
+//! imported and matched against known vulnerable and fixed versions.
+
+use std::path::Path;
+
+use super::import::{import_path, Layout};
+use super::{AdvisoryKind, Index};
+use crate::ecosystem::Ecosystem;
+
+const RUSTSEC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/reference/rustsec-advisory-db"
+);
+const PYPA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/reference/pypa-advisory-database"
+);
+
+fn ids(index: &Index, eco: Ecosystem, name: &str, version: &str) -> Vec<String> {
+    index
+        .matches(eco, name, version)
+        .into_iter()
+        .map(|m| m.advisory.id.clone())
+        .collect()
+}
+
+#[test]
+fn reference_rustsec_db_imports_without_errors_and_matches() {
+    let report = import_path(Path::new(RUSTSEC)).expect("import");
+    assert_eq!(report.layout, Some(Layout::RustSec));
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert!(
+        report.advisories.len() > 1_100,
+        "{}",
+        report.advisories.len()
+    );
+    assert!(!report.withdrawn.is_empty());
+    let index = Index::new(report.advisories);
+    let crates = &index.stats().by_ecosystem["crates.io"];
+    assert!(crates[&AdvisoryKind::Vulnerability] > 400, "{crates:?}");
+    assert!(crates[&AdvisoryKind::Unmaintained] > 200, "{crates:?}");
+    assert!(crates[&AdvisoryKind::Unsound] > 150, "{crates:?}");
+    assert!(crates[&AdvisoryKind::Notice] > 0, "{crates:?}");
+
+    // RUSTSEC-2020-0105: abi_stable, patched >= 0.9.1.
+    let m = index.matches(Ecosystem::CratesIo, "abi_stable", "0.9.0");
+    assert!(m.iter().any(|m| m.advisory.id == "RUSTSEC-2020-0105"));
+    assert!(m.iter().all(|m| m.fix.as_deref() == Some("0.9.1")), "{m:?}");
+    assert!(!ids(&index, Ecosystem::CratesIo, "abi-stable", "0.9.1")
+        .contains(&"RUSTSEC-2020-0105".to_string()));
+
+    // RUSTSEC-2021-0124: tokio, patched >= 1.8.4, < 1.9.0 and >= 1.13.1; unaffected < 0.1.14.
+    let id = "RUSTSEC-2021-0124".to_string();
+    for v in ["0.1.14", "1.8.3", "1.9.0", "1.13.0"] {
+        assert!(
+            ids(&index, Ecosystem::CratesIo, "tokio", v).contains(&id),
+            "{v}"
+        );
+    }
+    for v in ["0.1.13", "1.8.4", "1.8.9", "1.13.1", "1.40.0"] {
+        assert!(
+            !ids(&index, Ecosystem::CratesIo, "tokio", v).contains(&id),
+            "{v}"
+        );
+    }
+    // The fix for an old tokio clears every tokio vulnerability (RUSTSEC-2023-0005, an
+    // `unsound` notice, is counted apart).
+    let m = index.matches(Ecosystem::CratesIo, "tokio", "1.9.0");
+    let vuln = m
+        .iter()
+        .find(|m| m.kind == AdvisoryKind::Vulnerability)
+        .expect("a vulnerability");
+    let fix = vuln.fix.clone().expect("a fix");
+    let left = index.matches(Ecosystem::CratesIo, "tokio", &fix);
+    assert!(
+        left.iter().all(|m| m.kind != AdvisoryKind::Vulnerability),
+        "{fix}: {left:?}"
+    );
+    assert!(m.iter().any(|m| m.kind == AdvisoryKind::Unsound));
+    assert_eq!(
+        crate::advisories::version::compare(Ecosystem::CratesIo, &fix, "1.9.0"),
+        std::cmp::Ordering::Greater
+    );
+}
+
+#[test]
+fn reference_pypa_db_imports_without_errors_and_matches() {
+    let report = import_path(Path::new(PYPA)).expect("import");
+    assert_eq!(report.layout, Some(Layout::PyPA));
+    assert!(report.errors.is_empty(), "{:#?}", report.errors);
+    assert!(
+        report.advisories.len() > 2_600,
+        "{}",
+        report.advisories.len()
+    );
+    assert_eq!(report.withdrawn.len(), 10);
+    let index = Index::new(report.advisories);
+    assert!(index.stats().by_ecosystem["PyPI"][&AdvisoryKind::Vulnerability] > 2_600);
+
+    // Versions a record lists are matched (names normalised, versions parsed as PEP 440): one
+    // in seven of the ~57,000 listed, to keep the debug-build test quick.
+    let mut listed = 0;
+    for a in index.advisories() {
+        for x in &a.affected {
+            for v in x.versions.iter().step_by(7) {
+                let hit = index
+                    .matches(Ecosystem::PyPI, &x.package.name, v)
+                    .iter()
+                    .any(|m| m.advisory.id == a.id);
+                assert!(hit, "{} {} {v}", a.id, x.package.name);
+                listed += 1;
+            }
+        }
+    }
+    assert!(listed > 7_000, "{listed}");
+
+    // PYSEC-2019-217: jinja2, introduced 0, fixed 2.10.1.
+    let id = "PYSEC-2019-217".to_string();
+    assert!(ids(&index, Ecosystem::PyPI, "Jinja2", "2.10").contains(&id));
+    assert!(ids(&index, Ecosystem::PyPI, "jinja2", "2.10.0").contains(&id));
+    assert!(!ids(&index, Ecosystem::PyPI, "jinja2", "2.10.1").contains(&id));
+    assert!(!ids(&index, Ecosystem::PyPI, "jinja2", "3.1.4").contains(&id));
+    // PYSEC-2020-342: apache-skywalking, listed versions only up to 1.0.1 (introduced 0, no fix).
+    let id = "PYSEC-2020-342".to_string();
+    assert!(ids(&index, Ecosystem::PyPI, "Apache_Skywalking", "0.3.0").contains(&id));
+    let m = index.matches(Ecosystem::PyPI, "apache-skywalking", "1.0.1");
+    assert!(m.iter().any(|m| m.advisory.id == id && m.fix.is_none()));
+}
+
+/// For every RustSec advisory, the converted OSV range agrees with Cargo's own reading of
+/// `patched` / `unaffected` (the `semver` crate's `VersionReq::matches`) on every release
+/// version near a bound.
+#[test]
+fn reference_rustsec_ranges_agree_with_cargo_requirements() {
+    use semver::{Version, VersionReq};
+
+    #[derive(serde::Deserialize)]
+    struct Front {
+        advisory: FrontAdvisory,
+        versions: FrontVersions,
+    }
+    #[derive(serde::Deserialize)]
+    struct FrontAdvisory {
+        id: String,
+        package: String,
+        #[serde(default)]
+        withdrawn: Option<toml::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    struct FrontVersions {
+        #[serde(default)]
+        patched: Vec<String>,
+        #[serde(default)]
+        unaffected: Vec<String>,
+    }
+
+    let index = Index::new(import_path(Path::new(RUSTSEC)).expect("import").advisories);
+    let mut files = Vec::new();
+    let mut stack = vec![Path::new(RUSTSEC).join("crates")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("RUSTSEC-")
+            {
+                files.push(p);
+            }
+        }
+    }
+    let mut checked = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let rest = text.trim_start().strip_prefix("```toml").unwrap();
+        let front: Front = toml::from_str(&rest[..rest.find("\n```").unwrap()]).unwrap();
+        if front.advisory.withdrawn.is_some() {
+            continue;
+        }
+        let reqs: Vec<VersionReq> = front
+            .versions
+            .patched
+            .iter()
+            .chain(front.versions.unaffected.iter())
+            .map(|r| VersionReq::parse(r.trim()).unwrap())
+            .collect();
+        let mut probes = vec![Version::new(0, 0, 0), Version::new(0, 0, 1)];
+        for c in reqs.iter().flat_map(|r| r.comparators.iter()) {
+            let (x, y, z) = (c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0));
+            probes.extend([
+                Version::new(x, y, z),
+                Version::new(x, y, z + 1),
+                Version::new(x, y + 1, 0),
+                Version::new(x + 1, 0, 0),
+            ]);
+            if z > 0 {
+                probes.push(Version::new(x, y, z - 1));
+            }
+            if y > 0 {
+                probes.push(Version::new(x, y - 1, 99));
+            }
+        }
+        for v in probes {
+            let safe = reqs.iter().any(|r| r.matches(&v));
+            let hit = index
+                .matches(Ecosystem::CratesIo, &front.advisory.package, &v.to_string())
+                .iter()
+                .any(|m| m.advisory.id == front.advisory.id);
+            assert_eq!(
+                hit,
+                !safe,
+                "{} at {v} ({})",
+                front.advisory.id,
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 5_000, "{checked}");
+}

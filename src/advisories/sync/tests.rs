@@ -1,0 +1,180 @@
+//! `sync` against a small OSV bucket served by actix-web on loopback, including 304s.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::Mutex;
+
+use actix_web::{web, HttpRequest, HttpResponse, HttpServer};
+
+use super::*;
+use crate::advisories::import::tests::zip_of;
+
+#[derive(Default)]
+struct Bucket {
+    /// path → (etag, body)
+    files: HashMap<String, (String, Vec<u8>)>,
+    /// (path, If-None-Match sent, If-Modified-Since sent)
+    log: Vec<(String, Option<String>, Option<String>)>,
+}
+
+fn record(id: &str, ecosystem: &str, name: &str, fixed: &str) -> String {
+    serde_json::json!({
+        "id": id,
+        "affected": [{"package": {"ecosystem": ecosystem, "name": name},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}]
+    })
+    .to_string()
+}
+
+async fn serve(req: HttpRequest, bucket: web::Data<Mutex<Bucket>>) -> HttpResponse {
+    let path = req.path().to_string();
+    let sent = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let since = req
+        .headers()
+        .get("if-modified-since")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut b = bucket.lock().unwrap();
+    b.log.push((path.clone(), sent.clone(), since));
+    match b.files.get(&path) {
+        None => HttpResponse::NotFound().finish(),
+        Some((etag, _)) if sent.as_deref() == Some(etag.as_str()) => {
+            HttpResponse::NotModified().finish()
+        }
+        Some((etag, body)) => HttpResponse::Ok()
+            .insert_header(("ETag", etag.as_str()))
+            .insert_header(("Last-Modified", "Wed, 21 Oct 2026 07:28:00 GMT"))
+            .body(body.clone()),
+    }
+}
+
+fn ids(index: &Index, eco: Ecosystem, name: &str, version: &str) -> Vec<String> {
+    index
+        .matches(eco, name, version)
+        .into_iter()
+        .map(|m| m.advisory.id.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn sync_downloads_then_honours_304_then_replaces() {
+    let bucket = web::Data::new(Mutex::new(Bucket::default()));
+    {
+        let mut b = bucket.lock().unwrap();
+        b.files.insert(
+            "/npm/all.zip".to_string(),
+            (
+                "\"n1\"".to_string(),
+                zip_of(&[("A.json", &record("GHSA-old", "npm", "left", "1.0.0"))]),
+            ),
+        );
+        b.files.insert(
+            "/PyPI/all.zip".to_string(),
+            (
+                "\"p1\"".to_string(),
+                zip_of(&[("P.json", &record("PYSEC-1", "PyPI", "Jinja2", "2.10.1"))]),
+            ),
+        );
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let data = bucket.clone();
+    let server = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            .default_service(web::get().to(serve))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let options = SyncOptions {
+        base_url: format!("{base}/"),
+        ecosystems: vec![Ecosystem::Npm, Ecosystem::PyPI, Ecosystem::CratesIo],
+        timeout: Duration::from_secs(30),
+    };
+
+    // First sync: two downloads, one 404.
+    let report = sync(&store, &options).await.unwrap();
+    assert!(matches!(
+        report.outcomes[0].1,
+        Outcome::Updated { advisories: 1, .. }
+    ));
+    assert!(matches!(
+        report.outcomes[1].1,
+        Outcome::Updated { advisories: 1, .. }
+    ));
+    assert!(matches!(&report.outcomes[2].1, Outcome::Failed(m) if m.contains("404")));
+    assert_eq!(
+        ids(&report.index, Ecosystem::Npm, "left", "0.9.0"),
+        ["GHSA-old"]
+    );
+    assert_eq!(
+        ids(&report.index, Ecosystem::PyPI, "jinja2", "2.10"),
+        ["PYSEC-1"]
+    );
+
+    // Second sync: validators sent, 304s keep the data.
+    let report = sync(&store, &options).await.unwrap();
+    assert_eq!(report.outcomes[0].1, Outcome::NotModified);
+    assert_eq!(report.outcomes[1].1, Outcome::NotModified);
+    assert_eq!(report.index.stats().advisories, 2);
+    {
+        let b = bucket.lock().unwrap();
+        let sent: Vec<_> = b.log[3..]
+            .iter()
+            .map(|(p, e, _)| (p.as_str(), e.as_deref()))
+            .collect();
+        assert_eq!(b.log[3].2.as_deref(), Some("Wed, 21 Oct 2026 07:28:00 GMT"));
+        assert_eq!(b.log[0].2, None);
+        assert_eq!(
+            sent,
+            [
+                ("/npm/all.zip", Some("\"n1\"")),
+                ("/PyPI/all.zip", Some("\"p1\"")),
+                ("/crates.io/all.zip", None),
+            ]
+        );
+    }
+
+    // npm changes: its advisories are replaced, PyPI's kept.
+    bucket.lock().unwrap().files.insert(
+        "/npm/all.zip".to_string(),
+        (
+            "\"n2\"".to_string(),
+            zip_of(&[("B.json", &record("GHSA-new", "npm", "left", "2.0.0"))]),
+        ),
+    );
+    let report = sync(&store, &options).await.unwrap();
+    assert!(matches!(
+        report.outcomes[0].1,
+        Outcome::Updated { advisories: 1, .. }
+    ));
+    assert_eq!(report.outcomes[1].1, Outcome::NotModified);
+    assert_eq!(
+        ids(&report.index, Ecosystem::Npm, "left", "1.5.0"),
+        ["GHSA-new"]
+    );
+    assert_eq!(report.index.stats().advisories, 2);
+
+    // The swapped-in index is what the store loads.
+    let loaded = tokio::task::spawn_blocking(move || Index::load(&store))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ids(&loaded, Ecosystem::Npm, "left", "1.5.0"), ["GHSA-new"]);
+    assert_eq!(ids(&loaded, Ecosystem::PyPI, "Jinja2", "2.0"), ["PYSEC-1"]);
+
+    handle.stop(true).await;
+    running.await.unwrap().unwrap();
+}
