@@ -36,6 +36,8 @@ enum Command {
     Sync(Box<ServeArgs>),
     /// Advisory database: import, sync, stats.
     Advisories(backline::advisories::cli::AdvisoriesArgs),
+    /// Scan a checkout or a manifest offline; exit code 1 when a vulnerability is found.
+    Scan(backline::scan::ScanArgs),
     /// Webhook tools.
     Webhook {
         #[command(subcommand)]
@@ -303,6 +305,19 @@ async fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), *args).await.map(|()| true),
         Command::Sync(args) => sync(cli.config.as_deref(), *args).await,
+        Command::Scan(args) => {
+            return match tokio::task::spawn_blocking(move || backline::scan::run(args)).await {
+                Ok(Ok(code)) => ExitCode::from(code),
+                Ok(Err(e)) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         Command::Advisories(args) => match load_file_config(cli.config.as_deref()) {
             Ok(file) => backline::advisories::cli::run(args, &file).await,
             Err(e) => Err(e),

@@ -6,6 +6,7 @@
 //! what is the fix"; [`version::compare`] orders versions per ecosystem.
 
 pub mod cli;
+pub mod cvss;
 pub mod import;
 pub mod index;
 pub mod matching;

@@ -1,0 +1,100 @@
+//! Findings: which dependencies an advisory affects, with the fix version. Pure: dependencies
+//! and an index in, findings out. Used by `backline scan` and by the service.
+
+pub mod render;
+
+use serde::{Deserialize, Serialize};
+
+use crate::advisories::cvss::{cvss_of, level_of, Level};
+use crate::advisories::{AdvisoryKind, Index};
+use crate::deps::Dependency;
+use crate::ecosystem::Ecosystem;
+
+/// The parts of an advisory a finding shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdvisoryRef {
+    /// Id (`RUSTSEC-2022-0013`, `GHSA-...`, `PYSEC-...`).
+    pub id: String,
+    /// Other ids (CVE, GHSA).
+    pub aliases: Vec<String>,
+    /// One line.
+    pub summary: Option<String>,
+    /// Level, from the CVSS v3 vector or the database's word.
+    pub severity: Level,
+    /// The CVSS vector, when there is one.
+    pub cvss: Option<String>,
+    /// Its CVSS v3 base score, when computable.
+    pub cvss_score: Option<f64>,
+    /// `vulnerability`, or informational (`unmaintained`, `unsound`, `notice`).
+    pub kind: AdvisoryKind,
+}
+
+/// One (file, package, version, advisory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The manifest, relative to the repository root.
+    pub path: String,
+    /// Ecosystem.
+    pub ecosystem: Ecosystem,
+    /// Package.
+    pub package: String,
+    /// Installed version.
+    pub version: String,
+    /// Required by the project itself.
+    pub direct: bool,
+    /// The smallest version above `version` that no advisory of this kind on the package
+    /// affects; `None` when none is known.
+    pub fix_version: Option<String>,
+    /// The advisory.
+    pub advisory: AdvisoryRef,
+}
+
+impl Finding {
+    /// A stable key: file, ecosystem, package, version, advisory id.
+    pub fn key(&self) -> String {
+        format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            self.path, self.ecosystem, self.package, self.version, self.advisory.id
+        )
+    }
+
+    /// Whether this is a vulnerability (rather than an informational advisory).
+    pub fn is_vulnerability(&self) -> bool {
+        self.advisory.kind == AdvisoryKind::Vulnerability
+    }
+}
+
+/// The findings of one manifest's dependencies. Unpinned dependencies (no version) cannot be
+/// matched and are left out.
+pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for dep in dependencies {
+        let Some(version) = dep.version.as_deref() else {
+            continue;
+        };
+        for m in index.matches(dep.ecosystem, &dep.name, version) {
+            let a = &m.advisory;
+            let cvss = cvss_of(a);
+            out.push(Finding {
+                path: path.to_string(),
+                ecosystem: dep.ecosystem,
+                package: dep.name.clone(),
+                version: version.to_string(),
+                direct: dep.direct,
+                fix_version: m.fix.clone(),
+                advisory: AdvisoryRef {
+                    id: a.id.clone(),
+                    aliases: a.aliases.clone(),
+                    summary: a.summary.clone(),
+                    severity: level_of(a),
+                    cvss_score: cvss.as_ref().and_then(|(_, s)| *s),
+                    cvss: cvss.map(|(v, _)| v),
+                    kind: m.kind,
+                },
+            });
+        }
+    }
+    out.sort_by_cached_key(Finding::key);
+    out.dedup_by(|a, b| a.key() == b.key());
+    out
+}

@@ -1,0 +1,133 @@
+//! `backline scan PATH`: an offline scan of a checkout or a single file against advisory
+//! databases given on the command line, or against the index imported into the store.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use crate::advisories::{import_path, Index};
+use crate::deps::{self, DiscoveryRules};
+use crate::findings::{findings_for, render, Finding};
+use crate::store::{Store, StoreError};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table per manifest.
+    Table,
+    /// `{"findings": [...], "errors": [...]}`.
+    Json,
+}
+
+/// `backline scan` arguments.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// A checkout folder or a single manifest file.
+    pub path: PathBuf,
+    /// An advisory database: an OSV folder or zip, an OSV bucket, a RustSec advisory-db or a
+    /// PyPA advisory-database (repeatable). Without it, the index imported into --data-dir.
+    #[arg(long = "advisories", value_name = "PATH")]
+    pub advisories: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// More paths to skip (globs such as `examples/**`), besides vendored folders and fixtures.
+    #[arg(long = "skip", value_name = "GLOB")]
+    pub skip: Vec<String>,
+    /// Data directory holding an imported index (used without --advisories).
+    #[arg(long, env = "BACKLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// What a scan found.
+pub struct ScanOutcome {
+    /// The findings.
+    pub findings: Vec<Finding>,
+    /// Manifests that could not be read or parsed.
+    pub errors: Vec<deps::ParseError>,
+    /// Manifests scanned.
+    pub manifests: usize,
+}
+
+impl ScanOutcome {
+    /// 2 on an error, 1 when a vulnerability was found, 0 otherwise. Informational advisories
+    /// do not change it.
+    pub fn exit_code(&self) -> u8 {
+        if !self.errors.is_empty() {
+            2
+        } else if self.findings.iter().any(Finding::is_vulnerability) {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Loads the index the arguments ask for.
+pub fn load_index(args: &ScanArgs) -> anyhow::Result<Index> {
+    if args.advisories.is_empty() {
+        let dir = args
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_DATA_DIR));
+        let store = match Store::open(&dir) {
+            Ok(s) => s,
+            Err(StoreError::Locked(_)) => anyhow::bail!(
+                "{} is held by a running `backline serve`; pass --advisories PATH to scan with a database directly",
+                dir.display()
+            ),
+            Err(e) => return Err(e).context("opening the advisory index"),
+        };
+        let index = Index::load(&store)?;
+        if index.stats().advisories == 0 {
+            anyhow::bail!(
+                "no advisories imported in {}: run `backline advisories import PATH` or `backline advisories sync`, or pass --advisories PATH",
+                dir.display()
+            );
+        }
+        return Ok(index);
+    }
+    let mut all = Vec::new();
+    for path in &args.advisories {
+        let report = import_path(path)
+            .with_context(|| format!("reading advisories from {}", path.display()))?;
+        for e in &report.errors {
+            tracing::warn!("skipped an advisory file: {e}");
+        }
+        all.extend(report.advisories);
+    }
+    Ok(Index::new(all))
+}
+
+/// Scans `args.path` with `index`.
+pub fn scan(args: &ScanArgs, index: &Index) -> ScanOutcome {
+    let rules = DiscoveryRules::with_extra_skips(args.skip.iter().cloned());
+    let (parsed, errors) = deps::scan_dir(&args.path, &rules);
+    let mut findings = Vec::new();
+    for (path, dependencies) in &parsed {
+        findings.extend(findings_for(path, dependencies, index));
+    }
+    ScanOutcome {
+        findings,
+        errors,
+        manifests: parsed.len(),
+    }
+}
+
+/// Runs the command: prints the result, returns the exit code.
+pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
+    let index = load_index(&args)?;
+    let outcome = scan(&args, &index);
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&outcome.findings, &outcome.errors))?
+        ),
+        Format::Table => print!(
+            "{}",
+            render::table(&outcome.findings, &outcome.errors, outcome.manifests)
+        ),
+    }
+    Ok(outcome.exit_code())
+}

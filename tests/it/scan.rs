@@ -1,0 +1,208 @@
+//! `backline scan`, the real binary: exit codes, JSON shape, informational advisories kept
+//! apart, parse errors naming file and line, and (when cargo-audit is installed, as in CI) the
+//! same vulnerabilities as `cargo audit` on the same lockfile and database.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::binary::command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rustsec_db() -> PathBuf {
+    root().join("../shared/reference/rustsec-advisory-db")
+}
+
+fn pypa_db() -> PathBuf {
+    root().join("../shared/reference/pypa-advisory-database")
+}
+
+async fn scan(args: &[&str]) -> (i32, String, String) {
+    let out = command(&[&["scan"], args].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn lockfile() -> String {
+    root().join("tests/fixtures/scan/Cargo.lock").display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_rustsec_scan_of_a_vulnerable_lockfile() {
+    let db = rustsec_db().display().to_string();
+    let (code, stdout, stderr) = scan(&[&lockfile(), "--advisories", &db, "--format", "json"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let regex = findings
+        .iter()
+        .find(|f| f["advisory"]["id"] == "RUSTSEC-2022-0013")
+        .expect("regex 1.5.4 is vulnerable");
+    assert_eq!(regex["package"], "regex");
+    assert_eq!(regex["version"], "1.5.4");
+    assert_eq!(regex["ecosystem"], "crates.io");
+    assert_eq!(regex["direct"], true);
+    assert_eq!(regex["fix_version"], "1.5.5");
+    assert_eq!(regex["path"], "Cargo.lock");
+    assert_eq!(regex["advisory"]["kind"], "vulnerability");
+    assert!(regex["advisory"]["aliases"].as_array().unwrap().iter().any(|a| a == "CVE-2022-24713"));
+    assert_eq!(regex["advisory"]["severity"], "high");
+    // Informational advisories are findings of their own kind.
+    assert!(findings.iter().any(|f| f["advisory"]["kind"] == "unsound"));
+    assert!(v["errors"].as_array().unwrap().is_empty());
+    // The table: vulnerabilities, then informational apart, then a summary.
+    let (code, table, _) = scan(&[&lockfile(), "--advisories", &db]).await;
+    assert_eq!(code, 1);
+    let info_at = table.find("Informational advisories").unwrap();
+    assert!(table.find("RUSTSEC-2022-0013").unwrap() < info_at);
+    assert!(table.contains("vulnerabilities in 11 packages"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_clean_informational_only_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = rustsec_db().display().to_string();
+    // Safe versions only: 0.
+    std::fs::write(
+        dir.path().join("Cargo.lock"),
+        "version = 3\n\n[[package]]\nname = \"regex\"\nversion = \"1.10.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    let (code, stdout, _) = scan(&[&d, "--advisories", &db]).await;
+    assert_eq!(code, 0, "{stdout}");
+    // A broken lockfile next to it: 2, and the error names file and line.
+    std::fs::create_dir(dir.path().join("web")).unwrap();
+    std::fs::write(dir.path().join("web/package-lock.json"), "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    oops\n").unwrap();
+    let (code, stdout, _) = scan(&[&d, "--advisories", &db, "--format", "json"]).await;
+    assert_eq!(code, 2);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let err = &v["errors"][0];
+    assert_eq!(err["path"], "web/package-lock.json");
+    assert_eq!(err["line"], 4);
+    assert!(err["error"].as_str().unwrap().starts_with("could not parse web/package-lock.json at line 4"));
+    // A database that does not exist: 2 with a message.
+    let (code, _, stderr) = scan(&[&d, "--advisories", "/nonexistent/db"]).await;
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent/db"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_pypa_requirements_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "jinja2==2.10 \\\n    --hash=sha256:74c935a1b8bb9a3947c50a54766a969d4846290e1e788ea44c1392163723c3bd\nrequests>=2.0\n",
+    )
+    .unwrap();
+    let db = pypa_db().display().to_string();
+    let d = dir.path().display().to_string();
+    let (code, stdout, stderr) = scan(&[&d, "--advisories", &db, "--format", "json"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let ids: BTreeSet<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["package"] == "jinja2")
+        .map(|f| f["advisory"]["id"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|id| id.starts_with("PYSEC-")), "{ids:?}");
+    // The unpinned requirement is not matched (no version to match).
+    assert!(!stdout.contains("\"package\": \"requests\""));
+}
+
+/// (advisory id, package, version) of the vulnerabilities cargo-audit reports.
+fn cargo_audit(lock: &Path, db: &Path) -> Option<BTreeSet<(String, String, String)>> {
+    let version = std::process::Command::new("cargo").args(["audit", "--version"]).output().ok()?;
+    if !version.status.success() {
+        eprintln!("cargo-audit is not installed: comparison skipped (CI installs it)");
+        return None;
+    }
+    // cargo-audit opens its database as a git repository: give it a committed copy.
+    let work = tempfile::tempdir().unwrap();
+    let copy = work.path().join("advisory-db");
+    let status = std::process::Command::new("cp").arg("-r").arg(db).arg(&copy).status().unwrap();
+    assert!(status.success());
+    for args in [
+        vec!["init", "-q"],
+        vec!["add", "-A"],
+        vec!["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "db"],
+    ] {
+        let s = std::process::Command::new("git").args(&args).current_dir(&copy).status().unwrap();
+        assert!(s.success(), "git {args:?}");
+    }
+    let out = std::process::Command::new("cargo")
+        .args(["audit", "--no-fetch", "--stale", "--json", "--db"])
+        .arg(&copy)
+        .arg("--file")
+        .arg(lock)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("cargo audit output: {e}\n{}", String::from_utf8_lossy(&out.stderr))
+    });
+    Some(
+        v["vulnerabilities"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["advisory"]["id"].as_str().unwrap().to_string(),
+                    x["package"]["name"].as_str().unwrap().to_string(),
+                    x["package"]["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_rustsec_same_vulnerabilities_as_cargo_audit() {
+    let db = rustsec_db();
+    let mut lockfiles = vec![PathBuf::from(lockfile()), root().join("Cargo.lock")];
+    lockfiles.retain(|p| p.exists());
+    for lock in lockfiles {
+        let Some(expected) = cargo_audit(&lock, &db) else {
+            return;
+        };
+        let (_, stdout, stderr) = scan(&[
+            lock.to_str().unwrap(),
+            "--advisories",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .await;
+        let v: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+        let ours: BTreeSet<(String, String, String)> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["advisory"]["kind"] == "vulnerability")
+            .map(|f| {
+                (
+                    f["advisory"]["id"].as_str().unwrap().to_string(),
+                    f["package"].as_str().unwrap().to_string(),
+                    f["version"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(ours, expected, "{}", lock.display());
+    }
+}
