@@ -272,3 +272,10 @@ fn fix_is_computed_per_kind() {
     assert_eq!(ms[1].kind, AdvisoryKind::Vulnerability);
     assert_eq!(ms[1].fix.as_deref(), Some("1.0.0"));
 }
+
+#[test]
+fn the_index_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Index>();
+    shared::<Match>();
+}
