@@ -107,7 +107,7 @@ pub async fn run(args: AdvisoriesArgs, file: &FileConfig) -> anyhow::Result<bool
 }
 
 async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
-    let (report, index) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (report, imported, index) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut report = import_path(&path)?;
         let source = format!(
             "import:{}",
@@ -123,13 +123,10 @@ async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
         let imported = records.len();
         let live = AdvisoryStore::open(&store)?.replace_sources(&[source], records)?;
         store.flush_now()?;
-        Ok((
-            (report, imported),
-            Index::new(live.into_iter().map(|r| r.advisory)),
-        ))
+        let index = Index::new(live.into_iter().map(|r| r.advisory));
+        Ok((report, imported, index))
     })
     .await??;
-    let ((report, imported), index) = (report, index);
     let mut err = std::io::stderr().lock();
     for e in &report.errors {
         writeln!(err, "error: {e}")?;
