@@ -258,4 +258,23 @@ mod tests {
         .await;
         assert!(bad.unwrap_err().to_string().contains("unknown ecosystem"));
     }
+
+    #[tokio::test]
+    async fn config_file_keys_reach_sync() {
+        let file = FileConfig::parse(
+            "osv_base_url = \"http://127.0.0.1:9\"\nosv_ecosystems = \"npm, Debian\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.osv_base_url(), Some("http://127.0.0.1:9"));
+        assert_eq!(file.osv_ecosystems().unwrap(), ["npm", "Debian"]);
+        let list = FileConfig::parse("osv_ecosystems = [\"npm\", \"PyPI\"]").unwrap();
+        assert_eq!(list.osv_ecosystems().unwrap(), ["npm", "PyPI"]);
+        let dir = tempfile::tempdir().unwrap();
+        let sync = AdvisoriesCommand::Sync {
+            base_url: None,
+            ecosystems: None,
+        };
+        let err = run(args(dir.path(), sync), &file).await.unwrap_err();
+        assert!(err.to_string().contains("\"Debian\""), "{err}");
+    }
 }
