@@ -171,6 +171,15 @@ impl Index {
         entry.affected.affects(listed, raw, version)
     }
 
+    /// [`Index::matches`] for a dependency found in a manifest; nothing for an unpinned one (no
+    /// version to compare).
+    pub fn matches_dependency(&self, dependency: &crate::deps::Dependency) -> Vec<Match> {
+        match &dependency.version {
+            Some(version) => self.matches(dependency.ecosystem, &dependency.name, version),
+            None => Vec::new(),
+        }
+    }
+
     /// Per kind, the `fixed` versions of the package's entries that no entry of the same kind
     /// affects, ascending: the fix for an installed version is the first one above it.
     fn safe_fixes(&self, entries: &[Entry]) -> HashMap<AdvisoryKind, Vec<(String, Version)>> {
