@@ -107,7 +107,7 @@ pub async fn run(args: AdvisoriesArgs, file: &FileConfig) -> anyhow::Result<bool
 }
 
 async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
-    let (report, index) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (report, imported, index) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut report = import_path(&path)?;
         let source = format!(
             "import:{}",
@@ -123,13 +123,10 @@ async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
         let imported = records.len();
         let live = AdvisoryStore::open(&store)?.replace_sources(&[source], records)?;
         store.flush_now()?;
-        Ok((
-            (report, imported),
-            Index::new(live.into_iter().map(|r| r.advisory)),
-        ))
+        let index = Index::new(live.into_iter().map(|r| r.advisory));
+        Ok((report, imported, index))
     })
     .await??;
-    let ((report, imported), index) = (report, index);
     let mut err = std::io::stderr().lock();
     for e in &report.errors {
         writeln!(err, "error: {e}")?;
@@ -260,5 +257,24 @@ mod tests {
         )
         .await;
         assert!(bad.unwrap_err().to_string().contains("unknown ecosystem"));
+    }
+
+    #[tokio::test]
+    async fn config_file_keys_reach_sync() {
+        let file = FileConfig::parse(
+            "osv_base_url = \"http://127.0.0.1:9\"\nosv_ecosystems = \"npm, Debian\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.osv_base_url(), Some("http://127.0.0.1:9"));
+        assert_eq!(file.osv_ecosystems().unwrap(), ["npm", "Debian"]);
+        let list = FileConfig::parse("osv_ecosystems = [\"npm\", \"PyPI\"]").unwrap();
+        assert_eq!(list.osv_ecosystems().unwrap(), ["npm", "PyPI"]);
+        let dir = tempfile::tempdir().unwrap();
+        let sync = AdvisoriesCommand::Sync {
+            base_url: None,
+            ecosystems: None,
+        };
+        let err = run(args(dir.path(), sync), &file).await.unwrap_err();
+        assert!(err.to_string().contains("\"Debian\""), "{err}");
     }
 }

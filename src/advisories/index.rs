@@ -40,6 +40,8 @@ pub struct Stats {
 
 struct Entry {
     advisory: usize,
+    /// Position of the `affected` entry in the advisory.
+    position: usize,
     affected: CompiledAffected,
 }
 
@@ -77,7 +79,7 @@ impl Index {
             }
             let n = index.advisories.len();
             let mut ecosystems = HashSet::new();
-            for affected in &advisory.affected {
+            for (position, affected) in advisory.affected.iter().enumerate() {
                 ecosystems.insert(osv_base(&affected.package.ecosystem));
                 let Some(eco) = affected.package.known_ecosystem() else {
                     continue;
@@ -89,6 +91,7 @@ impl Index {
                     .entries
                     .push(Entry {
                         advisory: n,
+                        position,
                         affected: CompiledAffected::new(eco, affected),
                     });
             }
@@ -130,7 +133,7 @@ impl Index {
         let mut hits: Vec<usize> = package
             .entries
             .iter()
-            .filter(|e| e.affected.affects(version, &installed))
+            .filter(|e| self.affects(e, version, &installed))
             .map(|e| e.advisory)
             .collect();
         if hits.is_empty() {
@@ -159,6 +162,24 @@ impl Index {
             .collect()
     }
 
+    fn affects(&self, entry: &Entry, raw: &str, version: &Version) -> bool {
+        let listed = self.advisories[entry.advisory]
+            .affected
+            .get(entry.position)
+            .map(|a| a.versions.as_slice())
+            .unwrap_or(&[]);
+        entry.affected.affects(listed, raw, version)
+    }
+
+    /// [`Index::matches`] for a dependency found in a manifest; nothing for an unpinned one (no
+    /// version to compare).
+    pub fn matches_dependency(&self, dependency: &crate::deps::Dependency) -> Vec<Match> {
+        match &dependency.version {
+            Some(version) => self.matches(dependency.ecosystem, &dependency.name, version),
+            None => Vec::new(),
+        }
+    }
+
     /// Per kind, the `fixed` versions of the package's entries that no entry of the same kind
     /// affects, ascending: the fix for an installed version is the first one above it.
     fn safe_fixes(&self, entries: &[Entry]) -> HashMap<AdvisoryKind, Vec<(String, Version)>> {
@@ -180,7 +201,7 @@ impl Index {
                 .collect();
             let mut candidates = sort_safely(candidates, |a, b| a.1.compare(&b.1));
             candidates.dedup_by(|a, b| a.1.compare(&b.1) == Ordering::Equal);
-            candidates.retain(|(text, v)| !same_kind.iter().any(|e| e.affected.affects(text, v)));
+            candidates.retain(|(text, v)| !same_kind.iter().any(|e| self.affects(e, text, v)));
             out.insert(kind, candidates);
         }
         out

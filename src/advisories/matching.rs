@@ -8,7 +8,6 @@
 //! and unknown types are skipped.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
 
 use super::model::{Affected, Event, Range, RangeKind};
 use super::version::Version;
@@ -31,43 +30,49 @@ pub(crate) struct CompiledRange {
 /// An `affected` entry ready for matching.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledAffected {
+    ecosystem: Ecosystem,
     ranges: Vec<CompiledRange>,
-    /// The listed versions as written (exact match).
-    listed: HashSet<String>,
-    /// The listed versions parsed and sorted (equal by the ecosystem's ordering).
-    sorted: Vec<Version>,
+    /// Positions in the entry's `versions`, in version order (for a binary search that parses
+    /// only the probed versions: long lists cost 4 bytes a version, not a parsed copy).
+    order: Vec<u32>,
 }
 
 impl CompiledAffected {
     /// Prepares `affected` for `ecosystem`.
     pub(crate) fn new(ecosystem: Ecosystem, affected: &Affected) -> CompiledAffected {
+        let parsed: Vec<Version> = affected
+            .versions
+            .iter()
+            .map(|v| Version::parse(ecosystem, v))
+            .collect();
+        let mut order: Vec<u32> = (0..parsed.len() as u32).collect();
+        merge_sort_by(&mut order, |&a, &b| {
+            parsed[a as usize].compare(&parsed[b as usize])
+        });
         CompiledAffected {
+            ecosystem,
+            order,
             ranges: affected
                 .ranges
                 .iter()
                 .filter(|r| matches!(r.kind, RangeKind::Semver | RangeKind::Ecosystem))
                 .map(|r| compile_range(ecosystem, r))
                 .collect(),
-            listed: affected.versions.iter().cloned().collect(),
-            sorted: sort_safely(
-                affected
-                    .versions
-                    .iter()
-                    .map(|v| Version::parse(ecosystem, v))
-                    .collect(),
-                Version::compare,
-            ),
         }
     }
 
-    /// Whether `version` (the text `raw`) is affected.
-    pub(crate) fn affects(&self, raw: &str, version: &Version) -> bool {
-        self.listed.contains(raw)
+    /// Whether `version` (the text `raw`) is affected; `listed` is the entry's `versions`, the
+    /// list this was compiled from.
+    pub(crate) fn affects(&self, listed: &[String], raw: &str, version: &Version) -> bool {
+        self.ranges.iter().any(|r| r.contains(version))
             || self
-                .sorted
-                .binary_search_by(|probe| probe.compare(version))
+                .order
+                .binary_search_by(|&i| match listed.get(i as usize) {
+                    Some(text) if text == raw => Ordering::Equal,
+                    Some(text) => Version::parse(self.ecosystem, text).compare(version),
+                    None => Ordering::Less,
+                })
                 .is_ok()
-            || self.ranges.iter().any(|r| r.contains(version))
     }
 
     /// The `fixed` versions of the ranges (candidates for a fix).
@@ -188,7 +193,11 @@ pub(crate) fn sort_safely<T>(items: Vec<T>, mut cmp: impl FnMut(&T, &T) -> Order
 /// Whether `version` of a package is affected by `affected` (compiles it on the fly; the index
 /// keeps compiled entries instead).
 pub fn is_affected(ecosystem: Ecosystem, affected: &Affected, version: &str) -> bool {
-    CompiledAffected::new(ecosystem, affected).affects(version, &Version::parse(ecosystem, version))
+    CompiledAffected::new(ecosystem, affected).affects(
+        &affected.versions,
+        version,
+        &Version::parse(ecosystem, version),
+    )
 }
 
 #[cfg(test)]

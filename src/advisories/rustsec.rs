@@ -325,11 +325,11 @@ fn affected_events(mut safe: Vec<Interval>) -> Vec<Event> {
     {
         if start < l {
             events.push(Event::Introduced(match &start {
-                Cut::Bottom => "0".to_string(),
+                // (A gap never starts at the top: the loop stops there.)
+                Cut::Bottom | Cut::Top => "0".to_string(),
                 Cut::Below(v) if *v == Version::new(0, 0, 0) => "0".to_string(),
                 Cut::Below(v) => v.to_string(),
                 Cut::Above(v) => successor(v).to_string(),
-                Cut::Top => unreachable_top(),
             }));
             match &l {
                 Cut::Below(v) => events.push(Event::Fixed(v.to_string())),
@@ -343,11 +343,6 @@ fn affected_events(mut safe: Vec<Interval>) -> Vec<Event> {
         }
     }
     events
-}
-
-/// A gap never starts at the top; kept as a function so the match stays total without panicking.
-fn unreachable_top() -> String {
-    "0".to_string()
 }
 
 #[cfg(test)]

@@ -272,3 +272,31 @@ fn fix_is_computed_per_kind() {
     assert_eq!(ms[1].kind, AdvisoryKind::Vulnerability);
     assert_eq!(ms[1].fix.as_deref(), Some("1.0.0"));
 }
+
+#[test]
+fn the_index_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Index>();
+    shared::<Match>();
+}
+
+#[test]
+fn dependencies_from_manifests_match_when_pinned() {
+    let index = real_world();
+    let mut dep = crate::deps::Dependency {
+        ecosystem: Ecosystem::PyPI,
+        name: "x".to_string(),
+        version: None,
+        direct: true,
+        parent: None,
+    };
+    assert!(index.matches_dependency(&dep).is_empty());
+    dep.ecosystem = Ecosystem::Npm;
+    dep.name = "lodash".to_string();
+    assert!(index.matches_dependency(&dep).is_empty());
+    dep.version = Some("4.17.20".to_string());
+    assert_eq!(
+        ids(&index.matches_dependency(&dep)),
+        ["GHSA-35jh-r3h4-6jhm"]
+    );
+}

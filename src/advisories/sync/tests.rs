@@ -60,6 +60,82 @@ fn ids(index: &Index, eco: Ecosystem, name: &str, version: &str) -> Vec<String> 
         .collect()
 }
 
+/// Serves `bucket` on loopback; returns the base URL, a stop handle and the server task.
+fn start(
+    bucket: web::Data<Mutex<Bucket>>,
+) -> (
+    String,
+    actix_web::dev::ServerHandle,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(bucket.clone())
+            .default_service(web::get().to(serve))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    (base, handle, tokio::spawn(server))
+}
+
+#[tokio::test]
+async fn a_corrupt_download_keeps_the_stored_advisories() {
+    let bucket = web::Data::new(Mutex::new(Bucket::default()));
+    bucket.lock().unwrap().files.insert(
+        "/Go/all.zip".to_string(),
+        (
+            "\"g1\"".to_string(),
+            zip_of(&[("G.json", &record("GO-1", "Go", "example.com/m", "1.2.0"))]),
+        ),
+    );
+    let (base, handle, running) = start(bucket.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let options = SyncOptions {
+        base_url: base,
+        ecosystems: vec![Ecosystem::Go],
+        timeout: Duration::from_secs(30),
+    };
+    let report = sync(&store, &options).await.unwrap();
+    assert!(matches!(
+        report.outcomes[0].1,
+        Outcome::Updated { advisories: 1, .. }
+    ));
+    bucket.lock().unwrap().files.insert(
+        "/Go/all.zip".to_string(),
+        ("\"g2\"".to_string(), b"this is not a zip".to_vec()),
+    );
+    let report = sync(&store, &options).await.unwrap();
+    assert!(
+        matches!(&report.outcomes[0].1, Outcome::Failed(m) if m.contains("not a readable zip")),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(
+        ids(&report.index, Ecosystem::Go, "example.com/m", "v1.1.0"),
+        ["GO-1"]
+    );
+    // The validators of the good download stay, so the next try asks again with them.
+    let table = AdvisoryStore::open(&store).unwrap();
+    assert_eq!(
+        table
+            .validators(Ecosystem::Go)
+            .unwrap()
+            .unwrap()
+            .etag
+            .as_deref(),
+        Some("\"g1\"")
+    );
+    handle.stop(true).await;
+    running.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn sync_downloads_then_honours_304_then_replaces() {
     let bucket = web::Data::new(Mutex::new(Bucket::default()));
@@ -80,21 +156,7 @@ async fn sync_downloads_then_honours_304_then_replaces() {
             ),
         );
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let data = bucket.clone();
-    let server = HttpServer::new(move || {
-        actix_web::App::new()
-            .app_data(data.clone())
-            .default_service(web::get().to(serve))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    let running = tokio::spawn(server);
+    let (base, handle, running) = start(bucket.clone());
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();

@@ -12,6 +12,7 @@
 //!   letters).
 
 mod maven;
+mod nuget;
 mod num;
 mod packagist;
 mod pypi;
@@ -57,9 +58,7 @@ impl Version {
             Ecosystem::CratesIo | Ecosystem::Npm | Ecosystem::Go => {
                 Parsed::Semver(semver::SemverLike::parse(text.trim(), 3))
             }
-            Ecosystem::NuGet => {
-                Parsed::NuGet(semver::SemverLike::parse(text.trim(), 4).fold_case())
-            }
+            Ecosystem::NuGet => Parsed::NuGet(nuget::parse(text)),
             Ecosystem::PyPI => Parsed::PyPI(pypi::PyVersion::parse(text)),
             Ecosystem::RubyGems => Parsed::RubyGems(rubygems::GemVersion::parse(text)),
             Ecosystem::Packagist => Parsed::Packagist(packagist::PackagistVersion::parse(text)),
