@@ -289,6 +289,7 @@ fn dependencies_from_manifests_match_when_pinned() {
         version: None,
         direct: true,
         parent: None,
+        dev: false,
     };
     assert!(index.matches_dependency(&dep).is_empty());
     dep.ecosystem = Ecosystem::Npm;
