@@ -12,12 +12,15 @@ use actix_web::{web, HttpServer};
 use crate::catalog::{Catalog, CatalogService, HookManager, NamespaceFilter};
 use crate::clock::now_ms;
 use crate::config::Settings;
+use crate::findings::table::FindingsTable;
 use crate::gitlab::rest::User;
 use crate::gitlab::GitLab;
+use crate::handlers::refresh::{Scanner, SharedIndex};
 use crate::handlers::{Handler, Reactor};
 use crate::http::verify::Verifier;
 use crate::http::AppState;
 use crate::inbox::Inbox;
+use crate::inventory::Inventory;
 use crate::lanes::Lanes;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -42,6 +45,12 @@ pub struct App {
     pub catalog: Catalog,
     /// Catalog sync and reconciliation, when GitLab is configured.
     pub catalog_service: Option<Arc<CatalogService>>,
+    /// Manifests per project.
+    pub inventory: Inventory,
+    /// Findings per project.
+    pub findings: FindingsTable,
+    /// Project scans and push reactions, when GitLab is configured.
+    pub scanner: Option<Arc<Scanner>>,
     handler: Arc<dyn Handler>,
     live_workers: Arc<AtomicUsize>,
     replayed: usize,
@@ -53,7 +62,7 @@ impl App {
     pub fn build(settings: Settings, handler: Arc<dyn Handler>) -> Result<App, StoreError> {
         let store = Store::open(&settings.data_dir)?;
         let catalog = Catalog::open(&store)?;
-        Self::assemble(settings, store, catalog, handler, None)
+        Self::assemble(settings, store, catalog, handler, None, None)
     }
 
     /// The bot proper: reactions to GitLab's events through `gitlab`, acting as `bot` (the
@@ -79,8 +88,28 @@ impl App {
             filter,
             hooks,
         ));
-        let handler = Arc::new(Reactor::new(service.clone()));
-        Self::assemble(settings, store, catalog, handler, Some(service))
+        let index: SharedIndex = Arc::new(std::sync::RwLock::new(Arc::new(load_advisories(
+            &store,
+            &settings.advisories,
+        )?)));
+        let scanner = Arc::new(Scanner::new(
+            service.gitlab().clone(),
+            catalog.clone(),
+            Inventory::open(&store)?,
+            FindingsTable::open(&store)?,
+            index,
+            settings.gitlab_max_concurrent,
+        ));
+        service.set_after_sync(scanner.clone());
+        let handler = Arc::new(Reactor::new(service.clone(), scanner.clone()));
+        Self::assemble(
+            settings,
+            store,
+            catalog,
+            handler,
+            Some(service),
+            Some(scanner),
+        )
     }
 
     fn assemble(
@@ -89,7 +118,10 @@ impl App {
         catalog: Catalog,
         handler: Arc<dyn Handler>,
         catalog_service: Option<Arc<CatalogService>>,
+        scanner: Option<Arc<Scanner>>,
     ) -> Result<App, StoreError> {
+        let inventory = Inventory::open(&store)?;
+        let findings = FindingsTable::open(&store)?;
         let inbox = Inbox::new(store.clone());
         let lanes = Arc::new(Lanes::new());
         let now = now_ms();
@@ -120,6 +152,9 @@ impl App {
             metrics,
             catalog,
             catalog_service,
+            inventory,
+            findings,
+            scanner,
             handler,
             live_workers: Arc::new(AtomicUsize::new(0)),
             replayed: pending.len(),
@@ -148,6 +183,8 @@ impl App {
             live_workers: self.live_workers.clone(),
             catalog: self.catalog.clone(),
             catalog_service: self.catalog_service.clone(),
+            inventory: self.inventory.clone(),
+            findings: self.findings.clone(),
         })
     }
 
@@ -255,6 +292,35 @@ impl App {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Imports the configured advisory databases into the store (each replacing what an earlier
+/// import of the same path brought), then loads the whole stored index. A database that cannot
+/// be read is logged and skipped: the stored index still serves.
+fn load_advisories(
+    store: &Store,
+    paths: &[std::path::PathBuf],
+) -> Result<crate::advisories::Index, StoreError> {
+    for path in paths {
+        match crate::advisories::cli::import_into_store(store, path) {
+            Ok((report, imported, _)) => tracing::info!(
+                path = %path.display(),
+                imported,
+                errors = report.errors.len(),
+                "advisories imported"
+            ),
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "could not import advisories")
+            }
+        }
+    }
+    let index = crate::advisories::Index::load(store)?;
+    tracing::info!(
+        advisories = index.stats().advisories,
+        packages = index.stats().packages,
+        "advisory index loaded"
+    );
+    Ok(index)
 }
 
 /// Waits for the start-up sync, then syncs every `every` (never again when zero).

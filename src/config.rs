@@ -67,6 +67,8 @@ pub struct Settings {
     pub gitlab_max_concurrent: usize,
     /// Timeout of each GitLab request.
     pub gitlab_timeout: Duration,
+    /// Advisory databases imported at start (folders or zips in any importable layout).
+    pub advisories: Vec<PathBuf>,
 }
 
 impl Settings {
@@ -96,6 +98,7 @@ impl Settings {
             public_url: None,
             gitlab_max_concurrent: 8,
             gitlab_timeout: Duration::from_secs(30),
+            advisories: Vec::new(),
         }
     }
 
@@ -224,6 +227,10 @@ pub struct ServeArgs {
     /// Timeout of each GitLab request, in seconds [default: 30].
     #[arg(long, env = "BACKLINE_GITLAB_TIMEOUT_SECS")]
     pub gitlab_timeout_secs: Option<u64>,
+    /// Advisory databases to import at start (comma-separated folders or zips: OSV, OSV
+    /// bucket, RustSec advisory-db, PyPA advisory-database).
+    #[arg(long, env = "BACKLINE_ADVISORIES", value_delimiter = ',')]
+    pub advisories: Option<Vec<PathBuf>>,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -254,6 +261,7 @@ pub struct FileConfig {
     public_url: Option<String>,
     gitlab_max_concurrent: Option<usize>,
     gitlab_timeout_secs: Option<u64>,
+    advisories: Option<Vec<PathBuf>>,
     osv_base_url: Option<String>,
     osv_ecosystems: Option<OneOrMany>,
 }
@@ -453,6 +461,13 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
     if let Some(secs) = args.gitlab_timeout_secs.or(file.gitlab_timeout_secs) {
         s.gitlab_timeout = Duration::from_secs(secs.max(1));
     }
+    s.advisories = args
+        .advisories
+        .or(file.advisories)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
     Ok(s)
 }
 

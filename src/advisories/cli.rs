@@ -106,27 +106,37 @@ pub async fn run(args: AdvisoriesArgs, file: &FileConfig) -> anyhow::Result<bool
     }
 }
 
+/// Imports `path` into the store, replacing what an earlier import of the same path brought;
+/// returns the import report (advisories moved out), how many were imported, and the new index.
+/// Blocking.
+pub fn import_into_store(
+    store: &Store,
+    path: &Path,
+) -> anyhow::Result<(super::ImportReport, usize, Index)> {
+    let mut report = import_path(path)?;
+    let source = format!(
+        "import:{}",
+        path.canonicalize()
+            .unwrap_or_else(|_| path.to_path_buf())
+            .display()
+    );
+    let records = std::mem::take(&mut report.advisories)
+        .into_iter()
+        .map(|advisory| StoredAdvisory {
+            source: source.clone(),
+            advisory,
+        })
+        .collect::<Vec<_>>();
+    let imported = records.len();
+    let live = AdvisoryStore::open(store)?.replace_sources(&[source], records)?;
+    store.flush_now()?;
+    let index = Index::new(live.into_iter().map(|r| r.advisory));
+    Ok((report, imported, index))
+}
+
 async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
-    let (report, imported, index) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut report = import_path(&path)?;
-        let source = format!(
-            "import:{}",
-            path.canonicalize().unwrap_or(path.clone()).display()
-        );
-        let records = std::mem::take(&mut report.advisories)
-            .into_iter()
-            .map(|advisory| StoredAdvisory {
-                source: source.clone(),
-                advisory,
-            })
-            .collect::<Vec<_>>();
-        let imported = records.len();
-        let live = AdvisoryStore::open(&store)?.replace_sources(&[source], records)?;
-        store.flush_now()?;
-        let index = Index::new(live.into_iter().map(|r| r.advisory));
-        Ok((report, imported, index))
-    })
-    .await??;
+    let (report, imported, index) =
+        tokio::task::spawn_blocking(move || import_into_store(&store, &path)).await??;
     let mut err = std::io::stderr().lock();
     for e in &report.errors {
         writeln!(err, "error: {e}")?;

@@ -106,6 +106,13 @@ pub enum Reconciled {
     },
 }
 
+/// Work to do after each successful sync (scanning new and changed projects).
+#[async_trait::async_trait]
+pub trait AfterSync: Send + Sync {
+    /// Runs after a sync, still counted as part of it.
+    async fn after_sync(&self);
+}
+
 /// The catalog and the means to keep it current.
 pub struct CatalogService {
     /// The table.
@@ -116,6 +123,7 @@ pub struct CatalogService {
     hooks: Option<HookManager>,
     sync_lock: Arc<tokio::sync::Mutex<()>>,
     status: Mutex<SyncStatus>,
+    after: std::sync::OnceLock<Arc<dyn AfterSync>>,
 }
 
 impl CatalogService {
@@ -135,7 +143,13 @@ impl CatalogService {
             hooks,
             sync_lock: Arc::new(tokio::sync::Mutex::new(())),
             status: Mutex::new(SyncStatus::default()),
+            after: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the work to do after each sync (once).
+    pub fn set_after_sync(&self, after: Arc<dyn AfterSync>) {
+        let _ = self.after.set(after);
     }
 
     /// The bot user.
@@ -201,6 +215,11 @@ impl CatalogService {
     async fn sync_locked(&self, progress: &dyn SyncProgress) -> Result<SyncReport, CatalogError> {
         self.set_status(|s| s.running = true);
         let result = self.sync_inner(progress).await;
+        if result.is_ok() {
+            if let Some(after) = self.after.get() {
+                after.after_sync().await;
+            }
+        }
         self.set_status(|s| {
             s.running = false;
             match &result {

@@ -2,6 +2,7 @@
 //! and an index in, findings out. Used by `backline scan` and by the service.
 
 pub mod render;
+pub mod table;
 
 use serde::{Deserialize, Serialize};
 

@@ -3,6 +3,7 @@
 //! recorded with a one-line summary.
 
 mod record;
+pub mod refresh;
 pub mod system;
 
 use std::sync::Arc;
@@ -37,15 +38,17 @@ pub trait Handler: Send + Sync + 'static {
     ) -> Result<String, HandlerError>;
 }
 
-/// The bot's reactions: the catalog follows system hooks; the rest is recorded.
+/// The bot's reactions: the catalog follows system hooks, the dependency state follows pushes
+/// to default branches; the rest is recorded.
 pub struct Reactor {
     catalog: Arc<CatalogService>,
+    scanner: Arc<refresh::Scanner>,
 }
 
 impl Reactor {
-    /// Reactions over the catalog service.
-    pub fn new(catalog: Arc<CatalogService>) -> Self {
-        Reactor { catalog }
+    /// Reactions over the catalog service and the scanner.
+    pub fn new(catalog: Arc<CatalogService>, scanner: Arc<refresh::Scanner>) -> Self {
+        Reactor { catalog, scanner }
     }
 }
 
@@ -56,9 +59,17 @@ impl Handler for Reactor {
         delivery: &DeliveryRecord,
         event: &HookEvent,
     ) -> Result<String, HandlerError> {
-        if let Some(result) = system::react(&self.catalog, delivery, event).await {
+        if let Some(result) = system::react(&self.catalog, &self.scanner, delivery, event).await {
             return result;
         }
-        Ok(summarize(event))
+        let uuid = delivery.event_uuid.as_deref();
+        match event {
+            HookEvent::Push(p) | HookEvent::SystemPush(p) => self
+                .scanner
+                .on_push(p, uuid)
+                .await
+                .map_err(system::refresh_error),
+            _ => Ok(summarize(event)),
+        }
     }
 }

@@ -14,6 +14,8 @@ use crate::http::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/projects", web::get().to(list_projects))
         .route("/projects/{id}", web::get().to(get_project))
+        .route("/projects/{id}/findings", web::get().to(project_findings))
+        .route("/projects/{id}/manifests", web::get().to(project_manifests))
         .route("/sync", web::get().to(sync_status))
         .route("/sync", web::post().to(start_sync));
 }
@@ -59,15 +61,8 @@ async fn get_project(
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let raw = path.into_inner();
-    let found = match raw.parse::<u64>() {
-        Ok(id) => state.catalog.get(id.into())?,
-        Err(_) => state.catalog.get_by_path(&raw)?,
-    };
-    match found {
-        Some(p) => Ok(HttpResponse::Ok().json(project_json(&p))),
-        None => Err(ApiError::not_found("no such project in the catalog")),
-    }
+    let p = find_project(&state, &path)?;
+    Ok(HttpResponse::Ok().json(project_json(&p)))
 }
 
 /// Query of `GET /api/v1/sync`.
@@ -78,6 +73,87 @@ pub struct SyncQuery {
 
 /// Where syncs stand; with `wait_secs`, answers once the running sync is over (or the time is
 /// up), for scripts and tests that must wait for it.
+fn find_project(state: &AppState, raw: &str) -> Result<CatalogProject, ApiError> {
+    let found = match raw.parse::<u64>() {
+        Ok(id) => state.catalog.get(id.into())?,
+        Err(_) => state.catalog.get_by_path(raw)?,
+    };
+    found.ok_or_else(|| ApiError::not_found("no such project in the catalog"))
+}
+
+/// A project's findings: one per (file, package, version, advisory), vulnerabilities first,
+/// each with when it was first and last seen.
+async fn project_findings(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let Paging { page, per_page } = paging(&query)?;
+    let project = find_project(&state, &path)?;
+    let mut all = state.findings.of_project(project.id)?;
+    all.sort_by_key(|s| {
+        (
+            !s.finding.is_vulnerability(),
+            std::cmp::Reverse(s.finding.advisory.severity),
+        )
+    });
+    let total = all.len();
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|s| {
+            let mut v = crate::findings::render::finding_json(&s.finding);
+            v["first_seen_at"] = rfc3339(s.first_seen_ms).into();
+            v["last_seen_at"] = rfc3339(s.last_seen_ms).into();
+            v
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "items": items,
+    })))
+}
+
+/// A project's manifests: path, dependency counts, and the parse error when there is one.
+async fn project_manifests(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let Paging { page, per_page } = paging(&query)?;
+    let project = find_project(&state, &path)?;
+    let all = state.inventory.manifests(project.id)?;
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|m| {
+            json!({
+                "path": m.path,
+                "dependencies": m.dependencies.len(),
+                "direct": m.dependencies.iter().filter(|d| d.direct).count(),
+                "unpinned": m.dependencies.iter().filter(|d| d.version.is_none()).count(),
+                "files_read": m.inputs.iter().map(|i| i.path.clone()).collect::<Vec<_>>(),
+                "parsed_at": rfc3339(m.parsed_at_ms),
+                "error": m.error.as_ref().map(|e| e.to_string()),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "total": all.len(),
+        "page": page,
+        "per_page": per_page,
+        "items": items,
+    })))
+}
+
 async fn sync_status(
     req: HttpRequest,
     query: web::Query<SyncQuery>,

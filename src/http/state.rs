@@ -28,6 +28,10 @@ pub struct AppState {
     pub catalog: Catalog,
     /// Catalog sync, when GitLab is configured.
     pub catalog_service: Option<Arc<CatalogService>>,
+    /// Manifests per project.
+    pub inventory: crate::inventory::Inventory,
+    /// Findings per project.
+    pub findings: crate::findings::table::FindingsTable,
 }
 
 impl AppState {

@@ -47,6 +47,10 @@ impl StoredManifest {
 /// What the bot last saw of a project's default branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Head {
+    /// The branch scanned (the default branch at the time).
+    pub branch: Option<String>,
+    /// The project's `last_activity_at` when it was scanned (a later one means a change).
+    pub activity: Option<String>,
     /// The commit the state reflects, when known.
     pub sha: Option<String>,
     /// When the manifests were last refreshed (ms).
@@ -115,6 +119,16 @@ impl Inventory {
             .get(k)?
             .map(|v| decode(HEADS, &k, &v))
             .transpose()
+    }
+
+    /// Every project with stored state.
+    pub fn project_ids(&self) -> Result<Vec<ProjectId>, StoreError> {
+        self.inner
+            .1
+            .iter()
+            .keys()
+            .map(|k| Ok(ProjectId(crate::store::key_u64(HEADS, &k?)?)))
+            .collect()
     }
 
     /// Stores the head record.

@@ -7,6 +7,6 @@ mod catalog;
 mod gitlab_client;
 mod harness;
 mod intake;
-mod scan;
 mod inventory;
+mod scan;
 mod workers;

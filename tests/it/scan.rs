@@ -37,13 +37,17 @@ async fn scan(args: &[&str]) -> (i32, String, String) {
 }
 
 fn lockfile() -> String {
-    root().join("tests/fixtures/scan/Cargo.lock").display().to_string()
+    root()
+        .join("tests/fixtures/scan/Cargo.lock")
+        .display()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_rustsec_scan_of_a_vulnerable_lockfile() {
     let db = rustsec_db().display().to_string();
-    let (code, stdout, stderr) = scan(&[&lockfile(), "--advisories", &db, "--format", "json"]).await;
+    let (code, stdout, stderr) =
+        scan(&[&lockfile(), "--advisories", &db, "--format", "json"]).await;
     assert_eq!(code, 1, "{stderr}");
     let v: Value = serde_json::from_str(&stdout).unwrap();
     let findings = v["findings"].as_array().unwrap();
@@ -58,7 +62,11 @@ async fn reference_rustsec_scan_of_a_vulnerable_lockfile() {
     assert_eq!(regex["fix_version"], "1.5.5");
     assert_eq!(regex["path"], "Cargo.lock");
     assert_eq!(regex["advisory"]["kind"], "vulnerability");
-    assert!(regex["advisory"]["aliases"].as_array().unwrap().iter().any(|a| a == "CVE-2022-24713"));
+    assert!(regex["advisory"]["aliases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "CVE-2022-24713"));
     assert_eq!(regex["advisory"]["severity"], "high");
     // Informational advisories are findings of their own kind.
     assert!(findings.iter().any(|f| f["advisory"]["kind"] == "unsound"));
@@ -86,14 +94,21 @@ async fn exit_codes_clean_informational_only_and_errors() {
     assert_eq!(code, 0, "{stdout}");
     // A broken lockfile next to it: 2, and the error names file and line.
     std::fs::create_dir(dir.path().join("web")).unwrap();
-    std::fs::write(dir.path().join("web/package-lock.json"), "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    oops\n").unwrap();
+    std::fs::write(
+        dir.path().join("web/package-lock.json"),
+        "{\n  \"lockfileVersion\": 3,\n  \"packages\": {\n    oops\n",
+    )
+    .unwrap();
     let (code, stdout, _) = scan(&[&d, "--advisories", &db, "--format", "json"]).await;
     assert_eq!(code, 2);
     let v: Value = serde_json::from_str(&stdout).unwrap();
     let err = &v["errors"][0];
     assert_eq!(err["path"], "web/package-lock.json");
     assert_eq!(err["line"], 4);
-    assert!(err["error"].as_str().unwrap().starts_with("could not parse web/package-lock.json at line 4"));
+    assert!(err["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("could not parse web/package-lock.json at line 4"));
     // A database that does not exist: 2 with a message.
     let (code, _, stderr) = scan(&[&d, "--advisories", "/nonexistent/db"]).await;
     assert_eq!(code, 2);
@@ -128,7 +143,10 @@ async fn reference_pypa_requirements_scan() {
 
 /// (advisory id, package, version) of the vulnerabilities cargo-audit reports.
 fn cargo_audit(lock: &Path, db: &Path) -> Option<BTreeSet<(String, String, String)>> {
-    let version = std::process::Command::new("cargo").args(["audit", "--version"]).output().ok()?;
+    let version = std::process::Command::new("cargo")
+        .args(["audit", "--version"])
+        .output()
+        .ok()?;
     if !version.status.success() {
         eprintln!("cargo-audit is not installed: comparison skipped (CI installs it)");
         return None;
@@ -136,14 +154,32 @@ fn cargo_audit(lock: &Path, db: &Path) -> Option<BTreeSet<(String, String, Strin
     // cargo-audit opens its database as a git repository: give it a committed copy.
     let work = tempfile::tempdir().unwrap();
     let copy = work.path().join("advisory-db");
-    let status = std::process::Command::new("cp").arg("-r").arg(db).arg(&copy).status().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(db)
+        .arg(&copy)
+        .status()
+        .unwrap();
     assert!(status.success());
     for args in [
         vec!["init", "-q"],
         vec!["add", "-A"],
-        vec!["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "db"],
+        vec![
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "db",
+        ],
     ] {
-        let s = std::process::Command::new("git").args(&args).current_dir(&copy).status().unwrap();
+        let s = std::process::Command::new("git")
+            .args(&args)
+            .current_dir(&copy)
+            .status()
+            .unwrap();
         assert!(s.success(), "git {args:?}");
     }
     let out = std::process::Command::new("cargo")
@@ -154,7 +190,10 @@ fn cargo_audit(lock: &Path, db: &Path) -> Option<BTreeSet<(String, String, Strin
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("cargo audit output: {e}\n{}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "cargo audit output: {e}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     Some(
         v["vulnerabilities"]["list"]

@@ -1,0 +1,341 @@
+//! Keeping each project's dependency state current: a full scan (one tree listing, then only
+//! changed manifest blobs) for new, changed or stale projects, and a push reaction that re-reads
+//! only the manifests a push touched, or nothing at all. Findings are recomputed from the stored
+//! manifests and the advisory index, keeping their first-seen times.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+
+use crate::advisories::Index;
+use crate::catalog::service::AfterSync;
+use crate::catalog::{Catalog, CatalogProject};
+use crate::clock::now_ms;
+use crate::deps::DiscoveryRules;
+use crate::findings::table::{FindingsDiff, FindingsTable};
+use crate::findings::{findings_for, Finding};
+use crate::gitlab::hooks::push::PushEvent;
+use crate::gitlab::{GitLab, ProjectId};
+use crate::inventory::{
+    refresh_all, refresh_touched, Head, Inventory, RefreshError, RefreshReport,
+};
+use crate::store::StoreError;
+
+/// The advisory index in use; replaced whole when advisories change.
+pub type SharedIndex = Arc<RwLock<Arc<Index>>>;
+
+/// What a scan did.
+#[derive(Debug, Clone, Default)]
+pub struct ScanSummary {
+    /// Manifests read.
+    pub refresh: RefreshReport,
+    /// Findings changes.
+    pub findings: FindingsDiff,
+    /// Vulnerabilities now (informational advisories not counted).
+    pub vulnerabilities: usize,
+}
+
+impl ScanSummary {
+    /// One line for a delivery's outcome.
+    pub fn describe(&self) -> String {
+        let r = &self.refresh;
+        let mut s = format!(
+            "{} manifest{} ({} re-read, {} unchanged, {} removed), {} vulnerabilit{} ({} new, {} resolved)",
+            r.manifests,
+            if r.manifests == 1 { "" } else { "s" },
+            r.parsed,
+            r.reused,
+            r.removed,
+            self.vulnerabilities,
+            if self.vulnerabilities == 1 { "y" } else { "ies" },
+            self.findings.new,
+            self.findings.resolved,
+        );
+        if !r.errors.is_empty() {
+            s.push_str(&format!(", {} unreadable: {}", r.errors.len(), r.errors[0]));
+        }
+        s
+    }
+}
+
+/// Scans projects and reacts to pushes.
+pub struct Scanner {
+    gitlab: GitLab,
+    catalog: Catalog,
+    /// The manifests.
+    pub inventory: Inventory,
+    /// The findings.
+    pub findings: FindingsTable,
+    index: SharedIndex,
+    rules: DiscoveryRules,
+    concurrency: usize,
+    locks: Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Scanner {
+    /// A scanner over the given tables.
+    pub fn new(
+        gitlab: GitLab,
+        catalog: Catalog,
+        inventory: Inventory,
+        findings: FindingsTable,
+        index: SharedIndex,
+        concurrency: usize,
+    ) -> Self {
+        Scanner {
+            gitlab,
+            catalog,
+            inventory,
+            findings,
+            index,
+            rules: DiscoveryRules::default(),
+            concurrency: concurrency.max(1),
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn index(&self) -> Arc<Index> {
+        self.index
+            .read()
+            .map(|i| i.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// One project's work at a time (a push and a rescan never interleave).
+    fn lock(&self, project: ProjectId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(project).or_default().clone()
+    }
+
+    fn client(&self, uuid: Option<&str>) -> GitLab {
+        match uuid {
+            Some(u) => self.gitlab.on_behalf_of(u),
+            None => self.gitlab.clone(),
+        }
+    }
+
+    /// Whether a project's stored state may be behind GitLab: never scanned, another default
+    /// branch, or activity since the last scan.
+    pub fn is_stale(&self, project: &CatalogProject) -> Result<bool, StoreError> {
+        let Some(head) = self.inventory.head(project.id)? else {
+            return Ok(project.default_branch.is_some());
+        };
+        Ok(head.branch != project.default_branch || head.activity != project.last_activity_at)
+    }
+
+    /// Lists the project's default branch and brings its manifests and findings up to date.
+    /// `None` for an empty repository (no default branch).
+    pub async fn scan(
+        &self,
+        project: &CatalogProject,
+        uuid: Option<&str>,
+    ) -> Result<Option<ScanSummary>, RefreshError> {
+        let Some(branch) = project.default_branch.clone() else {
+            return Ok(None);
+        };
+        let lock = self.lock(project.id);
+        let _held = lock.lock().await;
+        let gitlab = self.client(uuid);
+        let refresh =
+            refresh_all(&gitlab, &self.inventory, project.id, &branch, &self.rules).await?;
+        let (findings, vulnerabilities) = self.recompute(project.id)?;
+        self.inventory.set_head(
+            project.id,
+            &Head {
+                branch: Some(branch),
+                activity: project.last_activity_at.clone(),
+                sha: None,
+                refreshed_at_ms: now_ms(),
+                tree_listed_at_ms: Some(now_ms()),
+            },
+        )?;
+        Ok(Some(ScanSummary {
+            refresh,
+            findings,
+            vulnerabilities,
+        }))
+    }
+
+    /// Reacts to a push: on the default branch, re-reads the manifests it touched (or all of
+    /// them when the push may hide changes) and recomputes the findings; otherwise nothing.
+    pub async fn on_push(
+        &self,
+        push: &PushEvent,
+        uuid: Option<&str>,
+    ) -> Result<String, RefreshError> {
+        let Some(project) = self.catalog.get(push.project_id)? else {
+            return Ok(format!(
+                "push to {}: not a catalogued project",
+                push.project.path_with_namespace
+            ));
+        };
+        let branch = push.branch().unwrap_or(&push.git_ref);
+        if project.default_branch.as_deref() != Some(branch) {
+            return Ok(format!(
+                "push to {branch} of {}: not the default branch",
+                project.path_with_namespace
+            ));
+        }
+        if push.is_deletion() {
+            return Ok(format!(
+                "{branch} of {} deleted",
+                project.path_with_namespace
+            ));
+        }
+        let lock = self.lock(project.id);
+        let _held = lock.lock().await;
+        let head = self.inventory.head(project.id)?;
+        if head.as_ref().and_then(|h| h.sha.as_deref()) == Some(push.after.as_str()) {
+            // The same push through another hook (project and system hooks both configured).
+            return Ok(format!(
+                "push to {branch} of {}: {} already read",
+                project.path_with_namespace,
+                &push.after[..push.after.len().min(8)]
+            ));
+        }
+        let gitlab = self.client(uuid);
+        // The listed commits tell the whole change only when they continue what we last saw
+        // and nothing was left out; otherwise read the tree (a force push, a missed push, a
+        // truncated list).
+        let continuous = head.as_ref().and_then(|h| h.sha.as_deref()) == Some(push.before.as_str())
+            || head
+                .as_ref()
+                .is_some_and(|h| h.sha.is_none() && h.branch.as_deref() == Some(branch));
+        let whole =
+            !continuous || push.is_truncated() || push.is_creation() || push.commits.is_empty();
+        let touched = push.touched_paths();
+        let refresh = if whole {
+            refresh_all(
+                &gitlab,
+                &self.inventory,
+                project.id,
+                &push.after,
+                &self.rules,
+            )
+            .await?
+        } else {
+            refresh_touched(
+                &gitlab,
+                &self.inventory,
+                project.id,
+                &push.after,
+                &touched,
+                &self.rules,
+            )
+            .await?
+        };
+        let summary = if whole || refresh.parsed > 0 || refresh.removed > 0 {
+            let (findings, vulnerabilities) = self.recompute(project.id)?;
+            Some(ScanSummary {
+                refresh,
+                findings,
+                vulnerabilities,
+            })
+        } else {
+            None
+        };
+        self.inventory.set_head(
+            project.id,
+            &Head {
+                branch: Some(branch.to_string()),
+                activity: project.last_activity_at.clone(),
+                sha: Some(push.after.clone()),
+                refreshed_at_ms: now_ms(),
+                tree_listed_at_ms: if whole {
+                    Some(now_ms())
+                } else {
+                    head.and_then(|h| h.tree_listed_at_ms)
+                },
+            },
+        )?;
+        Ok(match summary {
+            Some(s) => format!(
+                "push to {branch} of {}: {}{}",
+                project.path_with_namespace,
+                if whole { "whole tree read; " } else { "" },
+                s.describe()
+            ),
+            None => format!(
+                "push to {branch} of {}: no manifest touched, nothing read",
+                project.path_with_namespace
+            ),
+        })
+    }
+
+    /// Recomputes a project's findings from its stored manifests.
+    fn recompute(&self, project: ProjectId) -> Result<(FindingsDiff, usize), StoreError> {
+        let index = self.index();
+        let mut all: Vec<Finding> = Vec::new();
+        for m in self.inventory.manifests(project)? {
+            all.extend(findings_for(&m.path, &m.dependencies, &index));
+        }
+        let vulnerabilities = all.iter().filter(|f| f.is_vulnerability()).count();
+        let diff = self.findings.replace(project, all, now_ms())?;
+        Ok((diff, vulnerabilities))
+    }
+
+    /// Recomputes every project's findings (after the advisories changed).
+    pub fn recompute_all(&self) -> Result<usize, StoreError> {
+        let ids = self.catalog.ids()?;
+        for id in &ids {
+            self.recompute(*id)?;
+        }
+        Ok(ids.len())
+    }
+
+    /// Forgets a project's manifests and findings.
+    pub fn forget(&self, project: ProjectId) -> Result<(), StoreError> {
+        self.inventory.forget(project)?;
+        self.findings.forget(project)
+    }
+
+    /// Scans every stale catalogued project (a few at a time) and forgets the state of projects
+    /// no longer catalogued. Returns how many were scanned.
+    pub async fn scan_stale(&self) -> Result<usize, StoreError> {
+        for id in self.inventory.project_ids()? {
+            if self.catalog.get(id)?.is_none() {
+                self.forget(id)?;
+            }
+        }
+        let mut stale = Vec::new();
+        for id in self.catalog.ids()? {
+            if let Some(p) = self.catalog.get(id)? {
+                if self.is_stale(&p)? {
+                    stale.push(p);
+                }
+            }
+        }
+        let scanned = stale.len();
+        futures_util::stream::iter(stale)
+            .for_each_concurrent(self.concurrency, |p| async move {
+                match self.scan(&p, None).await {
+                    Ok(Some(s)) => tracing::info!(
+                        project = %p.path_with_namespace,
+                        "scanned: {}",
+                        s.describe()
+                    ),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(
+                        project = %p.path_with_namespace,
+                        error = %e,
+                        "scan failed; the next sync will try again"
+                    ),
+                }
+            })
+            .await;
+        Ok(scanned)
+    }
+}
+
+#[async_trait]
+impl AfterSync for Scanner {
+    async fn after_sync(&self) {
+        match self.scan_stale().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(projects = n, "scanned new and changed projects"),
+            Err(e) => tracing::warn!(error = %e, "scanning after the sync failed"),
+        }
+    }
+}
