@@ -7,6 +7,7 @@ pub mod advisories;
 pub mod app;
 pub mod catalog;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod deps;
 pub mod ecosystem;
