@@ -1,0 +1,6 @@
+//! Remediation: the pure planner, the remediation model and table, MR rendering, and the
+//! executor that carries plans out on GitLab.
+
+pub mod model;
+pub mod planner;
+pub mod table;
