@@ -3,4 +3,5 @@
 
 pub mod model;
 pub mod planner;
+pub mod render;
 pub mod table;

@@ -1,0 +1,198 @@
+//! Merge request and note texts. Pure: a remediation in, Markdown out.
+
+use super::model::Remediation;
+use crate::commands::COMMANDS;
+
+/// The hidden marker's prefix; the rest of the line is JSON.
+pub const MARKER: &str = "<!-- backline:";
+
+/// `Security: bump <package> from <a> to <b>`.
+pub fn title(prefix: &str, r: &Remediation) -> String {
+    format!(
+        "{prefix} bump {} from {} to {}",
+        r.package,
+        r.from_version,
+        r.target_version.as_deref().unwrap_or("?")
+    )
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The MR description: what, why this version, the advisories, the commands, and a hidden
+/// marker with the machine-readable state.
+pub fn description(r: &Remediation) -> String {
+    let target = r.target_version.as_deref().unwrap_or("?");
+    let mut s = String::new();
+    s.push_str(&format!(
+        "This merge request moves **{}** from `{}` to `{}` in `{}` ({}{}).\n\n",
+        r.package,
+        r.from_version,
+        target,
+        r.manifest,
+        r.ecosystem,
+        if r.direct {
+            ", a direct dependency"
+        } else {
+            ", a transitive dependency"
+        }
+    ));
+    s.push_str("| Advisory | Aliases | Severity | Summary |\n|---|---|---|---|\n");
+    for a in &r.advisories {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            cell(&a.id),
+            cell(&a.aliases.join(", ")),
+            a.severity.as_str(),
+            cell(a.summary.as_deref().unwrap_or(""))
+        ));
+    }
+    s.push_str(&format!(
+        "\n**Why `{target}`:** it is the smallest version above `{}` that none of the known advisories on `{}` affects, so the change is as small as a fix can be.\n\n",
+        r.from_version, r.package
+    ));
+    s.push_str("**Commands** (in a comment, Developer role or more):\n\n");
+    for (usage, what) in COMMANDS {
+        s.push_str(&format!("- `/backline {usage}`: {what}\n"));
+    }
+    s.push_str(
+        "\nClosing this MR ignores this version: backline will not propose it again (reopen the MR or comment `/backline unignore` to undo).\n\n",
+    );
+    let state = serde_json::json!({
+        "remediation": r.id,
+        "manifest": r.manifest,
+        "package": r.package,
+        "from": r.from_version,
+        "to": target,
+        "advisories": r.advisories.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+    });
+    s.push_str(&format!("{MARKER} {state} -->\n"));
+    s
+}
+
+/// The commit message.
+pub fn commit_message(r: &Remediation) -> String {
+    let ids: Vec<&str> = r.advisories.iter().map(|a| a.id.as_str()).collect();
+    format!(
+        "Bump {} from {} to {}\n\nFixes {}.\n",
+        r.package,
+        r.from_version,
+        r.target_version.as_deref().unwrap_or("?"),
+        ids.join(", ")
+    )
+}
+
+/// The note left when a person closes the bot's MR.
+pub fn dismissed_note(r: &Remediation) -> String {
+    format!(
+        "Understood: backline will not propose `{}` `{}` again. To undo, reopen this MR or comment `/backline unignore`.",
+        r.package,
+        r.target_version.as_deref().unwrap_or("?")
+    )
+}
+
+/// The note left when the bot closes its MR because the vulnerability is gone.
+pub fn obsolete_note(r: &Remediation, why: &str) -> String {
+    format!(
+        "Closing: {why}. If `{}` becomes vulnerable again, backline reopens this MR.",
+        r.package
+    )
+}
+
+/// The `/backline status` answer.
+pub fn status_note(r: &Remediation) -> String {
+    let mut s = format!(
+        "**{}** `{}` → `{}` in `{}`: **{}**",
+        r.package,
+        r.from_version,
+        r.target_version.as_deref().unwrap_or("?"),
+        r.manifest,
+        r.state.as_str()
+    );
+    if let Some(reason) = &r.reason {
+        s.push_str(&format!(" ({reason})"));
+    }
+    if r.edited_by_person {
+        s.push_str(". The branch has commits by a person: backline will not force-push it; `/backline recreate` rebuilds it.");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisories::cvss::Level;
+    use crate::advisories::AdvisoryKind;
+    use crate::ecosystem::Ecosystem;
+    use crate::findings::AdvisoryRef;
+    use crate::gitlab::ProjectId;
+    use crate::remediation::model::State;
+
+    fn remediation() -> Remediation {
+        Remediation {
+            id: 7,
+            project: ProjectId(1),
+            manifest: "Cargo.lock".into(),
+            ecosystem: Ecosystem::CratesIo,
+            package: "regex".into(),
+            direct: true,
+            from_version: "1.5.4".into(),
+            target_version: Some("1.5.5".into()),
+            advisories: vec![AdvisoryRef {
+                id: "RUSTSEC-2022-0013".into(),
+                aliases: vec!["CVE-2022-24713".into(), "GHSA-m5pq-gvj9-9vr8".into()],
+                summary: Some("Regexes with large repetitions | on empty sub-expressions take a very long time to parse".into()),
+                severity: Level::High,
+                cvss: None,
+                cvss_score: None,
+                kind: AdvisoryKind::Vulnerability,
+            }],
+            severity: Level::High,
+            state: State::MrOpen,
+            approved_by: Some("policy".into()),
+            reason: None,
+            branch: "backline/crates.io/regex-1.5.5".into(),
+            mr_iid: None,
+            mr_url: None,
+            edited_by_person: false,
+            ignored_versions: vec![],
+            ignored_advisories: vec![],
+            detected_at_ms: 0,
+            updated_at_ms: 0,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn description_snapshot() {
+        let d = description(&remediation());
+        let expected = "This merge request moves **regex** from `1.5.4` to `1.5.5` in `Cargo.lock` (crates.io, a direct dependency).
+
+| Advisory | Aliases | Severity | Summary |
+|---|---|---|---|
+| RUSTSEC-2022-0013 | CVE-2022-24713, GHSA-m5pq-gvj9-9vr8 | high | Regexes with large repetitions \\| on empty sub-expressions take a very long time to parse |
+
+**Why `1.5.5`:** it is the smallest version above `1.5.4` that none of the known advisories on `regex` affects, so the change is as small as a fix can be.
+
+**Commands** (in a comment, Developer role or more):
+
+- `/backline rebase`: rebase this MR on the default branch (regenerates the branch when it conflicts)
+- `/backline recreate`: rebuild the branch from the default branch, discarding any edits
+- `/backline approve`: approve this fix (opens the MR when the policy waits for approval)
+- `/backline ignore [advisory-id|version]`: ignore this fix, an advisory, or a version; closes the MR
+- `/backline unignore`: undo an ignore
+- `/backline status`: say where this remediation stands
+- `/backline help`: show this list
+
+Closing this MR ignores this version: backline will not propose it again (reopen the MR or comment `/backline unignore` to undo).
+
+<!-- backline: {\"advisories\":[\"RUSTSEC-2022-0013\"],\"from\":\"1.5.4\",\"manifest\":\"Cargo.lock\",\"package\":\"regex\",\"remediation\":7,\"to\":\"1.5.5\"} -->
+";
+        assert_eq!(d, expected);
+        assert_eq!(
+            title("Security:", &remediation()),
+            "Security: bump regex from 1.5.4 to 1.5.5"
+        );
+    }
+}
