@@ -4,5 +4,7 @@
 pub mod refresh;
 pub mod table;
 
-pub use refresh::{refresh_all, refresh_touched, RefreshError, RefreshReport};
+pub use refresh::{
+    fetch_manifest_files, refresh_all, refresh_touched, RefreshError, RefreshReport,
+};
 pub use table::{Head, Input, Inventory, StoredManifest};

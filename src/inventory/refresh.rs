@@ -139,6 +139,30 @@ impl Reader<'_> {
     }
 }
 
+/// Reads a manifest at `git_ref` and every file its parse needs (companions, includes): the
+/// files a patch of it may edit. Absent files are left out.
+pub async fn fetch_manifest_files(
+    gitlab: &GitLab,
+    project: ProjectId,
+    git_ref: &str,
+    path: &str,
+) -> Result<HashMap<String, Vec<u8>>, GitLabError> {
+    let mut reader = Reader {
+        gitlab,
+        project: ProjectRef::Id(project),
+        git_ref,
+        tree: None,
+        files: HashMap::new(),
+        fetched: 0,
+    };
+    reader.parse(path).await?;
+    Ok(reader
+        .files
+        .into_iter()
+        .filter_map(|(p, f)| f.map(|(bytes, _)| (p, bytes)))
+        .collect())
+}
+
 /// Lists the tree at `git_ref` and brings every manifest up to date; unchanged blobs are kept
 /// without a request.
 pub async fn refresh_all(

@@ -1,6 +1,7 @@
 //! Remediation: the pure planner, the remediation model and table, MR rendering, and the
 //! executor that carries plans out on GitLab.
 
+pub mod executor;
 pub mod model;
 pub mod planner;
 pub mod render;

@@ -1,0 +1,775 @@
+//! Carrying plans out on GitLab: open, retarget, reopen and close the bot's merge requests,
+//! record every transition, and answer the MR events and commands that move a remediation.
+//! Each step is "make the state so": it looks at GitLab before acting, so a replayed delivery
+//! or a retried handler never opens a second MR or pushes over a person's commits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine;
+
+use super::model::{branch_name, Remediation, State};
+use super::planner::{plan, vulnerable, Decision, Policy, Vulnerable};
+use super::render;
+use super::table::Remediations;
+use crate::catalog::CatalogProject;
+use crate::clock::now_ms;
+use crate::ecosystem::Ecosystem;
+use crate::findings::Finding;
+use crate::gitlab::client::ops::MrState;
+use crate::gitlab::rest::{
+    CommitAction, MergeRequest, MergeRequestUpdate, NewCommit, NewMergeRequest, User,
+};
+use crate::gitlab::{GitLab, GitLabError, MrIid, ProjectRef};
+use crate::inventory::fetch_manifest_files;
+use crate::store::StoreError;
+
+/// Why carrying out a decision failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// GitLab failed.
+    #[error(transparent)]
+    GitLab(#[from] GitLabError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ExecError {
+    /// Whether trying again later may help.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ExecError::GitLab(e) if e.is_transient())
+    }
+}
+
+/// One file's new content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    /// Path from the repository root.
+    pub path: String,
+    /// The whole new content.
+    pub content: Vec<u8>,
+}
+
+/// The request for a fix's edits.
+#[derive(Debug, Clone)]
+pub struct FixRequest<'a> {
+    /// Ecosystem.
+    pub ecosystem: Ecosystem,
+    /// The manifest or lockfile.
+    pub manifest: &'a str,
+    /// Package.
+    pub package: &'a str,
+    /// Installed version.
+    pub from: &'a str,
+    /// Target version.
+    pub to: &'a str,
+    /// Direct dependency.
+    pub direct: bool,
+    /// The repository files the edit may need (the manifest and its companions).
+    pub files: &'a HashMap<String, Vec<u8>>,
+}
+
+/// Makes the file edits of a fix, or says why none is correct.
+#[async_trait]
+pub trait Fixer: Send + Sync {
+    /// The edits, or the reason no edit is correct ("needs `memchr` >= 2.4").
+    async fn edits(&self, request: &FixRequest<'_>) -> Result<Vec<Edit>, FixError>;
+}
+
+/// Why a fix has no edits.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FixError {
+    /// No edit is correct; the reason says what is needed.
+    #[error("{0}")]
+    NotFixable(String),
+    /// The registry could not be reached (try again later).
+    #[error("registry: {0}")]
+    Registry(String),
+}
+
+/// How MRs look.
+#[derive(Debug, Clone)]
+pub struct MrSettings {
+    /// Title prefix (`Security:`).
+    pub title_prefix: String,
+    /// Labels.
+    pub labels: Vec<String>,
+    /// Approval and pacing.
+    pub policy: Policy,
+}
+
+impl Default for MrSettings {
+    fn default() -> Self {
+        MrSettings {
+            title_prefix: "Security:".into(),
+            labels: vec!["security".into(), "backline".into()],
+            policy: Policy::default(),
+        }
+    }
+}
+
+/// Carries out plans.
+pub struct Executor {
+    gitlab: GitLab,
+    /// The remediations.
+    pub table: Remediations,
+    fixer: Arc<dyn Fixer>,
+    bot: User,
+    settings: MrSettings,
+}
+
+/// Who acts when the bot does.
+pub const BOT: &str = "backline";
+
+impl Executor {
+    /// An executor.
+    pub fn new(
+        gitlab: GitLab,
+        table: Remediations,
+        fixer: Arc<dyn Fixer>,
+        bot: User,
+        settings: MrSettings,
+    ) -> Self {
+        Executor {
+            gitlab,
+            table,
+            fixer,
+            bot,
+            settings,
+        }
+    }
+
+    /// The bot user.
+    pub fn bot(&self) -> &User {
+        &self.bot
+    }
+
+    fn client(&self, uuid: Option<&str>) -> GitLab {
+        match uuid {
+            Some(u) => self.gitlab.on_behalf_of(u),
+            None => self.gitlab.clone(),
+        }
+    }
+
+    /// Plans the project from its findings and carries the plan out; returns one line per
+    /// decision taken.
+    pub async fn apply(
+        &self,
+        project: &CatalogProject,
+        findings: &[Finding],
+        uuid: Option<&str>,
+    ) -> Result<Vec<String>, ExecError> {
+        let Some(default_branch) = project.default_branch.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let gitlab = self.client(uuid);
+        let existing = self.table.of_project(project.id)?;
+        let decisions = plan(&vulnerable(findings), &existing, &self.settings.policy);
+        let mut lines = Vec::new();
+        for d in decisions {
+            let line = self.carry_out(&gitlab, project, default_branch, d).await?;
+            if let Some(line) = line {
+                lines.push(line);
+            }
+        }
+        Ok(lines)
+    }
+
+    async fn carry_out(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        default_branch: &str,
+        decision: Decision,
+    ) -> Result<Option<String>, ExecError> {
+        let now = now_ms();
+        match decision {
+            Decision::New {
+                vulnerable: v,
+                approved,
+                open,
+                reason,
+            } => {
+                let mut r = self.new_remediation(project, &v, now)?;
+                r.approved_by = approved.then(|| "policy".to_string());
+                r.reason = Some(reason.clone());
+                let state = if v.fix.is_none() {
+                    State::NotFixable
+                } else {
+                    State::Planned
+                };
+                r.transition(state, BOT, reason, now);
+                self.table.put(&r)?;
+                if open {
+                    self.open(gitlab, project, default_branch, &mut r).await?;
+                }
+                Ok(Some(format!(
+                    "{} {}: {}",
+                    r.package,
+                    r.from_version,
+                    r.state.as_str()
+                )))
+            }
+            Decision::Open { id, reason } => {
+                let Some(mut r) = self.table.get(id)? else {
+                    return Ok(None);
+                };
+                r.reason = Some(reason);
+                self.open(gitlab, project, default_branch, &mut r).await?;
+                Ok(Some(format!(
+                    "{} {}: {}",
+                    r.package,
+                    r.from_version,
+                    r.state.as_str()
+                )))
+            }
+            Decision::Retarget {
+                id,
+                vulnerable: v,
+                reason,
+            } => {
+                let Some(mut r) = self.table.get(id)? else {
+                    return Ok(None);
+                };
+                let had_mr = r.state == State::MrOpen;
+                r.from_version = v.version.clone();
+                r.target_version = v.fix.clone();
+                r.advisories = v.advisories.clone();
+                r.severity = v.severity;
+                r.direct = v.direct;
+                r.reason = Some(reason.clone());
+                if had_mr {
+                    // Superseded: the same branch and MR move to the new version.
+                    self.write_branch(gitlab, project, default_branch, &mut r)
+                        .await?;
+                    if r.state == State::MrOpen {
+                        self.refresh_mr_text(gitlab, project, &r).await?;
+                    }
+                    r.transition(State::MrOpen, BOT, reason, now);
+                } else {
+                    if r.state == State::Dismissed {
+                        // A new version after a dismissal: a new branch and MR.
+                        r.branch = branch_name(
+                            r.ecosystem,
+                            &r.manifest,
+                            &r.package,
+                            v.fix.as_deref().unwrap_or("none"),
+                        );
+                        r.mr_iid = None;
+                        r.mr_url = None;
+                        r.edited_by_person = false;
+                    }
+                    let state = if v.fix.is_none() {
+                        State::NotFixable
+                    } else {
+                        State::Planned
+                    };
+                    r.transition(state, BOT, reason, now);
+                    if r.approved_by.is_none() && self.settings.policy.approves(v.severity) {
+                        r.approved_by = Some("policy".into());
+                    }
+                    if state == State::Planned && r.approved_by.is_some() {
+                        self.open(gitlab, project, default_branch, &mut r).await?;
+                    }
+                }
+                self.table.put(&r)?;
+                Ok(Some(format!(
+                    "{} retargeted to {}: {}",
+                    r.package,
+                    r.target_version.as_deref().unwrap_or("?"),
+                    r.state.as_str()
+                )))
+            }
+            Decision::Reopen {
+                id,
+                vulnerable: v,
+                reason,
+            } => {
+                let Some(mut r) = self.table.get(id)? else {
+                    return Ok(None);
+                };
+                r.from_version = v.version.clone();
+                r.target_version = v.fix.clone();
+                r.advisories = v.advisories.clone();
+                self.reopen(gitlab, project, default_branch, &mut r, BOT, &reason)
+                    .await?;
+                Ok(Some(format!(
+                    "{} reopened: {}",
+                    r.package,
+                    r.state.as_str()
+                )))
+            }
+            Decision::CloseObsolete { id, reason } => {
+                let Some(mut r) = self.table.get(id)? else {
+                    return Ok(None);
+                };
+                if let Some(iid) = r.mr_iid {
+                    let p = ProjectRef::Id(project.id);
+                    let mr = gitlab.merge_request(&p, iid).await?;
+                    if mr.state == "opened" {
+                        gitlab
+                            .create_merge_request_note(&p, iid, &render::obsolete_note(&r, &reason))
+                            .await?;
+                        gitlab
+                            .update_merge_request(
+                                &p,
+                                iid,
+                                &MergeRequestUpdate {
+                                    state_event: Some("close".into()),
+                                    ..Default::default()
+                                },
+                            )
+                            .await?;
+                    }
+                }
+                r.transition(State::Obsolete, BOT, reason, now);
+                self.table.put(&r)?;
+                Ok(Some(format!("{}: obsolete, MR closed", r.package)))
+            }
+            Decision::Fixed { id, reason } => {
+                let Some(mut r) = self.table.get(id)? else {
+                    return Ok(None);
+                };
+                r.transition(State::Fixed, BOT, reason, now);
+                self.table.put(&r)?;
+                Ok(Some(format!("{}: fixed", r.package)))
+            }
+        }
+    }
+
+    fn new_remediation(
+        &self,
+        project: &CatalogProject,
+        v: &Vulnerable,
+        now: i64,
+    ) -> Result<Remediation, StoreError> {
+        Ok(Remediation {
+            id: self.table.next_id()?,
+            project: project.id,
+            manifest: v.manifest.clone(),
+            ecosystem: v.ecosystem,
+            package: v.package.clone(),
+            direct: v.direct,
+            from_version: v.version.clone(),
+            target_version: v.fix.clone(),
+            advisories: v.advisories.clone(),
+            severity: v.severity,
+            state: State::Planned,
+            approved_by: None,
+            reason: None,
+            branch: branch_name(
+                v.ecosystem,
+                &v.manifest,
+                &v.package,
+                v.fix.as_deref().unwrap_or("none"),
+            ),
+            mr_iid: None,
+            mr_url: None,
+            edited_by_person: false,
+            ignored_versions: Vec::new(),
+            ignored_advisories: Vec::new(),
+            detected_at_ms: now,
+            updated_at_ms: now,
+            history: Vec::new(),
+        })
+    }
+
+    /// Opens (or adopts) the MR of a remediation: look the branch's MRs up first, write the
+    /// branch, create the MR, adopt on 409. Saves the remediation.
+    pub async fn open(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        default_branch: &str,
+        r: &mut Remediation,
+    ) -> Result<(), ExecError> {
+        let p = ProjectRef::Id(project.id);
+        let now = now_ms();
+        let existing = gitlab
+            .merge_requests_from(&p, &r.branch, MrState::All)
+            .await?;
+        if let Some(mr) = existing.iter().find(|m| m.state == "opened") {
+            self.adopt(r, mr, "adopted the open MR of this branch", now);
+            self.table.put(r)?;
+            return Ok(());
+        }
+        if let Some(mr) = existing.iter().find(|m| m.state == "merged") {
+            r.mr_iid = Some(mr.iid);
+            r.transition(
+                State::Merged,
+                BOT,
+                "this branch's MR was already merged",
+                now,
+            );
+            self.table.put(r)?;
+            return Ok(());
+        }
+        if let Some(mr) = existing.iter().find(|m| m.state == "closed") {
+            // A person closed it before: that version stays ignored.
+            r.mr_iid = Some(mr.iid);
+            if let Some(t) = &r.target_version {
+                if !r.ignored_versions.contains(t) {
+                    r.ignored_versions.push(t.clone());
+                }
+            }
+            r.transition(
+                State::Dismissed,
+                BOT,
+                "this branch's MR was closed by a person",
+                now,
+            );
+            self.table.put(r)?;
+            return Ok(());
+        }
+        self.write_branch(gitlab, project, default_branch, r)
+            .await?;
+        if r.state == State::NotFixable {
+            self.table.put(r)?;
+            return Ok(());
+        }
+        let new = NewMergeRequest {
+            source_branch: r.branch.clone(),
+            target_branch: default_branch.to_string(),
+            title: render::title(&self.settings.title_prefix, r),
+            description: Some(render::description(r)),
+            labels: (!self.settings.labels.is_empty()).then(|| self.settings.labels.join(",")),
+            remove_source_branch: Some(true),
+        };
+        let mr = match gitlab.create_merge_request(&p, &new).await {
+            Ok(mr) => mr,
+            Err(GitLabError::Conflict { .. }) => {
+                let open = gitlab
+                    .merge_requests_from(&p, &r.branch, MrState::Opened)
+                    .await?;
+                match open.into_iter().next() {
+                    Some(mr) => mr,
+                    None => {
+                        return Err(ExecError::GitLab(GitLabError::Conflict {
+                            endpoint: "POST merge_requests".into(),
+                            message: "GitLab reported a conflicting MR that it does not list"
+                                .into(),
+                        }))
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.adopt(r, &mr, "opened the MR", now);
+        self.table.put(r)?;
+        Ok(())
+    }
+
+    fn adopt(&self, r: &mut Remediation, mr: &MergeRequest, why: &str, now: i64) {
+        r.mr_iid = Some(mr.iid);
+        r.mr_url = mr.web_url.clone();
+        r.reason = None;
+        r.transition(State::MrOpen, BOT, why, now);
+    }
+
+    /// Writes the fix onto the remediation's branch: one commit from the default branch's head
+    /// (creating or replacing the branch). Never replaces a branch a person has pushed to.
+    /// Sets `NotFixable` when no edit is correct.
+    pub async fn write_branch(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        default_branch: &str,
+        r: &mut Remediation,
+    ) -> Result<(), ExecError> {
+        let p = ProjectRef::Id(project.id);
+        let Some(to) = r.target_version.clone() else {
+            r.transition(
+                State::NotFixable,
+                BOT,
+                "no fixed version is published",
+                now_ms(),
+            );
+            return Ok(());
+        };
+        let files = fetch_manifest_files(gitlab, project.id, default_branch, &r.manifest).await?;
+        let request = FixRequest {
+            ecosystem: r.ecosystem,
+            manifest: &r.manifest,
+            package: &r.package,
+            from: &r.from_version,
+            to: &to,
+            direct: r.direct,
+            files: &files,
+        };
+        let edits = match self.fixer.edits(&request).await {
+            Ok(e) => e,
+            Err(FixError::NotFixable(reason)) => {
+                r.reason = Some(reason.clone());
+                r.transition(State::NotFixable, BOT, reason, now_ms());
+                return Ok(());
+            }
+            Err(FixError::Registry(message)) => {
+                return Err(ExecError::GitLab(GitLabError::Transport {
+                    endpoint: "package registry".into(),
+                    message,
+                    timeout: false,
+                }))
+            }
+        };
+        let actions = edits
+            .into_iter()
+            .map(|e| match String::from_utf8(e.content) {
+                Ok(text) => CommitAction::update(e.path, text),
+                Err(bytes) => CommitAction {
+                    encoding: Some("base64".into()),
+                    ..CommitAction::update(
+                        e.path,
+                        base64::engine::general_purpose::STANDARD.encode(bytes.into_bytes()),
+                    )
+                },
+            })
+            .collect();
+        let mut commit = NewCommit {
+            branch: r.branch.clone(),
+            commit_message: render::commit_message(r),
+            start_branch: Some(default_branch.to_string()),
+            start_sha: None,
+            actions,
+            author_email: None,
+            author_name: None,
+            force: false,
+        };
+        match gitlab.create_commit(&p, &commit).await {
+            Ok(_) => Ok(()),
+            Err(GitLabError::Validation { message, .. }) if message.contains("already exists") => {
+                if r.edited_by_person {
+                    return Ok(());
+                }
+                // Our branch from an earlier attempt (or an outdated one): rebuild it.
+                commit.force = true;
+                gitlab.create_commit(&p, &commit).await?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn refresh_mr_text(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &Remediation,
+    ) -> Result<(), ExecError> {
+        if let Some(iid) = r.mr_iid {
+            gitlab
+                .update_merge_request(
+                    &ProjectRef::Id(project.id),
+                    iid,
+                    &MergeRequestUpdate {
+                        title: Some(render::title(&self.settings.title_prefix, r)),
+                        description: Some(render::description(r)),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Reopens the remediation's MR (checking GitLab's answer: it stays closed when the source
+    /// branch is gone, and then the branch is written and the reopen tried again), and refreshes
+    /// its branch unless a person edited it.
+    pub async fn reopen(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        default_branch: &str,
+        r: &mut Remediation,
+        by: &str,
+        why: &str,
+    ) -> Result<(), ExecError> {
+        let p = ProjectRef::Id(project.id);
+        if let Some(t) = &r.target_version {
+            r.ignored_versions.retain(|v| v != t);
+        }
+        let Some(iid) = r.mr_iid else {
+            r.transition(State::Planned, by, why, now_ms());
+            return self.open(gitlab, project, default_branch, r).await;
+        };
+        if !r.edited_by_person {
+            self.write_branch(gitlab, project, default_branch, r)
+                .await?;
+        }
+        let reopen = MergeRequestUpdate {
+            state_event: Some("reopen".into()),
+            title: Some(render::title(&self.settings.title_prefix, r)),
+            description: Some(render::description(r)),
+            ..Default::default()
+        };
+        let mr = gitlab.merge_request(&p, iid).await?;
+        let mr = if mr.state == "opened" {
+            mr
+        } else {
+            gitlab.update_merge_request(&p, iid, &reopen).await?
+        };
+        if mr.state == "opened" {
+            r.mr_url = mr.web_url.clone();
+            r.transition(State::MrOpen, by, why, now_ms());
+        } else {
+            // GitLab kept it closed: open a fresh MR for the branch.
+            r.mr_iid = None;
+            r.transition(
+                State::Planned,
+                by,
+                format!("{why}; the old MR could not be reopened"),
+                now_ms(),
+            );
+            self.open(gitlab, project, default_branch, r).await?;
+        }
+        self.table.put(r)?;
+        Ok(())
+    }
+
+    /// The MR of `branch` was merged.
+    pub fn merged(&self, r: &mut Remediation, by: &str) -> Result<(), StoreError> {
+        r.transition(
+            State::Merged,
+            by,
+            "the MR was merged; fixed once the default branch shows it",
+            now_ms(),
+        );
+        self.table.put(r)
+    }
+
+    /// A person closed the MR: ignore this version and say how to undo.
+    pub async fn dismissed(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &mut Remediation,
+        by: &str,
+    ) -> Result<(), ExecError> {
+        if let Some(t) = &r.target_version {
+            if !r.ignored_versions.contains(t) {
+                r.ignored_versions.push(t.clone());
+            }
+        }
+        r.transition(
+            State::Dismissed,
+            by,
+            "the MR was closed by a person",
+            now_ms(),
+        );
+        self.table.put(r)?;
+        if let Some(iid) = r.mr_iid {
+            gitlab
+                .create_merge_request_note(
+                    &ProjectRef::Id(project.id),
+                    iid,
+                    &render::dismissed_note(r),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Rebases the MR: GitLab's rebase when it has no conflicts; when it has and no person
+    /// edited the branch, the branch is regenerated from the default branch.
+    pub async fn rebase(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &mut Remediation,
+    ) -> Result<String, ExecError> {
+        let Some(iid) = r.mr_iid else {
+            return Ok("there is no MR to rebase".into());
+        };
+        let Some(default_branch) = project.default_branch.as_deref() else {
+            return Ok("the project has no default branch".into());
+        };
+        let p = ProjectRef::Id(project.id);
+        let mr = gitlab.merge_request(&p, iid).await?;
+        if mr.has_conflicts || mr.detailed_merge_status.as_deref() == Some("conflict") {
+            if r.edited_by_person {
+                return Ok("the branch conflicts and has commits by a person: `/backline recreate` rebuilds it (discarding them)".into());
+            }
+            self.write_branch(gitlab, project, default_branch, r)
+                .await?;
+            self.table.put(r)?;
+            return Ok("the branch conflicted: regenerated it from the default branch".into());
+        }
+        gitlab.rebase_merge_request(&p, iid).await?;
+        Ok("rebased on the default branch".into())
+    }
+
+    /// Rebuilds the branch from the default branch, discarding edits.
+    pub async fn recreate(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &mut Remediation,
+        by: &str,
+    ) -> Result<String, ExecError> {
+        let Some(default_branch) = project.default_branch.as_deref() else {
+            return Ok("the project has no default branch".into());
+        };
+        r.edited_by_person = false;
+        self.write_branch(gitlab, project, default_branch, r)
+            .await?;
+        r.history.push(super::model::Transition {
+            at_ms: now_ms(),
+            from: Some(r.state),
+            to: r.state,
+            by: by.to_string(),
+            why: "branch recreated on request".into(),
+        });
+        self.table.put(r)?;
+        Ok("recreated the branch from the default branch".into())
+    }
+
+    /// Approves a planned remediation (and opens its MR when the cap allows).
+    pub async fn approve(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &mut Remediation,
+        by: &str,
+    ) -> Result<String, ExecError> {
+        if r.approved_by.is_none() {
+            r.approved_by = Some(by.to_string());
+        }
+        if r.state != State::Planned {
+            self.table.put(r)?;
+            return Ok(format!("approved (it is {})", r.state.as_str()));
+        }
+        let open = self
+            .table
+            .of_project(project.id)?
+            .iter()
+            .filter(|x| x.state == State::MrOpen)
+            .count();
+        if open >= self.settings.policy.max_open_mrs {
+            r.reason = Some(format!(
+                "approved; waits: {open} bot MRs are open (the cap)"
+            ));
+            self.table.put(r)?;
+            return Ok("approved; it opens when an open bot MR closes (the cap is reached)".into());
+        }
+        let Some(default_branch) = project.default_branch.as_deref() else {
+            return Ok("the project has no default branch".into());
+        };
+        self.open(gitlab, project, default_branch, r).await?;
+        Ok(format!("approved: {}", r.state.as_str()))
+    }
+
+    /// Looks up the remediation of `project`'s bot branch `branch`.
+    pub fn by_branch(
+        &self,
+        project: crate::gitlab::ProjectId,
+        branch: &str,
+    ) -> Result<Option<Remediation>, StoreError> {
+        self.table.by_branch(project, branch)
+    }
+
+    /// The MR number of a remediation, if any.
+    pub fn iid(r: &Remediation) -> Option<MrIid> {
+        r.mr_iid
+    }
+}
