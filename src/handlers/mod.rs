@@ -4,6 +4,7 @@
 
 mod record;
 pub mod refresh;
+pub mod remediation;
 pub mod system;
 
 use std::sync::Arc;
@@ -43,12 +44,17 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Reactor {
     catalog: Arc<CatalogService>,
     scanner: Arc<refresh::Scanner>,
+    roles: remediation::RoleCache,
 }
 
 impl Reactor {
     /// Reactions over the catalog service and the scanner.
     pub fn new(catalog: Arc<CatalogService>, scanner: Arc<refresh::Scanner>) -> Self {
-        Reactor { catalog, scanner }
+        Reactor {
+            catalog,
+            scanner,
+            roles: remediation::RoleCache::default(),
+        }
     }
 }
 
@@ -69,6 +75,37 @@ impl Handler for Reactor {
                 .on_push(p, uuid)
                 .await
                 .map_err(system::refresh_error),
+            HookEvent::MergeRequest(m) | HookEvent::SystemMergeRequest(m) => {
+                let gitlab = self.catalog.gitlab();
+                match remediation::on_merge_request(
+                    &self.scanner,
+                    &self.catalog.catalog,
+                    gitlab,
+                    m,
+                    uuid,
+                )
+                .await
+                {
+                    Some(r) => r,
+                    None => Ok(summarize(event)),
+                }
+            }
+            HookEvent::Note(n) => {
+                let gitlab = self.catalog.gitlab();
+                match remediation::on_note(
+                    &self.scanner,
+                    &self.catalog.catalog,
+                    gitlab,
+                    &self.roles,
+                    n,
+                    uuid,
+                )
+                .await
+                {
+                    Some(r) => r,
+                    None => Ok(summarize(event)),
+                }
+            }
             _ => Ok(summarize(event)),
         }
     }

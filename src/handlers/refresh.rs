@@ -21,6 +21,7 @@ use crate::gitlab::{GitLab, ProjectId};
 use crate::inventory::{
     refresh_all, refresh_touched, Head, Inventory, RefreshError, RefreshReport,
 };
+use crate::remediation::executor::{ExecError, Executor};
 use crate::store::StoreError;
 
 /// The advisory index in use; replaced whole when advisories change.
@@ -35,6 +36,8 @@ pub struct ScanSummary {
     pub findings: FindingsDiff,
     /// Vulnerabilities now (informational advisories not counted).
     pub vulnerabilities: usize,
+    /// What the remediation executor did.
+    pub actions: Vec<String>,
 }
 
 impl ScanSummary {
@@ -56,6 +59,9 @@ impl ScanSummary {
         if !r.errors.is_empty() {
             s.push_str(&format!(", {} unreadable: {}", r.errors.len(), r.errors[0]));
         }
+        if !self.actions.is_empty() {
+            s.push_str(&format!("; remediation: {}", self.actions.join("; ")));
+        }
         s
     }
 }
@@ -72,6 +78,7 @@ pub struct Scanner {
     rules: DiscoveryRules,
     concurrency: usize,
     locks: Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>,
+    executor: std::sync::OnceLock<Arc<Executor>>,
 }
 
 impl Scanner {
@@ -93,7 +100,53 @@ impl Scanner {
             rules: DiscoveryRules::default(),
             concurrency: concurrency.max(1),
             locks: Mutex::new(HashMap::new()),
+            executor: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the remediation executor (once); without it findings are recorded but not acted on.
+    pub fn set_executor(&self, executor: Arc<Executor>) {
+        let _ = self.executor.set(executor);
+    }
+
+    /// The remediation executor, when set.
+    pub fn executor(&self) -> Option<&Arc<Executor>> {
+        self.executor.get()
+    }
+
+    /// Runs one closure while holding the project's lock.
+    pub async fn with_project_lock<T, F: std::future::Future<Output = T>>(
+        &self,
+        project: ProjectId,
+        f: F,
+    ) -> T {
+        let lock = self.lock(project);
+        let _held = lock.lock().await;
+        f.await
+    }
+
+    /// Plans and acts on the project's current findings (under the caller's project lock).
+    async fn act(
+        &self,
+        project: &CatalogProject,
+        uuid: Option<&str>,
+    ) -> Result<Vec<String>, RefreshError> {
+        let Some(executor) = self.executor.get() else {
+            return Ok(Vec::new());
+        };
+        let findings: Vec<Finding> = self
+            .findings
+            .of_project(project.id)?
+            .into_iter()
+            .map(|s| s.finding)
+            .collect();
+        executor
+            .apply(project, &findings, uuid)
+            .await
+            .map_err(|e| match e {
+                ExecError::GitLab(g) => RefreshError::GitLab(g),
+                ExecError::Store(s) => RefreshError::Store(s),
+            })
     }
 
     fn index(&self) -> Arc<Index> {
@@ -151,10 +204,12 @@ impl Scanner {
                 tree_listed_at_ms: Some(now_ms()),
             },
         )?;
+        let actions = self.act(project, uuid).await?;
         Ok(Some(ScanSummary {
             refresh,
             findings,
             vulnerabilities,
+            actions,
         }))
     }
 
@@ -173,10 +228,7 @@ impl Scanner {
         };
         let branch = push.branch().unwrap_or(&push.git_ref);
         if project.default_branch.as_deref() != Some(branch) {
-            return Ok(format!(
-                "push to {branch} of {}: not the default branch",
-                project.path_with_namespace
-            ));
+            return self.on_other_branch_push(&project, branch, push).await;
         }
         if push.is_deletion() {
             return Ok(format!(
@@ -232,6 +284,7 @@ impl Scanner {
                 refresh,
                 findings,
                 vulnerabilities,
+                actions: Vec::new(),
             })
         } else {
             None
@@ -250,6 +303,13 @@ impl Scanner {
                 },
             },
         )?;
+        let summary = match summary {
+            Some(mut s) => {
+                s.actions = self.act(&project, uuid).await?;
+                Some(s)
+            }
+            None => None,
+        };
         Ok(match summary {
             Some(s) => format!(
                 "push to {branch} of {}: {}{}",
@@ -262,6 +322,52 @@ impl Scanner {
                 project.path_with_namespace
             ),
         })
+    }
+
+    /// A push to another branch: when it is a bot branch and someone else pushed, the MR is
+    /// marked edited by a person (no automatic force-push from then on).
+    async fn on_other_branch_push(
+        &self,
+        project: &CatalogProject,
+        branch: &str,
+        push: &PushEvent,
+    ) -> Result<String, RefreshError> {
+        let path = &project.path_with_namespace;
+        let Some(executor) = self.executor.get() else {
+            return Ok(format!(
+                "push to {branch} of {path}: not the default branch"
+            ));
+        };
+        let lock = self.lock(project.id);
+        let _held = lock.lock().await;
+        let Some(mut r) = executor.by_branch(project.id, branch)? else {
+            return Ok(format!(
+                "push to {branch} of {path}: not the default branch"
+            ));
+        };
+        if push.user_id == executor.bot().id || push.is_deletion() {
+            return Ok(format!(
+                "push to bot branch {branch} of {path}: the bot's own"
+            ));
+        }
+        if !r.edited_by_person {
+            r.edited_by_person = true;
+            let who = push
+                .user_username
+                .clone()
+                .unwrap_or_else(|| "a person".into());
+            r.history.push(crate::remediation::model::Transition {
+                at_ms: now_ms(),
+                from: Some(r.state),
+                to: r.state,
+                by: who.clone(),
+                why: "pushed to the bot's branch: no automatic force-push from now on".into(),
+            });
+            executor.table.put(&r)?;
+        }
+        Ok(format!(
+            "push to bot branch {branch} of {path} by someone else: marked edited by a person"
+        ))
     }
 
     /// Recomputes a project's findings from its stored manifests.

@@ -8,11 +8,13 @@ use crate::store::{decode, encode, key_u64, u64_key, Store, StoreError};
 
 const REMEDIATIONS: &str = "remediations";
 const KEYS: &str = "remediation_keys";
+const NOTES: &str = "note_commands";
 
 /// Remediations of every project. Cheap to clone.
 #[derive(Clone)]
 pub struct Remediations {
     inner: Arc<(sled::Tree, sled::Tree)>,
+    notes: sled::Tree,
     store: Store,
 }
 
@@ -29,6 +31,7 @@ impl Remediations {
     pub fn open(store: &Store) -> Result<Remediations, StoreError> {
         Ok(Remediations {
             inner: Arc::new((store.tree(REMEDIATIONS)?, store.tree(KEYS)?)),
+            notes: store.tree(NOTES)?,
             store: store.clone(),
         })
     }
@@ -114,6 +117,21 @@ impl Remediations {
             })
             .collect::<Result<_, _>>()?;
         Ok((total, items))
+    }
+
+    /// The commands a note had when last handled (for edited notes).
+    pub fn note_commands(&self, note_id: u64) -> Result<Option<Vec<String>>, StoreError> {
+        let k = u64_key(note_id);
+        self.notes
+            .get(k)?
+            .map(|v| decode(NOTES, &k, &v))
+            .transpose()
+    }
+
+    /// Records the commands a note has.
+    pub fn set_note_commands(&self, note_id: u64, commands: &[String]) -> Result<(), StoreError> {
+        self.notes.insert(u64_key(note_id), encode(&commands))?;
+        Ok(())
     }
 
     /// Forgets a project's remediations.

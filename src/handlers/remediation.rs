@@ -1,0 +1,331 @@
+//! Merge request events and comment commands on the bot's MRs.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::catalog::Catalog;
+use crate::commands::{self, Command};
+use crate::gitlab::hooks::merge_request::{MergeRequestAction, MergeRequestEvent};
+use crate::gitlab::hooks::note::NoteEvent;
+use crate::gitlab::rest::access;
+use crate::gitlab::{GitLab, GitLabError, ProjectId, ProjectRef, UserId};
+use crate::remediation::executor::{ExecError, Executor};
+use crate::remediation::model::State;
+use crate::remediation::render;
+
+use super::refresh::Scanner;
+use super::HandlerError;
+
+/// How long a member's role is trusted without asking GitLab again.
+const ROLE_TTL: Duration = Duration::from_secs(60);
+
+/// Roles seen recently, per (project, user).
+#[derive(Default)]
+pub struct RoleCache {
+    seen: Mutex<HashMap<(ProjectId, UserId), (u8, Instant)>>,
+}
+
+impl RoleCache {
+    async fn level(
+        &self,
+        gitlab: &GitLab,
+        project: ProjectId,
+        user: UserId,
+    ) -> Result<u8, GitLabError> {
+        if let Ok(seen) = self.seen.lock() {
+            if let Some((level, at)) = seen.get(&(project, user)) {
+                if at.elapsed() < ROLE_TTL {
+                    return Ok(*level);
+                }
+            }
+        }
+        let level = gitlab
+            .member(&ProjectRef::Id(project), user)
+            .await?
+            .map(|m| m.access_level)
+            .unwrap_or(0);
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert((project, user), (level, Instant::now()));
+        }
+        Ok(level)
+    }
+}
+
+fn exec_error(e: ExecError) -> HandlerError {
+    if e.is_transient() {
+        HandlerError::Transient(e.to_string())
+    } else {
+        HandlerError::Permanent(e.to_string())
+    }
+}
+
+fn gitlab_error(e: GitLabError) -> HandlerError {
+    exec_error(ExecError::GitLab(e))
+}
+
+fn client(gitlab: &GitLab, uuid: Option<&str>) -> GitLab {
+    match uuid {
+        Some(u) => gitlab.on_behalf_of(u),
+        None => gitlab.clone(),
+    }
+}
+
+/// A merge request event on one of the bot's MRs: merged, closed or reopened by a person.
+/// `None` when the MR is not the bot's.
+pub async fn on_merge_request(
+    scanner: &Scanner,
+    catalog: &Catalog,
+    gitlab: &GitLab,
+    e: &MergeRequestEvent,
+    uuid: Option<&str>,
+) -> Option<Result<String, HandlerError>> {
+    let executor = scanner.executor()?;
+    let a = &e.object_attributes;
+    let project_id = a.target_project_id.or(e.project.as_ref().and_then(|p| p.id))?;
+    let branch = a.source_branch.as_deref()?;
+    let project = catalog.get(project_id).ok()??;
+    let r = executor.by_branch(project_id, branch).ok()??;
+    let actor = e.user.as_ref();
+    let by_bot = actor.and_then(|u| u.id) == Some(executor.bot().id);
+    let who = actor
+        .map(|u| u.username.clone())
+        .unwrap_or_else(|| "someone".into());
+    let gitlab = client(gitlab, uuid);
+    let result = scanner
+        .with_project_lock(project_id, async {
+            // Re-read under the lock: a concurrent reaction may have moved it.
+            let mut r = match executor.table.get(r.id) {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok("remediation gone".to_string()),
+                Err(e) => return Err(exec_error(e.into())),
+            };
+            if r.mr_iid.is_some() && a.iid.is_some() && r.mr_iid != a.iid {
+                return Ok(format!(
+                    "MR !{} is not the remediation's current MR",
+                    a.iid.map(|i| i.get()).unwrap_or(0)
+                ));
+            }
+            match &a.action {
+                MergeRequestAction::Merge => {
+                    executor
+                        .merged(&mut r, &who)
+                        .map_err(|e| exec_error(e.into()))?;
+                    Ok(format!("{} MR merged by {who}: merged", r.package))
+                }
+                MergeRequestAction::Close if by_bot => {
+                    Ok(format!("{} MR closed by backline", r.package))
+                }
+                MergeRequestAction::Close => {
+                    if r.state == State::Dismissed {
+                        return Ok(format!("{} already dismissed", r.package));
+                    }
+                    executor
+                        .dismissed(&gitlab, &project, &mut r, &who)
+                        .await
+                        .map_err(exec_error)?;
+                    Ok(format!(
+                        "{} MR closed by {who}: dismissed, version ignored",
+                        r.package
+                    ))
+                }
+                MergeRequestAction::Reopen if !by_bot => {
+                    let Some(default_branch) = project.default_branch.clone() else {
+                        return Ok("no default branch".into());
+                    };
+                    executor
+                        .reopen(
+                            &gitlab,
+                            &project,
+                            &default_branch,
+                            &mut r,
+                            &who,
+                            "the MR was reopened by a person",
+                        )
+                        .await
+                        .map_err(exec_error)?;
+                    Ok(format!(
+                        "{} MR reopened by {who}: {}",
+                        r.package,
+                        r.state.as_str()
+                    ))
+                }
+                other => Ok(format!(
+                    "{} MR {}: nothing to do",
+                    r.package,
+                    other.as_str()
+                )),
+            }
+        })
+        .await;
+    Some(result)
+}
+
+/// A comment on one of the bot's MRs: runs the `/backline` commands it carries (only the new
+/// ones of an edited note), for members with Developer access or more, with one reply and an
+/// award emoji. `None` when it is not a comment on a bot MR.
+pub async fn on_note(
+    scanner: &Scanner,
+    catalog: &Catalog,
+    gitlab: &GitLab,
+    roles: &RoleCache,
+    e: &NoteEvent,
+    uuid: Option<&str>,
+) -> Option<Result<String, HandlerError>> {
+    let executor = scanner.executor()?;
+    let mr = e.merge_request.as_ref()?;
+    let project_id = e.project_id()?;
+    let note = &e.object_attributes;
+    if note.author_id == executor.bot().id || note.system == Some(true) {
+        return Some(Ok(
+            "the bot's own note (or a system note): not read as commands".into(),
+        ));
+    }
+    let parsed = commands::parse(&note.note);
+    let previous = executor.table.note_commands(note.id).ok()?;
+    let texts: Vec<String> = parsed.iter().map(ToString::to_string).collect();
+    let fresh: Vec<Command> = match &previous {
+        Some(before) => {
+            let before: Vec<Command> = before
+                .iter()
+                .flat_map(|t| commands::parse(&format!("/backline {t}")))
+                .collect();
+            commands::added(&before, &parsed)
+        }
+        None => parsed,
+    };
+    if fresh.is_empty() {
+        return Some(Ok("no new /backline command".into()));
+    }
+    let branch = mr.source_branch.as_deref()?;
+    let project = catalog.get(project_id).ok()??;
+    let r = executor.by_branch(project_id, branch).ok()??;
+    let gitlab = client(gitlab, uuid);
+    let p = ProjectRef::Id(project_id);
+    let iid = mr.iid;
+    let result = scanner
+        .with_project_lock(project_id, async {
+            // A replayed delivery: the check mark means the reply is already there.
+            let emoji = gitlab.note_award_emoji(&p, iid, note.id).await.map_err(gitlab_error)?;
+            let mine = |name: &str| emoji.iter().any(|a| a.user.id == executor.bot().id && a.name == name);
+            if mine("white_check_mark") || mine("no_entry_sign") {
+                return Ok("commands already answered".to_string());
+            }
+            let author = e.user.username.clone();
+            let level = roles.level(&gitlab, project_id, note.author_id).await.map_err(gitlab_error)?;
+            if level < access::DEVELOPER {
+                gitlab
+                    .create_merge_request_note(&p, iid, &format!("@{author} only members with the Developer role or more can run `/backline` commands on this project."))
+                    .await
+                    .map_err(gitlab_error)?;
+                gitlab.award_note_emoji(&p, iid, note.id, "no_entry_sign").await.map_err(gitlab_error)?;
+                executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
+                return Ok(format!("refused {} command(s) from {author} (not a Developer)", fresh.len()));
+            }
+            if !mine("eyes") {
+                gitlab.award_note_emoji(&p, iid, note.id, "eyes").await.map_err(gitlab_error)?;
+            }
+            let mut r = match executor.table.get(r.id) {
+                Ok(Some(r)) => r,
+                _ => return Ok("remediation gone".to_string()),
+            };
+            let mut lines = Vec::new();
+            for command in &fresh {
+                let answer = run(executor, &gitlab, &project, &mut r, command, &author).await.map_err(exec_error)?;
+                lines.push(format!("- `/backline {command}`: {answer}"));
+            }
+            let reply = format!("@{author}\n\n{}", lines.join("\n"));
+            gitlab.create_merge_request_note(&p, iid, &reply).await.map_err(gitlab_error)?;
+            gitlab.award_note_emoji(&p, iid, note.id, "white_check_mark").await.map_err(gitlab_error)?;
+            executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
+            Ok(format!("ran {} command(s) from {author}", fresh.len()))
+        })
+        .await;
+    Some(result)
+}
+
+async fn run(
+    executor: &Executor,
+    gitlab: &GitLab,
+    project: &crate::catalog::CatalogProject,
+    r: &mut crate::remediation::model::Remediation,
+    command: &Command,
+    who: &str,
+) -> Result<String, ExecError> {
+    Ok(match command {
+        Command::Rebase => executor.rebase(gitlab, project, r).await?,
+        Command::Recreate => executor.recreate(gitlab, project, r, who).await?,
+        Command::Approve => executor.approve(gitlab, project, r, who).await?,
+        Command::Ignore(what) => {
+            match what {
+                Some(w)
+                    if r.advisories.iter().any(|a| {
+                        a.id.eq_ignore_ascii_case(w)
+                            || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(w))
+                    }) =>
+                {
+                    r.ignored_advisories.push(w.clone());
+                }
+                Some(v) => r.ignored_versions.push(v.clone()),
+                None => {
+                    if let Some(t) = &r.target_version {
+                        r.ignored_versions.push(t.clone());
+                    }
+                }
+            }
+            let dismiss = r.is_ignored();
+            if dismiss && r.state == State::MrOpen {
+                if let Some(iid) = r.mr_iid {
+                    gitlab
+                        .update_merge_request(
+                            &ProjectRef::Id(project.id),
+                            iid,
+                            &crate::gitlab::rest::MergeRequestUpdate {
+                                state_event: Some("close".into()),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
+                }
+                r.transition(
+                    State::Dismissed,
+                    who,
+                    "ignored on request",
+                    crate::clock::now_ms(),
+                );
+            }
+            executor.table.put(r)?;
+            if dismiss {
+                "ignored; the MR is closed. `/backline unignore` undoes it".into()
+            } else {
+                "noted; other advisories still need this fix".into()
+            }
+        }
+        Command::Unignore => {
+            r.ignored_versions.clear();
+            r.ignored_advisories.clear();
+            if r.state == State::Dismissed {
+                let default_branch = project.default_branch.clone().unwrap_or_default();
+                executor
+                    .reopen(
+                        gitlab,
+                        project,
+                        &default_branch,
+                        r,
+                        who,
+                        "unignored on request",
+                    )
+                    .await?;
+                format!("unignored: {}", r.state.as_str())
+            } else {
+                executor.table.put(r)?;
+                "nothing was ignored".into()
+            }
+        }
+        Command::Status => render::status_note(r),
+        Command::Help => commands::help_text(),
+        Command::Unknown(word) => {
+            format!("`{word}` is not a command.\n\n{}", commands::help_text())
+        }
+    })
+}
