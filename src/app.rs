@@ -72,6 +72,17 @@ impl App {
         gitlab: GitLab,
         bot: User,
     ) -> Result<App, StoreError> {
+        let fixer = crate::remediation::fixer::default_fixer(&settings);
+        Self::build_for_gitlab_with(settings, gitlab, bot, fixer)
+    }
+
+    /// [`App::build_for_gitlab`] with the given fixer (tests give one over a fake registry).
+    pub fn build_for_gitlab_with(
+        settings: Settings,
+        gitlab: GitLab,
+        bot: User,
+        fixer: Arc<dyn crate::remediation::executor::Fixer>,
+    ) -> Result<App, StoreError> {
         let store = Store::open(&settings.data_dir)?;
         let catalog = Catalog::open(&store)?;
         let filter =
@@ -100,6 +111,21 @@ impl App {
             index,
             settings.gitlab_max_concurrent,
         ));
+        let executor = Arc::new(crate::remediation::executor::Executor::new(
+            service.gitlab().clone(),
+            crate::remediation::table::Remediations::open(&store)?,
+            fixer,
+            service.bot().clone(),
+            crate::remediation::executor::MrSettings {
+                title_prefix: settings.mr_title_prefix.clone(),
+                labels: settings.mr_labels.clone(),
+                policy: crate::remediation::planner::Policy {
+                    auto_approve: settings.auto_approve,
+                    max_open_mrs: settings.max_open_mrs,
+                },
+            },
+        ));
+        scanner.set_executor(executor);
         service.set_after_sync(scanner.clone());
         let handler = Arc::new(Reactor::new(service.clone(), scanner.clone()));
         Self::assemble(

@@ -69,6 +69,14 @@ pub struct Settings {
     pub gitlab_timeout: Duration,
     /// Advisory databases imported at start (folders or zips in any importable layout).
     pub advisories: Vec<PathBuf>,
+    /// Fixes at or above this severity open MRs at once; `None`: every fix waits for approval.
+    pub auto_approve: Option<crate::advisories::cvss::Level>,
+    /// Open bot MRs per project at most.
+    pub max_open_mrs: usize,
+    /// MR title prefix.
+    pub mr_title_prefix: String,
+    /// MR labels.
+    pub mr_labels: Vec<String>,
 }
 
 impl Settings {
@@ -99,6 +107,10 @@ impl Settings {
             gitlab_max_concurrent: 8,
             gitlab_timeout: Duration::from_secs(30),
             advisories: Vec::new(),
+            auto_approve: Some(crate::advisories::cvss::Level::High),
+            max_open_mrs: 10,
+            mr_title_prefix: "Security:".to_string(),
+            mr_labels: vec!["security".to_string(), "backline".to_string()],
         }
     }
 
@@ -231,6 +243,19 @@ pub struct ServeArgs {
     /// bucket, RustSec advisory-db, PyPA advisory-database).
     #[arg(long, env = "BACKLINE_ADVISORIES", value_delimiter = ',')]
     pub advisories: Option<Vec<PathBuf>>,
+    /// Severity from which fixes open MRs without approval: critical, high, medium, low or none
+    /// [default: high].
+    #[arg(long, env = "BACKLINE_AUTO_APPROVE")]
+    pub auto_approve: Option<String>,
+    /// Open bot MRs per project at most [default: 10].
+    #[arg(long, env = "BACKLINE_MAX_OPEN_MRS")]
+    pub max_open_mrs: Option<usize>,
+    /// MR title prefix [default: "Security:"].
+    #[arg(long, env = "BACKLINE_MR_TITLE_PREFIX")]
+    pub mr_title_prefix: Option<String>,
+    /// MR labels, comma-separated [default: security,backline].
+    #[arg(long, env = "BACKLINE_MR_LABELS", value_delimiter = ',')]
+    pub mr_labels: Option<Vec<String>>,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -262,6 +287,10 @@ pub struct FileConfig {
     gitlab_max_concurrent: Option<usize>,
     gitlab_timeout_secs: Option<u64>,
     advisories: Option<Vec<PathBuf>>,
+    auto_approve: Option<String>,
+    max_open_mrs: Option<usize>,
+    mr_title_prefix: Option<String>,
+    mr_labels: Option<OneOrMany>,
     osv_base_url: Option<String>,
     osv_ecosystems: Option<OneOrMany>,
 }
@@ -468,6 +497,26 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         .into_iter()
         .filter(|p| !p.as_os_str().is_empty())
         .collect();
+    if let Some(word) = args.auto_approve.or(file.auto_approve) {
+        s.auto_approve = match word.trim().to_ascii_lowercase().as_str() {
+            "none" | "" => None,
+            w => Some(
+                crate::advisories::cvss::Level::from_word(w).ok_or_else(|| ConfigError::Invalid {
+                    name: "BACKLINE_AUTO_APPROVE",
+                    reason: format!("{word:?} is not one of critical, high, medium, low, none"),
+                })?,
+            ),
+        };
+    }
+    if let Some(n) = args.max_open_mrs.or(file.max_open_mrs) {
+        s.max_open_mrs = n;
+    }
+    if let Some(prefix) = args.mr_title_prefix.or(file.mr_title_prefix) {
+        s.mr_title_prefix = prefix;
+    }
+    if let Some(labels) = args.mr_labels.or(file.mr_labels.map(OneOrMany::into_vec)) {
+        s.mr_labels = non_empty_entries(labels);
+    }
     Ok(s)
 }
 

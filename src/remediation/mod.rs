@@ -2,6 +2,7 @@
 //! executor that carries plans out on GitLab.
 
 pub mod executor;
+pub mod fixer;
 pub mod model;
 pub mod planner;
 pub mod render;
