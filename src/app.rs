@@ -211,6 +211,12 @@ impl App {
             catalog_service: self.catalog_service.clone(),
             inventory: self.inventory.clone(),
             findings: self.findings.clone(),
+            remediations: self
+                .scanner
+                .as_ref()
+                .and_then(|s| s.executor())
+                .map(|e| e.table.clone()),
+            scanner: self.scanner.clone(),
         })
     }
 

@@ -500,12 +500,12 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
     if let Some(word) = args.auto_approve.or(file.auto_approve) {
         s.auto_approve = match word.trim().to_ascii_lowercase().as_str() {
             "none" | "" => None,
-            w => Some(
-                crate::advisories::cvss::Level::from_word(w).ok_or_else(|| ConfigError::Invalid {
+            w => Some(crate::advisories::cvss::Level::from_word(w).ok_or_else(|| {
+                ConfigError::Invalid {
                     name: "BACKLINE_AUTO_APPROVE",
                     reason: format!("{word:?} is not one of critical, high, medium, low, none"),
-                })?,
-            ),
+                }
+            })?),
         };
     }
     if let Some(n) = args.max_open_mrs.or(file.max_open_mrs) {

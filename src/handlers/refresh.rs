@@ -125,6 +125,16 @@ impl Scanner {
         f.await
     }
 
+    /// Plans and acts on a project now (after an approval), under its lock.
+    pub async fn act_now(&self, project: ProjectId) -> Result<Vec<String>, RefreshError> {
+        let Some(p) = self.catalog.get(project)? else {
+            return Ok(Vec::new());
+        };
+        let lock = self.lock(project);
+        let _held = lock.lock().await;
+        self.act(&p, None).await
+    }
+
     /// Plans and acts on the project's current findings (under the caller's project lock).
     async fn act(
         &self,

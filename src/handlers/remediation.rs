@@ -82,7 +82,9 @@ pub async fn on_merge_request(
 ) -> Option<Result<String, HandlerError>> {
     let executor = scanner.executor()?;
     let a = &e.object_attributes;
-    let project_id = a.target_project_id.or(e.project.as_ref().and_then(|p| p.id))?;
+    let project_id = a
+        .target_project_id
+        .or(e.project.as_ref().and_then(|p| p.id))?;
     let branch = a.source_branch.as_deref()?;
     let project = catalog.get(project_id).ok()??;
     let r = executor.by_branch(project_id, branch).ok()??;

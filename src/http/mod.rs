@@ -4,6 +4,7 @@
 pub mod api;
 pub mod catalog_api;
 pub mod health;
+pub mod remediation_api;
 pub mod state;
 pub mod verify;
 pub mod webhook;

@@ -32,6 +32,10 @@ pub struct AppState {
     pub inventory: crate::inventory::Inventory,
     /// Findings per project.
     pub findings: crate::findings::table::FindingsTable,
+    /// Remediations, when GitLab is configured.
+    pub remediations: Option<crate::remediation::table::Remediations>,
+    /// The scanner (acts on approvals), when GitLab is configured.
+    pub scanner: Option<Arc<crate::handlers::refresh::Scanner>>,
 }
 
 impl AppState {

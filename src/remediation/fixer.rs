@@ -16,7 +16,11 @@ impl Fixer for NoEdits {
     async fn edits(&self, request: &FixRequest<'_>) -> Result<Vec<Edit>, FixError> {
         Err(FixError::NotFixable(format!(
             "editing {} is not supported yet",
-            request.manifest.rsplit('/').next().unwrap_or(request.manifest)
+            request
+                .manifest
+                .rsplit('/')
+                .next()
+                .unwrap_or(request.manifest)
         )))
     }
 }

@@ -39,6 +39,8 @@ pub struct Options {
     pub handler: Arc<dyn Handler>,
     /// Build the real bot against this GitLab, as this user (the handler is then unused).
     pub gitlab: Option<(backline::gitlab::GitLab, backline::gitlab::rest::User)>,
+    /// The fixer for the bot (default: the server's own).
+    pub fixer: Option<Arc<dyn backline::remediation::executor::Fixer>>,
     pub workers: usize,
     pub tweak: Box<dyn FnOnce(&mut Settings)>,
 }
@@ -48,6 +50,7 @@ impl Default for Options {
         Options {
             handler: Arc::new(RecordingHandler),
             gitlab: None,
+            fixer: None,
             workers: 4,
             tweak: Box::new(|_| {}),
         }
@@ -71,7 +74,10 @@ pub async fn spawn(options: Options) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = match options.gitlab {
-        Some((gitlab, bot)) => App::build_for_gitlab(settings, gitlab, bot),
+        Some((gitlab, bot)) => match options.fixer {
+            Some(fixer) => App::build_for_gitlab_with(settings, gitlab, bot, fixer),
+            None => App::build_for_gitlab(settings, gitlab, bot),
+        },
         None => App::build(settings, options.handler),
     };
     let app = Arc::new(app.expect("app builds"));

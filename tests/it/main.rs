@@ -9,5 +9,6 @@ mod gitlab_client;
 mod harness;
 mod intake;
 mod inventory;
+mod remediation;
 mod scan;
 mod workers;

@@ -1,0 +1,125 @@
+//! `/api/v1/remediations`: every remediation with its state and history, and approval.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use crate::clock::{now_ms, rfc3339};
+use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
+use crate::http::state::AppState;
+use crate::remediation::model::{Remediation, State};
+
+/// Mounts the routes (inside the `/api/v1` scope).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/remediations", web::get().to(list))
+        .route("/remediations/{id}", web::get().to(get))
+        .route("/remediations/{id}/approve", web::post().to(approve));
+}
+
+/// The API view of a remediation.
+pub fn remediation_json(r: &Remediation) -> Value {
+    json!({
+        "id": r.id,
+        "project_id": r.project.get(),
+        "manifest": r.manifest,
+        "ecosystem": r.ecosystem,
+        "package": r.package,
+        "direct": r.direct,
+        "from_version": r.from_version,
+        "target_version": r.target_version,
+        "severity": r.severity,
+        "advisories": r.advisories.iter().map(|a| json!({
+            "id": a.id, "aliases": a.aliases, "summary": a.summary, "severity": a.severity,
+        })).collect::<Vec<_>>(),
+        "state": r.state.as_str(),
+        "approved_by": r.approved_by,
+        "reason": r.reason,
+        "branch": r.branch,
+        "mr_iid": r.mr_iid.map(|i| i.get()),
+        "mr_url": r.mr_url,
+        "edited_by_person": r.edited_by_person,
+        "ignored_versions": r.ignored_versions,
+        "ignored_advisories": r.ignored_advisories,
+        "detected_at": rfc3339(r.detected_at_ms),
+        "updated_at": rfc3339(r.updated_at_ms),
+        "history": r.history.iter().map(|t| json!({
+            "at": rfc3339(t.at_ms),
+            "from": t.from.map(State::as_str),
+            "to": t.to.as_str(),
+            "by": t.by,
+            "why": t.why,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn table(state: &AppState) -> Result<&crate::remediation::table::Remediations, ApiError> {
+    state.remediations.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "no GitLab configured: set BACKLINE_GITLAB_URL and BACKLINE_GITLAB_TOKEN",
+        )
+    })
+}
+
+async fn list(
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let Paging { page, per_page } = paging(&query)?;
+    let (total, items) = table(&state)?.page((page - 1) * per_page, per_page)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "items": items.iter().map(remediation_json).collect::<Vec<_>>(),
+    })))
+}
+
+fn parse_id(raw: &str) -> Result<u64, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request("a remediation id is a number"))
+}
+
+async fn get(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> ApiResult {
+    authorize(&req, &state)?;
+    match table(&state)?.get(parse_id(&path)?)? {
+        Some(r) => Ok(HttpResponse::Ok().json(remediation_json(&r))),
+        None => Err(ApiError::not_found("no such remediation")),
+    }
+}
+
+/// Approves a planned remediation; its MR opens in the background (when the open-MR cap
+/// allows). The answer is 202 with the remediation as stored.
+async fn approve(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let table = table(&state)?;
+    let Some(mut r) = table.get(parse_id(&path)?)? else {
+        return Err(ApiError::not_found("no such remediation"));
+    };
+    if r.approved_by.is_none() {
+        r.approved_by = Some("api".to_string());
+        r.history.push(crate::remediation::model::Transition {
+            at_ms: now_ms(),
+            from: Some(r.state),
+            to: r.state,
+            by: "api".into(),
+            why: "approved through the API".into(),
+        });
+        table.put(&r)?;
+    }
+    if let Some(scanner) = state.scanner.clone() {
+        let project = r.project;
+        tokio::spawn(async move {
+            if let Err(e) = scanner.act_now(project).await {
+                tracing::warn!(project = %project, error = %e, "acting on an approval failed; the next scan retries");
+            }
+        });
+    }
+    Ok(HttpResponse::Accepted().json(remediation_json(&r)))
+}

@@ -1,0 +1,280 @@
+//! Remediation end to end against gitlab-sim, through the real webhook endpoint and workers:
+//! the MR is opened with the edit, exactly once; fixed by hand → closed as obsolete; reverted →
+//! reopened; closed by a person → ignored; reopened → tracked; a person's push → no force-push
+//! until `/backline recreate`; commands with permissions, code blocks and replays.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use backline::catalog::service::Quiet;
+use backline::gitlab::rest::User;
+use backline::gitlab::{ClientConfig, GitLab};
+use backline::remediation::executor::{Edit, FixError, FixRequest, Fixer};
+use backline::secret::Secret;
+use gitlab_sim::{access, GitLabSim, HookTarget, MrState, ProjectSpec, SimConfig};
+
+use crate::harness::{spawn, Options, TestApp, SECRET};
+
+/// A fixer for tests: moves the package's `version` line in a Cargo.lock.
+struct CargoLockLines;
+
+#[async_trait]
+impl Fixer for CargoLockLines {
+    async fn edits(&self, r: &FixRequest<'_>) -> Result<Vec<Edit>, FixError> {
+        let text = String::from_utf8(r.files.get(r.manifest).cloned().unwrap_or_default()).unwrap();
+        let from = format!("name = \"{}\"\nversion = \"{}\"", r.package, r.from);
+        if !text.contains(&from) {
+            return Err(FixError::NotFixable(format!(
+                "{} {} is not in {}",
+                r.package, r.from, r.manifest
+            )));
+        }
+        let to = format!("name = \"{}\"\nversion = \"{}\"", r.package, r.to);
+        Ok(vec![Edit {
+            path: r.manifest.to_string(),
+            content: text.replace(&from, &to).into_bytes(),
+        }])
+    }
+}
+
+pub fn lock(regex: &str) -> String {
+    format!(
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"regex\"]\n\n[[package]]\nname = \"regex\"\nversion = \"{regex}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+    )
+}
+
+const CARGO_TOML: &str =
+    "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nregex = \"1\"\n";
+
+pub struct World {
+    pub sim: GitLabSim,
+    pub app: TestApp,
+    pub pid: u64,
+    pub bot: u64,
+}
+
+pub async fn world(fixer: Arc<dyn Fixer>) -> World {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let bot = sim.bot_user();
+    let pid = sim.with_world(|w| {
+        let id = w
+            .create_project(
+                ProjectSpec::new("acme", "api")
+                    .file("Cargo.lock", lock("1.5.4"))
+                    .file("Cargo.toml", CARGO_TOML),
+            )
+            .unwrap();
+        w.add_member(id, bot, access::DEVELOPER).unwrap();
+        id
+    });
+    let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
+    let me: User = gitlab.current_user().await.unwrap();
+    let reference =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let app = spawn(Options {
+        gitlab: Some((gitlab, me)),
+        fixer: Some(fixer),
+        tweak: Box::new(move |s| s.advisories = vec![reference.join("rustsec-advisory-db")]),
+        ..Options::default()
+    })
+    .await;
+    sim.with_world(|w| w.add_project_hook(pid, HookTarget::new(app.webhook_url()).token(SECRET)))
+        .unwrap();
+    World { sim, app, pid, bot }
+}
+
+impl World {
+    /// Delivers what the simulator queued until nothing is left (the bot's reactions make more).
+    pub async fn settle(&self) {
+        loop {
+            let sent = self.sim.deliver_pending().await;
+            for (d, status) in &sent {
+                assert!(
+                    *status == 202 || *status == 200,
+                    "{status} {:?}",
+                    d.header("X-Gitlab-Event")
+                );
+            }
+            self.app.drain().await;
+            if sent.is_empty() && self.sim.with_world(|w| w.pending.is_empty()) {
+                return;
+            }
+        }
+    }
+
+    pub fn mrs(&self) -> Vec<gitlab_sim::world::MergeRequest> {
+        self.sim
+            .with_world(|w| w.project(self.pid).unwrap().merge_requests.clone())
+    }
+
+    pub fn file(&self, branch: &str, path: &str) -> Option<String> {
+        self.sim.with_world(|w| {
+            let p = w.project(self.pid).unwrap();
+            let head = p.repo.head(branch)?;
+            head.files
+                .get(path)
+                .map(|f| String::from_utf8(f.content.to_vec()).unwrap())
+        })
+    }
+
+    pub fn head(&self, branch: &str) -> Option<String> {
+        self.sim.with_world(|w| {
+            w.project(self.pid)
+                .unwrap()
+                .repo
+                .head(branch)
+                .map(|c| c.id.clone())
+        })
+    }
+
+    pub async fn commit(&self, user: u64, branch: &str, path: &str, content: &str) {
+        self.sim
+            .with_world(|w| {
+                w.commit_files(
+                    self.pid,
+                    user,
+                    branch,
+                    "change",
+                    vec![(path.into(), Some(content.to_string().into()))],
+                )
+            })
+            .unwrap();
+        self.settle().await;
+    }
+
+    pub async fn remediation(&self) -> serde_json::Value {
+        let (_, body) = self.app.api("/api/v1/remediations").await;
+        body["items"][0].clone()
+    }
+}
+
+const BRANCH: &str = "backline/crates.io/regex-1.5.5";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_from_finding_to_mr_and_through_its_lifecycle() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    w.sim.reset_requests();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    // One MR, with the edit on its branch.
+    let mrs = w.mrs();
+    assert_eq!(mrs.len(), 1, "{mrs:?}");
+    let mr = &mrs[0];
+    assert_eq!(mr.source_branch, BRANCH);
+    assert_eq!(mr.title, "Security: bump regex from 1.5.4 to 1.5.5");
+    assert!(
+        mr.description
+            .contains("| RUSTSEC-2022-0013 | CVE-2022-24713"),
+        "{}",
+        mr.description
+    );
+    assert!(mr.description.contains("<!-- backline: {"));
+    assert_eq!(
+        mr.labels,
+        vec!["security".to_string(), "backline".to_string()]
+    );
+    assert!(mr.remove_source_branch);
+    assert_eq!(w.file(BRANCH, "Cargo.lock").unwrap(), lock("1.5.5"));
+    let rem = w.remediation().await;
+    assert_eq!(rem["state"], "mr_open");
+    assert!(w.sim.unmodeled().is_empty(), "{:?}", w.sim.unmodeled());
+
+    // The same push delivered twice, and a rescan: still one MR.
+    w.commit(w.bot_user_other().await, "main", "README.md", "hello")
+        .await;
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    assert_eq!(w.mrs().len(), 1);
+
+    // Fixed by hand on the default branch: the MR is closed as obsolete, with a note.
+    let alice = w.bot_user_other().await;
+    w.commit(alice, "main", "Cargo.lock", &lock("1.5.6")).await;
+    let mr = &w.mrs()[0];
+    assert_eq!(mr.state, MrState::Closed);
+    assert!(
+        mr.notes
+            .iter()
+            .any(|n| n.body.starts_with("Closing: regex is no longer vulnerable")),
+        "{:?}",
+        mr.notes
+    );
+    assert_eq!(w.remediation().await["state"], "obsolete");
+
+    // Reverted: the same MR is reopened and its branch refreshed.
+    w.commit(alice, "main", "Cargo.lock", &lock("1.5.4")).await;
+    let mrs = w.mrs();
+    assert_eq!(mrs.len(), 1);
+    assert_eq!(mrs[0].state, MrState::Opened);
+    assert_eq!(w.remediation().await["state"], "mr_open");
+
+    // A person closes it: dismissed, with a note; the next push opens nothing.
+    let iid = mrs[0].iid;
+    w.sim.with_world(|x| x.close_mr(w.pid, iid, alice)).unwrap();
+    w.settle().await;
+    assert_eq!(w.remediation().await["state"], "dismissed");
+    assert!(w.mrs()[0]
+        .notes
+        .iter()
+        .any(|n| n.body.contains("will not propose `regex` `1.5.5` again")));
+    w.commit(alice, "main", "README.md", "again").await;
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    assert_eq!(w.mrs().len(), 1);
+    assert_eq!(w.mrs()[0].state, MrState::Closed);
+
+    // A person reopens it: tracked again.
+    w.sim
+        .with_world(|x| x.reopen_mr(w.pid, iid, alice))
+        .unwrap();
+    w.settle().await;
+    assert_eq!(w.remediation().await["state"], "mr_open");
+
+    // A person pushes to the bot's branch: no force-push from then on...
+    w.commit(alice, BRANCH, "NOTES.md", "my change").await;
+    let before = w.head(BRANCH).unwrap();
+    w.commit(alice, "main", "Cargo.lock", &format!("{}\n", lock("1.5.4")))
+        .await;
+    assert_eq!(
+        w.head(BRANCH).unwrap(),
+        before,
+        "the bot must not replace a person's commits"
+    );
+    assert_eq!(w.remediation().await["edited_by_person"], true);
+    // ... until /backline recreate.
+    w.sim
+        .with_world(|x| x.add_note(w.pid, iid, alice, "/backline recreate"))
+        .unwrap();
+    w.settle().await;
+    assert_ne!(w.head(BRANCH).unwrap(), before);
+    assert!(w.file(BRANCH, "NOTES.md").is_none());
+    let notes = w.mrs()[0].notes.clone();
+    let replies: Vec<_> = notes
+        .iter()
+        .filter(|n| n.author_id == w.bot && n.body.starts_with("@alice"))
+        .collect();
+    assert_eq!(replies.len(), 1, "{notes:?}");
+    assert!(replies[0]
+        .body
+        .contains("`/backline recreate`: recreated the branch"));
+
+    // The history shows every transition.
+    let history = w.remediation().await["history"].as_array().unwrap().len();
+    assert!(history >= 7, "{history}");
+    assert!(w.sim.unmodeled().is_empty(), "{:?}", w.sim.unmodeled());
+    w.app.shutdown().await;
+}
+
+impl World {
+    /// A Developer other than the bot (created once).
+    pub async fn bot_user_other(&self) -> u64 {
+        self.sim.with_world(|x| match x.user_by_name("alice") {
+            Some(id) => id,
+            None => {
+                let id = x.create_user("alice", "Alice");
+                x.add_member(self.pid, id, access::DEVELOPER).unwrap();
+                id
+            }
+        })
+    }
+}
