@@ -19,6 +19,8 @@ pub mod inventory;
 pub mod lanes;
 pub mod metrics;
 pub mod priority;
+pub mod registry;
+pub mod remediation;
 pub mod scan;
 pub mod secret;
 pub mod store;

@@ -1,0 +1,3 @@
+//! Remediation: turning findings into merge requests.
+
+pub mod patch;
