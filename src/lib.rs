@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod lanes;
 pub mod metrics;
 pub mod priority;
+pub mod registry;
 pub mod remediation;
 pub mod scan;
 pub mod secret;

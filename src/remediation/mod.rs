@@ -1,9 +1,10 @@
-//! Remediation: the pure planner, the remediation model and table, MR rendering, and the
-//! executor that carries plans out on GitLab.
+//! Remediation: the pure planner, the remediation model and table, format-preserving patches,
+//! MR rendering, and the executor that carries plans out on GitLab.
 
 pub mod executor;
 pub mod fixer;
 pub mod model;
+pub mod patch;
 pub mod planner;
 pub mod render;
 pub mod table;

@@ -1,0 +1,342 @@
+//! [`HttpRegistry`]: the registries over HTTP (reqwest with rustls).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{
+    index_path, latest_crate, parse_index, parse_npm_version, parse_packument, parse_pypi_release,
+    CrateRelease, NpmRelease, PypiRelease, Registry, RegistryError,
+};
+use crate::ecosystem::Ecosystem;
+
+/// Where the registries are and how patiently to ask them.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// The crates.io sparse index root (`BACKLINE_CRATES_INDEX_URL`).
+    pub crates_index_url: String,
+    /// The npm registry root (`BACKLINE_NPM_REGISTRY_URL`).
+    pub npm_url: String,
+    /// The PyPI root; the JSON API is below `/pypi/` (`BACKLINE_PYPI_URL`).
+    pub pypi_url: String,
+    /// Timeout of each request.
+    pub timeout: Duration,
+    /// Attempts per request when the registry answers 429 or 5xx or the connection fails.
+    pub attempts: u32,
+    /// Delay before the first retry (doubles; a `Retry-After` up to 30 s wins).
+    pub retry_base: Duration,
+    /// How long answers of [`Registry::latest`] are reused.
+    pub latest_ttl: Duration,
+}
+
+/// Default crates.io sparse index.
+pub const DEFAULT_CRATES_INDEX_URL: &str = "https://index.crates.io";
+/// Default npm registry.
+pub const DEFAULT_NPM_URL: &str = "https://registry.npmjs.org";
+/// Default PyPI.
+pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            crates_index_url: DEFAULT_CRATES_INDEX_URL.into(),
+            npm_url: DEFAULT_NPM_URL.into(),
+            pypi_url: DEFAULT_PYPI_URL.into(),
+            timeout: Duration::from_secs(30),
+            attempts: 3,
+            retry_base: Duration::from_millis(500),
+            latest_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl RegistryConfig {
+    /// All three registries below one root, as the simulator serves them:
+    /// `{root}/registry/crates`, `{root}/registry/npm`, `{root}/registry/pypi`.
+    pub fn simulator(root: &str) -> Self {
+        let root = root.trim_end_matches('/');
+        RegistryConfig {
+            crates_index_url: format!("{root}/registry/crates"),
+            npm_url: format!("{root}/registry/npm"),
+            pypi_url: format!("{root}/registry/pypi"),
+            ..RegistryConfig::default()
+        }
+    }
+}
+
+/// Answers of `latest` by (ecosystem, name), with the time they were fetched.
+type LatestCache = HashMap<(Ecosystem, String), (Instant, Option<String>)>;
+
+/// The registries over HTTP, with a cache for [`Registry::latest`].
+pub struct HttpRegistry {
+    config: RegistryConfig,
+    client: reqwest::Client,
+    latest_cache: Mutex<LatestCache>,
+}
+
+impl HttpRegistry {
+    /// A client for `config`.
+    pub fn new(config: RegistryConfig) -> Result<Self, RegistryError> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("backline/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Transport {
+                url: String::new(),
+                message: e.to_string(),
+            })?;
+        Ok(HttpRegistry {
+            config,
+            client,
+            latest_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    /// GETs `url`; `Ok(None)` on 404/410, retries 429/5xx and connection failures.
+    async fn get(&self, url: &str) -> Result<Option<bytes::Bytes>, RegistryError> {
+        let attempts = self.config.attempts.max(1);
+        let mut delay = self.config.retry_base;
+        let mut last = None;
+        for attempt in 1..=attempts {
+            let wait = match self.client.get(url).send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match status {
+                        200..=299 => {
+                            let body =
+                                resp.bytes().await.map_err(|e| RegistryError::Transport {
+                                    url: url.to_string(),
+                                    message: e.to_string(),
+                                })?;
+                            return Ok(Some(body));
+                        }
+                        404 | 410 => return Ok(None),
+                        429 | 500..=599 => {
+                            let retry_after = resp
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.trim().parse::<u64>().ok())
+                                .map(|s| Duration::from_secs(s.min(30)));
+                            last = Some(RegistryError::Status {
+                                url: url.to_string(),
+                                status,
+                            });
+                            retry_after.unwrap_or(delay)
+                        }
+                        _ => {
+                            return Err(RegistryError::Status {
+                                url: url.to_string(),
+                                status,
+                            })
+                        }
+                    }
+                }
+                Err(e) => {
+                    last = Some(RegistryError::Transport {
+                        url: url.to_string(),
+                        message: e.to_string(),
+                    });
+                    delay
+                }
+            };
+            if attempt < attempts {
+                tracing::debug!(url, attempt, "registry request retried");
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                delay = delay.saturating_mul(2);
+            }
+        }
+        Err(last.unwrap_or_else(|| RegistryError::Transport {
+            url: url.to_string(),
+            message: "no attempt made".into(),
+        }))
+    }
+
+    async fn get_json(&self, url: &str) -> Result<Option<Value>, RegistryError> {
+        match self.get(url).await? {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| RegistryError::Malformed {
+                    url: url.to_string(),
+                    message: e.to_string(),
+                }),
+        }
+    }
+
+    fn index_url(&self, name: &str) -> Result<String, RegistryError> {
+        Ok(format!(
+            "{}/{}",
+            self.config.crates_index_url.trim_end_matches('/'),
+            index_path(name)?
+        ))
+    }
+
+    fn npm_url(&self, name: &str) -> Result<String, RegistryError> {
+        let valid = name.len() <= 214
+            && !name.starts_with('.')
+            && (valid_scoped(name) || (!name.starts_with('@') && npm_part_ok(name)));
+        if !valid {
+            return Err(RegistryError::InvalidName(name.to_string()));
+        }
+        Ok(format!(
+            "{}/{}",
+            self.config.npm_url.trim_end_matches('/'),
+            name.replacen('/', "%2f", 1)
+        ))
+    }
+
+    fn pypi_url(&self, name: &str, version: Option<&str>) -> Result<String, RegistryError> {
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '!' | '+'))
+        };
+        if !ok(name) || name.starts_with('.') || version.is_some_and(|v| !ok(v)) {
+            return Err(RegistryError::InvalidName(name.to_string()));
+        }
+        let base = self.config.pypi_url.trim_end_matches('/');
+        Ok(match version {
+            Some(v) => format!("{base}/pypi/{name}/{v}/json"),
+            None => format!("{base}/pypi/{name}/json"),
+        })
+    }
+
+    async fn packument(&self, name: &str) -> Result<Option<Value>, RegistryError> {
+        let url = self.npm_url(name)?;
+        self.get_json(&url).await
+    }
+}
+
+/// `@scope/name` with both parts free of URL-special characters.
+fn valid_scoped(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('@') else {
+        return false;
+    };
+    let Some((scope, pkg)) = rest.split_once('/') else {
+        return false;
+    };
+    npm_part_ok(scope) && npm_part_ok(pkg)
+}
+
+/// A name (or scope) made of URL-safe characters only.
+fn npm_part_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+}
+
+#[async_trait]
+impl Registry for HttpRegistry {
+    async fn crate_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<CrateRelease>, RegistryError> {
+        Ok(self
+            .crate_versions(name)
+            .await?
+            .into_iter()
+            .find(|r| r.version == version))
+    }
+
+    async fn crate_versions(&self, name: &str) -> Result<Vec<CrateRelease>, RegistryError> {
+        let url = self.index_url(name)?;
+        let Some(body) = self.get(&url).await? else {
+            return Ok(Vec::new());
+        };
+        let text = std::str::from_utf8(&body).map_err(|e| RegistryError::Malformed {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        parse_index(text).map_err(|message| RegistryError::Malformed { url, message })
+    }
+
+    async fn npm_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<NpmRelease>, RegistryError> {
+        Ok(self
+            .packument(name)
+            .await?
+            .and_then(|doc| parse_npm_version(name, version, doc.get("versions")?.get(version)?)))
+    }
+
+    async fn npm_versions(&self, name: &str) -> Result<Vec<NpmRelease>, RegistryError> {
+        Ok(self
+            .packument(name)
+            .await?
+            .map(|doc| parse_packument(name, &doc).0)
+            .unwrap_or_default())
+    }
+
+    async fn pypi_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PypiRelease>, RegistryError> {
+        let url = self.pypi_url(name, Some(version))?;
+        match self.get_json(&url).await? {
+            None => Ok(None),
+            Some(doc) => {
+                parse_pypi_release(&doc)
+                    .map(Some)
+                    .ok_or_else(|| RegistryError::Malformed {
+                        url,
+                        message: "no info.name/info.version".into(),
+                    })
+            }
+        }
+    }
+
+    async fn latest(
+        &self,
+        ecosystem: Ecosystem,
+        name: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        if !matches!(
+            ecosystem,
+            Ecosystem::CratesIo | Ecosystem::Npm | Ecosystem::PyPI
+        ) {
+            return Ok(None);
+        }
+        let key = (ecosystem, name.to_string());
+        {
+            let cache = self.latest_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, v)) = cache.get(&key) {
+                if at.elapsed() < self.config.latest_ttl {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        let answer = match ecosystem {
+            Ecosystem::CratesIo => latest_crate(&self.crate_versions(name).await?),
+            Ecosystem::Npm => self
+                .packument(name)
+                .await?
+                .and_then(|d| d.pointer("/dist-tags/latest")?.as_str().map(str::to_string)),
+            _ => {
+                let url = self.pypi_url(name, None)?;
+                self.get_json(&url)
+                    .await?
+                    .and_then(|d| d.pointer("/info/version")?.as_str().map(str::to_string))
+            }
+        };
+        let mut cache = self.latest_cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (at, _)| at.elapsed() < self.config.latest_ttl);
+        cache.insert(key, (Instant::now(), answer.clone()));
+        Ok(answer)
+    }
+}

@@ -1,0 +1,416 @@
+//! Package registries: the crates.io sparse index, the npm registry and PyPI's JSON API.
+//!
+//! [`Registry`] is what the remediation planner asks (release facts for a version, the list of
+//! versions, the latest version); [`HttpRegistry`] talks to the real services (or the
+//! simulator's `/registry/...` routes), [`FakeRegistry`] answers from memory in tests. The
+//! response parsers ([`parse_index`], [`parse_packument`], [`parse_pypi_release`]) are pure
+//! and public so that other readers (a cargo cache entry, a fixture) can use them.
+
+mod fake;
+mod http;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::ecosystem::Ecosystem;
+
+pub use fake::FakeRegistry;
+pub use http::{HttpRegistry, RegistryConfig};
+
+/// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The request could not be sent or its answer not read.
+    #[error("registry request to {url} failed: {message}")]
+    Transport {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The registry answered an unexpected status (after retries for 429/5xx).
+    #[error("registry answered {status} for {url}")]
+    Status {
+        /// The URL asked.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The answer could not be understood.
+    #[error("unexpected registry answer from {url}: {message}")]
+    Malformed {
+        /// The URL asked.
+        url: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The package name cannot be asked for (empty, or characters no registry allows).
+    #[error("invalid package name `{0}`")]
+    InvalidName(String),
+}
+
+/// The kind of a crate dependency, as the index says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepKind {
+    /// `[dependencies]`.
+    Normal,
+    /// `[dev-dependencies]` (never in a dependent's lockfile).
+    Dev,
+    /// `[build-dependencies]`.
+    Build,
+}
+
+/// One dependency of a crate release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrateDep {
+    /// The real crate name (the index's `package` when the dependency is renamed).
+    pub name: String,
+    /// The version requirement (`^2.4.0`).
+    pub req: String,
+    /// Normal, dev or build.
+    pub kind: DepKind,
+    /// Whether the dependency is optional (needed only when a feature enables it).
+    pub optional: bool,
+}
+
+/// One published crate version, from a sparse-index line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrateRelease {
+    /// The crate name.
+    pub name: String,
+    /// The version (`1.5.5`).
+    pub version: String,
+    /// SHA-256 of the `.crate` file, lower-case hex (Cargo.lock's `checksum`).
+    pub cksum: String,
+    /// Whether the version is yanked.
+    pub yanked: bool,
+    /// Its dependencies.
+    pub deps: Vec<CrateDep>,
+}
+
+/// One published npm version, from a packument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NpmRelease {
+    /// The package name.
+    pub name: String,
+    /// The version.
+    pub version: String,
+    /// `dist.integrity` (`sha512-...`); for old packages without it, `sha1-` of `dist.shasum`.
+    pub integrity: String,
+    /// `dist.shasum` (hex SHA-1 of the tarball), when given.
+    pub shasum: Option<String>,
+    /// `dist.tarball`.
+    pub tarball: String,
+    /// `dependencies`.
+    pub dependencies: BTreeMap<String, String>,
+    /// `optionalDependencies`.
+    pub optional_dependencies: BTreeMap<String, String>,
+    /// `peerDependencies`.
+    pub peer_dependencies: BTreeMap<String, String>,
+}
+
+/// One published PyPI version, from the JSON API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PypiRelease {
+    /// The project name as PyPI spells it.
+    pub name: String,
+    /// The version.
+    pub version: String,
+    /// Each distribution file: (file name, SHA-256 hex).
+    pub files: Vec<(String, String)>,
+    /// `info.requires_dist` (PEP 508 strings).
+    pub requires_dist: Vec<String>,
+}
+
+/// What the remediation planner asks of package registries.
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// One crate version from the sparse index; `None` when the crate or version is unknown.
+    async fn crate_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<CrateRelease>, RegistryError>;
+
+    /// Every published version of a crate (yanked included), in index order; empty when the
+    /// crate is unknown.
+    async fn crate_versions(&self, name: &str) -> Result<Vec<CrateRelease>, RegistryError>;
+
+    /// One npm version from the packument; `None` when unknown.
+    async fn npm_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<NpmRelease>, RegistryError>;
+
+    /// Every version of an npm package the packument lists; empty when unknown.
+    async fn npm_versions(&self, name: &str) -> Result<Vec<NpmRelease>, RegistryError>;
+
+    /// One PyPI version from the JSON API; `None` when unknown.
+    async fn pypi_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PypiRelease>, RegistryError>;
+
+    /// The latest stable version: crates, the highest non-yanked non-prerelease version; npm,
+    /// `dist-tags.latest`; PyPI, `info.version`. `Ok(None)` for other ecosystems and unknown
+    /// packages.
+    async fn latest(
+        &self,
+        ecosystem: Ecosystem,
+        name: &str,
+    ) -> Result<Option<String>, RegistryError>;
+}
+
+/// The sparse-index path of a crate: `1/a`, `2/ab`, `3/a/abc`, `se/rd/serde` (lower case).
+pub fn index_path(name: &str) -> Result<String, RegistryError> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(RegistryError::InvalidName(name.to_string()));
+    }
+    let n = name.to_ascii_lowercase();
+    Ok(match n.len() {
+        1 => format!("1/{n}"),
+        2 => format!("2/{n}"),
+        3 => format!("3/{}/{n}", &n[..1]),
+        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
+    })
+}
+
+#[derive(Deserialize)]
+struct IndexLine {
+    name: String,
+    vers: String,
+    #[serde(default)]
+    deps: Vec<IndexDep>,
+    #[serde(default)]
+    cksum: String,
+    #[serde(default)]
+    yanked: bool,
+}
+
+#[derive(Deserialize)]
+struct IndexDep {
+    name: String,
+    #[serde(default)]
+    req: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    package: Option<String>,
+}
+
+/// Parses one sparse-index line.
+pub fn parse_index_line(line: &str) -> Result<CrateRelease, String> {
+    let l: IndexLine = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    Ok(CrateRelease {
+        name: l.name,
+        version: l.vers,
+        cksum: l.cksum,
+        yanked: l.yanked,
+        deps: l
+            .deps
+            .into_iter()
+            .map(|d| CrateDep {
+                name: d.package.unwrap_or(d.name),
+                req: d.req,
+                kind: match d.kind.as_deref() {
+                    Some("dev") => DepKind::Dev,
+                    Some("build") => DepKind::Build,
+                    _ => DepKind::Normal,
+                },
+                optional: d.optional,
+            })
+            .collect(),
+    })
+}
+
+/// Parses a sparse-index file (one JSON object a line; blank lines skipped).
+pub fn parse_index(text: &str) -> Result<Vec<CrateRelease>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| parse_index_line(l).map_err(|e| format!("line {}: {e}", i + 1)))
+        .collect()
+}
+
+/// The highest non-yanked, non-prerelease version by semver.
+pub fn latest_crate(releases: &[CrateRelease]) -> Option<String> {
+    releases
+        .iter()
+        .filter(|r| !r.yanked)
+        .filter_map(|r| semver::Version::parse(&r.version).ok())
+        .filter(|v| v.pre.is_empty())
+        .max()
+        .map(|v| v.to_string())
+}
+
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `sha1-<base64>` integrity string of a hex SHA-1.
+pub fn sha1_integrity(shasum_hex: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = hex::decode(shasum_hex).ok()?;
+    Some(format!(
+        "sha1-{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+/// One version entry of a packument (`versions[v]`).
+pub fn parse_npm_version(name: &str, version: &str, entry: &Value) -> Option<NpmRelease> {
+    let dist = entry.get("dist")?;
+    let shasum = dist
+        .get("shasum")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let integrity = match dist.get("integrity").and_then(Value::as_str) {
+        Some(i) => i.to_string(),
+        None => sha1_integrity(shasum.as_deref()?)?,
+    };
+    Some(NpmRelease {
+        name: name.to_string(),
+        version: version.to_string(),
+        integrity,
+        shasum,
+        tarball: dist.get("tarball")?.as_str()?.to_string(),
+        dependencies: string_map(entry.get("dependencies")),
+        optional_dependencies: string_map(entry.get("optionalDependencies")),
+        peer_dependencies: string_map(entry.get("peerDependencies")),
+    })
+}
+
+/// Every version of a packument (those without `dist` data are skipped), and
+/// `dist-tags.latest`.
+pub fn parse_packument(name: &str, doc: &Value) -> (Vec<NpmRelease>, Option<String>) {
+    let releases = doc
+        .get("versions")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(v, e)| parse_npm_version(name, v, e))
+                .collect()
+        })
+        .unwrap_or_default();
+    let latest = doc
+        .pointer("/dist-tags/latest")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    (releases, latest)
+}
+
+/// A PyPI JSON API answer for one version (`/pypi/<name>/<version>/json`).
+pub fn parse_pypi_release(doc: &Value) -> Option<PypiRelease> {
+    let info = doc.get("info")?;
+    let files = doc
+        .get("urls")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| {
+                    Some((
+                        u.get("filename")?.as_str()?.to_string(),
+                        u.pointer("/digests/sha256")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let requires_dist = info
+        .get("requires_dist")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(PypiRelease {
+        name: info.get("name")?.as_str()?.to_string(),
+        version: info.get("version")?.as_str()?.to_string(),
+        files,
+        requires_dist,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_paths() {
+        assert_eq!(index_path("a").unwrap(), "1/a");
+        assert_eq!(index_path("ab").unwrap(), "2/ab");
+        assert_eq!(index_path("Abc").unwrap(), "3/a/abc");
+        assert_eq!(index_path("Serde_JSON").unwrap(), "se/rd/serde_json");
+        assert!(index_path("").is_err());
+        assert!(index_path("../etc").is_err());
+    }
+
+    #[test]
+    fn index_lines_and_latest() {
+        let text = r#"{"name":"regex","vers":"1.5.4","deps":[{"name":"memchr","req":"^2.4.0","features":[],"optional":true,"default_features":true,"target":null,"kind":"normal"},{"name":"lazy_static","req":"^1","features":[],"optional":false,"default_features":true,"target":null,"kind":"dev"},{"name":"rs","req":"^0.6","features":[],"optional":false,"default_features":true,"target":null,"kind":null,"package":"regex-syntax"}],"cksum":"d07a8629359eb56f1e2fb1652bb04212c072a87ba68546a04065d525673ac461","features":{},"yanked":false}
+
+{"name":"regex","vers":"1.6.0-rc.1","deps":[],"cksum":"00","features":{},"yanked":false}
+{"name":"regex","vers":"1.5.6","deps":[],"cksum":"01","features":{},"yanked":true}
+"#;
+        let rs = parse_index(text).unwrap();
+        assert_eq!(rs.len(), 3);
+        assert_eq!(rs[0].deps[0].kind, DepKind::Normal);
+        assert!(rs[0].deps[0].optional);
+        assert_eq!(rs[0].deps[1].kind, DepKind::Dev);
+        assert_eq!(rs[0].deps[2].name, "regex-syntax");
+        assert_eq!(latest_crate(&rs).as_deref(), Some("1.5.4"));
+        assert!(parse_index("{\"name\":1}")
+            .unwrap_err()
+            .starts_with("line 1:"));
+    }
+
+    #[test]
+    fn packuments_and_pypi() {
+        let doc: Value = serde_json::json!({
+            "name": "lodash",
+            "dist-tags": {"latest": "4.17.21"},
+            "versions": {
+                "4.17.21": {"dist": {"integrity": "sha512-x", "shasum": "679591c564c3bffaae8454cf0b3df370c3d6911c",
+                    "tarball": "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz"}},
+                "0.1.0": {"dist": {"shasum": "679591c564c3bffaae8454cf0b3df370c3d6911c", "tarball": "t"},
+                    "dependencies": {"a": "^1"}},
+                "0.0.1": {}
+            }
+        });
+        let (rs, latest) = parse_packument("lodash", &doc);
+        assert_eq!(latest.as_deref(), Some("4.17.21"));
+        assert_eq!(rs.len(), 2);
+        let old = rs.iter().find(|r| r.version == "0.1.0").unwrap();
+        assert_eq!(old.integrity, "sha1-Z5WRxWTDv/quhFTPCz3zcMPWkRw=");
+        assert_eq!(old.dependencies["a"], "^1");
+        let py = serde_json::json!({"info": {"name": "Jinja2", "version": "2.11.3", "requires_dist": ["MarkupSafe (>=0.23)"]},
+            "urls": [{"filename": "Jinja2-2.11.3.tar.gz", "digests": {"sha256": "ab"}}]});
+        let r = parse_pypi_release(&py).unwrap();
+        assert_eq!(
+            r.files,
+            vec![("Jinja2-2.11.3.tar.gz".to_string(), "ab".to_string())]
+        );
+        assert_eq!(r.requires_dist.len(), 1);
+    }
+}

@@ -1,0 +1,1 @@
+//! Span-locating JSON scanner.

@@ -1,0 +1,272 @@
+//! Format-preserving dependency patches: move one package from one version to another in a
+//! lockfile (and its manifest when needed), keeping every other byte.
+//!
+//! [`patch`] is pure: the caller reads the repository files and fetches the registry facts
+//! [`facts_needed`] names beforehand. An edit is made only when the new version's own
+//! requirements are already satisfied by what the lockfile has; otherwise the answer is
+//! [`PatchError::NotFixable`] with a reason a person can act on (usually: upgrade a parent).
+//! Every patched lockfile is parsed again with [`crate::deps::parse`] before it is returned,
+//! and must show the package at the new version.
+
+mod cargo;
+mod json;
+mod npm;
+mod npm_range;
+mod poetry;
+mod requirements;
+mod yarn;
+
+use crate::deps::{self, format_of, ManifestFormat, ParseError};
+use crate::registry::{CrateRelease, NpmRelease, PypiRelease};
+
+/// One requested version change.
+pub struct PatchRequest<'a> {
+    /// The lockfile or manifest [`deps::parse`] read, repository-relative.
+    pub manifest_path: &'a str,
+    /// The package name as the lockfile spells it.
+    pub package: &'a str,
+    /// The version in the lockfile now.
+    pub from: &'a str,
+    /// The version wanted.
+    pub to: &'a str,
+    /// Whether the project requires the package itself (its manifest may need a new range).
+    pub direct: bool,
+    /// Repository files by repository-relative path (the lockfile, its manifest, ...).
+    pub files: &'a dyn Fn(&str) -> Option<Vec<u8>>,
+    /// Registry data about `to`, fetched beforehand as [`facts_needed`] says.
+    pub facts: &'a RegistryFacts,
+}
+
+/// Registry data about the new version.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryFacts {
+    /// For Cargo: the crates.io index entry of `to`.
+    pub crate_release: Option<CrateRelease>,
+    /// For npm lockfiles: the packument entry of `to`.
+    pub npm_release: Option<NpmRelease>,
+    /// For PyPI files: the JSON API answer for `to`.
+    pub pypi_release: Option<PypiRelease>,
+}
+
+/// Which registry calls the caller must make before [`patch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FactsNeeded {
+    /// `Registry::crate_release(package, to)`.
+    pub crate_release: bool,
+    /// `Registry::npm_release(package, to)`.
+    pub npm_release: bool,
+    /// `Registry::pypi_release(package, to)`.
+    pub pypi_release: bool,
+}
+
+/// One file's full new content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    /// Repository-relative path.
+    pub path: String,
+    /// The whole new content.
+    pub content: Vec<u8>,
+}
+
+/// Why no patch was made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchError {
+    /// The change cannot be made by editing these files alone (or not by backline yet).
+    #[error("not fixable by an edit: {reason}")]
+    NotFixable {
+        /// What is needed, for the merge request or plan.
+        reason: String,
+    },
+    /// A file could not be read.
+    #[error(transparent)]
+    Unreadable(#[from] ParseError),
+}
+
+pub(crate) fn not_fixable<T>(reason: impl Into<String>) -> Result<T, PatchError> {
+    Err(PatchError::NotFixable {
+        reason: reason.into(),
+    })
+}
+
+/// The registry calls [`patch`] needs for a manifest path.
+pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
+    match format_of(manifest_path) {
+        Some(ManifestFormat::CargoLock) => FactsNeeded {
+            crate_release: true,
+            ..FactsNeeded::default()
+        },
+        Some(ManifestFormat::PackageLock | ManifestFormat::YarnLock) => FactsNeeded {
+            npm_release: true,
+            ..FactsNeeded::default()
+        },
+        Some(ManifestFormat::Requirements | ManifestFormat::PoetryLock) => FactsNeeded {
+            pypi_release: true,
+            ..FactsNeeded::default()
+        },
+        _ => FactsNeeded::default(),
+    }
+}
+
+/// Computes the edits that move `package` from `from` to `to`.
+pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
+    let path = req.manifest_path;
+    let format = format_of(path).ok_or_else(|| PatchError::NotFixable {
+        reason: format!("{path} is not a manifest backline knows"),
+    })?;
+    let bytes = (req.files)(path).ok_or_else(|| PatchError::NotFixable {
+        reason: format!("{path} could not be read from the repository"),
+    })?;
+    if req.from == req.to {
+        return not_fixable(format!("{} is already at {}", req.package, req.to));
+    }
+    let changes = match format {
+        ManifestFormat::CargoLock => cargo::patch(req, &bytes)?,
+        ManifestFormat::PackageLock => npm::patch(req, &bytes)?,
+        ManifestFormat::YarnLock => yarn::patch(req, &bytes)?,
+        ManifestFormat::Requirements => requirements::patch(req, &bytes)?,
+        ManifestFormat::PoetryLock => poetry::patch(req, &bytes)?,
+        other => {
+            return not_fixable(format!(
+                "editing {} is not supported yet",
+                format_name(other)
+            ))
+        }
+    };
+    verify(req, &changes)?;
+    Ok(changes)
+}
+
+/// A format's name for messages.
+fn format_name(f: ManifestFormat) -> &'static str {
+    use ManifestFormat::*;
+    match f {
+        CargoLock => "Cargo.lock",
+        PackageLock => "package-lock.json",
+        YarnLock => "yarn.lock",
+        PnpmLock => "pnpm-lock.yaml",
+        Requirements => "requirements files",
+        PoetryLock => "poetry.lock",
+        PipfileLock => "Pipfile.lock",
+        UvLock => "uv.lock",
+        GoMod => "go.mod",
+        GemfileLock => "Gemfile.lock",
+        ComposerLock => "composer.lock",
+        Pom => "pom.xml",
+        NugetLock => "packages.lock.json",
+    }
+}
+
+/// Parses the patched manifest again (with the other changed files in view) and checks the
+/// package is at the new version and no longer at the old one.
+fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> {
+    let path = req.manifest_path;
+    let overlay = |p: &str| {
+        changes
+            .iter()
+            .find(|c| c.path == p)
+            .map(|c| c.content.clone())
+            .or_else(|| (req.files)(p))
+    };
+    let Some(bytes) = overlay(path) else {
+        return not_fixable(format!("{path} disappeared while patching"));
+    };
+    let eco = format_of(path).map(|f| f.ecosystem());
+    let key = |n: &str| eco.map(|e| deps::name_key(e, n)).unwrap_or_default();
+    let parsed = deps::parse(path, &bytes, &overlay).map_err(|e| PatchError::NotFixable {
+        reason: format!("the patched {path} does not parse: {e}"),
+    })?;
+    let mine = |v: &str| {
+        parsed
+            .iter()
+            .any(|d| key(&d.name) == key(req.package) && d.version.as_deref() == Some(v))
+    };
+    if !mine(req.to) || mine(req.from) {
+        return not_fixable(format!(
+            "internal check failed: the patched {path} does not show {} at {} alone",
+            req.package, req.to
+        ));
+    }
+    Ok(())
+}
+
+/// The line ending a text uses (`\r\n` when its first line ends so).
+pub(crate) fn line_ending(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
+        _ => "\n",
+    }
+}
+
+/// Splits text into lines that keep their endings, with each line's byte offset.
+pub(crate) fn lines_with_offsets(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
+            out.push((start, &text[start..=i]));
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        out.push((start, &text[start..]));
+    }
+    out
+}
+
+/// Applies non-overlapping `(start, end, replacement)` edits.
+pub(crate) fn apply_edits(text: &str, mut edits: Vec<(usize, usize, String)>) -> String {
+    edits.sort_by_key(|e| e.0);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut at = 0;
+    for (s, e, r) in edits {
+        if s < at || e > text.len() || s > e {
+            continue;
+        }
+        out.push_str(&text[at..s]);
+        out.push_str(&r);
+        at = e;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsupported_formats_say_so() {
+        let facts = RegistryFacts::default();
+        let files = |_: &str| Some(b"module x\n".to_vec());
+        let req = PatchRequest {
+            manifest_path: "go.mod",
+            package: "a",
+            from: "1",
+            to: "2",
+            direct: true,
+            files: &files,
+            facts: &facts,
+        };
+        assert_eq!(
+            patch(&req),
+            Err(PatchError::NotFixable {
+                reason: "editing go.mod is not supported yet".into()
+            })
+        );
+        assert!(facts_needed("a/Cargo.lock").crate_release);
+        assert_eq!(facts_needed("go.mod"), FactsNeeded::default());
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(line_ending("a\r\nb"), "\r\n");
+        assert_eq!(lines_with_offsets("a\nbc"), vec![(0, "a\n"), (2, "bc")]);
+        assert_eq!(
+            apply_edits(
+                "hello world",
+                vec![(6, 11, "there".into()), (0, 1, "J".into())]
+            ),
+            "Jello there"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! poetry.
+use super::{not_fixable, FileChange, PatchError, PatchRequest};
+
+pub(super) fn patch(_req: &PatchRequest, _bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+    not_fixable("editing poetry is not supported yet")
+}
