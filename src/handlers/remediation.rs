@@ -210,7 +210,9 @@ pub async fn on_note(
             // A replayed delivery: the check mark means the reply is already there.
             let emoji = gitlab.note_award_emoji(&p, iid, note.id).await.map_err(gitlab_error)?;
             let mine = |name: &str| emoji.iter().any(|a| a.user.id == executor.bot().id && a.name == name);
-            if mine("white_check_mark") || mine("no_entry_sign") {
+            if previous.is_none() && (mine("white_check_mark") || mine("no_entry_sign")) {
+                // A replay of a delivery whose reply went out before the record was written.
+                executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
                 return Ok("commands already answered".to_string());
             }
             let author = e.user.username.clone();

@@ -31,12 +31,8 @@ impl Fixer for PatchFixer {
     async fn edits(&self, r: &FixRequest<'_>) -> Result<Vec<Edit>, FixError> {
         let needed = patch::facts_needed(r.manifest);
         let mut facts = RegistryFacts::default();
-        let missing = || {
-            FixError::NotFixable(format!(
-                "the registry does not list {} {}",
-                r.package, r.to
-            ))
-        };
+        let missing =
+            || FixError::NotFixable(format!("the registry does not list {} {}", r.package, r.to));
         if needed.crate_release {
             facts.crate_release = Some(
                 self.registry
@@ -95,7 +91,9 @@ pub fn default_fixer(settings: &Settings) -> Arc<dyn Fixer> {
         Ok(registry) => Arc::new(PatchFixer::new(Arc::new(registry))),
         Err(e) => {
             tracing::error!(error = %e, "could not set up the registry client; fixes will be reported not fixable");
-            Arc::new(PatchFixer::new(Arc::new(crate::registry::FakeRegistry::default())))
+            Arc::new(PatchFixer::new(Arc::new(
+                crate::registry::FakeRegistry::default(),
+            )))
         }
     }
 }

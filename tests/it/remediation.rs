@@ -39,7 +39,7 @@ impl Fixer for CargoLockLines {
 
 pub fn lock(regex: &str) -> String {
     format!(
-        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"regex\"]\n\n[[package]]\nname = \"regex\"\nversion = \"{regex}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"regex\",\n]\n\n[[package]]\nname = \"regex\"\nversion = \"{regex}\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n"
     )
 }
 
@@ -277,4 +277,218 @@ impl World {
             }
         })
     }
+}
+
+const CKSUM_OLD: &str = "d1d0a3c1d5c1b1f1a1e1b1c1d1e1f1a1b1c1d1e1f1a1b1c1d1e1f1a1b1c1d1e1";
+const CKSUM_NEW: &str = "1a3c5e7092b4d6f8a0c2e4f6081a3c5e7092b4d6f8a0c2e4f6081a3c5e7092b4";
+
+fn registry_fixer(deps: &[(&str, &str)]) -> Arc<dyn Fixer> {
+    let registry =
+        backline::registry::FakeRegistry::new().crate_version("regex", "1.5.5", CKSUM_NEW, deps);
+    Arc::new(backline::remediation::fixer::PatchFixer::new(Arc::new(
+        registry,
+    )))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_patcher_edits_version_and_checksum_or_says_why_not() {
+    let w = world(registry_fixer(&[])).await;
+    let with_checksum = lock("1.5.4").replace(
+        "source = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        &format!("source = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{CKSUM_OLD}\"\n"),
+    );
+    let alice = w.bot_user_other().await;
+    w.commit(alice, "main", "Cargo.lock", &with_checksum).await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    assert_eq!(w.mrs().len(), 1, "{}", w.remediation().await);
+    let edited = w.file(BRANCH, "Cargo.lock").unwrap();
+    assert_eq!(
+        edited,
+        with_checksum
+            .replace("1.5.4", "1.5.5")
+            .replace(CKSUM_OLD, CKSUM_NEW)
+    );
+    // Cargo.toml allows 1.5.5 ("1"): untouched.
+    assert_eq!(w.file(BRANCH, "Cargo.toml").unwrap(), CARGO_TOML);
+    w.app.shutdown().await;
+
+    // When the new version needs a crate the lockfile lacks: not fixable, with the reason, no MR.
+    let w = world(registry_fixer(&[("regex-syntax", "^0.6.25")])).await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    assert!(w.mrs().is_empty());
+    let rem = w.remediation().await;
+    assert_eq!(rem["state"], "not_fixable");
+    assert!(
+        rem["reason"].as_str().unwrap().contains("regex-syntax"),
+        "{rem}"
+    );
+    w.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_permissions_code_blocks_edits_and_replays() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    let iid = w.mrs()[0].iid;
+    let alice = w.bot_user_other().await;
+    let guest = w.sim.with_world(|x| {
+        let id = x.create_user("gus", "Gus");
+        x.add_member(w.pid, id, access::GUEST).unwrap();
+        id
+    });
+    let bot_notes = |w: &World| -> Vec<String> {
+        w.mrs()[0]
+            .notes
+            .iter()
+            .filter(|n| n.author_id == w.bot && !n.system)
+            .map(|n| n.body.clone())
+            .collect()
+    };
+    // A developer's rebase: one reply, eyes and a check mark.
+    let note = w
+        .sim
+        .with_world(|x| x.add_note(w.pid, iid, alice, "Please:\n/backline rebase"))
+        .unwrap();
+    let sent = w.sim.deliver_pending().await;
+    w.app.drain().await;
+    w.settle().await;
+    let note_delivery = sent
+        .iter()
+        .find(|(d, _)| d.header("X-Gitlab-Event") == Some("Note Hook"))
+        .unwrap()
+        .0
+        .clone();
+    let replies = bot_notes(&w);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(
+        replies[0].starts_with("@alice\n\n- `/backline rebase`: rebased on the default branch"),
+        "{}",
+        replies[0]
+    );
+    let awards: Vec<String> = w.mrs()[0]
+        .notes
+        .iter()
+        .find(|n| n.id == note)
+        .unwrap()
+        .awards
+        .iter()
+        .filter(|a| a.user_id == w.bot)
+        .map(|a| a.name.clone())
+        .collect();
+    assert!(
+        awards.contains(&"eyes".to_string()) && awards.contains(&"white_check_mark".to_string()),
+        "{awards:?}"
+    );
+    // The same event again under a new delivery id (GitLab's manual resend): nothing twice.
+    let again = gitlab_sim::DeliveryBuilder::new("Note Hook", note_delivery.body.clone())
+        .secret_token(SECRET)
+        .build()
+        .unwrap();
+    let (status, _) = w.app.deliver(&again).await;
+    assert_eq!(status, 202);
+    w.app.drain().await;
+    assert_eq!(bot_notes(&w).len(), 1);
+    // Editing the note to add a command runs only the new one.
+    w.sim
+        .with_world(|x| {
+            x.edit_note(
+                w.pid,
+                iid,
+                note,
+                alice,
+                "Please:\n/backline rebase\n/backline status",
+            )
+        })
+        .unwrap();
+    w.settle().await;
+    let replies = bot_notes(&w);
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(
+        replies[1].contains("`/backline status`") && !replies[1].contains("`/backline rebase`"),
+        "{}",
+        replies[1]
+    );
+    // A guest: one refusal.
+    w.sim
+        .with_world(|x| x.add_note(w.pid, iid, guest, "/backline recreate"))
+        .unwrap();
+    w.settle().await;
+    let replies = bot_notes(&w);
+    assert_eq!(replies.len(), 3);
+    assert!(
+        replies[2].contains("only members with the Developer role"),
+        "{}",
+        replies[2]
+    );
+    // Inside a code block, or a quote: nothing.
+    w.sim
+        .with_world(|x| {
+            x.add_note(
+                w.pid,
+                iid,
+                alice,
+                "Run:\n```\n/backline recreate\n```\n> /backline ignore",
+            )
+        })
+        .unwrap();
+    w.settle().await;
+    assert_eq!(bot_notes(&w).len(), 3);
+    // An unknown command gets the help.
+    w.sim
+        .with_world(|x| x.add_note(w.pid, iid, alice, "/backline frobnicate"))
+        .unwrap();
+    w.settle().await;
+    let replies = bot_notes(&w);
+    assert!(
+        replies[3].contains("`frobnicate` is not a command")
+            && replies[3].contains("`/backline recreate`")
+    );
+    assert!(w.sim.unmodeled().is_empty(), "{:?}", w.sim.unmodeled());
+    w.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_duplicate_deliveries_never_make_a_second_mr() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    // A second hook to the same app: every push arrives twice, as two distinct deliveries.
+    w.sim
+        .with_world(|x| {
+            x.add_project_hook(w.pid, HookTarget::new(w.app.webhook_url()).token(SECRET))
+        })
+        .unwrap();
+    // GitLab fails the MR creation once with a 500 (the POST is not repeated by the client; the
+    // delivery is retried by the inbox and finds the branch already written).
+    w.sim
+        .faults()
+        .fail_next("POST", "/projects/:id/merge_requests", 1, 500);
+    w.sim
+        .faults()
+        .fail_next_retry_after("GET", "/projects/:id/merge_requests", 1, 429, 0);
+    // The project is catalogued by a push: the bot's role comes with a system-less setup, so
+    // drive it with a push delivered to both hooks at once.
+    let alice = w.bot_user_other().await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    // Catalogue without acting: the first sync fails on the injected 500 and is retried by the push.
+    let _ = service.sync(&Quiet).await;
+    w.commit(alice, "main", "Cargo.lock", &format!("{}\n", lock("1.5.4")))
+        .await;
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    let mrs = w.mrs();
+    assert_eq!(mrs.len(), 1, "{mrs:?}");
+    assert_eq!(mrs[0].state, MrState::Opened);
+    assert!(w.sim.count("POST", "/projects/:id/merge_requests") >= 2);
+    assert_eq!(
+        w.file(BRANCH, "Cargo.lock").unwrap(),
+        format!("{}\n", lock("1.5.5"))
+    );
+    let (_, dead) = w.app.api("/api/v1/dead-letters").await;
+    assert_eq!(dead["total"], 0, "{dead}");
+    w.app.shutdown().await;
 }
