@@ -424,6 +424,22 @@ impl Scanner {
             }
         }
         let scanned = stale.len();
+        // Repair what missed MR webhooks would have told (merged or closed while not told).
+        if let Some(executor) = self.executor.get() {
+            for id in self.catalog.ids()? {
+                let Some(p) = self.catalog.get(id)? else { continue };
+                let lock = self.lock(id);
+                let _held = lock.lock().await;
+                match executor.reconcile_mrs(&p).await {
+                    Ok(lines) => {
+                        for line in lines {
+                            tracing::info!(project = %p.path_with_namespace, "reconciled: {line}");
+                        }
+                    }
+                    Err(e) => tracing::warn!(project = %p.path_with_namespace, error = %e, "MR reconcile failed"),
+                }
+            }
+        }
         futures_util::stream::iter(stale)
             .for_each_concurrent(self.concurrency, |p| async move {
                 match self.scan(&p, None).await {

@@ -759,6 +759,43 @@ impl Executor {
         Ok(format!("approved: {}", r.state.as_str()))
     }
 
+    /// Compares each open remediation's MR with GitLab (a missed webhook: merged or closed while
+    /// backline was not told) and moves the remediation as the event would have. Returns one
+    /// line per repair.
+    pub async fn reconcile_mrs(&self, project: &CatalogProject) -> Result<Vec<String>, ExecError> {
+        let p = ProjectRef::Id(project.id);
+        let mut lines = Vec::new();
+        for mut r in self.table.of_project(project.id)? {
+            if r.state != State::MrOpen {
+                continue;
+            }
+            let Some(iid) = r.mr_iid else { continue };
+            let mr = match self.gitlab.merge_request(&p, iid).await {
+                Ok(mr) => mr,
+                Err(e) if e.is_not_found() => {
+                    r.mr_iid = None;
+                    r.transition(State::Planned, BOT, "its MR is gone", now_ms());
+                    self.table.put(&r)?;
+                    lines.push(format!("{}: MR gone, planned again", r.package));
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match mr.state.as_str() {
+                "merged" => {
+                    self.merged(&mut r, "gitlab")?;
+                    lines.push(format!("{}: MR was merged (missed event)", r.package));
+                }
+                "closed" => {
+                    self.dismissed(&self.gitlab, project, &mut r, "someone").await?;
+                    lines.push(format!("{}: MR was closed (missed event): dismissed", r.package));
+                }
+                _ => {}
+            }
+        }
+        Ok(lines)
+    }
+
     /// Looks up the remediation of `project`'s bot branch `branch`.
     pub fn by_branch(
         &self,

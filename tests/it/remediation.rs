@@ -492,3 +492,24 @@ async fn failures_and_duplicate_deliveries_never_make_a_second_mr() {
     assert_eq!(dead["total"], 0, "{dead}");
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_webhook_is_repaired_by_the_periodic_reconcile() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    let iid = w.mrs()[0].iid;
+    let alice = w.bot_user_other().await;
+    // A person closes the MR, and GitLab's webhook is lost.
+    w.sim.with_world(|x| x.close_mr(w.pid, iid, alice)).unwrap();
+    let lost = w.sim.take_pending();
+    assert!(!lost.is_empty());
+    assert_eq!(w.remediation().await["state"], "mr_open");
+    // The next sync's reconcile sees it.
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    assert_eq!(w.remediation().await["state"], "dismissed");
+    assert_eq!(w.mrs().len(), 1, "no second MR");
+    w.app.shutdown().await;
+}
