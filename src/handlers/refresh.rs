@@ -427,7 +427,9 @@ impl Scanner {
         // Repair what missed MR webhooks would have told (merged or closed while not told).
         if let Some(executor) = self.executor.get() {
             for id in self.catalog.ids()? {
-                let Some(p) = self.catalog.get(id)? else { continue };
+                let Some(p) = self.catalog.get(id)? else {
+                    continue;
+                };
                 let lock = self.lock(id);
                 let _held = lock.lock().await;
                 match executor.reconcile_mrs(&p).await {
@@ -436,7 +438,9 @@ impl Scanner {
                             tracing::info!(project = %p.path_with_namespace, "reconciled: {line}");
                         }
                     }
-                    Err(e) => tracing::warn!(project = %p.path_with_namespace, error = %e, "MR reconcile failed"),
+                    Err(e) => {
+                        tracing::warn!(project = %p.path_with_namespace, error = %e, "MR reconcile failed")
+                    }
                 }
             }
         }

@@ -787,8 +787,12 @@ impl Executor {
                     lines.push(format!("{}: MR was merged (missed event)", r.package));
                 }
                 "closed" => {
-                    self.dismissed(&self.gitlab, project, &mut r, "someone").await?;
-                    lines.push(format!("{}: MR was closed (missed event): dismissed", r.package));
+                    self.dismissed(&self.gitlab, project, &mut r, "someone")
+                        .await?;
+                    lines.push(format!(
+                        "{}: MR was closed (missed event): dismissed",
+                        r.package
+                    ));
                 }
                 _ => {}
             }
