@@ -69,6 +69,12 @@ pub struct Settings {
     pub gitlab_timeout: Duration,
     /// Advisory databases imported at start (folders or zips in any importable layout).
     pub advisories: Vec<PathBuf>,
+    /// crates.io sparse index root, for remediation facts.
+    pub crates_index_url: String,
+    /// npm registry root.
+    pub npm_registry_url: String,
+    /// PyPI root (the JSON API is below `/pypi/`).
+    pub pypi_url: String,
 }
 
 impl Settings {
@@ -99,6 +105,19 @@ impl Settings {
             gitlab_max_concurrent: 8,
             gitlab_timeout: Duration::from_secs(30),
             advisories: Vec::new(),
+            crates_index_url: crate::registry::DEFAULT_CRATES_INDEX_URL.into(),
+            npm_registry_url: crate::registry::DEFAULT_NPM_URL.into(),
+            pypi_url: crate::registry::DEFAULT_PYPI_URL.into(),
+        }
+    }
+
+    /// The package-registry client configuration these settings give.
+    pub fn registry_config(&self) -> crate::registry::RegistryConfig {
+        crate::registry::RegistryConfig {
+            crates_index_url: self.crates_index_url.clone(),
+            npm_url: self.npm_registry_url.clone(),
+            pypi_url: self.pypi_url.clone(),
+            ..Default::default()
         }
     }
 
@@ -231,6 +250,15 @@ pub struct ServeArgs {
     /// bucket, RustSec advisory-db, PyPA advisory-database).
     #[arg(long, env = "BACKLINE_ADVISORIES", value_delimiter = ',')]
     pub advisories: Option<Vec<PathBuf>>,
+    /// crates.io sparse index root [default: https://index.crates.io].
+    #[arg(long, env = "BACKLINE_CRATES_INDEX_URL")]
+    pub crates_index_url: Option<String>,
+    /// npm registry root [default: https://registry.npmjs.org].
+    #[arg(long, env = "BACKLINE_NPM_REGISTRY_URL")]
+    pub npm_registry_url: Option<String>,
+    /// PyPI root, whose JSON API is below `/pypi/` [default: https://pypi.org].
+    #[arg(long, env = "BACKLINE_PYPI_URL")]
+    pub pypi_url: Option<String>,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -264,6 +292,9 @@ pub struct FileConfig {
     advisories: Option<Vec<PathBuf>>,
     osv_base_url: Option<String>,
     osv_ecosystems: Option<OneOrMany>,
+    crates_index_url: Option<String>,
+    npm_registry_url: Option<String>,
+    pypi_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -468,6 +499,35 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         .into_iter()
         .filter(|p| !p.as_os_str().is_empty())
         .collect();
+    let registries = [
+        (
+            "BACKLINE_CRATES_INDEX_URL",
+            args.crates_index_url.or(file.crates_index_url),
+            &mut s.crates_index_url,
+        ),
+        (
+            "BACKLINE_NPM_REGISTRY_URL",
+            args.npm_registry_url.or(file.npm_registry_url),
+            &mut s.npm_registry_url,
+        ),
+        (
+            "BACKLINE_PYPI_URL",
+            args.pypi_url.or(file.pypi_url),
+            &mut s.pypi_url,
+        ),
+    ];
+    for (name, value, slot) in registries {
+        let Some(url) = value.map(|u| u.trim().trim_end_matches('/').to_string()) else {
+            continue;
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: "must start with http:// or https://".to_string(),
+            });
+        }
+        *slot = url;
+    }
     Ok(s)
 }
 
@@ -518,6 +578,31 @@ mod tests {
         assert_eq!(s.workers, 5);
         assert_eq!(s.webhook_secrets.len(), 2);
         assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn registry_urls_from_file_and_flags() {
+        let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(
+            s.registry_config().crates_index_url,
+            "https://index.crates.io"
+        );
+        let file = FileConfig::parse("npm_registry_url = \"http://npm.local/\"\n").unwrap();
+        let args = ServeArgs {
+            pypi_url: Some("http://pypi.local".into()),
+            ..Default::default()
+        };
+        let s = resolve(args, file).unwrap();
+        let c = s.registry_config();
+        assert_eq!(
+            (c.npm_url.as_str(), c.pypi_url.as_str()),
+            ("http://npm.local", "http://pypi.local")
+        );
+        let args = ServeArgs {
+            crates_index_url: Some("ftp://x".into()),
+            ..Default::default()
+        };
+        assert!(resolve(args, FileConfig::default()).is_err());
     }
 
     #[test]
