@@ -77,6 +77,12 @@ pub struct Settings {
     pub mr_title_prefix: String,
     /// MR labels.
     pub mr_labels: Vec<String>,
+    /// crates.io sparse index root, for remediation facts.
+    pub crates_index_url: String,
+    /// npm registry root.
+    pub npm_registry_url: String,
+    /// PyPI root (the JSON API is below `/pypi/`).
+    pub pypi_url: String,
 }
 
 impl Settings {
@@ -111,6 +117,19 @@ impl Settings {
             max_open_mrs: 10,
             mr_title_prefix: "Security:".to_string(),
             mr_labels: vec!["security".to_string(), "backline".to_string()],
+            crates_index_url: crate::registry::DEFAULT_CRATES_INDEX_URL.into(),
+            npm_registry_url: crate::registry::DEFAULT_NPM_URL.into(),
+            pypi_url: crate::registry::DEFAULT_PYPI_URL.into(),
+        }
+    }
+
+    /// The package-registry client configuration these settings give.
+    pub fn registry_config(&self) -> crate::registry::RegistryConfig {
+        crate::registry::RegistryConfig {
+            crates_index_url: self.crates_index_url.clone(),
+            npm_url: self.npm_registry_url.clone(),
+            pypi_url: self.pypi_url.clone(),
+            ..Default::default()
         }
     }
 
@@ -256,6 +275,15 @@ pub struct ServeArgs {
     /// MR labels, comma-separated [default: security,backline].
     #[arg(long, env = "BACKLINE_MR_LABELS", value_delimiter = ',')]
     pub mr_labels: Option<Vec<String>>,
+    /// crates.io sparse index root [default: https://index.crates.io].
+    #[arg(long, env = "BACKLINE_CRATES_INDEX_URL")]
+    pub crates_index_url: Option<String>,
+    /// npm registry root [default: https://registry.npmjs.org].
+    #[arg(long, env = "BACKLINE_NPM_REGISTRY_URL")]
+    pub npm_registry_url: Option<String>,
+    /// PyPI root, whose JSON API is below `/pypi/` [default: https://pypi.org].
+    #[arg(long, env = "BACKLINE_PYPI_URL")]
+    pub pypi_url: Option<String>,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -293,6 +321,9 @@ pub struct FileConfig {
     mr_labels: Option<OneOrMany>,
     osv_base_url: Option<String>,
     osv_ecosystems: Option<OneOrMany>,
+    crates_index_url: Option<String>,
+    npm_registry_url: Option<String>,
+    pypi_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -517,6 +548,35 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
     if let Some(labels) = args.mr_labels.or(file.mr_labels.map(OneOrMany::into_vec)) {
         s.mr_labels = non_empty_entries(labels);
     }
+    let registries = [
+        (
+            "BACKLINE_CRATES_INDEX_URL",
+            args.crates_index_url.or(file.crates_index_url),
+            &mut s.crates_index_url,
+        ),
+        (
+            "BACKLINE_NPM_REGISTRY_URL",
+            args.npm_registry_url.or(file.npm_registry_url),
+            &mut s.npm_registry_url,
+        ),
+        (
+            "BACKLINE_PYPI_URL",
+            args.pypi_url.or(file.pypi_url),
+            &mut s.pypi_url,
+        ),
+    ];
+    for (name, value, slot) in registries {
+        let Some(url) = value.map(|u| u.trim().trim_end_matches('/').to_string()) else {
+            continue;
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name,
+                reason: "must start with http:// or https://".to_string(),
+            });
+        }
+        *slot = url;
+    }
     Ok(s)
 }
 
@@ -567,6 +627,31 @@ mod tests {
         assert_eq!(s.workers, 5);
         assert_eq!(s.webhook_secrets.len(), 2);
         assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn registry_urls_from_file_and_flags() {
+        let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(
+            s.registry_config().crates_index_url,
+            "https://index.crates.io"
+        );
+        let file = FileConfig::parse("npm_registry_url = \"http://npm.local/\"\n").unwrap();
+        let args = ServeArgs {
+            pypi_url: Some("http://pypi.local".into()),
+            ..Default::default()
+        };
+        let s = resolve(args, file).unwrap();
+        let c = s.registry_config();
+        assert_eq!(
+            (c.npm_url.as_str(), c.pypi_url.as_str()),
+            ("http://npm.local", "http://pypi.local")
+        );
+        let args = ServeArgs {
+            crates_index_url: Some("ftp://x".into()),
+            ..Default::default()
+        };
+        assert!(resolve(args, FileConfig::default()).is_err());
     }
 
     #[test]

@@ -18,7 +18,9 @@ use serde_json::Value;
 use crate::ecosystem::Ecosystem;
 
 pub use fake::FakeRegistry;
-pub use http::{HttpRegistry, RegistryConfig};
+pub use http::{
+    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PYPI_URL,
+};
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
 #[derive(Debug, thiserror::Error)]

@@ -98,6 +98,6 @@ pub fn default_fixer(settings: &Settings) -> Arc<dyn Fixer> {
     }
 }
 
-fn registry_config(_settings: &Settings) -> RegistryConfig {
-    RegistryConfig::default()
+fn registry_config(settings: &Settings) -> RegistryConfig {
+    settings.registry_config()
 }

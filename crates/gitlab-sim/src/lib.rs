@@ -48,6 +48,11 @@
 //! `{"message":"gitlab-sim does not model <METHOD> <path>"}` and shows in
 //! [`GitLabSim::unmodeled`].
 //!
+//! Package registries for the remediation planner are served beside the API (no token
+//! needed): `GET /registry/crates/...` (crates.io sparse index), `GET /registry/npm/:name`
+//! (packuments) and `GET /registry/pypi/pypi/:name[/:version]/json` (PyPI JSON API); see
+//! [`SimRegistry`] and [`GitLabSim::registry`].
+//!
 //! # Known simplifications
 //!
 //! - A rebase completes inside the `PUT .../rebase` request: the answer is GitLab's 202
@@ -68,6 +73,7 @@ pub mod events;
 pub mod faults;
 pub mod generator;
 pub mod recorder;
+pub mod registry;
 pub mod repo;
 pub mod util;
 pub mod webhook;
@@ -82,6 +88,7 @@ use actix_web::{web, App, HttpServer};
 pub use faults::Faults;
 pub use generator::{generate, import_dir, GenSummary};
 pub use recorder::RecordedRequest;
+pub use registry::SimRegistry;
 pub use webhook::{Delivery, DeliveryBuilder, SendError, Sender, GITLAB_VERSION};
 pub use world::{
     access, CommitRequest, FileAction, HookTarget, MrSpec, MrState, PendingDelivery, ProjectId,
@@ -125,6 +132,7 @@ pub struct GitLabSim {
     world: Arc<Mutex<World>>,
     faults: Faults,
     recorder: recorder::Recorder,
+    registry: SimRegistry,
     sender: Sender,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<io::Result<()>>,
@@ -155,10 +163,12 @@ impl GitLabSim {
         let world = Arc::new(Mutex::new(w));
         let faults = Faults::default();
         let recorder = recorder::Recorder::default();
+        let registry = SimRegistry::with_defaults(&url);
         let shared = api::Shared {
             world: world.clone(),
             faults: faults.clone(),
             recorder: recorder.clone(),
+            registry: registry.clone(),
         };
         let configure = api::configure(shared);
         let server = HttpServer::new(move || {
@@ -181,6 +191,7 @@ impl GitLabSim {
             world,
             faults,
             recorder,
+            registry,
             sender: Sender::default(),
             handle,
             task,
@@ -220,6 +231,12 @@ impl GitLabSim {
     /// Runs `f` with the world locked.
     pub fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
         f(&mut self.world())
+    }
+
+    /// The package registries served under `/registry/...` (crates.io sparse index, npm,
+    /// PyPI JSON API); add packages through it.
+    pub fn registry(&self) -> &SimRegistry {
+        &self.registry
     }
 
     /// The fault table.

@@ -1,6 +1,623 @@
-//! `package-lock.json`.
-use super::{not_fixable, FileChange, PatchError, PatchRequest};
+//! `package-lock.json` / `npm-shrinkwrap.json` (lockfile v1–v3), and `package.json` when a
+//! direct range excludes the new version.
+//!
+//! Edits are made at the exact byte spans of the values (`version`, `resolved`, `integrity`,
+//! and the entry's `dependencies`/`requires` when the new version declares others), in the
+//! v2/v3 `packages` map and in the v1-style `dependencies` tree (which v2 carries too). Every
+//! copy of the package at the old version moves. Before that:
+//! - each dependency the new version declares must resolve, by node's lookup from the
+//!   package's folder upwards, to a locked copy in its range (optional ones may be absent);
+//! - each locked package that resolves to a moved copy must accept the new version in its
+//!   range (v2/v3); the project's own ranges (`package.json`, and the lock's root entry) are
+//!   bumped in their style (`^`, `~`, exact) when they exclude it.
+//!
+//! The `resolved` URL keeps its host (a mirror stays a mirror): only the file name's version
+//! changes.
 
-pub(super) fn patch(_req: &PatchRequest, _bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
-    not_fixable("editing package-lock.json is not supported yet")
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::json::{indent_at, quote, render_object, scan, Node};
+use super::npm_range::{bumped, satisfies};
+use super::{apply_edits, line_ending, not_fixable, FileChange, PatchError, PatchRequest};
+use crate::deps::{self, ParseError};
+use crate::registry::NpmRelease;
+
+const ROOT_KINDS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
+
+/// Edits a `package-lock.json` (and `package.json` when needed).
+pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+    let path = req.manifest_path;
+    deps::parse(path, bytes, req.files)?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ParseError::new(path, None, "the file is not valid UTF-8"))?;
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[bom..];
+    let lock: Value = serde_json::from_str(body)
+        .map_err(|e| ParseError::new(path, Some(e.line()), e.to_string()))?;
+    let tree = scan(body).ok_or_else(|| ParseError::new(path, None, "unreadable JSON"))?;
+    let (pkg, from, to) = (req.package, req.from, req.to);
+    let Some(release) = req
+        .facts
+        .npm_release
+        .as_ref()
+        .filter(|r| r.name == pkg && r.version == to)
+    else {
+        return not_fixable(format!(
+            "the npm registry entry of {pkg} {to} was not fetched"
+        ));
+    };
+    let nl = line_ending(body);
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut moved = 0;
+    let mut root_ranges: Vec<(String, String)> = Vec::new();
+
+    if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
+        let spans = tree.get("packages");
+        let at_old: Vec<&String> = packages
+            .iter()
+            .filter(|(p, e)| {
+                p.contains("node_modules/")
+                    && entry_name(p, e) == Some(pkg)
+                    && e.get("version").and_then(Value::as_str) == Some(from)
+            })
+            .map(|(p, _)| p)
+            .collect();
+        for p in &at_old {
+            check_deps(pkg, to, release, |dep| lookup(packages, p, dep))?;
+        }
+        // Who resolves to the moved copies must accept the new version.
+        for (p, e) in packages {
+            for kind in ["dependencies", "optionalDependencies", "peerDependencies"] {
+                let Some(range) = e.get(kind).and_then(|m| m.get(pkg)).and_then(Value::as_str)
+                else {
+                    continue;
+                };
+                let Some((target, _)) = lookup(packages, p, pkg) else {
+                    continue;
+                };
+                if !at_old.iter().any(|o| **o == target) {
+                    continue;
+                }
+                if !p.contains("node_modules/") {
+                    if kind != "peerDependencies" {
+                        root_ranges.push((p.clone(), range.to_string()));
+                    }
+                    continue;
+                }
+                if satisfies(range, to) != Some(true) {
+                    let who = entry_name(p, e).unwrap_or(p);
+                    let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
+                    return not_fixable(format!(
+                        "{who} {v} requires {pkg} `{range}`, which excludes {to}; upgrade {who} first"
+                    ));
+                }
+            }
+        }
+        for p in &at_old {
+            let (Some(entry), Some(node)) = (packages.get(*p), spans.and_then(|s| s.get(p))) else {
+                continue;
+            };
+            edit_entry(
+                body,
+                entry,
+                node,
+                release,
+                from,
+                "dependencies",
+                nl,
+                &mut edits,
+            )?;
+            moved += 1;
+        }
+        // The root entry mirrors package.json.
+        if let Some(root) = spans.and_then(|s| s.get("")) {
+            root_range_edits(body, root, pkg, to, &mut edits)?;
+        }
+    }
+    if let (Some(deps_v), Some(deps_n)) = (
+        lock.get("dependencies").and_then(Value::as_object),
+        tree.get("dependencies"),
+    ) {
+        let mut found = 0;
+        walk_v1(
+            body,
+            deps_v,
+            deps_n,
+            req,
+            release,
+            nl,
+            &mut edits,
+            &mut found,
+            &[],
+        )?;
+        if lock.get("packages").is_none() {
+            moved += found;
+        }
+    }
+    if moved == 0 {
+        return not_fixable(format!("{path} has no {pkg} {from}"));
+    }
+
+    // package.json beside the lock.
+    let mut changes = Vec::new();
+    let pj_path = sibling(path, "package.json");
+    if let Some(pj_bytes) = (req.files)(&pj_path) {
+        let pj_text = std::str::from_utf8(&pj_bytes)
+            .map_err(|_| ParseError::new(&pj_path, None, "the file is not valid UTF-8"))?;
+        let pj_bom = if pj_text.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
+        if let Some(pj_tree) = scan(&pj_text[pj_bom..]) {
+            let mut pj_edits = Vec::new();
+            root_range_edits(&pj_text[pj_bom..], &pj_tree, pkg, to, &mut pj_edits)?;
+            if !pj_edits.is_empty() {
+                let new = apply_edits(&pj_text[pj_bom..], pj_edits);
+                changes.push(FileChange {
+                    path: pj_path,
+                    content: format!("{}{new}", &pj_text[..pj_bom]).into_bytes(),
+                });
+            }
+        }
+    } else {
+        // Without package.json, the lock's own root ranges must already allow it.
+        for (p, range) in root_ranges {
+            if satisfies(&range, to) != Some(true) && bumped(&range, to).is_none() {
+                return not_fixable(format!(
+                    "{} requires {pkg} `{range}`, which excludes {to}",
+                    if p.is_empty() {
+                        "the project"
+                    } else {
+                        p.as_str()
+                    }
+                ));
+            }
+        }
+    }
+    let new_lock = format!("{}{}", &text[..bom], apply_edits(body, edits));
+    changes.insert(
+        0,
+        FileChange {
+            path: path.to_string(),
+            content: new_lock.into_bytes(),
+        },
+    );
+    Ok(changes)
+}
+
+fn sibling(path: &str, name: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((d, _)) => format!("{d}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The package name of a `packages` entry.
+fn entry_name<'a>(path: &'a str, entry: &'a Value) -> Option<&'a str> {
+    if let Some(n) = entry.get("name").and_then(Value::as_str) {
+        return Some(n);
+    }
+    let at = path.rfind("node_modules/")?;
+    Some(&path[at + "node_modules/".len()..])
+}
+
+/// Node's lookup of `dep` from the folder `from`: its own `node_modules`, then each enclosing
+/// one up to the root. Gives the path and the version found.
+fn lookup<'a>(
+    packages: &'a serde_json::Map<String, Value>,
+    from: &str,
+    dep: &str,
+) -> Option<(String, Option<&'a str>)> {
+    let mut base = from.to_string();
+    loop {
+        let cand = if base.is_empty() {
+            format!("node_modules/{dep}")
+        } else {
+            format!("{base}/node_modules/{dep}")
+        };
+        if let Some(e) = packages.get(&cand) {
+            return Some((cand, e.get("version").and_then(Value::as_str)));
+        }
+        if base.is_empty() {
+            return None;
+        }
+        base = match base.rfind("node_modules/") {
+            Some(i) => base[..i].trim_end_matches('/').to_string(),
+            None => String::new(),
+        };
+    }
+}
+
+/// Checks each dependency of the new version against what `find` resolves it to.
+fn check_deps<'a>(
+    pkg: &str,
+    to: &str,
+    release: &NpmRelease,
+    find: impl Fn(&str) -> Option<(String, Option<&'a str>)>,
+) -> Result<(), PatchError> {
+    let required = release.dependencies.iter().map(|d| (d, false));
+    let optional = release.optional_dependencies.iter().map(|d| (d, true));
+    for ((dep, range), optional) in required.chain(optional) {
+        match find(dep) {
+            None if optional => {}
+            None => {
+                return not_fixable(format!(
+                    "{pkg} {to} needs `{dep}` {range}, which the lockfile does not have"
+                ))
+            }
+            Some((at, version)) => {
+                let version = version.unwrap_or("");
+                if satisfies(range, version) != Some(true) {
+                    return not_fixable(format!(
+                        "{pkg} {to} needs `{dep}` {range}, the lockfile has {version} at {at}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Edits one lock entry: version, resolved, integrity, and its dependency map (`deps_key`).
+#[allow(clippy::too_many_arguments)]
+fn edit_entry(
+    text: &str,
+    entry: &Value,
+    node: &Node,
+    release: &NpmRelease,
+    from: &str,
+    deps_key: &str,
+    nl: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), PatchError> {
+    let str_span = |k: &str| node.get(k).map(Node::span);
+    if let Some((s, e)) = str_span("version") {
+        edits.push((s, e, quote(&release.version)));
+    }
+    if let (Some((s, e)), Some(old)) = (
+        str_span("resolved"),
+        entry.get("resolved").and_then(Value::as_str),
+    ) {
+        edits.push((s, e, quote(&resolved_url(old, from, release))));
+    }
+    if let Some((s, e)) = str_span("integrity") {
+        edits.push((s, e, quote(&release.integrity)));
+    }
+    let old: BTreeMap<String, String> = entry
+        .get(deps_key)
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if old != release.dependencies {
+        match node.get(deps_key) {
+            Some(dn) => {
+                let (s, e) = dn.span();
+                let indent = indent_at(text, s);
+                let step = step_of(text, dn, indent);
+                edits.push((s, e, render_object(&release.dependencies, indent, step, nl)));
+            }
+            None => {
+                return not_fixable(format!(
+                    "{} {} adds dependencies the lock entry does not list; not supported yet",
+                    release.name, release.version
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The indentation step of an object (its first member's indentation minus the key's).
+fn step_of<'a>(text: &'a str, node: &Node, indent: &str) -> &'a str {
+    if let Some((_, first)) = node.members().first() {
+        let (s, _) = first.span();
+        // The member's key starts on the line of its value.
+        let inner = indent_at(text, s);
+        if inner.len() > indent.len() && inner.starts_with(indent) {
+            return &inner[indent.len()..];
+        }
+    }
+    "  "
+}
+
+/// The old URL with the file name moved to the new version, or the registry's tarball.
+fn resolved_url(old: &str, from: &str, release: &NpmRelease) -> String {
+    let (base, hash) = match old.split_once('#') {
+        Some((b, h)) => (b, Some(h)),
+        None => (old, None),
+    };
+    let suffix = format!("-{from}.tgz");
+    let url = match base.strip_suffix(&suffix) {
+        Some(stem) => format!("{stem}-{}.tgz", release.version),
+        None => release.tarball.clone(),
+    };
+    match (hash, &release.shasum) {
+        (Some(_), Some(sha)) => format!("{url}#{sha}"),
+        _ => url,
+    }
+}
+
+/// Bumps the project's own ranges on `pkg` (package.json, or the lock's root entry) when they
+/// exclude `to`.
+fn root_range_edits(
+    text: &str,
+    root: &Node,
+    pkg: &str,
+    to: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), PatchError> {
+    for kind in ROOT_KINDS {
+        let Some(n) = root.get(kind).and_then(|m| m.get(pkg)) else {
+            continue;
+        };
+        let (s, e) = n.span();
+        let Ok(range) = serde_json::from_str::<String>(&text[s..e]) else {
+            continue;
+        };
+        match satisfies(&range, to) {
+            Some(true) => {}
+            Some(false) => match bumped(&range, to) {
+                Some(new) => edits.push((s, e, quote(&new))),
+                None => {
+                    return not_fixable(format!(
+                        "the project requires {pkg} `{range}`, which excludes {to}; edit the range by hand"
+                    ))
+                }
+            },
+            None => {
+                return not_fixable(format!(
+                    "the project requires {pkg} `{range}`, which backline cannot read"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The v1 `dependencies` tree: every `pkg` entry at the old version moves; each one's
+/// requirements are checked by node's lookup through the nesting.
+#[allow(clippy::too_many_arguments)]
+fn walk_v1<'a>(
+    text: &str,
+    level: &'a serde_json::Map<String, Value>,
+    node: &Node,
+    req: &PatchRequest,
+    release: &NpmRelease,
+    nl: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+    found: &mut usize,
+    ancestors: &[&'a serde_json::Map<String, Value>],
+) -> Result<(), PatchError> {
+    let mut scope: Vec<&serde_json::Map<String, Value>> = ancestors.to_vec();
+    scope.push(level);
+    for (name, entry) in level {
+        let Some(n) = node.get(name) else { continue };
+        let nested = entry.get("dependencies").and_then(Value::as_object);
+        if name == req.package && entry.get("version").and_then(Value::as_str) == Some(req.from) {
+            let mut inner = scope.clone();
+            if let Some(nested) = nested {
+                inner.push(nested);
+            }
+            check_deps(req.package, req.to, release, |dep| {
+                inner.iter().rev().find_map(|m| {
+                    m.get(dep).map(|e| {
+                        (
+                            format!("dependencies/{dep}"),
+                            e.get("version").and_then(Value::as_str),
+                        )
+                    })
+                })
+            })?;
+            let has_requires = entry.get("requires").is_some() || !release.dependencies.is_empty();
+            if has_requires {
+                edit_entry(text, entry, n, release, req.from, "requires", nl, edits)?;
+            } else {
+                edit_entry(text, entry, n, release, req.from, "-", nl, edits)?;
+            }
+            *found += 1;
+        }
+        if let (Some(nested), Some(nn)) = (nested, n.get("dependencies")) {
+            walk_v1(text, nested, nn, req, release, nl, edits, found, &scope)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{patch, PatchError, PatchRequest, RegistryFacts};
+    use crate::registry::NpmRelease;
+    use std::collections::BTreeMap;
+
+    const V3: &str = r#"{
+  "name": "web",
+  "version": "1.0.0",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "": {
+      "name": "web",
+      "version": "1.0.0",
+      "dependencies": {
+        "lodash": "4.17.20",
+        "express-ish": "^1.0.0"
+      }
+    },
+    "node_modules/express-ish": {
+      "version": "1.0.0",
+      "resolved": "https://registry.npmjs.org/express-ish/-/express-ish-1.0.0.tgz",
+      "integrity": "sha512-AAAA",
+      "dependencies": {
+        "lodash": "^4.17.0"
+      }
+    },
+    "node_modules/lodash": {
+      "version": "4.17.20",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz",
+      "integrity": "sha512-PlhdFcillOINfeV7Ni6oF1TAEayyZBoZ8bcshTHqOYJYlrqzRK5hagpagky5o4HfCzzd1TRkXPMFq6cKk9rGmA==",
+      "license": "MIT"
+    }
+  }
+}
+"#;
+
+    const PJ: &str = "{\n  \"name\": \"web\",\n  \"dependencies\": {\n    \"lodash\": \"4.17.20\",\n    \"express-ish\": \"^1.0.0\"\n  }\n}\n";
+
+    const INTEGRITY: &str = "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==";
+
+    fn lodash(deps: &[(&str, &str)]) -> NpmRelease {
+        NpmRelease {
+            name: "lodash".into(),
+            version: "4.17.21".into(),
+            integrity: INTEGRITY.into(),
+            shasum: Some("679591c564c3bffaae8454cf0b3df370c3d6911c".into()),
+            tarball: "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz".into(),
+            dependencies: deps
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            optional_dependencies: BTreeMap::new(),
+            peer_dependencies: BTreeMap::new(),
+        }
+    }
+
+    fn run(
+        lock: &str,
+        pj: Option<&str>,
+        rel: NpmRelease,
+    ) -> Result<Vec<(String, String)>, PatchError> {
+        let (lock, pj) = (lock.to_string(), pj.map(str::to_string));
+        let files = move |p: &str| match p {
+            "web/package-lock.json" => Some(lock.clone().into_bytes()),
+            "web/package.json" => pj.clone().map(String::into_bytes),
+            _ => None,
+        };
+        let facts = RegistryFacts {
+            npm_release: Some(rel),
+            ..Default::default()
+        };
+        let req = PatchRequest {
+            manifest_path: "web/package-lock.json",
+            package: "lodash",
+            from: "4.17.20",
+            to: "4.17.21",
+            direct: true,
+            files: &files,
+            facts: &facts,
+        };
+        patch(&req).map(|cs| {
+            cs.into_iter()
+                .map(|c| (c.path, String::from_utf8(c.content).unwrap()))
+                .collect()
+        })
+    }
+
+    #[test]
+    fn v3_entry_root_range_and_package_json() {
+        let out = run(V3, Some(PJ), lodash(&[])).unwrap();
+        let expected_lock = V3
+            .replace("\"lodash\": \"4.17.20\"", "\"lodash\": \"4.17.21\"")
+            .replace("\"version\": \"4.17.20\"", "\"version\": \"4.17.21\"")
+            .replace("lodash-4.17.20.tgz", "lodash-4.17.21.tgz")
+            .replace(
+                "sha512-PlhdFcillOINfeV7Ni6oF1TAEayyZBoZ8bcshTHqOYJYlrqzRK5hagpagky5o4HfCzzd1TRkXPMFq6cKk9rGmA==",
+                INTEGRITY,
+            );
+        assert_eq!(out[0], ("web/package-lock.json".to_string(), expected_lock));
+        assert_eq!(
+            out[1],
+            (
+                "web/package.json".to_string(),
+                PJ.replace("4.17.20", "4.17.21")
+            )
+        );
+    }
+
+    #[test]
+    fn caret_range_stays_and_new_dependencies_are_checked() {
+        let lock = V3.replace("\"lodash\": \"4.17.20\",", "\"lodash\": \"^4.17.20\",");
+        let pj = PJ.replace("\"lodash\": \"4.17.20\"", "\"lodash\": \"^4.17.20\"");
+        let out = run(&lock, Some(&pj), lodash(&[])).unwrap();
+        assert_eq!(out.len(), 1, "the caret range allows 4.17.21");
+        let e = run(&lock, Some(&pj), lodash(&[("express-ish", "^2.0.0")])).unwrap_err();
+        assert_eq!(
+            e,
+            PatchError::NotFixable {
+                reason: "lodash 4.17.21 needs `express-ish` ^2.0.0, the lockfile has 1.0.0 at node_modules/express-ish".into()
+            }
+        );
+        let e = run(&lock, Some(&pj), lodash(&[("left-pad", "^1")])).unwrap_err();
+        assert!(
+            e.to_string().contains("which the lockfile does not have"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_parent_range_excluding_the_version_is_reported() {
+        let lock = V3.replace(
+            "\"lodash\": \"^4.17.0\"",
+            "\"lodash\": \"~4.17.0 <4.17.21\"",
+        );
+        let e = run(&lock, Some(PJ), lodash(&[])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not fixable by an edit: express-ish 1.0.0 requires lodash `~4.17.0 <4.17.21`, which excludes 4.17.21; upgrade express-ish first"
+        );
+    }
+
+    const V1: &str = r#"{
+  "name": "old",
+  "version": "1.0.0",
+  "lockfileVersion": 1,
+  "requires": true,
+  "dependencies": {
+    "lodash": {
+      "version": "4.17.20",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz",
+      "integrity": "sha512-old"
+    },
+    "tool": {
+      "version": "2.0.0",
+      "requires": {
+        "lodash": "^4.0.0"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "4.17.20",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz",
+          "integrity": "sha512-old"
+        }
+      }
+    }
+  }
+}
+"#;
+
+    #[test]
+    fn v1_every_copy_moves() {
+        let out = run(V1, None, lodash(&[])).unwrap();
+        assert_eq!(
+            out[0].1,
+            V1.replace("4.17.20", "4.17.21")
+                .replace("sha512-old", INTEGRITY)
+        );
+    }
+
+    #[test]
+    fn changed_dependency_lists_are_rewritten() {
+        let lock = V3.replace(
+            "      \"integrity\": \"sha512-AAAA\",\n      \"dependencies\": {\n        \"lodash\": \"^4.17.0\"\n      }\n    },\n    \"node_modules/lodash\": {\n      \"version\": \"4.17.20\",",
+            "      \"integrity\": \"sha512-AAAA\",\n      \"dependencies\": {\n        \"lodash\": \"^4.17.0\"\n      }\n    },\n    \"node_modules/lodash\": {\n      \"version\": \"4.17.20\",\n      \"dependencies\": {\n        \"gone\": \"^1\"\n      },",
+        );
+        let out = run(&lock, Some(PJ), lodash(&[("express-ish", "^1.0.0")])).unwrap();
+        assert!(out[0].1.contains("      \"version\": \"4.17.21\",\n      \"dependencies\": {\n        \"express-ish\": \"^1.0.0\"\n      },"), "{}", out[0].1);
+    }
 }

@@ -28,6 +28,7 @@ pub(crate) struct Shared {
     pub world: Arc<Mutex<World>>,
     pub faults: Faults,
     pub recorder: Recorder,
+    pub registry: crate::registry::SimRegistry,
 }
 
 /// A finished answer (success or GitLab-shaped error).
@@ -584,7 +585,11 @@ pub(crate) async fn entry(
             .collect()
     });
     let matched = segs.as_ref().and_then(|s| match_route(&method, s));
+    let registry_route = crate::registry::SimRegistry::route(&method, &raw_path);
     let (route, modeled) = match (&matched, below) {
+        _ if registry_route.is_some() => {
+            (format!("{method} {}", registry_route.unwrap_or("")), true)
+        }
         (Some((p, _)), _) => (format!("{method} {p}"), true),
         (None, Some(b)) => (format!("{method} {b}"), false),
         (None, None) => (format!("{method} {raw_path}"), false),
@@ -616,6 +621,9 @@ pub(crate) async fn entry(
     }
 
     let reply = match (matched, segs, below) {
+        _ if registry_route.is_some() => shared
+            .registry
+            .answer(registry_route.unwrap_or(""), &raw_path),
         (Some((pattern, handler)), Some(segs), _) => run(
             &shared,
             &req,
