@@ -392,11 +392,22 @@ impl Scanner {
         Ok((diff, vulnerabilities))
     }
 
-    /// Recomputes every project's findings (after the advisories changed).
-    pub fn recompute_all(&self) -> Result<usize, StoreError> {
+    /// Swaps the advisory index in, then recomputes every project's findings and acts on them
+    /// (a newer advisory moves open MRs to a higher version; a withdrawn one resolves findings).
+    pub async fn replace_index(&self, index: Index) -> Result<usize, RefreshError> {
+        match self.index.write() {
+            Ok(mut current) => *current = Arc::new(index),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
+        }
         let ids = self.catalog.ids()?;
         for id in &ids {
+            let Some(project) = self.catalog.get(*id)? else {
+                continue;
+            };
+            let lock = self.lock(*id);
+            let _held = lock.lock().await;
             self.recompute(*id)?;
+            self.act(&project, None).await?;
         }
         Ok(ids.len())
     }

@@ -246,8 +246,8 @@ impl Executor {
                         .await?;
                     if r.state == State::MrOpen {
                         self.refresh_mr_text(gitlab, project, &r).await?;
+                        r.record(BOT, reason, now);
                     }
-                    r.transition(State::MrOpen, BOT, reason, now);
                 } else {
                     if r.state == State::Dismissed {
                         // A new version after a dismissal: a new branch and MR.
@@ -713,13 +713,7 @@ impl Executor {
         r.edited_by_person = false;
         self.write_branch(gitlab, project, default_branch, r)
             .await?;
-        r.history.push(super::model::Transition {
-            at_ms: now_ms(),
-            from: Some(r.state),
-            to: r.state,
-            by: by.to_string(),
-            why: "branch recreated on request".into(),
-        });
+        r.record(by, "branch recreated on request", now_ms());
         self.table.put(r)?;
         Ok("recreated the branch from the default branch".into())
     }

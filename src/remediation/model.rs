@@ -124,6 +124,18 @@ impl Remediation {
         self.updated_at_ms = now_ms;
     }
 
+    /// Records an event that does not change the state (superseded, recreated, edited).
+    pub fn record(&mut self, by: &str, why: impl Into<String>, now_ms: i64) {
+        self.history.push(Transition {
+            at_ms: now_ms,
+            from: Some(self.state),
+            to: self.state,
+            by: by.to_string(),
+            why: why.into(),
+        });
+        self.updated_at_ms = now_ms;
+    }
+
     /// Whether the target version was dismissed or every advisory it fixes is ignored.
     pub fn is_ignored(&self) -> bool {
         let version_ignored = self

@@ -513,3 +513,55 @@ async fn a_missed_webhook_is_repaired_by_the_periodic_reconcile() {
     assert_eq!(w.mrs().len(), 1, "no second MR");
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_advisory_moves_the_same_mr_to_the_higher_version() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    assert_eq!(w.mrs().len(), 1);
+    let iid = w.mrs()[0].iid;
+    // A new advisory: regex < 1.5.6 is affected by something else too.
+    let reference = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/reference/rustsec-advisory-db");
+    let mut advisories = backline::advisories::import_path(&reference)
+        .unwrap()
+        .advisories;
+    let extra: backline::advisories::Advisory = {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("GHSA-test-regex.json"),
+            r#"{"id":"GHSA-xxxx-yyyy-zzzz","summary":"A later regex issue","modified":"2026-11-01T00:00:00Z",
+               "database_specific":{"severity":"HIGH"},
+               "affected":[{"package":{"ecosystem":"crates.io","name":"regex"},
+                 "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.5.6"}]}]}]}"#,
+        )
+        .unwrap();
+        backline::advisories::import_path(dir.path())
+            .unwrap()
+            .advisories
+            .remove(0)
+    };
+    advisories.push(extra);
+    let scanner = w.app.app.scanner.clone().unwrap();
+    scanner
+        .replace_index(backline::advisories::Index::new(advisories))
+        .await
+        .unwrap();
+    w.settle().await;
+    let mrs = w.mrs();
+    assert_eq!(mrs.len(), 1, "the same MR, not a second one");
+    assert_eq!(mrs[0].iid, iid);
+    assert_eq!(mrs[0].title, "Security: bump regex from 1.5.4 to 1.5.6");
+    assert!(mrs[0].description.contains("GHSA-xxxx-yyyy-zzzz"));
+    assert_eq!(w.file(BRANCH, "Cargo.lock").unwrap(), lock("1.5.6"));
+    let rem = w.remediation().await;
+    assert_eq!(rem["target_version"], "1.5.6");
+    assert!(rem["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["why"].as_str().unwrap().starts_with("superseded")));
+    w.app.shutdown().await;
+}
