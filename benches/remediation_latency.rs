@@ -79,8 +79,9 @@ async fn main() {
     let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
     let me = gitlab.current_user().await.unwrap();
     let registry = FakeRegistry::new().crate_version("regex", "1.5.5", NEW, &[]);
-    let fixer = Arc::new(PatchFixer::new(Arc::new(registry)));
-    let app = Arc::new(App::build_for_gitlab_with(settings, gitlab, me, fixer).unwrap());
+    let registry: Arc<dyn backline::registry::Registry> = Arc::new(registry);
+    let fixer = Arc::new(PatchFixer::new(registry.clone()));
+    let app = Arc::new(App::build_for_gitlab_with(settings, gitlab, me, fixer, registry).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/webhooks/gitlab", listener.local_addr().unwrap());
     let server = app.server(listener).unwrap();

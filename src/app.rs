@@ -72,8 +72,10 @@ impl App {
         gitlab: GitLab,
         bot: User,
     ) -> Result<App, StoreError> {
-        let fixer = crate::remediation::fixer::default_fixer(&settings);
-        Self::build_for_gitlab_with(settings, gitlab, bot, fixer)
+        let registry = crate::remediation::fixer::registry_for(&settings);
+        let fixer: Arc<dyn crate::remediation::executor::Fixer> =
+            Arc::new(crate::remediation::fixer::PatchFixer::new(registry.clone()));
+        Self::build_for_gitlab_with(settings, gitlab, bot, fixer, registry)
     }
 
     /// [`App::build_for_gitlab`] with the given fixer (tests give one over a fake registry).
@@ -82,6 +84,7 @@ impl App {
         gitlab: GitLab,
         bot: User,
         fixer: Arc<dyn crate::remediation::executor::Fixer>,
+        registry: Arc<dyn crate::registry::Registry>,
     ) -> Result<App, StoreError> {
         let store = Store::open(&settings.data_dir)?;
         let catalog = Catalog::open(&store)?;
@@ -126,6 +129,11 @@ impl App {
             },
         ));
         scanner.set_executor(executor);
+        scanner.set_outdated(
+            registry,
+            crate::findings::outdated::OutdatedTable::open(&store)?,
+            settings.update_outdated,
+        );
         service.set_after_sync(scanner.clone());
         let handler = Arc::new(Reactor::new(service.clone(), scanner.clone()));
         Self::assemble(
@@ -211,6 +219,8 @@ impl App {
             catalog_service: self.catalog_service.clone(),
             inventory: self.inventory.clone(),
             findings: self.findings.clone(),
+            outdated: crate::findings::outdated::OutdatedTable::open(&self.store)
+                .expect("the outdated tree opens (the store is open)"),
             remediations: self
                 .scanner
                 .as_ref()

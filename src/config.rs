@@ -77,6 +77,8 @@ pub struct Settings {
     pub mr_title_prefix: String,
     /// MR labels.
     pub mr_labels: Vec<String>,
+    /// Also plan upgrades of outdated direct dependencies (never auto-approved).
+    pub update_outdated: bool,
     /// crates.io sparse index root, for remediation facts.
     pub crates_index_url: String,
     /// npm registry root.
@@ -117,6 +119,7 @@ impl Settings {
             max_open_mrs: 10,
             mr_title_prefix: "Security:".to_string(),
             mr_labels: vec!["security".to_string(), "backline".to_string()],
+            update_outdated: false,
             crates_index_url: crate::registry::DEFAULT_CRATES_INDEX_URL.into(),
             npm_registry_url: crate::registry::DEFAULT_NPM_URL.into(),
             pypi_url: crate::registry::DEFAULT_PYPI_URL.into(),
@@ -275,6 +278,9 @@ pub struct ServeArgs {
     /// MR labels, comma-separated [default: security,backline].
     #[arg(long, env = "BACKLINE_MR_LABELS", value_delimiter = ',')]
     pub mr_labels: Option<Vec<String>>,
+    /// Also plan upgrades of outdated direct dependencies (they wait for approval).
+    #[arg(long, env = "BACKLINE_UPDATE_OUTDATED")]
+    pub update_outdated: Option<bool>,
     /// crates.io sparse index root [default: https://index.crates.io].
     #[arg(long, env = "BACKLINE_CRATES_INDEX_URL")]
     pub crates_index_url: Option<String>,
@@ -319,6 +325,7 @@ pub struct FileConfig {
     max_open_mrs: Option<usize>,
     mr_title_prefix: Option<String>,
     mr_labels: Option<OneOrMany>,
+    update_outdated: Option<bool>,
     osv_base_url: Option<String>,
     osv_ecosystems: Option<OneOrMany>,
     crates_index_url: Option<String>,
@@ -548,6 +555,10 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
     if let Some(labels) = args.mr_labels.or(file.mr_labels.map(OneOrMany::into_vec)) {
         s.mr_labels = non_empty_entries(labels);
     }
+    s.update_outdated = args
+        .update_outdated
+        .or(file.update_outdated)
+        .unwrap_or(false);
     let registries = [
         (
             "BACKLINE_CRATES_INDEX_URL",

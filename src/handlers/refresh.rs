@@ -14,6 +14,7 @@ use crate::catalog::service::AfterSync;
 use crate::catalog::{Catalog, CatalogProject};
 use crate::clock::now_ms;
 use crate::deps::DiscoveryRules;
+use crate::findings::outdated::{Outdated, OutdatedTable};
 use crate::findings::table::{FindingsDiff, FindingsTable};
 use crate::findings::{findings_for, Finding};
 use crate::gitlab::hooks::push::PushEvent;
@@ -79,6 +80,7 @@ pub struct Scanner {
     concurrency: usize,
     locks: Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>,
     executor: std::sync::OnceLock<Arc<Executor>>,
+    outdated: std::sync::OnceLock<(Arc<dyn crate::registry::Registry>, OutdatedTable, bool)>,
 }
 
 impl Scanner {
@@ -101,12 +103,68 @@ impl Scanner {
             concurrency: concurrency.max(1),
             locks: Mutex::new(HashMap::new()),
             executor: std::sync::OnceLock::new(),
+            outdated: std::sync::OnceLock::new(),
         }
     }
 
     /// Sets the remediation executor (once); without it findings are recorded but not acted on.
     pub fn set_executor(&self, executor: Arc<Executor>) {
         let _ = self.executor.set(executor);
+    }
+
+    /// Sets the registry for outdated checks (once); `plan_updates` also plans upgrades of
+    /// outdated direct dependencies (never auto-approved).
+    pub fn set_outdated(
+        &self,
+        registry: Arc<dyn crate::registry::Registry>,
+        table: OutdatedTable,
+        plan_updates: bool,
+    ) {
+        let _ = self.outdated.set((registry, table, plan_updates));
+    }
+
+    /// Asks the registry for the latest version of each pinned direct dependency (the registry
+    /// client caches answers for a day) and stores those behind. A registry failure leaves the
+    /// previous list.
+    async fn check_outdated(&self, project: ProjectId) -> Result<(), StoreError> {
+        let Some((registry, table, _)) = self.outdated.get() else {
+            return Ok(());
+        };
+        let mut wanted = Vec::new();
+        for m in self.inventory.manifests(project)? {
+            for d in m.dependencies.iter().filter(|d| d.direct && !d.dev) {
+                if let Some(v) = &d.version {
+                    wanted.push((m.path.clone(), d.ecosystem, d.name.clone(), v.clone()));
+                }
+            }
+        }
+        let results: Vec<Option<Outdated>> = futures_util::stream::iter(wanted)
+            .map(|(manifest, eco, name, installed)| async move {
+                match registry.latest(eco, &name).await {
+                    Ok(Some(latest))
+                        if crate::advisories::version::compare(eco, &latest, &installed)
+                            == std::cmp::Ordering::Greater =>
+                    {
+                        Some(Outdated {
+                            manifest,
+                            ecosystem: eco,
+                            package: name,
+                            installed,
+                            latest,
+                        })
+                    }
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::debug!(package = %name, error = %e, "latest version unknown");
+                        None
+                    }
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let list: Vec<Outdated> = results.into_iter().flatten().collect();
+        table.replace(project, &list)
     }
 
     /// The remediation executor, when set.
@@ -150,8 +208,12 @@ impl Scanner {
             .into_iter()
             .map(|s| s.finding)
             .collect();
+        let updates = match self.outdated.get() {
+            Some((_, table, true)) => table.of_project(project.id)?,
+            _ => Vec::new(),
+        };
         executor
-            .apply(project, &findings, uuid)
+            .apply(project, &findings, &updates, uuid)
             .await
             .map_err(|e| match e {
                 ExecError::GitLab(g) => RefreshError::GitLab(g),
@@ -204,6 +266,9 @@ impl Scanner {
         let refresh =
             refresh_all(&gitlab, &self.inventory, project.id, &branch, &self.rules).await?;
         let (findings, vulnerabilities) = self.recompute(project.id)?;
+        if refresh.parsed > 0 || refresh.removed > 0 {
+            self.check_outdated(project.id).await?;
+        }
         self.inventory.set_head(
             project.id,
             &Head {
@@ -290,6 +355,7 @@ impl Scanner {
         };
         let summary = if whole || refresh.parsed > 0 || refresh.removed > 0 {
             let (findings, vulnerabilities) = self.recompute(project.id)?;
+            self.check_outdated(project.id).await?;
             Some(ScanSummary {
                 refresh,
                 findings,
@@ -414,6 +480,9 @@ impl Scanner {
 
     /// Forgets a project's manifests and findings.
     pub fn forget(&self, project: ProjectId) -> Result<(), StoreError> {
+        if let Some((_, table, _)) = self.outdated.get() {
+            table.forget(project)?;
+        }
         self.inventory.forget(project)?;
         self.findings.forget(project)
     }

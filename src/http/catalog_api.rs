@@ -16,6 +16,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects/{id}", web::get().to(get_project))
         .route("/projects/{id}/findings", web::get().to(project_findings))
         .route("/projects/{id}/manifests", web::get().to(project_manifests))
+        .route("/projects/{id}/outdated", web::get().to(project_outdated))
         .route("/sync", web::get().to(sync_status))
         .route("/sync", web::post().to(start_sync));
 }
@@ -143,6 +144,39 @@ async fn project_manifests(
                 "files_read": m.inputs.iter().map(|i| i.path.clone()).collect::<Vec<_>>(),
                 "parsed_at": rfc3339(m.parsed_at_ms),
                 "error": m.error.as_ref().map(|e| e.to_string()),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "total": all.len(),
+        "page": page,
+        "per_page": per_page,
+        "items": items,
+    })))
+}
+
+/// A project's direct dependencies behind the registry's latest release.
+async fn project_outdated(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let Paging { page, per_page } = paging(&query)?;
+    let project = find_project(&state, &path)?;
+    let all = state.outdated.of_project(project.id)?;
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|o| {
+            json!({
+                "path": o.manifest,
+                "ecosystem": o.ecosystem,
+                "package": o.package,
+                "installed": o.installed,
+                "latest": o.latest,
             })
         })
         .collect();

@@ -32,6 +32,8 @@ pub struct AppState {
     pub inventory: crate::inventory::Inventory,
     /// Findings per project.
     pub findings: crate::findings::table::FindingsTable,
+    /// Outdated direct dependencies per project.
+    pub outdated: crate::findings::outdated::OutdatedTable,
     /// Remediations, when GitLab is configured.
     pub remediations: Option<crate::remediation::table::Remediations>,
     /// The scanner (acts on approvals), when GitLab is configured.

@@ -159,6 +159,7 @@ impl Executor {
         &self,
         project: &CatalogProject,
         findings: &[Finding],
+        outdated: &[crate::findings::outdated::Outdated],
         uuid: Option<&str>,
     ) -> Result<Vec<String>, ExecError> {
         let Some(default_branch) = project.default_branch.as_deref() else {
@@ -166,7 +167,28 @@ impl Executor {
         };
         let gitlab = self.client(uuid);
         let existing = self.table.of_project(project.id)?;
-        let decisions = plan(&vulnerable(findings), &existing, &self.settings.policy);
+        let mut wanted = vulnerable(findings);
+        // Upgrades of outdated direct dependencies, when asked for: after every security fix,
+        // never approved by policy (severity unknown), and never for a package that is vulnerable.
+        for o in outdated {
+            if wanted
+                .iter()
+                .any(|v| v.manifest == o.manifest && v.package == o.package)
+            {
+                continue;
+            }
+            wanted.push(Vulnerable {
+                manifest: o.manifest.clone(),
+                ecosystem: o.ecosystem,
+                package: o.package.clone(),
+                version: o.installed.clone(),
+                direct: true,
+                fix: Some(o.latest.clone()),
+                advisories: Vec::new(),
+                severity: crate::advisories::cvss::Level::Unknown,
+            });
+        }
+        let decisions = plan(&wanted, &existing, &self.settings.policy);
         let mut lines = Vec::new();
         for d in decisions {
             let line = self.carry_out(&gitlab, project, default_branch, d).await?;

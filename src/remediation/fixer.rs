@@ -84,20 +84,14 @@ impl Fixer for PatchFixer {
     }
 }
 
-/// The fixer for these settings: the public registries, or those the settings name.
-pub fn default_fixer(settings: &Settings) -> Arc<dyn Fixer> {
-    let config = registry_config(settings);
+/// The registry client for these settings: the public registries, or those the settings name.
+pub fn registry_for(settings: &Settings) -> Arc<dyn Registry> {
+    let config: RegistryConfig = settings.registry_config();
     match HttpRegistry::new(config) {
-        Ok(registry) => Arc::new(PatchFixer::new(Arc::new(registry))),
+        Ok(registry) => Arc::new(registry),
         Err(e) => {
             tracing::error!(error = %e, "could not set up the registry client; fixes will be reported not fixable");
-            Arc::new(PatchFixer::new(Arc::new(
-                crate::registry::FakeRegistry::default(),
-            )))
+            Arc::new(crate::registry::FakeRegistry::default())
         }
     }
-}
-
-fn registry_config(settings: &Settings) -> RegistryConfig {
-    settings.registry_config()
 }

@@ -8,6 +8,12 @@ pub const MARKER: &str = "<!-- backline:";
 
 /// `Security: bump <package> from <a> to <b>`.
 pub fn title(prefix: &str, r: &Remediation) -> String {
+    // An upgrade of an outdated dependency is not a security fix: say so.
+    let prefix = if r.advisories.is_empty() {
+        "Update:"
+    } else {
+        prefix
+    };
     format!(
         "{prefix} bump {} from {} to {}",
         r.package,

@@ -25,6 +25,15 @@ async fn run_sync(sim: &GitLabSim, data: &std::path::Path, token: &str) -> (i32,
     let out = command(&["sync", "--data-dir", data.to_str().unwrap()])
         .env("BACKLINE_GITLAB_URL", sim.url())
         .env("BACKLINE_GITLAB_TOKEN", token)
+        .env(
+            "BACKLINE_CRATES_INDEX_URL",
+            format!("{}/registry/crates", sim.url()),
+        )
+        .env(
+            "BACKLINE_NPM_REGISTRY_URL",
+            format!("{}/registry/npm", sim.url()),
+        )
+        .env("BACKLINE_PYPI_URL", format!("{}/registry/pypi", sim.url()))
         .env("BACKLINE_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -79,12 +88,18 @@ async fn serve_checks_gitlab_syncs_at_start_and_sync_points_at_it_while_it_runs(
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let url = sim.url().to_string();
+    let crates = format!("{url}/registry/crates");
+    let npm = format!("{url}/registry/npm");
+    let pypi = format!("{url}/registry/pypi");
     let server = start_with(
         &data,
         2,
         &[
             ("BACKLINE_GITLAB_URL", url.as_str()),
             ("BACKLINE_GITLAB_TOKEN", TOKEN),
+            ("BACKLINE_CRATES_INDEX_URL", crates.as_str()),
+            ("BACKLINE_NPM_REGISTRY_URL", npm.as_str()),
+            ("BACKLINE_PYPI_URL", pypi.as_str()),
             ("BACKLINE_LOG", "debug"),
         ],
     )

@@ -39,8 +39,10 @@ pub struct Options {
     pub handler: Arc<dyn Handler>,
     /// Build the real bot against this GitLab, as this user (the handler is then unused).
     pub gitlab: Option<(backline::gitlab::GitLab, backline::gitlab::rest::User)>,
-    /// The fixer for the bot (default: the server's own).
+    /// The fixer for the bot (default: the patcher over `registry`).
     pub fixer: Option<Arc<dyn backline::remediation::executor::Fixer>>,
+    /// The package registry (default: an empty fake; tests never reach the public ones).
+    pub registry: Option<Arc<dyn backline::registry::Registry>>,
     pub workers: usize,
     pub tweak: Box<dyn FnOnce(&mut Settings)>,
 }
@@ -51,6 +53,7 @@ impl Default for Options {
             handler: Arc::new(RecordingHandler),
             gitlab: None,
             fixer: None,
+            registry: None,
             workers: 4,
             tweak: Box::new(|_| {}),
         }
@@ -74,10 +77,18 @@ pub async fn spawn(options: Options) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = match options.gitlab {
-        Some((gitlab, bot)) => match options.fixer {
-            Some(fixer) => App::build_for_gitlab_with(settings, gitlab, bot, fixer),
-            None => App::build_for_gitlab(settings, gitlab, bot),
-        },
+        Some((gitlab, bot)) => {
+            // Never the public registries in tests: an empty fake unless the test brings one.
+            let registry: Arc<dyn backline::registry::Registry> = options
+                .registry
+                .unwrap_or_else(|| Arc::new(backline::registry::FakeRegistry::new()));
+            let fixer = options.fixer.unwrap_or_else(|| {
+                Arc::new(backline::remediation::fixer::PatchFixer::new(
+                    registry.clone(),
+                ))
+            });
+            App::build_for_gitlab_with(settings, gitlab, bot, fixer, registry)
+        }
         None => App::build(settings, options.handler),
     };
     let app = Arc::new(app.expect("app builds"));

@@ -565,3 +565,74 @@ async fn a_newer_advisory_moves_the_same_mr_to_the_higher_version() {
         .any(|t| t["why"].as_str().unwrap().starts_with("superseded")));
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outdated_direct_dependencies_are_shown_and_planned_when_asked() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let bot = sim.bot_user();
+    let pid = sim.with_world(|w| {
+        let id = w
+            .create_project(
+                ProjectSpec::new("acme", "lib")
+                    .file(
+                        "Cargo.lock",
+                        lock("1.5.5").replace(
+                            "crates.io-index\"\n",
+                            &format!("crates.io-index\"\nchecksum = \"{CKSUM_NEW}\"\n"),
+                        ),
+                    )
+                    .file("Cargo.toml", CARGO_TOML),
+            )
+            .unwrap();
+        w.add_member(id, bot, access::DEVELOPER).unwrap();
+        id
+    });
+    let registry: Arc<dyn backline::registry::Registry> = Arc::new(
+        backline::registry::FakeRegistry::new()
+            .crate_version("regex", "1.5.5", CKSUM_NEW, &[])
+            .crate_version("regex", "1.12.3", CKSUM_OLD, &[]),
+    );
+    let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
+    let me: User = gitlab.current_user().await.unwrap();
+    let reference =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let app = spawn(Options {
+        gitlab: Some((gitlab, me)),
+        registry: Some(registry),
+        tweak: Box::new(move |s| {
+            s.advisories = vec![reference.join("rustsec-advisory-db")];
+            s.update_outdated = true;
+        }),
+        ..Options::default()
+    })
+    .await;
+    let service = app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    app.drain().await;
+    let (_, outdated) = app.api(&format!("/api/v1/projects/{pid}/outdated")).await;
+    let (_, manifests) = app.api(&format!("/api/v1/projects/{pid}/manifests")).await;
+    assert_eq!(outdated["total"], 1, "{outdated} {manifests}");
+    assert_eq!(outdated["items"][0]["package"], "regex");
+    assert_eq!(outdated["items"][0]["installed"], "1.5.5");
+    assert_eq!(outdated["items"][0]["latest"], "1.12.3");
+    // Planned, never approved by policy: no MR until a person approves.
+    let (_, rems) = app.api("/api/v1/remediations").await;
+    let rem = rems["items"][0].clone();
+    assert_eq!(rem["state"], "planned", "{rem}");
+    assert!(rem["approved_by"].is_null());
+    assert!(sim.with_world(|w| w.project(pid).unwrap().merge_requests.is_empty()));
+    let (status, _) = app
+        .api_post(&format!("/api/v1/remediations/{}/approve", rem["id"]))
+        .await;
+    assert_eq!(status, 202);
+    // The approval acts in the background; the project's lock orders it before this rescan.
+    let scanner = app.app.scanner.clone().unwrap();
+    scanner
+        .act_now(backline::gitlab::ProjectId(pid))
+        .await
+        .unwrap();
+    let mrs = sim.with_world(|w| w.project(pid).unwrap().merge_requests.clone());
+    assert_eq!(mrs.len(), 1);
+    assert_eq!(mrs[0].title, "Update: bump regex from 1.5.5 to 1.12.3");
+    app.shutdown().await;
+}
