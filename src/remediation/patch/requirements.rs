@@ -301,7 +301,7 @@ fn cmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
 
 /// Whether `version` satisfies a PEP 440 specifier set; `None` when either is beyond this
 /// small reader (pre-releases, local versions, arbitrary equality).
-fn pep440_satisfies(spec: &str, version: &str) -> Option<bool> {
+pub(super) fn pep440_satisfies(spec: &str, version: &str) -> Option<bool> {
     let v = release_of(version)?;
     for clause in spec.split(',').map(str::trim).filter(|c| !c.is_empty()) {
         let op_len = clause
