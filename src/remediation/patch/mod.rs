@@ -13,6 +13,7 @@ mod json;
 mod npm;
 mod npm_range;
 mod poetry;
+mod pom;
 mod requirements;
 mod yarn;
 
@@ -125,6 +126,12 @@ pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
         ManifestFormat::YarnLock => yarn::patch(req, &bytes)?,
         ManifestFormat::Requirements => requirements::patch(req, &bytes)?,
         ManifestFormat::PoetryLock => poetry::patch(req, &bytes)?,
+        ManifestFormat::Pom => pom::patch(req, &bytes)?,
+        ManifestFormat::GoMod => {
+            return not_fixable(
+                "editing go.mod is not supported yet: go.sum needs the new module's hashes",
+            )
+        }
         other => {
             return not_fixable(format!(
                 "editing {} is not supported yet",
@@ -250,7 +257,18 @@ mod tests {
         assert_eq!(
             patch(&req),
             Err(PatchError::NotFixable {
-                reason: "editing go.mod is not supported yet".into()
+                reason: "editing go.mod is not supported yet: go.sum needs the new module's hashes"
+                    .into()
+            })
+        );
+        let req = PatchRequest {
+            manifest_path: "Gemfile.lock",
+            ..req
+        };
+        assert_eq!(
+            patch(&req),
+            Err(PatchError::NotFixable {
+                reason: "editing Gemfile.lock is not supported yet".into()
             })
         );
         assert!(facts_needed("a/Cargo.lock").crate_release);
