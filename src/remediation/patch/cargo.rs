@@ -842,6 +842,15 @@ checksum = "f497285884f3fcff424ffc933e56d7cbca511def0c9831a7f9b5f6153e3cc89b"
     }
 
     #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            crate_release: Some(regex_155("^2.4.0")),
+            ..Default::default()
+        };
+        super::super::assert_no_panic("Cargo.lock", LOCK, "regex", "1.5.4", "1.5.5", &facts);
+    }
+
+    #[test]
     fn refusals() {
         let e = run(
             LOCK.replace("1.5.4", "1.5.3").as_str(),

@@ -237,6 +237,46 @@ pub(crate) fn apply_edits(text: &str, mut edits: Vec<(usize, usize, String)>) ->
     out
 }
 
+/// Test helper: patching every prefix (at char boundaries) and some byte-flipped copies of a
+/// file must answer without panicking.
+#[cfg(test)]
+pub(crate) fn assert_no_panic(
+    path: &str,
+    text: &str,
+    package: &str,
+    from: &str,
+    to: &str,
+    facts: &RegistryFacts,
+) {
+    let mut inputs: Vec<Vec<u8>> = (0..=text.len())
+        .filter(|&i| text.is_char_boundary(i))
+        .map(|i| text.as_bytes()[..i].to_vec())
+        .collect();
+    for (i, b) in text.bytes().enumerate().step_by(7) {
+        let mut v = text.as_bytes().to_vec();
+        v[i] = match b {
+            b'"' => b'\'',
+            b'\n' => b' ',
+            b'=' => b'~',
+            _ => b'"',
+        };
+        inputs.push(v);
+    }
+    for input in inputs {
+        let files = |p: &str| (p == path).then(|| input.clone());
+        let req = PatchRequest {
+            manifest_path: path,
+            package,
+            from,
+            to,
+            direct: true,
+            files: &files,
+            facts,
+        };
+        let _ = patch(&req);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

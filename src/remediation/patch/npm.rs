@@ -573,6 +573,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            npm_release: Some(lodash(&[("express-ish", "^1")])),
+            ..Default::default()
+        };
+        super::super::assert_no_panic(
+            "package-lock.json",
+            V3,
+            "lodash",
+            "4.17.20",
+            "4.17.21",
+            &facts,
+        );
+    }
+
     const V1: &str = r#"{
   "name": "old",
   "version": "1.0.0",

@@ -46,7 +46,7 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         let Some((_, have)) = locked.iter().find(|(n, _)| *n == pep503(name)) else {
             continue;
         };
-        let spec = r[name.len()..]
+        let spec = r[r.find(name).map(|i| i + name.len()).unwrap_or(0)..]
             .trim()
             .trim_start_matches('(')
             .trim_end_matches(')');
@@ -188,7 +188,7 @@ fn check_pyproject(req: &PatchRequest) -> Result<(), PatchError> {
         for s in list.iter().filter_map(|s| s.as_str()) {
             let name = deps::requirements::pep508_name(s);
             if pep503(name) == key && !s.contains(';') {
-                let spec = s[name.len()..].trim();
+                let spec = s[s.find(name).map(|i| i + name.len()).unwrap_or(0)..].trim();
                 let spec = match spec.find(']') {
                     Some(i) if spec.starts_with('[') => spec[i + 1..].trim(),
                     _ => spec,
@@ -304,6 +304,15 @@ content-hash = "0123"
             "    {file = \"Jinja2-2.11.3-py2.py3-none-any.whl\", hash = \"sha256:03e47ad063331dd6a3f04a43eddca8a966a26ba0c5b7207a9a9e4e08f1b29419\"},\n    {file = \"Jinja2-2.11.3.tar.gz\", hash = \"sha256:a6d58433de0ae800347cab1fa3043cebbabe8baa9d29e668f1c768cb87a333c6\"},",
         );
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            pypi_release: Some(jinja(&["MarkupSafe (>=0.23)"])),
+            ..Default::default()
+        };
+        super::super::assert_no_panic("poetry.lock", LOCK, "jinja2", "2.10", "2.11.3", &facts);
     }
 
     #[test]

@@ -163,6 +163,12 @@ mod tests {
     }
 
     #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts::default();
+        super::super::assert_no_panic("pom.xml", POM, "org.yaml:snakeyaml", "1.29", "1.33", &facts);
+    }
+
+    #[test]
     fn literal_and_property_versions() {
         assert_eq!(
             run("org.yaml:snakeyaml", "1.29", "1.33").unwrap(),

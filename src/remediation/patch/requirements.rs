@@ -463,6 +463,16 @@ mod tests {
     }
 
     #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            pypi_release: Some(jinja(&["MarkupSafe (>=0.23)"])),
+            ..Default::default()
+        };
+        let txt = "jinja2[i18n]==2.10 ; python_version > \"3\" \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb\n    # via flask\nmarkupsafe==1.1.1 --hash=sha256:cc # é\n";
+        super::super::assert_no_panic("requirements.txt", txt, "jinja2", "2.10", "2.11.3", &facts);
+    }
+
+    #[test]
     fn pep440_subset() {
         assert_eq!(pep440_satisfies(">=0.23", "1.1.1"), Some(true));
         assert_eq!(pep440_satisfies(">=2.0,<3", "3.0"), Some(false));

@@ -366,6 +366,15 @@ lodash@4.17.20, lodash@^4.17.15:
     }
 
     #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            npm_release: Some(lodash(&[])),
+            ..Default::default()
+        };
+        super::super::assert_no_panic("yarn.lock", LOCK, "lodash", "4.17.20", "4.17.21", &facts);
+    }
+
+    #[test]
     fn refusals() {
         // The exact spec comes from another package: a parent must move.
         let e = run(
