@@ -5,7 +5,9 @@
 //! the `"name version"` references other packages use when the name is ambiguous, and the
 //! removal of packages nothing depends on any more. Each normal or build dependency of the
 //! new version (optional ones only when the old version's entry had them, i.e. a feature
-//! enabled them) must be satisfied by a version already locked. Manifests are edited with
+//! enabled them) must be satisfied by a version already locked, and, when the caller gives
+//! their index entries ([`super::RegistryFacts::crate_dependents`]), the locked packages
+//! depending on it must accept the new version. Manifests are edited with
 //! `toml_edit`: a requirement is bumped only when it excludes the new version, and only when
 //! it is a single `=`, `~`, `^` or bare version.
 //!
@@ -160,6 +162,28 @@ fn semver_of(v: &str) -> Option<Version> {
     Version::parse(v).ok()
 }
 
+/// The registry packages depending on `pkg` `from` in a lock.
+pub(super) fn dependents(bytes: &[u8], pkg: &str, from: &str) -> Vec<(String, String)> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let Ok((blocks, _)) = scan("Cargo.lock", text) else {
+        return Vec::new();
+    };
+    let versions = blocks.iter().filter(|b| b.name == pkg).count();
+    blocks
+        .iter()
+        .filter(|b| b.source.is_some())
+        .filter(|b| {
+            b.deps.iter().any(|(r, _)| {
+                let (name, version, _) = split_ref(r);
+                name == pkg && (version == Some(from) || (version.is_none() && versions == 1))
+            })
+        })
+        .map(|b| (b.name.clone(), b.version.clone()))
+        .collect()
+}
+
 /// Edits a `Cargo.lock` and, when needed, the manifests beside it.
 pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
@@ -249,6 +273,41 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         .iter()
         .map(|b| b.deps.iter().filter_map(|(r, _)| resolve(r)).collect())
         .collect();
+
+    // The locked packages depending on it must accept the new version.
+    if let Some(dependents) = &req.facts.crate_dependents {
+        let from_v = semver_of(from);
+        for (i, b) in blocks.iter().enumerate() {
+            if i == t || b.source.is_none() || !old_edges[i].contains(&t) {
+                continue;
+            }
+            let Some(rel) = dependents
+                .iter()
+                .find(|r| r.name == b.name && r.version == b.version)
+            else {
+                return not_fixable(format!(
+                    "the index entry of {} {}, which depends on {pkg}, was not fetched",
+                    b.name, b.version
+                ));
+            };
+            for d in rel
+                .deps
+                .iter()
+                .filter(|d| d.name == pkg && d.kind != DepKind::Dev)
+            {
+                let Ok(r) = VersionReq::parse(&d.req) else {
+                    continue;
+                };
+                let relevant = from_v.as_ref().is_none_or(|f| r.matches(f));
+                if relevant && !r.matches(&to_v) {
+                    return not_fixable(format!(
+                        "{} {} requires {pkg} `{}`, which excludes {to}; upgrade {} too",
+                        b.name, b.version, d.req, b.name
+                    ));
+                }
+            }
+        }
+    }
 
     // The new version's dependencies, each resolved to a locked package.
     let old_target: HashSet<usize> = old_edges[t].iter().copied().collect();
@@ -848,6 +907,67 @@ checksum = "f497285884f3fcff424ffc933e56d7cbca511def0c9831a7f9b5f6153e3cc89b"
             ..Default::default()
         };
         super::super::assert_no_panic("Cargo.lock", LOCK, "regex", "1.5.4", "1.5.5", &facts);
+    }
+
+    #[test]
+    fn dependents_requirements_are_checked() {
+        use super::super::cargo_dependents;
+        assert_eq!(
+            cargo_dependents(LOCK.as_bytes(), "memchr", "2.4.1"),
+            vec![
+                ("aho-corasick".to_string(), "0.7.18".to_string()),
+                ("regex".to_string(), "1.5.4".to_string())
+            ]
+        );
+        let memchr = CrateRelease {
+            name: "memchr".into(),
+            version: "2.5.0".into(),
+            cksum: "2dffe52ecf27772e601905b7522cb4ef790d2cc203488bbd0e2fe85fcb74566d".into(),
+            yanked: false,
+            deps: vec![],
+        };
+        let mut aho = CrateRelease {
+            name: "aho-corasick".into(),
+            version: "0.7.18".into(),
+            cksum: String::new(),
+            yanked: false,
+            deps: vec![dep("memchr", "^2.4.0", false)],
+        };
+        let regex = CrateRelease {
+            version: "1.5.4".into(),
+            ..regex_155("^2.4.0")
+        };
+        let files = |p: &str| (p == "Cargo.lock").then(|| LOCK.as_bytes().to_vec());
+        let attempt = |dependents: Option<Vec<CrateRelease>>| {
+            let facts = RegistryFacts {
+                crate_release: Some(memchr.clone()),
+                crate_dependents: dependents,
+                ..Default::default()
+            };
+            let req = PatchRequest {
+                manifest_path: "Cargo.lock",
+                package: "memchr",
+                from: "2.4.1",
+                to: "2.5.0",
+                direct: false,
+                files: &files,
+                facts: &facts,
+            };
+            patch(&req)
+        };
+        assert!(attempt(Some(vec![aho.clone(), regex.clone()])).is_ok());
+        assert!(attempt(None).is_ok(), "unchecked without the facts");
+        let e = attempt(Some(vec![aho.clone()])).unwrap_err();
+        assert!(
+            e.to_string().contains("the index entry of regex 1.5.4"),
+            "{e}"
+        );
+        aho.deps[0].req = "=2.4.1".into();
+        let e = attempt(Some(vec![aho, regex])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not fixable by an edit: aho-corasick 0.7.18 requires memchr `=2.4.1`, which excludes 2.5.0; upgrade aho-corasick too"
+        );
     }
 
     #[test]

@@ -43,6 +43,10 @@ pub struct PatchRequest<'a> {
 pub struct RegistryFacts {
     /// For Cargo: the crates.io index entry of `to`.
     pub crate_release: Option<CrateRelease>,
+    /// For Cargo: the index entries of the locked packages that depend on the package at
+    /// `from` (list them with [`cargo_dependents`]), so that their requirements on it are
+    /// checked too (`serde_derive = "=1.0.x"` style pins). `None` skips that check.
+    pub crate_dependents: Option<Vec<CrateRelease>>,
     /// For npm lockfiles: the packument entry of `to`.
     pub npm_release: Option<NpmRelease>,
     /// For PyPI files: the JSON API answer for `to`.
@@ -106,6 +110,13 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
         },
         _ => FactsNeeded::default(),
     }
+}
+
+/// The registry packages (name, version) in a `Cargo.lock` that depend on `package` at
+/// `from`: fetch their index entries into [`RegistryFacts::crate_dependents`]. Empty when
+/// the lock cannot be read.
+pub fn cargo_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
+    cargo::dependents(lock, package, from)
 }
 
 /// Computes the edits that move `package` from `from` to `to`.
