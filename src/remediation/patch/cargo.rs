@@ -11,9 +11,13 @@
 //! `toml_edit`: a requirement is bumped only when it excludes the new version, and only when
 //! it is a single `=`, `~`, `^` or bare version.
 //!
-//! Refused: format v1 lockfiles (checksums in `[metadata]`), other registries, a new version
-//! that is already locked beside the old one, a bump past another locked version of the
-//! same crate, and requirements the lockfile does not satisfy.
+//! When the new version is already locked (for another dependent), the old copy is merged
+//! into it: its block goes, references follow, and packages only it needed go too.
+//!
+//! Refused: format v1 lockfiles (checksums in `[metadata]`), other registries, a bump past
+//! another locked version of the same crate, a package depending on both versions, and
+//! requirements the lockfile does not satisfy. Only the sibling `Cargo.toml` and the members
+//! it lists by path are checked (glob members cannot be listed from files alone).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -225,11 +229,8 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     if release.yanked {
         return not_fixable(format!("{pkg} {to} is yanked"));
     }
-    if blocks.iter().any(|b| b.name == pkg && b.version == to) {
-        return not_fixable(format!(
-            "{path} already has {pkg} {to} beside {from}; cargo would merge them (run `cargo update -p {pkg}@{from} --precise {to}`)"
-        ));
-    }
+    // When `to` is locked already (for another dependent), the old copy merges into it.
+    let merge = blocks.iter().position(|b| b.name == pkg && b.version == to);
     let to_v = semver_of(to).ok_or_else(|| PatchError::NotFixable {
         reason: format!("{to} is not a semver version"),
     })?;
@@ -240,7 +241,7 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         .filter(|(i, b)| *i != t && b.name == pkg)
         .filter_map(|(_, b)| semver_of(&b.version))
         .collect();
-    if let Some(from_v) = semver_of(from) {
+    if let (Some(from_v), None) = (semver_of(from), merge) {
         let below = |v: &Version| others.iter().filter(|o| *o < v).count();
         if below(&from_v) != below(&to_v) {
             return not_fixable(format!(
@@ -309,10 +310,22 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         }
     }
 
-    // The new version's dependencies, each resolved to a locked package.
+    // The new version's dependencies, each resolved to a locked package (a merge target's
+    // are locked already).
+    let redirect = |j: usize| -> usize {
+        match merge {
+            Some(c) if j == t => c,
+            _ => j,
+        }
+    };
     let old_target: HashSet<usize> = old_edges[t].iter().copied().collect();
     let mut new_deps: BTreeSet<usize> = BTreeSet::new();
-    for dep in release.deps.iter().filter(|d| d.kind != DepKind::Dev) {
+    let own_deps = if merge.is_some() {
+        &[][..]
+    } else {
+        &release.deps[..]
+    };
+    for dep in own_deps.iter().filter(|d| d.kind != DepKind::Dev) {
         let cands: Vec<usize> = by_name
             .get(dep.name.as_str())
             .map(|c| c.iter().copied().filter(|&i| i != t).collect())
@@ -362,9 +375,13 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     // Packages nothing reaches any more are dropped, as cargo would.
     let edges = |i: usize| -> Vec<usize> {
         if i == t {
-            new_deps.iter().copied().collect()
+            if merge.is_some() {
+                Vec::new()
+            } else {
+                new_deps.iter().copied().collect()
+            }
         } else {
-            old_edges[i].clone()
+            old_edges[i].iter().map(|&j| redirect(j)).collect()
         }
     };
     let reach = |new: bool| -> HashSet<usize> {
@@ -387,12 +404,14 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     };
     let before = reach(false);
     let after = reach(true);
-    let removed: HashSet<usize> = if blocks.iter().any(|b| b.source.is_none()) {
+    let mut removed: HashSet<usize> = if blocks.iter().any(|b| b.source.is_none()) {
         before.difference(&after).copied().collect()
     } else {
         HashSet::new()
     };
-    if removed.contains(&t) {
+    if merge.is_some() {
+        removed.insert(t);
+    } else if removed.contains(&t) {
         return not_fixable(format!("{pkg} {from} is not used by the workspace"));
     }
 
@@ -435,14 +454,29 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         if i == t {
             continue;
         }
+        let mut rendered: HashSet<String> = HashSet::new();
         for (r, span) in &b.deps {
-            if let Some(j) = resolve(r) {
+            if let Some(j) = resolve(r).map(redirect) {
                 let new = render(j, Some(r));
+                if !rendered.insert(new.clone()) {
+                    return not_fixable(format!(
+                        "{} {} depends on both {pkg} {from} and {to}; not supported",
+                        b.name, b.version
+                    ));
+                }
                 if &new != r {
                     edits.push((span.0, span.1, new));
                 }
             }
         }
+    }
+    if merge.is_some() {
+        let mut changes = vec![FileChange {
+            path: path.to_string(),
+            content: apply_edits(text, edits).into_bytes(),
+        }];
+        changes.extend(manifest_changes(req, &to_v)?);
+        return Ok(changes);
     }
     let b = &blocks[t];
     let (vs, ve) = b.version_line.ok_or_else(|| PatchError::NotFixable {
@@ -967,6 +1001,42 @@ checksum = "f497285884f3fcff424ffc933e56d7cbca511def0c9831a7f9b5f6153e3cc89b"
         assert_eq!(
             e.to_string(),
             "not fixable by an edit: aho-corasick 0.7.18 requires memchr `=2.4.1`, which excludes 2.5.0; upgrade aho-corasick too"
+        );
+    }
+
+    #[test]
+    fn an_old_copy_merges_into_the_locked_new_version() {
+        let lock = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"aa\"\ndependencies = [\n \"syn 1.0.1\",\n]\n\n\
+[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"a\",\n \"syn 1.0.2\",\n]\n\n\
+[[package]]\nname = \"syn\"\nversion = \"1.0.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"s1\"\ndependencies = [\n \"unicode\",\n]\n\n\
+[[package]]\nname = \"syn\"\nversion = \"1.0.2\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"s2\"\n\n\
+[[package]]\nname = \"unicode\"\nversion = \"0.1.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"u\"\n";
+        let files = |p: &str| (p == "Cargo.lock").then(|| lock.as_bytes().to_vec());
+        let facts = RegistryFacts {
+            crate_release: Some(CrateRelease {
+                name: "syn".into(),
+                version: "1.0.2".into(),
+                cksum: "s2".into(),
+                yanked: false,
+                deps: vec![],
+            }),
+            ..Default::default()
+        };
+        let req = PatchRequest {
+            manifest_path: "Cargo.lock",
+            package: "syn",
+            from: "1.0.1",
+            to: "1.0.2",
+            direct: false,
+            files: &files,
+            facts: &facts,
+        };
+        let out = patch(&req).unwrap();
+        assert_eq!(
+            String::from_utf8(out[0].content.clone()).unwrap(),
+            "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"aa\"\ndependencies = [\n \"syn\",\n]\n\n\
+[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"a\",\n \"syn\",\n]\n\n\
+[[package]]\nname = \"syn\"\nversion = \"1.0.2\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"s2\"\n"
         );
     }
 
