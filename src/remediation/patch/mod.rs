@@ -58,6 +58,9 @@ pub struct RegistryFacts {
 pub struct FactsNeeded {
     /// `Registry::crate_release(package, to)`.
     pub crate_release: bool,
+    /// `Registry::crate_release(name, version)` for each of [`cargo_dependents`] (optional:
+    /// without them, the dependents' requirements are not checked).
+    pub crate_dependents: bool,
     /// `Registry::npm_release(package, to)`.
     pub npm_release: bool,
     /// `Registry::pypi_release(package, to)`.
@@ -98,6 +101,7 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
     match format_of(manifest_path) {
         Some(ManifestFormat::CargoLock) => FactsNeeded {
             crate_release: true,
+            crate_dependents: true,
             ..FactsNeeded::default()
         },
         Some(ManifestFormat::PackageLock | ManifestFormat::YarnLock) => FactsNeeded {
