@@ -77,6 +77,11 @@ fn cargo(dir: &Path, args: &[&str]) -> bool {
 }
 
 fn prove(name: &str, old: &str, new: &str) {
+    prove_with(name, old, new, &[]);
+}
+
+/// As [`prove`], with other crates first pinned at `pins` (name, version).
+fn prove_with(name: &str, old: &str, new: &str, pins: &[(&str, &str)]) {
     let Some(home) = cargo_home() else {
         eprintln!("note: no cargo home; skipped");
         return;
@@ -102,6 +107,15 @@ fn prove(name: &str, old: &str, new: &str) {
         eprintln!("note: cargo could not lock {name} {old} offline; skipped");
         return;
     }
+    for (pin, version) in pins {
+        if !cargo(
+            dir,
+            &["update", "-p", pin, "--precise", version, "--offline"],
+        ) {
+            eprintln!("note: cargo could not pin {pin} {version} offline; skipped");
+            return;
+        }
+    }
     let before = std::fs::read(dir.join("Cargo.lock")).unwrap();
     let facts = RegistryFacts {
         crate_release: Some(release(&home, name, new, &new_file)),
@@ -121,7 +135,27 @@ fn prove(name: &str, old: &str, new: &str) {
         files: &files,
         facts: &facts,
     };
-    let ours = patch(&req).expect("patchable");
+    let ours = match patch(&req) {
+        Ok(o) => o,
+        Err(e) => {
+            // Refused: cargo must then have had to move something else too.
+            assert!(cargo(
+                dir,
+                &["update", "-p", name, "--precise", new, "--offline"]
+            ));
+            let theirs = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+            let only_bump = String::from_utf8(before.clone()).unwrap().replace(
+                &format!("name = \"{name}\"\nversion = \"{old}\""),
+                &format!("name = \"{name}\"\nversion = \"{new}\""),
+            );
+            assert_ne!(
+                theirs, only_bump,
+                "refused ({e}) although a plain bump was enough"
+            );
+            eprintln!("refused as expected: {e}");
+            return;
+        }
+    };
     assert_eq!(ours.len(), 1, "the caret requirement allows {new}");
     assert!(cargo(
         dir,
@@ -150,4 +184,15 @@ fn cargo_lock_patch_matches_cargo_update_itoa() {
 #[test]
 fn cargo_lock_patch_matches_cargo_update_memchr() {
     prove("memchr", "2.8.0", "2.8.3");
+}
+
+#[test]
+fn cargo_lock_patch_matches_cargo_update_regex() {
+    prove("regex", "1.12.3", "1.13.2");
+}
+
+#[test]
+fn cargo_lock_patch_is_refused_when_a_dependency_must_move_too() {
+    // regex 1.13.2 needs a newer regex-automata than 0.4.14: cargo moves both, we refuse.
+    prove_with("regex", "1.12.3", "1.13.2", &[("regex-automata", "0.4.14")]);
 }

@@ -65,6 +65,9 @@ fn pep503(name: &str) -> String {
 /// The sparse-index path of a crate name.
 fn index_path(name: &str) -> String {
     let n = name.to_ascii_lowercase();
+    if !n.is_ascii() {
+        return String::new();
+    }
     match n.len() {
         0 => String::new(),
         1 => format!("1/{n}"),

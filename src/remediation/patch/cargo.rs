@@ -5,13 +5,19 @@
 //! the `"name version"` references other packages use when the name is ambiguous, and the
 //! removal of packages nothing depends on any more. Each normal or build dependency of the
 //! new version (optional ones only when the old version's entry had them, i.e. a feature
-//! enabled them) must be satisfied by a version already locked. Manifests are edited with
+//! enabled them) must be satisfied by a version already locked, and, when the caller gives
+//! their index entries ([`super::RegistryFacts::crate_dependents`]), the locked packages
+//! depending on it must accept the new version. Manifests are edited with
 //! `toml_edit`: a requirement is bumped only when it excludes the new version, and only when
 //! it is a single `=`, `~`, `^` or bare version.
 //!
-//! Refused: format v1 lockfiles (checksums in `[metadata]`), other registries, a new version
-//! that is already locked beside the old one, a bump past another locked version of the
-//! same crate, and requirements the lockfile does not satisfy.
+//! When the new version is already locked (for another dependent), the old copy is merged
+//! into it: its block goes, references follow, and packages only it needed go too.
+//!
+//! Refused: format v1 lockfiles (checksums in `[metadata]`), other registries, a bump past
+//! another locked version of the same crate, a package depending on both versions, and
+//! requirements the lockfile does not satisfy. Only the sibling `Cargo.toml` and the members
+//! it lists by path are checked (glob members cannot be listed from files alone).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -160,6 +166,28 @@ fn semver_of(v: &str) -> Option<Version> {
     Version::parse(v).ok()
 }
 
+/// The registry packages depending on `pkg` `from` in a lock.
+pub(super) fn dependents(bytes: &[u8], pkg: &str, from: &str) -> Vec<(String, String)> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let Ok((blocks, _)) = scan("Cargo.lock", text) else {
+        return Vec::new();
+    };
+    let versions = blocks.iter().filter(|b| b.name == pkg).count();
+    blocks
+        .iter()
+        .filter(|b| b.source.is_some())
+        .filter(|b| {
+            b.deps.iter().any(|(r, _)| {
+                let (name, version, _) = split_ref(r);
+                name == pkg && (version == Some(from) || (version.is_none() && versions == 1))
+            })
+        })
+        .map(|b| (b.name.clone(), b.version.clone()))
+        .collect()
+}
+
 /// Edits a `Cargo.lock` and, when needed, the manifests beside it.
 pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
@@ -201,11 +229,8 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     if release.yanked {
         return not_fixable(format!("{pkg} {to} is yanked"));
     }
-    if blocks.iter().any(|b| b.name == pkg && b.version == to) {
-        return not_fixable(format!(
-            "{path} already has {pkg} {to} beside {from}; cargo would merge them (run `cargo update -p {pkg}@{from} --precise {to}`)"
-        ));
-    }
+    // When `to` is locked already (for another dependent), the old copy merges into it.
+    let merge = blocks.iter().position(|b| b.name == pkg && b.version == to);
     let to_v = semver_of(to).ok_or_else(|| PatchError::NotFixable {
         reason: format!("{to} is not a semver version"),
     })?;
@@ -216,7 +241,7 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         .filter(|(i, b)| *i != t && b.name == pkg)
         .filter_map(|(_, b)| semver_of(&b.version))
         .collect();
-    if let Some(from_v) = semver_of(from) {
+    if let (Some(from_v), None) = (semver_of(from), merge) {
         let below = |v: &Version| others.iter().filter(|o| *o < v).count();
         if below(&from_v) != below(&to_v) {
             return not_fixable(format!(
@@ -250,10 +275,57 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         .map(|b| b.deps.iter().filter_map(|(r, _)| resolve(r)).collect())
         .collect();
 
-    // The new version's dependencies, each resolved to a locked package.
+    // The locked packages depending on it must accept the new version.
+    if let Some(dependents) = &req.facts.crate_dependents {
+        let from_v = semver_of(from);
+        for (i, b) in blocks.iter().enumerate() {
+            if i == t || b.source.is_none() || !old_edges[i].contains(&t) {
+                continue;
+            }
+            let Some(rel) = dependents
+                .iter()
+                .find(|r| r.name == b.name && r.version == b.version)
+            else {
+                return not_fixable(format!(
+                    "the index entry of {} {}, which depends on {pkg}, was not fetched",
+                    b.name, b.version
+                ));
+            };
+            for d in rel
+                .deps
+                .iter()
+                .filter(|d| d.name == pkg && d.kind != DepKind::Dev)
+            {
+                let Ok(r) = VersionReq::parse(&d.req) else {
+                    continue;
+                };
+                let relevant = from_v.as_ref().is_none_or(|f| r.matches(f));
+                if relevant && !r.matches(&to_v) {
+                    return not_fixable(format!(
+                        "{} {} requires {pkg} `{}`, which excludes {to}; upgrade {} too",
+                        b.name, b.version, d.req, b.name
+                    ));
+                }
+            }
+        }
+    }
+
+    // The new version's dependencies, each resolved to a locked package (a merge target's
+    // are locked already).
+    let redirect = |j: usize| -> usize {
+        match merge {
+            Some(c) if j == t => c,
+            _ => j,
+        }
+    };
     let old_target: HashSet<usize> = old_edges[t].iter().copied().collect();
     let mut new_deps: BTreeSet<usize> = BTreeSet::new();
-    for dep in release.deps.iter().filter(|d| d.kind != DepKind::Dev) {
+    let own_deps = if merge.is_some() {
+        &[][..]
+    } else {
+        &release.deps[..]
+    };
+    for dep in own_deps.iter().filter(|d| d.kind != DepKind::Dev) {
         let cands: Vec<usize> = by_name
             .get(dep.name.as_str())
             .map(|c| c.iter().copied().filter(|&i| i != t).collect())
@@ -303,9 +375,13 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     // Packages nothing reaches any more are dropped, as cargo would.
     let edges = |i: usize| -> Vec<usize> {
         if i == t {
-            new_deps.iter().copied().collect()
+            if merge.is_some() {
+                Vec::new()
+            } else {
+                new_deps.iter().copied().collect()
+            }
         } else {
-            old_edges[i].clone()
+            old_edges[i].iter().map(|&j| redirect(j)).collect()
         }
     };
     let reach = |new: bool| -> HashSet<usize> {
@@ -328,12 +404,14 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     };
     let before = reach(false);
     let after = reach(true);
-    let removed: HashSet<usize> = if blocks.iter().any(|b| b.source.is_none()) {
+    let mut removed: HashSet<usize> = if blocks.iter().any(|b| b.source.is_none()) {
         before.difference(&after).copied().collect()
     } else {
         HashSet::new()
     };
-    if removed.contains(&t) {
+    if merge.is_some() {
+        removed.insert(t);
+    } else if removed.contains(&t) {
         return not_fixable(format!("{pkg} {from} is not used by the workspace"));
     }
 
@@ -376,14 +454,29 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         if i == t {
             continue;
         }
+        let mut rendered: HashSet<String> = HashSet::new();
         for (r, span) in &b.deps {
-            if let Some(j) = resolve(r) {
+            if let Some(j) = resolve(r).map(redirect) {
                 let new = render(j, Some(r));
+                if !rendered.insert(new.clone()) {
+                    return not_fixable(format!(
+                        "{} {} depends on both {pkg} {from} and {to}; not supported",
+                        b.name, b.version
+                    ));
+                }
                 if &new != r {
                     edits.push((span.0, span.1, new));
                 }
             }
         }
+    }
+    if merge.is_some() {
+        let mut changes = vec![FileChange {
+            path: path.to_string(),
+            content: apply_edits(text, edits).into_bytes(),
+        }];
+        changes.extend(manifest_changes(req, &to_v)?);
+        return Ok(changes);
     }
     let b = &blocks[t];
     let (vs, ve) = b.version_line.ok_or_else(|| PatchError::NotFixable {
@@ -838,6 +931,112 @@ checksum = "f497285884f3fcff424ffc933e56d7cbca511def0c9831a7f9b5f6153e3cc89b"
             lock.replace("itoa 1.0.1", "itoa 1.0.2")
                 .replace("version = \"1.0.1\"", "version = \"1.0.2\"")
                 .replace("\"bb\"", "\"cc\"")
+        );
+    }
+
+    #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            crate_release: Some(regex_155("^2.4.0")),
+            ..Default::default()
+        };
+        super::super::assert_no_panic("Cargo.lock", LOCK, "regex", "1.5.4", "1.5.5", &facts);
+    }
+
+    #[test]
+    fn dependents_requirements_are_checked() {
+        use super::super::cargo_dependents;
+        assert_eq!(
+            cargo_dependents(LOCK.as_bytes(), "memchr", "2.4.1"),
+            vec![
+                ("aho-corasick".to_string(), "0.7.18".to_string()),
+                ("regex".to_string(), "1.5.4".to_string())
+            ]
+        );
+        let memchr = CrateRelease {
+            name: "memchr".into(),
+            version: "2.5.0".into(),
+            cksum: "2dffe52ecf27772e601905b7522cb4ef790d2cc203488bbd0e2fe85fcb74566d".into(),
+            yanked: false,
+            deps: vec![],
+        };
+        let mut aho = CrateRelease {
+            name: "aho-corasick".into(),
+            version: "0.7.18".into(),
+            cksum: String::new(),
+            yanked: false,
+            deps: vec![dep("memchr", "^2.4.0", false)],
+        };
+        let regex = CrateRelease {
+            version: "1.5.4".into(),
+            ..regex_155("^2.4.0")
+        };
+        let files = |p: &str| (p == "Cargo.lock").then(|| LOCK.as_bytes().to_vec());
+        let attempt = |dependents: Option<Vec<CrateRelease>>| {
+            let facts = RegistryFacts {
+                crate_release: Some(memchr.clone()),
+                crate_dependents: dependents,
+                ..Default::default()
+            };
+            let req = PatchRequest {
+                manifest_path: "Cargo.lock",
+                package: "memchr",
+                from: "2.4.1",
+                to: "2.5.0",
+                direct: false,
+                files: &files,
+                facts: &facts,
+            };
+            patch(&req)
+        };
+        assert!(attempt(Some(vec![aho.clone(), regex.clone()])).is_ok());
+        assert!(attempt(None).is_ok(), "unchecked without the facts");
+        let e = attempt(Some(vec![aho.clone()])).unwrap_err();
+        assert!(
+            e.to_string().contains("the index entry of regex 1.5.4"),
+            "{e}"
+        );
+        aho.deps[0].req = "=2.4.1".into();
+        let e = attempt(Some(vec![aho, regex])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not fixable by an edit: aho-corasick 0.7.18 requires memchr `=2.4.1`, which excludes 2.5.0; upgrade aho-corasick too"
+        );
+    }
+
+    #[test]
+    fn an_old_copy_merges_into_the_locked_new_version() {
+        let lock = "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"aa\"\ndependencies = [\n \"syn 1.0.1\",\n]\n\n\
+[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"a\",\n \"syn 1.0.2\",\n]\n\n\
+[[package]]\nname = \"syn\"\nversion = \"1.0.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"s1\"\ndependencies = [\n \"unicode\",\n]\n\n\
+[[package]]\nname = \"syn\"\nversion = \"1.0.2\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"s2\"\n\n\
+[[package]]\nname = \"unicode\"\nversion = \"0.1.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"u\"\n";
+        let files = |p: &str| (p == "Cargo.lock").then(|| lock.as_bytes().to_vec());
+        let facts = RegistryFacts {
+            crate_release: Some(CrateRelease {
+                name: "syn".into(),
+                version: "1.0.2".into(),
+                cksum: "s2".into(),
+                yanked: false,
+                deps: vec![],
+            }),
+            ..Default::default()
+        };
+        let req = PatchRequest {
+            manifest_path: "Cargo.lock",
+            package: "syn",
+            from: "1.0.1",
+            to: "1.0.2",
+            direct: false,
+            files: &files,
+            facts: &facts,
+        };
+        let out = patch(&req).unwrap();
+        assert_eq!(
+            String::from_utf8(out[0].content.clone()).unwrap(),
+            "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"aa\"\ndependencies = [\n \"syn\",\n]\n\n\
+[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"a\",\n \"syn\",\n]\n\n\
+[[package]]\nname = \"syn\"\nversion = \"1.0.2\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"s2\"\n"
         );
     }
 

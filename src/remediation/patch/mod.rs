@@ -13,6 +13,7 @@ mod json;
 mod npm;
 mod npm_range;
 mod poetry;
+mod pom;
 mod requirements;
 mod yarn;
 
@@ -42,6 +43,10 @@ pub struct PatchRequest<'a> {
 pub struct RegistryFacts {
     /// For Cargo: the crates.io index entry of `to`.
     pub crate_release: Option<CrateRelease>,
+    /// For Cargo: the index entries of the locked packages that depend on the package at
+    /// `from` (list them with [`cargo_dependents`]), so that their requirements on it are
+    /// checked too (`serde_derive = "=1.0.x"` style pins). `None` skips that check.
+    pub crate_dependents: Option<Vec<CrateRelease>>,
     /// For npm lockfiles: the packument entry of `to`.
     pub npm_release: Option<NpmRelease>,
     /// For PyPI files: the JSON API answer for `to`.
@@ -53,6 +58,9 @@ pub struct RegistryFacts {
 pub struct FactsNeeded {
     /// `Registry::crate_release(package, to)`.
     pub crate_release: bool,
+    /// `Registry::crate_release(name, version)` for each of [`cargo_dependents`] (optional:
+    /// without them, the dependents' requirements are not checked).
+    pub crate_dependents: bool,
     /// `Registry::npm_release(package, to)`.
     pub npm_release: bool,
     /// `Registry::pypi_release(package, to)`.
@@ -93,6 +101,7 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
     match format_of(manifest_path) {
         Some(ManifestFormat::CargoLock) => FactsNeeded {
             crate_release: true,
+            crate_dependents: true,
             ..FactsNeeded::default()
         },
         Some(ManifestFormat::PackageLock | ManifestFormat::YarnLock) => FactsNeeded {
@@ -105,6 +114,13 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
         },
         _ => FactsNeeded::default(),
     }
+}
+
+/// The registry packages (name, version) in a `Cargo.lock` that depend on `package` at
+/// `from`: fetch their index entries into [`RegistryFacts::crate_dependents`]. Empty when
+/// the lock cannot be read.
+pub fn cargo_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
+    cargo::dependents(lock, package, from)
 }
 
 /// Computes the edits that move `package` from `from` to `to`.
@@ -125,6 +141,12 @@ pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
         ManifestFormat::YarnLock => yarn::patch(req, &bytes)?,
         ManifestFormat::Requirements => requirements::patch(req, &bytes)?,
         ManifestFormat::PoetryLock => poetry::patch(req, &bytes)?,
+        ManifestFormat::Pom => pom::patch(req, &bytes)?,
+        ManifestFormat::GoMod => {
+            return not_fixable(
+                "editing go.mod is not supported yet: go.sum needs the new module's hashes",
+            )
+        }
         other => {
             return not_fixable(format!(
                 "editing {} is not supported yet",
@@ -230,6 +252,46 @@ pub(crate) fn apply_edits(text: &str, mut edits: Vec<(usize, usize, String)>) ->
     out
 }
 
+/// Test helper: patching every prefix (at char boundaries) and some byte-flipped copies of a
+/// file must answer without panicking.
+#[cfg(test)]
+pub(crate) fn assert_no_panic(
+    path: &str,
+    text: &str,
+    package: &str,
+    from: &str,
+    to: &str,
+    facts: &RegistryFacts,
+) {
+    let mut inputs: Vec<Vec<u8>> = (0..=text.len())
+        .filter(|&i| text.is_char_boundary(i))
+        .map(|i| text.as_bytes()[..i].to_vec())
+        .collect();
+    for (i, b) in text.bytes().enumerate().step_by(7) {
+        let mut v = text.as_bytes().to_vec();
+        v[i] = match b {
+            b'"' => b'\'',
+            b'\n' => b' ',
+            b'=' => b'~',
+            _ => b'"',
+        };
+        inputs.push(v);
+    }
+    for input in inputs {
+        let files = |p: &str| (p == path).then(|| input.clone());
+        let req = PatchRequest {
+            manifest_path: path,
+            package,
+            from,
+            to,
+            direct: true,
+            files: &files,
+            facts,
+        };
+        let _ = patch(&req);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,7 +312,18 @@ mod tests {
         assert_eq!(
             patch(&req),
             Err(PatchError::NotFixable {
-                reason: "editing go.mod is not supported yet".into()
+                reason: "editing go.mod is not supported yet: go.sum needs the new module's hashes"
+                    .into()
+            })
+        );
+        let req = PatchRequest {
+            manifest_path: "Gemfile.lock",
+            ..req
+        };
+        assert_eq!(
+            patch(&req),
+            Err(PatchError::NotFixable {
+                reason: "editing Gemfile.lock is not supported yet".into()
             })
         );
         assert!(facts_needed("a/Cargo.lock").crate_release);

@@ -296,19 +296,55 @@ fn edit_entry(
         })
         .unwrap_or_default();
     if old != release.dependencies {
-        match node.get(deps_key) {
-            Some(dn) => {
-                let (s, e) = dn.span();
-                let indent = indent_at(text, s);
-                let step = step_of(text, dn, indent);
-                edits.push((s, e, render_object(&release.dependencies, indent, step, nl)));
-            }
-            None => {
-                return not_fixable(format!(
-                    "{} {} adds dependencies the lock entry does not list; not supported yet",
-                    release.name, release.version
-                ))
-            }
+        set_map(text, node, deps_key, &release.dependencies, nl, edits)?;
+    }
+    Ok(())
+}
+
+/// Replaces, inserts or removes the string map `key` of an entry object.
+fn set_map(
+    text: &str,
+    node: &Node,
+    key: &str,
+    map: &BTreeMap<String, String>,
+    nl: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), PatchError> {
+    let members = node.members();
+    let at = members.iter().position(|(k, _)| k == key);
+    match (at, map.is_empty()) {
+        (Some(i), false) => {
+            let (s, e) = members[i].1.span();
+            let indent = indent_at(text, s);
+            let step = step_of(text, &members[i].1, indent);
+            edits.push((s, e, render_object(map, indent, step, nl)));
+        }
+        (Some(i), true) if i > 0 => {
+            // Drop `,<newline><indent>"key": {...}` after the previous member.
+            let (_, prev_end) = members[i - 1].1.span();
+            let (_, e) = members[i].1.span();
+            edits.push((prev_end, e, String::new()));
+        }
+        (None, false) => {
+            // After integrity/license (npm's order), else after the last member.
+            let after = ["license", "integrity", "resolved", "version"]
+                .iter()
+                .find_map(|k| members.iter().find(|(m, _)| m == k))
+                .or(members.last());
+            let Some((_, prev)) = after else {
+                return not_fixable("an empty lock entry cannot be given dependencies");
+            };
+            let (ps, pe) = prev.span();
+            let indent = indent_at(text, ps);
+            let step = step_of(text, node, indent_at(text, node.span().0));
+            let obj = render_object(map, indent, step, nl);
+            edits.push((pe, pe, format!(",{nl}{indent}{}: {obj}", quote(key))));
+        }
+        (None, true) => {}
+        (Some(_), true) => {
+            return not_fixable(format!(
+                "the lock entry's `{key}` cannot be removed in place"
+            ));
         }
     }
     Ok(())
@@ -415,12 +451,7 @@ fn walk_v1<'a>(
                     })
                 })
             })?;
-            let has_requires = entry.get("requires").is_some() || !release.dependencies.is_empty();
-            if has_requires {
-                edit_entry(text, entry, n, release, req.from, "requires", nl, edits)?;
-            } else {
-                edit_entry(text, entry, n, release, req.from, "-", nl, edits)?;
-            }
+            edit_entry(text, entry, n, release, req.from, "requires", nl, edits)?;
             *found += 1;
         }
         if let (Some(nested), Some(nn)) = (nested, n.get("dependencies")) {
@@ -573,6 +604,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            npm_release: Some(lodash(&[("express-ish", "^1")])),
+            ..Default::default()
+        };
+        super::super::assert_no_panic(
+            "package-lock.json",
+            V3,
+            "lodash",
+            "4.17.20",
+            "4.17.21",
+            &facts,
+        );
+    }
+
     const V1: &str = r#"{
   "name": "old",
   "version": "1.0.0",
@@ -609,6 +656,21 @@ mod tests {
             V1.replace("4.17.20", "4.17.21")
                 .replace("sha512-old", INTEGRITY)
         );
+    }
+
+    #[test]
+    fn dependencies_are_added_and_removed() {
+        let out = run(V3, Some(PJ), lodash(&[("express-ish", "^1.0.0")])).unwrap();
+        assert!(out[0].1.contains("      \"license\": \"MIT\",\n      \"dependencies\": {\n        \"express-ish\": \"^1.0.0\"\n      }\n    }\n"), "{}", out[0].1);
+        let with = out[0].1.replace("4.17.21", "4.17.20");
+        let back = run(&with, Some(PJ), lodash(&[])).unwrap();
+        assert!(
+            back[0].1.contains("      \"license\": \"MIT\"\n    }\n"),
+            "{}",
+            back[0].1
+        );
+        let v1 = run(V1, None, lodash(&[("tool", "^2")])).unwrap();
+        assert!(v1[0].1.contains("      \"integrity\": \"sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==\",\n      \"requires\": {\n        \"tool\": \"^2\"\n      }\n    },"), "{}", v1[0].1);
     }
 
     #[test]

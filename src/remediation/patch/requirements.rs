@@ -301,7 +301,7 @@ fn cmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
 
 /// Whether `version` satisfies a PEP 440 specifier set; `None` when either is beyond this
 /// small reader (pre-releases, local versions, arbitrary equality).
-fn pep440_satisfies(spec: &str, version: &str) -> Option<bool> {
+pub(super) fn pep440_satisfies(spec: &str, version: &str) -> Option<bool> {
     let v = release_of(version)?;
     for clause in spec.split(',').map(str::trim).filter(|c| !c.is_empty()) {
         let op_len = clause
@@ -460,6 +460,16 @@ mod tests {
             e.to_string(),
             "not fixable by an edit: jinja2 2.11.3 needs `MarkupSafe` >=0.23, requirements.txt pins 0.20"
         );
+    }
+
+    #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            pypi_release: Some(jinja(&["MarkupSafe (>=0.23)"])),
+            ..Default::default()
+        };
+        let txt = "jinja2[i18n]==2.10 ; python_version > \"3\" \\\n    --hash=sha256:aaaa \\\n    --hash=sha256:bbbb\n    # via flask\nmarkupsafe==1.1.1 --hash=sha256:cc # é\n";
+        super::super::assert_no_panic("requirements.txt", txt, "jinja2", "2.10", "2.11.3", &facts);
     }
 
     #[test]
