@@ -42,6 +42,26 @@ impl Fixer for PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
+        if needed.crate_dependents {
+            // The locked packages that depend on this one: their requirements must still hold.
+            let lock = r
+                .files
+                .get(r.manifest)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let mut dependents = Vec::new();
+            for (name, version) in patch::cargo_dependents(lock, r.package, r.from) {
+                if let Some(release) = self
+                    .registry
+                    .crate_release(&name, &version)
+                    .await
+                    .map_err(registry_error)?
+                {
+                    dependents.push(release);
+                }
+            }
+            facts.crate_dependents = Some(dependents);
+        }
         if needed.npm_release {
             facts.npm_release = Some(
                 self.registry
