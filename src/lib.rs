@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod deps;
 pub mod ecosystem;
 pub mod findings;

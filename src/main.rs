@@ -36,6 +36,8 @@ enum Command {
     Sync(Box<ServeArgs>),
     /// Advisory database: import, sync, stats.
     Advisories(backline::advisories::cli::AdvisoriesArgs),
+    /// The whole loop against a built-in GitLab simulator (no GitLab or network needed).
+    Demo(backline::demo::DemoArgs),
     /// Scan a checkout or a manifest offline; exit code 1 when a vulnerability is found.
     Scan(backline::scan::ScanArgs),
     /// Webhook tools.
@@ -305,6 +307,7 @@ async fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), *args).await.map(|()| true),
         Command::Sync(args) => sync(cli.config.as_deref(), *args).await,
+        Command::Demo(args) => backline::demo::run(args).await.map(|()| true),
         Command::Scan(args) => {
             return match tokio::task::spawn_blocking(move || backline::scan::run(args)).await {
                 Ok(Ok(code)) => ExitCode::from(code),

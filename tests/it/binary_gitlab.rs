@@ -128,3 +128,68 @@ async fn serve_checks_gitlab_syncs_at_start_and_sync_points_at_it_while_it_runs(
     assert!(status.success());
     assert!(logs.iter().all(|l| !l.contains("SECRET")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_runs_the_whole_loop_without_gitlab_or_network() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = command(&["demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (base, token) = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(120), lines.next_line())
+            .await
+            .expect("the demo prints its address")
+            .unwrap()
+            .expect("the demo keeps running");
+        if let Some(rest) = line.trim().strip_prefix("dashboard and API: ") {
+            let url = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
+            let token = rest
+                .rsplit("admin token: ")
+                .next()
+                .unwrap()
+                .trim_end_matches(')')
+                .to_string();
+            break (url, token);
+        }
+    };
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{base}{path}")).bearer_auth(&token).send();
+    let sync: serde_json::Value = get("/api/v1/sync?wait_secs=120")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(sync["last"]["added"].as_u64().unwrap() >= 6, "{sync}");
+    let rems: serde_json::Value = get("/api/v1/remediations?per_page=100")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let open = rems["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"] == "mr_open")
+        .count();
+    assert!(open >= 1, "{rems}");
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
