@@ -66,6 +66,22 @@ impl Finding {
     }
 }
 
+/// A one-line summary from an advisory's details (PyPA records have no summary): the first
+/// sentence or line, at most 120 characters.
+pub fn short_summary(details: &str) -> String {
+    let first = details.trim().lines().next().unwrap_or("").trim();
+    let sentence = match first.find(". ") {
+        Some(i) => &first[..=i],
+        None => first,
+    };
+    if sentence.chars().count() > 120 {
+        let cut: String = sentence.chars().take(119).collect();
+        format!("{cut}…")
+    } else {
+        sentence.to_string()
+    }
+}
+
 /// The findings of one manifest's dependencies. Unpinned dependencies (no version) cannot be
 /// matched and are left out.
 pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> Vec<Finding> {
@@ -87,7 +103,10 @@ pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> V
                 advisory: AdvisoryRef {
                     id: a.id.clone(),
                     aliases: a.aliases.clone(),
-                    summary: a.summary.clone(),
+                    summary: a
+                        .summary
+                        .clone()
+                        .or_else(|| a.details.as_deref().map(short_summary)),
                     severity: level_of(a),
                     cvss_score: cvss.as_ref().and_then(|(_, s)| *s),
                     cvss: cvss.map(|(v, _)| v),
@@ -99,4 +118,19 @@ pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> V
     out.sort_by_cached_key(Finding::key);
     out.dedup_by(|a, b| a.key() == b.key());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_from_details() {
+        assert_eq!(
+            short_summary("Jinja2 before 2.10.1 has a sandbox escape. More text."),
+            "Jinja2 before 2.10.1 has a sandbox escape."
+        );
+        assert_eq!(short_summary("\nOne line\nTwo"), "One line");
+        assert!(short_summary(&"x".repeat(300)).chars().count() <= 120);
+    }
 }
