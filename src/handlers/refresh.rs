@@ -183,6 +183,33 @@ impl Scanner {
         f.await
     }
 
+    /// Ignores a remediation (a version, an advisory, or the fix) under its project's lock,
+    /// closing its MR when nothing remains to fix.
+    pub async fn ignore_now(
+        &self,
+        id: u64,
+        who: &str,
+        what: Option<&str>,
+    ) -> Result<String, crate::remediation::executor::ExecError> {
+        let Some(executor) = self.executor.get() else {
+            return Ok("no GitLab configured".into());
+        };
+        let Some(r) = executor.table.get(id)? else {
+            return Ok("no such remediation".into());
+        };
+        let Some(project) = self.catalog.get(r.project)? else {
+            return Ok("the project is no longer catalogued".into());
+        };
+        let lock = self.lock(r.project);
+        let _held = lock.lock().await;
+        let Some(mut r) = executor.table.get(id)? else {
+            return Ok("no such remediation".into());
+        };
+        executor
+            .ignore(&self.gitlab, &project, &mut r, who, what)
+            .await
+    }
+
     /// Plans and acts on a project now (after an approval), under its lock.
     pub async fn act_now(&self, project: ProjectId) -> Result<Vec<String>, RefreshError> {
         let Some(p) = self.catalog.get(project)? else {

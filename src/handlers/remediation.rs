@@ -261,49 +261,9 @@ async fn run(
         Command::Recreate => executor.recreate(gitlab, project, r, who).await?,
         Command::Approve => executor.approve(gitlab, project, r, who).await?,
         Command::Ignore(what) => {
-            match what {
-                Some(w)
-                    if r.advisories.iter().any(|a| {
-                        a.id.eq_ignore_ascii_case(w)
-                            || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(w))
-                    }) =>
-                {
-                    r.ignored_advisories.push(w.clone());
-                }
-                Some(v) => r.ignored_versions.push(v.clone()),
-                None => {
-                    if let Some(t) = &r.target_version {
-                        r.ignored_versions.push(t.clone());
-                    }
-                }
-            }
-            let dismiss = r.is_ignored();
-            if dismiss && r.state == State::MrOpen {
-                if let Some(iid) = r.mr_iid {
-                    gitlab
-                        .update_merge_request(
-                            &ProjectRef::Id(project.id),
-                            iid,
-                            &crate::gitlab::rest::MergeRequestUpdate {
-                                state_event: Some("close".into()),
-                                ..Default::default()
-                            },
-                        )
-                        .await?;
-                }
-                r.transition(
-                    State::Dismissed,
-                    who,
-                    "ignored on request",
-                    crate::clock::now_ms(),
-                );
-            }
-            executor.table.put(r)?;
-            if dismiss {
-                "ignored; the MR is closed. `/backline unignore` undoes it".into()
-            } else {
-                "noted; other advisories still need this fix".into()
-            }
+            executor
+                .ignore(gitlab, project, r, who, what.as_deref())
+                .await?
         }
         Command::Unignore => {
             r.ignored_versions.clear();

@@ -13,7 +13,8 @@ use crate::remediation::model::{Remediation, State};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/remediations", web::get().to(list))
         .route("/remediations/{id}", web::get().to(get))
-        .route("/remediations/{id}/approve", web::post().to(approve));
+        .route("/remediations/{id}/approve", web::post().to(approve))
+        .route("/remediations/{id}/ignore", web::post().to(ignore));
 }
 
 /// The API view of a remediation.
@@ -61,14 +62,51 @@ fn table(state: &AppState) -> Result<&crate::remediation::table::Remediations, A
     })
 }
 
+/// Filters of `GET /api/v1/remediations`.
+#[derive(Debug, serde::Deserialize)]
+pub struct RemediationFilter {
+    project: Option<u64>,
+    state: Option<String>,
+    severity: Option<String>,
+}
+
 async fn list(
     req: HttpRequest,
     query: web::Query<ListQuery>,
+    filter: web::Query<RemediationFilter>,
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
     let Paging { page, per_page } = paging(&query)?;
-    let (total, items) = table(&state)?.page((page - 1) * per_page, per_page)?;
+    let table = table(&state)?;
+    let severity = match filter.severity.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(crate::advisories::cvss::Level::parse(s).ok_or_else(|| {
+            ApiError::bad_request("severity must be one of critical, high, medium, low, unknown")
+        })?),
+    };
+    let wanted_state = filter.state.as_deref().filter(|s| !s.is_empty());
+    let (total, items) = if filter.project.is_none() && wanted_state.is_none() && severity.is_none()
+    {
+        table.page((page - 1) * per_page, per_page)?
+    } else {
+        let all = match filter.project {
+            Some(p) => table.of_project(crate::gitlab::ProjectId(p))?,
+            None => table.page(0, usize::MAX)?.1,
+        };
+        let matching: Vec<Remediation> = all
+            .into_iter()
+            .filter(|r| wanted_state.is_none_or(|s| r.state.as_str() == s))
+            .filter(|r| severity.is_none_or(|l| r.severity == l))
+            .collect();
+        let total = matching.len();
+        let page_items = matching
+            .into_iter()
+            .skip((page - 1) * per_page)
+            .take(per_page)
+            .collect();
+        (total, page_items)
+    };
     Ok(HttpResponse::Ok().json(json!({
         "total": total,
         "page": page,
@@ -88,6 +126,42 @@ async fn get(req: HttpRequest, path: web::Path<String>, state: web::Data<AppStat
         Some(r) => Ok(HttpResponse::Ok().json(remediation_json(&r))),
         None => Err(ApiError::not_found("no such remediation")),
     }
+}
+
+/// Body of `POST /api/v1/remediations/{id}/ignore`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct IgnoreBody {
+    /// An advisory id or alias, or a version; none: this fix.
+    what: Option<String>,
+}
+
+/// Ignores a remediation (the fix, an advisory or a version), closing its MR when nothing remains
+/// to fix; answers with the outcome and the remediation.
+async fn ignore(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Option<web::Json<IgnoreBody>>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let id = parse_id(&path)?;
+    let table = table(&state)?;
+    if table.get(id)?.is_none() {
+        return Err(ApiError::not_found("no such remediation"));
+    }
+    let scanner = state
+        .scanner
+        .clone()
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))?;
+    let what = body.and_then(|b| b.into_inner().what);
+    let outcome = scanner
+        .ignore_now(id, "api", what.as_deref())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()))?;
+    let r = table
+        .get(id)?
+        .ok_or_else(|| ApiError::not_found("no such remediation"))?;
+    Ok(HttpResponse::Ok().json(json!({ "result": outcome, "remediation": remediation_json(&r) })))
 }
 
 /// Approves a planned remediation; its MR opens in the background (when the open-MR cap

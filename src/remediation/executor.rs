@@ -816,6 +816,64 @@ impl Executor {
         Ok(lines)
     }
 
+    /// Ignores this fix (`what` = none), an advisory id or alias, or a version; when nothing the
+    /// fix is for remains, the MR is closed and the remediation dismissed. Returns the answer.
+    pub async fn ignore(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &mut Remediation,
+        who: &str,
+        what: Option<&str>,
+    ) -> Result<String, ExecError> {
+        match what {
+            Some(w)
+                if r.advisories.iter().any(|a| {
+                    a.id.eq_ignore_ascii_case(w)
+                        || a.aliases.iter().any(|x| x.eq_ignore_ascii_case(w))
+                }) =>
+            {
+                r.ignored_advisories.push(w.to_string());
+            }
+            Some(v) => r.ignored_versions.push(v.to_string()),
+            None => {
+                if let Some(t) = &r.target_version {
+                    r.ignored_versions.push(t.clone());
+                }
+            }
+        }
+        let dismiss = r.is_ignored();
+        if dismiss && r.state == State::MrOpen {
+            if let Some(iid) = r.mr_iid {
+                gitlab
+                    .update_merge_request(
+                        &ProjectRef::Id(project.id),
+                        iid,
+                        &MergeRequestUpdate {
+                            state_event: Some("close".into()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+            }
+        }
+        if dismiss {
+            r.transition(State::Dismissed, who, "ignored on request", now_ms());
+        } else {
+            r.record(
+                who,
+                format!("ignored {}", what.unwrap_or("this fix")),
+                now_ms(),
+            );
+        }
+        self.table.put(r)?;
+        Ok(if dismiss {
+            "ignored; the MR is closed. `/backline unignore` undoes it".into()
+        } else {
+            "noted; other advisories still need this fix".into()
+        })
+    }
+
     /// Looks up the remediation of `project`'s bot branch `branch`.
     pub fn by_branch(
         &self,

@@ -636,3 +636,35 @@ async fn outdated_direct_dependencies_are_shown_and_planned_when_asked() {
     assert_eq!(mrs[0].title, "Update: bump regex from 1.5.5 to 1.12.3");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_filters_remediations_and_ignores_one() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    let (_, open) = w
+        .app
+        .api(&format!(
+            "/api/v1/remediations?project={}&state=mr_open&severity=high",
+            w.pid
+        ))
+        .await;
+    assert_eq!(open["total"], 1, "{open}");
+    let (_, none) = w.app.api("/api/v1/remediations?state=planned").await;
+    assert_eq!(none["total"], 0, "{none}");
+    let (status, _) = w.app.api("/api/v1/remediations?severity=urgent").await;
+    assert_eq!(status, 400);
+    let id = open["items"][0]["id"].as_u64().unwrap();
+    let (status, body) = w
+        .app
+        .api_post(&format!("/api/v1/remediations/{id}/ignore"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["remediation"]["state"], "dismissed");
+    assert_eq!(w.mrs()[0].state, MrState::Closed);
+    w.settle().await;
+    // The bot's own close is not read as a person's.
+    assert_eq!(w.remediation().await["state"], "dismissed");
+    w.app.shutdown().await;
+}
