@@ -4,6 +4,7 @@
 pub mod api;
 pub mod catalog_api;
 pub mod health;
+pub mod openapi;
 pub mod remediation_api;
 pub mod state;
 pub mod verify;
@@ -19,5 +20,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
+        .route("/api/v1/openapi.json", web::get().to(openapi::serve))
         .configure(api::routes);
 }

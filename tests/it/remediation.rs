@@ -668,3 +668,16 @@ async fn the_api_filters_remediations_and_ignores_one() {
     assert_eq!(w.remediation().await["state"], "dismissed");
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_served_without_a_token() {
+    let app = crate::harness::spawn_app().await;
+    let r = reqwest::get(format!("{}/api/v1/openapi.json", app.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["paths"]["/api/v1/remediations/{id}/approve"]["post"].is_object());
+    app.shutdown().await;
+}
