@@ -207,11 +207,11 @@ pub async fn on_note(
     let iid = mr.iid;
     let result = scanner
         .with_project_lock(project_id, async {
-            // A replayed delivery: the check mark means the reply is already there.
-            let emoji = gitlab.note_award_emoji(&p, iid, note.id).await.map_err(gitlab_error)?;
-            let mine = |name: &str| emoji.iter().any(|a| a.user.id == executor.bot().id && a.name == name);
-            if previous.is_none() && (mine("white_check_mark") || mine("no_entry_sign")) {
-                // A replay of a delivery whose reply went out before the record was written.
+            // A replayed delivery (a crash after the reply, before the record): the reply carries
+            // a marker naming this note and its commands, so it is never posted twice.
+            let marker = reply_marker(note.id, &texts);
+            let notes = gitlab.merge_request_notes(&p, iid).await.map_err(gitlab_error)?;
+            if notes.iter().any(|n| n.author.id == executor.bot().id && n.body.contains(&marker)) {
                 executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
                 return Ok("commands already answered".to_string());
             }
@@ -219,16 +219,14 @@ pub async fn on_note(
             let level = roles.level(&gitlab, project_id, note.author_id).await.map_err(gitlab_error)?;
             if level < access::DEVELOPER {
                 gitlab
-                    .create_merge_request_note(&p, iid, &format!("@{author} only members with the Developer role or more can run `/backline` commands on this project."))
+                    .create_merge_request_note(&p, iid, &format!("@{author} only members with the Developer role or more can run `/backline` commands on this project.\n\n{marker}"))
                     .await
                     .map_err(gitlab_error)?;
-                gitlab.award_note_emoji(&p, iid, note.id, "no_entry_sign").await.map_err(gitlab_error)?;
+                award(&gitlab, &p, iid, note.id, "no_entry_sign").await?;
                 executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
                 return Ok(format!("refused {} command(s) from {author} (not a Developer)", fresh.len()));
             }
-            if !mine("eyes") {
-                gitlab.award_note_emoji(&p, iid, note.id, "eyes").await.map_err(gitlab_error)?;
-            }
+            award(&gitlab, &p, iid, note.id, "eyes").await?;
             let mut r = match executor.table.get(r.id) {
                 Ok(Some(r)) => r,
                 _ => return Ok("remediation gone".to_string()),
@@ -238,14 +236,43 @@ pub async fn on_note(
                 let answer = run(executor, &gitlab, &project, &mut r, command, &author).await.map_err(exec_error)?;
                 lines.push(format!("- `/backline {command}`: {answer}"));
             }
-            let reply = format!("@{author}\n\n{}", lines.join("\n"));
+            let reply = format!("@{author}\n\n{}\n\n{marker}", lines.join("\n"));
             gitlab.create_merge_request_note(&p, iid, &reply).await.map_err(gitlab_error)?;
-            gitlab.award_note_emoji(&p, iid, note.id, "white_check_mark").await.map_err(gitlab_error)?;
+            award(&gitlab, &p, iid, note.id, "white_check_mark").await?;
             executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
             Ok(format!("ran {} command(s) from {author}", fresh.len()))
         })
         .await;
     Some(result)
+}
+
+/// The hidden marker of the reply to `note` for these commands.
+fn reply_marker(note: u64, commands: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(commands.join("\n").as_bytes());
+    format!(
+        "<!-- backline-reply {note} {} -->",
+        hex::encode(&digest[..6])
+    )
+}
+
+/// Awards an emoji to a note; one already there (a replay) is fine.
+async fn award(
+    gitlab: &GitLab,
+    p: &ProjectRef,
+    iid: crate::gitlab::MrIid,
+    note: u64,
+    name: &str,
+) -> Result<(), HandlerError> {
+    match gitlab.award_note_emoji(p, iid, note, name).await {
+        Ok(_) => Ok(()),
+        Err(GitLabError::NotFound { message, .. } | GitLabError::Validation { message, .. })
+            if message.contains("already") =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(gitlab_error(e)),
+    }
 }
 
 async fn run(
