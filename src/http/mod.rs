@@ -2,6 +2,7 @@
 //! GitLab and never plans: it verifies, records and answers.
 
 pub mod api;
+pub mod badge;
 pub mod catalog_api;
 pub mod health;
 pub mod remediation_api;
@@ -19,5 +20,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
+        .configure(badge::routes)
         .configure(api::routes);
 }
