@@ -396,6 +396,15 @@ async fn browser_log_in_approve_and_see_the_mr_reference() {
     );
     let (_, rem) = w.app.api("/api/v1/remediations").await;
     assert_eq!(rem["items"][0]["approved_by"], "dashboard");
+    assert_eq!(rem["items"][0]["sla_breached"], false);
+    let due = rem["items"][0]["sla_due_at"].as_str().unwrap().to_string();
+    assert!(
+        due.as_str() > rem["items"][0]["detected_at"].as_str().unwrap(),
+        "{due}"
+    );
+    let (_, summary) = w.app.api("/api/v1/summary").await;
+    assert_eq!(summary["fixes_open"], 1);
+    assert_eq!(summary["waiting_for_approval"], 0);
 
     // The overview, as a screenshot.
     page.goto(&format!("{base}/")).await;

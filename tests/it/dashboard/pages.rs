@@ -71,6 +71,25 @@ async fn dashboard_is_404_without_an_admin_token() {
 }
 
 #[tokio::test]
+async fn dashboard_cookie_is_secure_behind_an_https_public_url() {
+    let app = spawn(Options {
+        tweak: Box::new(|s| s.public_url = Some("https://backline.example".into())),
+        ..Default::default()
+    })
+    .await;
+    let r = client()
+        .post(format!("{}/login", app.base))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn dashboard_login_pages_escaping_search_and_retry() {
     let healthy = Arc::new(AtomicBool::new(false));
     let h = healthy.clone();
