@@ -406,6 +406,28 @@ async fn browser_log_in_approve_and_see_the_mr_reference() {
     assert_eq!(summary["fixes_open"], 1);
     assert_eq!(summary["waiting_for_approval"], 0);
 
+    // On a phone-sized screen the pages do not scroll sideways (wide tables scroll inside).
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
+    )
+    .await;
+    for path in [
+        "/",
+        &format!("/projects/{}", w.pid),
+        "/approvals",
+        "/deliveries",
+    ] {
+        page.goto(&format!("{base}{path}")).await;
+        let wide = page.eval("document.documentElement.scrollWidth").await;
+        assert!(
+            wide.as_u64().unwrap() <= 390,
+            "{path} is {wide} px wide on a phone"
+        );
+    }
+    page.call("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
+
     // The overview, as a screenshot.
     page.goto(&format!("{base}/")).await;
     let text = page.text().await;
