@@ -85,6 +85,11 @@ pub struct Settings {
     pub npm_registry_url: String,
     /// PyPI root (the JSON API is below `/pypi/`).
     pub pypi_url: String,
+    /// SLA days per severity.
+    pub sla: crate::tracking::SlaPolicy,
+    /// Key of the private badges' HMAC; without it one is derived from the admin token or the
+    /// webhook secret (see `http::badge`).
+    pub badge_secret: Option<Secret>,
 }
 
 impl Settings {
@@ -123,6 +128,8 @@ impl Settings {
             crates_index_url: crate::registry::DEFAULT_CRATES_INDEX_URL.into(),
             npm_registry_url: crate::registry::DEFAULT_NPM_URL.into(),
             pypi_url: crate::registry::DEFAULT_PYPI_URL.into(),
+            sla: crate::tracking::SlaPolicy::default(),
+            badge_secret: None,
         }
     }
 
@@ -290,6 +297,12 @@ pub struct ServeArgs {
     /// PyPI root, whose JSON API is below `/pypi/` [default: https://pypi.org].
     #[arg(long, env = "BACKLINE_PYPI_URL")]
     pub pypi_url: Option<String>,
+    /// SLA days per severity, e.g. `critical=3,high=14,medium=30,low=90` [default: those].
+    #[arg(long, env = "BACKLINE_SLA_DAYS")]
+    pub sla_days: Option<String>,
+    /// Key of the private-badge HMAC [default: derived from the admin token or webhook secret].
+    #[arg(long, env = "BACKLINE_BADGE_SECRET", hide_env_values = true)]
+    pub badge_secret: Option<String>,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -331,6 +344,8 @@ pub struct FileConfig {
     crates_index_url: Option<String>,
     npm_registry_url: Option<String>,
     pypi_url: Option<String>,
+    sla_days: Option<String>,
+    badge_secret: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -588,6 +603,17 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         }
         *slot = url;
     }
+    if let Some(text) = args.sla_days.or(file.sla_days) {
+        s.sla = crate::tracking::SlaPolicy::parse(&text).map_err(|e| ConfigError::Invalid {
+            name: "BACKLINE_SLA_DAYS",
+            reason: e.to_string(),
+        })?;
+    }
+    s.badge_secret = args
+        .badge_secret
+        .or(file.badge_secret)
+        .filter(|t| !t.is_empty())
+        .map(Secret::new);
     Ok(s)
 }
 
@@ -666,6 +692,21 @@ mod tests {
     }
 
     #[test]
+    fn sla_days_from_file_and_flag() {
+        let file = FileConfig::parse("sla_days = \"critical=1\"\n").unwrap();
+        let s = resolve(ServeArgs::default(), file).unwrap();
+        assert_eq!((s.sla.critical, s.sla.high), (1, 14));
+        let args = ServeArgs {
+            sla_days: Some("high=nope".into()),
+            ..Default::default()
+        };
+        let err = resolve(args, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BACKLINE_SLA_DAYS"), "{err}");
+    }
+
+    #[test]
     fn comma_separated_lists_in_file() {
         let file =
             FileConfig::parse(&format!("webhook_signing_token = \"{TOKEN}, {TOKEN}\"")).unwrap();
@@ -713,12 +754,19 @@ mod tests {
             webhook_secret: Some(vec!["s3cr3t-value".to_string()]),
             gitlab_token: Some("glpat-abcdef".to_string()),
             admin_token: Some("adm1n".to_string()),
+            badge_secret: Some("b4dge-s3cret".to_string()),
             webhook_signing_token: Some(vec![TOKEN.to_string()]),
             ..Default::default()
         };
         let s = resolve(args, FileConfig::default()).unwrap();
         let shown = format!("{s:?}");
-        for secret in ["s3cr3t-value", "glpat-abcdef", "adm1n", "YWFhYWFh"] {
+        for secret in [
+            "s3cr3t-value",
+            "glpat-abcdef",
+            "adm1n",
+            "YWFhYWFh",
+            "b4dge-s3cret",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
     }

@@ -26,4 +26,5 @@ pub mod remediation;
 pub mod scan;
 pub mod secret;
 pub mod store;
+pub mod tracking;
 pub mod worker;

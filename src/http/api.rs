@@ -232,6 +232,13 @@ async fn retry_dead_letter(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let seq = parse_id(&path)?;
+    retry_dead(&state, seq).await?;
+    Ok(HttpResponse::Accepted().json(json!({ "status": "queued", "delivery": seq })))
+}
+
+/// Queues dead letter `seq` again with a fresh attempt count (shared by the API and the
+/// dashboard).
+pub(crate) async fn retry_dead(state: &AppState, seq: u64) -> Result<(), ApiError> {
     let (lane, dead) = state
         .inbox
         .run(move |inbox| {
@@ -244,7 +251,7 @@ async fn retry_dead_letter(
     state.lanes.push(lane, seq, None);
     state.metrics.set_dead_letters(dead);
     state.metrics.set_inbox_depth(state.lanes.depth());
-    Ok(HttpResponse::Accepted().json(json!({ "status": "queued", "delivery": seq })))
+    Ok(())
 }
 
 /// Query of `GET /api/v1/inbox`.

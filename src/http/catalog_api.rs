@@ -21,8 +21,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sync", web::post().to(start_sync));
 }
 
-/// The API view of a catalogued project.
-pub fn project_json(p: &CatalogProject) -> Value {
+/// The API view of a catalogued project; `settings` give the badge URL (under
+/// `BACKLINE_PUBLIC_URL` when set, else relative) and its key when the project needs one.
+pub fn project_json(p: &CatalogProject, settings: &crate::config::Settings) -> Value {
+    let badge_url =
+        crate::http::badge::badge_url(settings, settings.public_url.as_deref().unwrap_or(""), p);
     json!({
         "id": p.id.get(),
         "path_with_namespace": p.path_with_namespace,
@@ -34,6 +37,8 @@ pub fn project_json(p: &CatalogProject) -> Value {
         "catalogued_at": rfc3339(p.added_at_ms),
         "updated_at": rfc3339(p.updated_at_ms),
         "hook": p.hook.describe(),
+        "badge_markdown": crate::http::badge::badge_markdown(&badge_url, p.web_url.as_deref()),
+        "badge_url": badge_url,
     })
 }
 
@@ -52,7 +57,7 @@ async fn list_projects(
         "total": total,
         "page": page,
         "per_page": per_page,
-        "items": items.iter().map(project_json).collect::<Vec<_>>(),
+        "items": items.iter().map(|p| project_json(p, &state.settings)).collect::<Vec<_>>(),
     })))
 }
 
@@ -63,7 +68,7 @@ async fn get_project(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let p = find_project(&state, &path)?;
-    Ok(HttpResponse::Ok().json(project_json(&p)))
+    Ok(HttpResponse::Ok().json(project_json(&p, &state.settings)))
 }
 
 /// Query of `GET /api/v1/sync`.

@@ -1,8 +1,11 @@
-//! The HTTP surface: webhook intake, the JSON API, health and metrics. `http` never calls
+//! The HTTP surface: webhook intake, the JSON API, the badge, the dashboard, health and
+//! metrics. `http` never calls
 //! GitLab and never plans: it verifies, records and answers.
 
 pub mod api;
+pub mod badge;
 pub mod catalog_api;
+pub mod dashboard;
 pub mod health;
 pub mod openapi;
 pub mod remediation_api;
@@ -21,5 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
         .route("/api/v1/openapi.json", web::get().to(openapi::serve))
-        .configure(api::routes);
+        .configure(badge::routes)
+        .configure(api::routes)
+        .configure(dashboard::routes);
 }

@@ -8,17 +8,20 @@ use crate::clock::{now_ms, rfc3339};
 use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
 use crate::http::state::AppState;
 use crate::remediation::model::{Remediation, State};
+use crate::tracking::SlaPolicy;
 
 /// Mounts the routes (inside the `/api/v1` scope).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/remediations", web::get().to(list))
         .route("/remediations/{id}", web::get().to(get))
         .route("/remediations/{id}/approve", web::post().to(approve))
-        .route("/remediations/{id}/ignore", web::post().to(ignore));
+        .route("/remediations/{id}/ignore", web::post().to(ignore))
+        .route("/summary", web::get().to(summary));
 }
 
-/// The API view of a remediation.
-pub fn remediation_json(r: &Remediation) -> Value {
+/// The API view of a remediation, with its SLA clock (`policy`) read at `now_ms`.
+pub fn remediation_json(r: &Remediation, policy: &SlaPolicy, now_ms: i64) -> Value {
+    let sla = policy.status(r, now_ms);
     json!({
         "id": r.id,
         "project_id": r.project.get(),
@@ -43,6 +46,8 @@ pub fn remediation_json(r: &Remediation) -> Value {
         "ignored_advisories": r.ignored_advisories,
         "detected_at": rfc3339(r.detected_at_ms),
         "updated_at": rfc3339(r.updated_at_ms),
+        "sla_due_at": rfc3339(sla.due_at_ms),
+        "sla_breached": sla.breached,
         "history": r.history.iter().map(|t| json!({
             "at": rfc3339(t.at_ms),
             "from": t.from.map(State::as_str),
@@ -107,11 +112,15 @@ async fn list(
             .collect();
         (total, page_items)
     };
+    let now = now_ms();
     Ok(HttpResponse::Ok().json(json!({
         "total": total,
         "page": page,
         "per_page": per_page,
-        "items": items.iter().map(remediation_json).collect::<Vec<_>>(),
+        "items": items
+            .iter()
+            .map(|r| remediation_json(r, &state.settings.sla, now))
+            .collect::<Vec<_>>(),
     })))
 }
 
@@ -123,7 +132,7 @@ fn parse_id(raw: &str) -> Result<u64, ApiError> {
 async fn get(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state)?;
     match table(&state)?.get(parse_id(&path)?)? {
-        Some(r) => Ok(HttpResponse::Ok().json(remediation_json(&r))),
+        Some(r) => Ok(HttpResponse::Ok().json(remediation_json(&r, &state.settings.sla, now_ms()))),
         None => Err(ApiError::not_found("no such remediation")),
     }
 }
@@ -161,7 +170,10 @@ async fn ignore(
     let r = table
         .get(id)?
         .ok_or_else(|| ApiError::not_found("no such remediation"))?;
-    Ok(HttpResponse::Ok().json(json!({ "result": outcome, "remediation": remediation_json(&r) })))
+    Ok(HttpResponse::Ok().json(json!({
+        "result": outcome,
+        "remediation": remediation_json(&r, &state.settings.sla, now_ms()),
+    })))
 }
 
 /// Approves a planned remediation; its MR opens in the background (when the open-MR cap
@@ -172,28 +184,69 @@ async fn approve(
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let table = table(&state)?;
-    let Some(mut r) = table.get(parse_id(&path)?)? else {
+    let (r, _) = approve_remediation(&state, parse_id(&path)?, "api", "approved through the API")?;
+    Ok(HttpResponse::Accepted().json(remediation_json(&r, &state.settings.sla, now_ms())))
+}
+
+/// Approves remediation `id` as `by` (recorded in its history with `why`) and starts acting on
+/// its project in the background; the handle tells when that is over (the API does not wait,
+/// the dashboard waits a little). Shared by the API and the dashboard.
+pub(crate) fn approve_remediation(
+    state: &AppState,
+    id: u64,
+    by: &str,
+    why: &str,
+) -> Result<(Remediation, Option<tokio::task::JoinHandle<()>>), ApiError> {
+    let table = table(state)?;
+    let Some(mut r) = table.get(id)? else {
         return Err(ApiError::not_found("no such remediation"));
     };
     if r.approved_by.is_none() {
-        r.approved_by = Some("api".to_string());
+        r.approved_by = Some(by.to_string());
         r.history.push(crate::remediation::model::Transition {
             at_ms: now_ms(),
             from: Some(r.state),
             to: r.state,
-            by: "api".into(),
-            why: "approved through the API".into(),
+            by: by.into(),
+            why: why.into(),
         });
         table.put(&r)?;
     }
-    if let Some(scanner) = state.scanner.clone() {
+    let acting = state.scanner.clone().map(|scanner| {
         let project = r.project;
         tokio::spawn(async move {
             if let Err(e) = scanner.act_now(project).await {
                 tracing::warn!(project = %project, error = %e, "acting on an approval failed; the next scan retries");
             }
-        });
-    }
-    Ok(HttpResponse::Accepted().json(remediation_json(&r)))
+        })
+    });
+    Ok((r, acting))
+}
+
+/// `GET /api/v1/summary`: open remediations by severity, SLA breaches, median time to fix over
+/// the last 30 days, fixes per week, projects with open vulnerabilities.
+async fn summary(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    authorize(&req, &state)?;
+    let snapshot = snapshot(&state).await?;
+    Ok(HttpResponse::Ok().json(snapshot.summary.to_json()))
+}
+
+/// Reads every figure (off the async threads).
+pub(crate) async fn snapshot(state: &AppState) -> Result<crate::tracking::Snapshot, ApiError> {
+    let catalog = state.catalog.clone();
+    let findings = state.findings.clone();
+    let remediations = state.remediations.clone();
+    let policy = state.settings.sla;
+    web::block(move || {
+        crate::tracking::load(
+            &catalog,
+            &findings,
+            remediations.as_ref(),
+            &policy,
+            now_ms(),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(ApiError::from)
 }

@@ -4,6 +4,7 @@
 mod binary;
 mod binary_gitlab;
 mod catalog;
+mod dashboard;
 mod findings;
 mod gitlab_client;
 mod harness;

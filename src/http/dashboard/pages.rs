@@ -1,0 +1,511 @@
+//! The dashboard's pages, rendered from data (pure: no store, no request), so that they are
+//! tested and measured on their own.
+
+use std::fmt::Write as _;
+
+use super::html::{
+    button_form, days, page, safe_url, severity, severity_chart, weeks_chart, when, Esc, Q,
+};
+use crate::catalog::CatalogProject;
+use crate::findings::table::StoredFinding;
+use crate::inbox::{DeliveryRecord, DeliveryState, Page};
+use crate::remediation::model::{Remediation, State};
+use crate::tracking::summary::{waits_for_approval, LEVELS};
+use crate::tracking::{ProjectFigures, SlaPolicy, Snapshot};
+
+/// The login form; `error` says why the last attempt failed.
+pub fn login(error: Option<&str>) -> String {
+    let mut body = String::from("<h1>Log in</h1>");
+    if let Some(e) = error {
+        let _ = write!(body, "<p class=\"err\">{}</p>", Esc(e));
+    }
+    body.push_str(
+        "<form method=\"post\" action=\"/login\"><p><label>Admin token<br>\
+         <input type=\"password\" name=\"token\" autocomplete=\"current-password\" required autofocus></label></p>\
+         <p><button type=\"submit\">Log in</button></p></form>\
+         <p class=\"muted\">The token is <code>BACKLINE_ADMIN_TOKEN</code>.</p>",
+    );
+    page("Log in", "", None, &body)
+}
+
+/// A page saying what went wrong.
+pub fn error(title: &str, message: &str, csrf: Option<&str>) -> String {
+    page(
+        title,
+        "",
+        csrf,
+        &format!(
+            "<h1>{}</h1><p class=\"err\">{}</p>",
+            Esc(title),
+            Esc(message)
+        ),
+    )
+}
+
+fn card(out: &mut String, label: &str, value: impl std::fmt::Display, class: &str) {
+    let _ = write!(
+        out,
+        "<div class=\"card\"><b class=\"{class}\">{value}</b>{label}</div>"
+    );
+}
+
+/// The overview: the summary figures, two charts and the projects at most risk.
+pub fn overview(snapshot: &Snapshot, csrf: &str) -> String {
+    let s = &snapshot.summary;
+    let mut b = String::with_capacity(16 * 1024);
+    b.push_str("<h1>Overview</h1><div class=\"cards\">");
+    card(&mut b, "projects", s.projects, "");
+    card(
+        &mut b,
+        "with open vulnerabilities",
+        s.projects_with_open_vulnerabilities,
+        "",
+    );
+    card(&mut b, "open remediations", s.open_remediations.total(), "");
+    card(
+        &mut b,
+        "SLA breaches",
+        s.sla_breaches,
+        if s.sla_breaches > 0 { "late" } else { "" },
+    );
+    card(&mut b, "fixes open (MRs)", s.fixes_open, "");
+    card(&mut b, "waiting for approval", s.waiting_for_approval, "");
+    card(
+        &mut b,
+        "median time to fix (30 d)",
+        s.median_time_to_fix_ms
+            .map(days)
+            .unwrap_or_else(|| "–".into()),
+        "",
+    );
+    card(&mut b, "fixed in 30 days", s.fixed_last_30_days, "");
+    b.push_str("</div><h2>Charts</h2><div class=\"charts\"><div class=\"card\">Open vulnerable packages by severity");
+    b.push_str(&severity_chart(
+        "Open vulnerable packages by severity",
+        &s.open_findings,
+    ));
+    b.push_str("</div><div class=\"card\">Fixes per week (last 8 weeks)");
+    b.push_str(&weeks_chart("Fixes per week", &s.fixes_per_week));
+    b.push_str("</div></div><h2>Projects at most risk</h2>");
+    let mut risky: Vec<&(CatalogProject, ProjectFigures)> = snapshot
+        .projects
+        .iter()
+        .filter(|(_, f)| f.vulnerable.total() > 0)
+        .collect();
+    risky.sort_by_key(|(p, f)| (risk_key(f), p.id.get()));
+    if risky.is_empty() {
+        b.push_str("<p class=\"muted\">No known vulnerabilities.</p>");
+    } else {
+        project_table(&mut b, risky.iter().take(10).map(|(p, f)| (p, f)));
+        if risky.len() > 10 {
+            b.push_str("<p><a href=\"/projects?sort=risk\">All projects by risk</a></p>");
+        }
+    }
+    page("Overview", "/", Some(csrf), &b)
+}
+
+/// Sort key: worst severity first, then more vulnerable packages, more breaches.
+fn risk_key(f: &ProjectFigures) -> [std::cmp::Reverse<usize>; 6] {
+    use std::cmp::Reverse as R;
+    let c = |i: usize| R(f.vulnerable.0[i]);
+    [R(f.sla_breaches), c(0), c(1), c(2), c(3), c(4)]
+}
+
+fn project_table<'a>(
+    b: &mut String,
+    rows: impl Iterator<Item = (&'a CatalogProject, &'a ProjectFigures)>,
+) {
+    b.push_str(
+        "<div class=\"scroll\"><table><tr><th>Project</th><th>Vulnerable packages</th>\
+         <th>Fixes open</th><th>Waiting</th><th>SLA breaches</th><th>Visibility</th></tr>",
+    );
+    for (p, f) in rows {
+        let _ = write!(
+            b,
+            "<tr><td><a href=\"/projects/{}\">{}</a></td><td>",
+            p.id.get(),
+            Esc(&p.path_with_namespace)
+        );
+        if f.vulnerable.total() == 0 {
+            b.push_str("<span class=\"muted\">none</span>");
+        }
+        for l in LEVELS {
+            let n = f.vulnerable.get(l);
+            if n > 0 {
+                let _ = write!(b, "{} {} ", n, severity(l));
+            }
+        }
+        let late = if f.sla_breaches > 0 {
+            " class=\"late\""
+        } else {
+            ""
+        };
+        let vis = p
+            .visibility
+            .map(|v| format!("{v:?}").to_ascii_lowercase())
+            .unwrap_or_else(|| "unknown".into());
+        let _ = write!(
+            b,
+            "</td><td>{}</td><td>{}</td><td{late}>{}</td><td>{}</td></tr>",
+            f.fixes_open,
+            f.waiting,
+            f.sla_breaches,
+            Esc(&vis)
+        );
+    }
+    b.push_str("</table></div>");
+}
+
+/// Sort orders of the project list.
+pub const SORTS: [(&str, &str); 4] = [
+    ("path", "path"),
+    ("risk", "risk"),
+    ("fixes", "fixes open"),
+    ("waiting", "waiting"),
+];
+
+/// Filters (`q`, case-insensitive, in the path) and sorts the projects.
+pub fn select_projects<'a>(
+    projects: &'a [(CatalogProject, ProjectFigures)],
+    q: &str,
+    sort: &str,
+) -> Vec<&'a (CatalogProject, ProjectFigures)> {
+    let q = q.trim().to_lowercase();
+    let mut rows: Vec<_> = projects
+        .iter()
+        .filter(|(p, _)| q.is_empty() || p.path_with_namespace.to_lowercase().contains(&q))
+        .collect();
+    match sort {
+        "risk" => rows.sort_by_key(|(p, f)| (risk_key(f), p.id.get())),
+        "fixes" => rows.sort_by_key(|(p, f)| (std::cmp::Reverse(f.fixes_open), p.id.get())),
+        "waiting" => rows.sort_by_key(|(p, f)| (std::cmp::Reverse(f.waiting), p.id.get())),
+        _ => rows.sort_by(|a, b| {
+            a.0.path_with_namespace
+                .to_lowercase()
+                .cmp(&b.0.path_with_namespace.to_lowercase())
+        }),
+    }
+    rows
+}
+
+/// The project list: search box, sort links, one page of rows, page links.
+pub fn projects(
+    rows: &[&(CatalogProject, ProjectFigures)],
+    q: &str,
+    sort: &str,
+    page_no: usize,
+    per_page: usize,
+    csrf: &str,
+) -> String {
+    let mut b = String::with_capacity(32 * 1024);
+    let _ = write!(
+        b,
+        "<h1>Projects</h1><form method=\"get\" action=\"/projects\"><input type=\"search\" name=\"q\" value=\"{}\" placeholder=\"search by path\"> \
+         <select name=\"sort\">",
+        Esc(q)
+    );
+    for (key, label) in SORTS {
+        let sel = if key == sort { " selected" } else { "" };
+        let _ = write!(b, "<option value=\"{key}\"{sel}>sort by {label}</option>");
+    }
+    b.push_str("</select> <button type=\"submit\">Show</button></form>");
+    let total = rows.len();
+    let _ = write!(b, "<p class=\"muted\">{total} project(s)</p>");
+    let start = (page_no - 1).saturating_mul(per_page);
+    project_table(
+        &mut b,
+        rows.iter().skip(start).take(per_page).map(|(p, f)| (p, f)),
+    );
+    b.push_str("<div class=\"pager\">");
+    if page_no > 1 {
+        let _ = write!(
+            b,
+            "<a href=\"/projects?q={}&amp;sort={}&amp;page={}\">← previous</a>",
+            Q(q),
+            Q(sort),
+            page_no - 1
+        );
+    }
+    if start + per_page < total {
+        let _ = write!(
+            b,
+            "<a href=\"/projects?q={}&amp;sort={}&amp;page={}\">next →</a>",
+            Q(q),
+            Q(sort),
+            page_no + 1
+        );
+    }
+    b.push_str("</div>");
+    page("Projects", "/projects", Some(csrf), &b)
+}
+
+/// What the project page shows.
+pub struct ProjectView<'a> {
+    /// The project.
+    pub project: &'a CatalogProject,
+    /// Its figures.
+    pub figures: &'a ProjectFigures,
+    /// Its findings.
+    pub findings: &'a [StoredFinding],
+    /// Its remediations.
+    pub remediations: &'a [Remediation],
+    /// Its badge URL (with key when needed).
+    pub badge_url: String,
+    /// SLA clocks.
+    pub policy: &'a SlaPolicy,
+    /// Now (ms).
+    pub now_ms: i64,
+    /// A message after an action.
+    pub flash: Option<String>,
+}
+
+fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: i64, csrf: &str) {
+    let sla = policy.status(r, now_ms);
+    let _ = write!(
+        b,
+        "<tr id=\"r{id}\"><td>{pkg} <span class=\"muted\">{from} → {to}</span><br><span class=\"muted\">{manifest}</span></td>\
+         <td>{sev}</td><td class=\"state-{state}\">{state}",
+        id = r.id,
+        pkg = Esc(&r.package),
+        from = Esc(&r.from_version),
+        to = Esc(r.target_version.as_deref().unwrap_or("?")),
+        manifest = Esc(&r.manifest),
+        sev = severity(r.severity),
+        state = r.state.as_str(),
+    );
+    if let Some(reason) = &r.reason {
+        let _ = write!(b, "<br><span class=\"muted\">{}</span>", Esc(reason));
+    }
+    let late = if sla.breached { " class=\"late\"" } else { "" };
+    let _ = write!(
+        b,
+        "</td><td{late}>{}{}</td><td>",
+        when(sla.due_at_ms),
+        if sla.breached { " (late)" } else { "" }
+    );
+    match (r.mr_url.as_deref().and_then(safe_url), r.mr_iid) {
+        (Some(url), iid) => {
+            let _ = write!(
+                b,
+                "<a class=\"mr\" href=\"{}\">!{}</a>",
+                Esc(url),
+                iid.map(|i| i.get()).unwrap_or(0)
+            );
+        }
+        (None, Some(iid)) => {
+            let _ = write!(b, "!{}", iid.get());
+        }
+        _ => {}
+    }
+    if waits_for_approval(r) {
+        b.push_str(&button_form(
+            &format!("/approvals/{}/approve", r.id),
+            csrf,
+            "Approve",
+        ));
+    } else if let Some(by) = &r.approved_by {
+        let _ = write!(
+            b,
+            "<br><span class=\"muted\">approved by {}</span>",
+            Esc(by)
+        );
+    }
+    let _ = write!(
+        b,
+        "</td></tr><tr><td colspan=\"5\"><details><summary>History ({})</summary><ul>",
+        r.history.len()
+    );
+    for t in &r.history {
+        let _ = write!(
+            b,
+            "<li>{} · {} → {} · {} · {}</li>",
+            when(t.at_ms),
+            t.from.map(State::as_str).unwrap_or("–"),
+            t.to.as_str(),
+            Esc(&t.by),
+            Esc(&t.why)
+        );
+    }
+    b.push_str("</ul></details></td></tr>");
+}
+
+/// One project: badge snippet, remediations with history and MR links, findings.
+pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
+    let p = v.project;
+    let mut b = String::with_capacity(16 * 1024);
+    let _ = write!(b, "<h1>{}</h1>", Esc(&p.path_with_namespace));
+    if let Some(flash) = &v.flash {
+        let _ = write!(b, "<p class=\"flash\">{}</p>", Esc(flash));
+    }
+    if let Some(url) = p.web_url.as_deref().and_then(safe_url) {
+        let _ = write!(b, "<p><a href=\"{}\">Open in GitLab</a></p>", Esc(url));
+    }
+    let markdown = crate::http::badge::badge_markdown(&v.badge_url, p.web_url.as_deref());
+    let _ = write!(
+        b,
+        "<h2>Badge</h2><p><img src=\"{}\" alt=\"backline badge\" height=\"20\"></p>\
+         <p>Markdown: <code>{}</code></p>",
+        Esc(&v.badge_url),
+        Esc(&markdown)
+    );
+    let _ = write!(b, "<h2>Remediations ({})</h2>", v.remediations.len());
+    if v.remediations.is_empty() {
+        b.push_str("<p class=\"muted\">None.</p>");
+    } else {
+        b.push_str(
+            "<div class=\"scroll\"><table><tr><th>Package</th><th>Severity</th><th>State</th>\
+             <th>SLA due</th><th>MR</th></tr>",
+        );
+        for r in v.remediations {
+            remediation_row(&mut b, r, v.policy, v.now_ms, csrf);
+        }
+        b.push_str("</table></div>");
+    }
+    let _ = write!(
+        b,
+        "<h2>Findings ({}, {} vulnerable packages)</h2>",
+        v.findings.len(),
+        v.figures.vulnerable.total()
+    );
+    if v.findings.is_empty() {
+        b.push_str("<p class=\"muted\">No known vulnerabilities.</p>");
+    } else {
+        b.push_str(
+            "<div class=\"scroll\"><table><tr><th>Package</th><th>Advisory</th><th>Severity</th>\
+             <th>Fix</th><th>First seen</th></tr>",
+        );
+        for s in v.findings {
+            let f = &s.finding;
+            let _ = write!(
+                b,
+                "<tr><td>{} {}<br><span class=\"muted\">{}</span></td><td>{}<br><span class=\"muted\">{}</span></td>\
+                 <td>{}</td><td>{}</td><td>{}</td></tr>",
+                Esc(&f.package),
+                Esc(&f.version),
+                Esc(&f.path),
+                Esc(&f.advisory.id),
+                Esc(f.advisory.summary.as_deref().unwrap_or("")),
+                severity(f.advisory.severity),
+                Esc(f.fix_version.as_deref().unwrap_or("none known")),
+                when(s.first_seen_ms),
+            );
+        }
+        b.push_str("</table></div>");
+    }
+    page(&p.path_with_namespace, "/projects", Some(csrf), &b)
+}
+
+/// Plans waiting for approval, with their project path, each with an Approve button.
+pub fn approvals(
+    items: &[(&Remediation, Option<&CatalogProject>)],
+    policy: &SlaPolicy,
+    now_ms: i64,
+    csrf: &str,
+) -> String {
+    let mut b = format!("<h1>Approvals ({})</h1>", items.len());
+    if items.is_empty() {
+        b.push_str("<p class=\"muted\">Nothing waits for approval.</p>");
+    } else {
+        b.push_str(
+            "<div class=\"scroll\"><table><tr><th>Project</th><th>Package</th><th>Severity</th>\
+             <th>SLA due</th><th></th></tr>",
+        );
+        for (r, p) in items {
+            let sla = policy.status(r, now_ms);
+            let project = match p {
+                Some(p) => format!(
+                    "<a href=\"/projects/{}\">{}</a>",
+                    p.id.get(),
+                    Esc(&p.path_with_namespace)
+                ),
+                None => format!("project {}", r.project.get()),
+            };
+            let late = if sla.breached { " class=\"late\"" } else { "" };
+            let _ = write!(
+                b,
+                "<tr id=\"r{}\"><td>{project}</td><td>{} {} → {}<br><span class=\"muted\">{}</span></td><td>{}</td>\
+                 <td{late}>{}</td><td>{}</td></tr>",
+                r.id,
+                Esc(&r.package),
+                Esc(&r.from_version),
+                Esc(r.target_version.as_deref().unwrap_or("?")),
+                Esc(&r.manifest),
+                severity(r.severity),
+                when(sla.due_at_ms),
+                button_form(&format!("/approvals/{}/approve", r.id), csrf, "Approve"),
+            );
+        }
+        b.push_str("</table></div>");
+    }
+    page("Approvals", "/approvals", Some(csrf), &b)
+}
+
+fn delivery_rows(b: &mut String, items: &[DeliveryRecord], csrf: &str) {
+    b.push_str(
+        "<div class=\"scroll\"><table><tr><th>#</th><th>Kind</th><th>Project</th><th>State</th>\
+         <th>Attempts</th><th>Received</th><th>Outcome</th><th></th></tr>",
+    );
+    for r in items {
+        let _ =
+            write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>",
+            r.seq,
+            r.kind.as_str(),
+            r.project.map(|p| p.get().to_string()).unwrap_or_default(),
+            r.state.as_str(),
+            r.attempts,
+            when(r.received_at_ms),
+            Esc(r.last_error.as_deref().or(r.outcome.as_deref()).unwrap_or("")),
+        );
+        if r.state == DeliveryState::Dead {
+            b.push_str(&button_form(
+                &format!("/deliveries/{}/retry", r.seq),
+                csrf,
+                "Retry",
+            ));
+        }
+        b.push_str("</td></tr>");
+    }
+    b.push_str("</table></div>");
+}
+
+/// Dead letters (with Retry) and the latest deliveries.
+pub fn deliveries(
+    dead: &Page<DeliveryRecord>,
+    recent: &Page<DeliveryRecord>,
+    page_no: usize,
+    per_page: usize,
+    flash: Option<&str>,
+    csrf: &str,
+) -> String {
+    let mut b = String::from("<h1>Deliveries</h1>");
+    if let Some(f) = flash {
+        let _ = write!(b, "<p class=\"flash\">{}</p>", Esc(f));
+    }
+    let _ = write!(b, "<h2>Dead letters ({})</h2>", dead.total);
+    if dead.items.is_empty() {
+        b.push_str("<p class=\"muted\">None.</p>");
+    } else {
+        delivery_rows(&mut b, &dead.items, csrf);
+    }
+    let _ = write!(b, "<h2>Latest deliveries ({})</h2>", recent.total);
+    delivery_rows(&mut b, &recent.items, csrf);
+    b.push_str("<div class=\"pager\">");
+    if page_no > 1 {
+        let _ = write!(
+            b,
+            "<a href=\"/deliveries?page={}\">← newer</a>",
+            page_no - 1
+        );
+    }
+    if page_no * per_page < recent.total {
+        let _ = write!(
+            b,
+            "<a href=\"/deliveries?page={}\">older →</a>",
+            page_no + 1
+        );
+    }
+    b.push_str("</div>");
+    page("Deliveries", "/deliveries", Some(csrf), &b)
+}
