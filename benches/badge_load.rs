@@ -79,6 +79,7 @@ fn project(id: u64) -> CatalogProject {
         added_at_ms: 1,
         updated_at_ms: 1,
         hook: HookState::Unchecked,
+        badge: HookState::Unchecked,
     }
 }
 

@@ -135,6 +135,14 @@ impl App {
             settings.update_outdated,
         );
         service.set_after_sync(scanner.clone());
+        if let Some(base) = settings.public_url.clone() {
+            let for_badges = settings.clone();
+            service.set_badges(crate::catalog::badges::BadgeRegistrar::new(Arc::new(
+                move |p: &crate::catalog::CatalogProject| {
+                    crate::http::badge::badge_url(&for_badges, &base, p)
+                },
+            )));
+        }
         let handler = Arc::new(Reactor::new(service.clone(), scanner.clone()));
         Self::assemble(
             settings,

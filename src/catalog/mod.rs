@@ -1,6 +1,7 @@
 //! The project catalog: every GitLab project the bot looks after, kept current by a full sync
 //! (at start, on a period, on request) and by system hooks.
 
+pub mod badges;
 pub mod filter;
 pub mod hooks;
 pub mod model;

@@ -51,6 +51,8 @@ pub struct CatalogProject {
     pub updated_at_ms: i64,
     /// The managed webhook.
     pub hook: HookState,
+    /// The registered status badge (same states as the hook).
+    pub badge: HookState,
 }
 
 impl CatalogProject {
@@ -71,6 +73,7 @@ impl CatalogProject {
             added_at_ms: now_ms,
             updated_at_ms: now_ms,
             hook: HookState::Unchecked,
+            badge: HookState::Unchecked,
         }
     }
 
@@ -80,6 +83,7 @@ impl CatalogProject {
         let mut fresh = CatalogProject::from_gitlab(p, now_ms);
         fresh.added_at_ms = self.added_at_ms;
         fresh.hook = self.hook.clone();
+        fresh.badge = self.badge.clone();
         if fresh.visibility.is_none() {
             fresh.visibility = self.visibility;
         }
@@ -94,12 +98,11 @@ impl HookState {
     pub fn describe(&self) -> String {
         match self {
             HookState::Unchecked => "not managed".to_string(),
-            HookState::Installed { hook_id, .. } => format!("installed (hook {hook_id})"),
+            HookState::Installed { hook_id, .. } => format!("installed (id {hook_id})"),
             HookState::NeedsMaintainer => {
-                "hook needs Maintainer: add it by hand or give the bot the Maintainer role"
-                    .to_string()
+                "needs Maintainer: add it by hand or give the bot the Maintainer role".to_string()
             }
-            HookState::Failed { reason } => format!("hook setup failed: {reason}"),
+            HookState::Failed { reason } => format!("setup failed: {reason}"),
         }
     }
 }

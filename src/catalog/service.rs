@@ -60,6 +60,8 @@ pub struct SyncReport {
     pub hooks_checked: usize,
     /// Projects whose hook needs a Maintainer.
     pub hooks_need_maintainer: usize,
+    /// Status badges created or checked.
+    pub badges_checked: usize,
     /// GitLab requests this sync made.
     pub requests: u64,
     /// When it started (ms since the epoch).
@@ -121,6 +123,7 @@ pub struct CatalogService {
     bot: User,
     filter: NamespaceFilter,
     hooks: Option<HookManager>,
+    badges: std::sync::OnceLock<crate::catalog::badges::BadgeRegistrar>,
     sync_lock: Arc<tokio::sync::Mutex<()>>,
     status: Mutex<SyncStatus>,
     after: std::sync::OnceLock<Arc<dyn AfterSync>>,
@@ -141,10 +144,32 @@ impl CatalogService {
             bot,
             filter,
             hooks,
+            badges: std::sync::OnceLock::new(),
             sync_lock: Arc::new(tokio::sync::Mutex::new(())),
             status: Mutex::new(SyncStatus::default()),
             after: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Registers status badges on projects from now on (once).
+    pub fn set_badges(&self, registrar: crate::catalog::badges::BadgeRegistrar) {
+        let _ = self.badges.set(registrar);
+    }
+
+    /// Makes a project's badge right when it needs a check; `true` when it asked GitLab.
+    async fn check_badge(&self, gitlab: &GitLab, id: ProjectId) -> Result<bool, StoreError> {
+        let Some(badges) = self.badges.get() else {
+            return Ok(false);
+        };
+        let Some(mut p) = self.catalog.get(id)? else {
+            return Ok(false);
+        };
+        if !badges.wants_check(&p) {
+            return Ok(false);
+        }
+        p.badge = badges.ensure(gitlab, &p).await;
+        self.catalog.upsert(&p)?;
+        Ok(true)
     }
 
     /// Sets the work to do after each sync (once).
@@ -268,6 +293,11 @@ impl CatalogService {
                 tracing::info!(project = %id, "no longer reachable: removed from the catalog");
             }
         }
+        for id in &kept {
+            if self.check_badge(&self.gitlab, *id).await? {
+                report.badges_checked += 1;
+            }
+        }
         if let Some(hooks) = &self.hooks {
             for id in kept {
                 let Some(mut p) = self.catalog.get(id)? else {
@@ -339,6 +369,7 @@ impl CatalogService {
             return self.forget(id, "the bot is not a Developer or more");
         }
         let change = self.store_project(&project)?;
+        self.check_badge(gitlab, id).await?;
         if let Some(hooks) = &self.hooks {
             if let Some(mut p) = self.catalog.get(id)? {
                 if hooks.wants_check(&p.hook) || change == Change::Added {
@@ -362,8 +393,14 @@ impl CatalogService {
     /// Marks a project's hook for a new check (the bot's role changed).
     pub fn recheck_hook(&self, id: ProjectId) -> Result<(), StoreError> {
         if let Some(mut p) = self.catalog.get(id)? {
-            if p.hook == crate::catalog::model::HookState::NeedsMaintainer {
-                p.hook = crate::catalog::model::HookState::Unchecked;
+            use crate::catalog::model::HookState;
+            if p.hook == HookState::NeedsMaintainer || p.badge == HookState::NeedsMaintainer {
+                if p.hook == HookState::NeedsMaintainer {
+                    p.hook = HookState::Unchecked;
+                }
+                if p.badge == HookState::NeedsMaintainer {
+                    p.badge = HookState::Unchecked;
+                }
                 self.catalog.upsert(&p)?;
             }
         }

@@ -168,6 +168,7 @@ mod tests {
             added_at_ms: 1,
             updated_at_ms: 1,
             hook: HookState::Unchecked,
+            badge: HookState::Unchecked,
         }
     }
 

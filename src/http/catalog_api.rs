@@ -37,6 +37,7 @@ pub fn project_json(p: &CatalogProject, settings: &crate::config::Settings) -> V
         "catalogued_at": rfc3339(p.added_at_ms),
         "updated_at": rfc3339(p.updated_at_ms),
         "hook": p.hook.describe(),
+        "badge": p.badge.describe(),
         "badge_markdown": crate::http::badge::badge_markdown(&badge_url, p.web_url.as_deref()),
         "badge_url": badge_url,
     })

@@ -230,6 +230,8 @@ async fn managed_hooks_are_installed_once_and_a_developer_is_told_it_needs_maint
     sim.reset_requests();
     let again = service.sync(&Quiet).await.unwrap();
     assert_eq!(again.hooks_checked, 0);
+    assert_eq!(again.badges_checked, 0);
+    assert_eq!(sim.count("GET", "/projects/:id/badges"), 0);
     assert_eq!(sim.count("POST", "/projects/:id/hooks"), 0);
     assert_eq!(sim.with_world(|w| w.project(maint).unwrap().hooks.len()), 1);
     app.shutdown().await;

@@ -26,6 +26,7 @@ pub fn project(id: u64, path: &str, visibility: Visibility) -> CatalogProject {
         added_at_ms: 1,
         updated_at_ms: 1,
         hook: HookState::Unchecked,
+        badge: HookState::Unchecked,
     }
 }
 
