@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::sla::{fixed_at_ms, is_open, SlaPolicy, DAY_MS};
+use super::sla::{closed_at_ms, fixed_at_ms, is_open, SlaPolicy, DAY_MS};
 use crate::advisories::cvss::Level;
 use crate::findings::Finding;
 use crate::gitlab::ProjectId;
@@ -151,6 +151,9 @@ pub struct Summary {
     /// Fixes per week, oldest first, the last entry being the current week (7 days back from
     /// now).
     pub fixes_per_week: [usize; WEEKS],
+    /// Open remediations at the end of each of the last weeks, oldest first, the last entry
+    /// being now: open findings over time, from the remediations' histories.
+    pub open_per_week: [usize; WEEKS],
 }
 
 fn by_severity_json<S: serde::Serializer>(v: &BySeverity, s: S) -> Result<S::Ok, S::Error> {
@@ -199,6 +202,14 @@ impl Summary {
                     s.fixes_per_week[WEEKS - 1 - week] += 1;
                 }
             }
+        }
+        for (slot, open) in s.open_per_week.iter_mut().enumerate() {
+            let at = now_ms - (WEEKS - 1 - slot) as i64 * 7 * DAY_MS;
+            *open = remediations
+                .iter()
+                .filter(|r| r.detected_at_ms <= at)
+                .filter(|r| closed_at_ms(r).is_none_or(|closed| closed > at))
+                .count();
         }
         s.fixed_last_30_days = times.len();
         s.median_time_to_fix_ms = median(&mut times);
@@ -268,6 +279,9 @@ mod tests {
         assert_eq!(s.fixed_last_30_days, 2);
         assert_eq!(s.median_time_to_fix_ms, Some(3 * DAY_MS - 500));
         assert_eq!(s.fixes_per_week, [0, 0, 1, 0, 0, 0, 1, 1]);
+        // Open over time: each remediation counts from its detection to its closing.
+        // e was open from 50 to 40 days ago; a and b are open now; c and d closed in between.
+        assert_eq!(s.open_per_week, [1, 1, 0, 0, 0, 0, 0, 2]);
         assert_eq!(s.projects, 2);
         assert_eq!(figs[0].1.sla_breaches, 1);
         let json = s.to_json();

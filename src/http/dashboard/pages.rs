@@ -84,6 +84,11 @@ pub fn overview(snapshot: &Snapshot, csrf: &str) -> String {
         "Open vulnerable packages by severity",
         &s.open_findings,
     ));
+    b.push_str("</div><div class=\"card\">Open vulnerabilities over time (end of each week)");
+    b.push_str(&weeks_chart(
+        "Open vulnerabilities over time",
+        &s.open_per_week,
+    ));
     b.push_str("</div><div class=\"card\">Fixes per week (last 8 weeks)");
     b.push_str(&weeks_chart("Fixes per week", &s.fixes_per_week));
     b.push_str("</div></div><h2>Projects at most risk</h2>");
