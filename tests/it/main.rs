@@ -8,6 +8,7 @@ mod dashboard;
 mod findings;
 mod gitlab_client;
 mod harness;
+mod hostile;
 mod intake;
 mod inventory;
 mod remediation;
