@@ -13,4 +13,5 @@ mod intake;
 mod inventory;
 mod remediation;
 mod scan;
+mod soak;
 mod workers;
