@@ -132,6 +132,13 @@ async fn soak_sigkill_loses_nothing_and_duplicates_nothing() {
     let mut kills = 0;
     let mut sent = 0usize;
     for round in 0..rounds {
+        // GitLab misbehaves a little every round: a 429 storm on note reads, a 502 on note
+        // creation, a dropped connection on a file read, a 503 on the members API.
+        let faults = sim.faults();
+        faults.fail_next_retry_after("GET", "/projects/:id/merge_requests/:iid/notes", 3, 429, 0);
+        faults.fail_next("POST", "/projects/:id/merge_requests/:iid/notes", 1, 502);
+        faults.drop_connection_next("GET", "/projects/:id/repository/files/:file_path/raw", 1);
+        faults.fail_next("GET", "/projects/:id/members/all/:user_id", 1, 503);
         // People act: a command on every bot MR, and a push to the default branch.
         sim.with_world(|w| {
             let ids: Vec<u64> = summary.catalogable.clone();
@@ -274,8 +281,13 @@ async fn soak_sigkill_loses_nothing_and_duplicates_nothing() {
     for (branch, n) in &mrs_per_branch {
         assert_eq!(*n, 1, "{branch:?}");
     }
+    let faulted = sim
+        .requests()
+        .iter()
+        .filter(|r| r.status == 0 || r.status >= 429)
+        .count();
     eprintln!(
-        "soak: {rounds} rounds, {sent} deliveries sent, {} acknowledged, {kills} SIGKILLs, {} MRs, {commands} commands answered once each, 0 lost, 0 duplicated",
+        "soak: {faulted} faulty GitLab answers, {rounds} rounds, {sent} deliveries sent, {} acknowledged, {kills} SIGKILLs, {} MRs, {commands} commands answered once each, 0 lost, 0 duplicated",
         accepted.len(),
         mrs_per_branch.len()
     );
