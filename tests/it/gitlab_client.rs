@@ -458,3 +458,26 @@ async fn a_next_link_to_another_origin_is_refused() {
     }
     handle.stop(false).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_cap_holds_under_a_burst() {
+    let sim = GitLabSim::start(SimConfig {
+        workers: 2,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    // Slow answers, so that requests pile up if the client lets them.
+    sim.faults()
+        .add_latency("GET", "/version", Duration::from_millis(30));
+    let mut config = ClientConfig::new(sim.url(), Secret::new(sim.bot_token()));
+    config.max_concurrent = 3;
+    let gl = GitLab::new(config).unwrap();
+    sim.reset_requests();
+    let burst: Vec<_> = (0..24).map(|_| gl.version()).collect();
+    for r in futures::future::join_all(burst).await {
+        r.unwrap();
+    }
+    assert_eq!(sim.count("GET", "/version"), 24);
+    let max = sim.max_in_flight();
+    assert!((1..=3).contains(&max), "{max} requests in flight at once");
+}

@@ -259,6 +259,11 @@ impl GitLabSim {
         self.recorder.unmodeled()
     }
 
+    /// The most requests the simulator was answering at once (since the last reset).
+    pub fn max_in_flight(&self) -> usize {
+        self.recorder.max_in_flight()
+    }
+
     /// Forgets recorded requests.
     pub fn reset_requests(&self) {
         self.recorder.clear()

@@ -28,6 +28,17 @@ pub struct RecordedRequest {
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
     inner: Arc<Mutex<Vec<RecordedRequest>>>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    max_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a request as in flight while it lives.
+pub struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Recorder {
@@ -57,9 +68,24 @@ impl Recorder {
         self.lock().iter().filter(|r| !r.modeled).cloned().collect()
     }
 
-    /// Forgets everything.
+    /// Forgets everything (the in-flight high-water mark too).
     pub fn clear(&self) {
         self.lock().clear();
+        self.max_in_flight
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Marks a request in flight until the guard drops, keeping the high-water mark.
+    pub fn enter(&self) -> InFlight {
+        use std::sync::atomic::Ordering;
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self.in_flight.clone())
+    }
+
+    /// The most requests ever answered at once (since the last clear).
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

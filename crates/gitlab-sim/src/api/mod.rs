@@ -564,6 +564,7 @@ pub(crate) async fn entry(
     body: web::Bytes,
     shared: web::Data<Shared>,
 ) -> HttpResponse {
+    let _in_flight = shared.recorder.enter();
     let method = req.method().as_str().to_string();
     let raw_path = req.uri().path().to_string();
     let query = req.query_string().to_string();
