@@ -143,6 +143,10 @@ async fn slow_clients_do_not_stop_others_being_answered() {
             assert_eq!(status, 202);
             let r = reqwest::get(format!("{}/healthz", app.base)).await.unwrap();
             assert_eq!(r.status(), 200);
+            let badge = reqwest::get(format!("{}/badge/1.svg", app.base))
+                .await
+                .unwrap();
+            assert_eq!(badge.status(), 200);
         }
     };
     tokio::time::timeout(Duration::from_secs(5), others)
