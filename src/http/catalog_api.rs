@@ -97,7 +97,7 @@ async fn project_findings(
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let Paging { page, per_page } = paging(&query)?;
+    let paging = paging(&query)?;
     let project = find_project(&state, &path)?;
     let mut all = state.findings.of_project(project.id)?;
     all.sort_by_key(|s| {
@@ -106,24 +106,29 @@ async fn project_findings(
             std::cmp::Reverse(s.finding.advisory.severity),
         )
     });
-    let total = all.len();
+    Ok(page_of(&all, paging, |s| {
+        let mut v = crate::findings::render::finding_json(&s.finding);
+        v["first_seen_at"] = rfc3339(s.first_seen_ms).into();
+        v["last_seen_at"] = rfc3339(s.last_seen_ms).into();
+        v
+    }))
+}
+
+/// One page of an in-memory list as `{"total","page","per_page","items"}`.
+fn page_of<T>(all: &[T], paging: Paging, item: impl Fn(&T) -> Value) -> HttpResponse {
+    let Paging { page, per_page } = paging;
     let items: Vec<Value> = all
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|s| {
-            let mut v = crate::findings::render::finding_json(&s.finding);
-            v["first_seen_at"] = rfc3339(s.first_seen_ms).into();
-            v["last_seen_at"] = rfc3339(s.last_seen_ms).into();
-            v
-        })
+        .map(item)
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "total": total,
+    HttpResponse::Ok().json(json!({
+        "total": all.len(),
         "page": page,
         "per_page": per_page,
         "items": items,
-    })))
+    }))
 }
 
 /// A project's manifests: path, dependency counts, and the parse error when there is one.
@@ -134,31 +139,20 @@ async fn project_manifests(
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let Paging { page, per_page } = paging(&query)?;
+    let paging = paging(&query)?;
     let project = find_project(&state, &path)?;
     let all = state.inventory.manifests(project.id)?;
-    let items: Vec<Value> = all
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|m| {
-            json!({
-                "path": m.path,
-                "dependencies": m.dependencies.len(),
-                "direct": m.dependencies.iter().filter(|d| d.direct).count(),
-                "unpinned": m.dependencies.iter().filter(|d| d.version.is_none()).count(),
-                "files_read": m.inputs.iter().map(|i| i.path.clone()).collect::<Vec<_>>(),
-                "parsed_at": rfc3339(m.parsed_at_ms),
-                "error": m.error.as_ref().map(|e| e.to_string()),
-            })
+    Ok(page_of(&all, paging, |m| {
+        json!({
+            "path": m.path,
+            "dependencies": m.dependencies.len(),
+            "direct": m.dependencies.iter().filter(|d| d.direct).count(),
+            "unpinned": m.dependencies.iter().filter(|d| d.version.is_none()).count(),
+            "files_read": m.inputs.iter().map(|i| i.path.clone()).collect::<Vec<_>>(),
+            "parsed_at": rfc3339(m.parsed_at_ms),
+            "error": m.error.as_ref().map(|e| e.to_string()),
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "total": all.len(),
-        "page": page,
-        "per_page": per_page,
-        "items": items,
-    })))
+    }))
 }
 
 /// A project's direct dependencies behind the registry's latest release.
@@ -169,29 +163,18 @@ async fn project_outdated(
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let Paging { page, per_page } = paging(&query)?;
+    let paging = paging(&query)?;
     let project = find_project(&state, &path)?;
     let all = state.outdated.of_project(project.id)?;
-    let items: Vec<Value> = all
-        .iter()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|o| {
-            json!({
-                "path": o.manifest,
-                "ecosystem": o.ecosystem,
-                "package": o.package,
-                "installed": o.installed,
-                "latest": o.latest,
-            })
+    Ok(page_of(&all, paging, |o| {
+        json!({
+            "path": o.manifest,
+            "ecosystem": o.ecosystem,
+            "package": o.package,
+            "installed": o.installed,
+            "latest": o.latest,
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "total": all.len(),
-        "page": page,
-        "per_page": per_page,
-        "items": items,
-    })))
+    }))
 }
 
 async fn sync_status(
