@@ -319,6 +319,28 @@ impl App {
                 }
             })
         };
+        let advisory_syncer = match (&app.scanner, app.settings.advisories_sync_interval) {
+            (Some(scanner), every) if !every.is_zero() => {
+                let scanner = scanner.clone();
+                let store = app.store.clone();
+                let options = crate::advisories::SyncOptions {
+                    base_url: app.settings.osv_base_url.clone(),
+                    ..Default::default()
+                };
+                Some(tokio::spawn(async move {
+                    loop {
+                        match scanner.sync_advisories(&store, &options).await {
+                            Ok(summary) => tracing::info!(%summary, "advisories synced"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "advisory sync failed; the next one will try again")
+                            }
+                        }
+                        tokio::time::sleep(every).await;
+                    }
+                }))
+            }
+            _ => None,
+        };
         let syncer = app.catalog_service.clone().map(|service| {
             let every = app.settings.sync_interval;
             tokio::spawn(sync_periodically(service, first_sync, every))
@@ -332,6 +354,9 @@ impl App {
         signals.abort();
         pruner.abort();
         if let Some(s) = syncer {
+            s.abort();
+        }
+        if let Some(s) = advisory_syncer {
             s.abort();
         }
         let finished = workers.shutdown(app.settings.shutdown_timeout).await;

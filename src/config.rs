@@ -79,6 +79,10 @@ pub struct Settings {
     pub mr_labels: Vec<String>,
     /// Also plan upgrades of outdated direct dependencies (never auto-approved).
     pub update_outdated: bool,
+    /// Where OSV's `<Ecosystem>/all.zip` files are downloaded from (advisories sync).
+    pub osv_base_url: String,
+    /// How often `serve` syncs the advisories from OSV; zero: only on request.
+    pub advisories_sync_interval: Duration,
     /// crates.io sparse index root, for remediation facts.
     pub crates_index_url: String,
     /// npm registry root.
@@ -125,6 +129,8 @@ impl Settings {
             mr_title_prefix: "Security:".to_string(),
             mr_labels: vec!["security".to_string(), "backline".to_string()],
             update_outdated: false,
+            osv_base_url: crate::advisories::sync::DEFAULT_BASE_URL.to_string(),
+            advisories_sync_interval: Duration::ZERO,
             crates_index_url: crate::registry::DEFAULT_CRATES_INDEX_URL.into(),
             npm_registry_url: crate::registry::DEFAULT_NPM_URL.into(),
             pypi_url: crate::registry::DEFAULT_PYPI_URL.into(),
@@ -288,6 +294,12 @@ pub struct ServeArgs {
     /// Also plan upgrades of outdated direct dependencies (they wait for approval).
     #[arg(long, env = "BACKLINE_UPDATE_OUTDATED")]
     pub update_outdated: Option<bool>,
+    /// Where OSV's `<Ecosystem>/all.zip` files come from [default: OSV's public bucket].
+    #[arg(long, env = "BACKLINE_OSV_BASE_URL")]
+    pub osv_base_url: Option<String>,
+    /// Hours between advisory syncs from OSV inside `serve`; 0 = only on request [default: 0].
+    #[arg(long, env = "BACKLINE_ADVISORIES_SYNC_HOURS")]
+    pub advisories_sync_hours: Option<u64>,
     /// crates.io sparse index root [default: https://index.crates.io].
     #[arg(long, env = "BACKLINE_CRATES_INDEX_URL")]
     pub crates_index_url: Option<String>,
@@ -339,6 +351,7 @@ pub struct FileConfig {
     mr_title_prefix: Option<String>,
     mr_labels: Option<OneOrMany>,
     update_outdated: Option<bool>,
+    advisories_sync_hours: Option<u64>,
     osv_base_url: Option<String>,
     osv_ecosystems: Option<OneOrMany>,
     crates_index_url: Option<String>,
@@ -574,6 +587,12 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         .update_outdated
         .or(file.update_outdated)
         .unwrap_or(false);
+    if let Some(url) = args.osv_base_url.or(file.osv_base_url.clone()) {
+        s.osv_base_url = url.trim_end_matches('/').to_string();
+    }
+    if let Some(hours) = args.advisories_sync_hours.or(file.advisories_sync_hours) {
+        s.advisories_sync_interval = Duration::from_secs(hours * 3600);
+    }
     let registries = [
         (
             "BACKLINE_CRATES_INDEX_URL",

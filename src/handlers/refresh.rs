@@ -81,6 +81,8 @@ pub struct Scanner {
     locks: Mutex<HashMap<ProjectId, Arc<tokio::sync::Mutex<()>>>>,
     executor: std::sync::OnceLock<Arc<Executor>>,
     outdated: std::sync::OnceLock<(Arc<dyn crate::registry::Registry>, OutdatedTable, bool)>,
+    advisory_sync: tokio::sync::Mutex<()>,
+    last_advisory_sync: Mutex<Option<serde_json::Value>>,
 }
 
 impl Scanner {
@@ -104,6 +106,8 @@ impl Scanner {
             locks: Mutex::new(HashMap::new()),
             executor: std::sync::OnceLock::new(),
             outdated: std::sync::OnceLock::new(),
+            advisory_sync: tokio::sync::Mutex::new(()),
+            last_advisory_sync: Mutex::new(None),
         }
     }
 
@@ -483,6 +487,66 @@ impl Scanner {
         let vulnerabilities = all.iter().filter(|f| f.is_vulnerability()).count();
         let diff = self.findings.replace(project, all, now_ms())?;
         Ok((diff, vulnerabilities))
+    }
+
+    /// Downloads the advisories from OSV (conditional requests; unchanged ecosystems keep their
+    /// data), swaps the new index in, then recomputes every project's findings and acts on
+    /// them. Returns a summary of what changed, also kept for `GET /api/v1/advisories`.
+    pub async fn sync_advisories(
+        &self,
+        store: &crate::store::Store,
+        options: &crate::advisories::SyncOptions,
+    ) -> Result<serde_json::Value, String> {
+        let _running = self.advisory_sync.lock().await;
+        let report = crate::advisories::sync(store, options)
+            .await
+            .map_err(|e| e.to_string())?;
+        let outcomes: Vec<serde_json::Value> = report
+            .outcomes
+            .iter()
+            .map(|(eco, outcome)| {
+                let what = match outcome {
+                    crate::advisories::Outcome::Updated { advisories, .. } => {
+                        format!("updated: {advisories} advisories")
+                    }
+                    crate::advisories::Outcome::NotModified => "not modified".to_string(),
+                    crate::advisories::Outcome::Failed(m) => format!("failed: {m}"),
+                };
+                serde_json::json!({"ecosystem": eco, "outcome": what})
+            })
+            .collect();
+        let changed = report
+            .outcomes
+            .iter()
+            .any(|(_, o)| matches!(o, crate::advisories::Outcome::Updated { .. }));
+        let advisories = report.index.stats().advisories;
+        let projects = if changed {
+            self.replace_index(report.index)
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            0
+        };
+        let summary = serde_json::json!({
+            "at": crate::clock::rfc3339(now_ms()),
+            "ecosystems": outcomes,
+            "advisories": advisories,
+            "projects_rechecked": projects,
+        });
+        if let Ok(mut last) = self.last_advisory_sync.lock() {
+            *last = Some(summary.clone());
+        }
+        Ok(summary)
+    }
+
+    /// The last advisory sync's summary.
+    pub fn last_advisory_sync(&self) -> Option<serde_json::Value> {
+        self.last_advisory_sync.lock().ok().and_then(|l| l.clone())
+    }
+
+    /// Counts of the advisory index in use.
+    pub fn index_stats(&self) -> crate::advisories::Stats {
+        self.index().stats().clone()
     }
 
     /// Swaps the advisory index in, then recomputes every project's findings and acts on them

@@ -16,7 +16,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/remediations/{id}", web::get().to(get))
         .route("/remediations/{id}/approve", web::post().to(approve))
         .route("/remediations/{id}/ignore", web::post().to(ignore))
-        .route("/summary", web::get().to(summary));
+        .route("/summary", web::get().to(summary))
+        .route("/advisories", web::get().to(advisories_status))
+        .route("/advisories/sync", web::post().to(sync_advisories));
 }
 
 /// The API view of a remediation, with its SLA clock (`policy`) read at `now_ms`.
@@ -135,6 +137,58 @@ async fn get(req: HttpRequest, path: web::Path<String>, state: web::Data<AppStat
         Some(r) => Ok(HttpResponse::Ok().json(remediation_json(&r, &state.settings.sla, now_ms()))),
         None => Err(ApiError::not_found("no such remediation")),
     }
+}
+
+/// The advisory index in use and the last sync from OSV.
+async fn advisories_status(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
+    authorize(&req, &state)?;
+    let scanner = state
+        .scanner
+        .clone()
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "index": scanner.index_stats(),
+        "last_sync": scanner.last_advisory_sync(),
+    })))
+}
+
+/// Query of `POST /api/v1/advisories/sync`.
+#[derive(Debug, serde::Deserialize)]
+pub struct SyncAdvisoriesQuery {
+    #[serde(default)]
+    wait: bool,
+}
+
+/// Syncs the advisories from OSV inside the server (the store is the server's), then rechecks
+/// every project. 202 at once, or with `?wait=true` 200 with the outcome once done.
+async fn sync_advisories(
+    req: HttpRequest,
+    query: web::Query<SyncAdvisoriesQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let scanner = state
+        .scanner
+        .clone()
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))?;
+    let store = state.inbox.store().clone();
+    let options = crate::advisories::SyncOptions {
+        base_url: state.settings.osv_base_url.clone(),
+        ..Default::default()
+    };
+    if query.wait {
+        let summary = scanner
+            .sync_advisories(&store, &options)
+            .await
+            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e))?;
+        return Ok(HttpResponse::Ok().json(summary));
+    }
+    tokio::spawn(async move {
+        if let Err(e) = scanner.sync_advisories(&store, &options).await {
+            tracing::warn!(error = %e, "advisory sync failed");
+        }
+    });
+    Ok(HttpResponse::Accepted().json(json!({"status": "advisory sync started"})))
 }
 
 /// Body of `POST /api/v1/remediations/{id}/ignore`.

@@ -681,3 +681,121 @@ async fn the_openapi_document_is_served_without_a_token() {
     assert!(doc["paths"]["/api/v1/remediations/{id}/approve"]["post"].is_object());
     app.shutdown().await;
 }
+
+fn osv_zip(records: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default();
+        for (name, body) in records {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(body.as_bytes()).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisories_synced_inside_the_server_open_the_fix() {
+    use actix_web::{web, App as ActixApp, HttpResponse, HttpServer};
+    // An OSV bucket on loopback: crates.io/all.zip holds the regex advisory; the others 404.
+    let zip = osv_zip(&[(
+        "RUSTSEC-2022-0013.json",
+        r#"{"id":"RUSTSEC-2022-0013","modified":"2022-03-08T12:00:00Z","aliases":["CVE-2022-24713","GHSA-m5pq-gvj9-9vr8"],
+            "summary":"Regexes with large repetitions on empty sub-expressions take a very long time to parse",
+            "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+            "affected":[{"package":{"ecosystem":"crates.io","name":"regex"},
+              "ranges":[{"type":"SEMVER","events":[{"introduced":"0.0.0-0"},{"fixed":"1.5.5"}]}]}]}"#,
+    )]);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let bucket = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        let zip = zip.clone();
+        ActixApp::new().route(
+            "/crates.io/all.zip",
+            web::get().to(move |req: actix_web::HttpRequest| {
+                let zip = zip.clone();
+                async move {
+                    // Conditional requests, as a bucket answers them.
+                    let etag = req
+                        .headers()
+                        .get("If-None-Match")
+                        .and_then(|v| v.to_str().ok());
+                    if etag == Some("\"v1\"") {
+                        return HttpResponse::NotModified().finish();
+                    }
+                    HttpResponse::Ok()
+                        .insert_header(("ETag", "\"v1\""))
+                        .body(zip)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let bot = sim.bot_user();
+    let pid = sim.with_world(|w| {
+        let id = w
+            .create_project(
+                ProjectSpec::new("acme", "api")
+                    .file("Cargo.lock", lock("1.5.4"))
+                    .file("Cargo.toml", CARGO_TOML),
+            )
+            .unwrap();
+        w.add_member(id, bot, access::DEVELOPER).unwrap();
+        id
+    });
+    let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
+    let me: User = gitlab.current_user().await.unwrap();
+    let app = spawn(Options {
+        gitlab: Some((gitlab, me)),
+        fixer: Some(Arc::new(CargoLockLines)),
+        tweak: Box::new(move |s| s.osv_base_url = bucket),
+        ..Options::default()
+    })
+    .await;
+    let service = app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    app.drain().await;
+    let (_, before) = app.api("/api/v1/remediations").await;
+    assert_eq!(before["total"], 0, "no advisories yet: {before}");
+    let (status, summary) = app.api_post("/api/v1/advisories/sync?wait=true").await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["advisories"], 1, "{summary}");
+    assert_eq!(summary["projects_rechecked"], 1);
+    let crates = summary["ecosystems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["ecosystem"] == "crates.io")
+        .unwrap()
+        .clone();
+    assert!(
+        crates["outcome"].as_str().unwrap().starts_with("updated"),
+        "{crates}"
+    );
+    let mrs = sim.with_world(|w| w.project(pid).unwrap().merge_requests.clone());
+    assert_eq!(mrs.len(), 1);
+    assert_eq!(mrs[0].title, "Security: bump regex from 1.5.4 to 1.5.5");
+    // A second sync: 304s, nothing rechecked, still one MR.
+    let (_, again) = app.api_post("/api/v1/advisories/sync?wait=true").await;
+    assert_eq!(again["projects_rechecked"], 0, "{again}");
+    let (_, status_now) = app.api("/api/v1/advisories").await;
+    assert_eq!(status_now["index"]["advisories"], 1);
+    assert!(status_now["last_sync"].is_object());
+    assert_eq!(
+        sim.with_world(|w| w.project(pid).unwrap().merge_requests.len()),
+        1
+    );
+    app.shutdown().await;
+    handle.stop(false).await;
+}
