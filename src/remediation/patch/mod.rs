@@ -343,3 +343,73 @@ mod tests {
         );
     }
 }
+
+/// Shared pieces of the npm-family patch tests (package-lock.json and yarn.lock).
+#[cfg(test)]
+pub(crate) mod npm_test_support {
+    use std::collections::BTreeMap;
+
+    use super::{patch, PatchError, PatchRequest, RegistryFacts};
+    use crate::registry::NpmRelease;
+
+    /// lodash 4.17.21 as the npm registry publishes it, with the given dependencies.
+    pub fn lodash(deps: &[(&str, &str)]) -> NpmRelease {
+        NpmRelease {
+            name: "lodash".into(),
+            version: "4.17.21".into(),
+            integrity: "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==".into(),
+            shasum: Some("679591c564c3bffaae8454cf0b3df370c3d6911c".into()),
+            tarball: "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz".into(),
+            dependencies: deps
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            optional_dependencies: BTreeMap::new(),
+            peer_dependencies: BTreeMap::new(),
+        }
+    }
+
+    /// Patches lodash 4.17.20 → 4.17.21 in `manifest` (with `package_json` beside it when given);
+    /// the changed files as text.
+    pub fn run_lodash(
+        manifest: &str,
+        lock: &str,
+        package_json_path: &str,
+        package_json: Option<&str>,
+        rel: NpmRelease,
+    ) -> Result<Vec<(String, String)>, PatchError> {
+        let (manifest_path, lock, pj_path, pj) = (
+            manifest.to_string(),
+            lock.to_string(),
+            package_json_path.to_string(),
+            package_json.map(str::to_string),
+        );
+        let files = move |p: &str| {
+            if p == manifest_path {
+                Some(lock.clone().into_bytes())
+            } else if p == pj_path {
+                pj.clone().map(String::into_bytes)
+            } else {
+                None
+            }
+        };
+        let facts = RegistryFacts {
+            npm_release: Some(rel),
+            ..Default::default()
+        };
+        let req = PatchRequest {
+            manifest_path: manifest,
+            package: "lodash",
+            from: "4.17.20",
+            to: "4.17.21",
+            direct: true,
+            files: &files,
+            facts: &facts,
+        };
+        patch(&req).map(|cs| {
+            cs.into_iter()
+                .map(|c| (c.path, String::from_utf8(c.content).unwrap()))
+                .collect()
+        })
+    }
+}

@@ -463,9 +463,9 @@ fn walk_v1<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{patch, PatchError, PatchRequest, RegistryFacts};
+    use super::super::npm_test_support::{lodash, run_lodash};
+    use super::super::{PatchError, RegistryFacts};
     use crate::registry::NpmRelease;
-    use std::collections::BTreeMap;
 
     const V3: &str = r#"{
   "name": "web",
@@ -503,51 +503,12 @@ mod tests {
 
     const INTEGRITY: &str = "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==";
 
-    fn lodash(deps: &[(&str, &str)]) -> NpmRelease {
-        NpmRelease {
-            name: "lodash".into(),
-            version: "4.17.21".into(),
-            integrity: INTEGRITY.into(),
-            shasum: Some("679591c564c3bffaae8454cf0b3df370c3d6911c".into()),
-            tarball: "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz".into(),
-            dependencies: deps
-                .iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            optional_dependencies: BTreeMap::new(),
-            peer_dependencies: BTreeMap::new(),
-        }
-    }
-
     fn run(
         lock: &str,
         pj: Option<&str>,
         rel: NpmRelease,
     ) -> Result<Vec<(String, String)>, PatchError> {
-        let (lock, pj) = (lock.to_string(), pj.map(str::to_string));
-        let files = move |p: &str| match p {
-            "web/package-lock.json" => Some(lock.clone().into_bytes()),
-            "web/package.json" => pj.clone().map(String::into_bytes),
-            _ => None,
-        };
-        let facts = RegistryFacts {
-            npm_release: Some(rel),
-            ..Default::default()
-        };
-        let req = PatchRequest {
-            manifest_path: "web/package-lock.json",
-            package: "lodash",
-            from: "4.17.20",
-            to: "4.17.21",
-            direct: true,
-            files: &files,
-            facts: &facts,
-        };
-        patch(&req).map(|cs| {
-            cs.into_iter()
-                .map(|c| (c.path, String::from_utf8(c.content).unwrap()))
-                .collect()
-        })
+        run_lodash("web/package-lock.json", lock, "web/package.json", pj, rel)
     }
 
     #[test]
