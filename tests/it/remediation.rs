@@ -53,7 +53,22 @@ pub struct World {
     pub bot: u64,
 }
 
+/// The standard scene with the RustSec reference database imported at start.
 pub async fn world(fixer: Arc<dyn Fixer>) -> World {
+    let reference =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    world_with(fixer, move |s| {
+        s.advisories = vec![reference.join("rustsec-advisory-db")]
+    })
+    .await
+}
+
+/// `acme/api` with regex 1.5.4, the bot a Developer, the app built with `fixer` and `tweak`,
+/// and a project hook to the app.
+pub async fn world_with(
+    fixer: Arc<dyn Fixer>,
+    tweak: impl FnOnce(&mut backline::config::Settings) + 'static,
+) -> World {
     let sim = GitLabSim::start(SimConfig::default()).unwrap();
     let bot = sim.bot_user();
     let pid = sim.with_world(|w| {
@@ -69,12 +84,10 @@ pub async fn world(fixer: Arc<dyn Fixer>) -> World {
     });
     let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
     let me: User = gitlab.current_user().await.unwrap();
-    let reference =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
     let app = spawn(Options {
         gitlab: Some((gitlab, me)),
         fixer: Some(fixer),
-        tweak: Box::new(move |s| s.advisories = vec![reference.join("rustsec-advisory-db")]),
+        tweak: Box::new(tweak),
         ..Options::default()
     })
     .await;
@@ -741,28 +754,8 @@ async fn advisories_synced_inside_the_server_open_the_fix() {
     let handle = server.handle();
     tokio::spawn(server);
 
-    let sim = GitLabSim::start(SimConfig::default()).unwrap();
-    let bot = sim.bot_user();
-    let pid = sim.with_world(|w| {
-        let id = w
-            .create_project(
-                ProjectSpec::new("acme", "api")
-                    .file("Cargo.lock", lock("1.5.4"))
-                    .file("Cargo.toml", CARGO_TOML),
-            )
-            .unwrap();
-        w.add_member(id, bot, access::DEVELOPER).unwrap();
-        id
-    });
-    let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
-    let me: User = gitlab.current_user().await.unwrap();
-    let app = spawn(Options {
-        gitlab: Some((gitlab, me)),
-        fixer: Some(Arc::new(CargoLockLines)),
-        tweak: Box::new(move |s| s.osv_base_url = bucket),
-        ..Options::default()
-    })
-    .await;
+    let World { sim, app, pid, .. } =
+        world_with(Arc::new(CargoLockLines), move |s| s.osv_base_url = bucket).await;
     let service = app.app.catalog_service.clone().unwrap();
     service.sync(&Quiet).await.unwrap();
     app.drain().await;
