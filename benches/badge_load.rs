@@ -7,7 +7,6 @@
 //! Run: `cargo bench --bench badge_load -- --connections 64 --seconds 10`
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,8 +23,10 @@ use backline::gitlab::ProjectId;
 use backline::handlers::RecordingHandler;
 use backline::remediation::model::{Remediation, State, Transition};
 use backline::secret::Secret;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+
+#[path = "support/load.rs"]
+mod support;
+use support::{load, report};
 
 const ADMIN: &str = "bench-admin";
 const DAY: i64 = 86_400_000;
@@ -162,114 +163,6 @@ fn populate(app: &App, n: u64, now: i64) {
     }
 }
 
-/// Reads one HTTP/1.1 response; returns its status.
-async fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
-    let mut line = String::new();
-    reader.read_line(&mut line).await?;
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        reader.read_line(&mut line).await?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    Ok(status)
-}
-
-struct Outcome {
-    ok: u64,
-    other: u64,
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-async fn load(addr: String, paths: Arc<Vec<String>>, args: &Args) -> Outcome {
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..args.connections {
-        let (addr, paths, stop) = (addr.clone(), paths.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let stream = TcpStream::connect(&addr).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            let mut reader = BufReader::new(stream);
-            let (mut ok, mut other, mut latencies) = (0u64, 0u64, Vec::new());
-            let mut n = c * 7919;
-            while !stop.load(Ordering::Relaxed) {
-                let path = &paths[n % paths.len()];
-                n += 1;
-                let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-                let t = Instant::now();
-                reader.get_mut().write_all(req.as_bytes()).await.unwrap();
-                let status = read_response(&mut reader).await.unwrap();
-                latencies.push(t.elapsed());
-                if status == 200 {
-                    ok += 1;
-                } else {
-                    other += 1;
-                }
-            }
-            (ok, other, latencies)
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut out = Outcome {
-        ok: 0,
-        other: 0,
-        latencies: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
-    for t in tasks {
-        let (ok, other, lat) = t.await.unwrap();
-        out.ok += ok;
-        out.other += other;
-        out.latencies.extend(lat);
-    }
-    out.elapsed = started.elapsed();
-    out.latencies.sort();
-    out
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn report(name: &str, r: &Outcome) -> f64 {
-    let rate = r.ok as f64 / r.elapsed.as_secs_f64();
-    println!(
-        "| {name} | {} | {} | {:.0}/s | {:.2} ms | {:.2} ms | {:.2} ms |",
-        r.ok,
-        r.other,
-        rate,
-        percentile(&r.latencies, 0.5).as_secs_f64() * 1e3,
-        percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
-        r.latencies
-            .last()
-            .copied()
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1e3,
-    );
-    rate
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -337,9 +230,15 @@ fn main() {
 
         println!("| target | 200 | other | rate | p50 | p99 | max |");
         println!("|---|---|---|---|---|---|---|");
-        let base = load(noop_addr, paths.clone(), &args).await;
+        let get = |paths: Arc<Vec<String>>| {
+            move |c: usize, n: u64| {
+                let path = &paths[(c * 7919 + n as usize) % paths.len()];
+                format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").into_bytes()
+            }
+        };
+        let base = load(noop_addr, args.connections, args.seconds, 200, get(paths.clone())).await;
         let base_rate = report("no-op actix handler (static SVG)", &base);
-        let real = load(addr.clone(), paths.clone(), &args).await;
+        let real = load(addr.clone(), args.connections, args.seconds, 200, get(paths.clone())).await;
         let real_rate = report("backline GET /badge/{id}.svg (store read, figures, SVG, ETag)", &real);
         println!("ratio backline / no-op: {:.2}", real_rate / base_rate);
         handle.stop(true).await;

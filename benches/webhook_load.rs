@@ -6,14 +6,16 @@
 //! Run: `cargo bench --bench webhook_load -- --connections 64 --seconds 10`
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_web::{web, HttpResponse, HttpServer};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[path = "support/load.rs"]
+mod support;
+use support::{load, report};
 
 /// Distinguishes runs in ids (a counter per connection does the rest, without a syscall).
 static RUN: std::sync::LazyLock<u128> = std::sync::LazyLock::new(|| {
@@ -87,120 +89,6 @@ fn request(path: &str, body: &[u8], connection: usize, n: u64, signed: bool) -> 
     out
 }
 
-/// Reads one HTTP/1.1 response; returns its status.
-async fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
-    let mut line = String::new();
-    reader.read_line(&mut line).await?;
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
-    let mut length = 0usize;
-    loop {
-        line.clear();
-        reader.read_line(&mut line).await?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await?;
-    Ok(status)
-}
-
-struct Result {
-    ok: u64,
-    other: u64,
-    latencies: Vec<Duration>,
-    elapsed: Duration,
-}
-
-async fn load(
-    addr: String,
-    path: &'static str,
-    args: &Args,
-    body: Arc<Vec<u8>>,
-    signed: bool,
-    expect: u16,
-) -> Result {
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..args.connections {
-        let (addr, body, stop) = (addr.clone(), body.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let stream = TcpStream::connect(&addr).await.unwrap();
-            stream.set_nodelay(true).unwrap();
-            let mut reader = BufReader::new(stream);
-            let (mut ok, mut other, mut latencies) = (0u64, 0u64, Vec::new());
-            let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let req = request(path, &body, c, n, signed);
-                n += 1;
-                let t = Instant::now();
-                reader.get_mut().write_all(&req).await.unwrap();
-                let status = read_response(&mut reader).await.unwrap();
-                latencies.push(t.elapsed());
-                if status == expect {
-                    ok += 1;
-                } else {
-                    other += 1;
-                }
-            }
-            (ok, other, latencies)
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(args.seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut result = Result {
-        ok: 0,
-        other: 0,
-        latencies: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
-    for t in tasks {
-        let (ok, other, lat) = t.await.unwrap();
-        result.ok += ok;
-        result.other += other;
-        result.latencies.extend(lat);
-    }
-    result.elapsed = started.elapsed();
-    result.latencies.sort();
-    result
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn report(name: &str, r: &Result) -> f64 {
-    let rate = r.ok as f64 / r.elapsed.as_secs_f64();
-    println!(
-        "| {name} | {} | {} | {:.0}/s | {:.2} ms | {:.2} ms | {:.2} ms |",
-        r.ok,
-        r.other,
-        rate,
-        percentile(&r.latencies, 0.5).as_secs_f64() * 1e3,
-        percentile(&r.latencies, 0.99).as_secs_f64() * 1e3,
-        r.latencies
-            .last()
-            .copied()
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1e3,
-    );
-    rate
-}
-
 fn main() {
     let args = parse_args();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -272,16 +160,17 @@ fn main() {
 
         println!("| target | 2xx | other | rate | p50 | p99 | max |");
         println!("|---|---|---|---|---|---|---|");
-        let base = load(noop_addr, "/noop", &args, body.clone(), false, 202).await;
+        let (connections, seconds) = (args.connections, args.seconds);
+        let noop_body = body.clone();
+        let base = load(noop_addr, connections, seconds, 202, move |c, n| {
+            request("/noop", &noop_body, c, n, false)
+        })
+        .await;
         let base_rate = report("no-op actix handler (reads body)", &base);
-        let real = load(
-            addr.clone(),
-            "/webhooks/gitlab",
-            &args,
-            body.clone(),
-            true,
-            202,
-        )
+        let real_body = body.clone();
+        let real = load(addr.clone(), connections, seconds, 202, move |c, n| {
+            request("/webhooks/gitlab", &real_body, c, n, true)
+        })
         .await;
         let label = format!(
             "backline: verified, durable (group commit), {} workers",
