@@ -1,5 +1,5 @@
 //! Advisories: importing the reference databases, and matching a 2,000-package list against
-//! the RustSec index. Reads `../shared/reference/` like the tests do.
+//! the RustSec index. Reads `tests/data/` like the tests do.
 //!
 //! Run: `cargo bench --bench advisories`.
 
@@ -13,11 +13,11 @@ use backline::ecosystem::Ecosystem;
 
 const RUSTSEC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/rustsec-advisory-db"
+    "/tests/data/rustsec-advisory-db"
 );
 const PYPA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/pypa-advisory-database"
+    "/tests/data/pypa-advisory-database"
 );
 
 fn import(c: &mut Criterion) {

@@ -73,8 +73,9 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::with_data_dir(dir.path().join("data"));
     settings.webhook_secrets = vec![Secret::new(SECRET)];
-    settings.advisories = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/rustsec-advisory-db")];
+    settings.advisories =
+        vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/rustsec-advisory-db")];
     settings.workers = 4;
     let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
     let me = gitlab.current_user().await.unwrap();

@@ -8,7 +8,7 @@
 set -euo pipefail
 N="${1:-2000}"
 cd "$(dirname "$0")/.."
-DB_SRC="$(cd ../shared/reference/rustsec-advisory-db && pwd)"
+DB_SRC="$(cd tests/data/rustsec-advisory-db && pwd)"
 cargo build --release --quiet
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

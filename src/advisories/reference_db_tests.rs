@@ -1,4 +1,4 @@
-//! Whole reference databases (`shared/reference/rustsec-advisory-db`, `pypa-advisory-database`)
+//! Whole reference databases (`tests/data/rustsec-advisory-db`, `pypa-advisory-database`)
 //! imported and matched against known vulnerable and fixed versions.
 
 use std::path::Path;
@@ -10,11 +10,11 @@ use crate::ecosystem::Ecosystem;
 
 const RUSTSEC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/rustsec-advisory-db"
+    "/tests/data/rustsec-advisory-db"
 );
 const PYPA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/pypa-advisory-database"
+    "/tests/data/pypa-advisory-database"
 );
 
 fn ids(index: &Index, eco: Ecosystem, name: &str, version: &str) -> Vec<String> {
@@ -27,7 +27,7 @@ fn ids(index: &Index, eco: Ecosystem, name: &str, version: &str) -> Vec<String> 
 
 #[test]
 fn reference_rustsec_db_imports_without_errors_and_matches() {
-    let report = import_path(Path::new(RUSTSEC)).expect("import");
+    let report = import_path(Path::new(RUSTSEC)).unwrap_or_else(|e| panic!("{RUSTSEC}: {e}"));
     assert_eq!(report.layout, Some(Layout::RustSec));
     assert!(report.errors.is_empty(), "{:#?}", report.errors);
     assert!(
@@ -86,7 +86,7 @@ fn reference_rustsec_db_imports_without_errors_and_matches() {
 
 #[test]
 fn reference_pypa_db_imports_without_errors_and_matches() {
-    let report = import_path(Path::new(PYPA)).expect("import");
+    let report = import_path(Path::new(PYPA)).unwrap_or_else(|e| panic!("{PYPA}: {e}"));
     assert_eq!(report.layout, Some(Layout::PyPA));
     assert!(report.errors.is_empty(), "{:#?}", report.errors);
     assert!(
@@ -172,7 +172,11 @@ fn reference_rustsec_ranges_agree_with_cargo_requirements() {
         unaffected: Vec<String>,
     }
 
-    let index = Index::new(import_path(Path::new(RUSTSEC)).expect("import").advisories);
+    let index = Index::new(
+        import_path(Path::new(RUSTSEC))
+            .unwrap_or_else(|e| panic!("{RUSTSEC}: {e}"))
+            .advisories,
+    );
     let mut files = Vec::new();
     let mut stack = vec![Path::new(RUSTSEC).join("crates")];
     while let Some(dir) = stack.pop() {

@@ -274,14 +274,13 @@ mod tests {
     }
 
     fn reference_dir() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/gitlab-webhooks")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gitlab-webhooks")
     }
 
     fn load_vectors() -> Vec<(Vector, Vec<u8>)> {
-        let text = std::fs::read_to_string(reference_dir().join("signature-test-vectors.json"))
-            .expect(
-                "shared/reference/gitlab-webhooks/signature-test-vectors.json beside the checkout",
-            );
+        let path = reference_dir().join("signature-test-vectors.json");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let parsed: Vectors = serde_json::from_str(&text).unwrap();
         parsed
             .vectors

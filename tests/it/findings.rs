@@ -20,8 +20,7 @@ fn lock(regex: &str) -> String {
 async fn app_for(sim: &GitLabSim) -> TestApp {
     let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
     let bot: User = gitlab.current_user().await.unwrap();
-    let reference =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let reference = crate::harness::test_data("");
     spawn(Options {
         gitlab: Some((gitlab, bot)),
         tweak: Box::new(move |s| {

@@ -258,3 +258,17 @@ impl Handler for ScriptedHandler {
         (self.script)(delivery, event)
     }
 }
+
+/// A file or folder under `tests/data/` (it ships with the repository); panics naming the
+/// path when it is missing, so a partial checkout fails saying what it lacks.
+pub fn test_data(relative: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(relative);
+    assert!(
+        path.exists(),
+        "test data missing: {} (it ships with the repository under tests/data/)",
+        path.display()
+    );
+    path
+}

@@ -55,8 +55,7 @@ pub struct World {
 
 /// The standard scene with the RustSec reference database imported at start.
 pub async fn world(fixer: Arc<dyn Fixer>) -> World {
-    let reference =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let reference = crate::harness::test_data("");
     world_with(fixer, move |s| {
         s.advisories = vec![reference.join("rustsec-advisory-db")]
     })
@@ -536,8 +535,7 @@ async fn a_newer_advisory_moves_the_same_mr_to_the_higher_version() {
     assert_eq!(w.mrs().len(), 1);
     let iid = w.mrs()[0].iid;
     // A new advisory: regex < 1.5.6 is affected by something else too.
-    let reference = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference/rustsec-advisory-db");
+    let reference = crate::harness::test_data("rustsec-advisory-db");
     let mut advisories = backline::advisories::import_path(&reference)
         .unwrap()
         .advisories;
@@ -607,8 +605,7 @@ async fn outdated_direct_dependencies_are_shown_and_planned_when_asked() {
     );
     let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
     let me: User = gitlab.current_user().await.unwrap();
-    let reference =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let reference = crate::harness::test_data("");
     let app = spawn(Options {
         gitlab: Some((gitlab, me)),
         registry: Some(registry),

@@ -15,11 +15,11 @@ fn root() -> PathBuf {
 }
 
 fn rustsec_db() -> PathBuf {
-    root().join("../shared/reference/rustsec-advisory-db")
+    crate::harness::test_data("rustsec-advisory-db")
 }
 
 fn pypa_db() -> PathBuf {
-    root().join("../shared/reference/pypa-advisory-database")
+    crate::harness::test_data("pypa-advisory-database")
 }
 
 async fn scan(args: &[&str]) -> (i32, String, String) {
@@ -142,15 +142,17 @@ async fn reference_pypa_requirements_scan() {
 }
 
 /// (advisory id, package, version) of the vulnerabilities cargo-audit reports.
-fn cargo_audit(lock: &Path, db: &Path) -> Option<BTreeSet<(String, String, String)>> {
-    let version = std::process::Command::new("cargo")
+/// Fails, saying how to install it, when cargo-audit is missing (`scripts/test` installs it).
+fn cargo_audit(lock: &Path, db: &Path) -> BTreeSet<(String, String, String)> {
+    let installed = std::process::Command::new("cargo")
         .args(["audit", "--version"])
         .output()
-        .ok()?;
-    if !version.status.success() {
-        eprintln!("cargo-audit is not installed: comparison skipped (CI installs it)");
-        return None;
-    }
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        installed,
+        "cargo-audit is not installed: this test compares `backline scan` with it. Install it with \
+         `cargo install cargo-audit --locked --version 0.22.2` (scripts/test does) and run again."
+    );
     // cargo-audit opens its database as a git repository: give it a committed copy.
     let work = tempfile::tempdir().unwrap();
     let copy = work.path().join("advisory-db");
@@ -195,20 +197,18 @@ fn cargo_audit(lock: &Path, db: &Path) -> Option<BTreeSet<(String, String, Strin
             String::from_utf8_lossy(&out.stderr)
         )
     });
-    Some(
-        v["vulnerabilities"]["list"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| {
-                (
-                    x["advisory"]["id"].as_str().unwrap().to_string(),
-                    x["package"]["name"].as_str().unwrap().to_string(),
-                    x["package"]["version"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect(),
-    )
+    v["vulnerabilities"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["advisory"]["id"].as_str().unwrap().to_string(),
+                x["package"]["name"].as_str().unwrap().to_string(),
+                x["package"]["version"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,9 +217,7 @@ async fn reference_rustsec_same_vulnerabilities_as_cargo_audit() {
     let mut lockfiles = vec![PathBuf::from(lockfile()), root().join("Cargo.lock")];
     lockfiles.retain(|p| p.exists());
     for lock in lockfiles {
-        let Some(expected) = cargo_audit(&lock, &db) else {
-            return;
-        };
+        let expected = cargo_audit(&lock, &db);
         if lock.ends_with("tests/fixtures/scan/Cargo.lock") {
             assert!(expected.len() >= 20, "cargo-audit found {expected:?}");
         }

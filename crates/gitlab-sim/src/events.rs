@@ -1,5 +1,5 @@
 //! Webhook payloads built from the world's state, shaped like GitLab's documented examples
-//! (`shared/reference/gitlab-webhooks/*.json`).
+//! (`tests/data/gitlab-webhooks/*.json`).
 
 use serde_json::{json, Value};
 

@@ -272,7 +272,7 @@ mod tests {
 
     #[test]
     fn signs_like_the_reference_vector() {
-        // shared/reference/gitlab-webhooks/signature-test-vectors.json, third vector.
+        // tests/data/gitlab-webhooks/signature-test-vectors.json, third vector.
         let body = br#"{"object_kind":"push","event_name":"push","ref":"refs/heads/main"}"#;
         let sig = sign(
             "whsec_YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=",

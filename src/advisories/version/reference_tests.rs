@@ -1,5 +1,5 @@
 //! Every comparison vector of osv-scalibr's `semantic/testdata` for our eight ecosystems
-//! (`shared/reference/osv-scalibr-version-vectors/`), one test per file.
+//! (`tests/data/osv-scalibr-version-vectors/`), one test per file.
 
 use std::cmp::Ordering;
 
@@ -8,7 +8,7 @@ use crate::ecosystem::Ecosystem;
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/reference/osv-scalibr-version-vectors/semantic/testdata/"
+    "/tests/data/osv-scalibr-version-vectors/semantic/testdata/"
 );
 
 /// Runs every vector of `file` against each of `ecosystems`; returns the number checked.

@@ -62,10 +62,10 @@ fn the_manifest_covers_every_kind_and_every_file() {
 
 #[test]
 fn reference_payloads_parse() {
-    // ../shared/reference/gitlab-webhooks: GitLab's documented payloads, by header (headers.md).
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/gitlab-webhooks");
+    // tests/data/gitlab-webhooks: GitLab's documented payloads, by header (headers.md).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gitlab-webhooks");
     let mut parsed = 0;
-    for entry in std::fs::read_dir(&dir).expect("shared/reference beside the checkout") {
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         if !name.ends_with(".json") || name == "signature-test-vectors.json" {
@@ -138,8 +138,7 @@ fn merge_request_details_including_partial_updates() {
     let labels = s.changes.labels.unwrap().current.unwrap();
     assert_eq!(labels[0].title, "Platform");
 
-    let reference =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/gitlab-webhooks");
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gitlab-webhooks");
     for (file, action) in [
         ("project-merge-request-update-oldrev-partial.json", "update"),
         ("project-merge-request-update-system-partial.json", "update"),

@@ -284,8 +284,7 @@ async fn world() -> World {
     });
     let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
     let me: User = gitlab.current_user().await.unwrap();
-    let reference =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let reference = crate::harness::test_data("");
     let app = spawn(Options {
         gitlab: Some((gitlab, me)),
         fixer: Some(Arc::new(CargoLockLines)),

@@ -61,9 +61,9 @@ fn hdr<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 fn reference(name: &str) -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/gitlab-webhooks")
+        .join("../../tests/data/gitlab-webhooks")
         .join(name);
-    serde_json::from_slice(&std::fs::read(&p).expect("shared/reference beside the checkout"))
+    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .unwrap()
 }
 
