@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod deps;
+pub mod doctor;
 pub mod ecosystem;
 pub mod findings;
 pub mod gitlab;

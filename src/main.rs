@@ -38,6 +38,10 @@ enum Command {
     Advisories(backline::advisories::cli::AdvisoriesArgs),
     /// The whole loop against a built-in GitLab simulator (no GitLab or network needed).
     Demo(backline::demo::DemoArgs),
+    /// Check a deployment with the settings `serve` would use: data dir, GitLab and its TLS
+    /// chain, token, role, hooks, registries, advisories. Exit 0 when all pass, 1 when a check
+    /// fails, 2 on bad configuration.
+    Doctor(Box<ServeArgs>),
     /// Scan a checkout or a manifest offline; exit code 1 when a vulnerability is found.
     Scan(backline::scan::ScanArgs),
     /// Webhook tools.
@@ -248,6 +252,23 @@ async fn sync(config_path: Option<&Path>, args: ServeArgs) -> anyhow::Result<boo
     Ok(true)
 }
 
+/// `backline doctor`: bad configuration exits 2 before any check runs.
+async fn doctor(config_path: Option<&Path>, args: ServeArgs) -> ExitCode {
+    let configured = load_file_config(config_path)
+        .and_then(|file| Ok(config::resolve(args, file)?))
+        .and_then(|settings| Ok((gitlab_client(&settings)?, settings)));
+    let (gitlab, settings) = match configured {
+        Ok(pair) => pair,
+        Err(e) => {
+            eprintln!("error: bad configuration: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let checks = backline::doctor::run(&settings, gitlab.as_ref()).await;
+    print!("{}", backline::doctor::render(&checks));
+    ExitCode::from(backline::doctor::exit_code(&checks))
+}
+
 async fn send(args: SendArgs) -> anyhow::Result<bool> {
     let body = std::fs::read(&args.file)
         .with_context(|| format!("could not read {}", args.file.display()))?;
@@ -307,6 +328,7 @@ async fn run() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(cli.config.as_deref(), *args).await.map(|()| true),
         Command::Sync(args) => sync(cli.config.as_deref(), *args).await,
+        Command::Doctor(args) => return doctor(cli.config.as_deref(), *args).await,
         Command::Demo(args) => backline::demo::run(args).await.map(|()| true),
         Command::Scan(args) => {
             return match tokio::task::spawn_blocking(move || backline::scan::run(args)).await {

@@ -5,6 +5,7 @@ mod binary;
 mod binary_gitlab;
 mod catalog;
 mod dashboard;
+mod doctor;
 mod findings;
 mod gitlab_client;
 mod harness;

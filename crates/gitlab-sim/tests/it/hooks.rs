@@ -254,7 +254,7 @@ async fn system_and_project_hooks_match_reference_payloads() {
     assert_eq!(find("user_add_to_team")["access_level"], "Developer");
     assert_eq!(find("user_add_to_team")["user_username"], "backline-bot");
 
-    // Same keys as GitLab's documented payloads (shared/reference).
+    // Same keys as GitLab's documented payloads (tests/data/gitlab-webhooks).
     for (file, kind) in [
         ("system-project-create.json", "project_create"),
         ("system-project-destroy.json", "project_destroy"),

@@ -1,0 +1,116 @@
+//! `backline doctor` as an admin runs it: the real binary against gitlab-sim, with a good
+//! token, a wrong one, an unreachable GitLab and a bad configuration.
+
+use std::process::Stdio;
+
+use gitlab_sim::{GitLabSim, SimConfig};
+
+use crate::binary::command;
+
+const TOKEN: &str = "glpat-doctor-SECRET";
+
+async fn doctor(
+    sim_url: &str,
+    data: &std::path::Path,
+    token: Option<&str>,
+) -> (i32, String, String) {
+    run(
+        &["doctor", "--data-dir", data.to_str().unwrap()],
+        sim_url,
+        token,
+    )
+    .await
+}
+
+async fn run(args: &[&str], sim_url: &str, token: Option<&str>) -> (i32, String, String) {
+    let mut cmd = command(args);
+    cmd.env("BACKLINE_GITLAB_URL", sim_url)
+        .env(
+            "BACKLINE_CRATES_INDEX_URL",
+            format!("{sim_url}/registry/crates"),
+        )
+        .env(
+            "BACKLINE_NPM_REGISTRY_URL",
+            format!("{sim_url}/registry/npm"),
+        )
+        .env("BACKLINE_PYPI_URL", format!("{sim_url}/registry/pypi"))
+        .env(
+            "BACKLINE_ADVISORIES",
+            crate::harness::test_data("rustsec-advisory-db"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match token {
+        Some(t) => cmd.env("BACKLINE_GITLAB_TOKEN", t),
+        None => cmd.env_remove("BACKLINE_GITLAB_TOKEN"),
+    };
+    let out = cmd.output().await.unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_passes_a_sound_deployment_and_names_what_is_wrong() {
+    let sim = GitLabSim::start(SimConfig {
+        bot_token: TOKEN.into(),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    sim.with_world(|w| gitlab_sim::generate(w, 8, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    // Before anything is catalogued: the role check is skipped, the rest passes.
+    let (code, stdout, stderr) = doctor(sim.url(), &data, Some(TOKEN)).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("✓ data dir"), "{stdout}");
+    assert!(stdout.contains("✓ GitLab "), "{stdout}");
+    assert!(stdout.contains("✓ token"), "{stdout}");
+    assert!(stdout.contains("- bot role"), "{stdout}");
+    assert!(stdout.contains("- OSV source"), "{stdout}");
+    assert!(stdout.contains("✓ crates.io index"), "{stdout}");
+    assert!(stdout.contains("serve imports"), "{stdout}");
+    assert!(!stdout.contains("SECRET") && !stderr.contains("SECRET"));
+
+    // After a sync the bot's role is checked on catalogued projects.
+    let (code, _, stderr) = run(
+        &["sync", "--data-dir", data.to_str().unwrap()],
+        sim.url(),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = doctor(sim.url(), &data, Some(TOKEN)).await;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("✓ bot role"), "{stdout}");
+    assert!(stdout.contains("sampled projects"), "{stdout}");
+
+    // A wrong token is a failure, never a pass.
+    let (code, stdout, _) = doctor(sim.url(), &data, Some("glpat-wrong-SECRET")).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("✗ token"), "{stdout}");
+    assert!(stdout.contains("GitLab refused the token"), "{stdout}");
+    assert!(!stdout.contains("SECRET"));
+
+    // GitLab not reachable: a failure naming the host, and the token check skipped.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (code, stdout, _) = doctor(&format!("http://127.0.0.1:{port}"), &data, Some(TOKEN)).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("✗ GitLab"), "{stdout}");
+    assert!(
+        stdout.contains("127.0.0.1 could not be reached"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- token"), "{stdout}");
+
+    // Bad configuration: exit 2 before any check.
+    let (code, stdout, stderr) = doctor(sim.url(), &data, None).await;
+    assert_eq!(code, 2, "{stdout}\n{stderr}");
+    assert!(stderr.contains("bad configuration"), "{stderr}");
+    assert!(stderr.contains("BACKLINE_GITLAB_TOKEN"), "{stderr}");
+}
