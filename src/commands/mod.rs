@@ -1,6 +1,8 @@
 //! The `/backline` comment commands: a pure parser (note text in, commands out) and the help
 //! text generated from the command list. Commands are lines starting with `/backline`, in any
-//! case, several per note; lines inside fenced or indented code blocks and quotes are ignored.
+//! case, several per note. Lines inside code (fenced, indented or inline), HTML (comments
+//! included) and quotes are ignored: the Markdown is read with pulldown-cmark, so what GitLab
+//! renders as code or hides is never a command.
 
 use std::fmt;
 
@@ -66,26 +68,21 @@ impl fmt::Display for Command {
 
 /// The commands in a note, in order.
 pub fn parse(body: &str) -> Vec<Command> {
+    let hidden = hidden_spans(body);
     let mut out = Vec::new();
-    let mut fence: Option<&str> = None;
-    for line in body.lines() {
+    let mut offset = 0;
+    for line in body.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let line = line.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim_start();
-        if let Some(open) = fence {
-            if trimmed.starts_with(open) {
-                fence = None;
-            }
-            continue;
-        }
-        if trimmed.starts_with("```") {
-            fence = Some("```");
-            continue;
-        }
-        if trimmed.starts_with("~~~") {
-            fence = Some("~~~");
-            continue;
-        }
-        // Indented code (four spaces or a tab) and quotes are someone else's words.
+        // Indented lines and quotes are someone else's words (GitLab's own quick actions skip
+        // quoted lines too).
         if line.starts_with("    ") || line.starts_with('\t') || trimmed.starts_with('>') {
+            continue;
+        }
+        let at = start + (line.len() - trimmed.len());
+        if hidden.iter().any(|r| r.contains(&at)) {
             continue;
         }
         if let Some(command) = parse_line(trimmed) {
@@ -93,6 +90,23 @@ pub fn parse(body: &str) -> Vec<Command> {
         }
     }
     out
+}
+
+/// Byte ranges the Markdown renders as code or hides as HTML (fenced and indented code blocks,
+/// inline code, HTML blocks and inline HTML, comments included): nothing there is a command.
+fn hidden_spans(body: &str) -> Vec<std::ops::Range<usize>> {
+    use pulldown_cmark::{Event, Parser, Tag};
+    let mut spans = Vec::new();
+    for (event, range) in Parser::new(body).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(_) | Tag::HtmlBlock)
+            | Event::Code(_)
+            | Event::Html(_)
+            | Event::InlineHtml(_) => spans.push(range),
+            _ => {}
+        }
+    }
+    spans
 }
 
 fn parse_line(line: &str) -> Option<Command> {
@@ -169,6 +183,20 @@ mod tests {
         assert_eq!(parse(note), vec![Command::Status]);
         // An unclosed fence hides the rest.
         assert!(parse("```\n/backline rebase").is_empty());
+    }
+
+    #[test]
+    fn html_comments_and_blocks_hide_commands() {
+        assert!(parse("<!--\n/backline approve\n-->").is_empty());
+        assert!(parse("Looks fine <!--\n/backline approve\n--> to me").is_empty());
+        assert!(parse("<details>\n/backline ignore\n</details>").is_empty());
+        assert!(parse("  ```\n/backline rebase\n  ```").is_empty());
+        // After the comment closes, a command counts again.
+        assert_eq!(
+            parse("<!-- note to self -->\n\n/backline approve"),
+            vec![Command::Approve]
+        );
+        assert_eq!(parse("/backline rebase\r\n"), vec![Command::Rebase]);
     }
 
     #[test]
