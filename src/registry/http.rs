@@ -30,6 +30,8 @@ pub struct RegistryConfig {
     pub retry_base: Duration,
     /// How long answers of [`Registry::latest`] are reused.
     pub latest_ttl: Duration,
+    /// Trust store and proxies.
+    pub network: crate::net::Network,
 }
 
 /// Default crates.io sparse index.
@@ -52,6 +54,7 @@ impl Default for RegistryConfig {
             attempts: 3,
             retry_base: Duration::from_millis(500),
             latest_ttl: Duration::from_secs(24 * 3600),
+            network: crate::net::Network::default(),
         }
     }
 }
@@ -83,10 +86,15 @@ pub struct HttpRegistry {
 impl HttpRegistry {
     /// A client for `config`.
     pub fn new(config: RegistryConfig) -> Result<Self, RegistryError> {
-        let client = reqwest::Client::builder()
+        let client = config
+            .network
+            .client_builder()
+            .map_err(|e| RegistryError::Transport {
+                url: String::new(),
+                message: e.to_string(),
+            })?
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("backline/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RegistryError::Transport {
                 url: String::new(),
@@ -158,10 +166,19 @@ impl HttpRegistry {
                     }
                 }
                 Err(e) => {
-                    last = Some(RegistryError::Transport {
+                    let failure = reqwest::Url::parse(url)
+                        .map(|u| crate::net::describe(&e, &u))
+                        .unwrap_or_else(|_| crate::net::Failure::Other(e.to_string()));
+                    let refused = matches!(failure, crate::net::Failure::Certificate { .. });
+                    let error = RegistryError::Transport {
                         url: url.to_string(),
-                        message: e.to_string(),
-                    });
+                        message: failure.to_string(),
+                    };
+                    if refused {
+                        // Asking again cannot change the certificate.
+                        return Err(error);
+                    }
+                    last = Some(error);
                     delay
                 }
             };

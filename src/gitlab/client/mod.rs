@@ -49,6 +49,8 @@ pub struct ClientConfig {
     pub max_concurrent: usize,
     /// Retries.
     pub retry: RetryPolicy,
+    /// Trust store and proxies.
+    pub network: crate::net::Network,
 }
 
 impl ClientConfig {
@@ -61,6 +63,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             max_concurrent: 8,
             retry: RetryPolicy::default(),
+            network: crate::net::Network::default(),
         }
     }
 }
@@ -191,8 +194,10 @@ impl GitLab {
         let mut token = HeaderValue::from_str(config.token.expose())
             .map_err(|_| GitLabError::Config("the GitLab token has invalid characters".into()))?;
         token.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("backline/", env!("CARGO_PKG_VERSION")))
+        let http = config
+            .network
+            .client_builder()
+            .map_err(|e| GitLabError::Config(e.to_string()))?
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -320,7 +325,10 @@ impl GitLab {
                 .body(body.clone());
         }
         let transport = |e: reqwest::Error| {
-            let outcome = if e.is_connect() {
+            let failure = crate::net::describe(&e, &call.url);
+            let outcome = if matches!(failure, crate::net::Failure::Certificate { .. }) {
+                Outcome::CertificateRefused
+            } else if e.is_connect() {
                 Outcome::ConnectFailed
             } else {
                 Outcome::Interrupted
@@ -329,7 +337,7 @@ impl GitLab {
             let message = if timeout {
                 "timed out".to_string()
             } else {
-                error_chain(&e.without_url())
+                failure.to_string()
             };
             (
                 outcome,
@@ -487,17 +495,6 @@ pub fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, Git
         path: e.path().to_string(),
         message: e.inner().to_string(),
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 #[cfg(test)]

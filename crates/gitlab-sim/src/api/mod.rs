@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     pub recorder: Recorder,
     pub registry: crate::registry::SimRegistry,
+    /// Where `Link` headers point, when GitLab's external URL is not the address served.
+    pub link_origin: Option<pagination::LinkOrigin>,
 }
 
 /// A finished answer (success or GitLab-shaped error).
@@ -667,7 +669,14 @@ fn run(
         Ok(u) => u,
         Err(e) => return e,
     };
-    let link_base = format!("{}{}", w.base_url, req.uri().path());
+    let link_base = match &shared.link_origin {
+        Some(origin) => format!(
+            "{}{}",
+            origin.base(req.connection_info().scheme()),
+            req.uri().path()
+        ),
+        None => format!("{}{}", w.base_url, req.uri().path()),
+    };
     let mut ctx = Ctx {
         w: &mut w,
         user,
