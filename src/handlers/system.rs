@@ -111,6 +111,7 @@ pub fn refresh_error(e: crate::inventory::RefreshError) -> HandlerError {
         R::GitLab(g) if g.is_transient() => HandlerError::Transient(g.to_string()),
         R::GitLab(g) => HandlerError::Permanent(g.to_string()),
         R::Store(s) => HandlerError::Permanent(s.to_string()),
+        R::Registry(u) => HandlerError::Transient(u.to_string()),
     }
 }
 
