@@ -11,6 +11,7 @@ mod harness;
 mod hostile;
 mod intake;
 mod inventory;
+mod rate_limits;
 mod registry_outage;
 mod remediation;
 mod scan;
