@@ -15,6 +15,7 @@ mod rate_limits;
 mod registry_outage;
 mod remediation;
 mod scan;
+mod shapes;
 mod soak;
 mod tls;
 mod workers;
