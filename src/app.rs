@@ -323,10 +323,7 @@ impl App {
             (Some(scanner), every) if !every.is_zero() => {
                 let scanner = scanner.clone();
                 let store = app.store.clone();
-                let options = crate::advisories::SyncOptions {
-                    base_url: app.settings.osv_base_url.clone(),
-                    ..Default::default()
-                };
+                let options = app.settings.sync_options();
                 Some(tokio::spawn(async move {
                     loop {
                         match scanner.sync_advisories(&store, &options).await {

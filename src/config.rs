@@ -94,6 +94,9 @@ pub struct Settings {
     /// Key of the private badges' HMAC; without it one is derived from the admin token or the
     /// webhook secret (see `http::badge`).
     pub badge_secret: Option<Secret>,
+    /// Whom outgoing HTTPS trusts (the system store plus `BACKLINE_CA_FILE`) and the proxies
+    /// (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`); shared by every client.
+    pub network: crate::net::Network,
 }
 
 impl Settings {
@@ -136,6 +139,7 @@ impl Settings {
             pypi_url: crate::registry::DEFAULT_PYPI_URL.into(),
             sla: crate::tracking::SlaPolicy::default(),
             badge_secret: None,
+            network: crate::net::Network::default(),
         }
     }
 
@@ -145,6 +149,16 @@ impl Settings {
             crates_index_url: self.crates_index_url.clone(),
             npm_url: self.npm_registry_url.clone(),
             pypi_url: self.pypi_url.clone(),
+            network: self.network.clone(),
+            ..Default::default()
+        }
+    }
+
+    /// The advisory-sync options these settings give.
+    pub fn sync_options(&self) -> crate::advisories::SyncOptions {
+        crate::advisories::SyncOptions {
+            base_url: self.osv_base_url.clone(),
+            network: self.network.clone(),
             ..Default::default()
         }
     }
@@ -315,6 +329,10 @@ pub struct ServeArgs {
     /// Key of the private-badge HMAC [default: derived from the admin token or webhook secret].
     #[arg(long, env = "BACKLINE_BADGE_SECRET", hide_env_values = true)]
     pub badge_secret: Option<String>,
+    /// PEM file of extra CAs trusted besides the system trust store (a private or
+    /// TLS-intercepting CA), for GitLab, the registries and OSV.
+    #[arg(long, env = "BACKLINE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -359,6 +377,7 @@ pub struct FileConfig {
     pypi_url: Option<String>,
     sla_days: Option<String>,
     badge_secret: Option<String>,
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -394,6 +413,11 @@ impl FileConfig {
             OneOrMany::One(s) => s.split(',').map(|e| e.trim().to_string()).collect(),
             OneOrMany::Many(v) => v.clone(),
         })
+    }
+
+    /// The `ca_file` key: extra CAs for outgoing HTTPS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
     }
 
     /// Reads a config file.
@@ -633,7 +657,27 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         .or(file.badge_secret)
         .filter(|t| !t.is_empty())
         .map(Secret::new);
+    let ca_file = args
+        .ca_file
+        .or(file.ca_file)
+        .filter(|p| !p.as_os_str().is_empty());
+    s.network = network(ca_file.as_deref())?;
     Ok(s)
+}
+
+/// The shared network settings: the system trust store plus `ca_file`, and the environment's
+/// proxies. A CA file that cannot be used is a configuration error.
+pub fn network(ca_file: Option<&Path>) -> Result<crate::net::Network, ConfigError> {
+    crate::net::Network::load(ca_file, crate::net::ProxySettings::from_env()).map_err(|e| {
+        let name = match e {
+            crate::net::NetError::Proxy { variable } => variable,
+            _ => "BACKLINE_CA_FILE",
+        };
+        ConfigError::Invalid {
+            name,
+            reason: e.to_string(),
+        }
+    })
 }
 
 /// Refuses settings that would accept unverified deliveries without being told to.
@@ -765,6 +809,31 @@ mod tests {
         };
         let s = resolve(args, FileConfig::default()).unwrap();
         assert!(require_verification(&s).is_ok());
+    }
+
+    #[test]
+    fn a_missing_or_bad_ca_file_is_a_configuration_error() {
+        let args = ServeArgs {
+            ca_file: Some(PathBuf::from("/nonexistent/backline-ca.pem")),
+            ..Default::default()
+        };
+        let err = resolve(args, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BACKLINE_CA_FILE"), "{err}");
+        assert!(err.contains("/nonexistent/backline-ca.pem"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("ca.pem");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let file =
+            FileConfig::parse(&format!("ca_file = {:?}\n", junk.display().to_string())).unwrap();
+        let err = resolve(ServeArgs::default(), file).unwrap_err().to_string();
+        assert!(
+            err.contains("BACKLINE_CA_FILE") && err.contains("no certificate"),
+            "{err}"
+        );
+        let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(s.network.ca_file(), None);
     }
 
     #[test]

@@ -446,6 +446,21 @@ impl Inbox {
         Ok(())
     }
 
+    /// Parks a delivery until `next_attempt_at_ms` (GitLab's `Retry-After`): like
+    /// [`retry_later`](Self::retry_later), but the attempt it just made does not count.
+    pub fn park(&self, seq: u64, error: &str, next_attempt_at_ms: i64) -> Result<(), StoreError> {
+        let key = u64_key(seq);
+        let Some(mut record) = self.record(seq)? else {
+            return Ok(());
+        };
+        record.state = DeliveryState::Failed;
+        record.attempts = record.attempts.saturating_sub(1);
+        record.last_error = Some(error.to_string());
+        record.next_attempt_at_ms = Some(next_attempt_at_ms);
+        self.store.deliveries().insert(key, encode(&record))?;
+        Ok(())
+    }
+
     /// Gives up on a delivery: moves it to the dead letters with its reason (the body is kept,
     /// so that it can be revived).
     pub fn bury(&self, seq: u64, reason: &str, now_ms: i64) -> Result<(), StoreError> {
@@ -649,6 +664,23 @@ mod tests {
             .get(u64_key(seq))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_parked_delivery_keeps_its_attempts_and_waits() {
+        let (_dir, inbox) = open();
+        let seq = accept(&inbox, "id:p", Some(9), b"x");
+        inbox.claim(seq).unwrap().unwrap();
+        inbox.park(seq, "rate limited", 600_000).unwrap();
+        let r = inbox.record(seq).unwrap().unwrap();
+        assert_eq!(
+            (r.state, r.attempts, r.next_attempt_at_ms),
+            (DeliveryState::Failed, 0, Some(600_000))
+        );
+        assert_eq!(
+            inbox.recover().unwrap().pending[0].not_before_ms,
+            Some(600_000)
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod inbox;
 pub mod inventory;
 pub mod lanes;
 pub mod metrics;
+pub mod net;
 pub mod priority;
 pub mod registry;
 pub mod remediation;

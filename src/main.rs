@@ -156,6 +156,7 @@ fn gitlab_client(settings: &Settings) -> anyhow::Result<Option<GitLab>> {
             let mut config = ClientConfig::new(url.clone(), token.clone());
             config.max_concurrent = settings.gitlab_max_concurrent;
             config.timeout = settings.gitlab_timeout;
+            config.network = settings.network.clone();
             Ok(Some(GitLab::new(config)?))
         }
         (Some(_), None) => {

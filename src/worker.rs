@@ -143,6 +143,18 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
         Err(e) => Err(HandlerError::Permanent(e.to_string())),
     };
     let elapsed = started.elapsed().as_secs_f64();
+    if let Err(HandlerError::RateLimited {
+        message,
+        retry_after,
+    }) = &result
+    {
+        // GitLab said when to come back: park until then, whatever the attempt count.
+        tracing::warn!(seq, kind = %kind, error = %message, retry_in_s = retry_after.as_secs(), "rate limited by GitLab; delivery parked");
+        ctx.inbox
+            .park(seq, message, now_ms() + retry_after.as_millis() as i64)?;
+        ctx.metrics.handled(kind, "retry", elapsed);
+        return Ok(Some(*retry_after));
+    }
     match result {
         Ok(outcome) => {
             tracing::info!(seq, kind = %kind, project = ?record.project.map(|p| p.get()), %outcome, "delivery handled");
@@ -165,6 +177,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
                     format!("gave up after {} attempts: {error}", record.attempts)
                 }
                 HandlerError::Permanent(error) => error,
+                HandlerError::RateLimited { message, .. } => message,
             };
             tracing::warn!(seq, kind = %kind, %reason, "delivery moved to the dead letters");
             bury(ctx, seq, reason).await?;

@@ -9,6 +9,8 @@ use gitlab_sim::{GitLabSim, SimConfig};
 fn client(sim: &GitLabSim) -> HttpRegistry {
     let config = RegistryConfig {
         retry_base: std::time::Duration::ZERO,
+        // Each test below sees every failure itself: no back-off between requests.
+        outage_backoff: std::time::Duration::ZERO,
         ..RegistryConfig::simulator(sim.url())
     };
     HttpRegistry::new(config).unwrap()

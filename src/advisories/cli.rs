@@ -91,9 +91,14 @@ pub async fn run(args: AdvisoriesArgs, file: &FileConfig) -> anyhow::Result<bool
                     })
                     .collect::<anyhow::Result<_>>()?,
             };
+            let ca_file = std::env::var_os("BACKLINE_CA_FILE")
+                .map(PathBuf::from)
+                .filter(|p| !p.as_os_str().is_empty())
+                .or_else(|| file.ca_file().map(Path::to_path_buf));
             let options = SyncOptions {
                 base_url,
                 ecosystems,
+                network: crate::config::network(ca_file.as_deref())?,
                 ..Default::default()
             };
             run_sync(store, options).await

@@ -26,6 +26,8 @@ pub struct SyncOptions {
     pub ecosystems: Vec<Ecosystem>,
     /// Timeout of one download.
     pub timeout: Duration,
+    /// Trust store and proxies.
+    pub network: crate::net::Network,
 }
 
 impl Default for SyncOptions {
@@ -34,6 +36,7 @@ impl Default for SyncOptions {
             base_url: DEFAULT_BASE_URL.to_string(),
             ecosystems: Ecosystem::ALL.to_vec(),
             timeout: Duration::from_secs(300),
+            network: crate::net::Network::default(),
         }
     }
 }
@@ -83,9 +86,11 @@ pub fn source_of(ecosystem: Ecosystem) -> String {
 
 /// Downloads and swaps in the configured ecosystems' advisories.
 pub async fn sync(store: &Store, options: &SyncOptions) -> Result<SyncReport, SyncError> {
-    let client = reqwest::Client::builder()
+    let client = options
+        .network
+        .client_builder()
+        .map_err(|e| SyncError::Client(e.to_string()))?
         .timeout(options.timeout)
-        .user_agent(concat!("backline/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| SyncError::Client(e.to_string()))?;
     let table = AdvisoryStore::open(store)?;
@@ -177,7 +182,13 @@ async fn fetch(
             request = request.header(IF_MODIFIED_SINCE, date);
         }
     }
-    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| match reqwest::Url::parse(url) {
+            Ok(u) => format!("{url}: {}", crate::net::describe(&e, &u)),
+            Err(_) => format!("{url}: {e}"),
+        })?;
     match response.status() {
         StatusCode::NOT_MODIFIED => Ok(None),
         StatusCode::OK => {

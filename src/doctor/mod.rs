@@ -44,7 +44,7 @@ pub async fn run(settings: &Settings, gitlab: Option<&GitLab>) -> Vec<Check> {
         Some(gitlab) => gitlab_checks(settings, gitlab, store.as_ref(), &mut checks).await,
     }
 
-    let http = match http_client() {
+    let http = match http_client(settings) {
         Ok(client) => Some(client),
         Err(e) => {
             checks.push(Check::fail(
@@ -476,21 +476,25 @@ fn hook_alert(hook: &Value) -> Option<String> {
 
 async fn reachable(http: &reqwest::Client, name: &'static str, url: &str) -> Check {
     let answer = http.get(url).timeout(Duration::from_secs(15)).send().await;
-    reachability_verdict(
-        name,
-        url,
-        answer
-            .map(|r| r.status().as_u16())
-            .map_err(|e| error_chain(&e)),
-    )
+    let answer = answer
+        .map(|r| r.status().as_u16())
+        .map_err(|e| match reqwest::Url::parse(url) {
+            Ok(parsed) => crate::net::failure::describe(&e, &parsed).to_string(),
+            Err(_) => crate::net::failure::chain(&e),
+        });
+    reachability_verdict(name, url, answer)
 }
 
-/// The client for registries and OSV (the same trust as theirs).
-fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+/// A client with the trust and proxies every backline client uses.
+fn http_client(settings: &Settings) -> Result<reqwest::Client, String> {
+    settings
+        .network
+        .client_builder()
+        .map_err(|e| e.to_string())?
         .connect_timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::limited(3))
         .build()
+        .map_err(|e| crate::net::failure::chain(&e))
 }
 
 /// Every URL of a `Link` header (`<url>; rel="next", <url>; rel="first"`).
@@ -524,17 +528,6 @@ fn reachability_verdict(name: &'static str, url: &str, answer: Result<u16, Strin
             "set the registry URL to a mirror you can reach, or HTTPS_PROXY / NO_PROXY",
         ),
     }
-}
-
-/// Every message in an error's source chain (reqwest hides the cause of a failed connection).
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(e) = source {
-        parts.push(e.to_string());
-        source = e.source();
-    }
-    parts.join(": ")
 }
 
 fn advisory_index(settings: &Settings, store: Option<&Store>) -> Check {

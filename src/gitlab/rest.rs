@@ -493,7 +493,8 @@ pub struct Member {
 /// `POST /projects/:id/statuses/:sha`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitStatus {
-    /// `pending`, `running`, `success`, `failed`, `canceled`.
+    /// `pending`, `running`, `success`, `failed`, `canceled` (sent as `state`; GitLab answers
+    /// with a [`CommitStatusAnswer`]).
     pub state: String,
     /// The status's name (context).
     #[serde(default)]
@@ -503,6 +504,27 @@ pub struct CommitStatus {
     pub target_url: Option<String>,
     /// Description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// A commit status as GitLab answers it (`lib/api/entities/commit_status.rb`): the state the
+/// request sent as `state` comes back as `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitStatusAnswer {
+    /// Id.
+    pub id: u64,
+    /// The commit.
+    pub sha: String,
+    /// `pending`, `running`, `success`, `failed`, `canceled`, `skipped`.
+    pub status: String,
+    /// The status's name (context).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Link.
+    #[serde(default)]
+    pub target_url: Option<String>,
+    /// Description.
+    #[serde(default)]
     pub description: Option<String>,
 }
 

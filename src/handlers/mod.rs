@@ -26,6 +26,33 @@ pub enum HandlerError {
     /// Retrying cannot help (the delivery goes to the dead letters at once).
     #[error("{0}")]
     Permanent(String),
+    /// GitLab rate-limited the bot for longer than the client waits in-process: the delivery is
+    /// parked until then, and the wait does not count as a failed attempt.
+    #[error("{message}")]
+    RateLimited {
+        /// What was refused.
+        message: String,
+        /// GitLab's `Retry-After`.
+        retry_after: std::time::Duration,
+    },
+}
+
+impl HandlerError {
+    /// A GitLab failure as a handler error: a rate limit with its `Retry-After` parks the
+    /// delivery, other transient failures are retried, the rest are permanent.
+    pub fn from_gitlab(e: &crate::gitlab::GitLabError) -> HandlerError {
+        match e {
+            crate::gitlab::GitLabError::RateLimited {
+                retry_after: Some(retry_after),
+                ..
+            } => HandlerError::RateLimited {
+                message: e.to_string(),
+                retry_after: *retry_after,
+            },
+            e if e.is_transient() => HandlerError::Transient(e.to_string()),
+            e => HandlerError::Permanent(e.to_string()),
+        }
+    }
 }
 
 /// Something that reacts to a verified, parsed delivery and says what it did.
@@ -108,5 +135,41 @@ impl Handler for Reactor {
             }
             _ => Ok(summarize(event)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::HandlerError;
+    use crate::gitlab::GitLabError;
+
+    #[test]
+    fn a_long_rate_limit_parks_and_other_failures_keep_their_kind() {
+        let limited = GitLabError::RateLimited {
+            endpoint: "GET /api/v4/projects/1".into(),
+            retry_after: Some(Duration::from_secs(600)),
+        };
+        assert!(matches!(
+            HandlerError::from_gitlab(&limited),
+            HandlerError::RateLimited { retry_after, .. } if retry_after == Duration::from_secs(600)
+        ));
+        let unsaid = GitLabError::RateLimited {
+            endpoint: "GET /x".into(),
+            retry_after: None,
+        };
+        assert!(matches!(
+            HandlerError::from_gitlab(&unsaid),
+            HandlerError::Transient(_)
+        ));
+        let missing = GitLabError::NotFound {
+            endpoint: "GET /x".into(),
+            message: "404".into(),
+        };
+        assert!(matches!(
+            HandlerError::from_gitlab(&missing),
+            HandlerError::Permanent(_)
+        ));
     }
 }

@@ -249,6 +249,7 @@ impl Scanner {
             .map_err(|e| match e {
                 ExecError::GitLab(g) => RefreshError::GitLab(g),
                 ExecError::Store(s) => RefreshError::Store(s),
+                ExecError::RegistryUnreachable(u) => RefreshError::Registry(u),
             })
     }
 
@@ -611,6 +612,31 @@ impl Scanner {
                     }
                     Err(e) => {
                         tracing::warn!(project = %p.path_with_namespace, error = %e, "MR reconcile failed")
+                    }
+                }
+            }
+        }
+        // Fixes waiting for a package registry: tried again (each registry's back-off decides
+        // whether it is asked now or the fix keeps waiting).
+        let stale_ids: Vec<ProjectId> = stale.iter().map(|p| p.id).collect();
+        if let Some(executor) = self.executor.get() {
+            for id in executor.waiting_on_registry() {
+                if stale_ids.contains(&id) {
+                    continue;
+                }
+                let Some(p) = self.catalog.get(id)? else {
+                    continue;
+                };
+                let lock = self.lock(id);
+                let _held = lock.lock().await;
+                match self.act(&p, None).await {
+                    Ok(lines) => {
+                        for line in lines {
+                            tracing::info!(project = %p.path_with_namespace, "{line}");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(project = %p.path_with_namespace, error = %e, "acting again failed")
                     }
                 }
             }

@@ -53,6 +53,9 @@ impl RoleCache {
 }
 
 fn exec_error(e: ExecError) -> HandlerError {
+    if let ExecError::GitLab(g) = &e {
+        return HandlerError::from_gitlab(g);
+    }
     if e.is_transient() {
         HandlerError::Transient(e.to_string())
     } else {

@@ -108,9 +108,9 @@ async fn reconcile(
 pub fn refresh_error(e: crate::inventory::RefreshError) -> HandlerError {
     use crate::inventory::RefreshError as R;
     match e {
-        R::GitLab(g) if g.is_transient() => HandlerError::Transient(g.to_string()),
-        R::GitLab(g) => HandlerError::Permanent(g.to_string()),
+        R::GitLab(g) => HandlerError::from_gitlab(&g),
         R::Store(s) => HandlerError::Permanent(s.to_string()),
+        R::Registry(u) => HandlerError::Transient(u.to_string()),
     }
 }
 

@@ -172,10 +172,7 @@ async fn sync_advisories(
         .clone()
         .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))?;
     let store = state.inbox.store().clone();
-    let options = crate::advisories::SyncOptions {
-        base_url: state.settings.osv_base_url.clone(),
-        ..Default::default()
-    };
+    let options = state.settings.sync_options();
     if query.wait {
         let summary = scanner
             .sync_advisories(&store, &options)

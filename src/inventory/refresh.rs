@@ -21,6 +21,9 @@ pub enum RefreshError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A package registry could not be reached.
+    #[error(transparent)]
+    Registry(crate::registry::Unreachable),
 }
 
 /// What a refresh did.

@@ -1,7 +1,7 @@
 //! [`HttpRegistry`]: the registries over HTTP (reqwest with rustls).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -30,6 +30,11 @@ pub struct RegistryConfig {
     pub retry_base: Duration,
     /// How long answers of [`Registry::latest`] are reused.
     pub latest_ttl: Duration,
+    /// Trust store and proxies.
+    pub network: crate::net::Network,
+    /// How long a registry that could not be reached is left alone (doubling per further
+    /// outage, up to 64 times): its requests fail at once meanwhile.
+    pub outage_backoff: Duration,
 }
 
 /// Default crates.io sparse index.
@@ -52,6 +57,8 @@ impl Default for RegistryConfig {
             attempts: 3,
             retry_base: Duration::from_millis(500),
             latest_ttl: Duration::from_secs(24 * 3600),
+            network: crate::net::Network::default(),
+            outage_backoff: Duration::from_secs(30),
         }
     }
 }
@@ -73,29 +80,51 @@ impl RegistryConfig {
 /// Answers of `latest` by (ecosystem, name), with the time they were fetched.
 type LatestCache = HashMap<(Ecosystem, String), (Instant, Option<String>)>;
 
-/// The registries over HTTP, with a cache for [`Registry::latest`].
+/// The time, as the registry client reads it (tests move it forward).
+pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
+/// The registries over HTTP, with a cache for [`Registry::latest`] and a back-off per
+/// registry that could not be reached.
 pub struct HttpRegistry {
     config: RegistryConfig,
     client: reqwest::Client,
     latest_cache: Mutex<LatestCache>,
+    outages: Mutex<super::outage::Outages>,
+    clock: Clock,
 }
 
 impl HttpRegistry {
     /// A client for `config`.
     pub fn new(config: RegistryConfig) -> Result<Self, RegistryError> {
-        let client = reqwest::Client::builder()
+        Self::with_clock(config, Arc::new(Instant::now))
+    }
+
+    /// A client for `config` reading the time from `clock`.
+    pub fn with_clock(config: RegistryConfig, clock: Clock) -> Result<Self, RegistryError> {
+        let client = config
+            .network
+            .client_builder()
+            .map_err(|e| RegistryError::Transport {
+                url: String::new(),
+                message: e.to_string(),
+            })?
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("backline/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RegistryError::Transport {
                 url: String::new(),
                 message: e.to_string(),
             })?;
+        let outages = super::outage::Outages::new(
+            config.outage_backoff,
+            config.outage_backoff.saturating_mul(64),
+        );
         Ok(HttpRegistry {
             config,
             client,
             latest_cache: Mutex::new(HashMap::new()),
+            outages: Mutex::new(outages),
+            clock,
         })
     }
 
@@ -109,8 +138,46 @@ impl HttpRegistry {
         self.get_accepting(url, None).await
     }
 
-    /// As [`get`](Self::get), with an `Accept` header.
+    /// As [`get`](Self::get), with an `Accept` header. A registry backed off after an outage
+    /// is not asked; one that fails after the retries is backed off.
     async fn get_accepting(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Option<bytes::Bytes>, RegistryError> {
+        let registry = super::outage::registry_of(url);
+        let outages = || self.outages.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((error, left)) = outages().blocked(&registry, (self.clock)()) {
+            return Err(RegistryError::Transport {
+                url: url.to_string(),
+                message: format!("{error} (not asked again for {} s)", left.as_secs().max(1)),
+            });
+        }
+        let result = self.get_with_retries(url, accept).await;
+        match &result {
+            Err(e @ RegistryError::Transport { .. })
+            | Err(
+                e @ RegistryError::Status {
+                    status: 429 | 500..=599,
+                    ..
+                },
+            ) => {
+                let error = e.unreachable().map(|u| u.error).unwrap_or_default();
+                let wait = outages().failed(&registry, &error, (self.clock)());
+                tracing::warn!(
+                    registry = %registry,
+                    error = %error,
+                    wait_s = wait.as_secs(),
+                    "package registry unreachable; not asked again until the wait is over"
+                );
+            }
+            _ => outages().answered(&registry),
+        }
+        result
+    }
+
+    /// One GET with its retries (429, 5xx, connection failures).
+    async fn get_with_retries(
         &self,
         url: &str,
         accept: Option<&str>,
@@ -158,10 +225,19 @@ impl HttpRegistry {
                     }
                 }
                 Err(e) => {
-                    last = Some(RegistryError::Transport {
+                    let failure = reqwest::Url::parse(url)
+                        .map(|u| crate::net::describe(&e, &u))
+                        .unwrap_or_else(|_| crate::net::Failure::Other(e.to_string()));
+                    let refused = matches!(failure, crate::net::Failure::Certificate { .. });
+                    let error = RegistryError::Transport {
                         url: url.to_string(),
-                        message: e.to_string(),
-                    });
+                        message: failure.to_string(),
+                    };
+                    if refused {
+                        // Asking again cannot change the certificate.
+                        return Err(error);
+                    }
+                    last = Some(error);
                     delay
                 }
             };

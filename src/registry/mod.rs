@@ -8,6 +8,7 @@
 
 mod fake;
 mod http;
+pub mod outage;
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ pub use fake::FakeRegistry;
 pub use http::{
     HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PYPI_URL,
 };
+pub use outage::Unreachable;
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,25 @@ pub enum RegistryError {
     /// The package name cannot be asked for (empty, or characters no registry allows).
     #[error("invalid package name `{0}`")]
     InvalidName(String),
+}
+
+impl RegistryError {
+    /// The registry could not give an answer (transport, an error status, an unreadable
+    /// answer): which registry and why. `None` for a name no registry allows.
+    pub fn unreachable(&self) -> Option<Unreachable> {
+        let (url, error) = match self {
+            RegistryError::Transport { url, message } => (url, message.clone()),
+            RegistryError::Status { url, status } => (url, format!("HTTP {status}")),
+            RegistryError::Malformed { url, message } => {
+                (url, format!("unreadable answer: {message}"))
+            }
+            RegistryError::InvalidName(_) => return None,
+        };
+        Some(Unreachable {
+            registry: outage::registry_of(url),
+            error,
+        })
+    }
 }
 
 /// The kind of a crate dependency, as the index says.

@@ -21,7 +21,7 @@ use crate::gitlab::client::ops::MrState;
 use crate::gitlab::rest::{
     CommitAction, MergeRequest, MergeRequestUpdate, NewCommit, NewMergeRequest, User,
 };
-use crate::gitlab::{GitLab, GitLabError, MrIid, ProjectRef};
+use crate::gitlab::{GitLab, GitLabError, MrIid, ProjectId, ProjectRef};
 use crate::inventory::fetch_manifest_files;
 use crate::store::StoreError;
 
@@ -34,12 +34,19 @@ pub enum ExecError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A package registry could not be reached: the fix waits (its reason says so).
+    #[error(transparent)]
+    RegistryUnreachable(crate::registry::Unreachable),
 }
 
 impl ExecError {
     /// Whether trying again later may help.
     pub fn is_transient(&self) -> bool {
-        matches!(self, ExecError::GitLab(e) if e.is_transient())
+        match self {
+            ExecError::GitLab(e) => e.is_transient(),
+            ExecError::RegistryUnreachable(_) => true,
+            ExecError::Store(_) => false,
+        }
     }
 }
 
@@ -85,8 +92,8 @@ pub enum FixError {
     #[error("{0}")]
     NotFixable(String),
     /// The registry could not be reached (try again later).
-    #[error("registry: {0}")]
-    Registry(String),
+    #[error(transparent)]
+    Registry(crate::registry::Unreachable),
 }
 
 /// How MRs look.
@@ -118,6 +125,8 @@ pub struct Executor {
     fixer: Arc<dyn Fixer>,
     bot: User,
     settings: MrSettings,
+    /// Projects with a fix waiting for a package registry to answer again.
+    waiting_on_registry: std::sync::Mutex<std::collections::BTreeSet<ProjectId>>,
 }
 
 /// Who acts when the bot does.
@@ -138,7 +147,16 @@ impl Executor {
             fixer,
             bot,
             settings,
+            waiting_on_registry: Default::default(),
         }
+    }
+
+    /// Projects with a fix waiting for a package registry (acted on again after each sync).
+    pub fn waiting_on_registry(&self) -> Vec<ProjectId> {
+        self.waiting_on_registry
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The bot user.
@@ -190,11 +208,34 @@ impl Executor {
         }
         let decisions = plan(&wanted, &existing, &self.settings.policy);
         let mut lines = Vec::new();
+        let mut waiting = false;
         for d in decisions {
-            let line = self.carry_out(&gitlab, project, default_branch, d).await?;
-            if let Some(line) = line {
-                lines.push(line);
+            match self.carry_out(&gitlab, project, default_branch, d).await {
+                Ok(Some(line)) => lines.push(line),
+                Ok(None) => {}
+                // A registry outage never fails the project: the other decisions go on, and
+                // this one is tried again once the registry's back-off is over.
+                Err(ExecError::RegistryUnreachable(u)) => {
+                    tracing::warn!(
+                        project = %project.path_with_namespace,
+                        registry = %u.registry,
+                        error = %u.error,
+                        "package registry unreachable; the fix waits and will be tried again"
+                    );
+                    lines.push(format!("waiting: {u}"));
+                    waiting = true;
+                }
+                Err(e) => return Err(e),
             }
+        }
+        let mut set = self
+            .waiting_on_registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if waiting {
+            set.insert(project.id);
+        } else {
+            set.remove(&project.id);
         }
         Ok(lines)
     }
@@ -527,12 +568,13 @@ impl Executor {
                 r.transition(State::NotFixable, BOT, reason, now_ms());
                 return Ok(());
             }
-            Err(FixError::Registry(message)) => {
-                return Err(ExecError::GitLab(GitLabError::Transport {
-                    endpoint: "package registry".into(),
-                    message,
-                    timeout: false,
-                }))
+            Err(FixError::Registry(unreachable)) => {
+                // The plan waits with the reason; nothing on GitLab changes.
+                r.reason = Some(unreachable.to_string());
+                if r.state == State::Planned {
+                    self.table.put(r)?;
+                }
+                return Err(ExecError::RegistryUnreachable(unreachable));
             }
         };
         let actions = edits

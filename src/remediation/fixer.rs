@@ -22,8 +22,11 @@ impl PatchFixer {
     }
 }
 
-fn registry_error(e: impl std::fmt::Display) -> FixError {
-    FixError::Registry(e.to_string())
+fn registry_error(e: crate::registry::RegistryError) -> FixError {
+    match e.unreachable() {
+        Some(unreachable) => FixError::Registry(unreachable),
+        None => FixError::NotFixable(e.to_string()),
+    }
 }
 
 #[async_trait]

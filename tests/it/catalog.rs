@@ -236,3 +236,50 @@ async fn managed_hooks_are_installed_once_and_a_developer_is_told_it_needs_maint
     assert_eq!(sim.with_world(|w| w.project(maint).unwrap().hooks.len()), 1);
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_on_gitlabs_external_url_still_catalog_every_project() {
+    // GitLab names its external URL in `Link`, not the address the bot calls (an internal
+    // service name, an IP, another port): the bot follows the path on its own origin.
+    let sim = GitLabSim::start(SimConfig {
+        external_url: Some("https://gitlab.example.com".into()),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..230 {
+        ids.push(new_project(
+            &sim,
+            "acme",
+            &format!("svc{i}"),
+            access::DEVELOPER,
+        ));
+    }
+    let app = bot_app(&sim, |_| {}).await;
+    let service = app.app.catalog_service.clone().unwrap();
+    let report = service.sync(&Quiet).await.unwrap();
+    assert_eq!(report.added, 230);
+    assert_eq!(report.requests, 3, "three keyset pages of 100");
+    let mut got: Vec<u64> = catalogued(&app).into_iter().map(|(id, _)| id).collect();
+    got.sort_unstable();
+    assert_eq!(got, ids);
+    // The simulator did name the other host in its links.
+    let link = reqwest::Client::new()
+        .get(format!(
+            "{}/projects?membership=true&pagination=keyset&order_by=id&sort=asc&per_page=100",
+            sim.api_url()
+        ))
+        .header("PRIVATE-TOKEN", sim.bot_token())
+        .send()
+        .await
+        .unwrap()
+        .headers()
+        .get("link")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(
+        link.starts_with("<http://gitlab.example.com:443/api/v4/projects?"),
+        "{link}"
+    );
+}

@@ -436,7 +436,7 @@ async fn a_next_link_to_another_origin_is_refused() {
                 HttpResponse::Ok()
                     .insert_header((
                         "Link",
-                        r#"<http://127.0.0.2:9/api/v4/projects?id_after=1>; rel="next""#,
+                        r#"<http://127.0.0.2:9/elsewhere/projects?id_after=1>; rel="next""#,
                     ))
                     .content_type("application/json")
                     .body(r#"[{"id":1,"path_with_namespace":"a/b"}]"#)

@@ -15,7 +15,11 @@ use crate::recorder::route_key;
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Fail { status: u16, retry_after: u64 },
+    Fail {
+        status: u16,
+        retry_after: u64,
+        json: bool,
+    },
     Drop,
     Latency(Duration),
 }
@@ -36,6 +40,9 @@ pub struct FaultDecision {
     pub fail: Option<(u16, u64)>,
     /// Close the connection without an answer.
     pub drop: bool,
+    /// A 429 from GitLab's application rate limiter (a JSON body) rather than Rack::Attack's
+    /// text.
+    pub json: bool,
 }
 
 /// The fault table, shared with the server.
@@ -69,6 +76,21 @@ impl Faults {
             kind: Kind::Fail {
                 status,
                 retry_after,
+                json: false,
+            },
+            remaining: Some(n),
+        });
+    }
+
+    /// The next `n` matching requests answer 429 as GitLab's application rate limiter does
+    /// (`lib/api/helpers/rate_limiter.rb`: a JSON `message`), with `Retry-After` seconds.
+    pub fn rate_limit_json_next(&self, method: &str, pattern: &str, n: usize, retry_after: u64) {
+        self.lock().push(Rule {
+            key: route_key(method, pattern),
+            kind: Kind::Fail {
+                status: 429,
+                retry_after,
+                json: true,
             },
             remaining: Some(n),
         });
@@ -114,8 +136,10 @@ impl Faults {
                 Kind::Fail {
                     status,
                     retry_after,
+                    json,
                 } if d.fail.is_none() && !d.drop => {
                     d.fail = Some((status, retry_after));
+                    d.json = json;
                     r.remaining = r.remaining.map(|n| n - 1);
                 }
                 Kind::Drop if d.fail.is_none() && !d.drop => {

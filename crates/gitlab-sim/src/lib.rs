@@ -109,6 +109,9 @@ pub struct SimConfig {
     pub workers: usize,
     /// A system hook to configure at start.
     pub system_hook: Option<HookTarget>,
+    /// GitLab's `external_url` (e.g. `https://gitlab.example.com`), used only for `Link`
+    /// headers as GitLab builds them; `None`: links name the address served.
+    pub external_url: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -119,6 +122,7 @@ impl Default for SimConfig {
             bot_username: "backline-bot".into(),
             workers: 1,
             system_hook: None,
+            external_url: None,
         }
     }
 }
@@ -164,11 +168,18 @@ impl GitLabSim {
         let faults = Faults::default();
         let recorder = recorder::Recorder::default();
         let registry = SimRegistry::with_defaults(&url);
+        let link_origin = config
+            .external_url
+            .as_deref()
+            .map(api::pagination::LinkOrigin::parse)
+            .transpose()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let shared = api::Shared {
             world: world.clone(),
             faults: faults.clone(),
             recorder: recorder.clone(),
             registry: registry.clone(),
+            link_origin,
         };
         let configure = api::configure(shared);
         let server = HttpServer::new(move || {

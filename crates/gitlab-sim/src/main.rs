@@ -35,6 +35,10 @@ struct Args {
     /// Signing token for the system hook (`whsec_...`).
     #[arg(long)]
     hook_signing_token: Option<String>,
+    /// GitLab's external URL, used only in pagination `Link` headers (as GitLab builds them
+    /// from its configured host and port, not the address called).
+    #[arg(long)]
+    external_url: Option<String>,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -50,6 +54,7 @@ async fn main() -> std::io::Result<()> {
         listen: args.listen,
         bot_token: args.token.clone(),
         workers: 2,
+        external_url: args.external_url.clone(),
         ..SimConfig::default()
     })?;
     let mut imports = Vec::new();

@@ -1746,13 +1746,15 @@ impl World {
         Ok(id)
     }
 
-    /// Edits a note's body; emits a Note Hook with action `update`.
+    /// Edits a note's body; emits a Note Hook with action `update` when the text changed. As
+    /// `app/services/notes/update_service.rb` (`execute_note_webhook`) builds it, the hook's
+    /// `user` is the note's author, whoever edited it.
     pub fn edit_note(
         &mut self,
         project: ProjectId,
         iid: u64,
         note: u64,
-        user: UserId,
+        _editor: UserId,
         body: &str,
     ) -> Result<(), WorldError> {
         let now = self.now();
@@ -1762,9 +1764,13 @@ impl World {
             .iter_mut()
             .find(|n| n.id == note)
             .ok_or(WorldError::NoteNotFound)?;
+        if n.body == body {
+            return Ok(());
+        }
         n.body = body.to_string();
         n.updated_at = now;
-        self.emit_note(project, iid, note, user, "update");
+        let author = n.author_id;
+        self.emit_note(project, iid, note, author, "update");
         Ok(())
     }
 

@@ -101,6 +101,7 @@ async fn a_corrupt_download_keeps_the_stored_advisories() {
         base_url: base,
         ecosystems: vec![Ecosystem::Go],
         timeout: Duration::from_secs(30),
+        ..Default::default()
     };
     let report = sync(&store, &options).await.unwrap();
     assert!(matches!(
@@ -164,6 +165,7 @@ async fn sync_downloads_then_honours_304_then_replaces() {
         base_url: format!("{base}/"),
         ecosystems: vec![Ecosystem::Npm, Ecosystem::PyPI, Ecosystem::CratesIo],
         timeout: Duration::from_secs(30),
+        ..Default::default()
     };
 
     // First sync: two downloads, one 404.

@@ -136,6 +136,16 @@ impl GitLabError {
         matches!(self, GitLabError::NotFound { .. })
     }
 
+    /// Whether GitLab refused keyset pagination for this list (405 with an `error`,
+    /// `lib/api/helpers/pagination_strategies.rb`): ask again with offset pagination.
+    pub fn is_keyset_unavailable(&self) -> bool {
+        matches!(
+            self,
+            GitLabError::Unexpected { status: 405, message, .. }
+                if message.contains("Keyset pagination is not yet available")
+        )
+    }
+
     /// The error for an unsuccessful status and its body.
     pub(crate) fn from_status(
         endpoint: String,

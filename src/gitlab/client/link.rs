@@ -1,6 +1,13 @@
-//! Pagination: the `Link` header (keyset and offset) and `X-Next-Page`, and the rule that a next
-//! link must stay on the configured GitLab's origin (a hostile or misconfigured proxy must not
-//! send the token elsewhere).
+//! Pagination: the `Link` header (keyset and offset) and `X-Next-Page`, and the rule that the
+//! token only ever goes to the configured GitLab's origin.
+//!
+//! GitLab builds `Link` from its own configured host and port (`external_url`), not from the
+//! address the client called (`lib/gitlab/pagination/offset_header_builder.rb` and
+//! `keyset/header_builder.rb`: `base_request_uri` sets `Gitlab.config.gitlab.host` / `.port`
+//! on the request URL). Behind an internal service name, an IP or another port the link names
+//! another origin; its path and query still say which page comes next, so a link whose path is
+//! under the configured API root is rebuilt on the configured origin. Any other link falls back
+//! to `X-Next-Page`, and without one it is refused.
 
 use reqwest::Url;
 
@@ -37,14 +44,18 @@ pub fn next_page_url(
     link: Option<&str>,
     x_next_page: Option<&str>,
 ) -> Result<Option<Url>, String> {
+    let mut foreign = None;
     if let Some(target) = link.and_then(next_link) {
         let next = current
             .join(target)
             .map_err(|_| format!("unparseable link {target:?}"))?;
-        if origin_of(&next) != origin_of(base) {
-            return Err(origin_of(&next));
+        if origin_of(&next) == origin_of(base) {
+            return Ok(Some(next));
         }
-        return Ok(Some(next));
+        if let Some(rebuilt) = on_configured_origin(&next, base) {
+            return Ok(Some(rebuilt));
+        }
+        foreign = Some(origin_of(&next));
     }
     match x_next_page.map(str::trim).filter(|p| !p.is_empty()) {
         Some(page) if page.bytes().all(|b| b.is_ascii_digit()) => {
@@ -60,8 +71,23 @@ pub fn next_page_url(
                 .append_pair("page", page);
             Ok(Some(next))
         }
-        _ => Ok(None),
+        _ => match foreign {
+            Some(origin) => Err(origin),
+            None => Ok(None),
+        },
     }
+}
+
+/// `link`'s path and query on `base`'s origin, when its path is under `base`'s path (the API
+/// root, `/api/v4/` or `/gitlab/api/v4/` on a relative URL root).
+fn on_configured_origin(link: &Url, base: &Url) -> Option<Url> {
+    if !link.path().starts_with(base.path()) {
+        return None;
+    }
+    let mut rebuilt = base.clone();
+    rebuilt.set_path(link.path());
+    rebuilt.set_query(link.query());
+    Some(rebuilt)
 }
 
 #[cfg(test)]
@@ -99,13 +125,40 @@ mod tests {
                 .as_str(),
             "https://gl.example/api/v4/projects?id_after=9"
         );
-        let other = r#"<https://evil.example/api/v4/projects?id_after=9>; rel="next""#;
+        let other = r#"<https://evil.example/projects?id_after=9>; rel="next""#;
         assert_eq!(
             next_page_url(&cur, &base, Some(other), None).unwrap_err(),
             "https://evil.example:443"
         );
         let other_port = r#"<http://gl.example:8080/x>; rel="next""#;
         assert!(next_page_url(&cur, &base, Some(other_port), None).is_err());
+    }
+
+    #[test]
+    fn a_link_on_gitlabs_external_url_is_rebuilt_on_the_configured_origin() {
+        let base = url("http://10.0.0.5:8929/gitlab/api/v4/");
+        let cur = url("http://10.0.0.5:8929/gitlab/api/v4/projects?per_page=100");
+        let external = r#"<https://gitlab.example.com/gitlab/api/v4/projects?id_after=9&per_page=100>; rel="next""#;
+        assert_eq!(
+            next_page_url(&cur, &base, Some(external), None)
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "http://10.0.0.5:8929/gitlab/api/v4/projects?id_after=9&per_page=100"
+        );
+        // Outside the API root: X-Next-Page when there is one, else refused.
+        let elsewhere = r#"<https://gitlab.example.com/other/projects?page=2>; rel="next""#;
+        assert_eq!(
+            next_page_url(&cur, &base, Some(elsewhere), Some("2"))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "http://10.0.0.5:8929/gitlab/api/v4/projects?per_page=100&page=2"
+        );
+        assert_eq!(
+            next_page_url(&cur, &base, Some(elsewhere), None).unwrap_err(),
+            "https://gitlab.example.com:443"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod link;
 pub mod ops;
+pub mod pace;
 pub mod retry;
 
 use std::fmt;
@@ -49,6 +50,8 @@ pub struct ClientConfig {
     pub max_concurrent: usize,
     /// Retries.
     pub retry: RetryPolicy,
+    /// Trust store and proxies.
+    pub network: crate::net::Network,
 }
 
 impl ClientConfig {
@@ -61,6 +64,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             max_concurrent: 8,
             retry: RetryPolicy::default(),
+            network: crate::net::Network::default(),
         }
     }
 }
@@ -152,6 +156,8 @@ struct Inner {
     retry: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
     sent: AtomicU64,
+    /// The last rate-limit budget GitLab announced, and when.
+    budget: std::sync::Mutex<Option<(pace::Budget, std::time::Instant)>>,
 }
 
 impl fmt::Debug for GitLab {
@@ -191,8 +197,10 @@ impl GitLab {
         let mut token = HeaderValue::from_str(config.token.expose())
             .map_err(|_| GitLabError::Config("the GitLab token has invalid characters".into()))?;
         token.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("backline/", env!("CARGO_PKG_VERSION")))
+        let http = config
+            .network
+            .client_builder()
+            .map_err(|e| GitLabError::Config(e.to_string()))?
             .timeout(config.timeout)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -208,6 +216,7 @@ impl GitLab {
                 retry: config.retry,
                 sleeper,
                 sent: AtomicU64::new(0),
+                budget: std::sync::Mutex::new(None),
             }),
             event_uuid: None,
         })
@@ -254,6 +263,14 @@ impl GitLab {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            if let Some(wait) = self.pacing() {
+                tracing::debug!(
+                    endpoint = call.endpoint,
+                    wait_ms = wait.as_millis() as u64,
+                    "GitLab's rate-limit budget is nearly spent; slowing down"
+                );
+                self.inner.sleeper.sleep(wait).await;
+            }
             let (outcome, error) = match self.attempt(&call).await {
                 Ok(answer) if answer.status.is_success() => return Ok(answer),
                 Ok(answer) => {
@@ -293,7 +310,39 @@ impl GitLab {
                 error = %error,
                 "GitLab call failed; trying again"
             );
+            if retry_after.is_some() {
+                // Waiting out GitLab's Retry-After is waiting for the window to reset.
+                if let Ok(mut b) = self.inner.budget.lock() {
+                    *b = None;
+                }
+            }
             self.inner.sleeper.sleep(wait).await;
+        }
+    }
+
+    /// The wait before the next request that GitLab's last `RateLimit-*` headers call for.
+    fn pacing(&self) -> Option<std::time::Duration> {
+        let guard = self.inner.budget.lock().ok()?;
+        let (budget, at) = (*guard)?;
+        let left = pace::Budget {
+            reset_in: budget.reset_in.saturating_sub(at.elapsed()),
+            ..budget
+        };
+        pace::delay(&left, self.inner.retry.max)
+    }
+
+    /// Remembers the budget an answer announced; an answer without one forgets it (no word
+    /// from GitLab, no slowing down).
+    fn note_budget(&self, headers: &HeaderMap) {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let budget = pace::budget(header, SystemTime::now());
+        if let Ok(mut b) = self.inner.budget.lock() {
+            *b = budget.map(|budget| (budget, std::time::Instant::now()));
         }
     }
 
@@ -320,7 +369,10 @@ impl GitLab {
                 .body(body.clone());
         }
         let transport = |e: reqwest::Error| {
-            let outcome = if e.is_connect() {
+            let failure = crate::net::describe(&e, &call.url);
+            let outcome = if matches!(failure, crate::net::Failure::Certificate { .. }) {
+                Outcome::CertificateRefused
+            } else if e.is_connect() {
                 Outcome::ConnectFailed
             } else {
                 Outcome::Interrupted
@@ -329,7 +381,7 @@ impl GitLab {
             let message = if timeout {
                 "timed out".to_string()
             } else {
-                error_chain(&e.without_url())
+                failure.to_string()
             };
             (
                 outcome,
@@ -343,6 +395,7 @@ impl GitLab {
         let mut response = request.send().await.map_err(transport)?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
+        self.note_budget(&headers);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
@@ -487,17 +540,6 @@ pub fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T, Git
         path: e.path().to_string(),
         message: e.inner().to_string(),
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 #[cfg(test)]

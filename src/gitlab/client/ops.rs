@@ -383,7 +383,7 @@ impl GitLab {
         project: &ProjectRef,
         sha: &str,
         status: &CommitStatus,
-    ) -> Result<CommitStatus, GitLabError> {
+    ) -> Result<CommitStatusAnswer, GitLabError> {
         self.json(
             Method::POST,
             &format!("projects/{project}/statuses/{}", encode(sha)),

@@ -44,6 +44,8 @@ pub enum Outcome {
     ConnectFailed,
     /// Timed out or the connection dropped mid-way: the request may have run.
     Interrupted,
+    /// GitLab's TLS certificate was refused: trying again at once cannot help.
+    CertificateRefused,
 }
 
 impl Outcome {
@@ -55,6 +57,7 @@ impl Outcome {
         match self {
             Outcome::RateLimited | Outcome::Unavailable | Outcome::ConnectFailed => true,
             Outcome::ServerError | Outcome::Interrupted => idempotent,
+            Outcome::CertificateRefused => false,
         }
     }
 }
@@ -195,5 +198,6 @@ mod tests {
         for o in [Outcome::ServerError, Outcome::Interrupted] {
             assert!(!o.retryable(false) && o.retryable(true));
         }
+        assert!(!Outcome::CertificateRefused.retryable(true));
     }
 }

@@ -85,6 +85,8 @@ pub(crate) fn member(ctx: &mut Ctx) -> R {
     }
 }
 
+/// A commit status as `lib/api/entities/commit_status.rb` presents it: its state is `status`
+/// (the request's parameter is `state`).
 fn status_json(w: &World, s: &CommitStatus) -> Value {
     let t = util::iso_ms(s.created_at);
     let finished = matches!(

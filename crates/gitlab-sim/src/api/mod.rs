@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub faults: Faults,
     pub recorder: Recorder,
     pub registry: crate::registry::SimRegistry,
+    /// Where `Link` headers point, when GitLab's external URL is not the address served.
+    pub link_origin: Option<pagination::LinkOrigin>,
 }
 
 /// A finished answer (success or GitLab-shaped error).
@@ -417,12 +419,25 @@ impl MessageBody for Dropped {
     }
 }
 
-fn fault_reply(status: u16, retry_after: u64) -> Reply {
+fn fault_reply(status: u16, retry_after: u64, json: bool) -> Reply {
     match status {
+        // GitLab's application rate limiter (`lib/api/helpers/rate_limiter.rb`,
+        // `check_rate_limit!`): an API error with a JSON `message`.
+        429 if json => Reply {
+            status,
+            body: Body::Json(serde_json::json!({
+                "message": {
+                    "error": "This endpoint has been requested too many times. Try again later."
+                }
+            })),
+            headers: throttled_headers(retry_after),
+        },
+        // Rack::Attack's throttles (`lib/gitlab/rack_attack.rb`, `throttled_response_headers`):
+        // plain text "Retry later" and the RateLimit-* headers.
         429 => Reply {
             status,
             body: Body::Raw(Bytes::from_static(b"Retry later\n"), "text/plain"),
-            headers: vec![("Retry-After".into(), retry_after.to_string())],
+            headers: throttled_headers(retry_after),
         },
         502 => Reply {
             status,
@@ -438,6 +453,27 @@ fn fault_reply(status: u16, retry_after: u64) -> Reply {
         503 => err(503, "503 Service Unavailable"),
         s => err(s, format!("{s} {}", reason(s))),
     }
+}
+
+/// Rack::Attack's headers on a throttled answer (`Gitlab::RackAttack.throttled_response_headers`):
+/// the window's limit per minute, what was observed, none remaining, the reset as Unix seconds
+/// and as an HTTP date, and `Retry-After`.
+fn throttled_headers(retry_after: u64) -> Vec<(String, String)> {
+    let now = std::time::SystemTime::now();
+    let reset = now + std::time::Duration::from_secs(retry_after);
+    let reset_secs = reset
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    vec![
+        ("RateLimit-Name".into(), "throttle_authenticated_api".into()),
+        ("RateLimit-Limit".into(), "600".into()),
+        ("RateLimit-Observed".into(), "601".into()),
+        ("RateLimit-Remaining".into(), "0".into()),
+        ("RateLimit-Reset".into(), reset_secs.to_string()),
+        ("RateLimit-ResetTime".into(), httpdate::fmt_http_date(reset)),
+        ("Retry-After".into(), retry_after.to_string()),
+    ]
 }
 
 fn reason(status: u16) -> &'static str {
@@ -618,7 +654,7 @@ pub(crate) async fn entry(
     }
     if let Some((status, retry_after)) = decision.fail {
         shared.recorder.push(record(status));
-        return to_response(fault_reply(status, retry_after));
+        return to_response(fault_reply(status, retry_after, decision.json));
     }
 
     let reply = match (matched, segs, below) {
@@ -667,7 +703,14 @@ fn run(
         Ok(u) => u,
         Err(e) => return e,
     };
-    let link_base = format!("{}{}", w.base_url, req.uri().path());
+    let link_base = match &shared.link_origin {
+        Some(origin) => format!(
+            "{}{}",
+            origin.base(req.connection_info().scheme()),
+            req.uri().path()
+        ),
+        None => format!("{}{}", w.base_url, req.uri().path()),
+    };
     let mut ctx = Ctx {
         w: &mut w,
         user,

@@ -14,6 +14,53 @@ pub fn page_params(ctx: &Ctx) -> Result<(usize, usize), Reply> {
     Ok((page, per_page))
 }
 
+/// Host and port of GitLab's `external_url`, which its `Link` headers carry whatever address
+/// the client called: `lib/gitlab/pagination/offset_header_builder.rb` and
+/// `lib/gitlab/pagination/keyset/header_builder.rb` (`base_request_uri`) parse the request URL
+/// and set `Gitlab.config.gitlab.host` and `Gitlab.config.gitlab.port` on it, keeping the
+/// request's scheme, path and query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkOrigin {
+    host: String,
+    port: u16,
+}
+
+impl LinkOrigin {
+    /// From an external URL such as `https://gitlab.example.com` or `http://10.0.0.5:8080/gitlab`.
+    pub fn parse(external_url: &str) -> Result<LinkOrigin, String> {
+        let bad = || format!("external URL {external_url:?} is not http(s)://host[:port][/path]");
+        let (scheme, rest) = external_url.trim().split_once("://").ok_or_else(bad)?;
+        let default_port = match scheme.to_ascii_lowercase().as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return Err(bad()),
+        };
+        let authority = rest.split('/').next().unwrap_or("");
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h, p.parse::<u16>().map_err(|_| bad())?),
+            _ => (authority, default_port),
+        };
+        if host.is_empty() {
+            return Err(bad());
+        }
+        Ok(LinkOrigin {
+            host: host.to_string(),
+            port,
+        })
+    }
+
+    /// The request's URL base as GitLab rewrites it: `scheme://host[:port]` (the port left out
+    /// when it is the scheme's default, as Ruby's `URI#to_s` does).
+    pub fn base(&self, request_scheme: &str) -> String {
+        let default = matches!((request_scheme, self.port), ("http", 80) | ("https", 443));
+        if default {
+            format!("{request_scheme}://{}", self.host)
+        } else {
+            format!("{request_scheme}://{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// A link to the same request with some query parameters replaced.
 pub fn link(ctx: &Ctx, set: &[(&str, String)]) -> String {
     link_from(&ctx.link_base, &ctx.query_pairs, set)
@@ -128,5 +175,22 @@ pub fn is_keyset(ctx: &Ctx) -> Result<bool, Reply> {
         None | Some("") | Some("offset") => Ok(false),
         Some("keyset") => Ok(true),
         Some(_) => Err(invalid("pagination")),
+    }
+}
+
+#[cfg(test)]
+mod link_origin_tests {
+    use super::LinkOrigin;
+
+    #[test]
+    fn keeps_the_request_scheme_and_takes_host_and_port() {
+        let o = LinkOrigin::parse("https://gitlab.example.com/gitlab").unwrap();
+        // GitLab sets the port (443) on the request's http URL: Ruby then prints it.
+        assert_eq!(o.base("http"), "http://gitlab.example.com:443");
+        assert_eq!(o.base("https"), "https://gitlab.example.com");
+        let o = LinkOrigin::parse("http://10.0.0.5:8080").unwrap();
+        assert_eq!(o.base("http"), "http://10.0.0.5:8080");
+        assert!(LinkOrigin::parse("gitlab.example.com").is_err());
+        assert!(LinkOrigin::parse("http://:80").is_err());
     }
 }

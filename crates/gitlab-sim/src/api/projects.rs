@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::pagination;
-use super::{err, invalid, Ctx, Reply, R};
+use super::{invalid, Ctx, Reply, R};
 use crate::util;
 use crate::world::{access, NamespaceKind, Project, World};
 
@@ -146,7 +146,12 @@ pub(crate) fn list(ctx: &mut Ctx) -> R {
         ));
     }
     if keyset && order_by != "id" {
-        return Err(err(405, "405 Method Not Allowed"));
+        // lib/api/helpers/pagination_strategies.rb (`keyset_paginator`): Grape's `error!`,
+        // whose body is `{"error": ...}`.
+        return Err(Reply::json(
+            405,
+            json!({"error": "Keyset pagination is not yet available for this type of request"}),
+        ));
     }
     let w = &*ctx.w;
     let user = ctx.user;
