@@ -121,6 +121,15 @@ impl Index {
         &self.stats
     }
 
+    /// The ecosystems backline scans that at least one advisory covers.
+    pub fn ecosystems(&self) -> std::collections::BTreeSet<Ecosystem> {
+        self.stats
+            .by_ecosystem
+            .keys()
+            .filter_map(|name| Ecosystem::from_osv(name))
+            .collect()
+    }
+
     /// The advisories that affect `version` of package `name`, each once, in index order.
     pub fn matches(&self, ecosystem: Ecosystem, name: &str, version: &str) -> Vec<Match> {
         let Some(package) = self
@@ -172,9 +181,10 @@ impl Index {
     }
 
     /// [`Index::matches`] for a dependency found in a manifest; nothing for an unpinned one (no
-    /// version to compare).
+    /// version to compare) nor for one not from the public registry (git, path, URL, another
+    /// registry: not the package the advisories name).
     pub fn matches_dependency(&self, dependency: &crate::deps::Dependency) -> Vec<Match> {
-        match &dependency.version {
+        match dependency.checkable_version() {
             Some(version) => self.matches(dependency.ecosystem, &dependency.name, version),
             None => Vec::new(),
         }

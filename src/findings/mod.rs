@@ -4,6 +4,9 @@
 pub mod outdated;
 pub mod render;
 pub mod table;
+pub mod unchecked;
+
+pub use unchecked::{unchecked_for, Unchecked};
 
 use serde::{Deserialize, Serialize};
 
@@ -82,12 +85,13 @@ pub fn short_summary(details: &str) -> String {
     }
 }
 
-/// The findings of one manifest's dependencies. Unpinned dependencies (no version) cannot be
-/// matched and are left out.
+/// The findings of one manifest's dependencies. Unpinned dependencies (no version) and those
+/// not from the public registry cannot be matched and are left out ([`unchecked_for`] lists
+/// them).
 pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
     for dep in dependencies {
-        let Some(version) = dep.version.as_deref() else {
+        let Some(version) = dep.checkable_version() else {
             continue;
         };
         for m in index.matches(dep.ecosystem, &dep.name, version) {

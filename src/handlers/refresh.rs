@@ -137,8 +137,9 @@ impl Scanner {
         let mut wanted = Vec::new();
         for m in self.inventory.manifests(project)? {
             for d in m.dependencies.iter().filter(|d| d.direct && !d.dev) {
-                if let Some(v) = &d.version {
-                    wanted.push((m.path.clone(), d.ecosystem, d.name.clone(), v.clone()));
+                // Git, path and other-registry dependencies are not the registry's package.
+                if let Some(v) = d.checkable_version() {
+                    wanted.push((m.path.clone(), d.ecosystem, d.name.clone(), v.to_string()));
                 }
             }
         }

@@ -290,6 +290,7 @@ fn dependencies_from_manifests_match_when_pinned() {
         direct: true,
         parent: None,
         dev: false,
+        source: crate::deps::Source::Registry,
     };
     assert!(index.matches_dependency(&dep).is_empty());
     dep.ecosystem = Ecosystem::Npm;
@@ -300,4 +301,7 @@ fn dependencies_from_manifests_match_when_pinned() {
         ids(&index.matches_dependency(&dep)),
         ["GHSA-35jh-r3h4-6jhm"]
     );
+    // The same name and version from a git checkout is not the registry's package.
+    dep.source = crate::deps::Source::Git;
+    assert!(index.matches_dependency(&dep).is_empty());
 }

@@ -198,9 +198,11 @@ fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> 
         reason: format!("the patched {path} does not parse: {e}"),
     })?;
     let mine = |v: &str| {
-        parsed
-            .iter()
-            .any(|d| key(&d.name) == key(req.package) && d.version.as_deref() == Some(v))
+        parsed.iter().any(|d| {
+            d.source == deps::Source::Registry
+                && key(&d.name) == key(req.package)
+                && d.version.as_deref() == Some(v)
+        })
     };
     if !mine(req.to) || mine(req.from) {
         return not_fixable(format!(
