@@ -301,7 +301,8 @@ pub fn format_of(path: &str) -> Option<ManifestFormat> {
     Some(format)
 }
 
-/// Parses one manifest of a repository.
+/// Parses one manifest of a repository. Text with a UTF-8 byte order mark or in UTF-16 (LE or
+/// BE, with its byte order mark) is decoded first, the manifest's and every looked-up file's.
 ///
 /// `path` is the manifest's path relative to the repository root (forward slashes); `lookup`
 /// answers the bytes of other repository files (companions such as `Cargo.toml`, included
@@ -314,6 +315,11 @@ pub fn parse(
 ) -> Result<Vec<Dependency>, ParseError> {
     let format = format_of(path)
         .ok_or_else(|| ParseError::new(path, None, "not a manifest or lockfile backline knows"))?;
+    // Decoded once here, for every reader: UTF-8 and UTF-16 byte order marks.
+    let decoded = text::decode(bytes);
+    let bytes: &[u8] = &decoded;
+    let decoded_lookup = |p: &str| lookup(p).map(|b| text::decode(&b).into_owned());
+    let lookup: &dyn Fn(&str) -> Option<Vec<u8>> = &decoded_lookup;
     let companion = |name: &str| lookup(&text::sibling(path, name));
     let deps = match format {
         ManifestFormat::CargoLock => {
