@@ -10,7 +10,8 @@ pub use unchecked::{unchecked_for, Unchecked};
 
 use serde::{Deserialize, Serialize};
 
-use crate::advisories::cvss::{cvss_of, level_of, Level};
+use crate::advisories::cvss::{cvss_of, Level};
+use crate::advisories::severity::SeveritySource;
 use crate::advisories::{AdvisoryKind, Index};
 use crate::deps::Dependency;
 use crate::ecosystem::Ecosystem;
@@ -24,14 +25,19 @@ pub struct AdvisoryRef {
     pub aliases: Vec<String>,
     /// One line.
     pub summary: Option<String>,
-    /// Level, from the CVSS v3 vector or the database's word.
+    /// Level, resolved in order: CVSS v3.x / v4.0 vector, the database's word, a twin record
+    /// through aliases, the default for unknown severities.
     pub severity: Level,
     /// The CVSS vector, when there is one.
     pub cvss: Option<String>,
-    /// Its CVSS v3 base score, when computable.
+    /// Its CVSS v3.x or v4.0 base score, when computable.
     pub cvss_score: Option<f64>,
     /// `vulnerability`, or informational (`unmaintained`, `unsound`, `notice`).
     pub kind: AdvisoryKind,
+    /// Where `severity` came from.
+    pub severity_source: SeveritySource,
+    /// The smallest version above the installed one that this advisory does not affect.
+    pub fixed_in: Option<String>,
 }
 
 /// One (file, package, version, advisory).
@@ -47,9 +53,12 @@ pub struct Finding {
     pub version: String,
     /// Required by the project itself.
     pub direct: bool,
-    /// The smallest version above `version` that no advisory of this kind on the package
-    /// affects; `None` when none is known.
+    /// The smallest version above `version` that this advisory does not affect; `None` when
+    /// none is known.
     pub fix_version: Option<String>,
+    /// The smallest version above `version` that no advisory of this kind on the package
+    /// affects (what a fix MR moves to); `None` when none is known.
+    pub fixes_all: Option<String>,
     /// The advisory.
     pub advisory: AdvisoryRef,
 }
@@ -97,13 +106,15 @@ pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> V
         for m in index.matches(dep.ecosystem, &dep.name, version) {
             let a = &m.advisory;
             let cvss = cvss_of(a);
+            let (severity, severity_source) = index.severity_of(a);
             out.push(Finding {
                 path: path.to_string(),
                 ecosystem: dep.ecosystem,
                 package: dep.name.clone(),
                 version: version.to_string(),
                 direct: dep.direct,
-                fix_version: m.fix.clone(),
+                fix_version: m.advisory_fix.clone(),
+                fixes_all: m.fix.clone(),
                 advisory: AdvisoryRef {
                     id: a.id.clone(),
                     aliases: a.aliases.clone(),
@@ -111,10 +122,12 @@ pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> V
                         .summary
                         .clone()
                         .or_else(|| a.details.as_deref().map(short_summary)),
-                    severity: level_of(a),
+                    severity,
                     cvss_score: cvss.as_ref().and_then(|(_, s)| *s),
                     cvss: cvss.map(|(v, _)| v),
                     kind: m.kind,
+                    severity_source,
+                    fixed_in: m.advisory_fix.clone(),
                 },
             });
         }

@@ -58,11 +58,13 @@ pub fn finding_json(f: &Finding) -> Value {
         "version": f.version,
         "direct": f.direct,
         "fix_version": f.fix_version,
+        "fixes_all": f.fixes_all,
         "advisory": {
             "id": f.advisory.id,
             "aliases": f.advisory.aliases,
             "summary": f.advisory.summary,
             "severity": f.advisory.severity,
+            "severity_source": f.advisory.severity_source.label(),
             "cvss": f.advisory.cvss,
             "cvss_score": f.advisory.cvss_score,
             "kind": f.advisory.kind.as_str(),
@@ -95,24 +97,48 @@ pub fn table(
         }
         out.push('\n');
     }
+    // Counted once however many manifests reach them (a requirements file and the one that
+    // includes it with `-r`): distinct (package, version, advisory).
+    let distinct = |rows: &[&Finding]| {
+        rows.iter()
+            .map(|f| (f.ecosystem, &f.package, &f.version, &f.advisory.id))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
     let packages: std::collections::BTreeSet<_> = vulns
         .iter()
-        .map(|f| (&f.path, &f.package, &f.version))
+        .map(|f| (f.ecosystem, &f.package, &f.version))
         .collect();
+    let (vuln_count, info_count) = (distinct(&vulns), distinct(&info));
     let _ = writeln!(
         out,
-        "{} manifest{} scanned: {} vulnerabilit{} in {} package{}, {} informational, {} error{}",
+        "{} manifest{} scanned: {} vulnerabilit{} in {} package{}, {} informational, {} not checked, {} error{}",
         manifests,
         plural(manifests),
-        vulns.len(),
-        if vulns.len() == 1 { "y" } else { "ies" },
+        vuln_count,
+        if vuln_count == 1 { "y" } else { "ies" },
         packages.len(),
         plural(packages.len()),
-        info.len(),
+        info_count,
+        unchecked.len(),
         errors.len(),
         plural(errors.len()),
     );
     out
+}
+
+/// The level, with where it came from when that is not the record's own CVSS vector or word
+/// (`medium (default)`, `high (alias GHSA-...)`).
+fn severity_cell(f: &Finding) -> String {
+    use crate::advisories::severity::SeveritySource;
+    match &f.advisory.severity_source {
+        SeveritySource::Alias(_) | SeveritySource::Default => format!(
+            "{} ({})",
+            f.advisory.severity.as_str(),
+            f.advisory.severity_source.label()
+        ),
+        _ => f.advisory.severity.as_str().to_string(),
+    }
 }
 
 /// The short "not checked" section: the first rows, then how many more.
@@ -185,7 +211,7 @@ fn section(out: &mut String, title: &str, rows: &[&Finding]) {
                 printable(&f.version),
                 printable(&f.advisory.id),
                 if f.is_vulnerability() {
-                    f.advisory.severity.as_str().to_string()
+                    severity_cell(f)
                 } else {
                     f.advisory.kind.as_str().to_string()
                 },

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use crate::advisories::cvss::Level;
 use crate::advisories::{import_path, Index};
 use crate::deps::{self, DiscoveryRules};
 use crate::findings::{findings_for, render, unchecked_for, Finding, Unchecked};
@@ -42,6 +43,15 @@ pub struct ScanArgs {
     /// Data directory holding an imported index (used without --advisories).
     #[arg(long, env = "BACKLINE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Severity given to vulnerabilities whose severity no vector, database word or twin
+    /// record tells: critical, high, medium, low or unknown.
+    #[arg(long, env = "BACKLINE_UNKNOWN_SEVERITY", default_value = "medium", value_parser = parse_level)]
+    pub unknown_severity: Level,
+}
+
+fn parse_level(word: &str) -> Result<Level, String> {
+    Level::parse(&word.trim().to_ascii_lowercase())
+        .ok_or_else(|| format!("{word:?} is not one of critical, high, medium, low, unknown"))
 }
 
 /// What a scan found.
@@ -140,7 +150,8 @@ pub fn scan(args: &ScanArgs, index: &Index) -> ScanOutcome {
 
 /// Runs the command: prints the result, returns the exit code.
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
-    let index = load_index(&args)?;
+    let mut index = load_index(&args)?;
+    index.set_unknown_severity(args.unknown_severity);
     let outcome = scan(&args, &index);
     let warnings = outcome.warnings();
     for w in &warnings {

@@ -239,6 +239,37 @@ async fn reference_pypa_requirements_scan() {
     assert_eq!(v["unchecked"][0]["reason"], "unpinned");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_findings_through_includes_are_reported_per_manifest_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requirements-base.txt"), "jinja2==2.10\n").unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "-r requirements-base.txt\n",
+    )
+    .unwrap();
+    let db = pypa_db().display().to_string();
+    let d = dir.path().display().to_string();
+    let (code, stdout, stderr) = scan(&[&d, "--advisories", &db, "--format", "json"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let per_path = |p: &str| findings.iter().filter(|f| f["path"] == p).count();
+    let (base, top) = (
+        per_path("requirements-base.txt"),
+        per_path("requirements.txt"),
+    );
+    assert!(base > 0 && base == top, "{base} {top}");
+    let (_, table, _) = scan(&[&d, "--advisories", &db]).await;
+    let summary = table.lines().last().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "2 manifests scanned: {base} vulnerabilities in 1 package,"
+        )),
+        "{summary}"
+    );
+}
+
 /// (advisory id, package, version) of the vulnerabilities cargo-audit reports.
 fn cargo_audit(lock: &Path, db: &Path) -> Option<BTreeSet<(String, String, String)>> {
     let version = std::process::Command::new("cargo")
