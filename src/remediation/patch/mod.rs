@@ -380,6 +380,25 @@ pub(crate) mod npm_test_support {
         package_json: Option<&str>,
         rel: NpmRelease,
     ) -> Result<Vec<(String, String)>, PatchError> {
+        run_lodash_from(
+            manifest,
+            lock,
+            package_json_path,
+            package_json,
+            rel,
+            "4.17.20",
+        )
+    }
+
+    /// [`run_lodash`] from another installed version.
+    pub fn run_lodash_from(
+        manifest: &str,
+        lock: &str,
+        package_json_path: &str,
+        package_json: Option<&str>,
+        rel: NpmRelease,
+        from: &str,
+    ) -> Result<Vec<(String, String)>, PatchError> {
         let (manifest_path, lock, pj_path, pj) = (
             manifest.to_string(),
             lock.to_string(),
@@ -402,7 +421,7 @@ pub(crate) mod npm_test_support {
         let req = PatchRequest {
             manifest_path: manifest,
             package: "lodash",
-            from: "4.17.20",
+            from,
             to: "4.17.21",
             direct: true,
             files: &files,
