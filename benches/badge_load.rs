@@ -92,6 +92,7 @@ fn finding(package: &str, severity: Level) -> Finding {
         version: "1.0.0".into(),
         direct: true,
         fix_version: Some("1.0.1".into()),
+        fixes_all: Some("1.0.1".into()),
         advisory: AdvisoryRef {
             id: format!("RUSTSEC-2024-{package}"),
             aliases: vec!["CVE-2024-0001".into()],
@@ -100,6 +101,8 @@ fn finding(package: &str, severity: Level) -> Finding {
             cvss: None,
             cvss_score: None,
             kind: AdvisoryKind::Vulnerability,
+            severity_source: backline::advisories::severity::SeveritySource::CvssV3,
+            fixed_in: None,
         },
     }
 }

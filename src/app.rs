@@ -102,10 +102,9 @@ impl App {
             filter,
             hooks,
         ));
-        let index: SharedIndex = Arc::new(std::sync::RwLock::new(Arc::new(load_advisories(
-            &store,
-            &settings.advisories,
-        )?)));
+        let mut loaded = load_advisories(&store, &settings.advisories)?;
+        loaded.set_unknown_severity(settings.unknown_severity);
+        let index: SharedIndex = Arc::new(std::sync::RwLock::new(Arc::new(loaded)));
         let scanner = Arc::new(Scanner::new(
             service.gitlab().clone(),
             catalog.clone(),

@@ -71,6 +71,9 @@ pub struct Settings {
     pub advisories: Vec<PathBuf>,
     /// Fixes at or above this severity open MRs at once; `None`: every fix waits for approval.
     pub auto_approve: Option<crate::advisories::cvss::Level>,
+    /// The severity of a vulnerability that no vector, database word or twin record gives
+    /// (decides its approval and SLA).
+    pub unknown_severity: crate::advisories::cvss::Level,
     /// Open bot MRs per project at most.
     pub max_open_mrs: usize,
     /// MR title prefix.
@@ -128,6 +131,7 @@ impl Settings {
             gitlab_timeout: Duration::from_secs(30),
             advisories: Vec::new(),
             auto_approve: Some(crate::advisories::cvss::Level::High),
+            unknown_severity: crate::advisories::cvss::Level::Medium,
             max_open_mrs: 10,
             mr_title_prefix: "Security:".to_string(),
             mr_labels: vec!["security".to_string(), "backline".to_string()],
@@ -296,6 +300,10 @@ pub struct ServeArgs {
     /// [default: high].
     #[arg(long, env = "BACKLINE_AUTO_APPROVE")]
     pub auto_approve: Option<String>,
+    /// Severity given to vulnerabilities whose severity no vector, database word or twin
+    /// record tells: critical, high, medium, low or unknown [default: medium].
+    #[arg(long, env = "BACKLINE_UNKNOWN_SEVERITY")]
+    pub unknown_severity: Option<String>,
     /// Open bot MRs per project at most [default: 10].
     #[arg(long, env = "BACKLINE_MAX_OPEN_MRS")]
     pub max_open_mrs: Option<usize>,
@@ -365,6 +373,7 @@ pub struct FileConfig {
     gitlab_timeout_secs: Option<u64>,
     advisories: Option<Vec<PathBuf>>,
     auto_approve: Option<String>,
+    unknown_severity: Option<String>,
     max_open_mrs: Option<usize>,
     mr_title_prefix: Option<String>,
     mr_labels: Option<OneOrMany>,
@@ -597,6 +606,15 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
                 }
             })?),
         };
+    }
+    if let Some(word) = args.unknown_severity.or(file.unknown_severity) {
+        s.unknown_severity = crate::advisories::cvss::Level::parse(
+            &word.trim().to_ascii_lowercase(),
+        )
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "BACKLINE_UNKNOWN_SEVERITY",
+            reason: format!("{word:?} is not one of critical, high, medium, low, unknown"),
+        })?;
     }
     if let Some(n) = args.max_open_mrs.or(file.max_open_mrs) {
         s.max_open_mrs = n;

@@ -275,6 +275,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn importing_a_folder_without_advisories_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let file = FileConfig::default();
+        let import = AdvisoriesCommand::Import {
+            path: empty.clone(),
+        };
+        let err = run(args(&dir.path().join("data"), import), &file)
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("not an advisory database"),
+            "{err:#}"
+        );
+    }
+
+    #[tokio::test]
     async fn config_file_keys_reach_sync() {
         let file = FileConfig::parse(
             "osv_base_url = \"http://127.0.0.1:9\"\nosv_ecosystems = \"npm, Debian\"\n",

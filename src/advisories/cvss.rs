@@ -163,10 +163,18 @@ pub fn level_of(advisory: &Advisory) -> Level {
         .unwrap_or(Level::Unknown)
 }
 
-/// The first CVSS vector of an advisory, with its v3 score when it has one.
+/// The CVSS vector an advisory's level comes from (its first v3.x vector, else its first
+/// v4.0 one, else its first vector of any kind), with its base score when computable.
 pub fn cvss_of(advisory: &Advisory) -> Option<(String, Option<f64>)> {
-    let s = advisory.severity.scores.first()?;
-    Some((s.score.clone(), base_score_v3(&s.score)))
+    let scores = &advisory.severity.scores;
+    let with = |f: fn(&str) -> Option<f64>| {
+        scores
+            .iter()
+            .find_map(|s| f(&s.score).map(|n| (s.score.clone(), Some(n))))
+    };
+    with(base_score_v3)
+        .or_else(|| with(super::severity::base_score_v4))
+        .or_else(|| scores.first().map(|s| (s.score.clone(), None)))
 }
 
 #[cfg(test)]

@@ -64,6 +64,16 @@ pub enum ImportFailure {
     /// The path is neither a folder nor a file of a known kind.
     #[error("{0}: not an advisory folder, zip, or OSV / RustSec file")]
     UnknownLayout(PathBuf),
+    /// The path holds no advisory record at all: not an advisory database.
+    #[error(
+        "{path}: no advisory records found ({errors} unreadable files): not an advisory database"
+    )]
+    NoAdvisories {
+        /// The path.
+        path: PathBuf,
+        /// Files that looked like records but could not be read.
+        errors: usize,
+    },
 }
 
 /// Detects the layout at `path`.
@@ -99,7 +109,9 @@ pub fn detect(path: &Path) -> Result<Layout, ImportFailure> {
     })
 }
 
-/// Imports every advisory at `path`, whatever its layout.
+/// Imports every advisory at `path`, whatever its layout. A path holding no record at all
+/// (neither an advisory nor a withdrawn one) is [`ImportFailure::NoAdvisories`], never an
+/// import of nothing.
 pub fn import_path(path: &Path) -> Result<ImportReport, ImportFailure> {
     let layout = detect(path)?;
     let mut report = ImportReport {
@@ -138,6 +150,15 @@ pub fn import_path(path: &Path) -> Result<ImportReport, ImportFailure> {
         Layout::OsvFolder => walk(path, &mut report, &|p: &Path| {
             matches!(extension(p).as_deref(), Some("json" | "yaml" | "yml"))
         }),
+    }
+    if report.advisories.is_empty() && report.withdrawn.is_empty() {
+        for e in &report.errors {
+            tracing::warn!("skipped an advisory file: {e}");
+        }
+        return Err(ImportFailure::NoAdvisories {
+            path: path.to_path_buf(),
+            errors: report.errors.len(),
+        });
     }
     Ok(report)
 }

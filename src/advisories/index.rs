@@ -24,6 +24,9 @@ pub struct Match {
     /// package affects, taken from the advisories' `fixed` events; `None` when no such version is
     /// known (no fix yet, or only `last_affected` bounds, whose next version cannot be known).
     pub fix: Option<String>,
+    /// The smallest `fixed` version of this advisory alone above the installed one that it
+    /// does not affect; `None` when it names none.
+    pub advisory_fix: Option<String>,
 }
 
 /// Counts of the index.
@@ -59,6 +62,8 @@ pub struct Index {
     advisories: Vec<Arc<Advisory>>,
     by_package: HashMap<(Ecosystem, String), PackageEntries>,
     stats: Stats,
+    /// Severity resolution across every advisory (aliases) and the default.
+    severity: super::severity::Resolver,
 }
 
 impl std::fmt::Debug for Index {
@@ -108,7 +113,28 @@ impl Index {
         }
         index.stats.advisories = index.advisories.len();
         index.stats.packages = index.by_package.len();
+        index.severity = super::severity::Resolver::new(index.advisories.iter().map(|a| &**a));
         index
+    }
+
+    /// An advisory's severity and where it came from (its vectors, its database's word, a
+    /// twin record through its aliases, or the default for unknown severities).
+    pub fn severity_of(
+        &self,
+        advisory: &Advisory,
+    ) -> (super::cvss::Level, super::severity::SeveritySource) {
+        self.severity.resolve(advisory)
+    }
+
+    /// The level given to vulnerabilities whose severity nothing tells
+    /// (`BACKLINE_UNKNOWN_SEVERITY`; medium unless set).
+    pub fn unknown_severity(&self) -> super::cvss::Level {
+        self.severity.unknown()
+    }
+
+    /// Sets [`Index::unknown_severity`].
+    pub fn set_unknown_severity(&mut self, level: super::cvss::Level) {
+        self.severity.set_unknown(level);
     }
 
     /// All advisories, in index order.
@@ -119,6 +145,15 @@ impl Index {
     /// Counts per ecosystem and kind.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The ecosystems backline scans that at least one advisory covers.
+    pub fn ecosystems(&self) -> std::collections::BTreeSet<Ecosystem> {
+        self.stats
+            .by_ecosystem
+            .keys()
+            .filter_map(|name| Ecosystem::from_osv(name))
+            .collect()
     }
 
     /// The advisories that affect `version` of package `name`, each once, in index order.
@@ -153,13 +188,31 @@ impl Index {
                         .find(|(_, v)| v.compare(&installed) == Ordering::Greater)
                         .map(|(text, _)| text.clone())
                 });
+                let advisory_fix = self.advisory_fix(&package.entries, n, &installed);
                 Match {
                     advisory,
                     kind,
                     fix,
+                    advisory_fix,
                 }
             })
             .collect()
+    }
+
+    /// The smallest `fixed` version of advisory `n`'s entries above `installed` that none of
+    /// them affects.
+    fn advisory_fix(&self, entries: &[Entry], n: usize, installed: &Version) -> Option<String> {
+        let own: Vec<&Entry> = entries.iter().filter(|e| e.advisory == n).collect();
+        let candidates: Vec<(String, Version)> = own
+            .iter()
+            .flat_map(|e| e.affected.fixed_versions())
+            .filter(|(_, v)| v.compare(installed) == Ordering::Greater)
+            .map(|(text, v)| (text.to_string(), v.clone()))
+            .collect();
+        sort_safely(candidates, |a, b| a.1.compare(&b.1))
+            .into_iter()
+            .find(|(text, v)| !own.iter().any(|e| self.affects(e, text, v)))
+            .map(|(text, _)| text)
     }
 
     fn affects(&self, entry: &Entry, raw: &str, version: &Version) -> bool {
@@ -172,9 +225,10 @@ impl Index {
     }
 
     /// [`Index::matches`] for a dependency found in a manifest; nothing for an unpinned one (no
-    /// version to compare).
+    /// version to compare) nor for one not from the public registry (git, path, URL, another
+    /// registry: not the package the advisories name).
     pub fn matches_dependency(&self, dependency: &crate::deps::Dependency) -> Vec<Match> {
-        match &dependency.version {
+        match dependency.checkable_version() {
             Some(version) => self.matches(dependency.ecosystem, &dependency.name, version),
             None => Vec::new(),
         }

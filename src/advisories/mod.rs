@@ -15,6 +15,7 @@ pub mod names;
 pub mod osv;
 pub mod persist;
 pub mod rustsec;
+pub mod severity;
 pub mod sync;
 pub mod version;
 

@@ -243,3 +243,64 @@ fn reference_rustsec_ranges_agree_with_cargo_requirements() {
     }
     assert!(checked > 5_000, "{checked}");
 }
+
+const GHSA_JINJA2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/ghsa/GHSA-462w-v97r-4m45.json"
+);
+
+#[test]
+fn reference_severity_comes_from_vectors_words_and_twin_records() {
+    use super::cvss::Level;
+    use super::severity::SeveritySource;
+    let mut all = import_path(Path::new(PYPA)).expect("import").advisories;
+    let pypa_only = Index::new(all.clone());
+    all.extend(
+        import_path(Path::new(GHSA_JINJA2))
+            .expect("import")
+            .advisories,
+    );
+    all.extend(import_path(Path::new(RUSTSEC)).expect("import").advisories);
+    let index = Index::new(all);
+    let record = |id: &str| {
+        index
+            .advisories()
+            .iter()
+            .find(|a| a.id == id)
+            .unwrap_or_else(|| panic!("{id} missing"))
+            .clone()
+    };
+    // (3) PYSEC-2019-217 has no severity of its own: its GHSA twin's CVSS v3.0 vector (8.6).
+    let pysec = record("PYSEC-2019-217");
+    assert!(pysec.severity.scores.is_empty() && pysec.severity.label.is_none());
+    assert_eq!(
+        index.severity_of(&pysec),
+        (
+            Level::High,
+            SeveritySource::Alias("GHSA-462w-v97r-4m45".into())
+        )
+    );
+    // (4) Without the twin: the default for unknown severities, medium unless set.
+    assert_eq!(
+        pypa_only.severity_of(&pysec),
+        (Level::Medium, SeveritySource::Default)
+    );
+    // (1) v3.x first: the GHSA record itself.
+    assert_eq!(
+        index.severity_of(&record("GHSA-462w-v97r-4m45")),
+        (Level::High, SeveritySource::CvssV3)
+    );
+    // (1) A RustSec record with only a CVSS v4.0 vector.
+    let v4 = record("RUSTSEC-2026-0041");
+    assert!(v4.severity.scores[0].score.starts_with("CVSS:4.0/"));
+    assert_eq!(
+        index.severity_of(&v4),
+        (Level::High, SeveritySource::CvssV4)
+    );
+    // Across the whole PyPA database, nothing is left unknown.
+    assert!(index
+        .advisories()
+        .iter()
+        .filter(|a| a.kind == AdvisoryKind::Vulnerability)
+        .all(|a| index.severity_of(a).0 != Level::Unknown));
+}

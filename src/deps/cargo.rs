@@ -10,13 +10,17 @@
 //! - without it: the dependencies of the lockfile's local (sourceless) packages.
 //!
 //! The parent of a transitive dependency is the first package listing it.
+//!
+//! The `source` says where a package comes from: crates.io (`registry+` the crates.io index or
+//! `sparse+https://index.crates.io/`) is checked; `git+` is a git source and any other
+//! registry an alternative one, both reported but never matched (as cargo-audit does).
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
 use super::text::{self, from_toml};
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 #[derive(Deserialize)]
@@ -127,11 +131,30 @@ pub fn parse(
                         .or_else(|| parent_of.get(&(p.name.clone(), None)))
                         .cloned()
                 };
+                let source = source_of(p.source.as_deref().unwrap_or_default());
                 Dependency::new(Ecosystem::CratesIo, p.name, Some(p.version), is_direct)
                     .with_parent(parent)
+                    .with_source(source)
             })
             .collect(),
     ))
+}
+
+/// Where a lockfile `source` points: crates.io, git, or another registry.
+fn source_of(source: &str) -> Source {
+    const CRATES_IO: [&str; 2] = [
+        "registry+https://github.com/rust-lang/crates.io-index",
+        "sparse+https://index.crates.io/",
+    ];
+    if CRATES_IO.contains(&source) {
+        Source::Registry
+    } else if source.starts_with("git+") {
+        Source::Git
+    } else if source.starts_with("path+") {
+        Source::Path
+    } else {
+        Source::AlternativeRegistry
+    }
 }
 
 /// The package names a `Cargo.toml` (and the members it lists) depends on, and whether every

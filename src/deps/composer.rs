@@ -5,13 +5,16 @@
 //! that no other locked package requires. Platform requirements (`php`, `ext-*`, `lib-*`,
 //! `composer-*`) are not packages. The parent is the first package requiring it. Names compare
 //! case-insensitively; versions are kept as written (`v5.4.3`, `dev-main`).
+//!
+//! A package whose `dist` is a `path`, or whose `source.url` is one of `composer.json`'s VCS
+//! `repositories`, is a path or git source: listed, never matched.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
 use super::text::from_json;
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// Parses a `composer.lock`; `composer_json` is the sibling `composer.json` when there is one.
@@ -49,9 +52,29 @@ pub fn parse(
             }
         }
     }
-    let declared: Option<HashSet<String>> = composer_json
-        .and_then(|b| serde_json::from_slice::<Value>(super::text::strip_bom(b)).ok())
-        .map(|v| requires(&v).into_iter().collect());
+    let manifest: Option<Value> =
+        composer_json.and_then(|b| serde_json::from_slice::<Value>(super::text::strip_bom(b)).ok());
+    let declared: Option<HashSet<String>> =
+        manifest.as_ref().map(|v| requires(v).into_iter().collect());
+    let vcs_urls: HashSet<String> = manifest
+        .as_ref()
+        .and_then(|m| m.get("repositories"))
+        .map(|r| match r {
+            Value::Array(a) => a.iter().collect::<Vec<_>>(),
+            Value::Object(o) => o.values().collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| {
+            let kind = r.get("type").and_then(Value::as_str).unwrap_or("");
+            matches!(
+                kind,
+                "vcs" | "git" | "github" | "gitlab" | "bitbucket" | "hg" | "svn" | "fossil"
+            )
+        })
+        .filter_map(|r| r.get("url").and_then(Value::as_str).map(repo_key))
+        .collect();
     let mut out = Vec::new();
     for (p, dev) in sections {
         let (Some(name), Some(version)) = (
@@ -78,10 +101,32 @@ pub fn parse(
                 direct,
             )
             .with_parent(parent)
-            .with_dev(dev),
+            .with_dev(dev)
+            .with_source(source_of(p, &vcs_urls)),
         );
     }
     Ok(dedupe(out))
+}
+
+/// A repository URL compared loosely: lower case, no trailing `/` or `.git`.
+fn repo_key(url: &str) -> String {
+    url.trim()
+        .trim_end_matches('/')
+        .trim_end_matches(".git")
+        .to_ascii_lowercase()
+}
+
+/// Where a locked package comes from: a `path` dist, a VCS repository of `composer.json`, or
+/// Packagist.
+fn source_of(package: &Value, vcs_urls: &HashSet<String>) -> Source {
+    let text = |ptr: &str| package.pointer(ptr).and_then(Value::as_str);
+    if text("/dist/type") == Some("path") {
+        Source::Path
+    } else if text("/source/url").is_some_and(|u| vcs_urls.contains(&repo_key(u))) {
+        Source::Git
+    } else {
+        Source::Registry
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +174,27 @@ mod tests {
         deps.iter()
             .find(|d| d.name == name)
             .unwrap_or_else(|| panic!("{name} missing in {deps:?}"))
+    }
+
+    #[test]
+    fn path_dists_and_vcs_repositories_are_listed_apart() {
+        let lock = br#"{"packages": [
+  {"name": "acme/local", "version": "dev-main", "dist": {"type": "path", "url": "../local"}},
+  {"name": "acme/fork", "version": "v5.4.3", "source": {"type": "git", "url": "https://git.acme.test/fork.git"}},
+  {"name": "symfony/console", "version": "v5.4.3", "source": {"type": "git", "url": "https://github.com/symfony/console.git"}}
+]}"#;
+        let manifest =
+            br#"{"repositories": [{"type": "vcs", "url": "https://git.acme.test/fork"}]}"#;
+        let deps = parse("composer.lock", lock, Some(manifest)).unwrap();
+        let got: Vec<(&str, Source)> = deps.iter().map(|d| (d.name.as_str(), d.source)).collect();
+        assert_eq!(
+            got,
+            [
+                ("acme/local", Source::Path),
+                ("acme/fork", Source::Git),
+                ("symfony/console", Source::Registry)
+            ]
+        );
     }
 
     #[test]

@@ -3,19 +3,23 @@
 //! Gems come from the `specs:` of the `GEM` and `GIT` sections: four spaces of indentation give
 //! a gem, `name (1.2.3)` or with a platform `name (1.2.3-x86_64-linux)` (the platform is
 //! dropped from the version); six spaces give that gem's own dependencies, which make it the
-//! parent of those gems. `PATH` gems are the project's own and are not reported. The
-//! `DEPENDENCIES` section lists the direct gems (`name`, `name (~> 1.0)`, `name!`).
+//! parent of those gems. `GIT` gems are git sources and `PATH` gems path sources (except the
+//! project's own, `remote: .`), `GEM` gems from a remote other than rubygems.org come from an
+//! alternative registry: all listed, never matched. The `DEPENDENCIES` section lists the
+//! direct gems (`name`, `name (~> 1.0)`, `name!`).
 
 use std::collections::{HashMap, HashSet};
 
 use super::text::utf8;
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// Parses a `Gemfile.lock`.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
     let text = utf8(file, bytes)?;
-    let mut gems: Vec<(String, String)> = Vec::new();
+    let mut gems: Vec<(String, String, Source)> = Vec::new();
+    // The current section's `remote:` values.
+    let mut remotes: Vec<&str> = Vec::new();
     let mut parent_of: HashMap<String, String> = HashMap::new();
     let mut direct: HashSet<String> = HashSet::new();
     let mut section = "";
@@ -32,11 +36,17 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
         if indent == 0 {
             section = content;
             current = None;
+            remotes.clear();
             continue;
         }
         match section {
             "GEM" | "GIT" | "PATH" | "PLUGIN SOURCE" => match indent {
-                2 => {} // remote:, revision:, specs:, ...
+                2 => {
+                    // remote:, revision:, specs:, ...
+                    if let Some(r) = content.strip_prefix("remote:") {
+                        remotes.push(r.trim());
+                    }
+                }
                 4 => {
                     let (name, version) = name_and_paren(content);
                     let version = version.filter(|v| !v.is_empty()).ok_or_else(|| {
@@ -48,8 +58,8 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
                     // Gem versions have no `-`; one starts the platform.
                     let version = version.split('-').next().unwrap_or(version);
                     current = Some(name.to_string());
-                    if section == "GEM" || section == "GIT" {
-                        gems.push((name.to_string(), version.to_string()));
+                    if let Some(source) = section_source(section, &remotes) {
+                        gems.push((name.to_string(), version.to_string(), source));
                     }
                 }
                 6 => {
@@ -76,17 +86,43 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
     }
     let out = gems
         .into_iter()
-        .map(|(name, version)| {
+        .map(|(name, version, source)| {
             let is_direct = direct.contains(&name);
             let parent = if is_direct {
                 None
             } else {
                 parent_of.get(&name).cloned()
             };
-            Dependency::new(Ecosystem::RubyGems, name, Some(version), is_direct).with_parent(parent)
+            Dependency::new(Ecosystem::RubyGems, name, Some(version), is_direct)
+                .with_parent(parent)
+                .with_source(source)
         })
         .collect();
     Ok(dedupe(out))
+}
+
+/// The source of a section's gems; `None` for what is not reported (the project's own `PATH`,
+/// plugins).
+fn section_source(section: &str, remotes: &[&str]) -> Option<Source> {
+    match section {
+        "GEM" => {
+            let public = remotes.is_empty()
+                || remotes.iter().any(|r| {
+                    let host = r
+                        .trim_start_matches("https://")
+                        .trim_start_matches("http://");
+                    host.split('/').next() == Some("rubygems.org")
+                });
+            Some(if public {
+                Source::Registry
+            } else {
+                Source::AlternativeRegistry
+            })
+        }
+        "GIT" => Some(Source::Git),
+        "PATH" if remotes.iter().any(|r| *r != ".") => Some(Source::Path),
+        _ => None,
+    }
 }
 
 /// Splits `name (inside)` into the name and what the parentheses hold.
@@ -162,6 +198,14 @@ BUNDLED WITH
                 ("rack", "3.0.9.1", true, None),
                 ("racc", "1.7.3", false, Some("nokogiri")),
             ]
+        );
+        // The GIT section's gem is a git source (listed, never matched).
+        assert_eq!(
+            deps.iter()
+                .map(|d| d.source)
+                .filter(|s| *s != Source::Registry)
+                .collect::<Vec<_>>(),
+            [Source::Git]
         );
     }
 

@@ -2,13 +2,14 @@
 //!
 //! A requirement marked `// indirect` is transitive; the others are direct. A `replace` whose
 //! target is another module version (`old [v] => new v2`) renames and re-versions the matching
-//! requirements; a replacement by a local folder (`=> ../fork`) leaves them as required.
+//! requirements; a replacement by a local folder (`=> ../fork`) makes them path sources
+//! (listed, never matched: the code is the folder's, not the module proxy's).
 //! `exclude`, `retract`, `go`, `toolchain`, `godebug`, `tool`, `ignore` and unknown directives
 //! are ignored. Versions are written as OSV writes Go versions, without the `v` (`v1.9.1` is
 //! reported `1.9.1`; a go.mod patcher puts it back). go.mod records no parents.
 
 use super::text::utf8;
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 struct Require {
@@ -112,16 +113,17 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
             let replace = replaces.iter().rev().find(|p| {
                 p.old == r.path && p.old_version.as_ref().is_none_or(|v| *v == r.version)
             });
-            let (name, version) = match replace {
+            let (name, version, source) = match replace {
+                Some(Replace { new, .. }) if is_local(new) => (r.path, r.version, Source::Path),
                 Some(Replace {
                     new,
                     new_version: Some(v),
                     ..
-                }) if !is_local(new) => (new.clone(), v.clone()),
-                _ => (r.path, r.version),
+                }) => (new.clone(), v.clone(), Source::Registry),
+                _ => (r.path, r.version, Source::Registry),
             };
             let version = version.strip_prefix('v').unwrap_or(&version).to_string();
-            Dependency::new(Ecosystem::Go, name, Some(version), !r.indirect)
+            Dependency::new(Ecosystem::Go, name, Some(version), !r.indirect).with_source(source)
         })
         .collect();
     Ok(dedupe(out))
@@ -227,6 +229,12 @@ retract [v0.1.0, v0.1.5]
         assert!(deps
             .iter()
             .all(|d| d.ecosystem == Ecosystem::Go && d.parent.is_none()));
+        let local: Vec<&str> = deps
+            .iter()
+            .filter(|d| d.source == Source::Path)
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(local, ["github.com/local/fork"]);
     }
 
     #[test]

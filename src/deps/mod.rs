@@ -57,6 +57,67 @@ pub struct Dependency {
     /// Defaults to `false` when absent from stored values.
     #[serde(default)]
     pub dev: bool,
+    /// Where it comes from: only a [`Source::Registry`] dependency is matched against
+    /// advisories or patched; the others are listed as not checked.
+    #[serde(default)]
+    pub source: Source,
+}
+
+/// Where a dependency comes from. Only the ecosystem's public registry's packages are the
+/// packages advisories name; anything else is listed as not checked, never matched or patched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The ecosystem's public registry (crates.io, npmjs, PyPI, ...).
+    #[default]
+    Registry,
+    /// A git (or other VCS) checkout.
+    Git,
+    /// A local path (a folder or file in or beside the repository).
+    Path,
+    /// A direct download URL (a tarball or wheel).
+    Url,
+    /// A registry other than the ecosystem's public one.
+    AlternativeRegistry,
+}
+
+/// Why a dependency was not checked against advisories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum UncheckedReason {
+    /// From a git (or other VCS) source.
+    #[serde(rename = "git source")]
+    GitSource,
+    /// From a local path.
+    #[serde(rename = "path source")]
+    PathSource,
+    /// From a direct URL.
+    #[serde(rename = "url source")]
+    UrlSource,
+    /// From a registry other than the public one.
+    #[serde(rename = "alternative registry")]
+    AlternativeRegistry,
+    /// No exact version is pinned (`flask>=2.0`).
+    #[serde(rename = "unpinned")]
+    Unpinned,
+}
+
+impl UncheckedReason {
+    /// The reason as the JSON and the table spell it (`git source`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UncheckedReason::GitSource => "git source",
+            UncheckedReason::PathSource => "path source",
+            UncheckedReason::UrlSource => "url source",
+            UncheckedReason::AlternativeRegistry => "alternative registry",
+            UncheckedReason::Unpinned => "unpinned",
+        }
+    }
+}
+
+impl std::fmt::Display for UncheckedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Dependency {
@@ -74,6 +135,34 @@ impl Dependency {
             direct,
             parent: None,
             dev: false,
+            source: Source::Registry,
+        }
+    }
+
+    /// Sets the source (builder style).
+    pub fn with_source(mut self, source: Source) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Why it cannot be checked against advisories, or `None` when it can: a registry package
+    /// at a pinned version.
+    pub fn unchecked(&self) -> Option<UncheckedReason> {
+        match self.source {
+            Source::Git => Some(UncheckedReason::GitSource),
+            Source::Path => Some(UncheckedReason::PathSource),
+            Source::Url => Some(UncheckedReason::UrlSource),
+            Source::AlternativeRegistry => Some(UncheckedReason::AlternativeRegistry),
+            Source::Registry if self.version.is_none() => Some(UncheckedReason::Unpinned),
+            Source::Registry => None,
+        }
+    }
+
+    /// The version to match against advisories: `None` unless [`Dependency::unchecked`] is.
+    pub fn checkable_version(&self) -> Option<&str> {
+        match self.unchecked() {
+            None => self.version.as_deref(),
+            Some(_) => None,
         }
     }
 
@@ -212,12 +301,13 @@ pub fn format_of(path: &str) -> Option<ManifestFormat> {
     Some(format)
 }
 
-/// Parses one manifest of a repository.
+/// Parses one manifest of a repository. Text with a UTF-8 byte order mark or in UTF-16 (LE or
+/// BE, with its byte order mark) is decoded first, the manifest's and every looked-up file's.
 ///
 /// `path` is the manifest's path relative to the repository root (forward slashes); `lookup`
 /// answers the bytes of other repository files (companions such as `Cargo.toml`, included
 /// requirement files), also by root-relative path, or `None` when absent. The result is
-/// deduplicated: one entry per (name, version), direct if any occurrence is.
+/// deduplicated: one entry per (name, version, source), direct if any occurrence is.
 pub fn parse(
     path: &str,
     bytes: &[u8],
@@ -225,6 +315,11 @@ pub fn parse(
 ) -> Result<Vec<Dependency>, ParseError> {
     let format = format_of(path)
         .ok_or_else(|| ParseError::new(path, None, "not a manifest or lockfile backline knows"))?;
+    // Decoded once here, for every reader: UTF-8 and UTF-16 byte order marks.
+    let decoded = text::decode(bytes);
+    let bytes: &[u8] = &decoded;
+    let decoded_lookup = |p: &str| lookup(p).map(|b| text::decode(&b).into_owned());
+    let lookup: &dyn Fn(&str) -> Option<Vec<u8>> = &decoded_lookup;
     let companion = |name: &str| lookup(&text::sibling(path, name));
     let deps = match format {
         ManifestFormat::CargoLock => {
@@ -303,17 +398,18 @@ pub fn pep503(name: &str) -> String {
     out
 }
 
-/// Merges repeats of the same (name, version): the first keeps its place; it becomes direct
+/// Merges repeats of the same (name, version, source): the first keeps its place; it becomes direct
 /// if any repeat is direct (a direct one has no parent), and stays dev only if all are.
 pub fn dedupe(deps: Vec<Dependency>) -> Vec<Dependency> {
-    let mut index: std::collections::HashMap<(Ecosystem, String, Option<String>), usize> =
-        std::collections::HashMap::new();
+    type Key = (Ecosystem, String, Option<String>, Source);
+    let mut index: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
     let mut out: Vec<Dependency> = Vec::with_capacity(deps.len());
     for d in deps {
         let key = (
             d.ecosystem,
             name_key(d.ecosystem, &d.name),
             d.version.clone(),
+            d.source,
         );
         match index.get(&key) {
             Some(&i) => {

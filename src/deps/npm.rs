@@ -2,22 +2,24 @@
 //!
 //! - v2/v3 (`packages`): every `node_modules/...` path is one installed package; its name is
 //!   the `name` field (npm aliases) or the path's last package segment. The root `""` entry,
-//!   `link: true` entries and workspace folders (paths outside `node_modules`) are not reported.
+//!   `link: true` entries to workspace folders and the workspace folders themselves (paths
+//!   outside `node_modules`) are not reported.
 //!   A package is direct when it sits right under the root's or a workspace's `node_modules`
 //!   and that root or workspace declares it. A nested path gives the parent; for a hoisted
 //!   transitive package the parent is the first package that declares it.
 //! - v1 (nested `dependencies`): nesting gives the parent; top-level entries are direct when
 //!   the sibling `package.json` declares them, or, without it, when no other entry requires them.
 //!
-//! Versions that are not registry versions (`file:`, `link:`, git URLs) are skipped; an alias
-//! version `npm:real@1.2.3` reports `real` at `1.2.3`.
+//! Versions that are not registry versions (`file:`, `link:`, git URLs, tarball URLs), and v2/v3
+//! entries whose `resolved` is one, are reported with their [`Source`] and never matched; an
+//! alias version `npm:real@1.2.3` reports `real` at `1.2.3`.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::text::from_json;
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// The dependency kinds a package.json (or lock entry) declares.
@@ -94,12 +96,18 @@ fn walk_v1(
     out: &mut Vec<Dependency>,
 ) {
     let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
-    if let Some((real, version)) = registry_version(name, version) {
+    let resolved = entry.get("resolved").and_then(Value::as_str);
+    let (real, version, source) = match registry_version(name, version) {
+        Some((real, version)) => (real, version, resolved.map_or(Source::Registry, source_of)),
+        None => (name.to_string(), version.to_string(), source_of(version)),
+    };
+    if !version.is_empty() {
         let dev = entry.get("dev").and_then(Value::as_bool).unwrap_or(false);
         out.push(
             Dependency::new(Ecosystem::Npm, real, Some(version), direct)
                 .with_parent(parent.map(str::to_string))
-                .with_dev(dev),
+                .with_dev(dev)
+                .with_source(source),
         );
     }
     if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
@@ -120,6 +128,35 @@ fn registry_version(name: &str, version: &str) -> Option<(String, String)> {
         Some((name.to_string(), version.to_string()))
     } else {
         None
+    }
+}
+
+/// Where an npm version spec or `resolved` value points: a git host, a local path, a tarball
+/// URL, or the registry (a registry tarball, `https://host/.../-/name-1.2.3.tgz`).
+pub(crate) fn source_of(spec: &str) -> Source {
+    let lower = spec.to_ascii_lowercase();
+    const GIT: [&str; 6] = ["git+", "git:", "github:", "gitlab:", "bitbucket:", "gist:"];
+    if GIT.iter().any(|p| lower.starts_with(p)) {
+        Source::Git
+    } else if ["file:", "link:", "portal:"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        Source::Path
+    } else if lower.starts_with("http://") || lower.starts_with("https://") {
+        let before_fragment = lower.split('#').next().unwrap_or(&lower);
+        if before_fragment.ends_with(".git") || lower.contains("://codeload.github.com/") {
+            Source::Git
+        } else if lower.contains("/-/") {
+            Source::Registry
+        } else {
+            Source::Url
+        }
+    } else if !lower.contains(':') && lower.contains('/') {
+        // `user/repo`: GitHub shorthand.
+        Source::Git
+    } else {
+        Source::Registry
     }
 }
 
@@ -158,16 +195,28 @@ fn parse_packages(packages: &Map<String, Value>) -> Vec<Dependency> {
         let Some(at) = path.rfind("node_modules/") else {
             continue;
         };
-        if entry.get("link").and_then(Value::as_bool) == Some(true) {
-            continue;
-        }
         let Some(name) = package_name(path, entry) else {
             continue;
         };
-        let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
-        let Some((name, version)) = registry_version(&name, version) else {
-            continue;
+        let resolved = entry.get("resolved").and_then(Value::as_str);
+        let source = if entry.get("link").and_then(Value::as_bool) == Some(true) {
+            // A link to a workspace folder is the project's own code, not a dependency.
+            if resolved.is_some_and(|r| packages.contains_key(r)) {
+                continue;
+            }
+            Source::Path
+        } else {
+            resolved.map_or(Source::Registry, source_of)
         };
+        let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
+        let (name, version, source) = match registry_version(&name, version) {
+            Some((name, version)) => (name, version, source),
+            None if source != Source::Registry => (name, version.to_string(), source),
+            None => (name, version.to_string(), source_of(version)),
+        };
+        if version.is_empty() && source == Source::Registry {
+            continue;
+        }
         let owner = path[..at].trim_end_matches('/');
         // The folder holding this node_modules: a root/workspace folder, or a package.
         let (direct, parent) = if let Some(declared) = declared_by_root.get(owner) {
@@ -186,10 +235,12 @@ fn parse_packages(packages: &Map<String, Value>) -> Vec<Dependency> {
             (false, parent)
         };
         let dev = entry.get("dev").and_then(Value::as_bool).unwrap_or(false);
+        let version = (!version.is_empty()).then_some(version);
         out.push(
-            Dependency::new(Ecosystem::Npm, name, Some(version), direct)
+            Dependency::new(Ecosystem::Npm, name, version, direct)
                 .with_parent(parent)
-                .with_dev(dev),
+                .with_dev(dev)
+                .with_source(source),
         );
     }
     out
@@ -250,6 +301,38 @@ mod tests {
     }
 
     #[test]
+    fn git_file_and_tarball_sources_are_told_apart() {
+        let lock = r#"{"lockfileVersion": 3, "packages": {
+  "": {"dependencies": {"lodash": "^4", "gitdep": "github:org/gitdep", "tgz": "https://x.test/t.tgz"}},
+  "node_modules/lodash": {"version": "4.17.11", "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.11.tgz"},
+  "node_modules/gitdep": {"version": "4.17.11", "resolved": "git+ssh://git@github.com/org/gitdep.git#0123abc"},
+  "node_modules/tgz": {"version": "1.0.0", "resolved": "https://x.test/t.tgz"}
+}}"#;
+        let deps = parse("package-lock.json", lock.as_bytes(), None).unwrap();
+        let sources: Vec<(&str, Source)> =
+            deps.iter().map(|d| (d.name.as_str(), d.source)).collect();
+        assert_eq!(
+            sources,
+            [
+                ("gitdep", Source::Git),
+                ("lodash", Source::Registry),
+                ("tgz", Source::Url)
+            ]
+        );
+        let v1 = r#"{"lockfileVersion": 1, "dependencies": {
+  "lodash": {"version": "git+https://github.com/lodash/lodash.git#abc"},
+  "minimist": {"version": "0.0.8"}
+}}"#;
+        let deps = parse("package-lock.json", v1.as_bytes(), None).unwrap();
+        assert_eq!(deps[0].source, Source::Git);
+        assert_eq!(
+            deps[0].unchecked(),
+            Some(crate::deps::UncheckedReason::GitSource)
+        );
+        assert_eq!(deps[1].source, Source::Registry);
+    }
+
+    #[test]
     fn v3_packages_directness_and_parents() {
         let deps = parse("package-lock.json", V3.as_bytes(), None).unwrap();
         assert!(find(&deps, "express", "4.18.2").direct);
@@ -266,10 +349,15 @@ mod tests {
             find(&deps, "react", "18.2.0").direct,
             "declared by the workspace"
         );
-        assert!(deps
-            .iter()
-            .all(|d| d.name != "ui" && d.name != "web" && d.name != "local"));
-        assert_eq!(deps.len(), 9);
+        assert!(deps.iter().all(|d| d.name != "ui" && d.name != "web"));
+        // A `file:` package is listed, as a path source (never matched).
+        let local = find(&deps, "local", "file:../local");
+        assert_eq!(local.source, Source::Path);
+        assert_eq!(
+            deps.iter().filter(|d| d.source == Source::Registry).count(),
+            9
+        );
+        assert_eq!(deps.len(), 10);
     }
 
     const V1: &str = r#"{

@@ -3,15 +3,16 @@
 //! The lockfile lists every installed package flat. Direct ones are those the sibling
 //! `Pipfile` declares in `[packages]` or `[dev-packages]`; without the `Pipfile` directness is
 //! unknown and every package is reported as transitive (so nothing plans a `Pipfile` edit on a
-//! guess). `develop` entries are dev (unless also in `default`). Entries without a version
-//! (git, path, editable) are not reported. No parents: the format does not record them.
+//! guess). `develop` entries are dev (unless also in `default`). Git, path and file entries,
+//! and those from an index other than PyPI, are reported with their [`Source`] and never
+//! matched; the project's own `path = "."` is not reported. No parents: the format does not record them.
 
 use std::collections::HashSet;
 
 use serde_json::Value;
 
 use super::text::from_json;
-use super::{dedupe, pep503, Dependency, ParseError};
+use super::{dedupe, pep503, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// Parses a `Pipfile.lock`; `pipfile` is the sibling `Pipfile` when there is one.
@@ -34,23 +35,56 @@ pub fn parse(
                 .flat_map(|t| t.keys().map(|k| pep503(k)))
                 .collect()
         });
+    // `_meta.sources`: index name → whether it is PyPI itself.
+    let pypi_indexes: HashSet<&str> = lock
+        .pointer("/_meta/sources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|s| {
+            s.get("url")
+                .and_then(Value::as_str)
+                .is_some_and(super::uv::is_pypi_index)
+        })
+        .filter_map(|s| s.get("name").and_then(Value::as_str))
+        .collect();
     let mut out = Vec::new();
     for (section, dev) in [("default", false), ("develop", true)] {
         let Some(entries) = lock.get(section).and_then(Value::as_object) else {
             continue;
         };
         for (name, entry) in entries {
-            let Some(version) = entry.get("version").and_then(Value::as_str) else {
+            let text = |k: &str| entry.get(k).and_then(Value::as_str);
+            let version = text("version")
+                .map(|v| v.trim_start_matches('=').trim())
+                .filter(|v| !v.is_empty());
+            let (source, version) = if let Some(git) = text("git") {
+                let reference = text("ref").map_or(git.to_string(), |r| format!("{git}@{r}"));
+                (Source::Git, Some(reference))
+            } else if let Some(path) = text("path") {
+                if path == "." {
+                    // The project itself (`-e .`).
+                    continue;
+                }
+                (Source::Path, Some(path.to_string()))
+            } else if let Some(url) = text("file") {
+                (Source::Url, Some(url.to_string()))
+            } else if let Some(version) = version {
+                let other_index = text("index").is_some_and(|i| !pypi_indexes.contains(i));
+                let source = if other_index {
+                    Source::AlternativeRegistry
+                } else {
+                    Source::Registry
+                };
+                (source, Some(version.to_string()))
+            } else {
                 continue;
             };
-            let version = version.trim_start_matches('=').trim();
-            if version.is_empty() {
-                continue;
-            }
             let direct = declared.as_ref().is_some_and(|d| d.contains(&pep503(name)));
             out.push(
-                Dependency::new(Ecosystem::PyPI, name, Some(version.to_string()), direct)
-                    .with_dev(dev),
+                Dependency::new(Ecosystem::PyPI, name, version, direct)
+                    .with_dev(dev)
+                    .with_source(source),
             );
         }
     }
@@ -94,6 +128,33 @@ mod tests {
         );
         let deps = parse("Pipfile.lock", LOCK.as_bytes(), None).unwrap();
         assert!(deps.iter().all(|d| !d.direct));
+    }
+
+    #[test]
+    fn git_path_and_other_index_entries_are_listed_apart() {
+        let lock = r#"{"_meta": {"sources": [
+            {"name": "pypi", "url": "https://pypi.org/simple"},
+            {"name": "corp", "url": "https://pypi.corp.test/simple"}]},
+          "default": {
+            "a": {"git": "https://github.com/o/a.git", "ref": "abc123"},
+            "b": {"path": "./libs/b", "editable": true},
+            "c": {"version": "==1.0", "index": "corp"},
+            "d": {"version": "==2.0", "index": "pypi"}
+          }}"#;
+        let deps = parse("Pipfile.lock", lock.as_bytes(), None).unwrap();
+        let got: Vec<(&str, Source, Option<&str>)> = deps
+            .iter()
+            .map(|d| (d.name.as_str(), d.source, d.version.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", Source::Git, Some("https://github.com/o/a.git@abc123")),
+                ("b", Source::Path, Some("./libs/b")),
+                ("c", Source::AlternativeRegistry, Some("1.0")),
+                ("d", Source::Registry, Some("2.0")),
+            ]
+        );
     }
 
     #[test]

@@ -4,15 +4,16 @@
 //! in 6.x, `name@1.2.3` in 9.x; peer suffixes dropped). Direct dependencies are those the
 //! importers (`importers.<path>`, or the top level for a single project) list in
 //! `dependencies`, `devDependencies` and `optionalDependencies`. Parents come from each
-//! package's `dependencies` (in `snapshots` for 9.x). `link:`/`file:`/`workspace:` references
-//! and non-registry keys (git, tarballs) are not reported.
+//! package's `dependencies` (in `snapshots` for 9.x). `link:`/`workspace:` importer references
+//! are the project's own. Packages whose `resolution` is a git repository, a local directory
+//! or a tarball outside the registry are reported with that [`Source`], never matched.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_norway::{Mapping, Value};
 
 use super::text::{from_yaml, utf8};
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// Parses a `pnpm-lock.yaml`.
@@ -98,7 +99,9 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
         let Some(pair) = key.as_str().and_then(|k| parse_key(k, slash_keys)) else {
             continue;
         };
-        if !pair.1.starts_with(|c: char| c.is_ascii_digit()) || !seen.insert(pair.clone()) {
+        let source = resolution_source(entry.get("resolution"));
+        let registry_version = pair.1.starts_with(|c: char| c.is_ascii_digit());
+        if (!registry_version && source == Source::Registry) || !seen.insert(pair.clone()) {
             continue;
         }
         let lock_dev = entry.get("dev").and_then(Value::as_bool);
@@ -111,14 +114,41 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
         } else {
             parent_of.get(&pair).cloned()
         };
-        let (name, version) = pair;
+        let (name, mut version) = pair;
+        if !registry_version {
+            if let Some(v) = entry.get("version").and_then(Value::as_str) {
+                version = v.to_string();
+            }
+        }
         out.push(
             Dependency::new(Ecosystem::Npm, name, Some(version), is_direct)
                 .with_parent(parent)
-                .with_dev(dev),
+                .with_dev(dev)
+                .with_source(source),
         );
     }
     Ok(dedupe(out))
+}
+
+/// Where a package's `resolution` points: `{type: git}`/`{repo}` (git), `{directory}` (a
+/// path), `{tarball}` (the registry's, else a URL), `{integrity}` alone (the registry).
+fn resolution_source(resolution: Option<&Value>) -> Source {
+    let Some(r) = resolution else {
+        return Source::Registry;
+    };
+    let text = |k: &str| r.get(k).and_then(Value::as_str);
+    if text("type") == Some("git") || text("repo").is_some() {
+        Source::Git
+    } else if text("type") == Some("directory") || text("directory").is_some() {
+        Source::Path
+    } else if let Some(tarball) = text("tarball") {
+        match super::npm::source_of(tarball) {
+            Source::Registry if !tarball.contains("://") => Source::Path,
+            other => other,
+        }
+    } else {
+        Source::Registry
+    }
 }
 
 /// The version reference of an importer or package dependency: a plain string (5.x, package
@@ -362,6 +392,20 @@ snapshots:
         assert!(find(&deps, "string-width").direct, "through the alias");
         assert_eq!(find(&deps, "strip-ansi").parent.as_deref(), Some("cliui"));
         assert!(find(&deps, "typescript").dev);
+    }
+
+    #[test]
+    fn git_and_directory_resolutions_are_listed_apart() {
+        let lock = V9.replace(
+            "packages:\n\n  cliui@8.0.1:",
+            "packages:\n\n  left-pad@https://codeload.github.com/x/left-pad/tar.gz/abc:\n    resolution: {tarball: https://codeload.github.com/x/left-pad/tar.gz/abc}\n    version: 1.3.0\n\n  local@file:../local:\n    resolution: {directory: ../local, type: directory}\n    version: 0.1.0\n\n  git-only@git+https://github.com/x/git-only.git#abc:\n    resolution: {type: git, repo: https://github.com/x/git-only.git, commit: abc}\n    version: 2.0.0\n\n  cliui@8.0.1:",
+        );
+        let deps = parse("pnpm-lock.yaml", lock.as_bytes()).unwrap();
+        assert_eq!(find(&deps, "left-pad").source, Source::Git);
+        assert_eq!(find(&deps, "left-pad").version.as_deref(), Some("1.3.0"));
+        assert_eq!(find(&deps, "local").source, Source::Path);
+        assert_eq!(find(&deps, "git-only").source, Source::Git);
+        assert_eq!(find(&deps, "cliui").source, Source::Registry);
     }
 
     #[test]

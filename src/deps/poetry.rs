@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::requirements::pep508_name;
 use super::text::{from_toml, utf8};
-use super::{dedupe, pep503, Dependency, ParseError};
+use super::{dedupe, pep503, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 #[derive(Deserialize)]
@@ -51,14 +51,6 @@ pub fn parse(
     let out = lock
         .package
         .iter()
-        .filter(|p| {
-            let kind = p
-                .source
-                .as_ref()
-                .and_then(|s| s.get("type"))
-                .and_then(|t| t.as_str());
-            !matches!(kind, Some("directory" | "file"))
-        })
         .map(|p| {
             let key = pep503(&p.name);
             let direct = match &declared {
@@ -82,9 +74,27 @@ pub fn parse(
             )
             .with_parent(parent)
             .with_dev(dev)
+            .with_source(source_of(p.source.as_ref()))
         })
         .collect();
     Ok(dedupe(out))
+}
+
+/// Where a `[package.source]` table points: absent (PyPI), `git`, `directory`/`file` (a
+/// path), `url`, or `legacy` (another index; PyPI's own URL counts as PyPI).
+fn source_of(source: Option<&toml::Table>) -> Source {
+    let Some(source) = source else {
+        return Source::Registry;
+    };
+    let get = |k: &str| source.get(k).and_then(|v| v.as_str());
+    match get("type") {
+        None => Source::Registry,
+        Some("git") => Source::Git,
+        Some("directory" | "file") => Source::Path,
+        Some("url") => Source::Url,
+        Some(_) if get("url").is_some_and(super::uv::is_pypi_index) => Source::Registry,
+        Some(_) => Source::AlternativeRegistry,
+    }
 }
 
 /// PEP 503 names a `pyproject.toml` declares (Poetry tables, PEP 621, PEP 735); `None` when it
@@ -224,7 +234,14 @@ content-hash = "abc"
     #[test]
     fn without_pyproject() {
         let deps = parse("poetry.lock", LOCK.as_bytes(), None).unwrap();
-        assert_eq!(deps.len(), 4, "the directory source is local");
+        assert_eq!(deps.len(), 5);
+        // The directory source is listed as a path source, never matched.
+        let local: Vec<&str> = deps
+            .iter()
+            .filter(|d| d.source == Source::Path)
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(local, ["mylib"]);
         assert!(find(&deps, "Requests").direct);
         let c = find(&deps, "certifi");
         assert_eq!((c.direct, c.parent.as_deref()), (false, Some("Requests")));

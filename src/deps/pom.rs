@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use roxmltree::{Document, Node};
 
 use super::text::utf8;
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// Parses a `pom.xml`.
@@ -109,10 +109,18 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
                 Some(v) => resolve(v, &props),
                 None => managed.get(&name).cloned().flatten(),
             };
-            let dev = child_text(d, "scope") == Some("test");
+            let scope = child_text(d, "scope");
+            let dev = scope == Some("test");
+            // `system` scope: a jar on the local disk (`systemPath`), not Maven Central's.
+            let source = if scope == Some("system") {
+                Source::Path
+            } else {
+                Source::Registry
+            };
             out.push(
                 Dependency::new(Ecosystem::Maven, name, version.and_then(pinned), true)
-                    .with_dev(dev),
+                    .with_dev(dev)
+                    .with_source(source),
             );
         }
     }
@@ -288,6 +296,17 @@ mod tests {
         assert!(deps
             .iter()
             .all(|d| d.direct && d.ecosystem == Ecosystem::Maven));
+    }
+
+    #[test]
+    fn system_scope_is_a_path_source() {
+        let pom = "<project><dependencies>\
+            <dependency><groupId>g</groupId><artifactId>a</artifactId><version>1</version><scope>system</scope><systemPath>${basedir}/lib/a.jar</systemPath></dependency>\
+            <dependency><groupId>g</groupId><artifactId>b</artifactId><version>1</version></dependency>\
+            </dependencies></project>";
+        let deps = parse("pom.xml", pom.as_bytes()).unwrap();
+        let got: Vec<(&str, Source)> = deps.iter().map(|d| (d.name.as_str(), d.source)).collect();
+        assert_eq!(got, [("g:a", Source::Path), ("g:b", Source::Registry)]);
     }
 
     #[test]

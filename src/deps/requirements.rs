@@ -5,8 +5,9 @@
 //! kept, not evaluated), per-requirement options (`--hash=...`), line continuations (`\`),
 //! comments, `-r`/`--requirement` includes (read through the lookup, relative to the including
 //! file, cycles broken), and `-c`/`--constraint` files (their pins fill in the versions of
-//! unpinned requirements; they add no packages). Editable installs (`-e`), URLs, archives and
-//! local paths are skipped, as are other options (`--index-url`, ...).
+//! unpinned requirements; they add no packages). Editable installs (`-e`), VCS and archive URLs
+//! (`pkg @ url` too) and local paths are reported with their [`Source`] (git, url, path) and the
+//! reference as version, never matched; other options (`--index-url`, ...) are ignored.
 //!
 //! Every requirement is direct, except that pip-compile's `# via pkg` annotations mark a
 //! requirement transitive with that parent (`# via -r file` keeps it direct). Names are kept
@@ -15,7 +16,7 @@
 use std::collections::HashMap;
 
 use super::text::{self, utf8};
-use super::{dedupe, pep503, Dependency, ParseError};
+use super::{dedupe, pep503, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// How deep includes may nest before further ones are ignored.
@@ -153,6 +154,11 @@ impl Ctx<'_> {
             (v, constraint)
         } else if let Some(v) = option_value(line, "-c", "--constraint") {
             (v, true)
+        } else if let Some(v) = option_value(line, "-e", "--editable") {
+            if let (Some(dep), false) = (direct_reference(v), constraint) {
+                self.out.push(dep);
+            }
+            return Ok(());
         } else {
             return Ok(());
         };
@@ -221,7 +227,58 @@ pub(crate) fn pep508_name(requirement: &str) -> &str {
     &s[..end]
 }
 
-/// One requirement line; `None` for lines that name no registry package (URLs, paths).
+/// A requirement that names no registry release: `pkg @ url`, a VCS URL (`git+https://...#egg=
+/// pkg`), an archive URL or a local path. Its name is the one given (`pkg @`, `#egg=`) or the
+/// last path segment; its version is the reference itself. `None` when no name can be told.
+fn direct_reference(line: &str) -> Option<Dependency> {
+    let line = line.split(';').next().unwrap_or(line).trim();
+    let (named, reference) = match line.split_once(" @ ") {
+        Some((name, url)) => (Some(pep508_name(name)), url.trim()),
+        None => (None, line),
+    };
+    let lower = reference.to_ascii_lowercase();
+    let source = if ["git+", "hg+", "svn+", "bzr+"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+    {
+        Source::Git
+    } else if lower.starts_with("file:") || !lower.contains("://") {
+        Source::Path
+    } else {
+        Source::Url
+    };
+    let egg = reference
+        .split_once("#egg=")
+        .map(|(_, e)| e.split('&').next().unwrap_or(e));
+    let last_segment = || {
+        let path = reference.split(['#', '?']).next().unwrap_or(reference);
+        let seg = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        let seg = seg.trim_end_matches(".git");
+        // An archive `pkg-1.0.tar.gz` or wheel `pkg-1.0-py3-none-any.whl`: the name part.
+        if [".whl", ".tar.gz", ".zip", ".tgz"]
+            .iter()
+            .any(|e| seg.ends_with(e))
+        {
+            seg.split('-').next().unwrap_or(seg)
+        } else {
+            seg
+        }
+    };
+    let name = named
+        .or(egg)
+        .map(str::to_string)
+        .unwrap_or_else(|| last_segment().to_string());
+    let name = pep508_name(&name);
+    if name.is_empty() || name == "." || name == ".." {
+        return None;
+    }
+    Some(
+        Dependency::new(Ecosystem::PyPI, name, Some(reference.to_string()), true)
+            .with_source(source),
+    )
+}
+
+/// One requirement line; a direct reference (URL, path) is reported with its source.
 fn requirement(file: &str, line_no: usize, line: &str) -> Result<Option<Dependency>, ParseError> {
     let err = |m: String| ParseError::new(file, Some(line_no), m);
     // Per-requirement options such as --hash come after the requirement.
@@ -237,7 +294,7 @@ fn requirement(file: &str, line_no: usize, line: &str) -> Result<Option<Dependen
             .iter()
             .any(|s| lower.ends_with(s))
     {
-        return Ok(None);
+        return Ok(direct_reference(line));
     }
     let spec = line.split(';').next().unwrap_or(line).trim();
     let name_len = spec
@@ -312,7 +369,26 @@ pkg2 @ https://example.com/pkg2.whl
 Flask (==3.0.0)
 "#;
         let deps = parse("requirements.txt", txt.as_bytes(), &none).unwrap();
-        let names: Vec<&str> = deps.iter().map(|d| d.name.as_str()).collect();
+        // VCS, path and URL requirements are listed with their source, never as registry pins.
+        let others: Vec<(&str, Source)> = deps
+            .iter()
+            .filter(|d| d.source != Source::Registry)
+            .map(|d| (d.name.as_str(), d.source))
+            .collect();
+        assert_eq!(
+            others,
+            [
+                ("pkg", Source::Git),
+                ("path", Source::Path),
+                ("pkg", Source::Url),
+                ("pkg2", Source::Url)
+            ]
+        );
+        let names: Vec<&str> = deps
+            .iter()
+            .filter(|d| d.source == Source::Registry)
+            .map(|d| d.name.as_str())
+            .collect();
         assert_eq!(
             names,
             [

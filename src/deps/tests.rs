@@ -146,6 +146,63 @@ fn crlf_and_bom_give_the_same_result() {
     }
 }
 
+/// UTF-16 with its byte order mark, as Windows PowerShell's `pip freeze > requirements.txt`
+/// writes it (CRLF too).
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let bom: [u8; 2] = if big_endian {
+        [0xFE, 0xFF]
+    } else {
+        [0xFF, 0xFE]
+    };
+    bom.into_iter()
+        .chain(text.encode_utf16().flat_map(move |u| {
+            if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            }
+        }))
+        .collect()
+}
+
+#[test]
+fn utf16_files_give_the_same_result_for_every_format() {
+    for (path, content) in SAMPLES {
+        let want = parse(path, content.as_bytes(), &none).unwrap();
+        let crlf = content.replace('\n', "\r\n");
+        for big_endian in [false, true] {
+            let got = parse(path, &utf16(&crlf, big_endian), &none)
+                .unwrap_or_else(|e| panic!("{path} in UTF-16 (BE: {big_endian}): {e}"));
+            assert_eq!(got, want, "{path} in UTF-16 (BE: {big_endian})");
+        }
+    }
+    // An included requirements file and a companion are decoded too.
+    let files = std::collections::HashMap::from([
+        ("base.txt", utf16("six==1.16.0\r\n", false)),
+        ("Cargo.toml", utf16("[dependencies]\nlog = \"0.4\"\n", true)),
+    ]);
+    let lookup = |p: &str| files.get(p).cloned();
+    let deps = parse(
+        "requirements.txt",
+        &utf16("-r base.txt\r\nflask==3.0.0\r\n", false),
+        &lookup,
+    )
+    .unwrap();
+    let names: Vec<(&str, Option<&str>)> = deps
+        .iter()
+        .map(|d| (d.name.as_str(), d.version.as_deref()))
+        .collect();
+    assert_eq!(names, [("six", Some("1.16.0")), ("flask", Some("3.0.0"))]);
+    let lock = "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"log\", \"other\"]\n\n[[package]]\nname = \"log\"\nversion = \"0.4.21\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"other\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+    let deps = parse("Cargo.lock", lock.as_bytes(), &lookup).unwrap();
+    let direct: Vec<&str> = deps
+        .iter()
+        .filter(|d| d.direct)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(direct, ["log"], "directness from the UTF-16 Cargo.toml");
+}
+
 #[test]
 fn companions_are_asked_for_beside_the_lock() {
     let cases = [

@@ -2,6 +2,32 @@
 
 use super::ParseError;
 
+/// A file's bytes as UTF-8: UTF-16 LE or BE with a byte order mark (what `pip freeze >
+/// requirements.txt` writes in Windows PowerShell) is decoded, a UTF-8 byte order mark
+/// dropped; anything else is returned as it is. Unpaired UTF-16 surrogates become U+FFFD.
+pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    let units = |big_endian: bool| {
+        bytes[2..].chunks(2).map(move |c| match (c, big_endian) {
+            ([a, b], false) => u16::from_le_bytes([*a, *b]),
+            ([a, b], true) => u16::from_be_bytes([*a, *b]),
+            // An odd trailing byte: not a code unit.
+            _ => 0xFFFD,
+        })
+    };
+    let utf16 = |big_endian: bool| -> Cow<'_, [u8]> {
+        let text: String = char::decode_utf16(units(big_endian))
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect();
+        Cow::Owned(text.into_bytes())
+    };
+    match bytes {
+        [0xFF, 0xFE, ..] => utf16(false),
+        [0xFE, 0xFF, ..] => utf16(true),
+        _ => Cow::Borrowed(strip_bom(bytes)),
+    }
+}
+
 /// The bytes without a leading UTF-8 byte order mark.
 pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
@@ -131,6 +157,28 @@ mod tests {
         assert_eq!(join("a", "/etc/passwd"), None);
         assert_eq!(sibling("a/Cargo.lock", "Cargo.toml"), "a/Cargo.toml");
         assert_eq!(sibling("Cargo.lock", "Cargo.toml"), "Cargo.toml");
+    }
+
+    #[test]
+    fn byte_order_marks_are_decoded() {
+        let text = "jinja2==2.10\r\nflask>=2.0\r\n";
+        let le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        let utf8_bom: Vec<u8> = b"\xEF\xBB\xBF"
+            .iter()
+            .chain(text.as_bytes())
+            .copied()
+            .collect();
+        for bytes in [le, be, utf8_bom, text.as_bytes().to_vec()] {
+            assert_eq!(&*decode(&bytes), text.as_bytes());
+        }
+        assert_eq!(&*decode(&[0xFF, 0xFE, 0x00, 0xD8]), "\u{FFFD}".as_bytes());
     }
 
     #[test]

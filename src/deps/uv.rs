@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::text::{from_toml, utf8};
-use super::{dedupe, pep503, Dependency, ParseError};
+use super::{dedupe, pep503, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 #[derive(Deserialize)]
@@ -44,9 +44,35 @@ impl Package {
         self.source.contains_key("editable") || self.source.contains_key("virtual")
     }
 
-    fn is_local(&self) -> bool {
-        self.is_root() || self.source.contains_key("directory") || self.source.contains_key("path")
+    /// Where it comes from: `registry` (PyPI, or another index), `git`, `url`, or a local
+    /// `path`/`directory`.
+    fn source(&self) -> Source {
+        let has = |k: &str| self.source.contains_key(k);
+        if has("git") {
+            Source::Git
+        } else if has("url") {
+            Source::Url
+        } else if has("path") || has("directory") {
+            Source::Path
+        } else {
+            match self.source.get("registry").and_then(|r| r.as_str()) {
+                Some(url) if !is_pypi_index(url) => Source::AlternativeRegistry,
+                _ => Source::Registry,
+            }
+        }
     }
+}
+
+/// Whether an index URL is PyPI's own (`https://pypi.org/simple`, `https://pypi.python.org/...`).
+pub(crate) fn is_pypi_index(url: &str) -> bool {
+    let rest = url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = rest.split('/').next().unwrap_or("");
+    matches!(
+        host,
+        "pypi.org" | "pypi.python.org" | "files.pythonhosted.org"
+    )
 }
 
 /// Parses a `uv.lock`.
@@ -74,7 +100,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
     let out = lock
         .package
         .iter()
-        .filter(|p| !p.is_local())
+        .filter(|p| !p.is_root())
         .map(|p| {
             let key = pep503(&p.name);
             let (is_direct, dev) = match direct.get(&key) {
@@ -94,6 +120,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
             )
             .with_parent(parent)
             .with_dev(dev)
+            .with_source(p.source())
         })
         .collect();
     Ok(dedupe(out))

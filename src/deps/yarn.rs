@@ -6,9 +6,11 @@
 //! without `package.json`, when no other entry depends on it. The parent is the first entry
 //! depending on one of its specifiers. Aliases (`alias@npm:real@^1`) report the real name.
 //!
-//! berry: entries with an `npm:` resolution are reported; workspaces (`workspace:`), `link:`,
-//! `portal:`, `file:` and `patch:` resolutions are not. The workspaces' own dependencies are
-//! the direct ones.
+//! berry: entries with an `npm:` resolution are reported; workspaces (`workspace:`) and
+//! `patch:` resolutions are not. The workspaces' own dependencies are the direct ones.
+//!
+//! Git, `file:`/`link:`/`portal:` and tarball URL entries (v1: by their range or `resolved`;
+//! berry: by their resolution) are reported with that [`Source`], never matched.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +18,7 @@ use serde_json::Value as Json;
 use serde_norway::Value;
 
 use super::text::{from_yaml, utf8};
-use super::{dedupe, Dependency, ParseError};
+use super::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
 /// Parses a `yarn.lock`; `package_json` is the sibling `package.json` when there is one.
@@ -86,6 +88,7 @@ pub fn parse(
                 direct,
             )
             .with_parent(parent)
+            .with_source(e.source())
         })
         .collect();
     Ok(dedupe(out))
@@ -100,6 +103,21 @@ struct Entry {
     specs: Vec<String>,
     /// `name@range` of each dependency.
     deps: Vec<String>,
+    /// The `resolved` field, when there is one.
+    resolved: Option<String>,
+}
+
+impl Entry {
+    /// Where it comes from: its `resolved` URL, else its first specifier's range.
+    fn source(&self) -> Source {
+        match &self.resolved {
+            Some(r) => super::npm::source_of(r),
+            None => self
+                .specs
+                .first()
+                .map_or(Source::Registry, |s| super::npm::source_of(split_spec(s).1)),
+        }
+    }
 }
 
 fn unquote(s: &str) -> &str {
@@ -167,6 +185,7 @@ fn parse_v1(file: &str, text: &str) -> Result<Vec<Entry>, ParseError> {
                     version: String::new(),
                     specs,
                     deps: Vec::new(),
+                    resolved: None,
                 });
                 header_line = line_no;
                 in_deps = false;
@@ -181,8 +200,12 @@ fn parse_v1(file: &str, text: &str) -> Result<Vec<Entry>, ParseError> {
                 }
                 in_deps = false;
                 let (key, value) = trimmed.split_once([' ', ':']).unwrap_or((trimmed, ""));
-                if unquote(key) == "version" {
-                    entry.version = unquote(value.trim_start_matches(':')).to_string();
+                match unquote(key) {
+                    "version" => entry.version = unquote(value.trim_start_matches(':')).to_string(),
+                    "resolved" => {
+                        entry.resolved = Some(unquote(value.trim_start_matches(':')).to_string())
+                    }
+                    _ => {}
                 }
             }
             _ => {
@@ -214,7 +237,8 @@ fn parse_berry(file: &str, text: &str) -> Result<Vec<Dependency>, ParseError> {
         name: &'a str,
         version: Option<&'a str>,
         workspace: bool,
-        npm: bool,
+        /// `None` for what is not reported (workspaces, patches).
+        source: Option<Source>,
         specs: Vec<&'a str>,
         deps: Vec<String>,
     }
@@ -251,7 +275,17 @@ fn parse_berry(file: &str, text: &str) -> Result<Vec<Dependency>, ParseError> {
             name,
             version: value.get("version").and_then(Value::as_str),
             workspace: reference.starts_with("workspace:"),
-            npm: reference.starts_with("npm:"),
+            source: if reference.starts_with("npm:") {
+                Some(Source::Registry)
+            } else if reference.starts_with("workspace:") || reference.starts_with("patch:") {
+                None
+            } else {
+                // Not the registry, whatever the protocol (`exec:` and the like included).
+                match super::npm::source_of(reference) {
+                    Source::Registry => Some(Source::Url),
+                    other => Some(other),
+                }
+            },
             specs: key.split(',').map(str::trim).collect(),
             deps,
         });
@@ -269,8 +303,8 @@ fn parse_berry(file: &str, text: &str) -> Result<Vec<Dependency>, ParseError> {
     }
     let out = entries
         .iter()
-        .filter(|e| e.npm)
         .filter_map(|e| {
+            let source = e.source?;
             let version = e.version?.to_string();
             let is_direct = e.specs.iter().any(|s| direct.contains(s));
             let parent = if is_direct {
@@ -283,7 +317,8 @@ fn parse_berry(file: &str, text: &str) -> Result<Vec<Dependency>, ParseError> {
             };
             Some(
                 Dependency::new(Ecosystem::Npm, e.name, Some(version), is_direct)
-                    .with_parent(parent),
+                    .with_parent(parent)
+                    .with_source(source),
             )
         })
         .collect();
@@ -373,6 +408,27 @@ left@npm:left-pad@^1.3.0:
         let lock = "debug@^4.1.0:\n  version \"4.3.4\"\n\ndebug@4.3.4:\n  version \"4.3.4\"\n\ndebug@^3:\n  version \"3.2.7\"\n";
         let deps = parse("yarn.lock", lock.as_bytes(), None).unwrap();
         assert_eq!(deps.len(), 2);
+    }
+
+    #[test]
+    fn git_and_file_entries_are_listed_apart() {
+        let lock = "lodash@^4.17.0:\n  version \"4.17.11\"\n  resolved \"https://registry.yarnpkg.com/lodash/-/lodash-4.17.11.tgz#abc\"\n\n\"minimist@git+https://github.com/substack/minimist.git#0.0.8\":\n  version \"0.0.8\"\n  resolved \"git+https://github.com/substack/minimist.git#0123\"\n\n\"local@file:../local\":\n  version \"1.0.0\"\n";
+        let deps = parse("yarn.lock", lock.as_bytes(), None).unwrap();
+        let got: Vec<(&str, Source)> = deps.iter().map(|d| (d.name.as_str(), d.source)).collect();
+        assert_eq!(
+            got,
+            [
+                ("lodash", Source::Registry),
+                ("minimist", Source::Git),
+                ("local", Source::Path)
+            ]
+        );
+        let berry = format!(
+            "{BERRY}\n\"left-pad@https://github.com/x/left-pad.git#commit=abc\":\n  version: 1.3.0\n  resolution: \"left-pad@https://github.com/x/left-pad.git#commit=abc\"\n"
+        );
+        let deps = parse("yarn.lock", berry.as_bytes(), None).unwrap();
+        assert_eq!(find(&deps, "left-pad").source, Source::Git);
+        assert_eq!(find(&deps, "lodash").source, Source::Registry);
     }
 
     #[test]

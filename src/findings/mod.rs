@@ -4,10 +4,14 @@
 pub mod outdated;
 pub mod render;
 pub mod table;
+pub mod unchecked;
+
+pub use unchecked::{unchecked_for, Unchecked};
 
 use serde::{Deserialize, Serialize};
 
-use crate::advisories::cvss::{cvss_of, level_of, Level};
+use crate::advisories::cvss::{cvss_of, Level};
+use crate::advisories::severity::SeveritySource;
 use crate::advisories::{AdvisoryKind, Index};
 use crate::deps::Dependency;
 use crate::ecosystem::Ecosystem;
@@ -21,14 +25,19 @@ pub struct AdvisoryRef {
     pub aliases: Vec<String>,
     /// One line.
     pub summary: Option<String>,
-    /// Level, from the CVSS v3 vector or the database's word.
+    /// Level, resolved in order: CVSS v3.x / v4.0 vector, the database's word, a twin record
+    /// through aliases, the default for unknown severities.
     pub severity: Level,
     /// The CVSS vector, when there is one.
     pub cvss: Option<String>,
-    /// Its CVSS v3 base score, when computable.
+    /// Its CVSS v3.x or v4.0 base score, when computable.
     pub cvss_score: Option<f64>,
     /// `vulnerability`, or informational (`unmaintained`, `unsound`, `notice`).
     pub kind: AdvisoryKind,
+    /// Where `severity` came from.
+    pub severity_source: SeveritySource,
+    /// The smallest version above the installed one that this advisory does not affect.
+    pub fixed_in: Option<String>,
 }
 
 /// One (file, package, version, advisory).
@@ -44,9 +53,12 @@ pub struct Finding {
     pub version: String,
     /// Required by the project itself.
     pub direct: bool,
-    /// The smallest version above `version` that no advisory of this kind on the package
-    /// affects; `None` when none is known.
+    /// The smallest version above `version` that this advisory does not affect; `None` when
+    /// none is known.
     pub fix_version: Option<String>,
+    /// The smallest version above `version` that no advisory of this kind on the package
+    /// affects (what a fix MR moves to); `None` when none is known.
+    pub fixes_all: Option<String>,
     /// The advisory.
     pub advisory: AdvisoryRef,
 }
@@ -82,24 +94,27 @@ pub fn short_summary(details: &str) -> String {
     }
 }
 
-/// The findings of one manifest's dependencies. Unpinned dependencies (no version) cannot be
-/// matched and are left out.
+/// The findings of one manifest's dependencies. Unpinned dependencies (no version) and those
+/// not from the public registry cannot be matched and are left out ([`unchecked_for`] lists
+/// them).
 pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
     for dep in dependencies {
-        let Some(version) = dep.version.as_deref() else {
+        let Some(version) = dep.checkable_version() else {
             continue;
         };
         for m in index.matches(dep.ecosystem, &dep.name, version) {
             let a = &m.advisory;
             let cvss = cvss_of(a);
+            let (severity, severity_source) = index.severity_of(a);
             out.push(Finding {
                 path: path.to_string(),
                 ecosystem: dep.ecosystem,
                 package: dep.name.clone(),
                 version: version.to_string(),
                 direct: dep.direct,
-                fix_version: m.fix.clone(),
+                fix_version: m.advisory_fix.clone(),
+                fixes_all: m.fix.clone(),
                 advisory: AdvisoryRef {
                     id: a.id.clone(),
                     aliases: a.aliases.clone(),
@@ -107,10 +122,12 @@ pub fn findings_for(path: &str, dependencies: &[Dependency], index: &Index) -> V
                         .summary
                         .clone()
                         .or_else(|| a.details.as_deref().map(short_summary)),
-                    severity: level_of(a),
+                    severity,
                     cvss_score: cvss.as_ref().and_then(|(_, s)| *s),
                     cvss: cvss.map(|(v, _)| v),
                     kind: m.kind,
+                    severity_source,
+                    fixed_in: m.advisory_fix.clone(),
                 },
             });
         }

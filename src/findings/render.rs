@@ -4,13 +4,17 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
-use super::Finding;
+use super::{Finding, Unchecked};
 use crate::deps::ParseError;
 
-/// `{"findings": [...], "errors": [...]}`.
-pub fn json(findings: &[Finding], errors: &[ParseError]) -> Value {
+/// How many unchecked dependencies the table lists before it says "and N more".
+const UNCHECKED_ROWS: usize = 10;
+
+/// `{"findings": [...], "unchecked": [...], "errors": [...]}`.
+pub fn json(findings: &[Finding], errors: &[ParseError], unchecked: &[Unchecked]) -> Value {
     json!({
         "findings": findings.iter().map(finding_json).collect::<Vec<_>>(),
+        "unchecked": unchecked.iter().map(unchecked_json).collect::<Vec<_>>(),
         "errors": errors.iter().map(|e| json!({
             "path": e.file,
             "line": e.line,
@@ -18,6 +22,31 @@ pub fn json(findings: &[Finding], errors: &[ParseError]) -> Value {
             "error": e.to_string(),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// One unchecked dependency as JSON: `{"path","ecosystem","package","version","reason"}`.
+pub fn unchecked_json(u: &Unchecked) -> Value {
+    json!({
+        "path": u.path,
+        "ecosystem": u.ecosystem,
+        "package": u.package,
+        "version": u.version,
+        "reason": u.reason.as_str(),
+    })
+}
+
+/// Text from a file or a database made safe for a terminal: control characters (escape
+/// sequences, carriage returns, newlines) are shown escaped (`\u{1b}`), never sent raw.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// One finding as JSON.
@@ -29,11 +58,13 @@ pub fn finding_json(f: &Finding) -> Value {
         "version": f.version,
         "direct": f.direct,
         "fix_version": f.fix_version,
+        "fixes_all": f.fixes_all,
         "advisory": {
             "id": f.advisory.id,
             "aliases": f.advisory.aliases,
             "summary": f.advisory.summary,
             "severity": f.advisory.severity,
+            "severity_source": f.advisory.severity_source.label(),
             "cvss": f.advisory.cvss,
             "cvss_score": f.advisory.cvss_score,
             "kind": f.advisory.kind.as_str(),
@@ -42,8 +73,13 @@ pub fn finding_json(f: &Finding) -> Value {
 }
 
 /// A plain-text table per manifest: vulnerabilities first, informational advisories apart,
-/// then errors and a summary line.
-pub fn table(findings: &[Finding], errors: &[ParseError], manifests: usize) -> String {
+/// then what was not checked, errors and a summary line.
+pub fn table(
+    findings: &[Finding],
+    errors: &[ParseError],
+    unchecked: &[Unchecked],
+    manifests: usize,
+) -> String {
     let mut out = String::new();
     let (vulns, info): (Vec<&Finding>, Vec<&Finding>) =
         findings.iter().partition(|f| f.is_vulnerability());
@@ -53,31 +89,91 @@ pub fn table(findings: &[Finding], errors: &[ParseError], manifests: usize) -> S
         "Informational advisories (do not fail the scan)",
         &info,
     );
+    not_checked(&mut out, unchecked);
     if !errors.is_empty() {
         let _ = writeln!(out, "Errors");
         for e in errors {
-            let _ = writeln!(out, "  {e}");
+            let _ = writeln!(out, "  {}", printable(&e.to_string()));
         }
         out.push('\n');
     }
+    // Counted once however many manifests reach them (a requirements file and the one that
+    // includes it with `-r`): distinct (package, version, advisory).
+    let distinct = |rows: &[&Finding]| {
+        rows.iter()
+            .map(|f| (f.ecosystem, &f.package, &f.version, &f.advisory.id))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
     let packages: std::collections::BTreeSet<_> = vulns
         .iter()
-        .map(|f| (&f.path, &f.package, &f.version))
+        .map(|f| (f.ecosystem, &f.package, &f.version))
         .collect();
+    let (vuln_count, info_count) = (distinct(&vulns), distinct(&info));
     let _ = writeln!(
         out,
-        "{} manifest{} scanned: {} vulnerabilit{} in {} package{}, {} informational, {} error{}",
+        "{} manifest{} scanned: {} vulnerabilit{} in {} package{}, {} informational, {} not checked, {} error{}",
         manifests,
         plural(manifests),
-        vulns.len(),
-        if vulns.len() == 1 { "y" } else { "ies" },
+        vuln_count,
+        if vuln_count == 1 { "y" } else { "ies" },
         packages.len(),
         plural(packages.len()),
-        info.len(),
+        info_count,
+        unchecked.len(),
         errors.len(),
         plural(errors.len()),
     );
     out
+}
+
+/// The level, with where it came from when that is not the record's own CVSS vector or word
+/// (`medium (default)`, `high (alias GHSA-...)`).
+fn severity_cell(f: &Finding) -> String {
+    use crate::advisories::severity::SeveritySource;
+    match &f.advisory.severity_source {
+        SeveritySource::Alias(_) | SeveritySource::Default => format!(
+            "{} ({})",
+            f.advisory.severity.as_str(),
+            f.advisory.severity_source.label()
+        ),
+        _ => f.advisory.severity.as_str().to_string(),
+    }
+}
+
+/// The short "not checked" section: the first rows, then how many more.
+fn not_checked(out: &mut String, unchecked: &[Unchecked]) {
+    if unchecked.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Not checked ({}: not from the public registry, or not pinned)",
+        unchecked.len()
+    );
+    for u in unchecked.iter().take(UNCHECKED_ROWS) {
+        let version = u
+            .version
+            .as_deref()
+            .map(|v| format!(" {}", printable(v)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}: {}{} ({})",
+            printable(&u.path),
+            printable(&u.package),
+            version,
+            u.reason
+        );
+    }
+    if unchecked.len() > UNCHECKED_ROWS {
+        let _ = writeln!(
+            out,
+            "  ... and {} more (--format json lists them all)",
+            unchecked.len() - UNCHECKED_ROWS
+        );
+    }
+    out.push('\n');
 }
 
 fn plural(n: usize) -> &'static str {
@@ -111,16 +207,16 @@ fn section(out: &mut String, title: &str, rows: &[&Finding]) {
                 format!("{} (transitive)", f.package)
             };
             [
-                package,
-                f.version.clone(),
-                f.advisory.id.clone(),
+                printable(&package),
+                printable(&f.version),
+                printable(&f.advisory.id),
                 if f.is_vulnerability() {
-                    f.advisory.severity.as_str().to_string()
+                    severity_cell(f)
                 } else {
                     f.advisory.kind.as_str().to_string()
                 },
-                f.fix_version.clone().unwrap_or_else(|| "none".into()),
-                f.advisory.summary.clone().unwrap_or_default(),
+                printable(f.fix_version.as_deref().unwrap_or("none")),
+                printable(f.advisory.summary.as_deref().unwrap_or_default()),
             ]
         })
         .collect();
@@ -134,7 +230,7 @@ fn section(out: &mut String, title: &str, rows: &[&Finding]) {
     for (f, row) in rows.iter().zip(&cells) {
         if current_path != Some(f.path.as_str()) {
             current_path = Some(&f.path);
-            let _ = writeln!(out, "  {} ({})", f.path, f.ecosystem);
+            let _ = writeln!(out, "  {} ({})", printable(&f.path), f.ecosystem);
             let _ = writeln!(out, "    {}", line(&header.map(String::from), &widths));
         }
         let _ = writeln!(out, "    {}", line(row, &widths));
@@ -154,4 +250,46 @@ fn line(cells: &[String; 6], widths: &[usize; 6]) -> String {
         }
     }
     s.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deps::UncheckedReason;
+    use crate::ecosystem::Ecosystem;
+
+    fn unchecked(package: &str, version: Option<&str>, reason: UncheckedReason) -> Unchecked {
+        Unchecked {
+            path: "Cargo.lock".into(),
+            ecosystem: Ecosystem::CratesIo,
+            package: package.into(),
+            version: version.map(str::to_string),
+            reason,
+        }
+    }
+
+    #[test]
+    fn unchecked_in_json_and_a_short_escaped_table_section() {
+        let list: Vec<Unchecked> = (0..12)
+            .map(|i| unchecked(&format!("c{i}"), Some("1.0.0"), UncheckedReason::GitSource))
+            .chain([unchecked("evil\u{1b}[31m", None, UncheckedReason::Unpinned)])
+            .collect();
+        let v = json(&[], &[], &list[..1]);
+        assert_eq!(
+            v["unchecked"][0],
+            serde_json::json!({"path": "Cargo.lock", "ecosystem": "crates.io", "package": "c0",
+                "version": "1.0.0", "reason": "git source"})
+        );
+        let mut shown = list.clone();
+        shown.rotate_right(1);
+        let t = table(&[], &[], &shown, 1);
+        assert!(t.contains("Not checked (13:"), "{t}");
+        assert!(
+            t.contains("  Cargo.lock: evil\\u{1b}[31m (unpinned)"),
+            "{t}"
+        );
+        assert!(t.contains("  Cargo.lock: c0 1.0.0 (git source)"), "{t}");
+        assert!(t.contains("... and 3 more"), "{t}");
+        assert!(!t.contains('\u{1b}'));
+    }
 }

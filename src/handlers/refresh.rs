@@ -137,8 +137,9 @@ impl Scanner {
         let mut wanted = Vec::new();
         for m in self.inventory.manifests(project)? {
             for d in m.dependencies.iter().filter(|d| d.direct && !d.dev) {
-                if let Some(v) = &d.version {
-                    wanted.push((m.path.clone(), d.ecosystem, d.name.clone(), v.clone()));
+                // Git, path and other-registry dependencies are not the registry's package.
+                if let Some(v) = d.checkable_version() {
+                    wanted.push((m.path.clone(), d.ecosystem, d.name.clone(), v.to_string()));
                 }
             }
         }
@@ -552,7 +553,9 @@ impl Scanner {
 
     /// Swaps the advisory index in, then recomputes every project's findings and acts on them
     /// (a newer advisory moves open MRs to a higher version; a withdrawn one resolves findings).
-    pub async fn replace_index(&self, index: Index) -> Result<usize, RefreshError> {
+    pub async fn replace_index(&self, mut index: Index) -> Result<usize, RefreshError> {
+        // The configured default for unknown severities carries over to the new index.
+        index.set_unknown_severity(self.index().unknown_severity());
         match self.index.write() {
             Ok(mut current) => *current = Arc::new(index),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(index),

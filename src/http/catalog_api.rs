@@ -17,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/projects/{id}/findings", web::get().to(project_findings))
         .route("/projects/{id}/manifests", web::get().to(project_manifests))
         .route("/projects/{id}/outdated", web::get().to(project_outdated))
+        .route("/projects/{id}/unchecked", web::get().to(project_unchecked))
         .route("/sync", web::get().to(sync_status))
         .route("/sync", web::post().to(start_sync));
 }
@@ -175,6 +176,30 @@ async fn project_outdated(
             "latest": o.latest,
         })
     }))
+}
+
+/// A project's dependencies that were not checked against advisories (git, path, URL or
+/// other-registry sources, unpinned requirements), from its stored manifests.
+async fn project_unchecked(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ListQuery>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    authorize(&req, &state)?;
+    let paging = paging(&query)?;
+    let project = find_project(&state, &path)?;
+    let all: Vec<crate::findings::Unchecked> = state
+        .inventory
+        .manifests(project.id)?
+        .iter()
+        .flat_map(|m| crate::findings::unchecked_for(&m.path, &m.dependencies))
+        .collect();
+    Ok(page_of(
+        &all,
+        paging,
+        crate::findings::render::unchecked_json,
+    ))
 }
 
 async fn sync_status(

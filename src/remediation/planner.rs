@@ -69,14 +69,14 @@ pub fn vulnerable(findings: &[Finding]) -> Vec<Vulnerable> {
                 package: f.package.clone(),
                 version: f.version.clone(),
                 direct: f.direct,
-                fix: f.fix_version.clone(),
+                fix: f.fixes_all.clone(),
                 advisories: Vec::new(),
                 severity: Level::Unknown,
             });
         g.direct |= f.direct;
         g.severity = g.severity.max(f.advisory.severity);
         if g.fix.is_none() {
-            g.fix = f.fix_version.clone();
+            g.fix = f.fixes_all.clone();
         }
         g.advisories.push(f.advisory.clone());
     }
@@ -273,6 +273,8 @@ mod tests {
             cvss: None,
             cvss_score: None,
             kind: AdvisoryKind::Vulnerability,
+            severity_source: crate::advisories::severity::SeveritySource::CvssV3,
+            fixed_in: None,
         }
     }
 
@@ -434,6 +436,7 @@ mod tests {
             version: "0.3.15".into(),
             direct: false,
             fix_version: Some("0.4.16".into()),
+            fixes_all: Some("0.4.16".into()),
             advisory: adv(id, sev),
         };
         let g = vulnerable(&[f("A", Level::Medium), f("B", Level::High)]);

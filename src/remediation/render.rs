@@ -50,7 +50,11 @@ pub fn description(r: &Remediation) -> String {
             "| {} | {} | {} | {} |\n",
             cell(&a.id),
             cell(&a.aliases.join(", ")),
-            a.severity.as_str(),
+            cell(&format!(
+                "{} ({})",
+                a.severity.as_str(),
+                a.severity_source.label()
+            )),
             cell(a.summary.as_deref().unwrap_or(""))
         ));
     }
@@ -58,6 +62,9 @@ pub fn description(r: &Remediation) -> String {
         "\n**Why `{target}`:** it is the smallest version above `{}` that none of the known advisories on `{}` affects, so the change is as small as a fix can be.\n\n",
         r.from_version, r.package
     ));
+    if let Some(line) = major_bump_note(r) {
+        s.push_str(&line);
+    }
     s.push_str("**Commands** (in a comment, Developer role or more):\n\n");
     for (usage, what) in COMMANDS {
         s.push_str(&format!("- `/backline {usage}`: {what}\n"));
@@ -75,6 +82,45 @@ pub fn description(r: &Remediation) -> String {
     });
     s.push_str(&format!("{MARKER} {state} -->\n"));
     s
+}
+
+/// The component a breaking change moves: the first, or for `0.x` versions the second (as
+/// Cargo and npm read `0.x`).
+fn breaking_part(version: &str) -> Vec<u64> {
+    let nums: Vec<u64> = version
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .map_while(|p| p.parse().ok())
+        .collect();
+    match nums.as_slice() {
+        [0, minor, ..] => vec![0, *minor],
+        [major, ..] => vec![*major],
+        [] => vec![],
+    }
+}
+
+/// When the target is a major (breaking) upgrade, which advisory forced it: the one whose own
+/// first fixed version is the highest.
+fn major_bump_note(r: &Remediation) -> Option<String> {
+    let target = r.target_version.as_deref()?;
+    let (from, to) = (breaking_part(&r.from_version), breaking_part(target));
+    if from.is_empty() || to.is_empty() || from == to {
+        return None;
+    }
+    let forcing = r
+        .advisories
+        .iter()
+        .filter_map(|a| a.fixed_in.as_deref().map(|f| (a, f)))
+        .max_by(|a, b| {
+            crate::advisories::version::compare(r.ecosystem, a.1, b.1)
+                .then_with(|| b.0.id.cmp(&a.0.id))
+        })?;
+    Some(format!(
+        "**Major upgrade:** `{target}` is a breaking upgrade from `{}`; it is forced by **{}**, first fixed in `{}`.\n\n",
+        r.from_version,
+        cell(&forcing.0.id),
+        cell(forcing.1)
+    ))
 }
 
 /// The commit message.
@@ -153,6 +199,8 @@ mod tests {
                 cvss: None,
                 cvss_score: None,
                 kind: AdvisoryKind::Vulnerability,
+                severity_source: crate::advisories::severity::SeveritySource::CvssV3,
+                fixed_in: None,
             }],
             severity: Level::High,
             state: State::MrOpen,
@@ -177,7 +225,7 @@ mod tests {
 
 | Advisory | Aliases | Severity | Summary |
 |---|---|---|---|
-| RUSTSEC-2022-0013 | CVE-2022-24713, GHSA-m5pq-gvj9-9vr8 | high | Regexes with large repetitions \\| on empty sub-expressions take a very long time to parse |
+| RUSTSEC-2022-0013 | CVE-2022-24713, GHSA-m5pq-gvj9-9vr8 | high (cvss_v3) | Regexes with large repetitions \\| on empty sub-expressions take a very long time to parse |
 
 **Why `1.5.5`:** it is the smallest version above `1.5.4` that none of the known advisories on `regex` affects, so the change is as small as a fix can be.
 
@@ -200,5 +248,29 @@ Closing this MR ignores this version: backline will not propose it again (reopen
             title("Security:", &remediation()),
             "Security: bump regex from 1.5.4 to 1.5.5"
         );
+        assert!(!d.contains("Major upgrade"));
+    }
+
+    #[test]
+    fn a_major_upgrade_names_the_advisory_that_forced_it() {
+        let mut r = remediation();
+        r.from_version = "0.3.15".into();
+        r.target_version = Some("0.4.16".into());
+        let mut minor = r.advisories[0].clone();
+        minor.id = "RUSTSEC-2023-0001".into();
+        minor.fixed_in = Some("0.3.17".into());
+        r.advisories[0].id = "RUSTSEC-2024-0003".into();
+        r.advisories[0].fixed_in = Some("0.4.16".into());
+        r.advisories.push(minor);
+        let d = description(&r);
+        assert!(
+            d.contains("**Major upgrade:** `0.4.16` is a breaking upgrade from `0.3.15`; it is forced by **RUSTSEC-2024-0003**, first fixed in `0.4.16`."),
+            "{d}"
+        );
+        r.target_version = Some("0.3.17".into());
+        assert!(!description(&r).contains("Major upgrade"));
+        r.from_version = "1.2.0".into();
+        r.target_version = Some("2.0.1".into());
+        assert!(description(&r).contains("from `1.2.0`"));
     }
 }

@@ -90,10 +90,12 @@ impl ProjectFigures {
         policy: &SlaPolicy,
         now_ms: i64,
     ) -> ProjectFigures {
-        let mut worst: HashMap<(&str, &str, &str), Level> = HashMap::new();
+        // One per distinct (package, version), however many manifests reach it (`-r`
+        // includes, several lockfiles).
+        let mut worst: HashMap<(crate::ecosystem::Ecosystem, &str, &str), Level> = HashMap::new();
         for f in findings.into_iter().filter(|f| f.is_vulnerability()) {
             let slot = worst
-                .entry((&f.path, &f.package, &f.version))
+                .entry((f.ecosystem, &f.package, &f.version))
                 .or_insert(f.advisory.severity);
             *slot = (*slot).max(f.advisory.severity);
         }
@@ -287,6 +289,42 @@ mod tests {
         let json = s.to_json();
         assert_eq!(json["open_remediations"]["critical"], 1);
         assert_eq!(json["median_time_to_fix_days"], 3.0);
+    }
+
+    #[test]
+    fn a_package_reached_through_two_manifests_counts_once() {
+        use crate::advisories::severity::SeveritySource;
+        use crate::advisories::AdvisoryKind;
+        use crate::ecosystem::Ecosystem;
+        use crate::findings::AdvisoryRef;
+        let finding = |path: &str, package: &str| Finding {
+            path: path.into(),
+            ecosystem: Ecosystem::PyPI,
+            package: package.into(),
+            version: "2.10".into(),
+            direct: true,
+            fix_version: Some("2.10.1".into()),
+            fixes_all: Some("2.10.1".into()),
+            advisory: AdvisoryRef {
+                id: "PYSEC-2019-217".into(),
+                aliases: vec![],
+                summary: None,
+                severity: Level::High,
+                cvss: None,
+                cvss_score: None,
+                kind: AdvisoryKind::Vulnerability,
+                severity_source: SeveritySource::Default,
+                fixed_in: Some("2.10.1".into()),
+            },
+        };
+        // requirements.txt includes requirements-base.txt with `-r`: both report jinja2.
+        let findings = [
+            finding("requirements.txt", "jinja2"),
+            finding("requirements-base.txt", "jinja2"),
+            finding("requirements-base.txt", "flask"),
+        ];
+        let figs = ProjectFigures::of(&findings, &[], &SlaPolicy::default(), 0);
+        assert_eq!(figs.vulnerable.total(), 2);
     }
 
     #[test]

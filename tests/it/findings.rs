@@ -168,3 +168,61 @@ async fn reference_findings_follow_the_default_branch() {
     assert!(sim.unmodeled().is_empty(), "{:?}", sim.unmodeled());
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_unchecked_dependencies_are_kept_per_project() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let bot = sim.bot_user();
+    let git_lock = "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"regex\"]\n\n[[package]]\nname = \"regex\"\nversion = \"1.5.4\"\nsource = \"git+https://github.com/rust-lang/regex?tag=1.5.4#b92ffd5471018419a15e7ffb5ee5ae6e8a0d6d5d\"\n";
+    let id = sim.with_world(|w| {
+        let id = w
+            .create_project(
+                ProjectSpec::new("acme", "gitdeps")
+                    .file("Cargo.lock", git_lock)
+                    .file("requirements.txt", "flask>=2.0\njinja2==2.10\n"),
+            )
+            .unwrap();
+        w.add_member(id, bot, access::DEVELOPER).unwrap();
+        id
+    });
+    let app = app_for(&sim).await;
+    app.app
+        .catalog_service
+        .clone()
+        .unwrap()
+        .sync(&Quiet)
+        .await
+        .unwrap();
+    let (status, findings) = app
+        .api(&format!("/api/v1/projects/{id}/findings?per_page=100"))
+        .await;
+    assert_eq!(status, 200);
+    let found = ids(&findings);
+    assert!(found.iter().all(|f| !f.starts_with("regex ")), "{found:?}");
+    assert!(
+        found.iter().any(|f| f.starts_with("jinja2 2.10 ")),
+        "{found:?}"
+    );
+    let (status, unchecked) = app.api(&format!("/api/v1/projects/{id}/unchecked")).await;
+    assert_eq!(status, 200, "{unchecked}");
+    assert_eq!(unchecked["total"], 2);
+    let rows: Vec<(String, String, String)> = unchecked["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["path"].as_str().unwrap().to_string(),
+                u["package"].as_str().unwrap().to_string(),
+                u["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("Cargo.lock".into(), "regex".into(), "git source".into()),
+            ("requirements.txt".into(), "flask".into(), "unpinned".into()),
+        ]
+    );
+}

@@ -79,6 +79,98 @@ async fn reference_rustsec_scan_of_a_vulnerable_lockfile() {
     assert!(table.contains("vulnerabilities in 11 packages"), "{table}");
 }
 
+fn git_lockfile() -> PathBuf {
+    root().join("tests/fixtures/scan-git/Cargo.lock")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_a_git_dependency_is_not_matched_but_listed_unchecked() {
+    let db = rustsec_db().display().to_string();
+    let lock = git_lockfile().display().to_string();
+    let (code, stdout, stderr) = scan(&[&lock, "--advisories", &db, "--format", "json"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let found: BTreeSet<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"].as_str().unwrap(),
+                f["advisory"]["id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // regex 1.5.4 from git is not crates.io's regex 1.5.4 (RUSTSEC-2022-0013): not reported,
+    // as cargo-audit agrees (see the comparison test); smallvec from crates.io is.
+    assert!(found.iter().all(|(p, _)| *p != "regex"), "{found:?}");
+    assert!(
+        found.contains(&("smallvec", "RUSTSEC-2021-0003")),
+        "{found:?}"
+    );
+    assert_eq!(
+        v["unchecked"],
+        serde_json::json!([{
+            "path": "Cargo.lock",
+            "ecosystem": "crates.io",
+            "package": "regex",
+            "version": "1.5.4",
+            "reason": "git source",
+        }])
+    );
+    let (_, table, _) = scan(&[&lock, "--advisories", &db]).await;
+    assert!(
+        table.contains("Not checked (1:") && table.contains("Cargo.lock: regex 1.5.4 (git source)"),
+        "{table}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_code_3_when_nothing_is_checked_with_a_warning_per_ecosystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let rustsec = rustsec_db().display().to_string();
+    let pypa = pypa_db().display().to_string();
+    // No manifest at all.
+    let (code, _, stderr) = scan(&[&d, "--advisories", &rustsec]).await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("no manifest or lockfile found"), "{stderr}");
+    // A Cargo.lock scanned with PyPI advisories only: nothing checked, and said which.
+    std::fs::write(
+        dir.path().join("Cargo.lock"),
+        "version = 3
+
+[[package]]
+name = \"regex\"\nversion = \"1.5.4\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = scan(&[&d, "--advisories", &pypa, "--format", "json"]).await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("warning: crates.io: no advisories loaded"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["crates.io: no advisories loaded"])
+    );
+    // A pinned, safe requirement beside it: PyPI was checked (0), crates.io still warned about.
+    std::fs::write(dir.path().join("requirements.txt"), "six==1.16.0\n").unwrap();
+    let (code, _, stderr) = scan(&[&d, "--advisories", &pypa]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning: crates.io: no advisories loaded"),
+        "{stderr}"
+    );
+    // An advisory folder holding no database: an error, not an empty scan.
+    let empty = tempfile::tempdir().unwrap();
+    let e = empty.path().display().to_string();
+    let (code, _, stderr) = scan(&[&d, "--advisories", &e]).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not an advisory database"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_clean_informational_only_and_errors() {
     let dir = tempfile::tempdir().unwrap();
@@ -137,8 +229,45 @@ async fn reference_pypa_requirements_scan() {
         .collect();
     assert!(!ids.is_empty());
     assert!(ids.iter().all(|id| id.starts_with("PYSEC-")), "{ids:?}");
-    // The unpinned requirement is not matched (no version to match).
-    assert!(!stdout.contains("\"package\": \"requests\""));
+    // The unpinned requirement is not matched (no version to match), but listed as unchecked.
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["package"] != "requests"));
+    assert_eq!(v["unchecked"][0]["package"], "requests");
+    assert_eq!(v["unchecked"][0]["reason"], "unpinned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_findings_through_includes_are_reported_per_manifest_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requirements-base.txt"), "jinja2==2.10\n").unwrap();
+    std::fs::write(
+        dir.path().join("requirements.txt"),
+        "-r requirements-base.txt\n",
+    )
+    .unwrap();
+    let db = pypa_db().display().to_string();
+    let d = dir.path().display().to_string();
+    let (code, stdout, stderr) = scan(&[&d, "--advisories", &db, "--format", "json"]).await;
+    assert_eq!(code, 1, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let per_path = |p: &str| findings.iter().filter(|f| f["path"] == p).count();
+    let (base, top) = (
+        per_path("requirements-base.txt"),
+        per_path("requirements.txt"),
+    );
+    assert!(base > 0 && base == top, "{base} {top}");
+    let (_, table, _) = scan(&[&d, "--advisories", &db]).await;
+    let summary = table.lines().last().unwrap();
+    assert!(
+        summary.starts_with(&format!(
+            "2 manifests scanned: {base} vulnerabilities in 1 package,"
+        )),
+        "{summary}"
+    );
 }
 
 /// (advisory id, package, version) of the vulnerabilities cargo-audit reports.
@@ -214,7 +343,11 @@ fn cargo_audit(lock: &Path, db: &Path) -> BTreeSet<(String, String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reference_rustsec_same_vulnerabilities_as_cargo_audit() {
     let db = rustsec_db();
-    let mut lockfiles = vec![PathBuf::from(lockfile()), root().join("Cargo.lock")];
+    let mut lockfiles = vec![
+        PathBuf::from(lockfile()),
+        git_lockfile(),
+        root().join("Cargo.lock"),
+    ];
     lockfiles.retain(|p| p.exists());
     for lock in lockfiles {
         let expected = cargo_audit(&lock, &db);

@@ -117,3 +117,22 @@ fn missing_path_and_unknown_file_fail_the_import() {
         Err(ImportFailure::UnknownLayout(_))
     ));
 }
+
+#[test]
+fn a_folder_without_any_record_is_not_an_advisory_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "nothing here").unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    let e = import_path(dir.path()).unwrap_err();
+    assert!(
+        matches!(e, ImportFailure::NoAdvisories { errors: 0, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("not an advisory database"), "{e}");
+    // Only unreadable records: still nothing imported, still an error.
+    std::fs::write(dir.path().join("broken.json"), "{ not json").unwrap();
+    assert!(matches!(
+        import_path(dir.path()),
+        Err(ImportFailure::NoAdvisories { errors: 1, .. })
+    ));
+}

@@ -290,6 +290,7 @@ fn dependencies_from_manifests_match_when_pinned() {
         direct: true,
         parent: None,
         dev: false,
+        source: crate::deps::Source::Registry,
     };
     assert!(index.matches_dependency(&dep).is_empty());
     dep.ecosystem = Ecosystem::Npm;
@@ -300,4 +301,35 @@ fn dependencies_from_manifests_match_when_pinned() {
         ids(&index.matches_dependency(&dep)),
         ["GHSA-35jh-r3h4-6jhm"]
     );
+    // The same name and version from a git checkout is not the registry's package.
+    dep.source = crate::deps::Source::Git;
+    assert!(index.matches_dependency(&dep).is_empty());
+}
+
+#[test]
+fn each_advisory_has_its_own_fix_and_the_package_one_fixes_all() {
+    let index = real_world();
+    let got: Vec<(String, Option<String>, Option<String>)> = index
+        .matches(Ecosystem::Npm, "lodash", "4.17.11")
+        .into_iter()
+        .map(|m| (m.advisory.id.clone(), m.advisory_fix, m.fix))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "GHSA-jf85-cpcp-j695".to_string(),
+                Some("4.17.12".to_string()),
+                Some("4.17.21".to_string())
+            ),
+            (
+                "GHSA-35jh-r3h4-6jhm".to_string(),
+                Some("4.17.21".to_string()),
+                Some("4.17.21".to_string())
+            ),
+        ]
+    );
+    // Two ranges: the advisory's own fix is the one above the installed version.
+    let m = &index.matches(Ecosystem::Npm, "minimist", "1.2.0")[0];
+    assert_eq!(m.advisory_fix.as_deref(), Some("1.2.6"));
 }

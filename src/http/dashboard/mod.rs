@@ -314,10 +314,17 @@ async fn project(
         })
     });
     let base = state.settings.public_url.as_deref().unwrap_or("");
+    let unchecked: Vec<crate::findings::Unchecked> = state
+        .inventory
+        .manifests(p.id)?
+        .iter()
+        .flat_map(|m| crate::findings::unchecked_for(&m.path, &m.dependencies))
+        .collect();
     let view = pages::ProjectView {
         project: &p,
         figures: &figures,
         findings: &findings,
+        unchecked: &unchecked,
         remediations: &rems,
         badge_url: crate::http::badge::badge_url(&state.settings, base, &p),
         policy: &state.settings.sla,

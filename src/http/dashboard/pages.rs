@@ -252,6 +252,8 @@ pub struct ProjectView<'a> {
     pub figures: &'a ProjectFigures,
     /// Its findings.
     pub findings: &'a [StoredFinding],
+    /// Its dependencies not checked against advisories.
+    pub unchecked: &'a [crate::findings::Unchecked],
     /// Its remediations.
     pub remediations: &'a [Remediation],
     /// Its badge URL (with key when needed).
@@ -393,6 +395,26 @@ pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
                 severity(f.advisory.severity),
                 Esc(f.fix_version.as_deref().unwrap_or("none known")),
                 when(s.first_seen_ms),
+            );
+        }
+        b.push_str("</table></div>");
+    }
+    let _ = write!(b, "<h2>Not checked ({})</h2>", v.unchecked.len());
+    if v.unchecked.is_empty() {
+        b.push_str("<p class=\"muted\">Every dependency comes from its public registry at a pinned version.</p>");
+    } else {
+        b.push_str(
+            "<div class=\"scroll\"><table><tr><th>Package</th><th>Version or reference</th>\
+             <th>Why not checked</th><th>Manifest</th></tr>",
+        );
+        for u in v.unchecked {
+            let _ = write!(
+                b,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                Esc(&u.package),
+                Esc(u.version.as_deref().unwrap_or("")),
+                u.reason,
+                Esc(&u.path),
             );
         }
         b.push_str("</table></div>");

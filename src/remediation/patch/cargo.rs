@@ -203,7 +203,16 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     }
     let Some(t) = blocks
         .iter()
-        .position(|b| b.name == pkg && b.version == from && b.source.is_some())
+        .position(|b| {
+            b.name == pkg
+                && b.version == from
+                && b.source.as_deref().is_some_and(|s| CRATES_IO.contains(&s))
+        })
+        .or_else(|| {
+            blocks
+                .iter()
+                .position(|b| b.name == pkg && b.version == from && b.source.is_some())
+        })
     else {
         return not_fixable(format!("{path} has no registry package {pkg} {from}"));
     };

@@ -198,9 +198,11 @@ fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> 
         reason: format!("the patched {path} does not parse: {e}"),
     })?;
     let mine = |v: &str| {
-        parsed
-            .iter()
-            .any(|d| key(&d.name) == key(req.package) && d.version.as_deref() == Some(v))
+        parsed.iter().any(|d| {
+            d.source == deps::Source::Registry
+                && key(&d.name) == key(req.package)
+                && d.version.as_deref() == Some(v)
+        })
     };
     if !mine(req.to) || mine(req.from) {
         return not_fixable(format!(
@@ -378,6 +380,25 @@ pub(crate) mod npm_test_support {
         package_json: Option<&str>,
         rel: NpmRelease,
     ) -> Result<Vec<(String, String)>, PatchError> {
+        run_lodash_from(
+            manifest,
+            lock,
+            package_json_path,
+            package_json,
+            rel,
+            "4.17.20",
+        )
+    }
+
+    /// [`run_lodash`] from another installed version.
+    pub fn run_lodash_from(
+        manifest: &str,
+        lock: &str,
+        package_json_path: &str,
+        package_json: Option<&str>,
+        rel: NpmRelease,
+        from: &str,
+    ) -> Result<Vec<(String, String)>, PatchError> {
         let (manifest_path, lock, pj_path, pj) = (
             manifest.to_string(),
             lock.to_string(),
@@ -400,7 +421,7 @@ pub(crate) mod npm_test_support {
         let req = PatchRequest {
             manifest_path: manifest,
             package: "lodash",
-            from: "4.17.20",
+            from,
             to: "4.17.21",
             direct: true,
             files: &files,

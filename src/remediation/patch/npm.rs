@@ -8,8 +8,11 @@
 //! - each dependency the new version declares must resolve, by node's lookup from the
 //!   package's folder upwards, to a locked copy in its range (optional ones may be absent);
 //! - each locked package that resolves to a moved copy must accept the new version in its
-//!   range (v2/v3); the project's own ranges (`package.json`, and the lock's root entry) are
-//!   bumped in their style (`^`, `~`, exact) when they exclude it.
+//!   range (v2/v3 `dependencies`, v1 `requires`, both by node's lookup); when one does not, the
+//!   patch says which parent to upgrade first;
+//! - the project's own ranges (`package.json`, and the lock's root entry) are bumped in their
+//!   style (`^`, `~`, exact) when they exclude it, and only when the top-level copy they resolve
+//!   to is one that moves: manifest and lockfile always agree.
 //!
 //! The `resolved` URL keeps its host (a mirror stays a mirror): only the file name's version
 //! changes.
@@ -52,6 +55,23 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut moved = 0;
     let mut root_ranges: Vec<(String, String)> = Vec::new();
+    // Whether the copy the project's own ranges resolve to (the top-level one) moves.
+    let top_level_moves = match lock.get("packages").and_then(Value::as_object) {
+        Some(packages) => {
+            packages
+                .get(&format!("node_modules/{pkg}"))
+                .and_then(|e| e.get("version"))
+                .and_then(Value::as_str)
+                == Some(from)
+        }
+        None => {
+            lock.get("dependencies")
+                .and_then(|d| d.get(pkg))
+                .and_then(|e| e.get("version"))
+                .and_then(Value::as_str)
+                == Some(from)
+        }
+    };
 
     if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
         let spans = tree.get("packages");
@@ -111,15 +131,20 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
             )?;
             moved += 1;
         }
-        // The root entry mirrors package.json.
-        if let Some(root) = spans.and_then(|s| s.get("")) {
-            root_range_edits(body, root, pkg, to, &mut edits)?;
+        // The root entry mirrors package.json; its range is the top-level copy's.
+        if top_level_moves {
+            if let Some(root) = spans.and_then(|s| s.get("")) {
+                root_range_edits(body, root, pkg, to, &mut edits)?;
+            }
         }
     }
     if let (Some(deps_v), Some(deps_n)) = (
         lock.get("dependencies").and_then(Value::as_object),
         tree.get("dependencies"),
     ) {
+        if lock.get("packages").is_none() {
+            check_v1_parents(deps_v, &[], pkg, from, to)?;
+        }
         let mut found = 0;
         walk_v1(
             body,
@@ -151,7 +176,7 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         } else {
             0
         };
-        if let Some(pj_tree) = scan(&pj_text[pj_bom..]) {
+        if let (Some(pj_tree), true) = (scan(&pj_text[pj_bom..]), top_level_moves) {
             let mut pj_edits = Vec::new();
             root_range_edits(&pj_text[pj_bom..], &pj_tree, pkg, to, &mut pj_edits)?;
             if !pj_edits.is_empty() {
@@ -417,6 +442,45 @@ fn root_range_edits(
     Ok(())
 }
 
+/// v1: every entry whose `requires` resolves `pkg` (node's lookup: its own nested
+/// `dependencies`, then each enclosing level up to the top) to a copy at `from` must accept
+/// `to`; the first that does not makes the patch not fixable, naming it.
+fn check_v1_parents(
+    level: &serde_json::Map<String, Value>,
+    ancestors: &[&serde_json::Map<String, Value>],
+    pkg: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), PatchError> {
+    let mut scope = ancestors.to_vec();
+    scope.push(level);
+    for (name, entry) in level {
+        let nested = entry.get("dependencies").and_then(Value::as_object);
+        if let Some(range) = entry
+            .get("requires")
+            .and_then(|r| r.get(pkg))
+            .and_then(Value::as_str)
+        {
+            let resolved = nested
+                .and_then(|n| n.get(pkg))
+                .or_else(|| scope.iter().rev().find_map(|m| m.get(pkg)));
+            let version = resolved
+                .and_then(|e| e.get("version"))
+                .and_then(Value::as_str);
+            if version == Some(from) && satisfies(range, to) != Some(true) {
+                let v = entry.get("version").and_then(Value::as_str).unwrap_or("?");
+                return not_fixable(format!(
+                    "{name} {v} requires {pkg} `{range}`, which excludes {to}; upgrade {name} first"
+                ));
+            }
+        }
+        if let Some(nested) = nested {
+            check_v1_parents(nested, &scope, pkg, from, to)?;
+        }
+    }
+    Ok(())
+}
+
 /// The v1 `dependencies` tree: every `pkg` entry at the old version moves; each one's
 /// requirements are checked by node's lookup through the nesting.
 #[allow(clippy::too_many_arguments)]
@@ -617,6 +681,95 @@ mod tests {
             V1.replace("4.17.20", "4.17.21")
                 .replace("sha512-old", INTEGRITY)
         );
+    }
+
+    /// The shape of the issue's real project: lodash at 2.4.2 (under a parent requiring
+    /// `~2.4.1`), 4.13.1 and 4.17.11 (top level, pinned by package.json).
+    const V1_MIXED: &str = r#"{
+  "name": "old",
+  "version": "1.0.0",
+  "lockfileVersion": 1,
+  "requires": true,
+  "dependencies": {
+    "lodash": {
+      "version": "4.17.11",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.11.tgz",
+      "integrity": "sha512-top"
+    },
+    "legacy": {
+      "version": "1.0.0",
+      "requires": {
+        "lodash": "~2.4.1"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "2.4.2",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-2.4.2.tgz",
+          "integrity": "sha512-old"
+        }
+      }
+    },
+    "modern": {
+      "version": "3.0.0",
+      "requires": {
+        "lodash": "^4.13.0"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "4.13.1",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.13.1.tgz",
+          "integrity": "sha512-mid"
+        }
+      }
+    }
+  }
+}
+"#;
+
+    const PJ_MIXED: &str = "{\n  \"name\": \"old\",\n  \"dependencies\": {\n    \"lodash\": \"4.17.11\",\n    \"legacy\": \"1.0.0\",\n    \"modern\": \"3.0.0\"\n  }\n}\n";
+
+    fn run_from(
+        lock: &str,
+        pj: Option<&str>,
+        from: &str,
+    ) -> Result<Vec<(String, String)>, PatchError> {
+        super::super::npm_test_support::run_lodash_from(
+            "web/package-lock.json",
+            lock,
+            "web/package.json",
+            pj,
+            lodash(&[]),
+            from,
+        )
+    }
+
+    #[test]
+    fn v1_a_parent_range_excluding_the_fix_is_reported() {
+        let e = run_from(V1_MIXED, Some(PJ_MIXED), "2.4.2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not fixable by an edit: legacy 1.0.0 requires lodash `~2.4.1`, which excludes 4.17.21; upgrade legacy first"
+        );
+    }
+
+    #[test]
+    fn v1_a_nested_copy_moves_without_touching_the_top_level_pin() {
+        // modern's `^4.13.0` accepts 4.17.21; the top-level copy (4.17.11) and package.json's
+        // pin stay as they are: manifest and lockfile agree.
+        let out = run_from(V1_MIXED, Some(PJ_MIXED), "4.13.1").unwrap();
+        assert_eq!(out.len(), 1, "package.json is not touched: {out:?}");
+        assert_eq!(
+            out[0].1,
+            V1_MIXED
+                .replace("lodash-4.13.1.tgz", "lodash-4.17.21.tgz")
+                .replace("\"version\": \"4.13.1\"", "\"version\": \"4.17.21\"")
+                .replace("sha512-mid", INTEGRITY)
+        );
+        // Moving the top-level copy bumps the pin with it.
+        let out = run_from(V1_MIXED, Some(PJ_MIXED), "4.17.11").unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out[0].1.contains("lodash-4.17.21.tgz"));
+        assert!(out[1].1.contains("\"lodash\": \"4.17.21\""), "{}", out[1].1);
     }
 
     #[test]

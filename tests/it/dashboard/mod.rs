@@ -39,6 +39,7 @@ pub fn finding(package: &str, severity: Level) -> Finding {
         version: "1.0.0".into(),
         direct: true,
         fix_version: Some("1.0.1".into()),
+        fixes_all: Some("1.0.1".into()),
         advisory: AdvisoryRef {
             id: format!("RUSTSEC-0000-{package}"),
             aliases: Vec::new(),
@@ -47,6 +48,8 @@ pub fn finding(package: &str, severity: Level) -> Finding {
             cvss: None,
             cvss_score: None,
             kind: AdvisoryKind::Vulnerability,
+            severity_source: backline::advisories::severity::SeveritySource::CvssV3,
+            fixed_in: None,
         },
     }
 }

@@ -121,6 +121,25 @@ async fn dashboard_login_pages_escaping_search_and_retry() {
     a.findings
         .replace(ProjectId(2), vec![finding("b", Level::Critical)], 1)
         .unwrap();
+    // A git dependency with a hostile name, as a parsed manifest would store it.
+    a.inventory
+        .put(
+            ProjectId(2),
+            &backline::inventory::table::StoredManifest {
+                path: "Cargo.lock".into(),
+                inputs: vec![],
+                dependencies: vec![backline::deps::Dependency::new(
+                    backline::ecosystem::Ecosystem::CratesIo,
+                    "<b>gitdep</b>",
+                    Some("1.0.0".into()),
+                    true,
+                )
+                .with_source(backline::deps::Source::Git)],
+                error: None,
+                parsed_at_ms: 1,
+            },
+        )
+        .unwrap();
     let http = client();
     let base = &app.base;
 
@@ -191,6 +210,12 @@ async fn dashboard_login_pages_escaping_search_and_retry() {
     assert!(page.contains("&lt;script&gt;alert(&#39;b&#39;)&lt;/script&gt;"));
     assert!(!page.contains("<script>"));
     assert!(page.contains("/badge/2.svg?key="), "{page}");
+    // What was not checked is on the project page too, escaped.
+    assert!(page.contains("<h2>Not checked (1)</h2>"), "{page}");
+    assert!(
+        page.contains("<td>&lt;b&gt;gitdep&lt;/b&gt;</td><td>1.0.0</td><td>git source</td>"),
+        "{page}"
+    );
     let (status, _) = get(&http, &format!("{base}/projects/acme%2Fopen"), &cookie).await;
     assert_eq!(status, 200);
     let (status, _) = get(&http, &format!("{base}/projects/999"), &cookie).await;
