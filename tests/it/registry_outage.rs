@@ -40,8 +40,7 @@ async fn an_unreachable_registry_never_fails_the_scan_and_the_fix_waits_then_ope
         clock,
     )
     .unwrap();
-    let reference =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let reference = crate::harness::test_data("");
     let w = world_with(Arc::new(PatchFixer::new(Arc::new(registry))), move |s| {
         s.advisories = vec![reference.join("rustsec-advisory-db")]
     })
