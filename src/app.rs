@@ -51,6 +51,8 @@ pub struct App {
     pub findings: FindingsTable,
     /// Project scans and push reactions, when GitLab is configured.
     pub scanner: Option<Arc<Scanner>>,
+    /// Bytes of not-yet-verified webhook bodies buffered right now, and their cap.
+    pub unverified_budget: Arc<crate::http::budget::ByteBudget>,
     handler: Arc<dyn Handler>,
     live_workers: Arc<AtomicUsize>,
     replayed: usize,
@@ -187,6 +189,9 @@ impl App {
         metrics.set_inbox_depth(lanes.depth());
         metrics.set_dead_letters(inbox.dead_count());
         Ok(App {
+            unverified_budget: crate::http::budget::ByteBudget::new(
+                settings.unverified_body_budget_bytes,
+            ),
             settings: Arc::new(settings),
             store,
             inbox,
@@ -219,6 +224,8 @@ impl App {
                 s.signature_tolerance,
                 s.insecure_accept_unverified,
             ),
+            unverified_budget: self.unverified_budget.clone(),
+            refusal_log: crate::http::log_rate::LogRate::default(),
             inbox: self.inbox.clone(),
             lanes: self.lanes.clone(),
             metrics: self.metrics.clone(),
@@ -249,7 +256,11 @@ impl App {
                 .configure(crate::http::routes)
         })
         .disable_signals()
+        // The head must arrive within 10 s (GitLab's own webhook timeout); the body has its own
+        // timeout in the handler (`BACKLINE_BODY_READ_TIMEOUT_SECS`); an idle kept-alive
+        // connection is closed after 5 s, and a closing one gets 2 s to go.
         .client_request_timeout(Duration::from_secs(10))
+        .keep_alive(Duration::from_secs(5))
         .client_disconnect_timeout(Duration::from_secs(2))
         .shutdown_timeout(self.settings.shutdown_timeout.as_secs())
         .listen(listener)?

@@ -15,6 +15,7 @@ pub mod ecosystem;
 pub mod findings;
 pub mod gitlab;
 pub mod handlers;
+pub mod hook_secret;
 pub mod http;
 pub mod inbox;
 pub mod inventory;

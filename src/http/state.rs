@@ -16,6 +16,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Webhook verification.
     pub verifier: Verifier,
+    /// Bytes buffered at once across every not-yet-verified (signed) delivery.
+    pub unverified_budget: Arc<crate::http::budget::ByteBudget>,
+    /// Refused webhooks are logged at a bounded rate.
+    pub refusal_log: crate::http::log_rate::LogRate,
     /// The durable inbox.
     pub inbox: Inbox,
     /// The schedule the workers take from.

@@ -14,4 +14,5 @@ mod inventory;
 mod remediation;
 mod scan;
 mod soak;
+mod upload_limits;
 mod workers;
