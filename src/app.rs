@@ -226,6 +226,8 @@ impl App {
             ),
             unverified_budget: self.unverified_budget.clone(),
             refusal_log: crate::http::log_rate::LogRate::default(),
+            sessions: crate::http::dashboard::session::SessionStore::new(),
+            auth_guard: crate::http::throttle::AuthGuard::default(),
             inbox: self.inbox.clone(),
             lanes: self.lanes.clone(),
             metrics: self.metrics.clone(),

@@ -12,6 +12,7 @@ pub mod log_rate;
 pub mod openapi;
 pub mod remediation_api;
 pub mod state;
+pub mod throttle;
 pub mod verify;
 pub mod webhook;
 

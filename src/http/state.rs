@@ -20,6 +20,10 @@ pub struct AppState {
     pub unverified_budget: Arc<crate::http::budget::ByteBudget>,
     /// Refused webhooks are logged at a bounded rate.
     pub refusal_log: crate::http::log_rate::LogRate,
+    /// Live dashboard sessions.
+    pub sessions: crate::http::dashboard::session::SessionStore,
+    /// Wrong admin tokens (logins, bearer tokens): throttled per client, logged at a bounded rate.
+    pub auth_guard: crate::http::throttle::AuthGuard,
     /// The durable inbox.
     pub inbox: Inbox,
     /// The schedule the workers take from.
