@@ -11,6 +11,7 @@ mod harness;
 mod hostile;
 mod intake;
 mod inventory;
+mod refusals;
 mod remediation;
 mod scan;
 mod soak;
