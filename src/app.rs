@@ -62,7 +62,7 @@ impl App {
     /// Opens the store and loads every pending delivery into the lanes (replay after a stop or
     /// a crash). Workers are started separately.
     pub fn build(settings: Settings, handler: Arc<dyn Handler>) -> Result<App, StoreError> {
-        let store = Store::open(&settings.data_dir)?;
+        let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
         let catalog = Catalog::open(&store)?;
         Self::assemble(settings, store, catalog, handler, None, None)
     }
@@ -88,7 +88,7 @@ impl App {
         fixer: Arc<dyn crate::remediation::executor::Fixer>,
         registry: Arc<dyn crate::registry::Registry>,
     ) -> Result<App, StoreError> {
-        let store = Store::open(&settings.data_dir)?;
+        let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
         let catalog = Catalog::open(&store)?;
         let filter =
             NamespaceFilter::new(&settings.namespace_allowlist, &settings.namespace_denylist);
@@ -166,7 +166,7 @@ impl App {
     ) -> Result<App, StoreError> {
         let inventory = Inventory::open(&store)?;
         let findings = FindingsTable::open(&store)?;
-        let inbox = Inbox::new(store.clone());
+        let inbox = Inbox::open(store.clone(), settings.inbox_max_bytes)?;
         let lanes = Arc::new(Lanes::new());
         let now = now_ms();
         let recovered = inbox.recover()?;

@@ -21,6 +21,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 /// Default cap on the bytes of unverified (signed, not yet checked) bodies buffered at once.
 pub const DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
+/// Default cap on the disk the stored delivery bodies take (compressed).
+pub const DEFAULT_INBOX_MAX_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 /// Everything the server needs to run. Secrets are wrapped and never printed.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -46,6 +49,10 @@ pub struct Settings {
     pub unverified_body_budget_bytes: usize,
     /// How long a webhook body may take to arrive (GitLab itself gives up after 10 s).
     pub body_read_timeout: Duration,
+    /// Most bytes the stored (compressed) delivery bodies may take; past it, 503.
+    pub inbox_max_bytes: u64,
+    /// sled's page cache.
+    pub store_cache_bytes: u64,
     /// How far a `webhook-timestamp` may be from now.
     pub signature_tolerance: Duration,
     /// Number of deliveries processed at once (different projects); 0 = intake only.
@@ -118,6 +125,8 @@ impl Settings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             unverified_body_budget_bytes: DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES,
             body_read_timeout: Duration::from_secs(10),
+            inbox_max_bytes: DEFAULT_INBOX_MAX_BYTES,
+            store_cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             signature_tolerance: Duration::from_secs(300),
             workers: 8,
             max_attempts: 8,
@@ -245,6 +254,12 @@ pub struct ServeArgs {
     /// Seconds a webhook body may take to arrive before 408 [default: 10].
     #[arg(long, env = "BACKLINE_BODY_READ_TIMEOUT_SECS")]
     pub body_read_timeout_secs: Option<u64>,
+    /// Most bytes stored delivery bodies (compressed) may take before 503 [default: 2147483648].
+    #[arg(long, env = "BACKLINE_INBOX_MAX_BYTES")]
+    pub inbox_max_bytes: Option<u64>,
+    /// sled's page cache in bytes [default: 67108864].
+    #[arg(long, env = "BACKLINE_STORE_CACHE_BYTES")]
+    pub store_cache_bytes: Option<u64>,
     /// Deliveries processed at once; 0 = accept and store only [default: 8].
     #[arg(long, env = "BACKLINE_WORKERS")]
     pub workers: Option<usize>,
@@ -348,6 +363,8 @@ pub struct FileConfig {
     max_body_bytes: Option<usize>,
     unverified_body_budget_bytes: Option<usize>,
     body_read_timeout_secs: Option<u64>,
+    inbox_max_bytes: Option<u64>,
+    store_cache_bytes: Option<u64>,
     workers: Option<usize>,
     max_attempts: Option<u32>,
     retry_base_ms: Option<u64>,
@@ -525,6 +542,12 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
             });
         }
         s.body_read_timeout = Duration::from_secs(secs);
+    }
+    if let Some(n) = args.inbox_max_bytes.or(file.inbox_max_bytes) {
+        s.inbox_max_bytes = n;
+    }
+    if let Some(n) = args.store_cache_bytes.or(file.store_cache_bytes) {
+        s.store_cache_bytes = n;
     }
     if let Some(n) = args.workers.or(file.workers) {
         s.workers = n;

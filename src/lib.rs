@@ -21,6 +21,7 @@ pub mod inbox;
 pub mod inventory;
 pub mod lanes;
 pub mod metrics;
+pub mod payload_codec;
 pub mod priority;
 pub mod registry;
 pub mod remediation;

@@ -18,6 +18,9 @@ use crate::http::state::AppState;
 use crate::http::verify::{HookScope, Precheck, Verified, VerifyError, VerifyHeaders};
 use crate::inbox::{Enqueued, NewDelivery};
 
+/// Bodies up to this size are compressed and stored on the server thread.
+const INLINE_ENQUEUE_BYTES: usize = 64 * 1024;
+
 /// Longest idempotency key kept as it is; longer ones are hashed.
 const MAX_KEY_LEN: usize = 128;
 
@@ -287,9 +290,18 @@ async fn intake(
         },
         received_at_ms: now_ms(),
     };
-    // Inline rather than on the blocking pool: an enqueue is a few in-memory sled inserts (the
-    // disk work happens in the flusher thread), and the thread hop costs more than it saves.
-    let stored = state.inbox.enqueue(&delivery, &body);
+    // A small body inline: an enqueue is a few in-memory sled inserts (the disk work happens in
+    // the flusher thread), and the thread hop costs more than it saves. A large one is
+    // compressed on the blocking pool, off the server's threads.
+    let stored = if body.len() <= INLINE_ENQUEUE_BYTES {
+        state.inbox.enqueue(&delivery, &body)
+    } else {
+        let (to_store, body) = (delivery.clone(), body.clone());
+        state
+            .inbox
+            .run(move |inbox| inbox.enqueue(&to_store, &body))
+            .await
+    };
     let stored = match stored {
         Ok(s) => s,
         Err(e) => {
@@ -311,6 +323,20 @@ async fn intake(
     }
     let kind = classification.kind.as_str();
     match stored {
+        Enqueued::Full { used, limit } => {
+            if let Some(suppressed) = state.refusal_log.admit() {
+                tracing::warn!(
+                    used,
+                    limit,
+                    suppressed,
+                    "inbox full: deliveries refused with 503 until it drains"
+                );
+            }
+            state.metrics.rejected("inbox_full");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "60"))
+                .json(json!({ "error": "the inbox is full; retry later" }))
+        }
         Enqueued::Accepted { seq, lane } => {
             state.lanes.push(lane, seq, None);
             state.metrics.set_inbox_depth(state.lanes.depth());

@@ -190,3 +190,50 @@ async fn sixty_stalled_uploads_do_not_grow_the_binary_past_the_budget() {
     let (status, _) = server.sigterm().await;
     assert!(status.success());
 }
+
+/// Issue 12 item 11: past the inbox's disk cap a valid delivery gets 503 with `Retry-After`
+/// (GitLab retries), and bodies are stored compressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_inbox_answers_503_so_gitlab_retries() {
+    let app = spawn(Options {
+        workers: 0,
+        tweak: Box::new(|s| s.inbox_max_bytes = 4096),
+        ..Default::default()
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..40 {
+        let r = app
+            .http
+            .post(app.webhook_url())
+            .header("X-Gitlab-Event", "Push Hook")
+            .header("X-Gitlab-Token", SECRET)
+            .body(push_body(1, &format!("marker {i}")))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        if status == 503 {
+            assert_eq!(r.headers()["retry-after"], "60");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"], "the inbox is full; retry later");
+        }
+        statuses.push(status);
+    }
+    let accepted = statuses.iter().filter(|s| **s == 202).count();
+    assert!(accepted >= 2, "{statuses:?}");
+    assert_eq!(
+        accepted + statuses.iter().filter(|s| **s == 503).count(),
+        40
+    );
+    assert!(accepted < 40, "{statuses:?}");
+    // Stored compressed: each push body is far smaller on disk than on the wire.
+    let raw = push_body(1, "marker 0").len() as u64;
+    assert!(app.app.inbox.payload_bytes() <= 4096);
+    assert!(
+        app.app.inbox.payload_bytes() < accepted as u64 * raw / 2,
+        "{} bytes stored for {accepted} bodies of {raw}",
+        app.app.inbox.payload_bytes()
+    );
+    app.shutdown().await;
+}
