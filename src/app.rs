@@ -51,6 +51,8 @@ pub struct App {
     pub findings: FindingsTable,
     /// Project scans and push reactions, when GitLab is configured.
     pub scanner: Option<Arc<Scanner>>,
+    /// Bytes of not-yet-verified webhook bodies buffered right now, and their cap.
+    pub unverified_budget: Arc<crate::http::budget::ByteBudget>,
     handler: Arc<dyn Handler>,
     live_workers: Arc<AtomicUsize>,
     replayed: usize,
@@ -60,7 +62,7 @@ impl App {
     /// Opens the store and loads every pending delivery into the lanes (replay after a stop or
     /// a crash). Workers are started separately.
     pub fn build(settings: Settings, handler: Arc<dyn Handler>) -> Result<App, StoreError> {
-        let store = Store::open(&settings.data_dir)?;
+        let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
         let catalog = Catalog::open(&store)?;
         Self::assemble(settings, store, catalog, handler, None, None)
     }
@@ -86,7 +88,7 @@ impl App {
         fixer: Arc<dyn crate::remediation::executor::Fixer>,
         registry: Arc<dyn crate::registry::Registry>,
     ) -> Result<App, StoreError> {
-        let store = Store::open(&settings.data_dir)?;
+        let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
         let catalog = Catalog::open(&store)?;
         let filter =
             NamespaceFilter::new(&settings.namespace_allowlist, &settings.namespace_denylist);
@@ -163,7 +165,7 @@ impl App {
     ) -> Result<App, StoreError> {
         let inventory = Inventory::open(&store)?;
         let findings = FindingsTable::open(&store)?;
-        let inbox = Inbox::new(store.clone());
+        let inbox = Inbox::open(store.clone(), settings.inbox_max_bytes)?;
         let lanes = Arc::new(Lanes::new());
         let now = now_ms();
         let recovered = inbox.recover()?;
@@ -186,6 +188,9 @@ impl App {
         metrics.set_inbox_depth(lanes.depth());
         metrics.set_dead_letters(inbox.dead_count());
         Ok(App {
+            unverified_budget: crate::http::budget::ByteBudget::new(
+                settings.unverified_body_budget_bytes,
+            ),
             settings: Arc::new(settings),
             store,
             inbox,
@@ -218,6 +223,10 @@ impl App {
                 s.signature_tolerance,
                 s.insecure_accept_unverified,
             ),
+            unverified_budget: self.unverified_budget.clone(),
+            refusal_log: crate::http::log_rate::LogRate::default(),
+            sessions: crate::http::dashboard::session::SessionStore::new(),
+            auth_guard: crate::http::throttle::AuthGuard::default(),
             inbox: self.inbox.clone(),
             lanes: self.lanes.clone(),
             metrics: self.metrics.clone(),
@@ -248,7 +257,11 @@ impl App {
                 .configure(crate::http::routes)
         })
         .disable_signals()
+        // The head must arrive within 10 s (GitLab's own webhook timeout); the body has its own
+        // timeout in the handler (`BACKLINE_BODY_READ_TIMEOUT_SECS`); an idle kept-alive
+        // connection is closed after 5 s, and a closing one gets 2 s to go.
         .client_request_timeout(Duration::from_secs(10))
+        .keep_alive(Duration::from_secs(5))
         .client_disconnect_timeout(Duration::from_secs(2))
         .shutdown_timeout(self.settings.shutdown_timeout.as_secs())
         .listen(listener)?

@@ -18,6 +18,12 @@ pub const DEFAULT_DATA_DIR: &str = "./backline-data";
 /// GitLab's own cap on webhook payloads, 25 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
+/// Default cap on the bytes of unverified (signed, not yet checked) bodies buffered at once.
+pub const DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES: usize = 64 * 1024 * 1024;
+
+/// Default cap on the disk the stored delivery bodies take (compressed).
+pub const DEFAULT_INBOX_MAX_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
 /// Everything the server needs to run. Secrets are wrapped and never printed.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -39,6 +45,14 @@ pub struct Settings {
     pub admin_token: Option<Secret>,
     /// Largest accepted webhook body; larger answers 413.
     pub max_body_bytes: usize,
+    /// Bytes of not-yet-verified bodies buffered at once across all requests; past it, 503.
+    pub unverified_body_budget_bytes: usize,
+    /// How long a webhook body may take to arrive (GitLab itself gives up after 10 s).
+    pub body_read_timeout: Duration,
+    /// Most bytes the stored (compressed) delivery bodies may take; past it, 503.
+    pub inbox_max_bytes: u64,
+    /// sled's page cache.
+    pub store_cache_bytes: u64,
     /// How far a `webhook-timestamp` may be from now.
     pub signature_tolerance: Duration,
     /// Number of deliveries processed at once (different projects); 0 = intake only.
@@ -115,6 +129,10 @@ impl Settings {
             gitlab_token: None,
             admin_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            unverified_body_budget_bytes: DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES,
+            body_read_timeout: Duration::from_secs(10),
+            inbox_max_bytes: DEFAULT_INBOX_MAX_BYTES,
+            store_cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             signature_tolerance: Duration::from_secs(300),
             workers: 8,
             max_attempts: 8,
@@ -247,6 +265,19 @@ pub struct ServeArgs {
     /// Largest accepted webhook body in bytes [default: 26214400].
     #[arg(long, env = "BACKLINE_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Bytes of unverified (signed) bodies buffered at once before answering 503, at least the
+    /// largest body [default: 67108864].
+    #[arg(long, env = "BACKLINE_UNVERIFIED_BODY_BUDGET_BYTES")]
+    pub unverified_body_budget_bytes: Option<usize>,
+    /// Seconds a webhook body may take to arrive before 408 [default: 10].
+    #[arg(long, env = "BACKLINE_BODY_READ_TIMEOUT_SECS")]
+    pub body_read_timeout_secs: Option<u64>,
+    /// Most bytes stored delivery bodies (compressed) may take before 503 [default: 2147483648].
+    #[arg(long, env = "BACKLINE_INBOX_MAX_BYTES")]
+    pub inbox_max_bytes: Option<u64>,
+    /// sled's page cache in bytes [default: 67108864].
+    #[arg(long, env = "BACKLINE_STORE_CACHE_BYTES")]
+    pub store_cache_bytes: Option<u64>,
     /// Deliveries processed at once; 0 = accept and store only [default: 8].
     #[arg(long, env = "BACKLINE_WORKERS")]
     pub workers: Option<usize>,
@@ -356,6 +387,10 @@ pub struct FileConfig {
     gitlab_token: Option<String>,
     admin_token: Option<String>,
     max_body_bytes: Option<usize>,
+    unverified_body_budget_bytes: Option<usize>,
+    body_read_timeout_secs: Option<u64>,
+    inbox_max_bytes: Option<u64>,
+    store_cache_bytes: Option<u64>,
     workers: Option<usize>,
     max_attempts: Option<u32>,
     retry_base_ms: Option<u64>,
@@ -515,6 +550,37 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
             });
         }
         s.max_body_bytes = n;
+    }
+    if let Some(n) = args
+        .unverified_body_budget_bytes
+        .or(file.unverified_body_budget_bytes)
+    {
+        s.unverified_body_budget_bytes = n;
+    }
+    if s.unverified_body_budget_bytes < s.max_body_bytes {
+        return Err(ConfigError::Invalid {
+            name: "BACKLINE_UNVERIFIED_BODY_BUDGET_BYTES",
+            reason: format!(
+                "must be at least BACKLINE_MAX_BODY_BYTES ({}), or the largest signed delivery \
+                 could never be read",
+                s.max_body_bytes
+            ),
+        });
+    }
+    if let Some(secs) = args.body_read_timeout_secs.or(file.body_read_timeout_secs) {
+        if secs == 0 {
+            return Err(ConfigError::Invalid {
+                name: "BACKLINE_BODY_READ_TIMEOUT_SECS",
+                reason: "must be at least 1".to_string(),
+            });
+        }
+        s.body_read_timeout = Duration::from_secs(secs);
+    }
+    if let Some(n) = args.inbox_max_bytes.or(file.inbox_max_bytes) {
+        s.inbox_max_bytes = n;
+    }
+    if let Some(n) = args.store_cache_bytes.or(file.store_cache_bytes) {
+        s.store_cache_bytes = n;
     }
     if let Some(n) = args.workers.or(file.workers) {
         s.workers = n;

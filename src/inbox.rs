@@ -28,6 +28,7 @@
 //! linearizable: a later segment is not recovered when an earlier one was torn). And 202 is
 //! answered only after a flush that covers every write of the enqueue.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -166,6 +167,13 @@ pub enum Enqueued {
         /// Sequence number of the first copy.
         seq: u64,
     },
+    /// Not stored: the stored bodies already take the configured disk cap.
+    Full {
+        /// Bytes the stored bodies take.
+        used: u64,
+        /// The cap.
+        limit: u64,
+    },
 }
 
 /// A claimed delivery, ready for its handler.
@@ -203,6 +211,9 @@ pub struct Inbox {
     store: Store,
     /// Serializes revives, whose gate (the dead letter) is removed last.
     revive_lock: Arc<Mutex<()>>,
+    /// Bytes of stored (compressed) bodies right now, and the most allowed.
+    payload_bytes: Arc<AtomicU64>,
+    max_payload_bytes: u64,
 }
 
 /// The lane of a project: its id, or 0 for none.
@@ -222,12 +233,59 @@ pub struct Recovered {
 }
 
 impl Inbox {
-    /// The inbox over a store.
+    /// The inbox over a store, without a cap on its bodies' disk use.
     pub fn new(store: Store) -> Self {
         Inbox {
             store,
             revive_lock: Arc::new(Mutex::new(())),
+            payload_bytes: Arc::new(AtomicU64::new(0)),
+            max_payload_bytes: u64::MAX,
         }
+    }
+
+    /// The inbox over a store, refusing new deliveries ([`Enqueued::Full`]) while its stored
+    /// bodies take `max_payload_bytes` or more. Counts what is stored already.
+    pub fn open(store: Store, max_payload_bytes: u64) -> Result<Self, StoreError> {
+        let mut used = 0u64;
+        for value in store.payloads().iter().values() {
+            used += value?.len() as u64;
+        }
+        Ok(Inbox {
+            store,
+            revive_lock: Arc::new(Mutex::new(())),
+            payload_bytes: Arc::new(AtomicU64::new(used)),
+            max_payload_bytes,
+        })
+    }
+
+    /// Bytes the stored bodies take now (compressed).
+    pub fn payload_bytes(&self) -> u64 {
+        self.payload_bytes.load(Ordering::SeqCst)
+    }
+
+    fn put_payload(&self, key: [u8; 8], stored: Vec<u8>) -> Result<(), StoreError> {
+        let len = stored.len() as u64;
+        let old = self.store.payloads().insert(key, stored)?;
+        self.payload_bytes.fetch_add(len, Ordering::SeqCst);
+        if let Some(old) = old {
+            self.release(old.len() as u64);
+        }
+        Ok(())
+    }
+
+    fn remove_payload(&self, key: &[u8]) -> Result<(), StoreError> {
+        if let Some(old) = self.store.payloads().remove(key)? {
+            self.release(old.len() as u64);
+        }
+        Ok(())
+    }
+
+    fn release(&self, n: u64) {
+        let _ = self
+            .payload_bytes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+                Some(v.saturating_sub(n))
+            });
     }
 
     /// The store underneath.
@@ -270,6 +328,14 @@ impl Inbox {
     /// copies arriving together exactly one is stored; the other is reported as duplicate.
     /// Not yet durable: await [`Store::durable`] before acknowledging.
     pub fn enqueue(&self, delivery: &NewDelivery, body: &[u8]) -> Result<Enqueued, StoreError> {
+        let stored = crate::payload_codec::encode(body);
+        let used = self.payload_bytes();
+        if used.saturating_add(stored.len() as u64) > self.max_payload_bytes {
+            return Ok(Enqueued::Full {
+                used,
+                limit: self.max_payload_bytes,
+            });
+        }
         let seq = self.store.next_id()?;
         let seq_bytes = u64_key(seq);
         let keys = self.store.delivery_keys();
@@ -296,7 +362,7 @@ impl Inbox {
                 }
             }
         }
-        match self.write_new(seq, delivery, body) {
+        match self.write_new(seq, delivery, body.len() as u64, stored) {
             Ok(lane) => Ok(Enqueued::Accepted { seq, lane }),
             Err(e) => {
                 // Let a later copy in; if this fails too, the key is taken over after a restart.
@@ -310,7 +376,13 @@ impl Inbox {
         }
     }
 
-    fn write_new(&self, seq: u64, delivery: &NewDelivery, body: &[u8]) -> Result<u64, StoreError> {
+    fn write_new(
+        &self,
+        seq: u64,
+        delivery: &NewDelivery,
+        body_len: u64,
+        stored: Vec<u8>,
+    ) -> Result<u64, StoreError> {
         let key = u64_key(seq);
         let lane = lane_of(delivery.project);
         let record = DeliveryRecord {
@@ -320,7 +392,7 @@ impl Inbox {
             project: delivery.project,
             event_uuid: delivery.event_uuid.clone(),
             verified_by: delivery.verified_by.to_string(),
-            body_len: body.len() as u64,
+            body_len,
             state: DeliveryState::Queued,
             attempts: 0,
             received_at_ms: delivery.received_at_ms,
@@ -329,7 +401,7 @@ impl Inbox {
             outcome: None,
             last_error: None,
         };
-        self.store.payloads().insert(key, body)?;
+        self.put_payload(key, stored)?;
         self.store
             .inbox()
             .insert(key, encode(&InboxEntry { lane }))?;
@@ -394,7 +466,7 @@ impl Inbox {
         if !record.state.is_pending() {
             return Ok(None);
         }
-        let Some(body) = self.store.payloads().get(key)? else {
+        let Some(stored) = self.store.payloads().get(key)? else {
             // Cannot happen by the write order; if the disk lost it anyway, say so where people
             // look instead of retrying forever.
             self.bury(
@@ -404,14 +476,18 @@ impl Inbox {
             )?;
             return Ok(None);
         };
+        let body = match crate::payload_codec::decode(&stored, record.body_len) {
+            Ok(body) => body,
+            Err(e) => {
+                self.bury(seq, &e.to_string(), crate::clock::now_ms())?;
+                return Ok(None);
+            }
+        };
         record.attempts += 1;
         record.state = DeliveryState::Processing;
         record.next_attempt_at_ms = None;
         self.store.deliveries().insert(key, encode(&record))?;
-        Ok(Some(Claimed {
-            record,
-            body: body.to_vec(),
-        }))
+        Ok(Some(Claimed { record, body }))
     }
 
     /// Finishes a delivery: records the outcome, removes the pending entry and the body.
@@ -500,7 +576,7 @@ impl Inbox {
         self.store.deliveries().insert(key, encode(&record))?;
         self.store.inbox().remove(key)?;
         if dead.is_none() {
-            self.store.payloads().remove(key)?;
+            self.remove_payload(&key)?;
         }
         Ok(())
     }
@@ -589,7 +665,7 @@ impl Inbox {
                 None as Option<&[u8]>,
             )?;
             self.store.deliveries().remove(&k)?;
-            self.store.payloads().remove(&k)?;
+            self.remove_payload(&k)?;
             removed += 1;
         }
         Ok(removed)
@@ -623,6 +699,66 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         (dir, Inbox::new(store))
+    }
+
+    #[test]
+    fn bodies_are_stored_compressed_and_old_raw_ones_still_read() {
+        let (_dir, inbox) = open();
+        let body = br#"{"object_kind":"push","commits":[{"message":"fix"}]}"#.repeat(300);
+        let seq = accept(&inbox, "id:big", Some(1), &body);
+        let stored = inbox.store().payloads().get(u64_key(seq)).unwrap().unwrap();
+        assert!(stored.len() * 10 < body.len(), "{} bytes", stored.len());
+        assert_eq!(inbox.payload_bytes(), stored.len() as u64);
+        assert_eq!(inbox.claim(seq).unwrap().unwrap().body, body);
+        // A body stored raw by an earlier version is read as it is.
+        let old = accept(&inbox, "id:old", Some(1), b"{}");
+        let raw = br#"{"object_kind":"push"}"#;
+        let mut record = inbox.record(old).unwrap().unwrap();
+        record.body_len = raw.len() as u64;
+        inbox
+            .store()
+            .deliveries()
+            .insert(u64_key(old), encode(&record))
+            .unwrap();
+        inbox
+            .store()
+            .payloads()
+            .insert(u64_key(old), raw.as_slice())
+            .unwrap();
+        assert_eq!(inbox.claim(old).unwrap().unwrap().body, raw.to_vec());
+    }
+
+    #[test]
+    fn a_full_inbox_refuses_until_bodies_are_freed_and_counts_what_is_there_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let noise: Vec<u8> = (0..4000u32)
+            .flat_map(|i| i.wrapping_mul(2654435761).to_le_bytes())
+            .collect();
+        let inbox = Inbox::open(store.clone(), 20_000).unwrap();
+        let first = accept(&inbox, "id:1", Some(1), &noise);
+        assert!(matches!(
+            inbox.enqueue(&delivery("id:2", Some(1)), &noise).unwrap(),
+            Enqueued::Full { limit: 20_000, .. }
+        ));
+        // Reopened: what is stored counts.
+        let reopened = Inbox::open(store, 20_000).unwrap();
+        assert_eq!(reopened.payload_bytes(), inbox.payload_bytes());
+        assert!(matches!(
+            reopened
+                .enqueue(&delivery("id:2", Some(1)), &noise)
+                .unwrap(),
+            Enqueued::Full { .. }
+        ));
+        reopened.claim(first).unwrap().unwrap();
+        reopened.ack(first, "done", 2_000).unwrap();
+        assert_eq!(reopened.payload_bytes(), 0);
+        assert!(matches!(
+            reopened
+                .enqueue(&delivery("id:2", Some(1)), &noise)
+                .unwrap(),
+            Enqueued::Accepted { .. }
+        ));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Managed project webhooks (`BACKLINE_MANAGE_HOOKS`): each catalogued project gets exactly one
-//! hook pointing at the bot, with push, merge request and note events and the secret token.
+//! hook pointing at the bot, with push, merge request and note events and its own secret token.
 //! The decision is pure ([`plan`]); [`HookManager::ensure`] carries it out.
 
 use sha2::{Digest, Sha256};
 
 use crate::catalog::model::HookState;
 use crate::gitlab::rest::{HookSpec, ProjectHook};
-use crate::gitlab::{GitLab, GitLabError, ProjectRef};
+use crate::gitlab::{GitLab, GitLabError, ProjectId, ProjectRef};
+use crate::hook_secret::{project_hook_path, project_hook_secret};
 use crate::secret::Secret;
 
 /// What to do about a project's hooks.
@@ -21,18 +22,25 @@ pub enum HookPlan {
 }
 
 /// Decides from the project's hooks, the wanted spec and the fingerprint of the secret the bot
-/// last gave the hook (GitLab never shows a secret back).
+/// last gave the hook (GitLab never shows a secret back). A hook at `legacy_url` (the shared
+/// URL that managed hooks used before per-project secrets) is the bot's too, and is moved.
 pub fn plan(
     existing: &[ProjectHook],
     want: &HookSpec,
+    legacy_url: &str,
     recorded: &HookState,
     fingerprint: &str,
 ) -> HookPlan {
-    let same_url = |h: &&ProjectHook| h.url.trim_end_matches('/') == want.url.trim_end_matches('/');
-    let Some(hook) = existing.iter().find(same_url) else {
+    let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+    let hook = existing
+        .iter()
+        .find(|h| same(&h.url, &want.url))
+        .or_else(|| existing.iter().find(|h| same(&h.url, legacy_url)));
+    let Some(hook) = hook else {
         return HookPlan::Create;
     };
-    let events_right = hook.push_events == want.push_events
+    let events_right = same(&hook.url, &want.url)
+        && hook.push_events == want.push_events
         && hook.merge_requests_events == want.merge_requests_events
         && hook.note_events == want.note_events
         && hook.enable_ssl_verification == want.enable_ssl_verification;
@@ -45,40 +53,64 @@ pub fn plan(
     }
 }
 
-/// Installs and repairs the bot's hook on projects.
+/// Installs and repairs the bot's hook on projects: each project's hook posts to its own URL
+/// (`/webhooks/gitlab/projects/{id}`) with its own secret, derived from the master secret
+/// ([`crate::hook_secret`]), so a secret taken from one project opens no other.
 #[derive(Clone)]
 pub struct HookManager {
-    spec: HookSpec,
+    base: String,
+    master: Option<Secret>,
     fingerprint: String,
 }
 
 impl std::fmt::Debug for HookManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HookManager")
-            .field("url", &self.spec.url)
+            .field("base", &self.base)
             .finish_non_exhaustive()
     }
 }
 
 impl HookManager {
-    /// Hooks to `{public_url}/webhooks/gitlab` carrying `secret`.
-    pub fn new(public_url: &str, secret: Option<&Secret>) -> Self {
-        let url = format!("{}/webhooks/gitlab", public_url.trim_end_matches('/'));
-        let fingerprint = match secret {
-            Some(s) => hex::encode(&Sha256::digest(s.expose().as_bytes())[..8]),
+    /// Hooks to `{public_url}/webhooks/gitlab/projects/{id}`, each carrying the secret derived
+    /// from `master` for its project.
+    pub fn new(public_url: &str, master: Option<&Secret>) -> Self {
+        // The fingerprint names the master and the scheme: hooks installed with the shared
+        // secret (before per-project secrets) or another master are updated.
+        let fingerprint = match master {
+            Some(s) => {
+                let mut h = Sha256::new();
+                h.update(b"per-project-v1:");
+                h.update(s.expose().as_bytes());
+                hex::encode(&h.finalize()[..8])
+            }
             None => String::new(),
         };
         HookManager {
-            spec: HookSpec {
-                enable_ssl_verification: url.starts_with("https://"),
-                url,
-                push_events: true,
-                merge_requests_events: true,
-                note_events: true,
-                token: secret.map(|s| s.expose().to_string()),
-            },
+            base: public_url.trim_end_matches('/').to_string(),
+            master: master.cloned(),
             fingerprint,
         }
+    }
+
+    /// The hook `project` should have.
+    pub fn spec_for(&self, project: ProjectId) -> HookSpec {
+        let url = format!("{}{}", self.base, project_hook_path(project));
+        HookSpec {
+            enable_ssl_verification: url.starts_with("https://"),
+            url,
+            push_events: true,
+            merge_requests_events: true,
+            note_events: true,
+            token: self
+                .master
+                .as_ref()
+                .map(|m| project_hook_secret(m, project).expose().to_string()),
+        }
+    }
+
+    fn legacy_url(&self) -> String {
+        format!("{}/webhooks/gitlab", self.base)
     }
 
     /// Whether a project in `state` should be (re)checked by a sync: not yet managed, failed
@@ -98,7 +130,7 @@ impl HookManager {
     pub async fn ensure(
         &self,
         gitlab: &GitLab,
-        project: &ProjectRef,
+        project: ProjectId,
         recorded: &HookState,
     ) -> HookState {
         match self.try_ensure(gitlab, project, recorded).await {
@@ -116,17 +148,22 @@ impl HookManager {
     async fn try_ensure(
         &self,
         gitlab: &GitLab,
-        project: &ProjectRef,
+        project: ProjectId,
         recorded: &HookState,
     ) -> Result<u64, GitLabError> {
-        let existing = gitlab.project_hooks(project).await?;
-        match plan(&existing, &self.spec, recorded, &self.fingerprint) {
+        let at = ProjectRef::Id(project);
+        let existing = gitlab.project_hooks(&at).await?;
+        let spec = self.spec_for(project);
+        match plan(
+            &existing,
+            &spec,
+            &self.legacy_url(),
+            recorded,
+            &self.fingerprint,
+        ) {
             HookPlan::Keep(id) => Ok(id),
-            HookPlan::Create => Ok(gitlab.create_project_hook(project, &self.spec).await?.id),
-            HookPlan::Update(id) => Ok(gitlab
-                .update_project_hook(project, id, &self.spec)
-                .await?
-                .id),
+            HookPlan::Create => Ok(gitlab.create_project_hook(&at, &spec).await?.id),
+            HookPlan::Update(id) => Ok(gitlab.update_project_hook(&at, id, &spec).await?.id),
         }
     }
 }
@@ -149,7 +186,10 @@ mod tests {
     #[test]
     fn plans_create_update_keep() {
         let m = HookManager::new("https://bot.example/", Some(&Secret::new("s1")));
-        assert_eq!(m.spec.url, "https://bot.example/webhooks/gitlab");
+        let spec = m.spec_for(ProjectId(5));
+        assert_eq!(spec.url, "https://bot.example/webhooks/gitlab/projects/5");
+        let legacy = m.legacy_url();
+        let fp = &m.fingerprint;
         let installed = |id| HookState::Installed {
             hook_id: id,
             secret_fingerprint: m.fingerprint.clone(),
@@ -158,19 +198,21 @@ mod tests {
         assert_eq!(
             plan(
                 std::slice::from_ref(&other),
-                &m.spec,
+                &spec,
+                &legacy,
                 &HookState::Unchecked,
-                &m.fingerprint
+                fp
             ),
             HookPlan::Create
         );
-        let ours = hook(2, "https://bot.example/webhooks/gitlab/", true);
+        let ours = hook(2, "https://bot.example/webhooks/gitlab/projects/5/", true);
         assert_eq!(
             plan(
                 &[other.clone(), ours.clone()],
-                &m.spec,
+                &spec,
+                &legacy,
                 &installed(2),
-                &m.fingerprint
+                fp
             ),
             HookPlan::Keep(2)
         );
@@ -178,9 +220,10 @@ mod tests {
         assert_eq!(
             plan(
                 std::slice::from_ref(&ours),
-                &m.spec,
+                &spec,
+                &legacy,
                 &HookState::Unchecked,
-                &m.fingerprint
+                fp
             ),
             HookPlan::Update(2)
         );
@@ -189,11 +232,35 @@ mod tests {
         assert!(!m.wants_check(&installed(2)));
         assert!(!m.wants_check(&HookState::NeedsMaintainer));
         // Events switched off by someone: update.
-        let wrong = hook(2, "https://bot.example/webhooks/gitlab", false);
+        let wrong = hook(2, "https://bot.example/webhooks/gitlab/projects/5", false);
         assert_eq!(
-            plan(&[wrong], &m.spec, &installed(2), &m.fingerprint),
+            plan(&[wrong], &spec, &legacy, &installed(2), fp),
             HookPlan::Update(2)
         );
+        // A hook at the shared URL (installed before per-project secrets) is moved, not doubled,
+        // even when its recorded state matches.
+        let old = hook(3, "https://bot.example/webhooks/gitlab", true);
+        assert_eq!(
+            plan(&[old], &spec, &legacy, &installed(3), fp),
+            HookPlan::Update(3)
+        );
+    }
+
+    #[test]
+    fn each_project_gets_its_own_derived_secret() {
+        let master = Secret::new("master");
+        let m = HookManager::new("https://bot.example", Some(&master));
+        let a = m.spec_for(ProjectId(1)).token.unwrap();
+        let b = m.spec_for(ProjectId(2)).token.unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a, "master");
+        assert_eq!(a, project_hook_secret(&master, ProjectId(1)).expose());
+        // The fingerprint of the shared-secret scheme differs, so old installs are re-checked.
+        let shared_fp = hex::encode(&Sha256::digest(b"master")[..8]);
+        assert!(m.wants_check(&HookState::Installed {
+            hook_id: 1,
+            secret_fingerprint: shared_fp
+        }));
     }
 
     #[test]

@@ -306,9 +306,7 @@ impl CatalogService {
                 if !hooks.wants_check(&p.hook) {
                     continue;
                 }
-                p.hook = hooks
-                    .ensure(&self.gitlab, &ProjectRef::Id(id), &p.hook)
-                    .await;
+                p.hook = hooks.ensure(&self.gitlab, id, &p.hook).await;
                 report.hooks_checked += 1;
                 if p.hook == crate::catalog::model::HookState::NeedsMaintainer {
                     report.hooks_need_maintainer += 1;
@@ -373,7 +371,7 @@ impl CatalogService {
         if let Some(hooks) = &self.hooks {
             if let Some(mut p) = self.catalog.get(id)? {
                 if hooks.wants_check(&p.hook) || change == Change::Added {
-                    p.hook = hooks.ensure(gitlab, &ProjectRef::Id(id), &p.hook).await;
+                    p.hook = hooks.ensure(gitlab, id, &p.hook).await;
                     self.catalog.upsert(&p)?;
                 }
             }

@@ -428,7 +428,7 @@ async fn hooks_check(
         };
         match hooks
             .iter()
-            .find(|h| h["url"].as_str().map(|u| u.trim_end_matches('/')) == Some(&target))
+            .find(|h| h["url"].as_str().is_some_and(|u| u.starts_with(target.as_str())))
         {
             None => missing += 1,
             Some(hook) => {

@@ -4,6 +4,7 @@
 
 mod record;
 pub mod refresh;
+pub mod refusals;
 pub mod remediation;
 pub mod system;
 

@@ -1,5 +1,6 @@
 //! Merge request events and comment commands on the bot's MRs.
 
+use crate::handlers::refusals::{should_reply, RefusalLog};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -221,13 +222,25 @@ pub async fn on_note(
             let author = e.user.username.clone();
             let level = roles.level(&gitlab, project_id, note.author_id).await.map_err(gitlab_error)?;
             if level < access::DEVELOPER {
-                gitlab
-                    .create_merge_request_note(&p, iid, &format!("@{author} only members with the Developer role or more can run `/backline` commands on this project.\n\n{marker}"))
-                    .await
-                    .map_err(gitlab_error)?;
+                // One refusal reply per person, MR and day; later attempts get the emoji only.
+                let refusals = RefusalLog::open(executor.table.store()).map_err(|e| exec_error(e.into()))?;
+                let now = crate::clock::now_ms();
+                let last = refusals.last(project_id, iid, note.author_id).map_err(|e| exec_error(e.into()))?;
+                let replied = should_reply(last, now);
+                if replied {
+                    gitlab
+                        .create_merge_request_note(&p, iid, &format!("@{author} only members with the Developer role or more can run `/backline` commands on this project.\n\n{marker}"))
+                        .await
+                        .map_err(gitlab_error)?;
+                    refusals.record(project_id, iid, note.author_id, now).map_err(|e| exec_error(e.into()))?;
+                }
                 award(&gitlab, &p, iid, note.id, "no_entry_sign").await?;
                 executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
-                return Ok(format!("refused {} command(s) from {author} (not a Developer)", fresh.len()));
+                return Ok(if replied {
+                    format!("refused {} command(s) from {author} (not a Developer)", fresh.len())
+                } else {
+                    format!("refused {} command(s) from {author} (not a Developer; already told today)", fresh.len())
+                });
             }
             award(&gitlab, &p, iid, note.id, "eyes").await?;
             let mut r = match executor.table.get(r.id) {

@@ -45,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -52,6 +53,7 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after_secs: None,
         }
     }
 
@@ -80,6 +82,9 @@ impl actix_web::ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             answer.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if let Some(secs) = self.retry_after_secs {
+            answer.insert_header(("Retry-After", secs.to_string()));
+        }
         answer.json(json!({ "error": self.message }))
     }
 }
@@ -97,11 +102,21 @@ async fn not_found() -> ApiResult {
     Err(ApiError::not_found("not found"))
 }
 
-/// Checks the bearer token.
+/// Checks the bearer token. A client that gave too many wrong ones lately gets 429 with
+/// `Retry-After`, whatever it sends (see [`crate::http::throttle`]).
 pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let Some(expected) = &state.settings.admin_token else {
         return Err(ApiError::not_found("not found"));
     };
+    if let Err(t) = state.auth_guard.check(req) {
+        return Err(ApiError {
+            retry_after_secs: Some(t.retry_after_secs),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many wrong tokens from this address; retry later",
+            )
+        });
+    }
     let given = req
         .headers()
         .get("authorization")
@@ -114,6 +129,10 @@ pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiEr
     let a = Sha256::digest(given.trim().as_bytes());
     let b = Sha256::digest(expected.expose().as_bytes());
     if given.is_empty() || !bool::from(a.ct_eq(&b)) {
+        // A missing token is not a guess; a wrong one counts.
+        if !given.trim().is_empty() {
+            state.auth_guard.failed(req, "bearer");
+        }
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing or invalid bearer token",

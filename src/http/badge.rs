@@ -301,6 +301,47 @@ fn matches_etag(req: &HttpRequest, etag: &str) -> bool {
         .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
+/// Secret used when none is configured, so that the same HMAC runs either way.
+const NO_SECRET: &[u8] = b"backline badge: no secret configured";
+
+/// Whether a badge request may see `project`'s status (`project` is `None` when the catalog has
+/// no project by that name). The same work on every path: the key is derived and compared for
+/// unknown, public and private projects alike (for an unknown one under the requested id, or 0
+/// for a path), so the answer time tells nothing about which private projects exist.
+pub fn gate(
+    project: Option<&CatalogProject>,
+    requested: &str,
+    secret: Option<&[u8]>,
+    key: Option<&str>,
+) -> bool {
+    gate_with(project, requested, secret, key, &mut badge_key)
+}
+
+/// [`gate`] with the key derivation given (tests count its calls).
+pub fn gate_with(
+    project: Option<&CatalogProject>,
+    requested: &str,
+    secret: Option<&[u8]>,
+    key: Option<&str>,
+    derive: &mut dyn FnMut(&[u8], u64) -> String,
+) -> bool {
+    let id = project.map_or_else(|| requested.parse::<u64>().unwrap_or(0), |p| p.id.get());
+    let expected = derive(secret.unwrap_or(NO_SECRET), id);
+    let given = key.unwrap_or("").trim().to_ascii_lowercase();
+    // Padded to the expected length, so the comparison runs over the same bytes whatever was
+    // given.
+    let mut padded = vec![0u8; expected.len()];
+    let n = given.len().min(padded.len());
+    padded[..n].copy_from_slice(&given.as_bytes()[..n]);
+    let same = padded.as_slice().ct_eq(expected.as_bytes())
+        & subtle::Choice::from(u8::from(given.len() == expected.len()));
+    let key_ok = bool::from(same) && secret.is_some();
+    match project {
+        None => false,
+        Some(p) => !needs_key(p) || key_ok,
+    }
+}
+
 /// The status, or `None` for the neutral badge.
 async fn lookup(
     state: &AppState,
@@ -311,20 +352,11 @@ async fn lookup(
         Ok(id) => state.catalog.get(id.into())?,
         Err(_) => state.catalog.get_by_path(name)?,
     };
-    let Some(project) = project else {
+    let secret = badge_secret(&state.settings);
+    let show = gate(project.as_ref(), name, secret.as_deref(), key);
+    let Some(project) = project.filter(|_| show) else {
         return Ok(None);
     };
-    if needs_key(&project) {
-        let Some(secret) = badge_secret(&state.settings) else {
-            return Ok(None);
-        };
-        let expected = badge_key(&secret, project.id.get());
-        let given = key.unwrap_or("").trim().to_ascii_lowercase();
-        if given.len() != expected.len() || !bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
-        {
-            return Ok(None);
-        }
-    }
     let figures = project_figures(
         &state.findings,
         state.remediations.as_ref(),
@@ -383,5 +415,52 @@ mod tests {
         assert_eq!(badge_key(&derived, 1).len(), 64);
         s.badge_secret = Some(crate::secret::Secret::new("explicit"));
         assert_eq!(badge_secret(&s).unwrap(), b"explicit");
+    }
+
+    fn catalogued(id: u64, visibility: Visibility) -> CatalogProject {
+        CatalogProject {
+            id: crate::gitlab::ProjectId(id),
+            path_with_namespace: format!("acme/p{id}"),
+            name: format!("p{id}"),
+            default_branch: Some("main".into()),
+            visibility: Some(visibility),
+            web_url: None,
+            last_activity_at: None,
+            added_at_ms: 1,
+            updated_at_ms: 1,
+            hook: crate::catalog::HookState::Unchecked,
+            badge: crate::catalog::HookState::Unchecked,
+        }
+    }
+
+    #[test]
+    fn unknown_and_keyless_private_projects_do_the_same_work() {
+        let secret = b"s".to_vec();
+        let private = catalogued(7, Visibility::Private);
+        let public = catalogued(8, Visibility::Public);
+        let good = badge_key(&secret, 7);
+        // (project, requested name, key, expected answer)
+        let cases: [(Option<&CatalogProject>, &str, Option<&str>, bool); 7] = [
+            (None, "9", None, false),
+            (None, "acme/ghost", Some("00"), false),
+            (Some(&private), "7", None, false),
+            (Some(&private), "7", Some("deadbeef"), false),
+            (Some(&private), "7", Some(&good), true),
+            (Some(&public), "8", None, true),
+            (None, "7", Some(&good), false),
+        ];
+        for (project, name, key, shown) in cases {
+            for secret in [Some(secret.as_slice()), None] {
+                let mut derived = Vec::new();
+                let answer = gate_with(project, name, secret, key, &mut |s, id| {
+                    derived.push(id);
+                    badge_key(s, id)
+                });
+                // One derivation per request, whatever exists.
+                assert_eq!(derived.len(), 1, "{name}");
+                let expect = shown && (secret.is_some() || project.is_some_and(|p| !needs_key(p)));
+                assert_eq!(answer, expect, "{name} {key:?} {}", secret.is_some());
+            }
+        }
     }
 }

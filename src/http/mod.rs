@@ -4,12 +4,15 @@
 
 pub mod api;
 pub mod badge;
+pub mod budget;
 pub mod catalog_api;
 pub mod dashboard;
 pub mod health;
+pub mod log_rate;
 pub mod openapi;
 pub mod remediation_api;
 pub mod state;
+pub mod throttle;
 pub mod verify;
 pub mod webhook;
 
@@ -20,6 +23,10 @@ pub use state::AppState;
 /// Mounts every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/webhooks/gitlab", web::post().to(webhook::receive))
+        .route(
+            "/webhooks/gitlab/projects/{id}",
+            web::post().to(webhook::receive_for_project),
+        )
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))

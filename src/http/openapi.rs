@@ -65,7 +65,10 @@ pub fn document() -> Value {
                 "post": {"summary": "Start a catalog sync", "responses": {"202": {"description": "started, or already running"}, "409": {"$ref": "#/components/responses/Error"}}}
             },
             "/webhooks/gitlab": {"post": {"summary": "GitLab webhook intake (X-Gitlab-Token or Standard Webhooks signature)", "security": [],
-                "responses": {"202": {"description": "accepted"}, "200": {"description": "duplicate or ignored"}, "400": {"description": "not JSON"}, "401": {"description": "verification failed"}, "413": {"description": "too large"}}}}
+                "responses": {"202": {"description": "accepted"}, "200": {"description": "duplicate or ignored"}, "400": {"description": "not JSON"}, "401": {"description": "verification failed (the token is checked on the headers, before the body)"}, "408": {"description": "the body did not arrive in time"}, "413": {"description": "too large"}, "503": {"description": "too many unverified bodies at once, or the inbox is full; retry later"}}}},
+            "/webhooks/gitlab/projects/{id}": {"post": {"summary": "A managed project hook's intake: X-Gitlab-Token must be this project's derived secret, and the event about this project", "security": [],
+                "parameters": [id_param("project id")],
+                "responses": {"202": {"description": "accepted"}, "200": {"description": "duplicate or ignored"}, "400": {"description": "not JSON"}, "401": {"description": "verification failed, or the event is about another project"}, "408": {"description": "the body did not arrive in time"}, "413": {"description": "too large"}, "503": {"description": "too many unverified bodies at once, or the inbox is full; retry later"}}}}
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "BACKLINE_ADMIN_TOKEN"}},

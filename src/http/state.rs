@@ -16,6 +16,14 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Webhook verification.
     pub verifier: Verifier,
+    /// Bytes buffered at once across every not-yet-verified (signed) delivery.
+    pub unverified_budget: Arc<crate::http::budget::ByteBudget>,
+    /// Refused webhooks are logged at a bounded rate.
+    pub refusal_log: crate::http::log_rate::LogRate,
+    /// Live dashboard sessions.
+    pub sessions: crate::http::dashboard::session::SessionStore,
+    /// Wrong admin tokens (logins, bearer tokens): throttled per client, logged at a bounded rate.
+    pub auth_guard: crate::http::throttle::AuthGuard,
     /// The durable inbox.
     pub inbox: Inbox,
     /// The schedule the workers take from.

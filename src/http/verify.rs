@@ -11,6 +11,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::gitlab::ProjectId;
+use crate::hook_secret::project_hook_secret;
 use crate::secret::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -112,6 +114,9 @@ pub enum VerifyError {
     /// Nothing is configured and insecure mode is off (the server refuses to start so).
     #[error("no webhook verification configured")]
     NotConfigured,
+    /// A delivery to a project's hook URL is about another project.
+    #[error("the delivery is about another project than its hook's")]
+    ProjectMismatch,
 }
 
 impl VerifyError {
@@ -127,11 +132,12 @@ impl VerifyError {
             VerifyError::MalformedTimestamp => "malformed_timestamp",
             VerifyError::StaleTimestamp => "stale_timestamp",
             VerifyError::NotConfigured => "not_configured",
+            VerifyError::ProjectMismatch => "project_mismatch",
         }
     }
 
     /// Every label, for metrics that start at zero.
-    pub const LABELS: [&'static str; 9] = [
+    pub const LABELS: [&'static str; 10] = [
         "missing_token",
         "invalid_token",
         "missing_signature",
@@ -141,12 +147,34 @@ impl VerifyError {
         "malformed_timestamp",
         "stale_timestamp",
         "not_configured",
+        "project_mismatch",
     ];
+}
+
+/// Where a delivery was posted: the shared URL (system hooks, hand-made hooks) or a managed
+/// project hook's own URL, whose token is that project's derived secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookScope {
+    /// `POST /webhooks/gitlab`: the global secrets.
+    Global,
+    /// `POST /webhooks/gitlab/projects/{id}`: the secret derived for this project.
+    Project(ProjectId),
+}
+
+/// What the headers alone decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precheck {
+    /// Verified already (token, or insecure mode): the body may be read as a trusted one.
+    Verified(Verified),
+    /// A well-formed, fresh signature: it can only be checked on the whole body
+    /// ([`Verifier::verify_body`]), which must be read under the unverified-bytes budget.
+    NeedsBody,
 }
 
 /// The configured secrets and keys, and the verdict rules over them.
 #[derive(Debug, Clone)]
 pub struct Verifier {
+    secrets: Vec<Secret>,
     secret_digests: Vec<[u8; 32]>,
     keys: Vec<SigningKey>,
     tolerance: Duration,
@@ -162,6 +190,7 @@ impl Verifier {
         insecure: bool,
     ) -> Self {
         Verifier {
+            secrets: secrets.to_vec(),
             secret_digests: secrets
                 .iter()
                 .map(|s| Sha256::digest(s.expose().as_bytes()).into())
@@ -172,7 +201,7 @@ impl Verifier {
         }
     }
 
-    /// Verifies a delivery. `now` is the current Unix time in seconds.
+    /// Verifies a delivery posted to the shared URL. `now` is the current Unix time in seconds.
     ///
     /// A signature decides when one is present and a key is configured; otherwise the secret
     /// token does. Every configured secret and key is tried, so rotation works.
@@ -182,13 +211,33 @@ impl Verifier {
         body: &[u8],
         now: i64,
     ) -> Result<Verified, VerifyError> {
+        match self.precheck(headers, HookScope::Global, now)? {
+            Precheck::Verified(v) => Ok(v),
+            Precheck::NeedsBody => self.verify_body(headers, body),
+        }
+    }
+
+    /// Everything that can be decided from the headers, before a byte of the body is read: the
+    /// token (against the global secrets, or the project's derived one), or the signature's
+    /// shape and timestamp.
+    pub fn precheck(
+        &self,
+        headers: &VerifyHeaders<'_>,
+        scope: HookScope,
+        now: i64,
+    ) -> Result<Precheck, VerifyError> {
         if let (Some(signature), false) = (headers.webhook_signature, self.keys.is_empty()) {
-            return self.verify_signature(headers, signature, body, now);
+            self.precheck_signature(headers, signature, now)?;
+            return Ok(Precheck::NeedsBody);
         }
         if !self.secret_digests.is_empty() {
             let token = headers.gitlab_token.ok_or(VerifyError::MissingToken)?;
-            return if self.token_matches(token) {
-                Ok(Verified::Token)
+            let matches = match scope {
+                HookScope::Global => self.token_matches(token),
+                HookScope::Project(project) => self.project_token_matches(token, project),
+            };
+            return if matches {
+                Ok(Precheck::Verified(Verified::Token))
             } else {
                 Err(VerifyError::InvalidToken)
             };
@@ -197,7 +246,7 @@ impl Verifier {
             return Err(VerifyError::MissingSignature);
         }
         if self.insecure {
-            Ok(Verified::Unverified)
+            Ok(Precheck::Verified(Verified::Unverified))
         } else {
             Err(VerifyError::NotConfigured)
         }
@@ -213,21 +262,57 @@ impl Verifier {
             .into()
     }
 
-    fn verify_signature(
+    fn project_token_matches(&self, token: &str, project: ProjectId) -> bool {
+        // Every master secret of the rotation list derives a candidate; all are compared.
+        let candidate: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.secrets
+            .iter()
+            .map(|master| {
+                let derived = project_hook_secret(master, project);
+                let digest: [u8; 32] = Sha256::digest(derived.expose().as_bytes()).into();
+                digest
+            })
+            .fold(subtle::Choice::from(0), |acc, d| acc | d.ct_eq(&candidate))
+            .into()
+    }
+
+    fn precheck_signature(
         &self,
         headers: &VerifyHeaders<'_>,
         signature: &str,
-        body: &[u8],
         now: i64,
-    ) -> Result<Verified, VerifyError> {
-        let (Some(id), Some(timestamp)) = (headers.webhook_id, headers.webhook_timestamp) else {
+    ) -> Result<(), VerifyError> {
+        let (Some(_), Some(timestamp)) = (headers.webhook_id, headers.webhook_timestamp) else {
             return Err(VerifyError::MissingSignatureHeaders);
         };
-        let candidates: Vec<Vec<u8>> = signature
-            .split_ascii_whitespace()
-            .filter_map(|entry| entry.strip_prefix("v1,"))
-            .filter_map(|b64| B64.decode(b64).ok())
-            .collect();
+        if signature_candidates(signature).is_empty() {
+            return Err(VerifyError::MalformedSignature);
+        }
+        let ts: i64 = timestamp
+            .trim()
+            .parse()
+            .map_err(|_| VerifyError::MalformedTimestamp)?;
+        if now.abs_diff(ts) > self.tolerance.as_secs() {
+            return Err(VerifyError::StaleTimestamp);
+        }
+        Ok(())
+    }
+
+    /// Checks the signature over the whole body (after [`Verifier::precheck`] said
+    /// [`Precheck::NeedsBody`]).
+    pub fn verify_body(
+        &self,
+        headers: &VerifyHeaders<'_>,
+        body: &[u8],
+    ) -> Result<Verified, VerifyError> {
+        let (Some(id), Some(timestamp), Some(signature)) = (
+            headers.webhook_id,
+            headers.webhook_timestamp,
+            headers.webhook_signature,
+        ) else {
+            return Err(VerifyError::MissingSignatureHeaders);
+        };
+        let candidates = signature_candidates(signature);
         if candidates.is_empty() {
             return Err(VerifyError::MalformedSignature);
         }
@@ -238,19 +323,21 @@ impl Verifier {
                 matched |= candidate.as_slice().ct_eq(&expected[..]);
             }
         }
-        if !bool::from(matched) {
-            return Err(VerifyError::InvalidSignature);
+        if bool::from(matched) {
+            Ok(Verified::Signature)
+        } else {
+            Err(VerifyError::InvalidSignature)
         }
-        let ts: i64 = timestamp
-            .trim()
-            .parse()
-            .map_err(|_| VerifyError::MalformedTimestamp)?;
-        let skew = now.abs_diff(ts);
-        if skew > self.tolerance.as_secs() {
-            return Err(VerifyError::StaleTimestamp);
-        }
-        Ok(Verified::Signature)
     }
+}
+
+/// The decoded `v1,<base64>` entries of a `webhook-signature` header.
+fn signature_candidates(signature: &str) -> Vec<Vec<u8>> {
+    signature
+        .split_ascii_whitespace()
+        .filter_map(|entry| entry.strip_prefix("v1,"))
+        .filter_map(|b64| B64.decode(b64).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -483,5 +570,100 @@ mod tests {
         assert!(!err.contains("secret"));
         assert!(SigningKey::from_token("nope").is_err());
         assert!(SigningKey::from_token("whsec_").is_err());
+    }
+    #[test]
+    fn the_headers_decide_a_token_before_the_body_is_read() {
+        let verifier = Verifier::new(
+            &[Secret::new("tok")],
+            vec![],
+            Duration::from_secs(300),
+            false,
+        );
+        let h = |t| VerifyHeaders {
+            gitlab_token: Some(t),
+            ..Default::default()
+        };
+        assert_eq!(
+            verifier.precheck(&h("tok"), HookScope::Global, 0),
+            Ok(Precheck::Verified(Verified::Token))
+        );
+        assert_eq!(
+            verifier.precheck(&h("nope"), HookScope::Global, 0),
+            Err(VerifyError::InvalidToken)
+        );
+    }
+
+    #[test]
+    fn a_signature_is_shaped_and_dated_on_the_headers_and_checked_on_the_body() {
+        let (v, body) = &load_vectors()[2];
+        let now: i64 = v.webhook_timestamp.parse().unwrap();
+        let verifier = signed_verifier(&[&v.secret]);
+        let h = headers(&v.webhook_id, &v.webhook_timestamp, &v.expected_signature);
+        assert_eq!(
+            verifier.precheck(&h, HookScope::Global, now),
+            Ok(Precheck::NeedsBody)
+        );
+        assert_eq!(verifier.verify_body(&h, body), Ok(Verified::Signature));
+        assert_eq!(
+            verifier.verify_body(&h, b"other"),
+            Err(VerifyError::InvalidSignature)
+        );
+        // Stale or malformed: refused before any body.
+        assert_eq!(
+            verifier.precheck(&h, HookScope::Global, now + 301),
+            Err(VerifyError::StaleTimestamp)
+        );
+        let bad = headers(&v.webhook_id, &v.webhook_timestamp, "v2,xyz");
+        assert_eq!(
+            verifier.precheck(&bad, HookScope::Global, now),
+            Err(VerifyError::MalformedSignature)
+        );
+    }
+
+    #[test]
+    fn a_project_url_takes_only_that_projects_derived_secret() {
+        use crate::gitlab::ProjectId;
+        use crate::hook_secret::project_hook_secret;
+        let old = Secret::new("old-master");
+        let new = Secret::new("new-master");
+        let verifier = Verifier::new(
+            &[old.clone(), new.clone()],
+            vec![],
+            Duration::from_secs(300),
+            false,
+        );
+        let check = |token: &str, scope| {
+            verifier.precheck(
+                &VerifyHeaders {
+                    gitlab_token: Some(token),
+                    ..Default::default()
+                },
+                scope,
+                0,
+            )
+        };
+        let p7 = HookScope::Project(ProjectId(7));
+        for master in [&old, &new] {
+            let derived = project_hook_secret(master, ProjectId(7));
+            assert_eq!(
+                check(derived.expose(), p7),
+                Ok(Precheck::Verified(Verified::Token))
+            );
+            // Not on another project's URL, nor on the shared URL.
+            assert_eq!(
+                check(derived.expose(), HookScope::Project(ProjectId(8))),
+                Err(VerifyError::InvalidToken)
+            );
+            assert_eq!(
+                check(derived.expose(), HookScope::Global),
+                Err(VerifyError::InvalidToken)
+            );
+            // The master itself does not open a project URL.
+            assert_eq!(check(master.expose(), p7), Err(VerifyError::InvalidToken));
+            assert_eq!(
+                check(master.expose(), HookScope::Global),
+                Ok(Precheck::Verified(Verified::Token))
+            );
+        }
     }
 }

@@ -1,19 +1,25 @@
-//! `POST /webhooks/gitlab`: size cap → verification → deduplication → classification → durable
-//! persist → 202. Answers within milliseconds; the work happens in the workers.
+//! `POST /webhooks/gitlab` (and a managed project hook's `/webhooks/gitlab/projects/{id}`): size
+//! cap → token or signature shape checked on the headers → body read under a timeout (and, while
+//! unverified, under the shared byte budget) → signature → deduplication → classification →
+//! durable persist → 202. Answers within milliseconds; the work happens in the workers.
 
 use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use bytes::BytesMut;
 use futures_util::StreamExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::clock::{now_ms, now_secs};
 use crate::gitlab::hooks::{classify, decide, ClassifyError, Decision};
+use crate::gitlab::ProjectId;
+use crate::http::budget::Reservation;
 use crate::http::state::AppState;
-use crate::http::verify::{Verified, VerifyHeaders};
+use crate::http::verify::{HookScope, Precheck, Verified, VerifyError, VerifyHeaders};
 use crate::inbox::{Enqueued, NewDelivery};
+
+/// Bodies up to this size are compressed and stored on the server thread.
+const INLINE_ENQUEUE_BYTES: usize = 64 * 1024;
 
 /// Longest idempotency key kept as it is; longer ones are hashed.
 const MAX_KEY_LEN: usize = 128;
@@ -60,58 +66,109 @@ fn error(status: StatusCode, message: &str) -> HttpResponse {
     answer(status, json!({ "error": message }))
 }
 
-/// Reads the body up to `limit` bytes; `None` when it is larger.
+fn too_large(limit: usize) -> HttpResponse {
+    HttpResponse::build(StatusCode::PAYLOAD_TOO_LARGE)
+        .force_close()
+        .json(json!({ "error": format!("body larger than {limit} bytes") }))
+}
+
+fn verification_failed(state: &AppState, req: &HttpRequest, e: VerifyError) -> HttpResponse {
+    state.metrics.verification_failure(e.label());
+    if let Some(suppressed) = state.refusal_log.admit() {
+        tracing::warn!(reason = e.label(), peer = ?req.peer_addr(), suppressed, "webhook refused");
+    }
+    refused(e)
+}
+
+/// Why a body could not be read.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("too many unverified bodies are being received at once; retry later")]
+    Busy,
+    #[error("the body did not arrive within {0} s")]
+    TimedOut(u64),
+    #[error("could not read body: {0}")]
+    Payload(#[from] actix_web::error::PayloadError),
+}
+
+/// Reads the body up to `limit` bytes. An unverified body (`budget` given) is buffered only as
+/// far as the shared budget allows: the budget counts the buffer's capacity (grown by doubling,
+/// each growth reserved first), and its bytes stay counted until the request is answered.
 async fn read_capped(
     mut payload: web::Payload,
     limit: usize,
     declared: Option<u64>,
-) -> Result<Option<web::Bytes>, actix_web::error::PayloadError> {
-    // Sized once from Content-Length (already checked against the cap), instead of growing.
-    let expected = declared.map_or(0, |n| (n as usize).min(limit));
-    let mut body = BytesMut::with_capacity(expected);
+    mut budget: Option<&mut Reservation>,
+) -> Result<web::Bytes, ReadError> {
+    // Never sized from Content-Length for an unverified sender (the bytes may never come); a
+    // verified one gets at most 1 MiB up front.
+    let expected = match budget {
+        Some(_) => 0,
+        None => declared.map_or(0, |n| (n as usize).min(limit).min(1 << 20)),
+    };
+    let mut body: Vec<u8> = Vec::with_capacity(expected);
     while let Some(chunk) = payload.next().await {
         let chunk = chunk?;
-        if body.len() + chunk.len() > limit {
-            return Ok(None);
+        let needed = body.len() + chunk.len();
+        if needed > limit {
+            return Err(ReadError::TooLarge(limit));
+        }
+        if needed > body.capacity() {
+            let new_capacity = needed.max(body.capacity().saturating_mul(2).min(limit));
+            if let Some(reservation) = budget.as_deref_mut() {
+                if !reservation.grow(new_capacity - body.capacity()) {
+                    return Err(ReadError::Busy);
+                }
+            }
+            body.reserve_exact(new_capacity - body.len());
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Some(body.freeze()))
+    Ok(web::Bytes::from(body))
 }
 
-/// The webhook endpoint.
+/// `POST /webhooks/gitlab`: system hooks and hand-made hooks, under the global secrets.
 pub async fn receive(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
+    intake(req, payload, state, HookScope::Global).await
+}
+
+/// `POST /webhooks/gitlab/projects/{id}`: a managed project hook, under that project's secret.
+pub async fn receive_for_project(
+    req: HttpRequest,
+    path: web::Path<u64>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let project = ProjectId(path.into_inner());
+    intake(req, payload, state, HookScope::Project(project)).await
+}
+
+fn refused(e: VerifyError) -> HttpResponse {
+    // The body may be unread: close the connection rather than drain it.
+    HttpResponse::Unauthorized()
+        .insert_header(("WWW-Authenticate", "X-Gitlab-Token, webhook-signature"))
+        .force_close()
+        .json(json!({ "error": e.to_string() }))
+}
+
+async fn intake(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    scope: HookScope,
+) -> HttpResponse {
     let limit = state.settings.max_body_bytes;
-    let too_large = || {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("body larger than {limit} bytes"),
-        )
-    };
     let declared = header(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         state.metrics.rejected("too_large");
-        return too_large();
+        return too_large(limit);
     }
-    let body = match read_capped(payload, limit, declared).await {
-        Ok(Some(body)) => body,
-        Ok(None) => {
-            state.metrics.rejected("too_large");
-            return too_large();
-        }
-        Err(e) => {
-            state.metrics.rejected("read_error");
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!("could not read body: {e}"),
-            );
-        }
-    };
-
     let headers = req.headers();
     let verify_headers = VerifyHeaders {
         gitlab_token: header(headers, "x-gitlab-token"),
@@ -119,16 +176,47 @@ pub async fn receive(
         webhook_timestamp: header(headers, "webhook-timestamp"),
         webhook_signature: header(headers, "webhook-signature"),
     };
-    let verified = match state.verifier.verify(&verify_headers, &body, now_secs()) {
-        Ok(v) => v,
+    // The headers first: a wrong token is refused before a byte of the body is read.
+    let precheck = match state.verifier.precheck(&verify_headers, scope, now_secs()) {
+        Ok(p) => p,
+        Err(e) => return verification_failed(&state, &req, e),
+    };
+    let mut reservation = match precheck {
+        Precheck::NeedsBody => Some(state.unverified_budget.reservation()),
+        Precheck::Verified(_) => None,
+    };
+    let timeout = state.settings.body_read_timeout;
+    let read = read_capped(payload, limit, declared, reservation.as_mut());
+    let body = match tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(ReadError::TimedOut(timeout.as_secs())))
+    {
+        Ok(body) => body,
         Err(e) => {
-            state.metrics.verification_failure(e.label());
-            tracing::warn!(reason = e.label(), peer = ?req.peer_addr(), "webhook refused");
-            return HttpResponse::Unauthorized()
-                .insert_header(("WWW-Authenticate", "X-Gitlab-Token, webhook-signature"))
-                .json(json!({ "error": e.to_string() }));
+            let (status, label) = match &e {
+                ReadError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+                ReadError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unverified_budget"),
+                ReadError::TimedOut(_) => (StatusCode::REQUEST_TIMEOUT, "read_timeout"),
+                ReadError::Payload(_) => (StatusCode::BAD_REQUEST, "read_error"),
+            };
+            state.metrics.rejected(label);
+            let mut answer = HttpResponse::build(status);
+            if matches!(e, ReadError::Busy) {
+                answer.insert_header(("Retry-After", "5"));
+            }
+            // Whatever is left of the body is not read: close the connection.
+            return answer.force_close().json(json!({ "error": e.to_string() }));
         }
     };
+    let verified = match precheck {
+        Precheck::Verified(v) => v,
+        Precheck::NeedsBody => match state.verifier.verify_body(&verify_headers, &body) {
+            Ok(v) => v,
+            Err(e) => return verification_failed(&state, &req, e),
+        },
+    };
+    // Verified: the bytes no longer count against the unverified budget.
+    drop(reservation);
 
     let event_uuid = header(headers, "x-gitlab-event-uuid")
         .filter(|u| !u.is_empty() && u.len() <= MAX_KEY_LEN)
@@ -176,6 +264,12 @@ pub async fn receive(
             );
         }
     };
+    // A project's secret vouches for that project's events only.
+    if let (HookScope::Project(project), Verified::Token) = (scope, verified) {
+        if classification.project != Some(project) {
+            return verification_failed(&state, &req, VerifyError::ProjectMismatch);
+        }
+    }
     if let Decision::Ignore(reason) = decide(&classification) {
         state.metrics.delivery(Some(classification.kind), "ignored");
         return answer(
@@ -196,9 +290,18 @@ pub async fn receive(
         },
         received_at_ms: now_ms(),
     };
-    // Inline rather than on the blocking pool: an enqueue is a few in-memory sled inserts (the
-    // disk work happens in the flusher thread), and the thread hop costs more than it saves.
-    let stored = state.inbox.enqueue(&delivery, &body);
+    // A small body inline: an enqueue is a few in-memory sled inserts (the disk work happens in
+    // the flusher thread), and the thread hop costs more than it saves. A large one is
+    // compressed on the blocking pool, off the server's threads.
+    let stored = if body.len() <= INLINE_ENQUEUE_BYTES {
+        state.inbox.enqueue(&delivery, &body)
+    } else {
+        let (to_store, body) = (delivery.clone(), body.clone());
+        state
+            .inbox
+            .run(move |inbox| inbox.enqueue(&to_store, &body))
+            .await
+    };
     let stored = match stored {
         Ok(s) => s,
         Err(e) => {
@@ -220,6 +323,20 @@ pub async fn receive(
     }
     let kind = classification.kind.as_str();
     match stored {
+        Enqueued::Full { used, limit } => {
+            if let Some(suppressed) = state.refusal_log.admit() {
+                tracing::warn!(
+                    used,
+                    limit,
+                    suppressed,
+                    "inbox full: deliveries refused with 503 until it drains"
+                );
+            }
+            state.metrics.rejected("inbox_full");
+            HttpResponse::ServiceUnavailable()
+                .insert_header(("Retry-After", "60"))
+                .json(json!({ "error": "the inbox is full; retry later" }))
+        }
         Enqueued::Accepted { seq, lane } => {
             state.lanes.push(lane, seq, None);
             state.metrics.set_inbox_depth(state.lanes.depth());

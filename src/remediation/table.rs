@@ -36,6 +36,11 @@ impl Remediations {
         })
     }
 
+    /// The store the table lives in.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// A fresh id.
     pub fn next_id(&self) -> Result<u64, StoreError> {
         self.store.next_id()

@@ -79,11 +79,18 @@ struct StoreInner {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `path`, checking its schema version.
+    /// Opens (or creates) the store in `path`, checking its schema version, with sled's page
+    /// cache at [`DEFAULT_CACHE_BYTES`].
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with sled's page cache at `cache_bytes` (set explicitly: sled's own
+    /// default is 1 GiB).
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         std::fs::create_dir_all(path).map_err(sled::Error::Io)?;
         let identity = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        let db = open_sled(path, &identity)?;
+        let db = open_sled(path, &identity, cache_bytes)?;
         let meta = db.open_tree("meta")?;
         match meta.get("schema_version")? {
             None => {
@@ -199,12 +206,16 @@ fn closed_here() -> &'static Mutex<HashSet<PathBuf>> {
 /// How long an open waits for this process's own lingering sled threads to let go of the lock.
 const LINGER_WAIT: Duration = Duration::from_secs(5);
 
-fn open_sled(path: &Path, identity: &Path) -> Result<sled::Db, StoreError> {
+/// sled's page cache unless configured (`BACKLINE_STORE_CACHE_BYTES`).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+fn open_sled(path: &Path, identity: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     let deadline = Instant::now() + LINGER_WAIT;
     loop {
         match sled::Config::new()
             .path(path)
             .flush_every_ms(Some(500))
+            .cache_capacity(cache_bytes)
             .open()
         {
             Ok(db) => {

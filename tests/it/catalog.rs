@@ -215,11 +215,16 @@ async fn managed_hooks_are_installed_once_and_a_developer_is_told_it_needs_maint
     assert_eq!((report.hooks_checked, report.hooks_need_maintainer), (2, 1));
     let hooks = sim.with_world(|w| w.project(maint).unwrap().hooks.clone());
     assert_eq!(hooks.len(), 1);
+    // Issue 12 item 13: the project's own URL and secret, not the shared ones.
     assert_eq!(
         hooks[0].target.url,
-        "https://backline.example/webhooks/gitlab"
+        format!("https://backline.example/webhooks/gitlab/projects/{maint}")
     );
-    assert_eq!(hooks[0].target.token.as_deref(), Some(SECRET));
+    let derived = backline::hook_secret::project_hook_secret(
+        &Secret::new(SECRET),
+        backline::gitlab::ProjectId(maint),
+    );
+    assert_eq!(hooks[0].target.token.as_deref(), Some(derived.expose()));
     assert!(hooks[0].push_events && hooks[0].merge_requests_events && hooks[0].note_events);
     let (_, p) = app.api(&format!("/api/v1/projects/{dev}")).await;
     assert!(
@@ -282,4 +287,89 @@ async fn links_on_gitlabs_external_url_still_catalog_every_project() {
         link.starts_with("<http://gitlab.example.com:443/api/v4/projects?"),
         "{link}"
     );
+}
+
+/// Issue 12 item 13: a managed hook carries its project's derived secret, which opens that
+/// project's URL only; a hook installed the old way (shared URL and secret) is moved; the shared
+/// secret still serves the shared URL (system hooks, hand-made hooks).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_hooks_carry_a_per_project_secret_that_opens_only_that_project() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let a = new_project(&sim, "acme", "a", access::MAINTAINER);
+    let b = new_project(&sim, "acme", "b", access::MAINTAINER);
+    // `b` already has the hook an older backline installed: shared URL, shared secret.
+    sim.with_world(|w| {
+        w.add_project_hook(
+            b,
+            HookTarget::new("https://backline.example/webhooks/gitlab").token(SECRET),
+        )
+    })
+    .unwrap();
+    let app = bot_app(&sim, |s| {
+        s.manage_hooks = true;
+        s.public_url = Some("https://backline.example".into());
+    })
+    .await;
+    let service = app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    let token_of = |p: u64| {
+        let hooks = sim.with_world(|w| w.project(p).unwrap().hooks.clone());
+        assert_eq!(hooks.len(), 1, "one hook on {p}: {hooks:?}");
+        assert_eq!(
+            hooks[0].target.url,
+            format!("https://backline.example/webhooks/gitlab/projects/{p}")
+        );
+        hooks[0].target.token.clone().unwrap()
+    };
+    let (token_a, token_b) = (token_of(a), token_of(b));
+    assert_ne!(token_a, token_b);
+    assert_ne!(token_a, SECRET);
+    let send = |path: String, token: String, project: u64, marker: &'static str| {
+        let app = &app;
+        async move {
+            let d = gitlab_sim::DeliveryBuilder::new(
+                "Push Hook",
+                crate::harness::push_body(project, marker),
+            )
+            .secret_token(&token)
+            .build()
+            .unwrap();
+            let r = app
+                .sender
+                .send(&format!("{}{path}", app.base), &d)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            (r.status, body)
+        }
+    };
+    let url = |p: u64| format!("/webhooks/gitlab/projects/{p}");
+    // Each project's secret on its own URL: accepted.
+    assert_eq!(send(url(a), token_a.clone(), a, "a1").await.0, 202);
+    assert_eq!(send(url(b), token_b.clone(), b, "b1").await.0, 202);
+    // A's secret on B's URL, or on the shared URL: refused.
+    let (status, body) = send(url(b), token_a.clone(), b, "a-on-b").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid X-Gitlab-Token"))
+    );
+    let (status, _) = send("/webhooks/gitlab".into(), token_a.clone(), a, "a-shared").await;
+    assert_eq!(status, 401);
+    // A's secret on A's URL, but the event is about B: refused.
+    let (status, body) = send(url(a), token_a.clone(), b, "a-about-b").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        body["error"],
+        "the delivery is about another project than its hook's"
+    );
+    // The shared secret does not open a project URL, and still serves the shared URL.
+    assert_eq!(send(url(a), SECRET.into(), a, "shared-on-a").await.0, 401);
+    assert_eq!(
+        send("/webhooks/gitlab".into(), SECRET.into(), b, "shared")
+            .await
+            .0,
+        202
+    );
+    app.drain().await;
+    app.shutdown().await;
 }

@@ -54,6 +54,9 @@ pub enum DashboardError {
     /// A form without the session's CSRF token.
     #[error("this form has expired: reload the page and try again")]
     Csrf,
+    /// Too many wrong tokens from this address.
+    #[error("too many wrong tokens from this address; try again in {0} s")]
+    Throttled(u64),
     /// A bad parameter.
     #[error("{0}")]
     BadRequest(String),
@@ -85,6 +88,7 @@ impl ResponseError for DashboardError {
             DashboardError::NotFound(_) => StatusCode::NOT_FOUND,
             DashboardError::LoginFirst => StatusCode::SEE_OTHER,
             DashboardError::Csrf => StatusCode::FORBIDDEN,
+            DashboardError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             DashboardError::BadRequest(_) => StatusCode::BAD_REQUEST,
             DashboardError::Api { status, .. } => *status,
             DashboardError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -96,6 +100,13 @@ impl ResponseError for DashboardError {
             return HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/login"))
                 .finish();
+        }
+        if let DashboardError::Throttled(secs) = self {
+            let mut answer = html(self.status_code(), pages::login(Some(&self.to_string())));
+            if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+                answer.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return answer;
         }
         if let DashboardError::Store(e) = self {
             tracing::error!(error = %e, "store error in the dashboard");
@@ -150,7 +161,7 @@ struct Session {
 fn session(req: &HttpRequest, state: &AppState) -> Result<Session> {
     let token = token(state)?;
     let value = session::cookie(req).ok_or(DashboardError::LoginFirst)?;
-    if !session::valid(token, &value, now_secs()) {
+    if !state.sessions.valid(token, &value, now_secs()) {
         return Err(DashboardError::LoginFirst);
     }
     Ok(Session {
@@ -194,14 +205,18 @@ async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse> {
     let token = token(&state)?;
+    state
+        .auth_guard
+        .check(&req)
+        .map_err(|t| DashboardError::Throttled(t.retry_after_secs))?;
     if !session::token_matches(token, form.token.trim()) {
-        tracing::info!("dashboard: a login with a wrong token");
+        state.auth_guard.failed(&req, "dashboard login");
         return Ok(html(
             StatusCode::UNAUTHORIZED,
             pages::login(Some("That is not the admin token.")),
         ));
     }
-    let value = session::issue(token, now_secs());
+    let value = state.sessions.issue(token, now_secs());
     let cookie = session::set_cookie(
         &value,
         session::SESSION_SECS,
@@ -219,6 +234,9 @@ async fn logout(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse> {
     checked_post(&req, &state, &form)?;
+    if let Some(value) = session::cookie(&req) {
+        state.sessions.revoke(token(&state)?, &value);
+    }
     let cookie = session::set_cookie("", 0, session::secure(&req, &state.settings));
     Ok(HttpResponse::SeeOther()
         .insert_header((header::SET_COOKIE, cookie))

@@ -3,6 +3,7 @@
 
 mod badge;
 mod browser;
+mod guard;
 mod pages;
 
 use backline::advisories::cvss::Level;
