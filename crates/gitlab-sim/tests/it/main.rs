@@ -8,4 +8,5 @@ mod generator;
 mod hooks;
 mod merge_requests;
 mod misc;
+mod schemas;
 mod support;
