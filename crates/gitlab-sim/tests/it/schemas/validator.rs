@@ -177,10 +177,10 @@ impl Schemas {
                 continue;
             }
             match s.get("additionalProperties") {
-                Some(Value::Bool(false)) => {
-                    if !relax.any_extra && !relax.extra.contains(&name.as_str()) {
-                        errors.push(format!("{here}: property not allowed by the schema"));
-                    }
+                Some(Value::Bool(false))
+                    if !relax.any_extra && !relax.extra.contains(&name.as_str()) =>
+                {
+                    errors.push(format!("{here}: property not allowed by the schema"));
                 }
                 Some(sub @ Value::Object(_)) => {
                     self.check(file, sub, value, &here, relax, errors);
