@@ -63,6 +63,17 @@ pub fn today() -> String {
     date(now_ms())
 }
 
+/// A user's avatar URL when they uploaded none: GitLab's default Gravatar URL
+/// (`app/services/gravatar_service.rb`: SHA-256 of the trimmed, lower-cased email, size
+/// `40 * 2`, into `gravatar.plain_url` of `config/gitlab.yml.example`). `UserBasic`
+/// (`lib/api/entities/user_basic.rb`) renders it as `avatar_url`, a string.
+pub fn gravatar_url(email: &str) -> String {
+    let hash = hex(&sha2::Sha256::digest(
+        email.trim().to_lowercase().as_bytes(),
+    ));
+    format!("https://www.gravatar.com/avatar/{hash}?s=80&d=identicon")
+}
+
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

@@ -7,12 +7,13 @@ use super::{err, invalid, world_err, Ctx, Reply, R};
 use crate::util;
 use crate::world::{access, Award, MergeRequest, MrState, Note, Project, ProjectId, UserId, World};
 
-/// A user as GitLab's `UserBasic` entity.
+/// A user as GitLab's `UserBasic` entity (`lib/api/entities/user_basic.rb`; `avatar_url` is
+/// the Gravatar default, a string, as GitLab's schemas `user/basic.json` and `notes.json` ask).
 pub(crate) fn user_json(w: &World, id: UserId) -> Value {
     match w.users.get(&id) {
         Some(u) => json!({
             "id": u.id, "username": u.username, "name": u.name, "state": u.state,
-            "locked": false, "avatar_url": null,
+            "locked": false, "avatar_url": util::gravatar_url(&u.email),
             "web_url": format!("{}/{}", w.base_url, u.username),
         }),
         None => Value::Null,

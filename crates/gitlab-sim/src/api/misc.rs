@@ -8,7 +8,8 @@ use crate::util;
 use crate::webhook::GITLAB_VERSION;
 use crate::world::{access, Badge, CommitStatus, HookTarget, Project, ProjectHook, World};
 
-/// `GET /user`.
+/// `GET /user`: `lib/api/users.rb` renders `UserPublic` (`lib/api/entities/user_public.rb`),
+/// which adds to `UserBasic` the sign-in times, `identities` and `commit_email`.
 pub(crate) fn current_user(ctx: &mut Ctx) -> R {
     let u = ctx
         .w
@@ -21,7 +22,9 @@ pub(crate) fn current_user(ctx: &mut Ctx) -> R {
         "bio": "", "location": "", "public_email": null, "skype": "", "linkedin": "",
         "twitter": "", "website_url": "", "organization": "", "job_title": "",
         "bot": u.bot, "is_admin": u.admin, "email": u.email,
-        "last_sign_in_at": null, "confirmed_at": util::iso_ms(u.created_at),
+        "last_sign_in_at": null, "current_sign_in_at": null,
+        "confirmed_at": util::iso_ms(u.created_at), "identities": [],
+        "commit_email": u.email,
         "last_activity_on": util::today(), "theme_id": 1, "color_scheme_id": 1,
         "projects_limit": 100000, "can_create_group": true, "can_create_project": true,
         "two_factor_enabled": false, "external": false, "private_profile": false,

@@ -71,11 +71,13 @@ pub(crate) fn project_json(w: &World, p: &Project, simple: bool) -> Value {
         "avatar_url": null,
         "star_count": 0,
         "last_activity_at": util::iso_ms(p.last_activity_at),
-        "visibility": p.visibility.as_str(),
         "namespace": namespace_json(w, p),
     });
     if !simple {
+        // `visibility` is the full `Project` entity's (`lib/api/entities/project.rb`);
+        // `BasicProjectDetails` (`simple=true`) has none, as GitLab's `projects.json` says.
         let extra = json!({
+            "visibility": p.visibility.as_str(),
             "empty_repo": empty,
             "archived": p.archived,
             "creator_id": p.creator_id,

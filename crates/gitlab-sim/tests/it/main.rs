@@ -9,4 +9,5 @@ mod hooks;
 mod merge_requests;
 mod misc;
 mod shapes;
+mod schemas;
 mod support;
