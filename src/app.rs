@@ -58,11 +58,26 @@ pub struct App {
     replayed: usize,
 }
 
+/// Opens the data directory and brings an older schema up to date before anything reads it.
+fn open_store(settings: &Settings) -> Result<Store, StoreError> {
+    let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
+    if let Some(done) = crate::upgrade::upgrade(&store)? {
+        tracing::info!(
+            from = done.from,
+            to = crate::store::SCHEMA_VERSION,
+            remediations = done.remediations,
+            derived_rows_dropped = done.derived_dropped,
+            "data directory upgraded; every project is rescanned at the next sync"
+        );
+    }
+    Ok(store)
+}
+
 impl App {
     /// Opens the store and loads every pending delivery into the lanes (replay after a stop or
     /// a crash). Workers are started separately.
     pub fn build(settings: Settings, handler: Arc<dyn Handler>) -> Result<App, StoreError> {
-        let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
+        let store = open_store(&settings)?;
         let catalog = Catalog::open(&store)?;
         Self::assemble(settings, store, catalog, handler, None, None)
     }
@@ -88,7 +103,7 @@ impl App {
         fixer: Arc<dyn crate::remediation::executor::Fixer>,
         registry: Arc<dyn crate::registry::Registry>,
     ) -> Result<App, StoreError> {
-        let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
+        let store = open_store(&settings)?;
         let catalog = Catalog::open(&store)?;
         let filter =
             NamespaceFilter::new(&settings.namespace_allowlist, &settings.namespace_denylist);

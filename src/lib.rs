@@ -31,4 +31,5 @@ pub mod scan;
 pub mod secret;
 pub mod store;
 pub mod tracking;
+pub mod upgrade;
 pub mod worker;

@@ -426,10 +426,11 @@ async fn hooks_check(
                 )
             }
         };
-        match hooks
-            .iter()
-            .find(|h| h["url"].as_str().is_some_and(|u| u.starts_with(target.as_str())))
-        {
+        match hooks.iter().find(|h| {
+            h["url"]
+                .as_str()
+                .is_some_and(|u| u.starts_with(target.as_str()))
+        }) {
             None => missing += 1,
             Some(hook) => {
                 if let Some(state) = hook_alert(hook) {

@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 pub use codec::{decode, encode, key_u64, u64_key};
 pub use flusher::Flusher;
 
-/// Version of the value encoding and tree layout. A store written by a newer backline is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the value encoding and tree layout. A store written by a newer backline is refused;
+/// an older one is brought up to date by `crate::upgrade` before anything reads it.
+/// 2: findings and remediations carry severity sources and per-advisory fixes, dependencies
+/// their source.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A storage failure, naming the tree and key involved where there is one.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +173,27 @@ impl Store {
     /// The meta tree.
     pub fn meta(&self) -> &sled::Tree {
         &self.inner.meta
+    }
+
+    /// The schema version the data on disk is written in.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        let raw = self.inner.meta.get("schema_version")?;
+        raw.as_deref()
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(|| StoreError::Decode {
+                tree: "meta",
+                key: "schema_version".to_string(),
+                message: "missing or not 4 bytes".to_string(),
+            })
+    }
+
+    /// Records that the data on disk is now written in `version`.
+    pub fn set_schema_version(&self, version: u32) -> Result<(), StoreError> {
+        self.inner
+            .meta
+            .insert("schema_version", &version.to_be_bytes())?;
+        Ok(())
     }
 
     /// A fresh, strictly increasing id (survives restarts).

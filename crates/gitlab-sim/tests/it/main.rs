@@ -8,6 +8,6 @@ mod generator;
 mod hooks;
 mod merge_requests;
 mod misc;
-mod shapes;
 mod schemas;
+mod shapes;
 mod support;

@@ -1,0 +1,250 @@
+//! Upgrading a data directory written by an earlier backline, before anything reads it.
+//!
+//! Schema 1 → 2: findings and remediations gained fields (each advisory's own fix and where its
+//! severity came from; dependencies gained their source). Values are postcard-encoded, which is
+//! not self-describing, so old values must be rewritten, not just read leniently:
+//! - remediations (people's decisions and every MR's history) are decoded in the old layout and
+//!   written in the new one;
+//! - manifests, findings and the last commit read per project are derived data: they are
+//!   dropped, and the next sync rescans each project from its default branch (one tree listing
+//!   and the manifest files per project).
+
+use serde::{Deserialize, Serialize};
+
+use crate::advisories::cvss::Level;
+use crate::advisories::severity::SeveritySource;
+use crate::advisories::AdvisoryKind;
+use crate::ecosystem::Ecosystem;
+use crate::findings::AdvisoryRef;
+use crate::gitlab::{MrIid, ProjectId};
+use crate::remediation::model::{Remediation, State, Transition};
+use crate::store::{decode, encode, Store, StoreError, SCHEMA_VERSION};
+
+/// Trees of derived data, rebuilt by the next scan.
+const DERIVED: [&str; 3] = ["manifests", "findings", "project_heads"];
+const REMEDIATIONS: &str = "remediations";
+
+/// What an upgrade did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Upgraded {
+    pub from: u32,
+    pub remediations: usize,
+    pub derived_dropped: usize,
+}
+
+/// Brings `store` to [`SCHEMA_VERSION`]; `None` when it already was.
+pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
+    let found = store.schema_version()?;
+    if found >= SCHEMA_VERSION {
+        return Ok(None);
+    }
+    let mut report = Upgraded {
+        from: found,
+        ..Upgraded::default()
+    };
+    if found < 2 {
+        let tree = store.tree(REMEDIATIONS)?;
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            let Ok(old) = decode::<RemediationV1>(REMEDIATIONS, &key, &value) else {
+                // Already in the new layout (an upgrade interrupted after this row).
+                continue;
+            };
+            tree.insert(key, encode(&Remediation::from(old)))?;
+            report.remediations += 1;
+        }
+        for name in DERIVED {
+            let derived = store.tree(name)?;
+            report.derived_dropped += derived.len();
+            derived.clear()?;
+        }
+    }
+    store.set_schema_version(SCHEMA_VERSION)?;
+    store.flush_now()?;
+    Ok(Some(report))
+}
+
+/// `AdvisoryRef` as schema 1 stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AdvisoryRefV1 {
+    id: String,
+    aliases: Vec<String>,
+    summary: Option<String>,
+    severity: Level,
+    cvss: Option<String>,
+    cvss_score: Option<f64>,
+    kind: AdvisoryKind,
+}
+
+impl From<AdvisoryRefV1> for AdvisoryRef {
+    fn from(old: AdvisoryRefV1) -> AdvisoryRef {
+        // Schema 1 took the level from a CVSS v3 vector, else the database's word.
+        let severity_source = match (&old.kind, &old.cvss, old.severity) {
+            (AdvisoryKind::Vulnerability, Some(_), _) => SeveritySource::CvssV3,
+            (AdvisoryKind::Vulnerability, None, Level::Unknown) => SeveritySource::Default,
+            (AdvisoryKind::Vulnerability, None, _) => SeveritySource::Database,
+            _ => SeveritySource::None,
+        };
+        AdvisoryRef {
+            id: old.id,
+            aliases: old.aliases,
+            summary: old.summary,
+            severity: old.severity,
+            cvss: old.cvss,
+            cvss_score: old.cvss_score,
+            kind: old.kind,
+            severity_source,
+            fixed_in: None,
+        }
+    }
+}
+
+/// `Remediation` as schema 1 stored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RemediationV1 {
+    id: u64,
+    project: ProjectId,
+    manifest: String,
+    ecosystem: Ecosystem,
+    package: String,
+    direct: bool,
+    from_version: String,
+    target_version: Option<String>,
+    advisories: Vec<AdvisoryRefV1>,
+    severity: Level,
+    state: State,
+    approved_by: Option<String>,
+    reason: Option<String>,
+    branch: String,
+    mr_iid: Option<MrIid>,
+    mr_url: Option<String>,
+    edited_by_person: bool,
+    ignored_versions: Vec<String>,
+    ignored_advisories: Vec<String>,
+    detected_at_ms: i64,
+    updated_at_ms: i64,
+    history: Vec<Transition>,
+}
+
+impl From<RemediationV1> for Remediation {
+    fn from(old: RemediationV1) -> Remediation {
+        Remediation {
+            id: old.id,
+            project: old.project,
+            manifest: old.manifest,
+            ecosystem: old.ecosystem,
+            package: old.package,
+            direct: old.direct,
+            from_version: old.from_version,
+            target_version: old.target_version,
+            advisories: old.advisories.into_iter().map(AdvisoryRef::from).collect(),
+            severity: old.severity,
+            state: old.state,
+            approved_by: old.approved_by,
+            reason: old.reason,
+            branch: old.branch,
+            mr_iid: old.mr_iid,
+            mr_url: old.mr_url,
+            edited_by_person: old.edited_by_person,
+            ignored_versions: old.ignored_versions,
+            ignored_advisories: old.ignored_advisories,
+            detected_at_ms: old.detected_at_ms,
+            updated_at_ms: old.updated_at_ms,
+            history: old.history,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn old_remediation() -> RemediationV1 {
+        RemediationV1 {
+            id: 7,
+            project: ProjectId(42),
+            manifest: "Cargo.lock".into(),
+            ecosystem: Ecosystem::CratesIo,
+            package: "regex".into(),
+            direct: true,
+            from_version: "1.5.4".into(),
+            target_version: Some("1.5.5".into()),
+            advisories: vec![AdvisoryRefV1 {
+                id: "RUSTSEC-2022-0013".into(),
+                aliases: vec!["CVE-2022-24713".into()],
+                summary: Some("Regexes with large repetitions on empty sub-expressions take a very long time to parse".into()),
+                severity: Level::High,
+                cvss: Some("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H".into()),
+                cvss_score: Some(7.5),
+                kind: AdvisoryKind::Vulnerability,
+            }],
+            severity: Level::High,
+            state: State::Dismissed,
+            approved_by: Some("alice".into()),
+            reason: None,
+            branch: "backline/crates.io/regex-1.5.5".into(),
+            mr_iid: Some(MrIid(3)),
+            mr_url: Some("https://gitlab.example/acme/api/-/merge_requests/3".into()),
+            edited_by_person: false,
+            ignored_versions: vec!["1.5.5".into()],
+            ignored_advisories: vec![],
+            detected_at_ms: 1_700_000_000_000,
+            updated_at_ms: 1_700_000_100_000,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn a_schema_1_store_keeps_its_remediations_and_drops_derived_data() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .tree(REMEDIATIONS)
+                .unwrap()
+                .insert(7u64.to_be_bytes(), encode(&old_remediation()))
+                .unwrap();
+            store
+                .tree("findings")
+                .unwrap()
+                .insert(b"x", b"old".to_vec())
+                .unwrap();
+            store.set_schema_version(1).unwrap();
+            store.flush_now().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        // The new layout cannot read the old value: the upgrade is what makes it readable.
+        let raw = store
+            .tree(REMEDIATIONS)
+            .unwrap()
+            .get(7u64.to_be_bytes())
+            .unwrap()
+            .unwrap();
+        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &raw).is_err());
+
+        let report = upgrade(&store).unwrap().expect("an upgrade");
+        assert_eq!(
+            report,
+            Upgraded {
+                from: 1,
+                remediations: 1,
+                derived_dropped: 1
+            }
+        );
+        let raw = store
+            .tree(REMEDIATIONS)
+            .unwrap()
+            .get(7u64.to_be_bytes())
+            .unwrap()
+            .unwrap();
+        let r: Remediation = decode(REMEDIATIONS, b"k", &raw).unwrap();
+        assert_eq!(r.state, State::Dismissed);
+        assert_eq!(r.ignored_versions, vec!["1.5.5".to_string()]);
+        assert_eq!(r.mr_iid, Some(MrIid(3)));
+        assert_eq!(r.advisories[0].severity_source, SeveritySource::CvssV3);
+        assert!(store.tree("findings").unwrap().is_empty());
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        // Twice changes nothing.
+        assert_eq!(upgrade(&store).unwrap(), None);
+    }
+}
