@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use base64::Engine;
 
 use super::model::{branch_name, Remediation, State};
+use super::ownership;
 use super::planner::{plan, vulnerable, Decision, Policy, Vulnerable};
 use super::render;
 use super::table::Remediations;
@@ -279,6 +280,7 @@ impl Executor {
                             &r.package,
                             v.fix.as_deref().unwrap_or("none"),
                         );
+                        r.bot_wrote_branch = false;
                         r.mr_iid = None;
                         r.mr_url = None;
                         r.edited_by_person = false;
@@ -387,6 +389,7 @@ impl Executor {
                 &v.package,
                 v.fix.as_deref().unwrap_or("none"),
             ),
+            bot_wrote_branch: false,
             mr_iid: None,
             mr_url: None,
             edited_by_person: false,
@@ -398,8 +401,27 @@ impl Executor {
         })
     }
 
+    /// The bot's own MRs of `branch` (GitLab's list also holds fork MRs and people's MRs of
+    /// that branch name: those are never the bot's).
+    async fn own_mrs(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        branch: &str,
+        state: MrState,
+    ) -> Result<Vec<MergeRequest>, GitLabError> {
+        let all = gitlab
+            .merge_requests_from(&ProjectRef::Id(project.id), branch, state)
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter(|m| m.is_bots(project.id, self.bot.id))
+            .collect())
+    }
+
     /// Opens (or adopts) the MR of a remediation: look the branch's MRs up first, write the
-    /// branch, create the MR, adopt on 409. Saves the remediation.
+    /// branch, create the MR, adopt the bot's own on 409. Only the bot's own MRs (from the
+    /// project itself, opened by the bot) are ever adopted. Saves the remediation.
     pub async fn open(
         &self,
         gitlab: &GitLab,
@@ -409,8 +431,8 @@ impl Executor {
     ) -> Result<(), ExecError> {
         let p = ProjectRef::Id(project.id);
         let now = now_ms();
-        let existing = gitlab
-            .merge_requests_from(&p, &r.branch, MrState::All)
+        let existing = self
+            .own_mrs(gitlab, project, &r.branch, MrState::All)
             .await?;
         if let Some(mr) = existing.iter().find(|m| m.state == "opened") {
             self.adopt(r, mr, "adopted the open MR of this branch", now);
@@ -447,8 +469,9 @@ impl Executor {
         }
         self.write_branch(gitlab, project, default_branch, r)
             .await?;
+        // Saved now: a retry after a failed MR creation knows the branch is the bot's.
+        self.table.put(r)?;
         if r.state == State::NotFixable {
-            self.table.put(r)?;
             return Ok(());
         }
         let new = NewMergeRequest {
@@ -462,8 +485,8 @@ impl Executor {
         let mr = match gitlab.create_merge_request(&p, &new).await {
             Ok(mr) => mr,
             Err(GitLabError::Conflict { .. }) => {
-                let open = gitlab
-                    .merge_requests_from(&p, &r.branch, MrState::Opened)
+                let open = self
+                    .own_mrs(gitlab, project, &r.branch, MrState::Opened)
                     .await?;
                 match open.into_iter().next() {
                     Some(mr) => mr,
@@ -491,7 +514,9 @@ impl Executor {
     }
 
     /// Writes the fix onto the remediation's branch: one commit from the default branch's head
-    /// (creating or replacing the branch). Never replaces a branch a person has pushed to.
+    /// (creating or replacing the branch). Never replaces a branch a person has pushed to, and
+    /// never takes over a branch of that name the bot did not write: then the next free
+    /// alternative name (`…-2`) is used and the change recorded in the history.
     /// Sets `NotFixable` when no edit is correct.
     pub async fn write_branch(
         &self,
@@ -559,18 +584,71 @@ impl Executor {
             force: false,
         };
         match gitlab.create_commit(&p, &commit).await {
-            Ok(_) => Ok(()),
-            Err(GitLabError::Validation { message, .. }) if message.contains("already exists") => {
-                if r.edited_by_person {
+            Ok(_) => {}
+            Err(e) if branch_exists(&e) => {
+                if r.owns_branch() {
+                    if r.edited_by_person {
+                        return Ok(());
+                    }
+                    // Our branch from an earlier attempt (or an outdated one): rebuild it.
+                    commit.force = true;
+                    gitlab.create_commit(&p, &commit).await?;
+                } else {
+                    self.write_alternative(gitlab, &p, r, commit).await?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        r.bot_wrote_branch = true;
+        Ok(())
+    }
+
+    /// The remediation's branch name is taken by a branch the bot did not write: writes the
+    /// commit to the first free alternative name and records the change.
+    async fn write_alternative(
+        &self,
+        gitlab: &GitLab,
+        p: &ProjectRef,
+        r: &mut Remediation,
+        mut commit: NewCommit,
+    ) -> Result<(), ExecError> {
+        let taken = r.branch.clone();
+        for n in 2..=ownership::MAX_ALTERNATIVES {
+            let candidate = ownership::alternative_branch(r, n);
+            if candidate == taken {
+                continue;
+            }
+            // A name with someone else's MR on it (even with its branch gone) is skipped too.
+            let mrs = gitlab
+                .merge_requests_from(p, &candidate, MrState::All)
+                .await?;
+            if !mrs.is_empty() {
+                continue;
+            }
+            commit.branch = candidate.clone();
+            match gitlab.create_commit(p, &commit).await {
+                Ok(_) => {
+                    r.branch = candidate.clone();
+                    r.record(
+                        BOT,
+                        format!(
+                            "the branch `{taken}` exists and was not made by backline: the fix is on `{candidate}` instead"
+                        ),
+                        now_ms(),
+                    );
                     return Ok(());
                 }
-                // Our branch from an earlier attempt (or an outdated one): rebuild it.
-                commit.force = true;
-                gitlab.create_commit(&p, &commit).await?;
-                Ok(())
+                Err(e) if branch_exists(&e) => continue,
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
+        Err(ExecError::GitLab(GitLabError::Conflict {
+            endpoint: "POST repository/commits".into(),
+            message: format!(
+                "the branch `{taken}` and {} alternatives are taken by branches backline did not make",
+                ownership::MAX_ALTERNATIVES - 1
+            ),
+        }))
     }
 
     async fn refresh_mr_text(
@@ -787,6 +865,21 @@ impl Executor {
             }
             let Some(iid) = r.mr_iid else { continue };
             let mr = match self.gitlab.merge_request(&p, iid).await {
+                Ok(mr) if !mr.is_bots(project.id, self.bot.id) => {
+                    // Never the bot's MR (a record from before ownership was checked): let go.
+                    r.mr_iid = None;
+                    r.mr_url = None;
+                    r.bot_wrote_branch = false;
+                    r.transition(
+                        State::Planned,
+                        BOT,
+                        "its MR is not the bot's own (from a fork or opened by a person)",
+                        now_ms(),
+                    );
+                    self.table.put(&r)?;
+                    lines.push(format!("{}: MR not the bot's, planned again", r.package));
+                    continue;
+                }
                 Ok(mr) => mr,
                 Err(e) if e.is_not_found() => {
                     r.mr_iid = None;
@@ -887,4 +980,9 @@ impl Executor {
     pub fn iid(r: &Remediation) -> Option<MrIid> {
         r.mr_iid
     }
+}
+
+/// Whether GitLab refused a commit because its branch already exists.
+fn branch_exists(e: &GitLabError) -> bool {
+    matches!(e, GitLabError::Validation { message, .. } if message.contains("already exists"))
 }

@@ -159,6 +159,7 @@ mod tests {
             approved_by: Some("policy".into()),
             reason: None,
             branch: "backline/crates.io/regex-1.5.5".into(),
+            bot_wrote_branch: false,
             mr_iid: None,
             mr_url: None,
             edited_by_person: false,

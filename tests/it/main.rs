@@ -6,6 +6,7 @@ mod binary_gitlab;
 mod catalog;
 mod dashboard;
 mod findings;
+mod forks;
 mod gitlab_client;
 mod harness;
 mod hostile;

@@ -307,7 +307,7 @@ fn mr_attributes(w: &World, p: &Project, mr: &MergeRequest) -> Value {
         "merge_when_pipeline_succeeds": false,
         "milestone_id": null,
         "source_branch": mr.source_branch,
-        "source_project_id": p.id,
+        "source_project_id": mr.source_project_id,
         "state_id": mr.state.id(),
         "target_branch": mr.target_branch,
         "target_project_id": p.id,
@@ -322,7 +322,11 @@ fn mr_attributes(w: &World, p: &Project, mr: &MergeRequest) -> Value {
         "labels": labels(mr, p.id),
         "last_commit": last,
         "reviewer_ids": [],
-        "source": hp,
+        "source": w
+            .projects
+            .get(&mr.source_project_id)
+            .map(|s| hook_project(w, s))
+            .unwrap_or_else(|| hp.clone()),
         "state": mr.state.as_str(),
         "system": false,
         "target": hp,

@@ -59,7 +59,9 @@
 //!   `{"rebase_in_progress":true}`, and the next `GET` already shows the result
 //!   (`rebase_in_progress: false`, or `merge_error` on conflict).
 //! - `merge_status` is computed on every read (never `checking`/`unchecked`).
-//! - Tags, pipelines, approvals, forks and discussions are not modelled.
+//! - Forks: `World::fork_project` and MRs from a fork into its upstream (listed, hooked and
+//!   read in the target project); pushing to a fork branch from upstream is not.
+//! - Tags, pipelines, approvals and discussions are not modelled.
 //! - Webhooks are queued by world mutations and sent only by [`GitLabSim::deliver_pending`]
 //!   (the binary calls it every 100 ms); there are no retries or auto-disabling.
 //! - Project hooks accept `signing_token` (`whsec_...`, as GitLab 19.x does) and answer

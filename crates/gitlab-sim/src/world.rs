@@ -329,6 +329,9 @@ pub struct MergeRequest {
     pub target_branch: String,
     /// Author.
     pub author_id: UserId,
+    /// The project holding the source branch: the target project itself, or a fork of it
+    /// (GitLab's `source_project_id`).
+    pub source_project_id: ProjectId,
     /// Labels.
     pub labels: Vec<String>,
     /// Created (ms).
@@ -429,6 +432,8 @@ pub struct Project {
     pub merge_requests: Vec<MergeRequest>,
     /// Commit statuses.
     pub statuses: Vec<CommitStatus>,
+    /// The project this one is a fork of.
+    pub forked_from: Option<ProjectId>,
 }
 
 /// What to create with [`World::create_project`].
@@ -942,6 +947,7 @@ impl World {
                 repo,
                 merge_requests: Vec::new(),
                 statuses: Vec::new(),
+                forked_from: None,
             },
         );
         self.project_paths.insert(full, id);
@@ -1370,38 +1376,136 @@ impl World {
         remove_source_branch: bool,
         squash: bool,
     ) -> Result<u64, WorldError> {
+        let spec = MrSpec {
+            source_branch: source_branch.to_string(),
+            target_branch: target_branch.to_string(),
+            title: title.to_string(),
+            description: description.to_string(),
+            labels,
+            remove_source_branch,
+            squash,
+        };
+        self.insert_mr(project, project, author, spec)
+    }
+
+    /// Forks `upstream` into the namespace `namespace` (created when missing) for `user`, who
+    /// owns the fork: the same branches and commits, `forked_from` set. Like GitLab's
+    /// `Projects::ForkService` (app/services/projects/fork_service.rb), hooks, badges, members
+    /// and MRs are not copied. Returns the fork's id.
+    pub fn fork_project(
+        &mut self,
+        upstream: ProjectId,
+        user: UserId,
+        namespace: &str,
+    ) -> Result<ProjectId, WorldError> {
+        let up = self.project(upstream)?.clone();
+        let spec = ProjectSpec {
+            creator: Some(user),
+            path: Some(up.path.clone()),
+            visibility: up.visibility,
+            default_branch: up.default_branch.clone(),
+            ..ProjectSpec::new(namespace, up.name.clone())
+        };
+        let id = self.create_project(spec)?;
+        let fork = self.project_mut(id)?;
+        fork.repo = up.repo.clone();
+        fork.forked_from = Some(upstream);
+        Ok(id)
+    }
+
+    /// Opens an MR from `fork`'s branch into the project it was forked from (GitLab:
+    /// `POST /projects/:fork/merge_requests` with `target_project_id`). The MR lives in the
+    /// target project, whose hooks get its events; its `source_project_id` is the fork.
+    /// Returns the target project and the MR's iid there.
+    pub fn open_fork_mr(
+        &mut self,
+        fork: ProjectId,
+        author: UserId,
+        spec: MrSpec,
+    ) -> Result<(ProjectId, u64), WorldError> {
+        let target = self
+            .project(fork)?
+            .forked_from
+            .ok_or_else(|| WorldError::Invalid("the project is not a fork".into()))?;
+        let iid = self.insert_mr(target, fork, author, spec)?;
+        Ok((target, iid))
+    }
+
+    /// The head of an MR's source branch, read from its source project (a fork for fork MRs).
+    pub fn mr_source_head(&self, target: &Project, mr: &MergeRequest) -> Option<Arc<Commit>> {
+        if mr.source_project_id == target.id {
+            return target.repo.head(&mr.source_branch);
+        }
+        self.projects
+            .get(&mr.source_project_id)?
+            .repo
+            .head(&mr.source_branch)
+    }
+
+    /// Copies a fork's commits into the target project's object store, as GitLab fetches a
+    /// fork MR's head into the target repository (`refs/merge-requests/:iid/head`,
+    /// app/models/merge_request.rb `fetch_ref!`), so merge facts, rebases and merges see them.
+    fn fetch_fork_commits(&mut self, target: ProjectId, fork: ProjectId) {
+        if target == fork {
+            return;
+        }
+        let Some(commits) = self.projects.get(&fork).map(|f| f.repo.commits.clone()) else {
+            return;
+        };
+        if let Some(t) = self.projects.get_mut(&target) {
+            for (id, c) in commits {
+                t.repo.commits.entry(id).or_insert(c);
+            }
+        }
+    }
+
+    /// Opens an MR in `project` from `source_project`'s branch. GitLab's uniqueness rule
+    /// (app/models/merge_request.rb `validate_branches`): one open MR per source project,
+    /// source branch, target project and target branch, so a fork MR with the same branch
+    /// names as an upstream MR does not conflict with it.
+    fn insert_mr(
+        &mut self,
+        project: ProjectId,
+        source_project: ProjectId,
+        author: UserId,
+        spec: MrSpec,
+    ) -> Result<u64, WorldError> {
         let now = self.now();
         let p = self.project(project)?;
-        let src = p
+        let src = self
+            .project(source_project)?
             .repo
-            .head(source_branch)
-            .ok_or_else(|| WorldError::SourceBranchMissing(source_branch.to_string()))?;
-        if p.repo.head(target_branch).is_none() {
-            return Err(WorldError::TargetBranchMissing(target_branch.to_string()));
+            .head(&spec.source_branch)
+            .ok_or_else(|| WorldError::SourceBranchMissing(spec.source_branch.clone()))?;
+        if p.repo.head(&spec.target_branch).is_none() {
+            return Err(WorldError::TargetBranchMissing(spec.target_branch.clone()));
         }
-        if source_branch == target_branch {
+        if source_project == project && spec.source_branch == spec.target_branch {
             return Err(WorldError::SameBranch);
         }
         if let Some(m) = p.merge_requests.iter().find(|m| {
             m.state == MrState::Opened
-                && m.source_branch == source_branch
-                && m.target_branch == target_branch
+                && m.source_project_id == source_project
+                && m.source_branch == spec.source_branch
+                && m.target_branch == spec.target_branch
         }) {
             return Err(WorldError::MrExists(m.iid));
         }
         let iid = p.merge_requests.iter().map(|m| m.iid).max().unwrap_or(0) + 1;
         let id = self.id();
+        self.fetch_fork_commits(project, source_project);
         let p = self.project_mut(project)?;
         p.merge_requests.push(MergeRequest {
             id,
             iid,
-            title: title.to_string(),
-            description: description.to_string(),
+            title: spec.title,
+            description: spec.description,
             state: MrState::Opened,
-            source_branch: source_branch.to_string(),
-            target_branch: target_branch.to_string(),
+            source_branch: spec.source_branch,
+            target_branch: spec.target_branch,
             author_id: author,
-            labels,
+            source_project_id: source_project,
+            labels: spec.labels,
             created_at: now,
             updated_at: now,
             merged_at: None,
@@ -1412,8 +1516,8 @@ impl World {
             merge_commit_sha: None,
             merge_error: None,
             rebase_in_progress: false,
-            remove_source_branch,
-            squash,
+            remove_source_branch: spec.remove_source_branch,
+            squash: spec.squash,
             notes: Vec::new(),
             awards: Vec::new(),
         });
@@ -1519,9 +1623,12 @@ impl World {
         if m.state != MrState::Closed {
             return Ok(());
         }
-        let src = p.repo.head(&m.source_branch);
+        let src = self.mr_source_head(p, m);
         let other_open = p.merge_requests.iter().any(|o| {
-            o.iid != iid && o.state == MrState::Opened && o.source_branch == m.source_branch
+            o.iid != iid
+                && o.state == MrState::Opened
+                && o.source_project_id == m.source_project_id
+                && o.source_branch == m.source_branch
         });
         let Some(src) = src else { return Ok(()) };
         if other_open || p.repo.head(&m.target_branch).is_none() {
@@ -1540,7 +1647,7 @@ impl World {
     /// Diff facts about an open MR: (has_conflicts, diverged_commits_count).
     pub fn mr_merge_facts(&self, project: &Project, mr: &MergeRequest) -> (bool, usize) {
         let (Some(src), Some(tgt)) = (
-            project.repo.head(&mr.source_branch),
+            self.mr_source_head(project, mr),
             project.repo.head(&mr.target_branch),
         ) else {
             return (false, 0);
@@ -1568,14 +1675,14 @@ impl World {
         user: UserId,
     ) -> Result<String, WorldError> {
         let now = self.now();
-        let p = self.project(project)?;
         let m = self.mr(project, iid)?.clone();
+        self.fetch_fork_commits(project, m.source_project_id);
+        let p = self.project(project)?;
         if m.state != MrState::Opened {
             return Err(WorldError::Invalid("405 Method Not Allowed".into()));
         }
-        let src = p
-            .repo
-            .head(&m.source_branch)
+        let src = self
+            .mr_source_head(p, &m)
             .ok_or(WorldError::BranchNotFound)?;
         let tgt = p
             .repo
@@ -1632,11 +1739,12 @@ impl World {
         }
         self.emit_push(project, user, &m.target_branch, Some(&tgt.id), &sha);
         if m.remove_source_branch {
-            self.project_mut(project)?
+            let source = m.source_project_id;
+            self.project_mut(source)?
                 .repo
                 .branches
                 .remove(&m.source_branch);
-            self.emit_push(project, user, &m.source_branch, Some(&src.id), ZERO_SHA);
+            self.emit_push(source, user, &m.source_branch, Some(&src.id), ZERO_SHA);
         }
         self.emit_mr(project, iid, user, "merge");
         Ok(sha)
@@ -1652,6 +1760,10 @@ impl World {
     ) -> Result<(), WorldError> {
         let p = self.project(project)?;
         let m = self.mr(project, iid)?.clone();
+        if m.source_project_id != project {
+            // Pushing to a fork's branch needs `allow_collaboration`, which is not modelled.
+            return Err(WorldError::Invalid("Cannot push to source branch".into()));
+        }
         let src = p
             .repo
             .head(&m.source_branch)

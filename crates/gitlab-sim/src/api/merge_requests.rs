@@ -27,7 +27,7 @@ fn mr_json(
     ctx_params: Option<&super::Params>,
 ) -> Value {
     let opened = m.state == MrState::Opened;
-    let src_exists = p.repo.head(&m.source_branch).is_some();
+    let src_exists = w.mr_source_head(p, m).is_some();
     let (conflicts, diverged) = if opened {
         w.mr_merge_facts(p, m)
     } else {
@@ -75,7 +75,9 @@ fn mr_json(
         "assignees": [],
         "assignee": null,
         "reviewers": [],
-        "source_project_id": p.id,
+        // An MR from a fork lives in (and is listed by) the target project, with the fork as
+        // its source project (app/finders/merge_requests_finder.rb lists by target project).
+        "source_project_id": m.source_project_id,
         "target_project_id": p.id,
         "labels": m.labels,
         "draft": m.draft(),
@@ -104,7 +106,7 @@ fn mr_json(
         "blocking_discussions_resolved": true,
     });
     if single {
-        let head = p.repo.head(&m.source_branch);
+        let head = w.mr_source_head(p, m);
         let tgt = p.repo.head(&m.target_branch);
         let base = match (&head, &tgt) {
             (Some(h), Some(t)) => p.repo.merge_base(&h.id, &t.id),
@@ -218,20 +220,40 @@ pub(crate) fn create(ctx: &mut Ctx) -> R {
     let remove = ctx.params.bool("remove_source_branch")?.unwrap_or(false);
     let squash = ctx.params.bool("squash")?.unwrap_or(false);
     let user = ctx.user;
-    let iid = ctx
-        .w
-        .create_mr(
-            id,
-            user,
-            &source,
-            &target,
-            &title,
-            &description,
-            labels,
-            remove,
-            squash,
-        )
-        .map_err(world_err)?;
+    // `target_project_id`: an MR from this project (a fork) into the project it was forked
+    // from (lib/api/merge_requests.rb; MergeRequests::BuildService checks the fork network).
+    let target_project = ctx.params.u64("target_project_id")?.unwrap_or(id);
+    let spec = crate::world::MrSpec {
+        source_branch: source,
+        target_branch: target,
+        title,
+        description,
+        labels,
+        remove_source_branch: remove,
+        squash,
+    };
+    let (id, iid) = if target_project == id {
+        let iid = ctx
+            .w
+            .create_mr(
+                id,
+                user,
+                &spec.source_branch,
+                &spec.target_branch,
+                &spec.title,
+                &spec.description,
+                spec.labels,
+                spec.remove_source_branch,
+                spec.squash,
+            )
+            .map_err(world_err)?;
+        (id, iid)
+    } else {
+        if ctx.proj(id).forked_from != Some(target_project) {
+            return Err(err(400, "The target project must be in the fork network"));
+        }
+        ctx.w.open_fork_mr(id, user, spec).map_err(world_err)?
+    };
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
     Ok(Reply::created(mr_json(ctx.w, p, m, true, None)))
@@ -333,6 +355,10 @@ pub(crate) fn rebase(ctx: &mut Ctx) -> R {
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
     if m.state != MrState::Opened {
         return Err(err(403, "403 Forbidden"));
+    }
+    if m.source_project_id != id {
+        // A fork's branch: pushing to it needs `allow_collaboration` (not modelled).
+        return Err(err(403, "403 Forbidden - Cannot push to source branch"));
     }
     let user = ctx.user;
     ctx.w.rebase_mr(id, iid, user).map_err(world_err)?;
