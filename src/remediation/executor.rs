@@ -19,6 +19,7 @@ use crate::clock::now_ms;
 use crate::ecosystem::Ecosystem;
 use crate::findings::Finding;
 use crate::gitlab::client::ops::MrState;
+use crate::gitlab::mergeability::{mergeability, rebase_progress, Mergeability, RebaseProgress};
 use crate::gitlab::rest::{
     CommitAction, MergeRequest, MergeRequestUpdate, NewCommit, NewMergeRequest, User,
 };
@@ -123,6 +124,13 @@ pub struct Executor {
 
 /// Who acts when the bot does.
 pub const BOT: &str = "backline";
+
+/// First pause between polls of GitLab's background work (doubled each time).
+const POLL_START: std::time::Duration = std::time::Duration::from_millis(50);
+/// Reads waiting for GitLab's mergeability check before rebasing anyway.
+const CHECK_POLLS: u32 = 4;
+/// Reads waiting for a rebase to finish (about 25 s in all).
+const REBASE_POLLS: u32 = 10;
 
 impl Executor {
     /// An executor.
@@ -770,8 +778,11 @@ impl Executor {
         Ok(())
     }
 
-    /// Rebases the MR: GitLab's rebase when it has no conflicts; when it has and no person
-    /// edited the branch, the branch is regenerated from the default branch.
+    /// Rebases the MR: GitLab's rebase unless GitLab knows it conflicts; GitLab rebases in the
+    /// background, so the MR is polled (`rebase_in_progress`, `merge_error`). When the MR
+    /// conflicts or the rebase failed and no person edited the branch, the branch is
+    /// regenerated from the default branch. A mergeability GitLab has not checked yet is
+    /// unknown, never taken as clean.
     pub async fn rebase(
         &self,
         gitlab: &GitLab,
@@ -785,18 +796,58 @@ impl Executor {
             return Ok("the project has no default branch".into());
         };
         let p = ProjectRef::Id(project.id);
-        let mr = gitlab.merge_request(&p, iid).await?;
-        if mr.has_conflicts || mr.detailed_merge_status.as_deref() == Some("conflict") {
-            if r.edited_by_person {
-                return Ok("the branch conflicts and has commits by a person: `/backline recreate` rebuilds it (discarding them)".into());
+        let mut mr = gitlab.merge_request(&p, iid).await?;
+        let mut wait = POLL_START;
+        for _ in 0..CHECK_POLLS {
+            if mergeability(&mr) != Mergeability::Unknown {
+                break;
             }
-            self.write_branch(gitlab, project, default_branch, r)
-                .await?;
-            self.table.put(r)?;
-            return Ok("the branch conflicted: regenerated it from the default branch".into());
+            gitlab.pause(wait).await;
+            wait *= 2;
+            mr = gitlab.merge_request(&p, iid).await?;
+        }
+        if mergeability(&mr) == Mergeability::Conflict {
+            return self
+                .regenerate(gitlab, project, default_branch, r, "the branch conflicted")
+                .await;
         }
         gitlab.rebase_merge_request(&p, iid).await?;
-        Ok("rebased on the default branch".into())
+        let mut wait = POLL_START;
+        for _ in 0..REBASE_POLLS {
+            let mr = gitlab.merge_request(&p, iid).await?;
+            match rebase_progress(&mr) {
+                RebaseProgress::Running => {
+                    gitlab.pause(wait).await;
+                    wait *= 2;
+                }
+                RebaseProgress::Done => return Ok("rebased on the default branch".into()),
+                RebaseProgress::Failed(error) => {
+                    let why = format!("GitLab's rebase failed ({})", render::one_line(&error, 200));
+                    return self
+                        .regenerate(gitlab, project, default_branch, r, &why)
+                        .await;
+                }
+            }
+        }
+        Ok("rebase requested; GitLab is still working on it".into())
+    }
+
+    /// Regenerates the branch after a conflict or a failed rebase, unless a person edited it.
+    async fn regenerate(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        default_branch: &str,
+        r: &mut Remediation,
+        why: &str,
+    ) -> Result<String, ExecError> {
+        if r.edited_by_person {
+            return Ok(format!("{why} and has commits by a person: `/backline recreate` rebuilds it (discarding them)"));
+        }
+        self.write_branch(gitlab, project, default_branch, r)
+            .await?;
+        self.table.put(r)?;
+        Ok(format!("{why}: regenerated it from the default branch"))
     }
 
     /// Rebuilds the branch from the default branch, discarding edits.

@@ -125,6 +125,19 @@ pub fn status_note(r: &Remediation) -> String {
     s
 }
 
+/// GitLab's own text (an error message) as one inline code span: control characters and
+/// backticks dropped, cut at `max` characters, so it can neither start a line (quick actions)
+/// nor mention anyone.
+pub fn one_line(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|c| *c != '`')
+        .take(max)
+        .collect();
+    format!("`{}`", clean.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

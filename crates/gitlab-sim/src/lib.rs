@@ -55,10 +55,11 @@
 //!
 //! # Known simplifications
 //!
-//! - A rebase completes inside the `PUT .../rebase` request: the answer is GitLab's 202
-//!   `{"rebase_in_progress":true}`, and the next `GET` already shows the result
-//!   (`rebase_in_progress: false`, or `merge_error` on conflict).
-//! - `merge_status` is computed on every read (never `checking`/`unchecked`).
+//! - Background jobs advance one step per API request ([`World::background_delay`], default
+//!   2): `PUT .../rebase` answers 202 `{"rebase_in_progress":true}` and the rebase runs two
+//!   requests later (`rebase_in_progress` false, or `merge_error` on conflict); a new MR is
+//!   `preparing`, then `unchecked`; a read enqueues the check (`checking`) which is done by the
+//!   next request; a push to its source or target branch makes it `unchecked` again.
 //! - Forks: `World::fork_project` and MRs from a fork into its upstream (listed, hooked and
 //!   read in the target project); pushing to a fork branch from upstream is not.
 //! - Tags, pipelines, approvals and discussions are not modelled.
@@ -93,8 +94,8 @@ pub use recorder::RecordedRequest;
 pub use registry::SimRegistry;
 pub use webhook::{Delivery, DeliveryBuilder, SendError, Sender, GITLAB_VERSION};
 pub use world::{
-    access, CommitRequest, FileAction, HookTarget, MrSpec, MrState, PendingDelivery, ProjectId,
-    ProjectSpec, UserId, Visibility, World, WorldError,
+    access, CommitRequest, FileAction, HookTarget, MergeCheck, MrSpec, MrState, PendingDelivery,
+    ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
 };
 
 /// How to start the simulator.

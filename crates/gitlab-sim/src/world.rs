@@ -352,8 +352,14 @@ pub struct MergeRequest {
     pub merge_commit_sha: Option<String>,
     /// The last rebase or merge error.
     pub merge_error: Option<String>,
-    /// A rebase is running (the simulator finishes rebases at once, so this stays false).
+    /// A rebase is running: set by `PUT .../rebase`, cleared when the background job ends.
     pub rebase_in_progress: bool,
+    /// API requests left before the background rebase job runs (0: none queued).
+    pub rebase_jobs_left: u32,
+    /// Who asked for the queued rebase.
+    pub rebase_user: Option<UserId>,
+    /// Where GitLab's mergeability check stands.
+    pub merge_check: MergeCheck,
     /// Remove the source branch on merge.
     pub remove_source_branch: bool,
     /// Squash on merge.
@@ -362,6 +368,29 @@ pub struct MergeRequest {
     pub notes: Vec<Note>,
     /// Award emoji on the MR.
     pub awards: Vec<Award>,
+}
+
+/// Where GitLab's asynchronous mergeability check of an MR stands (app/models/merge_request.rb
+/// `merge_status` state machine; `MergeRequests::Mergeability::DetailedMergeStatusService`
+/// answers `preparing`/`unchecked`/`checking` until it is done, with `has_conflicts` false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeCheck {
+    /// Just created: `MergeRequests::AfterCreateService` has not run.
+    Preparing,
+    /// Something moved (source or target branch); nobody asked since.
+    Unchecked,
+    /// A read enqueued the check (`check_mergeability(async: true)`); it finishes in the
+    /// background before the next request.
+    Checking,
+    /// Checked: the answer shows the real status.
+    Checked,
+}
+
+impl MergeCheck {
+    /// Whether the real status is known.
+    pub fn done(self) -> bool {
+        self == MergeCheck::Checked
+    }
 }
 
 impl MergeRequest {
@@ -695,6 +724,9 @@ pub struct World {
     pub pending: Vec<PendingDelivery>,
     /// The bot user.
     pub bot_user: UserId,
+    /// How many API requests a background job (rebase, mergeability check) takes to finish
+    /// after it is queued; GitLab runs them in Sidekiq, so callers must poll.
+    pub background_delay: u32,
     next_id: u64,
     clock: i64,
 }
@@ -713,6 +745,7 @@ impl World {
             system_hooks: Vec::new(),
             pending: Vec::new(),
             bot_user: 0,
+            background_delay: 2,
             next_id: 1,
             clock: 0,
         }
@@ -1516,6 +1549,9 @@ impl World {
             merge_commit_sha: None,
             merge_error: None,
             rebase_in_progress: false,
+            rebase_jobs_left: 0,
+            rebase_user: None,
+            merge_check: MergeCheck::Preparing,
             remove_source_branch: spec.remove_source_branch,
             squash: spec.squash,
             notes: Vec::new(),
@@ -1750,8 +1786,91 @@ impl World {
         Ok(sha)
     }
 
-    /// Rebases the MR's source branch onto its target, replaying each commit. On conflict the
-    /// branch stays and `merge_error` is set.
+    /// Queues a rebase as `PUT .../rebase` does (lib/api/merge_requests.rb answers 202 and
+    /// `MergeRequests::RebaseService` runs in `RebaseWorker`): `rebase_in_progress` is true for
+    /// [`World::background_delay`] requests, then [`World::rebase_mr`] runs.
+    pub fn enqueue_rebase(
+        &mut self,
+        project: ProjectId,
+        iid: u64,
+        user: UserId,
+    ) -> Result<(), WorldError> {
+        let delay = self.background_delay;
+        let m = self.mr_mut(project, iid)?;
+        m.rebase_in_progress = true;
+        m.rebase_jobs_left = delay.max(1);
+        m.rebase_user = Some(user);
+        if delay == 0 {
+            m.rebase_jobs_left = 0;
+            return self.rebase_mr(project, iid, user);
+        }
+        Ok(())
+    }
+
+    /// One step of the background jobs, run before each API request: queued rebases count
+    /// down and run; checks a read enqueued finish; just-created MRs become `unchecked`.
+    pub fn run_background(&mut self) {
+        let mut due = Vec::new();
+        for p in self.projects.values_mut() {
+            for m in &mut p.merge_requests {
+                m.merge_check = match m.merge_check {
+                    MergeCheck::Preparing => MergeCheck::Unchecked,
+                    MergeCheck::Checking => MergeCheck::Checked,
+                    other => other,
+                };
+                if m.rebase_jobs_left > 0 {
+                    m.rebase_jobs_left -= 1;
+                    if m.rebase_jobs_left == 0 {
+                        due.push((p.id, m.iid, m.rebase_user.unwrap_or(self.bot_user)));
+                    }
+                }
+            }
+        }
+        for (project, iid, user) in due {
+            if let Err(e) = self.rebase_mr(project, iid, user) {
+                if let Ok(m) = self.mr_mut(project, iid) {
+                    m.rebase_in_progress = false;
+                    m.merge_error = Some(format!("Rebase failed: {e}"));
+                }
+            }
+        }
+    }
+
+    /// A read of these MRs enqueued their mergeability check (`check_mergeability(async:
+    /// true)` in the API entity): unchecked ones become `checking`.
+    pub fn mark_checking(&mut self, project: ProjectId, iids: &[u64]) {
+        if let Some(p) = self.projects.get_mut(&project) {
+            for m in &mut p.merge_requests {
+                if iids.contains(&m.iid) && m.merge_check == MergeCheck::Unchecked {
+                    m.merge_check = MergeCheck::Checking;
+                }
+            }
+        }
+    }
+
+    /// A branch moved: every open MR with it as source or target needs checking again
+    /// (`MergeRequests::RefreshService` marks them `unchecked`).
+    fn invalidate_merge_checks(&mut self, project: ProjectId, branch: &str) {
+        let upstream = self.projects.get(&project).and_then(|p| p.forked_from);
+        for p in self.projects.values_mut() {
+            if p.id != project && Some(p.id) != upstream {
+                continue;
+            }
+            for m in &mut p.merge_requests {
+                let source = m.source_project_id == project && m.source_branch == branch;
+                let target = p.id == project && m.target_branch == branch;
+                if m.state == MrState::Opened
+                    && (source || target)
+                    && m.merge_check != MergeCheck::Preparing
+                {
+                    m.merge_check = MergeCheck::Unchecked;
+                }
+            }
+        }
+    }
+
+    /// Rebases the MR's source branch onto its target, replaying each commit (the background
+    /// job). On conflict the branch stays and `merge_error` is set.
     pub fn rebase_mr(
         &mut self,
         project: ProjectId,
@@ -2026,6 +2145,7 @@ impl World {
         after: &str,
     ) {
         let before = before.unwrap_or(ZERO_SHA);
+        self.invalidate_merge_checks(project, branch);
         let body = events::push(self, project, user, branch, before, after);
         self.emit_project(project, "Push Hook", body.clone());
         let bytes = serde_json::to_vec(&body).unwrap_or_default();

@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 use super::pagination;
 use super::{err, invalid, world_err, Ctx, Reply, R};
 use crate::util;
-use crate::world::{access, Award, MergeRequest, MrState, Note, Project, ProjectId, UserId, World};
+use crate::world::{
+    access, Award, MergeCheck, MergeRequest, MrState, Note, Project, ProjectId, UserId, World,
+};
 
 /// A user as GitLab's `UserBasic` entity.
 pub(crate) fn user_json(w: &World, id: UserId) -> Value {
@@ -28,13 +30,25 @@ fn mr_json(
 ) -> Value {
     let opened = m.state == MrState::Opened;
     let src_exists = w.mr_source_head(p, m).is_some();
-    let (conflicts, diverged) = if opened {
+    let (facts_conflict, diverged) = if opened {
         w.mr_merge_facts(p, m)
     } else {
         (false, 0)
     };
+    // Until GitLab's asynchronous check has run, `has_conflicts` is false and the status says
+    // so (app/services/merge_requests/mergeability/detailed_merge_status_service.rb).
+    let pending = match m.merge_check {
+        MergeCheck::Preparing => Some("preparing"),
+        MergeCheck::Unchecked => Some("unchecked"),
+        MergeCheck::Checking => Some("checking"),
+        MergeCheck::Checked => None,
+    };
+    let pending = pending.filter(|_| opened);
+    let conflicts = facts_conflict && pending.is_none();
     let merge_status = if !opened {
         "can_be_merged"
+    } else if let Some(p) = pending {
+        p
     } else if conflicts || !src_exists {
         "cannot_be_merged"
     } else {
@@ -42,6 +56,8 @@ fn mr_json(
     };
     let detailed = if !opened {
         "not_open"
+    } else if let Some(p) = pending {
+        p
     } else if m.draft() {
         "draft_status"
     } else if !src_exists {
@@ -198,6 +214,8 @@ pub(crate) fn list(ctx: &mut Ctx) -> R {
         mrs.reverse();
     }
     let items: Vec<Value> = mrs.iter().map(|m| mr_json(w, p, m, false, None)).collect();
+    let read: Vec<u64> = mrs.iter().map(|m| m.iid).collect();
+    ctx.w.mark_checking(id, &read);
     pagination::paged(ctx, items)
 }
 
@@ -206,7 +224,9 @@ pub(crate) fn get(ctx: &mut Ctx) -> R {
     let (id, iid) = mr_project(ctx)?;
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
-    Ok(Reply::ok(mr_json(ctx.w, p, m, true, Some(&ctx.params))))
+    let v = mr_json(ctx.w, p, m, true, Some(&ctx.params));
+    ctx.w.mark_checking(id, &[iid]);
+    Ok(Reply::ok(v))
 }
 
 /// `POST /projects/:id/merge_requests`.
@@ -345,8 +365,8 @@ pub(crate) fn update(ctx: &mut Ctx) -> R {
     Ok(Reply::ok(mr_json(ctx.w, p, m, true, None)))
 }
 
-/// `PUT /projects/:id/merge_requests/:iid/rebase`: answers 202 and finishes the rebase before
-/// the next request is served.
+/// `PUT /projects/:id/merge_requests/:iid/rebase`: answers 202 and queues the rebase, which
+/// finishes a few requests later (lib/api/merge_requests.rb, `RebaseWorker`).
 pub(crate) fn rebase(ctx: &mut Ctx) -> R {
     let (id, iid) = mr_project(ctx)?;
     if ctx.w.access_level(ctx.proj(id), ctx.user) < access::DEVELOPER && !ctx.is_admin() {
@@ -361,7 +381,7 @@ pub(crate) fn rebase(ctx: &mut Ctx) -> R {
         return Err(err(403, "403 Forbidden - Cannot push to source branch"));
     }
     let user = ctx.user;
-    ctx.w.rebase_mr(id, iid, user).map_err(world_err)?;
+    ctx.w.enqueue_rebase(id, iid, user).map_err(world_err)?;
     Ok(Reply::json(202, json!({"rebase_in_progress": true})))
 }
 

@@ -663,6 +663,8 @@ fn run(
     let query_pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let mut w = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    // GitLab's background jobs (Sidekiq) progress while requests come in.
+    w.run_background();
     let (user, token_id) = match authenticate(&mut w, token, method, pattern) {
         Ok(u) => u,
         Err(e) => return e,

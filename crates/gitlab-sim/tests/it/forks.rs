@@ -110,7 +110,7 @@ async fn fork_mrs_are_listed_by_branch_name_and_hook_the_target_project() {
     assert!(sources.contains(&fork) && sources.contains(&pid));
     // The fork MR's details read the fork's branch.
     let iid = v["iid"].as_u64().unwrap();
-    let (_, one) = json(get(&sim, &format!("/projects/{pid}/merge_requests/{iid}")).await).await;
+    let one = settled(&sim, &format!("/projects/{pid}/merge_requests/{iid}")).await;
     assert_eq!(one["detailed_merge_status"], "mergeable", "{one}");
     assert_eq!(
         one["sha"],

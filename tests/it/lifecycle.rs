@@ -1,0 +1,109 @@
+//! GitLab's MR lifecycle as the simulator models it by default (issue 11 §2.2–2.6, 2.9):
+//! asynchronous rebases and mergeability checks, reopen refusals, branch deletion, recursion
+//! blocking and internal notes.
+
+use std::sync::Arc;
+
+use backline::catalog::service::Quiet;
+
+use crate::remediation::{lock, world, CargoLockLines, World};
+
+const BRANCH: &str = "backline/crates.io/regex-1.5.5";
+
+/// The scene with the bot's MR open; returns its iid.
+async fn with_open_mr(w: &World) -> u64 {
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    let mrs = w.mrs();
+    assert_eq!(mrs.len(), 1, "{mrs:?}");
+    mrs[0].iid
+}
+
+fn replies(w: &World, iid: u64) -> Vec<String> {
+    w.mrs()
+        .into_iter()
+        .find(|m| m.iid == iid)
+        .unwrap()
+        .notes
+        .into_iter()
+        .filter(|n| n.author_id == w.bot && n.body.starts_with("@alice"))
+        .map(|n| n.body)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchecked_mr_is_never_taken_as_clean_and_a_conflict_regenerates_the_branch() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let iid = with_open_mr(&w).await;
+    let alice = w.bot_user_other().await;
+    // main moves with a change to the same file: the MR now conflicts, but GitLab has not
+    // checked it yet (`unchecked`, `has_conflicts` false).
+    let moved = format!("{}\n", lock("1.5.4"));
+    w.commit(alice, "main", "Cargo.lock", &moved).await;
+    let check = w.sim.with_world(|x| x.mr(w.pid, iid).unwrap().merge_check);
+    assert_eq!(check, gitlab_sim::MergeCheck::Unchecked);
+    w.sim
+        .with_world(|x| x.add_note(w.pid, iid, alice, "/backline rebase"))
+        .unwrap();
+    w.settle().await;
+    let replies = replies(&w, iid);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(
+        replies[0].contains("the branch conflicted: regenerated it from the default branch"),
+        "{}",
+        replies[0]
+    );
+    assert_eq!(
+        w.file(BRANCH, "Cargo.lock").unwrap(),
+        format!("{}\n", lock("1.5.5"))
+    );
+    let main = w.head("main").unwrap();
+    let parent = w.sim.with_world(|x| {
+        let p = x.project(w.pid).unwrap();
+        p.repo.head(BRANCH).unwrap().parent_ids.clone()
+    });
+    assert_eq!(parent, vec![main]);
+    w.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asynchronous_rebase_is_polled_until_gitlab_finishes_it() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let iid = with_open_mr(&w).await;
+    let alice = w.bot_user_other().await;
+    w.commit(alice, "main", "README.md", "unrelated").await;
+    w.sim.reset_requests();
+    w.sim
+        .with_world(|x| x.add_note(w.pid, iid, alice, "/backline rebase"))
+        .unwrap();
+    w.settle().await;
+    let replies = replies(&w, iid);
+    assert!(
+        replies[0].contains("`/backline rebase`: rebased on the default branch"),
+        "{replies:?}"
+    );
+    // The answer came after GitLab's job ran: the branch sits on main's head, and the MR was
+    // read again after the 202 with include_rebase_in_progress.
+    let main = w.head("main").unwrap();
+    let parent = w.sim.with_world(|x| {
+        let p = x.project(w.pid).unwrap();
+        p.repo.head(BRANCH).unwrap().parent_ids.clone()
+    });
+    assert_eq!(parent, vec![main]);
+    let requests = w.sim.requests();
+    let put = requests
+        .iter()
+        .position(|r| r.method == "PUT" && r.path.ends_with("/rebase"))
+        .expect("rebase requested");
+    let polls = requests[put..]
+        .iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.path.ends_with(&format!("/merge_requests/{iid}"))
+                && r.query.contains("include_rebase_in_progress=true")
+        })
+        .count();
+    assert!(polls >= 2, "{polls} polls after the rebase");
+    w.app.shutdown().await;
+}
