@@ -681,9 +681,11 @@ impl Executor {
         Ok(())
     }
 
-    /// Reopens the remediation's MR (checking GitLab's answer: it stays closed when the source
-    /// branch is gone, and then the branch is written and the reopen tried again), and refreshes
-    /// its branch unless a person edited it.
+    /// Reopens the remediation's MR, and refreshes its branch unless a person edited it.
+    /// GitLab refuses a reopen with 422 when the MR's source or target branch is gone, and
+    /// with 409 when another open MR has the same branches (lib/api/merge_requests.rb): then
+    /// the bot's own open MR of the branch is adopted, or a fresh MR is opened (on another
+    /// branch name when the open MR of this branch is not the bot's).
     pub async fn reopen(
         &self,
         gitlab: &GitLab,
@@ -712,25 +714,59 @@ impl Executor {
             ..Default::default()
         };
         let mr = gitlab.merge_request(&p, iid).await?;
-        let mr = if mr.state == "opened" {
-            mr
+        let answer = if mr.state == "opened" {
+            Ok(mr)
         } else {
-            gitlab.update_merge_request(&p, iid, &reopen).await?
+            gitlab.update_merge_request(&p, iid, &reopen).await
         };
-        if mr.state == "opened" {
-            r.mr_url = mr.web_url.clone();
-            r.transition(State::MrOpen, by, why, now_ms());
-        } else {
-            // GitLab kept it closed: open a fresh MR for the branch.
-            r.mr_iid = None;
-            r.transition(
-                State::Planned,
-                by,
-                format!("{why}; the old MR could not be reopened"),
-                now_ms(),
-            );
-            self.open(gitlab, project, default_branch, r).await?;
-        }
+        let refused = match answer {
+            Ok(mr) if mr.state == "opened" => {
+                r.mr_url = mr.web_url.clone();
+                r.transition(State::MrOpen, by, why, now_ms());
+                self.table.put(r)?;
+                return Ok(());
+            }
+            // An older GitLab answers 200 and leaves it closed.
+            Ok(_) => "GitLab kept it closed".to_string(),
+            Err(GitLabError::Validation { status: 422, .. }) => {
+                "a branch of it is gone (422)".to_string()
+            }
+            Err(GitLabError::Conflict { .. }) => {
+                let own = self
+                    .own_mrs(gitlab, project, &r.branch, MrState::Opened)
+                    .await?;
+                if let Some(mr) = own.first() {
+                    self.adopt(
+                        r,
+                        mr,
+                        "adopted the bot's open MR of this branch (reopen refused: 409)",
+                        now_ms(),
+                    );
+                    self.table.put(r)?;
+                    return Ok(());
+                }
+                "another open MR, not the bot's, has the same branches (409)".to_string()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A fresh MR on a fresh branch name: the old closed MR keeps its branch name (and a
+        // closed bot MR of a branch means a dismissal when opening).
+        let fresh = ownership::next_alternative(r);
+        let old = std::mem::replace(&mut r.branch, fresh);
+        r.bot_wrote_branch = false;
+        r.edited_by_person = false;
+        r.mr_iid = None;
+        r.mr_url = None;
+        r.transition(
+            State::Planned,
+            by,
+            format!(
+                "{why}; the old MR could not be reopened: {refused}; a fresh MR from `{}` replaces the one from `{old}`",
+                r.branch
+            ),
+            now_ms(),
+        );
+        self.open(gitlab, project, default_branch, r).await?;
         self.table.put(r)?;
         Ok(())
     }

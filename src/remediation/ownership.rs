@@ -124,6 +124,19 @@ pub fn alternative_branch(r: &Remediation, n: u32) -> String {
     }
 }
 
+/// The alternative after the remediation's current branch name (`…-2` after the usual name,
+/// `…-3` after `…-2`).
+pub fn next_alternative(r: &Remediation) -> String {
+    let base = alternative_branch(r, 1);
+    let current = r
+        .branch
+        .strip_prefix(&base)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1);
+    alternative_branch(r, current + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,5 +247,9 @@ mod tests {
             alternative_branch(&r, 2),
             "backline/crates.io/regex-1.5.5-2"
         );
+        assert_eq!(next_alternative(&r), "backline/crates.io/regex-1.5.5-2");
+        let mut moved = r.clone();
+        moved.branch = "backline/crates.io/regex-1.5.5-2".into();
+        assert_eq!(next_alternative(&moved), "backline/crates.io/regex-1.5.5-3");
     }
 }

@@ -107,3 +107,82 @@ async fn an_asynchronous_rebase_is_polled_until_gitlab_finishes_it() {
     assert!(polls >= 2, "{polls} polls after the rebase");
     w.app.shutdown().await;
 }
+
+/// The bot's MR closed by alice (dismissed), then `f` done, then `/backline unignore` on it.
+async fn unignore_after(w: &World, f: impl FnOnce(&mut gitlab_sim::World, u64, u64)) -> u64 {
+    let iid = with_open_mr(w).await;
+    let alice = w.bot_user_other().await;
+    w.sim.with_world(|x| x.close_mr(w.pid, iid, alice)).unwrap();
+    w.settle().await;
+    assert_eq!(w.remediation().await["state"], "dismissed");
+    w.sim.with_world(|x| f(x, iid, alice));
+    w.settle().await;
+    w.sim
+        .with_world(|x| x.add_note(w.pid, iid, alice, "/backline unignore"))
+        .unwrap();
+    w.settle().await;
+    iid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopen_refused_with_409_never_adopts_a_persons_mr_and_opens_a_fresh_one() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let mut hers = 0;
+    let old = unignore_after(&w, |x, _, alice| {
+        // Alice opens her own MR from the bot's branch: the same branches as the closed one.
+        hers = x
+            .open_mr(
+                w.pid,
+                alice,
+                gitlab_sim::MrSpec::new(BRANCH, "main", "mine"),
+            )
+            .unwrap();
+    })
+    .await;
+    let rem = w.remediation().await;
+    assert_eq!(rem["state"], "mr_open", "{rem}");
+    let fresh = format!("{BRANCH}-2");
+    assert_eq!(rem["branch"], fresh);
+    let mrs = w.mrs();
+    let current = mrs
+        .iter()
+        .find(|m| Some(m.iid) == rem["mr_iid"].as_u64())
+        .unwrap();
+    assert_eq!(current.author_id, w.bot);
+    assert_eq!(current.source_branch, fresh);
+    assert_ne!(current.iid, hers);
+    assert_ne!(current.iid, old);
+    let history = rem["history"].to_string();
+    assert!(history.contains("(409)"), "{history}");
+    w.app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopen_refused_with_422_for_a_deleted_branch_opens_a_fresh_mr() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let alice = w.bot_user_other().await;
+    let old = unignore_after(&w, |x, _, alice| {
+        // Alice pushed to the bot's branch (so it is never rewritten), then deleted it.
+        x.commit_files(
+            w.pid,
+            alice,
+            BRANCH,
+            "mine",
+            vec![("NOTES.md".into(), Some("x".to_string().into()))],
+        )
+        .unwrap();
+        x.delete_branch(w.pid, alice, BRANCH).unwrap();
+    })
+    .await;
+    let _ = alice;
+    let rem = w.remediation().await;
+    assert_eq!(rem["state"], "mr_open", "{rem}");
+    assert_eq!(rem["branch"], format!("{BRANCH}-2"));
+    assert_ne!(rem["mr_iid"], old);
+    assert!(rem["history"].to_string().contains("(422)"), "{rem}");
+    assert_eq!(
+        w.file(&format!("{BRANCH}-2"), "Cargo.lock").unwrap(),
+        lock("1.5.5")
+    );
+    w.app.shutdown().await;
+}

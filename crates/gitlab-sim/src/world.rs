@@ -675,6 +675,9 @@ pub enum WorldError {
     /// A path taken by another project.
     #[error("has already been taken")]
     PathTaken,
+    /// A reopen refused because a branch of the MR is gone (422).
+    #[error("{0}")]
+    ReopenBranchGone(String),
 }
 
 /// A webhook waiting to be posted.
@@ -1645,8 +1648,10 @@ impl World {
         Ok(())
     }
 
-    /// Reopens a closed MR; like GitLab, does nothing when its source branch is gone or another
-    /// open MR uses that branch. Emits `reopen` when it reopened.
+    /// Reopens a closed MR; emits `reopen`. Like GitLab (app/models/merge_request.rb
+    /// `validate_branches`, answered by lib/api/merge_requests.rb `handle_merge_request_errors!`),
+    /// refuses when its source or target branch is gone ([`WorldError::ReopenBranchGone`], 422)
+    /// or another open MR has the same branches ([`WorldError::MrExists`], 409).
     pub fn reopen_mr(
         &mut self,
         project: ProjectId,
@@ -1660,15 +1665,31 @@ impl World {
             return Ok(());
         }
         let src = self.mr_source_head(p, m);
-        let other_open = p.merge_requests.iter().any(|o| {
-            o.iid != iid
-                && o.state == MrState::Opened
-                && o.source_project_id == m.source_project_id
-                && o.source_branch == m.source_branch
-        });
-        let Some(src) = src else { return Ok(()) };
-        if other_open || p.repo.head(&m.target_branch).is_none() {
-            return Ok(());
+        let other_open = p
+            .merge_requests
+            .iter()
+            .find(|o| {
+                o.iid != iid
+                    && o.state == MrState::Opened
+                    && o.source_project_id == m.source_project_id
+                    && o.source_branch == m.source_branch
+                    && o.target_branch == m.target_branch
+            })
+            .map(|o| o.iid);
+        let Some(src) = src else {
+            return Err(WorldError::ReopenBranchGone(format!(
+                "Source branch \"{}\" does not exist",
+                m.source_branch
+            )));
+        };
+        if p.repo.head(&m.target_branch).is_none() {
+            return Err(WorldError::ReopenBranchGone(format!(
+                "Target branch \"{}\" does not exist",
+                m.target_branch
+            )));
+        }
+        if let Some(other) = other_open {
+            return Err(WorldError::MrExists(other));
         }
         let m = self.mr_mut(project, iid)?;
         m.state = MrState::Opened;

@@ -103,7 +103,9 @@ pub(crate) fn world_err(e: WorldError) -> Reply {
                 "Another open merge request already exists for this source branch: !{iid}"
             )] }),
         ),
-        WorldError::SameBranch => Reply::json(422, json!({ "message": [e.to_string()] })),
+        WorldError::SameBranch | WorldError::ReopenBranchGone(_) => {
+            Reply::json(422, json!({ "message": [e.to_string()] }))
+        }
         // render_validation_error!: `{"message": {"source_branch": ["does not exist"]}}`.
         WorldError::SourceBranchMissing(_) => Reply::json(
             400,

@@ -194,7 +194,14 @@ async fn update_close_reopen() {
         .await,
     )
     .await;
-    assert_eq!((s, v["state"].clone()), (200, json!("closed")));
+    // GitLab refuses the reopen of an MR whose source branch is gone (issue 11 §2.3).
+    assert_eq!(
+        (s, v),
+        (
+            422,
+            json!({"message": ["Source branch \"b1\" does not exist"]})
+        )
+    );
     sim.stop().await;
 }
 
@@ -386,4 +393,41 @@ async fn mergeability_is_unknown_until_checked_and_again_when_the_target_moves()
     let (_, v) = json(get(&sim, &one).await).await;
     assert_eq!(v["detailed_merge_status"], "conflict");
     assert_eq!(v["has_conflicts"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reopen_is_refused_when_a_branch_is_gone_or_another_mr_is_open() {
+    let sim = start();
+    let pid = project(&sim);
+    let bot = sim.bot_user();
+    branch(&sim, pid, "fix", "Cargo.lock", "version = 4\n");
+    sim.with_world(|w| {
+        w.create_mr(pid, bot, "fix", "main", "one", "", vec![], false, false)
+            .unwrap();
+        w.close_mr(pid, 1, bot).unwrap();
+        w.create_mr(pid, bot, "fix", "main", "two", "", vec![], false, false)
+            .unwrap();
+    });
+    let reopen = Some(json!({"state_event": "reopen"}));
+    let one = format!("/projects/{pid}/merge_requests/1");
+    let (s, v) = json(call(&sim, Method::PUT, &one, reopen.clone()).await).await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(
+        v,
+        json!({"message": ["Another open merge request already exists for this source branch: !2"]})
+    );
+    sim.with_world(|w| {
+        w.close_mr(pid, 2, bot).unwrap();
+        w.delete_branch(pid, bot, "fix").unwrap();
+    });
+    let (s, v) = json(call(&sim, Method::PUT, &one, reopen).await).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        v,
+        json!({"message": ["Source branch \"fix\" does not exist"]})
+    );
+    assert_eq!(
+        sim.with_world(|w| w.mr(pid, 1).unwrap().state),
+        gitlab_sim::MrState::Closed
+    );
 }
