@@ -149,6 +149,9 @@ pub async fn on_merge_request(
                         .map_err(|e| exec_error(e.into()))?;
                     Ok(format!("{} MR merged by {by}: merged", r.package))
                 }
+                // A person deleting the bot's branch closes the MR too (GitLab's
+                // MergeRequests::RefreshService, with them as the closer): that is read as a
+                // dismissal of this version, exactly like closing the MR.
                 Confirmed::Closed { by } => {
                     let (closer, by) = match by {
                         Some((id, name)) => (Some(id), name),

@@ -186,3 +186,24 @@ async fn a_reopen_refused_with_422_for_a_deleted_branch_opens_a_fresh_mr() {
     );
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_deleting_the_bots_branch_dismisses_that_version() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let iid = with_open_mr(&w).await;
+    let alice = w.bot_user_other().await;
+    w.sim
+        .with_world(|x| x.delete_branch(w.pid, alice, BRANCH))
+        .unwrap();
+    w.settle().await;
+    let mr = w.mrs().into_iter().find(|m| m.iid == iid).unwrap();
+    assert_eq!(mr.state, gitlab_sim::MrState::Closed);
+    let rem = w.remediation().await;
+    assert_eq!(rem["state"], "dismissed", "{rem}");
+    assert_eq!(rem["ignored_versions"], serde_json::json!(["1.5.5"]));
+    assert!(mr
+        .notes
+        .iter()
+        .any(|n| n.body.contains("will not propose `regex` `1.5.5` again")));
+    w.app.shutdown().await;
+}

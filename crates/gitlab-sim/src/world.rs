@@ -1968,8 +1968,8 @@ impl World {
             mm.updated_at = now;
         }
         if head.id != src.id {
+            // The push sends the MR `update` hook (with `oldrev`) through the refresh.
             self.emit_push(project, user, &m.source_branch, Some(&src.id), &head.id);
-            self.emit_mr(project, iid, user, "update");
         }
         Ok(())
     }
@@ -2169,6 +2169,7 @@ impl World {
         self.invalidate_merge_checks(project, branch);
         let body = events::push(self, project, user, branch, before, after);
         self.emit_project(project, "Push Hook", body.clone());
+        self.refresh_source_mrs(project, user, branch, before, after);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let update = serde_json::to_vec(&events::repository_update(
             self, project, user, branch, before, after,
@@ -2192,8 +2193,65 @@ impl World {
         }
     }
 
+    /// What a push does to the open MRs whose source branch it moved
+    /// (app/services/merge_requests/refresh_service.rb): a deletion closes them, by the person
+    /// who deleted the branch (`close_upon_missing_source_branch_ref`); new commits update
+    /// their head and send a Merge Request Hook `update` with `oldrev`
+    /// (`execute_mr_web_hooks`).
+    fn refresh_source_mrs(
+        &mut self,
+        project: ProjectId,
+        user: UserId,
+        branch: &str,
+        before: &str,
+        after: &str,
+    ) {
+        let upstream = self.projects.get(&project).and_then(|p| p.forked_from);
+        let mut touched = Vec::new();
+        for p in self.projects.values() {
+            if p.id != project && Some(p.id) != upstream {
+                continue;
+            }
+            for m in &p.merge_requests {
+                if m.state == MrState::Opened
+                    && m.source_project_id == project
+                    && m.source_branch == branch
+                {
+                    touched.push((p.id, m.iid));
+                }
+            }
+        }
+        for (target, iid) in touched {
+            let now = self.now();
+            let Ok(m) = self.mr_mut(target, iid) else {
+                continue;
+            };
+            m.updated_at = now;
+            if after == ZERO_SHA {
+                m.state = MrState::Closed;
+                m.closed_at = Some(now);
+                m.closed_by = Some(user);
+                self.emit_mr(target, iid, user, "close");
+            } else {
+                m.sha = after.to_string();
+                let mut body = events::merge_request(self, target, iid, user, "update");
+                if before != ZERO_SHA {
+                    body["object_attributes"]["oldrev"] = serde_json::json!(before);
+                }
+                self.emit_mr_body(body);
+            }
+        }
+    }
+
     fn emit_mr(&mut self, project: ProjectId, iid: u64, user: UserId, action: &str) {
         let body = events::merge_request(self, project, iid, user, action);
+        self.emit_mr_body(body);
+    }
+
+    fn emit_mr_body(&mut self, body: serde_json::Value) {
+        let Some(project) = body["project"]["id"].as_u64() else {
+            return;
+        };
         self.emit_project(project, "Merge Request Hook", body.clone());
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         for h in &self.system_hooks {
