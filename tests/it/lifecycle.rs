@@ -207,3 +207,33 @@ async fn a_person_deleting_the_bots_branch_dismisses_that_version() {
         .any(|n| n.body.contains("will not propose `regex` `1.5.5` again")));
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_does_not_depend_on_events_its_own_calls_cause() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let iid = with_open_mr(&w).await;
+    let alice = w.bot_user_other().await;
+    // Fixed by hand on main: the bot closes its MR while handling that push; GitLab blocks
+    // the close event that call causes (the same event UUID, the same hook).
+    w.commit(alice, "main", "Cargo.lock", &lock("1.5.6")).await;
+    let blocked: Vec<String> = w.sim.with_world(|x| {
+        x.blocked_deliveries
+            .iter()
+            .map(|d| d.event.clone())
+            .collect()
+    });
+    assert!(
+        blocked.iter().any(|e| e == "Merge Request Hook"),
+        "{blocked:?}"
+    );
+    let mr = w.mrs().into_iter().find(|m| m.iid == iid).unwrap();
+    assert_eq!(mr.state, gitlab_sim::MrState::Closed);
+    assert_eq!(w.remediation().await["state"], "obsolete");
+    // The requests the bot made for that delivery carried its event UUID.
+    assert!(w
+        .sim
+        .requests()
+        .iter()
+        .any(|r| r.method == "PUT" && r.event_uuid.is_some()));
+    w.app.shutdown().await;
+}

@@ -65,6 +65,9 @@
 //! - Tags, pipelines, approvals and discussions are not modelled.
 //! - Webhooks are queued by world mutations and sent only by [`GitLabSim::deliver_pending`]
 //!   (the binary calls it every 100 ms); there are no retries or auto-disabling.
+//! - Recursion blocking: a delivery caused by an API call carrying `X-Gitlab-Event-UUID`
+//!   goes out with that UUID, and is dropped when that event's chain already reached the
+//!   same hook (`World::blocked_deliveries`), as lib/gitlab/web_hooks/recursion_detection.rb.
 //! - Project hooks accept `signing_token` (`whsec_...`, as GitLab 19.x does) and answer
 //!   `token_present`/`signing_token_present`; neither token is ever returned.
 //! - A dropped connection (fault injection) closes the socket before the response head.
@@ -283,8 +286,11 @@ impl GitLabSim {
     pub async fn deliver_pending(&self) -> Vec<(Delivery, u16)> {
         let pending = self.take_pending();
         let mut out = Vec::with_capacity(pending.len());
-        for p in pending {
-            let mut b = DeliveryBuilder::new(p.event, p.body).instance(self.url.clone());
+        for mut p in pending {
+            let uuid = self.with_world(|w| w.start_chain(&mut p));
+            let mut b = DeliveryBuilder::new(p.event, p.body)
+                .instance(self.url.clone())
+                .event_uuid(uuid);
             if let Some(t) = &p.target.token {
                 b = b.secret_token(t.clone());
             }

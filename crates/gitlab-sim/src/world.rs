@@ -3,7 +3,7 @@
 //! Mutations that GitLab would announce by webhook queue deliveries (see [`crate::events`]);
 //! [`crate::GitLabSim::deliver_pending`] posts them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -689,6 +689,9 @@ pub struct PendingDelivery {
     pub event: String,
     /// JSON body.
     pub body: Vec<u8>,
+    /// `X-Gitlab-Event-UUID`: the UUID of the API call that caused it, or none (a fresh one
+    /// is given when it is sent).
+    pub event_uuid: Option<String>,
 }
 
 /// System hook configuration.
@@ -727,6 +730,10 @@ pub struct World {
     pub pending: Vec<PendingDelivery>,
     /// The bot user.
     pub bot_user: UserId,
+    /// Hooks each event UUID has reached (by target URL), for recursion blocking.
+    pub hook_chains: HashMap<String, HashSet<String>>,
+    /// Deliveries dropped by recursion blocking.
+    pub blocked_deliveries: Vec<PendingDelivery>,
     /// How many API requests a background job (rebase, mergeability check) takes to finish
     /// after it is queued; GitLab runs them in Sidekiq, so callers must poll.
     pub background_delay: u32,
@@ -748,6 +755,8 @@ impl World {
             system_hooks: Vec::new(),
             pending: Vec::new(),
             bot_user: 0,
+            hook_chains: HashMap::new(),
+            blocked_deliveries: Vec::new(),
             background_delay: 2,
             next_id: 1,
             clock: 0,
@@ -2131,6 +2140,7 @@ impl World {
                 target: h.target.clone(),
                 event: "System Hook".into(),
                 body: bytes.clone(),
+                event_uuid: None,
             });
         }
     }
@@ -2152,6 +2162,7 @@ impl World {
                     target: h.target.clone(),
                     event: event.to_string(),
                     body: bytes.clone(),
+                    event_uuid: None,
                 });
             }
         }
@@ -2181,6 +2192,7 @@ impl World {
                     target: h.target.clone(),
                     event: "System Hook".into(),
                     body: bytes.clone(),
+                    event_uuid: None,
                 });
             }
             if h.repository_update_events {
@@ -2188,9 +2200,44 @@ impl World {
                     target: h.target.clone(),
                     event: "System Hook".into(),
                     body: update.clone(),
+                    event_uuid: None,
                 });
             }
         }
+    }
+
+    /// Recursion blocking (lib/gitlab/web_hooks/recursion_detection.rb): deliveries queued by an
+    /// API call that carried `X-Gitlab-Event-UUID: uuid` (from `first` on in `pending`) belong
+    /// to that event's chain; one to a hook the chain has already reached is dropped (kept in
+    /// [`World::blocked_deliveries`]), the others carry the UUID.
+    pub fn chain_deliveries(&mut self, uuid: &str, first: usize) {
+        if first >= self.pending.len() {
+            return;
+        }
+        let queued = self.pending.split_off(first);
+        for mut d in queued {
+            let reached = self.hook_chains.entry(uuid.to_string()).or_default();
+            if reached.contains(&d.target.url) {
+                self.blocked_deliveries.push(d);
+                continue;
+            }
+            reached.insert(d.target.url.clone());
+            d.event_uuid = Some(uuid.to_string());
+            self.pending.push(d);
+        }
+    }
+
+    /// Gives a delivery that no API call caused its own event UUID, starting its chain.
+    pub fn start_chain(&mut self, d: &mut PendingDelivery) -> String {
+        let uuid = d
+            .event_uuid
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
+        self.hook_chains
+            .entry(uuid.clone())
+            .or_default()
+            .insert(d.target.url.clone());
+        uuid
     }
 
     /// What a push does to the open MRs whose source branch it moved
@@ -2260,6 +2307,7 @@ impl World {
                     target: h.target.clone(),
                     event: "System Hook".into(),
                     body: bytes.clone(),
+                    event_uuid: None,
                 });
             }
         }

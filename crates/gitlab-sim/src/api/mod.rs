@@ -667,6 +667,12 @@ fn run(
     let mut w = shared.world.lock().unwrap_or_else(|e| e.into_inner());
     // GitLab's background jobs (Sidekiq) progress while requests come in.
     w.run_background();
+    let chain = req
+        .headers()
+        .get("X-Gitlab-Event-UUID")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let first_queued = w.pending.len();
     let (user, token_id) = match authenticate(&mut w, token, method, pattern) {
         Ok(u) => u,
         Err(e) => return e,
@@ -681,9 +687,13 @@ fn run(
         query_pairs,
         link_base,
     };
-    match handler(&mut ctx) {
+    let reply = match handler(&mut ctx) {
         Ok(r) | Err(r) => r,
+    };
+    if let Some(uuid) = chain {
+        w.chain_deliveries(&uuid, first_queued);
     }
+    reply
 }
 
 /// Builds the actix app factory for a shared state.
