@@ -35,6 +35,7 @@ pub fn plan(
     let events_right = hook.push_events == want.push_events
         && hook.merge_requests_events == want.merge_requests_events
         && hook.note_events == want.note_events
+        && hook.confidential_note_events == want.confidential_note_events
         && hook.enable_ssl_verification == want.enable_ssl_verification;
     let secret_right = matches!(recorded, HookState::Installed { hook_id, secret_fingerprint }
         if *hook_id == hook.id && secret_fingerprint == fingerprint);
@@ -44,6 +45,9 @@ pub fn plan(
         HookPlan::Update(hook.id)
     }
 }
+
+/// The version of the managed hooks' settings (v2: internal note events on).
+const HOOK_SETTINGS_VERSION: &[u8] = b"hook-settings-v2";
 
 /// Installs and repairs the bot's hook on projects.
 #[derive(Clone)]
@@ -64,9 +68,16 @@ impl HookManager {
     /// Hooks to `{public_url}/webhooks/gitlab` carrying `secret`.
     pub fn new(public_url: &str, secret: Option<&Secret>) -> Self {
         let url = format!("{}/webhooks/gitlab", public_url.trim_end_matches('/'));
+        // The fingerprint covers the secret and the version of the hook's settings, so that
+        // hooks installed with older settings are checked (and updated) once more.
         let fingerprint = match secret {
-            Some(s) => hex::encode(&Sha256::digest(s.expose().as_bytes())[..8]),
-            None => String::new(),
+            Some(s) => {
+                let mut h = Sha256::new();
+                h.update(s.expose().as_bytes());
+                h.update(HOOK_SETTINGS_VERSION);
+                hex::encode(&h.finalize()[..8])
+            }
+            None => String::from_utf8_lossy(HOOK_SETTINGS_VERSION).into_owned(),
         };
         HookManager {
             spec: HookSpec {
@@ -75,6 +86,8 @@ impl HookManager {
                 push_events: true,
                 merge_requests_events: true,
                 note_events: true,
+                // Internal notes are comments too (`/backline` commands in them count).
+                confidential_note_events: true,
                 token: secret.map(|s| s.expose().to_string()),
             },
             fingerprint,
@@ -142,6 +155,7 @@ mod tests {
             push_events: true,
             merge_requests_events: all_events,
             note_events: true,
+            confidential_note_events: true,
             enable_ssl_verification: true,
         }
     }

@@ -544,6 +544,9 @@ pub struct ProjectHook {
     /// Comment events.
     #[serde(default)]
     pub note_events: bool,
+    /// Internal note events (`Confidential Note Hook`).
+    #[serde(default)]
+    pub confidential_note_events: bool,
     /// TLS verification.
     #[serde(default)]
     pub enable_ssl_verification: bool,
@@ -560,6 +563,8 @@ pub struct HookSpec {
     pub merge_requests_events: bool,
     /// Comment events.
     pub note_events: bool,
+    /// Internal note events: GitLab sends internal notes only to hooks with this set.
+    pub confidential_note_events: bool,
     /// TLS verification.
     pub enable_ssl_verification: bool,
     /// The secret token GitLab sends as `X-Gitlab-Token`.

@@ -237,3 +237,31 @@ async fn the_bot_does_not_depend_on_events_its_own_calls_cause() {
         .any(|r| r.method == "PUT" && r.event_uuid.is_some()));
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_note_arrives_only_to_hooks_that_ask_and_is_read_like_a_note() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let iid = with_open_mr(&w).await;
+    let alice = w.bot_user_other().await;
+    // The test's hook was made like GitLab's default: no internal note events.
+    w.sim
+        .with_world(|x| x.add_internal_note(w.pid, iid, alice, "/backline status"))
+        .unwrap();
+    assert!(w.sim.with_world(|x| x.pending.is_empty()));
+    // With confidential_note_events (as on managed hooks), it comes as a Confidential Note
+    // Hook and its command runs.
+    w.sim.with_world(|x| {
+        for h in &mut x.project_mut_raw(w.pid).unwrap().hooks {
+            h.confidential_note_events = true;
+        }
+        x.add_internal_note(w.pid, iid, alice, "/backline status")
+            .unwrap();
+        assert_eq!(x.pending.len(), 1);
+        assert_eq!(x.pending[0].event, "Confidential Note Hook");
+    });
+    w.settle().await;
+    let replies = replies(&w, iid);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(replies[0].contains("`/backline status`"), "{}", replies[0]);
+    w.app.shutdown().await;
+}

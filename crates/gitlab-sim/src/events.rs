@@ -391,14 +391,15 @@ pub fn note(w: &World, id: ProjectId, iid: u64, note_id: u64, user: UserId, acti
     mr_obj["position"] = json!(0);
     json!({
         "object_kind": "note",
-        "event_type": "note",
+        "event_type": if n.internal { "confidential_note" } else { "note" },
         "user": hook_user(w, user),
         "project_id": p.id,
         "project": hook_project(w, p),
         "repository": hook_repository(w, p),
         "object_attributes": {
             "id": n.id,
-            "internal": false,
+            "internal": n.internal,
+            "confidential": n.internal,
             "note": n.body,
             "noteable_type": "MergeRequest",
             "author_id": n.author_id,

@@ -216,6 +216,8 @@ pub struct ProjectHook {
     pub merge_requests_events: bool,
     /// Note events.
     pub note_events: bool,
+    /// Internal (confidential) note events: `Confidential Note Hook` (off by default).
+    pub confidential_note_events: bool,
     /// Tag push events (stored, never emitted: tags are not modelled).
     pub tag_push_events: bool,
     /// Issue events (stored, never emitted).
@@ -306,6 +308,8 @@ pub struct Note {
     pub updated_at: i64,
     /// A system note.
     pub system: bool,
+    /// An internal note (`internal`, formerly `confidential`).
+    pub internal: bool,
     /// Award emoji on the note.
     pub awards: Vec<Award>,
 }
@@ -2000,6 +2004,33 @@ impl World {
             created_at: now,
             updated_at: now,
             system: false,
+            internal: false,
+            awards: Vec::new(),
+        });
+        self.project_mut(project)?.last_activity_at = now;
+        self.emit_note(project, iid, id, author, "create");
+        Ok(id)
+    }
+
+    /// Adds an internal note (visible to members with Reporter or more); emits a
+    /// `Confidential Note Hook`. Returns the note id.
+    pub fn add_internal_note(
+        &mut self,
+        project: ProjectId,
+        iid: u64,
+        author: UserId,
+        body: &str,
+    ) -> Result<u64, WorldError> {
+        let now = self.now();
+        let id = self.id();
+        self.mr_mut(project, iid)?.notes.push(Note {
+            id,
+            body: body.to_string(),
+            author_id: author,
+            created_at: now,
+            updated_at: now,
+            system: false,
+            internal: true,
             awards: Vec::new(),
         });
         self.project_mut(project)?.last_activity_at = now;
@@ -2082,6 +2113,7 @@ impl World {
             push_events: true,
             merge_requests_events: true,
             note_events: true,
+            confidential_note_events: false,
             tag_push_events: false,
             issues_events: false,
             pipeline_events: false,
@@ -2155,6 +2187,7 @@ impl World {
                 "Push Hook" => h.push_events,
                 "Merge Request Hook" => h.merge_requests_events,
                 "Note Hook" => h.note_events,
+                "Confidential Note Hook" => h.confidential_note_events,
                 _ => false,
             };
             if on {
@@ -2313,9 +2346,22 @@ impl World {
         }
     }
 
+    /// An internal note goes only to hooks with `confidential_note_events`, as
+    /// `Confidential Note Hook` (app/models/note.rb `confidential?` picks the
+    /// `:confidential_note_hooks` scope), never as `Note Hook`.
     fn emit_note(&mut self, project: ProjectId, iid: u64, note: u64, user: UserId, action: &str) {
+        let internal = self
+            .mr(project, iid)
+            .ok()
+            .and_then(|m| m.notes.iter().find(|n| n.id == note))
+            .is_some_and(|n| n.internal);
         let body = events::note(self, project, iid, note, user, action);
-        self.emit_project(project, "Note Hook", body);
+        let event = if internal {
+            "Confidential Note Hook"
+        } else {
+            "Note Hook"
+        };
+        self.emit_project(project, event, body);
     }
 }
 

@@ -434,8 +434,8 @@ fn note_json(w: &World, p: &Project, m: &MergeRequest, n: &Note) -> Value {
         "noteable_type": "MergeRequest",
         "project_id": p.id,
         "resolvable": false,
-        "confidential": false,
-        "internal": false,
+        "confidential": n.internal,
+        "internal": n.internal,
         "imported": false,
         "imported_from": "none",
         "noteable_iid": m.iid,
@@ -495,7 +495,12 @@ pub(crate) fn create_note(ctx: &mut Ctx) -> R {
         ));
     }
     let user = ctx.user;
-    let nid = ctx.w.add_note(id, iid, user, &body).map_err(world_err)?;
+    let nid = if ctx.params.bool("internal")?.unwrap_or(false) {
+        ctx.w.add_internal_note(id, iid, user, &body)
+    } else {
+        ctx.w.add_note(id, iid, user, &body)
+    }
+    .map_err(world_err)?;
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
     let n = m
