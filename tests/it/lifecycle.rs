@@ -160,7 +160,6 @@ async fn a_reopen_refused_with_409_never_adopts_a_persons_mr_and_opens_a_fresh_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reopen_refused_with_422_for_a_deleted_branch_opens_a_fresh_mr() {
     let w = world(Arc::new(CargoLockLines)).await;
-    let alice = w.bot_user_other().await;
     let old = unignore_after(&w, |x, _, alice| {
         // Alice pushed to the bot's branch (so it is never rewritten), then deleted it.
         x.commit_files(
@@ -174,7 +173,6 @@ async fn a_reopen_refused_with_422_for_a_deleted_branch_opens_a_fresh_mr() {
         x.delete_branch(w.pid, alice, BRANCH).unwrap();
     })
     .await;
-    let _ = alice;
     let rem = w.remediation().await;
     assert_eq!(rem["state"], "mr_open", "{rem}");
     assert_eq!(rem["branch"], format!("{BRANCH}-2"));
