@@ -140,6 +140,7 @@ fn populate(app: &App, n: u64, now: i64) {
                 approved_by: None,
                 reason: None,
                 branch: "backline/crates.io/pkg0-1.0.1".into(),
+                bot_wrote_branch: false,
                 mr_iid: None,
                 mr_url: None,
                 edited_by_person: false,

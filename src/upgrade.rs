@@ -143,6 +143,8 @@ impl From<RemediationV1> for Remediation {
             approved_by: old.approved_by,
             reason: old.reason,
             branch: old.branch,
+            // Schema 1 wrote branches only for its own MRs.
+            bot_wrote_branch: old.mr_iid.is_some(),
             mr_iid: old.mr_iid,
             mr_url: old.mr_url,
             edited_by_person: old.edited_by_person,

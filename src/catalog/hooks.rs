@@ -43,6 +43,7 @@ pub fn plan(
         && hook.push_events == want.push_events
         && hook.merge_requests_events == want.merge_requests_events
         && hook.note_events == want.note_events
+        && hook.confidential_note_events == want.confidential_note_events
         && hook.enable_ssl_verification == want.enable_ssl_verification;
     let secret_right = matches!(recorded, HookState::Installed { hook_id, secret_fingerprint }
         if *hook_id == hook.id && secret_fingerprint == fingerprint);
@@ -80,7 +81,8 @@ impl HookManager {
         let fingerprint = match master {
             Some(s) => {
                 let mut h = Sha256::new();
-                h.update(b"per-project-v1:");
+                // v2: internal note events on.
+                h.update(b"per-project-v2:");
                 h.update(s.expose().as_bytes());
                 hex::encode(&h.finalize()[..8])
             }
@@ -102,6 +104,8 @@ impl HookManager {
             push_events: true,
             merge_requests_events: true,
             note_events: true,
+            // Internal notes are comments too (`/backline` commands in them count).
+            confidential_note_events: true,
             token: self
                 .master
                 .as_ref()
@@ -179,6 +183,7 @@ mod tests {
             push_events: true,
             merge_requests_events: all_events,
             note_events: true,
+            confidential_note_events: true,
             enable_ssl_verification: true,
         }
     }

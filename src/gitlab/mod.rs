@@ -4,6 +4,7 @@ pub mod check;
 pub mod client;
 pub mod hooks;
 pub mod ids;
+pub mod mergeability;
 pub mod rest;
 
 pub use client::{ClientConfig, GitLab, GitLabError, ProjectRef};

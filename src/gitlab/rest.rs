@@ -365,6 +365,13 @@ pub struct MergeRequest {
     pub iid: MrIid,
     /// Project.
     pub project_id: ProjectId,
+    /// The project the source branch lives in: a fork's id for an MR from a fork. GitLab's MR
+    /// list filtered by `source_branch` returns such MRs too (`MergeRequestsFinder`).
+    #[serde(default)]
+    pub source_project_id: Option<ProjectId>,
+    /// The project the MR merges into.
+    #[serde(default)]
+    pub target_project_id: Option<ProjectId>,
     /// Title.
     pub title: String,
     /// Description.
@@ -409,6 +416,21 @@ pub struct MergeRequest {
     /// Closed at.
     #[serde(default)]
     pub closed_at: Option<String>,
+    /// Who closed it.
+    #[serde(default)]
+    pub closed_by: Option<UserRef>,
+    /// Who merged it.
+    #[serde(default)]
+    pub merged_by: Option<UserRef>,
+}
+
+impl MergeRequest {
+    /// Whether this MR is the bot's own in `project`: its source branch lives in `project`
+    /// itself (not a fork) and the bot opened it. Any other MR, even one whose branch carries
+    /// a bot branch name, is never the bot's.
+    pub fn is_bots(&self, project: ProjectId, bot: UserId) -> bool {
+        self.source_project_id == Some(project) && self.author.as_ref().map(|a| a.id) == Some(bot)
+    }
 }
 
 /// `POST /projects/:id/merge_requests`.
@@ -544,6 +566,9 @@ pub struct ProjectHook {
     /// Comment events.
     #[serde(default)]
     pub note_events: bool,
+    /// Internal note events (`Confidential Note Hook`).
+    #[serde(default)]
+    pub confidential_note_events: bool,
     /// TLS verification.
     #[serde(default)]
     pub enable_ssl_verification: bool,
@@ -560,6 +585,8 @@ pub struct HookSpec {
     pub merge_requests_events: bool,
     /// Comment events.
     pub note_events: bool,
+    /// Internal note events: GitLab sends internal notes only to hooks with this set.
+    pub confidential_note_events: bool,
     /// TLS verification.
     pub enable_ssl_verification: bool,
     /// The secret token GitLab sends as `X-Gitlab-Token`.

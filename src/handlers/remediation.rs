@@ -13,6 +13,7 @@ use crate::gitlab::rest::access;
 use crate::gitlab::{GitLab, GitLabError, ProjectId, ProjectRef, UserId};
 use crate::remediation::executor::{ExecError, Executor};
 use crate::remediation::model::State;
+use crate::remediation::ownership::{self, Confirmed, EventMr};
 use crate::remediation::render;
 
 use super::refresh::Scanner;
@@ -76,7 +77,12 @@ fn client(gitlab: &GitLab, uuid: Option<&str>) -> GitLab {
 }
 
 /// A merge request event on one of the bot's MRs: merged, closed or reopened by a person.
-/// `None` when the MR is not the bot's.
+/// `None` when no remediation has the event's branch name.
+///
+/// The event is a hint, GitLab is the truth: an event about an MR that is not the
+/// remediation's own (another number, a fork's branch) changes nothing, and before acting on a
+/// close, merge or reopen the MR is read again from GitLab, which must say it is the bot's
+/// (from the project itself, opened by the bot) and in the state the event claims.
 pub async fn on_merge_request(
     scanner: &Scanner,
     catalog: &Catalog,
@@ -92,8 +98,27 @@ pub async fn on_merge_request(
     let branch = a.source_branch.as_deref()?;
     let project = catalog.get(project_id).ok()??;
     let r = executor.by_branch(project_id, branch).ok()??;
+    let action = a.action.clone();
+    if !matches!(
+        action,
+        MergeRequestAction::Merge | MergeRequestAction::Close | MergeRequestAction::Reopen
+    ) {
+        return Some(Ok(format!(
+            "{} MR {}: nothing to do",
+            r.package,
+            action.as_str()
+        )));
+    }
+    let event_mr = EventMr {
+        iid: a.iid,
+        source_project: a.source_project_id,
+    };
+    if let Err(why) = ownership::event_concerns(&r, project_id, event_mr) {
+        return Some(Ok(format!("{}: {why}; nothing done", r.package)));
+    }
     let actor = e.user.as_ref();
-    let by_bot = actor.and_then(|u| u.id) == Some(executor.bot().id);
+    let bot = executor.bot().id;
+    let by_bot = actor.and_then(|u| u.id) == Some(bot);
     let who = actor
         .map(|u| u.username.clone())
         .unwrap_or_else(|| "someone".into());
@@ -106,36 +131,55 @@ pub async fn on_merge_request(
                 Ok(None) => return Ok("remediation gone".to_string()),
                 Err(e) => return Err(exec_error(e.into())),
             };
-            if r.mr_iid.is_some() && a.iid.is_some() && r.mr_iid != a.iid {
-                return Ok(format!(
-                    "MR !{} is not the remediation's current MR",
-                    a.iid.map(|i| i.get()).unwrap_or(0)
-                ));
+            if let Err(why) = ownership::event_concerns(&r, project_id, event_mr) {
+                return Ok(format!("{}: {why}; nothing done", r.package));
             }
-            match &a.action {
-                MergeRequestAction::Merge => {
+            let Some(iid) = r.mr_iid else {
+                return Ok("the remediation has no MR".to_string());
+            };
+            let mr = match gitlab.merge_request(&ProjectRef::Id(project_id), iid).await {
+                Ok(mr) => mr,
+                Err(e) if e.is_not_found() => {
+                    return Ok(format!("{} MR !{iid} is gone: nothing done", r.package))
+                }
+                Err(e) => return Err(gitlab_error(e)),
+            };
+            match ownership::confirm(&action, &mr, &r, project_id, bot) {
+                Confirmed::Nothing(why) => Ok(format!("{}: {why}", r.package)),
+                Confirmed::Merged { by } => {
+                    let by = by.unwrap_or_else(|| who.clone());
                     executor
-                        .merged(&mut r, &who)
+                        .merged(&mut r, &by)
                         .map_err(|e| exec_error(e.into()))?;
-                    Ok(format!("{} MR merged by {who}: merged", r.package))
+                    Ok(format!("{} MR merged by {by}: merged", r.package))
                 }
-                MergeRequestAction::Close if by_bot => {
-                    Ok(format!("{} MR closed by backline", r.package))
-                }
-                MergeRequestAction::Close => {
+                // A person deleting the bot's branch closes the MR too (GitLab's
+                // MergeRequests::RefreshService, with them as the closer): that is read as a
+                // dismissal of this version, exactly like closing the MR.
+                Confirmed::Closed { by } => {
+                    let (closer, by) = match by {
+                        Some((id, name)) => (Some(id), name),
+                        None => (actor.and_then(|u| u.id), who.clone()),
+                    };
+                    if closer == Some(bot) {
+                        return Ok(format!("{} MR closed by backline", r.package));
+                    }
                     if r.state == State::Dismissed {
                         return Ok(format!("{} already dismissed", r.package));
                     }
                     executor
-                        .dismissed(&gitlab, &project, &mut r, &who)
+                        .dismissed(&gitlab, &project, &mut r, &by)
                         .await
                         .map_err(exec_error)?;
                     Ok(format!(
-                        "{} MR closed by {who}: dismissed, version ignored",
+                        "{} MR closed by {by}: dismissed, version ignored",
                         r.package
                     ))
                 }
-                MergeRequestAction::Reopen if !by_bot => {
+                Confirmed::Reopened if by_bot || r.state == State::MrOpen => {
+                    Ok(format!("{} MR reopened: already tracked", r.package))
+                }
+                Confirmed::Reopened => {
                     let Some(default_branch) = project.default_branch.clone() else {
                         return Ok("no default branch".into());
                     };
@@ -156,11 +200,6 @@ pub async fn on_merge_request(
                         r.state.as_str()
                     ))
                 }
-                other => Ok(format!(
-                    "{} MR {}: nothing to do",
-                    r.package,
-                    other.as_str()
-                )),
             }
         })
         .await;
@@ -206,6 +245,15 @@ pub async fn on_note(
     let branch = mr.source_branch.as_deref()?;
     let project = catalog.get(project_id).ok()??;
     let r = executor.by_branch(project_id, branch).ok()??;
+    // Commands count only on the remediation's own MR (never on a fork's MR or a person's MR
+    // that carries the bot's branch name).
+    let event_mr = EventMr {
+        iid: Some(mr.iid),
+        source_project: mr.source_project_id,
+    };
+    if let Err(why) = ownership::event_concerns(&r, project_id, event_mr) {
+        return Some(Ok(format!("{}: {why}; commands not run", r.package)));
+    }
     let gitlab = client(gitlab, uuid);
     let p = ProjectRef::Id(project_id);
     let iid = mr.iid;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use base64::Engine;
 
 use super::model::{branch_name, Remediation, State};
+use super::ownership;
 use super::planner::{plan, vulnerable, Decision, Policy, Vulnerable};
 use super::render;
 use super::table::Remediations;
@@ -18,6 +19,7 @@ use crate::clock::now_ms;
 use crate::ecosystem::Ecosystem;
 use crate::findings::Finding;
 use crate::gitlab::client::ops::MrState;
+use crate::gitlab::mergeability::{mergeability, rebase_progress, Mergeability, RebaseProgress};
 use crate::gitlab::rest::{
     CommitAction, MergeRequest, MergeRequestUpdate, NewCommit, NewMergeRequest, User,
 };
@@ -131,6 +133,13 @@ pub struct Executor {
 
 /// Who acts when the bot does.
 pub const BOT: &str = "backline";
+
+/// First pause between polls of GitLab's background work (doubled each time).
+const POLL_START: std::time::Duration = std::time::Duration::from_millis(50);
+/// Reads waiting for GitLab's mergeability check before rebasing anyway.
+const CHECK_POLLS: u32 = 4;
+/// Reads waiting for a rebase to finish (about 25 s in all).
+const REBASE_POLLS: u32 = 10;
 
 impl Executor {
     /// An executor.
@@ -320,6 +329,7 @@ impl Executor {
                             &r.package,
                             v.fix.as_deref().unwrap_or("none"),
                         );
+                        r.bot_wrote_branch = false;
                         r.mr_iid = None;
                         r.mr_url = None;
                         r.edited_by_person = false;
@@ -428,6 +438,7 @@ impl Executor {
                 &v.package,
                 v.fix.as_deref().unwrap_or("none"),
             ),
+            bot_wrote_branch: false,
             mr_iid: None,
             mr_url: None,
             edited_by_person: false,
@@ -439,8 +450,27 @@ impl Executor {
         })
     }
 
+    /// The bot's own MRs of `branch` (GitLab's list also holds fork MRs and people's MRs of
+    /// that branch name: those are never the bot's).
+    async fn own_mrs(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        branch: &str,
+        state: MrState,
+    ) -> Result<Vec<MergeRequest>, GitLabError> {
+        let all = gitlab
+            .merge_requests_from(&ProjectRef::Id(project.id), branch, state)
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter(|m| m.is_bots(project.id, self.bot.id))
+            .collect())
+    }
+
     /// Opens (or adopts) the MR of a remediation: look the branch's MRs up first, write the
-    /// branch, create the MR, adopt on 409. Saves the remediation.
+    /// branch, create the MR, adopt the bot's own on 409. Only the bot's own MRs (from the
+    /// project itself, opened by the bot) are ever adopted. Saves the remediation.
     pub async fn open(
         &self,
         gitlab: &GitLab,
@@ -450,8 +480,8 @@ impl Executor {
     ) -> Result<(), ExecError> {
         let p = ProjectRef::Id(project.id);
         let now = now_ms();
-        let existing = gitlab
-            .merge_requests_from(&p, &r.branch, MrState::All)
+        let existing = self
+            .own_mrs(gitlab, project, &r.branch, MrState::All)
             .await?;
         if let Some(mr) = existing.iter().find(|m| m.state == "opened") {
             self.adopt(r, mr, "adopted the open MR of this branch", now);
@@ -488,8 +518,9 @@ impl Executor {
         }
         self.write_branch(gitlab, project, default_branch, r)
             .await?;
+        // Saved now: a retry after a failed MR creation knows the branch is the bot's.
+        self.table.put(r)?;
         if r.state == State::NotFixable {
-            self.table.put(r)?;
             return Ok(());
         }
         let new = NewMergeRequest {
@@ -503,8 +534,8 @@ impl Executor {
         let mr = match gitlab.create_merge_request(&p, &new).await {
             Ok(mr) => mr,
             Err(GitLabError::Conflict { .. }) => {
-                let open = gitlab
-                    .merge_requests_from(&p, &r.branch, MrState::Opened)
+                let open = self
+                    .own_mrs(gitlab, project, &r.branch, MrState::Opened)
                     .await?;
                 match open.into_iter().next() {
                     Some(mr) => mr,
@@ -532,7 +563,9 @@ impl Executor {
     }
 
     /// Writes the fix onto the remediation's branch: one commit from the default branch's head
-    /// (creating or replacing the branch). Never replaces a branch a person has pushed to.
+    /// (creating or replacing the branch). Never replaces a branch a person has pushed to, and
+    /// never takes over a branch of that name the bot did not write: then the next free
+    /// alternative name (`…-2`) is used and the change recorded in the history.
     /// Sets `NotFixable` when no edit is correct.
     pub async fn write_branch(
         &self,
@@ -601,18 +634,71 @@ impl Executor {
             force: false,
         };
         match gitlab.create_commit(&p, &commit).await {
-            Ok(_) => Ok(()),
-            Err(GitLabError::Validation { message, .. }) if message.contains("already exists") => {
-                if r.edited_by_person {
+            Ok(_) => {}
+            Err(e) if branch_exists(&e) => {
+                if r.owns_branch() {
+                    if r.edited_by_person {
+                        return Ok(());
+                    }
+                    // Our branch from an earlier attempt (or an outdated one): rebuild it.
+                    commit.force = true;
+                    gitlab.create_commit(&p, &commit).await?;
+                } else {
+                    self.write_alternative(gitlab, &p, r, commit).await?;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        r.bot_wrote_branch = true;
+        Ok(())
+    }
+
+    /// The remediation's branch name is taken by a branch the bot did not write: writes the
+    /// commit to the first free alternative name and records the change.
+    async fn write_alternative(
+        &self,
+        gitlab: &GitLab,
+        p: &ProjectRef,
+        r: &mut Remediation,
+        mut commit: NewCommit,
+    ) -> Result<(), ExecError> {
+        let taken = r.branch.clone();
+        for n in 2..=ownership::MAX_ALTERNATIVES {
+            let candidate = ownership::alternative_branch(r, n);
+            if candidate == taken {
+                continue;
+            }
+            // A name with someone else's MR on it (even with its branch gone) is skipped too.
+            let mrs = gitlab
+                .merge_requests_from(p, &candidate, MrState::All)
+                .await?;
+            if !mrs.is_empty() {
+                continue;
+            }
+            commit.branch = candidate.clone();
+            match gitlab.create_commit(p, &commit).await {
+                Ok(_) => {
+                    r.branch = candidate.clone();
+                    r.record(
+                        BOT,
+                        format!(
+                            "the branch `{taken}` exists and was not made by backline: the fix is on `{candidate}` instead"
+                        ),
+                        now_ms(),
+                    );
                     return Ok(());
                 }
-                // Our branch from an earlier attempt (or an outdated one): rebuild it.
-                commit.force = true;
-                gitlab.create_commit(&p, &commit).await?;
-                Ok(())
+                Err(e) if branch_exists(&e) => continue,
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
+        Err(ExecError::GitLab(GitLabError::Conflict {
+            endpoint: "POST repository/commits".into(),
+            message: format!(
+                "the branch `{taken}` and {} alternatives are taken by branches backline did not make",
+                ownership::MAX_ALTERNATIVES - 1
+            ),
+        }))
     }
 
     async fn refresh_mr_text(
@@ -637,9 +723,11 @@ impl Executor {
         Ok(())
     }
 
-    /// Reopens the remediation's MR (checking GitLab's answer: it stays closed when the source
-    /// branch is gone, and then the branch is written and the reopen tried again), and refreshes
-    /// its branch unless a person edited it.
+    /// Reopens the remediation's MR, and refreshes its branch unless a person edited it.
+    /// GitLab refuses a reopen with 422 when the MR's source or target branch is gone, and
+    /// with 409 when another open MR has the same branches (lib/api/merge_requests.rb): then
+    /// the bot's own open MR of the branch is adopted, or a fresh MR is opened (on another
+    /// branch name when the open MR of this branch is not the bot's).
     pub async fn reopen(
         &self,
         gitlab: &GitLab,
@@ -668,25 +756,59 @@ impl Executor {
             ..Default::default()
         };
         let mr = gitlab.merge_request(&p, iid).await?;
-        let mr = if mr.state == "opened" {
-            mr
+        let answer = if mr.state == "opened" {
+            Ok(mr)
         } else {
-            gitlab.update_merge_request(&p, iid, &reopen).await?
+            gitlab.update_merge_request(&p, iid, &reopen).await
         };
-        if mr.state == "opened" {
-            r.mr_url = mr.web_url.clone();
-            r.transition(State::MrOpen, by, why, now_ms());
-        } else {
-            // GitLab kept it closed: open a fresh MR for the branch.
-            r.mr_iid = None;
-            r.transition(
-                State::Planned,
-                by,
-                format!("{why}; the old MR could not be reopened"),
-                now_ms(),
-            );
-            self.open(gitlab, project, default_branch, r).await?;
-        }
+        let refused = match answer {
+            Ok(mr) if mr.state == "opened" => {
+                r.mr_url = mr.web_url.clone();
+                r.transition(State::MrOpen, by, why, now_ms());
+                self.table.put(r)?;
+                return Ok(());
+            }
+            // An older GitLab answers 200 and leaves it closed.
+            Ok(_) => "GitLab kept it closed".to_string(),
+            Err(GitLabError::Validation { status: 422, .. }) => {
+                "a branch of it is gone (422)".to_string()
+            }
+            Err(GitLabError::Conflict { .. }) => {
+                let own = self
+                    .own_mrs(gitlab, project, &r.branch, MrState::Opened)
+                    .await?;
+                if let Some(mr) = own.first() {
+                    self.adopt(
+                        r,
+                        mr,
+                        "adopted the bot's open MR of this branch (reopen refused: 409)",
+                        now_ms(),
+                    );
+                    self.table.put(r)?;
+                    return Ok(());
+                }
+                "another open MR, not the bot's, has the same branches (409)".to_string()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A fresh MR on a fresh branch name: the old closed MR keeps its branch name (and a
+        // closed bot MR of a branch means a dismissal when opening).
+        let fresh = ownership::next_alternative(r);
+        let old = std::mem::replace(&mut r.branch, fresh);
+        r.bot_wrote_branch = false;
+        r.edited_by_person = false;
+        r.mr_iid = None;
+        r.mr_url = None;
+        r.transition(
+            State::Planned,
+            by,
+            format!(
+                "{why}; the old MR could not be reopened: {refused}; a fresh MR from `{}` replaces the one from `{old}`",
+                r.branch
+            ),
+            now_ms(),
+        );
+        self.open(gitlab, project, default_branch, r).await?;
         self.table.put(r)?;
         Ok(())
     }
@@ -734,8 +856,11 @@ impl Executor {
         Ok(())
     }
 
-    /// Rebases the MR: GitLab's rebase when it has no conflicts; when it has and no person
-    /// edited the branch, the branch is regenerated from the default branch.
+    /// Rebases the MR: GitLab's rebase unless GitLab knows it conflicts; GitLab rebases in the
+    /// background, so the MR is polled (`rebase_in_progress`, `merge_error`). When the MR
+    /// conflicts or the rebase failed and no person edited the branch, the branch is
+    /// regenerated from the default branch. A mergeability GitLab has not checked yet is
+    /// unknown, never taken as clean.
     pub async fn rebase(
         &self,
         gitlab: &GitLab,
@@ -749,18 +874,58 @@ impl Executor {
             return Ok("the project has no default branch".into());
         };
         let p = ProjectRef::Id(project.id);
-        let mr = gitlab.merge_request(&p, iid).await?;
-        if mr.has_conflicts || mr.detailed_merge_status.as_deref() == Some("conflict") {
-            if r.edited_by_person {
-                return Ok("the branch conflicts and has commits by a person: `/backline recreate` rebuilds it (discarding them)".into());
+        let mut mr = gitlab.merge_request(&p, iid).await?;
+        let mut wait = POLL_START;
+        for _ in 0..CHECK_POLLS {
+            if mergeability(&mr) != Mergeability::Unknown {
+                break;
             }
-            self.write_branch(gitlab, project, default_branch, r)
-                .await?;
-            self.table.put(r)?;
-            return Ok("the branch conflicted: regenerated it from the default branch".into());
+            gitlab.pause(wait).await;
+            wait *= 2;
+            mr = gitlab.merge_request(&p, iid).await?;
+        }
+        if mergeability(&mr) == Mergeability::Conflict {
+            return self
+                .regenerate(gitlab, project, default_branch, r, "the branch conflicted")
+                .await;
         }
         gitlab.rebase_merge_request(&p, iid).await?;
-        Ok("rebased on the default branch".into())
+        let mut wait = POLL_START;
+        for _ in 0..REBASE_POLLS {
+            let mr = gitlab.merge_request(&p, iid).await?;
+            match rebase_progress(&mr) {
+                RebaseProgress::Running => {
+                    gitlab.pause(wait).await;
+                    wait *= 2;
+                }
+                RebaseProgress::Done => return Ok("rebased on the default branch".into()),
+                RebaseProgress::Failed(error) => {
+                    let why = format!("GitLab's rebase failed ({})", render::one_line(&error, 200));
+                    return self
+                        .regenerate(gitlab, project, default_branch, r, &why)
+                        .await;
+                }
+            }
+        }
+        Ok("rebase requested; GitLab is still working on it".into())
+    }
+
+    /// Regenerates the branch after a conflict or a failed rebase, unless a person edited it.
+    async fn regenerate(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        default_branch: &str,
+        r: &mut Remediation,
+        why: &str,
+    ) -> Result<String, ExecError> {
+        if r.edited_by_person {
+            return Ok(format!("{why} and has commits by a person: `/backline recreate` rebuilds it (discarding them)"));
+        }
+        self.write_branch(gitlab, project, default_branch, r)
+            .await?;
+        self.table.put(r)?;
+        Ok(format!("{why}: regenerated it from the default branch"))
     }
 
     /// Rebuilds the branch from the default branch, discarding edits.
@@ -829,6 +994,21 @@ impl Executor {
             }
             let Some(iid) = r.mr_iid else { continue };
             let mr = match self.gitlab.merge_request(&p, iid).await {
+                Ok(mr) if !mr.is_bots(project.id, self.bot.id) => {
+                    // Never the bot's MR (a record from before ownership was checked): let go.
+                    r.mr_iid = None;
+                    r.mr_url = None;
+                    r.bot_wrote_branch = false;
+                    r.transition(
+                        State::Planned,
+                        BOT,
+                        "its MR is not the bot's own (from a fork or opened by a person)",
+                        now_ms(),
+                    );
+                    self.table.put(&r)?;
+                    lines.push(format!("{}: MR not the bot's, planned again", r.package));
+                    continue;
+                }
                 Ok(mr) => mr,
                 Err(e) if e.is_not_found() => {
                     r.mr_iid = None;
@@ -929,4 +1109,9 @@ impl Executor {
     pub fn iid(r: &Remediation) -> Option<MrIid> {
         r.mr_iid
     }
+}
+
+/// Whether GitLab refused a commit because its branch already exists.
+fn branch_exists(e: &GitLabError) -> bool {
+    matches!(e, GitLabError::Validation { message, .. } if message.contains("already exists"))
 }

@@ -4,6 +4,7 @@
 pub mod executor;
 pub mod fixer;
 pub mod model;
+pub mod ownership;
 pub mod patch;
 pub mod planner;
 pub mod render;

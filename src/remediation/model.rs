@@ -88,6 +88,11 @@ pub struct Remediation {
     pub reason: Option<String>,
     /// The bot's branch.
     pub branch: String,
+    /// The bot itself wrote `branch` (a branch of that name it did not write is never reused:
+    /// another name is chosen). Absent in records from before this field: then an MR number
+    /// proves the branch is the bot's.
+    #[serde(default)]
+    pub bot_wrote_branch: bool,
     /// The bot's MR.
     pub mr_iid: Option<MrIid>,
     /// Its web URL.
@@ -134,6 +139,11 @@ impl Remediation {
             why: why.into(),
         });
         self.updated_at_ms = now_ms;
+    }
+
+    /// Whether the branch is known to be the bot's own (it wrote it, or opened an MR from it).
+    pub fn owns_branch(&self) -> bool {
+        self.bot_wrote_branch || self.mr_iid.is_some()
     }
 
     /// Whether the target version was dismissed or every advisory it fixes is ignored.

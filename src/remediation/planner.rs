@@ -307,6 +307,7 @@ mod tests {
             approved_by: Some("policy".into()),
             reason: None,
             branch: "b".into(),
+            bot_wrote_branch: false,
             mr_iid: None,
             mr_url: None,
             edited_by_person: false,

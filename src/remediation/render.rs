@@ -171,6 +171,19 @@ pub fn status_note(r: &Remediation) -> String {
     s
 }
 
+/// GitLab's own text (an error message) as one inline code span: control characters and
+/// backticks dropped, cut at `max` characters, so it can neither start a line (quick actions)
+/// nor mention anyone.
+pub fn one_line(text: &str, max: usize) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .filter(|c| *c != '`')
+        .take(max)
+        .collect();
+    format!("`{}`", clean.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +220,7 @@ mod tests {
             approved_by: Some("policy".into()),
             reason: None,
             branch: "backline/crates.io/regex-1.5.5".into(),
+            bot_wrote_branch: false,
             mr_iid: None,
             mr_url: None,
             edited_by_person: false,

@@ -178,6 +178,7 @@ pub(crate) mod tests {
             approved_by: None,
             reason: None,
             branch: "b".into(),
+            bot_wrote_branch: false,
             mr_iid: None,
             mr_url: None,
             edited_by_person: false,

@@ -226,6 +226,10 @@ async fn managed_hooks_are_installed_once_and_a_developer_is_told_it_needs_maint
     );
     assert_eq!(hooks[0].target.token.as_deref(), Some(derived.expose()));
     assert!(hooks[0].push_events && hooks[0].merge_requests_events && hooks[0].note_events);
+    assert!(
+        hooks[0].confidential_note_events,
+        "internal notes reach the managed hook"
+    );
     let (_, p) = app.api(&format!("/api/v1/projects/{dev}")).await;
     assert!(
         p["hook"].as_str().unwrap().contains("needs Maintainer"),

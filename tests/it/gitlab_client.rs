@@ -204,7 +204,7 @@ async fn merge_requests_notes_emoji_members_statuses() {
     let detailed = gl.merge_request(&p, mr.iid).await.unwrap();
     assert_eq!(detailed.rebase_in_progress, Some(false));
     assert!(detailed.diverged_commits_count.is_some());
-    // Close, delete the source branch, reopen: 200 but still closed.
+    // Close, delete the source branch, reopen: GitLab refuses with 422.
     let closed = gl
         .update_merge_request(
             &p,
@@ -218,7 +218,7 @@ async fn merge_requests_notes_emoji_members_statuses() {
         .unwrap();
     assert_eq!(closed.state, "closed");
     gl.delete_branch(&p, "backline/fix").await.unwrap();
-    let reopened = gl
+    let refused = gl
         .update_merge_request(
             &p,
             mr.iid,
@@ -228,8 +228,11 @@ async fn merge_requests_notes_emoji_members_statuses() {
             },
         )
         .await
-        .unwrap();
-    assert_eq!(reopened.state, "closed");
+        .unwrap_err();
+    assert!(
+        matches!(refused, GitLabError::Validation { status: 422, .. }),
+        "{refused:?}"
+    );
     // Notes and emoji.
     let note = gl
         .create_merge_request_note(&p, mr.iid, "hello")

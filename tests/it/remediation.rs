@@ -16,7 +16,7 @@ use gitlab_sim::{access, GitLabSim, HookTarget, MrState, ProjectSpec, SimConfig}
 use crate::harness::{spawn, Options, TestApp, SECRET};
 
 /// A fixer for tests: moves the package's `version` line in a Cargo.lock.
-pub(crate) struct CargoLockLines;
+pub struct CargoLockLines;
 
 #[async_trait]
 impl Fixer for CargoLockLines {

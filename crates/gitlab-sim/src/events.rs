@@ -307,7 +307,7 @@ fn mr_attributes(w: &World, p: &Project, mr: &MergeRequest) -> Value {
         "merge_when_pipeline_succeeds": false,
         "milestone_id": null,
         "source_branch": mr.source_branch,
-        "source_project_id": p.id,
+        "source_project_id": mr.source_project_id,
         "state_id": mr.state.id(),
         "target_branch": mr.target_branch,
         "target_project_id": p.id,
@@ -322,7 +322,11 @@ fn mr_attributes(w: &World, p: &Project, mr: &MergeRequest) -> Value {
         "labels": labels(mr, p.id),
         "last_commit": last,
         "reviewer_ids": [],
-        "source": hp,
+        "source": w
+            .projects
+            .get(&mr.source_project_id)
+            .map(|s| hook_project(w, s))
+            .unwrap_or_else(|| hp.clone()),
         "state": mr.state.as_str(),
         "system": false,
         "target": hp,
@@ -387,14 +391,15 @@ pub fn note(w: &World, id: ProjectId, iid: u64, note_id: u64, user: UserId, acti
     mr_obj["position"] = json!(0);
     json!({
         "object_kind": "note",
-        "event_type": "note",
+        "event_type": if n.internal { "confidential_note" } else { "note" },
         "user": hook_user(w, user),
         "project_id": p.id,
         "project": hook_project(w, p),
         "repository": hook_repository(w, p),
         "object_attributes": {
             "id": n.id,
-            "internal": false,
+            "internal": n.internal,
+            "confidential": n.internal,
             "note": n.body,
             "noteable_type": "MergeRequest",
             "author_id": n.author_id,

@@ -55,13 +55,19 @@
 //!
 //! # Known simplifications
 //!
-//! - A rebase completes inside the `PUT .../rebase` request: the answer is GitLab's 202
-//!   `{"rebase_in_progress":true}`, and the next `GET` already shows the result
-//!   (`rebase_in_progress: false`, or `merge_error` on conflict).
-//! - `merge_status` is computed on every read (never `checking`/`unchecked`).
-//! - Tags, pipelines, approvals, forks and discussions are not modelled.
+//! - Background jobs advance one step per API request ([`World::background_delay`], default
+//!   2): `PUT .../rebase` answers 202 `{"rebase_in_progress":true}` and the rebase runs two
+//!   requests later (`rebase_in_progress` false, or `merge_error` on conflict); a new MR is
+//!   `preparing`, then `unchecked`; a read enqueues the check (`checking`) which is done by the
+//!   next request; a push to its source or target branch makes it `unchecked` again.
+//! - Forks: `World::fork_project` and MRs from a fork into its upstream (listed, hooked and
+//!   read in the target project); pushing to a fork branch from upstream is not.
+//! - Tags, pipelines, approvals and discussions are not modelled.
 //! - Webhooks are queued by world mutations and sent only by [`GitLabSim::deliver_pending`]
 //!   (the binary calls it every 100 ms); there are no retries or auto-disabling.
+//! - Recursion blocking: a delivery caused by an API call carrying `X-Gitlab-Event-UUID`
+//!   goes out with that UUID, and is dropped when that event's chain already reached the
+//!   same hook (`World::blocked_deliveries`), as lib/gitlab/web_hooks/recursion_detection.rb.
 //! - Project hooks accept `signing_token` (`whsec_...`, as GitLab 19.x does) and answer
 //!   `token_present`/`signing_token_present`; neither token is ever returned.
 //! - A dropped connection (fault injection) closes the socket before the response head.
@@ -91,8 +97,8 @@ pub use recorder::RecordedRequest;
 pub use registry::SimRegistry;
 pub use webhook::{Delivery, DeliveryBuilder, SendError, Sender, GITLAB_VERSION};
 pub use world::{
-    access, CommitRequest, FileAction, HookTarget, MrSpec, MrState, PendingDelivery, ProjectId,
-    ProjectSpec, UserId, Visibility, World, WorldError,
+    access, CommitRequest, FileAction, HookTarget, MergeCheck, MrSpec, MrState, PendingDelivery,
+    ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
 };
 
 /// How to start the simulator.
@@ -291,8 +297,11 @@ impl GitLabSim {
     pub async fn deliver_pending(&self) -> Vec<(Delivery, u16)> {
         let pending = self.take_pending();
         let mut out = Vec::with_capacity(pending.len());
-        for p in pending {
-            let mut b = DeliveryBuilder::new(p.event, p.body).instance(self.url.clone());
+        for mut p in pending {
+            let uuid = self.with_world(|w| w.start_chain(&mut p));
+            let mut b = DeliveryBuilder::new(p.event, p.body)
+                .instance(self.url.clone())
+                .event_uuid(uuid);
             if let Some(t) = &p.target.token {
                 b = b.secret_token(t.clone());
             }

@@ -3,7 +3,7 @@
 //! Mutations that GitLab would announce by webhook queue deliveries (see [`crate::events`]);
 //! [`crate::GitLabSim::deliver_pending`] posts them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -216,6 +216,8 @@ pub struct ProjectHook {
     pub merge_requests_events: bool,
     /// Note events.
     pub note_events: bool,
+    /// Internal (confidential) note events: `Confidential Note Hook` (off by default).
+    pub confidential_note_events: bool,
     /// Tag push events (stored, never emitted: tags are not modelled).
     pub tag_push_events: bool,
     /// Issue events (stored, never emitted).
@@ -306,6 +308,8 @@ pub struct Note {
     pub updated_at: i64,
     /// A system note.
     pub system: bool,
+    /// An internal note (`internal`, formerly `confidential`).
+    pub internal: bool,
     /// Award emoji on the note.
     pub awards: Vec<Award>,
 }
@@ -329,6 +333,9 @@ pub struct MergeRequest {
     pub target_branch: String,
     /// Author.
     pub author_id: UserId,
+    /// The project holding the source branch: the target project itself, or a fork of it
+    /// (GitLab's `source_project_id`).
+    pub source_project_id: ProjectId,
     /// Labels.
     pub labels: Vec<String>,
     /// Created (ms).
@@ -349,8 +356,14 @@ pub struct MergeRequest {
     pub merge_commit_sha: Option<String>,
     /// The last rebase or merge error.
     pub merge_error: Option<String>,
-    /// A rebase is running (the simulator finishes rebases at once, so this stays false).
+    /// A rebase is running: set by `PUT .../rebase`, cleared when the background job ends.
     pub rebase_in_progress: bool,
+    /// API requests left before the background rebase job runs (0: none queued).
+    pub rebase_jobs_left: u32,
+    /// Who asked for the queued rebase.
+    pub rebase_user: Option<UserId>,
+    /// Where GitLab's mergeability check stands.
+    pub merge_check: MergeCheck,
     /// Remove the source branch on merge.
     pub remove_source_branch: bool,
     /// Squash on merge.
@@ -359,6 +372,29 @@ pub struct MergeRequest {
     pub notes: Vec<Note>,
     /// Award emoji on the MR.
     pub awards: Vec<Award>,
+}
+
+/// Where GitLab's asynchronous mergeability check of an MR stands (app/models/merge_request.rb
+/// `merge_status` state machine; `MergeRequests::Mergeability::DetailedMergeStatusService`
+/// answers `preparing`/`unchecked`/`checking` until it is done, with `has_conflicts` false).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeCheck {
+    /// Just created: `MergeRequests::AfterCreateService` has not run.
+    Preparing,
+    /// Something moved (source or target branch); nobody asked since.
+    Unchecked,
+    /// A read enqueued the check (`check_mergeability(async: true)`); it finishes in the
+    /// background before the next request.
+    Checking,
+    /// Checked: the answer shows the real status.
+    Checked,
+}
+
+impl MergeCheck {
+    /// Whether the real status is known.
+    pub fn done(self) -> bool {
+        self == MergeCheck::Checked
+    }
 }
 
 impl MergeRequest {
@@ -429,6 +465,8 @@ pub struct Project {
     pub merge_requests: Vec<MergeRequest>,
     /// Commit statuses.
     pub statuses: Vec<CommitStatus>,
+    /// The project this one is a fork of.
+    pub forked_from: Option<ProjectId>,
 }
 
 /// What to create with [`World::create_project`].
@@ -641,6 +679,9 @@ pub enum WorldError {
     /// A path taken by another project.
     #[error("has already been taken")]
     PathTaken,
+    /// A reopen refused because a branch of the MR is gone (422).
+    #[error("{0}")]
+    ReopenBranchGone(String),
 }
 
 /// A webhook waiting to be posted.
@@ -652,6 +693,9 @@ pub struct PendingDelivery {
     pub event: String,
     /// JSON body.
     pub body: Vec<u8>,
+    /// `X-Gitlab-Event-UUID`: the UUID of the API call that caused it, or none (a fresh one
+    /// is given when it is sent).
+    pub event_uuid: Option<String>,
 }
 
 /// System hook configuration.
@@ -690,6 +734,13 @@ pub struct World {
     pub pending: Vec<PendingDelivery>,
     /// The bot user.
     pub bot_user: UserId,
+    /// Hooks each event UUID has reached (by target URL), for recursion blocking.
+    pub hook_chains: HashMap<String, HashSet<String>>,
+    /// Deliveries dropped by recursion blocking.
+    pub blocked_deliveries: Vec<PendingDelivery>,
+    /// How many API requests a background job (rebase, mergeability check) takes to finish
+    /// after it is queued; GitLab runs them in Sidekiq, so callers must poll.
+    pub background_delay: u32,
     next_id: u64,
     clock: i64,
 }
@@ -708,6 +759,9 @@ impl World {
             system_hooks: Vec::new(),
             pending: Vec::new(),
             bot_user: 0,
+            hook_chains: HashMap::new(),
+            blocked_deliveries: Vec::new(),
+            background_delay: 2,
             next_id: 1,
             clock: 0,
         }
@@ -942,6 +996,7 @@ impl World {
                 repo,
                 merge_requests: Vec::new(),
                 statuses: Vec::new(),
+                forked_from: None,
             },
         );
         self.project_paths.insert(full, id);
@@ -1370,38 +1425,136 @@ impl World {
         remove_source_branch: bool,
         squash: bool,
     ) -> Result<u64, WorldError> {
+        let spec = MrSpec {
+            source_branch: source_branch.to_string(),
+            target_branch: target_branch.to_string(),
+            title: title.to_string(),
+            description: description.to_string(),
+            labels,
+            remove_source_branch,
+            squash,
+        };
+        self.insert_mr(project, project, author, spec)
+    }
+
+    /// Forks `upstream` into the namespace `namespace` (created when missing) for `user`, who
+    /// owns the fork: the same branches and commits, `forked_from` set. Like GitLab's
+    /// `Projects::ForkService` (app/services/projects/fork_service.rb), hooks, badges, members
+    /// and MRs are not copied. Returns the fork's id.
+    pub fn fork_project(
+        &mut self,
+        upstream: ProjectId,
+        user: UserId,
+        namespace: &str,
+    ) -> Result<ProjectId, WorldError> {
+        let up = self.project(upstream)?.clone();
+        let spec = ProjectSpec {
+            creator: Some(user),
+            path: Some(up.path.clone()),
+            visibility: up.visibility,
+            default_branch: up.default_branch.clone(),
+            ..ProjectSpec::new(namespace, up.name.clone())
+        };
+        let id = self.create_project(spec)?;
+        let fork = self.project_mut(id)?;
+        fork.repo = up.repo.clone();
+        fork.forked_from = Some(upstream);
+        Ok(id)
+    }
+
+    /// Opens an MR from `fork`'s branch into the project it was forked from (GitLab:
+    /// `POST /projects/:fork/merge_requests` with `target_project_id`). The MR lives in the
+    /// target project, whose hooks get its events; its `source_project_id` is the fork.
+    /// Returns the target project and the MR's iid there.
+    pub fn open_fork_mr(
+        &mut self,
+        fork: ProjectId,
+        author: UserId,
+        spec: MrSpec,
+    ) -> Result<(ProjectId, u64), WorldError> {
+        let target = self
+            .project(fork)?
+            .forked_from
+            .ok_or_else(|| WorldError::Invalid("the project is not a fork".into()))?;
+        let iid = self.insert_mr(target, fork, author, spec)?;
+        Ok((target, iid))
+    }
+
+    /// The head of an MR's source branch, read from its source project (a fork for fork MRs).
+    pub fn mr_source_head(&self, target: &Project, mr: &MergeRequest) -> Option<Arc<Commit>> {
+        if mr.source_project_id == target.id {
+            return target.repo.head(&mr.source_branch);
+        }
+        self.projects
+            .get(&mr.source_project_id)?
+            .repo
+            .head(&mr.source_branch)
+    }
+
+    /// Copies a fork's commits into the target project's object store, as GitLab fetches a
+    /// fork MR's head into the target repository (`refs/merge-requests/:iid/head`,
+    /// app/models/merge_request.rb `fetch_ref!`), so merge facts, rebases and merges see them.
+    fn fetch_fork_commits(&mut self, target: ProjectId, fork: ProjectId) {
+        if target == fork {
+            return;
+        }
+        let Some(commits) = self.projects.get(&fork).map(|f| f.repo.commits.clone()) else {
+            return;
+        };
+        if let Some(t) = self.projects.get_mut(&target) {
+            for (id, c) in commits {
+                t.repo.commits.entry(id).or_insert(c);
+            }
+        }
+    }
+
+    /// Opens an MR in `project` from `source_project`'s branch. GitLab's uniqueness rule
+    /// (app/models/merge_request.rb `validate_branches`): one open MR per source project,
+    /// source branch, target project and target branch, so a fork MR with the same branch
+    /// names as an upstream MR does not conflict with it.
+    fn insert_mr(
+        &mut self,
+        project: ProjectId,
+        source_project: ProjectId,
+        author: UserId,
+        spec: MrSpec,
+    ) -> Result<u64, WorldError> {
         let now = self.now();
         let p = self.project(project)?;
-        let src = p
+        let src = self
+            .project(source_project)?
             .repo
-            .head(source_branch)
-            .ok_or_else(|| WorldError::SourceBranchMissing(source_branch.to_string()))?;
-        if p.repo.head(target_branch).is_none() {
-            return Err(WorldError::TargetBranchMissing(target_branch.to_string()));
+            .head(&spec.source_branch)
+            .ok_or_else(|| WorldError::SourceBranchMissing(spec.source_branch.clone()))?;
+        if p.repo.head(&spec.target_branch).is_none() {
+            return Err(WorldError::TargetBranchMissing(spec.target_branch.clone()));
         }
-        if source_branch == target_branch {
+        if source_project == project && spec.source_branch == spec.target_branch {
             return Err(WorldError::SameBranch);
         }
         if let Some(m) = p.merge_requests.iter().find(|m| {
             m.state == MrState::Opened
-                && m.source_branch == source_branch
-                && m.target_branch == target_branch
+                && m.source_project_id == source_project
+                && m.source_branch == spec.source_branch
+                && m.target_branch == spec.target_branch
         }) {
             return Err(WorldError::MrExists(m.iid));
         }
         let iid = p.merge_requests.iter().map(|m| m.iid).max().unwrap_or(0) + 1;
         let id = self.id();
+        self.fetch_fork_commits(project, source_project);
         let p = self.project_mut(project)?;
         p.merge_requests.push(MergeRequest {
             id,
             iid,
-            title: title.to_string(),
-            description: description.to_string(),
+            title: spec.title,
+            description: spec.description,
             state: MrState::Opened,
-            source_branch: source_branch.to_string(),
-            target_branch: target_branch.to_string(),
+            source_branch: spec.source_branch,
+            target_branch: spec.target_branch,
             author_id: author,
-            labels,
+            source_project_id: source_project,
+            labels: spec.labels,
             created_at: now,
             updated_at: now,
             merged_at: None,
@@ -1412,8 +1565,11 @@ impl World {
             merge_commit_sha: None,
             merge_error: None,
             rebase_in_progress: false,
-            remove_source_branch,
-            squash,
+            rebase_jobs_left: 0,
+            rebase_user: None,
+            merge_check: MergeCheck::Preparing,
+            remove_source_branch: spec.remove_source_branch,
+            squash: spec.squash,
             notes: Vec::new(),
             awards: Vec::new(),
         });
@@ -1505,8 +1661,10 @@ impl World {
         Ok(())
     }
 
-    /// Reopens a closed MR; like GitLab, does nothing when its source branch is gone or another
-    /// open MR uses that branch. Emits `reopen` when it reopened.
+    /// Reopens a closed MR; emits `reopen`. Like GitLab (app/models/merge_request.rb
+    /// `validate_branches`, answered by lib/api/merge_requests.rb `handle_merge_request_errors!`),
+    /// refuses when its source or target branch is gone ([`WorldError::ReopenBranchGone`], 422)
+    /// or another open MR has the same branches ([`WorldError::MrExists`], 409).
     pub fn reopen_mr(
         &mut self,
         project: ProjectId,
@@ -1519,13 +1677,32 @@ impl World {
         if m.state != MrState::Closed {
             return Ok(());
         }
-        let src = p.repo.head(&m.source_branch);
-        let other_open = p.merge_requests.iter().any(|o| {
-            o.iid != iid && o.state == MrState::Opened && o.source_branch == m.source_branch
-        });
-        let Some(src) = src else { return Ok(()) };
-        if other_open || p.repo.head(&m.target_branch).is_none() {
-            return Ok(());
+        let src = self.mr_source_head(p, m);
+        let other_open = p
+            .merge_requests
+            .iter()
+            .find(|o| {
+                o.iid != iid
+                    && o.state == MrState::Opened
+                    && o.source_project_id == m.source_project_id
+                    && o.source_branch == m.source_branch
+                    && o.target_branch == m.target_branch
+            })
+            .map(|o| o.iid);
+        let Some(src) = src else {
+            return Err(WorldError::ReopenBranchGone(format!(
+                "Source branch \"{}\" does not exist",
+                m.source_branch
+            )));
+        };
+        if p.repo.head(&m.target_branch).is_none() {
+            return Err(WorldError::ReopenBranchGone(format!(
+                "Target branch \"{}\" does not exist",
+                m.target_branch
+            )));
+        }
+        if let Some(other) = other_open {
+            return Err(WorldError::MrExists(other));
         }
         let m = self.mr_mut(project, iid)?;
         m.state = MrState::Opened;
@@ -1540,7 +1717,7 @@ impl World {
     /// Diff facts about an open MR: (has_conflicts, diverged_commits_count).
     pub fn mr_merge_facts(&self, project: &Project, mr: &MergeRequest) -> (bool, usize) {
         let (Some(src), Some(tgt)) = (
-            project.repo.head(&mr.source_branch),
+            self.mr_source_head(project, mr),
             project.repo.head(&mr.target_branch),
         ) else {
             return (false, 0);
@@ -1568,14 +1745,14 @@ impl World {
         user: UserId,
     ) -> Result<String, WorldError> {
         let now = self.now();
-        let p = self.project(project)?;
         let m = self.mr(project, iid)?.clone();
+        self.fetch_fork_commits(project, m.source_project_id);
+        let p = self.project(project)?;
         if m.state != MrState::Opened {
             return Err(WorldError::Invalid("405 Method Not Allowed".into()));
         }
-        let src = p
-            .repo
-            .head(&m.source_branch)
+        let src = self
+            .mr_source_head(p, &m)
             .ok_or(WorldError::BranchNotFound)?;
         let tgt = p
             .repo
@@ -1632,18 +1809,102 @@ impl World {
         }
         self.emit_push(project, user, &m.target_branch, Some(&tgt.id), &sha);
         if m.remove_source_branch {
-            self.project_mut(project)?
+            let source = m.source_project_id;
+            self.project_mut(source)?
                 .repo
                 .branches
                 .remove(&m.source_branch);
-            self.emit_push(project, user, &m.source_branch, Some(&src.id), ZERO_SHA);
+            self.emit_push(source, user, &m.source_branch, Some(&src.id), ZERO_SHA);
         }
         self.emit_mr(project, iid, user, "merge");
         Ok(sha)
     }
 
-    /// Rebases the MR's source branch onto its target, replaying each commit. On conflict the
-    /// branch stays and `merge_error` is set.
+    /// Queues a rebase as `PUT .../rebase` does (lib/api/merge_requests.rb answers 202 and
+    /// `MergeRequests::RebaseService` runs in `RebaseWorker`): `rebase_in_progress` is true for
+    /// [`World::background_delay`] requests, then [`World::rebase_mr`] runs.
+    pub fn enqueue_rebase(
+        &mut self,
+        project: ProjectId,
+        iid: u64,
+        user: UserId,
+    ) -> Result<(), WorldError> {
+        let delay = self.background_delay;
+        let m = self.mr_mut(project, iid)?;
+        m.rebase_in_progress = true;
+        m.rebase_jobs_left = delay.max(1);
+        m.rebase_user = Some(user);
+        if delay == 0 {
+            m.rebase_jobs_left = 0;
+            return self.rebase_mr(project, iid, user);
+        }
+        Ok(())
+    }
+
+    /// One step of the background jobs, run before each API request: queued rebases count
+    /// down and run; checks a read enqueued finish; just-created MRs become `unchecked`.
+    pub fn run_background(&mut self) {
+        let mut due = Vec::new();
+        for p in self.projects.values_mut() {
+            for m in &mut p.merge_requests {
+                m.merge_check = match m.merge_check {
+                    MergeCheck::Preparing => MergeCheck::Unchecked,
+                    MergeCheck::Checking => MergeCheck::Checked,
+                    other => other,
+                };
+                if m.rebase_jobs_left > 0 {
+                    m.rebase_jobs_left -= 1;
+                    if m.rebase_jobs_left == 0 {
+                        due.push((p.id, m.iid, m.rebase_user.unwrap_or(self.bot_user)));
+                    }
+                }
+            }
+        }
+        for (project, iid, user) in due {
+            if let Err(e) = self.rebase_mr(project, iid, user) {
+                if let Ok(m) = self.mr_mut(project, iid) {
+                    m.rebase_in_progress = false;
+                    m.merge_error = Some(format!("Rebase failed: {e}"));
+                }
+            }
+        }
+    }
+
+    /// A read of these MRs enqueued their mergeability check (`check_mergeability(async:
+    /// true)` in the API entity): unchecked ones become `checking`.
+    pub fn mark_checking(&mut self, project: ProjectId, iids: &[u64]) {
+        if let Some(p) = self.projects.get_mut(&project) {
+            for m in &mut p.merge_requests {
+                if iids.contains(&m.iid) && m.merge_check == MergeCheck::Unchecked {
+                    m.merge_check = MergeCheck::Checking;
+                }
+            }
+        }
+    }
+
+    /// A branch moved: every open MR with it as source or target needs checking again
+    /// (`MergeRequests::RefreshService` marks them `unchecked`).
+    fn invalidate_merge_checks(&mut self, project: ProjectId, branch: &str) {
+        let upstream = self.projects.get(&project).and_then(|p| p.forked_from);
+        for p in self.projects.values_mut() {
+            if p.id != project && Some(p.id) != upstream {
+                continue;
+            }
+            for m in &mut p.merge_requests {
+                let source = m.source_project_id == project && m.source_branch == branch;
+                let target = p.id == project && m.target_branch == branch;
+                if m.state == MrState::Opened
+                    && (source || target)
+                    && m.merge_check != MergeCheck::Preparing
+                {
+                    m.merge_check = MergeCheck::Unchecked;
+                }
+            }
+        }
+    }
+
+    /// Rebases the MR's source branch onto its target, replaying each commit (the background
+    /// job). On conflict the branch stays and `merge_error` is set.
     pub fn rebase_mr(
         &mut self,
         project: ProjectId,
@@ -1652,6 +1913,10 @@ impl World {
     ) -> Result<(), WorldError> {
         let p = self.project(project)?;
         let m = self.mr(project, iid)?.clone();
+        if m.source_project_id != project {
+            // Pushing to a fork's branch needs `allow_collaboration`, which is not modelled.
+            return Err(WorldError::Invalid("Cannot push to source branch".into()));
+        }
         let src = p
             .repo
             .head(&m.source_branch)
@@ -1716,8 +1981,8 @@ impl World {
             mm.updated_at = now;
         }
         if head.id != src.id {
+            // The push sends the MR `update` hook (with `oldrev`) through the refresh.
             self.emit_push(project, user, &m.source_branch, Some(&src.id), &head.id);
-            self.emit_mr(project, iid, user, "update");
         }
         Ok(())
     }
@@ -1739,6 +2004,33 @@ impl World {
             created_at: now,
             updated_at: now,
             system: false,
+            internal: false,
+            awards: Vec::new(),
+        });
+        self.project_mut(project)?.last_activity_at = now;
+        self.emit_note(project, iid, id, author, "create");
+        Ok(id)
+    }
+
+    /// Adds an internal note (visible to members with Reporter or more); emits a
+    /// `Confidential Note Hook`. Returns the note id.
+    pub fn add_internal_note(
+        &mut self,
+        project: ProjectId,
+        iid: u64,
+        author: UserId,
+        body: &str,
+    ) -> Result<u64, WorldError> {
+        let now = self.now();
+        let id = self.id();
+        self.mr_mut(project, iid)?.notes.push(Note {
+            id,
+            body: body.to_string(),
+            author_id: author,
+            created_at: now,
+            updated_at: now,
+            system: false,
+            internal: true,
             awards: Vec::new(),
         });
         self.project_mut(project)?.last_activity_at = now;
@@ -1827,6 +2119,7 @@ impl World {
             push_events: true,
             merge_requests_events: true,
             note_events: true,
+            confidential_note_events: false,
             tag_push_events: false,
             issues_events: false,
             pipeline_events: false,
@@ -1885,6 +2178,7 @@ impl World {
                 target: h.target.clone(),
                 event: "System Hook".into(),
                 body: bytes.clone(),
+                event_uuid: None,
             });
         }
     }
@@ -1899,6 +2193,7 @@ impl World {
                 "Push Hook" => h.push_events,
                 "Merge Request Hook" => h.merge_requests_events,
                 "Note Hook" => h.note_events,
+                "Confidential Note Hook" => h.confidential_note_events,
                 _ => false,
             };
             if on {
@@ -1906,6 +2201,7 @@ impl World {
                     target: h.target.clone(),
                     event: event.to_string(),
                     body: bytes.clone(),
+                    event_uuid: None,
                 });
             }
         }
@@ -1920,8 +2216,10 @@ impl World {
         after: &str,
     ) {
         let before = before.unwrap_or(ZERO_SHA);
+        self.invalidate_merge_checks(project, branch);
         let body = events::push(self, project, user, branch, before, after);
         self.emit_project(project, "Push Hook", body.clone());
+        self.refresh_source_mrs(project, user, branch, before, after);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let update = serde_json::to_vec(&events::repository_update(
             self, project, user, branch, before, after,
@@ -1933,6 +2231,7 @@ impl World {
                     target: h.target.clone(),
                     event: "System Hook".into(),
                     body: bytes.clone(),
+                    event_uuid: None,
                 });
             }
             if h.repository_update_events {
@@ -1940,13 +2239,105 @@ impl World {
                     target: h.target.clone(),
                     event: "System Hook".into(),
                     body: update.clone(),
+                    event_uuid: None,
                 });
+            }
+        }
+    }
+
+    /// Recursion blocking (lib/gitlab/web_hooks/recursion_detection.rb): deliveries queued by an
+    /// API call that carried `X-Gitlab-Event-UUID: uuid` (from `first` on in `pending`) belong
+    /// to that event's chain; one to a hook the chain has already reached is dropped (kept in
+    /// [`World::blocked_deliveries`]), the others carry the UUID.
+    pub fn chain_deliveries(&mut self, uuid: &str, first: usize) {
+        if first >= self.pending.len() {
+            return;
+        }
+        let queued = self.pending.split_off(first);
+        for mut d in queued {
+            let reached = self.hook_chains.entry(uuid.to_string()).or_default();
+            if reached.contains(&d.target.url) {
+                self.blocked_deliveries.push(d);
+                continue;
+            }
+            reached.insert(d.target.url.clone());
+            d.event_uuid = Some(uuid.to_string());
+            self.pending.push(d);
+        }
+    }
+
+    /// Gives a delivery that no API call caused its own event UUID, starting its chain.
+    pub fn start_chain(&mut self, d: &mut PendingDelivery) -> String {
+        let uuid = d
+            .event_uuid
+            .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+            .clone();
+        self.hook_chains
+            .entry(uuid.clone())
+            .or_default()
+            .insert(d.target.url.clone());
+        uuid
+    }
+
+    /// What a push does to the open MRs whose source branch it moved
+    /// (app/services/merge_requests/refresh_service.rb): a deletion closes them, by the person
+    /// who deleted the branch (`close_upon_missing_source_branch_ref`); new commits update
+    /// their head and send a Merge Request Hook `update` with `oldrev`
+    /// (`execute_mr_web_hooks`).
+    fn refresh_source_mrs(
+        &mut self,
+        project: ProjectId,
+        user: UserId,
+        branch: &str,
+        before: &str,
+        after: &str,
+    ) {
+        let upstream = self.projects.get(&project).and_then(|p| p.forked_from);
+        let mut touched = Vec::new();
+        for p in self.projects.values() {
+            if p.id != project && Some(p.id) != upstream {
+                continue;
+            }
+            for m in &p.merge_requests {
+                if m.state == MrState::Opened
+                    && m.source_project_id == project
+                    && m.source_branch == branch
+                {
+                    touched.push((p.id, m.iid));
+                }
+            }
+        }
+        for (target, iid) in touched {
+            let now = self.now();
+            let Ok(m) = self.mr_mut(target, iid) else {
+                continue;
+            };
+            m.updated_at = now;
+            if after == ZERO_SHA {
+                m.state = MrState::Closed;
+                m.closed_at = Some(now);
+                m.closed_by = Some(user);
+                self.emit_mr(target, iid, user, "close");
+            } else {
+                m.sha = after.to_string();
+                let mut body = events::merge_request(self, target, iid, user, "update");
+                if before != ZERO_SHA {
+                    body["object_attributes"]["oldrev"] = serde_json::json!(before);
+                }
+                self.emit_mr_body(body);
             }
         }
     }
 
     fn emit_mr(&mut self, project: ProjectId, iid: u64, user: UserId, action: &str) {
         let body = events::merge_request(self, project, iid, user, action);
+        self.emit_mr_body(body);
+    }
+
+    fn emit_mr_body(&mut self, body: serde_json::Value) {
+        let Some(project) = body["project"]["id"].as_u64() else {
+            return;
+        };
         self.emit_project(project, "Merge Request Hook", body.clone());
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         for h in &self.system_hooks {
@@ -1955,14 +2346,28 @@ impl World {
                     target: h.target.clone(),
                     event: "System Hook".into(),
                     body: bytes.clone(),
+                    event_uuid: None,
                 });
             }
         }
     }
 
+    /// An internal note goes only to hooks with `confidential_note_events`, as
+    /// `Confidential Note Hook` (app/models/note.rb `confidential?` picks the
+    /// `:confidential_note_hooks` scope), never as `Note Hook`.
     fn emit_note(&mut self, project: ProjectId, iid: u64, note: u64, user: UserId, action: &str) {
+        let internal = self
+            .mr(project, iid)
+            .ok()
+            .and_then(|m| m.notes.iter().find(|n| n.id == note))
+            .is_some_and(|n| n.internal);
         let body = events::note(self, project, iid, note, user, action);
-        self.emit_project(project, "Note Hook", body);
+        let event = if internal {
+            "Confidential Note Hook"
+        } else {
+            "Note Hook"
+        };
+        self.emit_project(project, event, body);
     }
 }
 

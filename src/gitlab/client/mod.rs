@@ -222,6 +222,12 @@ impl GitLab {
         })
     }
 
+    /// Waits `d` through the client's sleeper (tests inject one that does not wait): for
+    /// polling GitLab's background work (rebases, mergeability checks).
+    pub async fn pause(&self, d: std::time::Duration) {
+        self.inner.sleeper.sleep(d).await;
+    }
+
     /// The same client, sending `X-Gitlab-Event-UUID: uuid` on every call: calls made while
     /// handling a webhook carry the event that caused them (GitLab uses it to break hook loops).
     pub fn on_behalf_of(&self, event_uuid: &str) -> GitLab {

@@ -5,7 +5,9 @@ use serde_json::{json, Value};
 use super::pagination;
 use super::{err, invalid, world_err, Ctx, Reply, R};
 use crate::util;
-use crate::world::{access, Award, MergeRequest, MrState, Note, Project, ProjectId, UserId, World};
+use crate::world::{
+    access, Award, MergeCheck, MergeRequest, MrState, Note, Project, ProjectId, UserId, World,
+};
 
 /// A user as GitLab's `UserBasic` entity (`lib/api/entities/user_basic.rb`; `avatar_url` is
 /// the Gravatar default, a string, as GitLab's schemas `user/basic.json` and `notes.json` ask).
@@ -28,14 +30,26 @@ fn mr_json(
     ctx_params: Option<&super::Params>,
 ) -> Value {
     let opened = m.state == MrState::Opened;
-    let src_exists = p.repo.head(&m.source_branch).is_some();
-    let (conflicts, diverged) = if opened {
+    let src_exists = w.mr_source_head(p, m).is_some();
+    let (facts_conflict, diverged) = if opened {
         w.mr_merge_facts(p, m)
     } else {
         (false, 0)
     };
+    // Until GitLab's asynchronous check has run, `has_conflicts` is false and the status says
+    // so (app/services/merge_requests/mergeability/detailed_merge_status_service.rb).
+    let pending = match m.merge_check {
+        MergeCheck::Preparing => Some("preparing"),
+        MergeCheck::Unchecked => Some("unchecked"),
+        MergeCheck::Checking => Some("checking"),
+        MergeCheck::Checked => None,
+    };
+    let pending = pending.filter(|_| opened);
+    let conflicts = facts_conflict && pending.is_none();
     let merge_status = if !opened {
         "can_be_merged"
+    } else if let Some(p) = pending {
+        p
     } else if conflicts || !src_exists {
         "cannot_be_merged"
     } else {
@@ -43,6 +57,8 @@ fn mr_json(
     };
     let detailed = if !opened {
         "not_open"
+    } else if let Some(p) = pending {
+        p
     } else if m.draft() {
         "draft_status"
     } else if !src_exists {
@@ -76,7 +92,9 @@ fn mr_json(
         "assignees": [],
         "assignee": null,
         "reviewers": [],
-        "source_project_id": p.id,
+        // An MR from a fork lives in (and is listed by) the target project, with the fork as
+        // its source project (app/finders/merge_requests_finder.rb lists by target project).
+        "source_project_id": m.source_project_id,
         "target_project_id": p.id,
         "labels": m.labels,
         "draft": m.draft(),
@@ -105,7 +123,7 @@ fn mr_json(
         "blocking_discussions_resolved": true,
     });
     if single {
-        let head = p.repo.head(&m.source_branch);
+        let head = w.mr_source_head(p, m);
         let tgt = p.repo.head(&m.target_branch);
         let base = match (&head, &tgt) {
             (Some(h), Some(t)) => p.repo.merge_base(&h.id, &t.id),
@@ -197,6 +215,8 @@ pub(crate) fn list(ctx: &mut Ctx) -> R {
         mrs.reverse();
     }
     let items: Vec<Value> = mrs.iter().map(|m| mr_json(w, p, m, false, None)).collect();
+    let read: Vec<u64> = mrs.iter().map(|m| m.iid).collect();
+    ctx.w.mark_checking(id, &read);
     pagination::paged(ctx, items)
 }
 
@@ -205,7 +225,9 @@ pub(crate) fn get(ctx: &mut Ctx) -> R {
     let (id, iid) = mr_project(ctx)?;
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
-    Ok(Reply::ok(mr_json(ctx.w, p, m, true, Some(&ctx.params))))
+    let v = mr_json(ctx.w, p, m, true, Some(&ctx.params));
+    ctx.w.mark_checking(id, &[iid]);
+    Ok(Reply::ok(v))
 }
 
 /// `POST /projects/:id/merge_requests`.
@@ -219,20 +241,40 @@ pub(crate) fn create(ctx: &mut Ctx) -> R {
     let remove = ctx.params.bool("remove_source_branch")?.unwrap_or(false);
     let squash = ctx.params.bool("squash")?.unwrap_or(false);
     let user = ctx.user;
-    let iid = ctx
-        .w
-        .create_mr(
-            id,
-            user,
-            &source,
-            &target,
-            &title,
-            &description,
-            labels,
-            remove,
-            squash,
-        )
-        .map_err(world_err)?;
+    // `target_project_id`: an MR from this project (a fork) into the project it was forked
+    // from (lib/api/merge_requests.rb; MergeRequests::BuildService checks the fork network).
+    let target_project = ctx.params.u64("target_project_id")?.unwrap_or(id);
+    let spec = crate::world::MrSpec {
+        source_branch: source,
+        target_branch: target,
+        title,
+        description,
+        labels,
+        remove_source_branch: remove,
+        squash,
+    };
+    let (id, iid) = if target_project == id {
+        let iid = ctx
+            .w
+            .create_mr(
+                id,
+                user,
+                &spec.source_branch,
+                &spec.target_branch,
+                &spec.title,
+                &spec.description,
+                spec.labels,
+                spec.remove_source_branch,
+                spec.squash,
+            )
+            .map_err(world_err)?;
+        (id, iid)
+    } else {
+        if ctx.proj(id).forked_from != Some(target_project) {
+            return Err(err(400, "The target project must be in the fork network"));
+        }
+        ctx.w.open_fork_mr(id, user, spec).map_err(world_err)?
+    };
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
     Ok(Reply::created(mr_json(ctx.w, p, m, true, None)))
@@ -324,8 +366,8 @@ pub(crate) fn update(ctx: &mut Ctx) -> R {
     Ok(Reply::ok(mr_json(ctx.w, p, m, true, None)))
 }
 
-/// `PUT /projects/:id/merge_requests/:iid/rebase`: answers 202 and finishes the rebase before
-/// the next request is served.
+/// `PUT /projects/:id/merge_requests/:iid/rebase`: answers 202 and queues the rebase, which
+/// finishes a few requests later (lib/api/merge_requests.rb, `RebaseWorker`).
 pub(crate) fn rebase(ctx: &mut Ctx) -> R {
     let (id, iid) = mr_project(ctx)?;
     if ctx.w.access_level(ctx.proj(id), ctx.user) < access::DEVELOPER && !ctx.is_admin() {
@@ -335,8 +377,12 @@ pub(crate) fn rebase(ctx: &mut Ctx) -> R {
     if m.state != MrState::Opened {
         return Err(err(403, "403 Forbidden"));
     }
+    if m.source_project_id != id {
+        // A fork's branch: pushing to it needs `allow_collaboration` (not modelled).
+        return Err(err(403, "403 Forbidden - Cannot push to source branch"));
+    }
     let user = ctx.user;
-    ctx.w.rebase_mr(id, iid, user).map_err(world_err)?;
+    ctx.w.enqueue_rebase(id, iid, user).map_err(world_err)?;
     Ok(Reply::json(202, json!({"rebase_in_progress": true})))
 }
 
@@ -389,8 +435,8 @@ fn note_json(w: &World, p: &Project, m: &MergeRequest, n: &Note) -> Value {
         "noteable_type": "MergeRequest",
         "project_id": p.id,
         "resolvable": false,
-        "confidential": false,
-        "internal": false,
+        "confidential": n.internal,
+        "internal": n.internal,
         "imported": false,
         "imported_from": "none",
         "noteable_iid": m.iid,
@@ -450,7 +496,12 @@ pub(crate) fn create_note(ctx: &mut Ctx) -> R {
         ));
     }
     let user = ctx.user;
-    let nid = ctx.w.add_note(id, iid, user, &body).map_err(world_err)?;
+    let nid = if ctx.params.bool("internal")?.unwrap_or(false) {
+        ctx.w.add_internal_note(id, iid, user, &body)
+    } else {
+        ctx.w.add_note(id, iid, user, &body)
+    }
+    .map_err(world_err)?;
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
     let n = m

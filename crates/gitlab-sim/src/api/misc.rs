@@ -226,7 +226,7 @@ fn hook_json(p: &Project, h: &ProjectHook) -> Value {
         "merge_requests_events": h.merge_requests_events,
         "tag_push_events": h.tag_push_events,
         "note_events": h.note_events,
-        "confidential_note_events": false,
+        "confidential_note_events": h.confidential_note_events,
         "job_events": false,
         "pipeline_events": h.pipeline_events,
         "wiki_page_events": false,
@@ -310,6 +310,7 @@ fn apply_hook_params(ctx: &Ctx, h: &mut ProjectHook) -> Result<(), Reply> {
     flag!("push_events", push_events);
     flag!("merge_requests_events", merge_requests_events);
     flag!("note_events", note_events);
+    flag!("confidential_note_events", confidential_note_events);
     flag!("tag_push_events", tag_push_events);
     flag!("issues_events", issues_events);
     flag!("pipeline_events", pipeline_events);
@@ -333,6 +334,7 @@ pub(crate) fn create_hook(ctx: &mut Ctx) -> R {
         push_events: true,
         merge_requests_events: false,
         note_events: false,
+        confidential_note_events: false,
         tag_push_events: false,
         issues_events: false,
         pipeline_events: false,

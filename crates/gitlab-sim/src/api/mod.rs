@@ -105,7 +105,9 @@ pub(crate) fn world_err(e: WorldError) -> Reply {
                 "Another open merge request already exists for this source branch: !{iid}"
             )] }),
         ),
-        WorldError::SameBranch => Reply::json(422, json!({ "message": [e.to_string()] })),
+        WorldError::SameBranch | WorldError::ReopenBranchGone(_) => {
+            Reply::json(422, json!({ "message": [e.to_string()] }))
+        }
         // render_validation_error!: `{"message": {"source_branch": ["does not exist"]}}`.
         WorldError::SourceBranchMissing(_) => Reply::json(
             400,
@@ -699,6 +701,14 @@ fn run(
     let query_pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let mut w = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+    // GitLab's background jobs (Sidekiq) progress while requests come in.
+    w.run_background();
+    let chain = req
+        .headers()
+        .get("X-Gitlab-Event-UUID")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let first_queued = w.pending.len();
     let (user, token_id) = match authenticate(&mut w, token, method, pattern) {
         Ok(u) => u,
         Err(e) => return e,
@@ -720,9 +730,13 @@ fn run(
         query_pairs,
         link_base,
     };
-    match handler(&mut ctx) {
+    let reply = match handler(&mut ctx) {
         Ok(r) | Err(r) => r,
+    };
+    if let Some(uuid) = chain {
+        w.chain_deliveries(&uuid, first_queued);
     }
+    reply
 }
 
 /// Builds the actix app factory for a shared state.

@@ -395,3 +395,130 @@ async fn big_pushes_are_truncated_like_gitlab() {
     assert_eq!(out[0].1, 0);
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn source_pushes_update_the_mr_with_oldrev_and_deleting_the_branch_closes_it() {
+    let sim = start();
+    let pid = project(&sim);
+    let bot = sim.bot_user();
+    let (alice, first) = sim.with_world(|w| {
+        let alice = w.create_user("alice", "Alice");
+        w.add_member(pid, alice, gitlab_sim::access::DEVELOPER)
+            .unwrap();
+        let first = w
+            .commit_files(
+                pid,
+                bot,
+                "fix",
+                "fix",
+                vec![(
+                    "Cargo.lock".into(),
+                    Some("version = 4\n".to_string().into()),
+                )],
+            )
+            .unwrap();
+        w.create_mr(pid, bot, "fix", "main", "fix", "", vec![], false, false)
+            .unwrap();
+        w.add_project_hook(pid, gitlab_sim::HookTarget::new("http://127.0.0.1:9/h"))
+            .unwrap();
+        w.pending.clear();
+        (alice, first)
+    });
+    let mr_hooks = |sim: &gitlab_sim::GitLabSim| -> Vec<serde_json::Value> {
+        sim.take_pending()
+            .into_iter()
+            .filter(|d| d.event == "Merge Request Hook")
+            .map(|d| serde_json::from_slice(&d.body).unwrap())
+            .collect()
+    };
+    let second = sim
+        .with_world(|w| {
+            w.commit_files(
+                pid,
+                alice,
+                "fix",
+                "more",
+                vec![("NOTES.md".into(), Some("x".to_string().into()))],
+            )
+        })
+        .unwrap();
+    let hooks = mr_hooks(&sim);
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["object_attributes"]["action"], "update");
+    assert_eq!(hooks[0]["object_attributes"]["oldrev"], first);
+    assert_eq!(hooks[0]["user"]["username"], "alice");
+    assert_eq!(
+        sim.with_world(|w| w.mr(pid, 1).unwrap().sha.clone()),
+        second
+    );
+    // Deleting the source branch closes the MR, by the person who deleted it.
+    sim.with_world(|w| w.delete_branch(pid, alice, "fix"))
+        .unwrap();
+    let hooks = mr_hooks(&sim);
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["object_attributes"]["action"], "close");
+    assert_eq!(hooks[0]["user"]["username"], "alice");
+    let m = sim.with_world(|w| w.mr(pid, 1).unwrap().clone());
+    assert_eq!(m.state, gitlab_sim::MrState::Closed);
+    assert_eq!(m.closed_by, Some(alice));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hook_is_not_called_again_by_api_calls_made_for_its_own_event() {
+    let sim = start();
+    let pid = project(&sim);
+    let bot = sim.bot_user();
+    let url = "http://127.0.0.1:9/h".to_string();
+    sim.with_world(|w| {
+        w.commit_files(
+            pid,
+            bot,
+            "fix",
+            "fix",
+            vec![(
+                "Cargo.lock".into(),
+                Some("version = 4\n".to_string().into()),
+            )],
+        )
+        .unwrap();
+        w.create_mr(pid, bot, "fix", "main", "fix", "", vec![], false, false)
+            .unwrap();
+        w.add_project_hook(pid, HookTarget::new(url.clone()))
+            .unwrap();
+        w.pending.clear();
+        w.add_note(pid, 1, bot, "first").unwrap();
+    });
+    let sent = sim.deliver_pending().await;
+    assert_eq!(sent.len(), 1);
+    let uuid = sent[0].0.header("X-Gitlab-Event-UUID").unwrap().to_string();
+    let note = |uuid: String| {
+        let sim_url = sim.url().to_string();
+        let token = sim.bot_token().to_string();
+        async move {
+            client()
+                .post(format!(
+                    "{sim_url}/api/v4/projects/{pid}/merge_requests/1/notes"
+                ))
+                .header("PRIVATE-TOKEN", token)
+                .header("X-Gitlab-Event-UUID", uuid)
+                .json(&json!({"body": "a reply"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A reply made while handling that event: its Note Hook to the same hook is dropped.
+    assert_eq!(note(uuid.clone()).await, 201);
+    sim.with_world(|w| {
+        assert!(w.pending.is_empty(), "{:?}", w.pending);
+        assert_eq!(w.blocked_deliveries.len(), 1);
+        assert_eq!(w.blocked_deliveries[0].event, "Note Hook");
+    });
+    // Another event's UUID: delivered, carrying that UUID.
+    assert_eq!(note("other-event".into()).await, 201);
+    let sent = sim.deliver_pending().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0.header("X-Gitlab-Event-UUID"), Some("other-event"));
+}

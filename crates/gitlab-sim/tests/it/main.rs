@@ -4,6 +4,7 @@ mod auth_projects;
 mod binary;
 mod faults_recorder;
 mod files;
+mod forks;
 mod generator;
 mod hooks;
 mod merge_requests;

@@ -33,9 +33,13 @@ async fn create_conflict_and_lookups() {
     assert_eq!(v["state"], "opened");
     assert_eq!(v["labels"], json!(["security", "backline"]));
     assert_eq!(v["author"]["username"], "backline-bot");
-    assert_eq!(v["merge_status"], "can_be_merged");
-    assert_eq!(v["detailed_merge_status"], "mergeable");
+    // A new MR is `preparing` until GitLab's background check has run.
+    assert_eq!(v["merge_status"], "preparing");
+    assert_eq!(v["detailed_merge_status"], "preparing");
     assert_eq!(v["has_conflicts"], false);
+    let checked = settled(&sim, &format!("{mrs}/1")).await;
+    assert_eq!(checked["merge_status"], "can_be_merged");
+    assert_eq!(checked["detailed_merge_status"], "mergeable");
     assert_eq!(
         v["web_url"],
         format!("{}/acme/app/-/merge_requests/1", sim.url())
@@ -190,7 +194,14 @@ async fn update_close_reopen() {
         .await,
     )
     .await;
-    assert_eq!((s, v["state"].clone()), (200, json!("closed")));
+    // GitLab refuses the reopen of an MR whose source branch is gone (issue 11 §2.3).
+    assert_eq!(
+        (s, v),
+        (
+            422,
+            json!({"message": ["Source branch \"b1\" does not exist"]})
+        )
+    );
     sim.stop().await;
 }
 
@@ -222,13 +233,16 @@ async fn rebase_clean_and_conflicting() {
     let q = "?include_diverged_commits_count=true&include_rebase_in_progress=true";
     let (_, v) = json(get(&sim, &format!("{mrs}/1{q}")).await).await;
     assert_eq!(v["diverged_commits_count"], 1);
-    let (_, v) = json(get(&sim, &format!("{mrs}/2{q}")).await).await;
+    let v = settled(&sim, &format!("{mrs}/2{q}")).await;
     assert_eq!(v["has_conflicts"], true);
     assert_eq!(v["detailed_merge_status"], "conflict");
 
+    // The rebase is asynchronous: in progress at first, done a few requests later.
     let (s, v) = json(call(&sim, Method::PUT, &format!("{mrs}/1/rebase"), None).await).await;
     assert_eq!((s, v), (202, json!({"rebase_in_progress": true})));
     let (_, v) = json(get(&sim, &format!("{mrs}/1{q}")).await).await;
+    assert_eq!(v["rebase_in_progress"], true);
+    let v = settled(&sim, &format!("{mrs}/1{q}")).await;
     assert_eq!(v["rebase_in_progress"], false);
     assert_eq!(v["diverged_commits_count"], 0);
     assert_eq!(v["merge_error"], serde_json::Value::Null);
@@ -239,6 +253,8 @@ async fn rebase_clean_and_conflicting() {
     let (s, _) = json(call(&sim, Method::PUT, &format!("{mrs}/2/rebase"), None).await).await;
     assert_eq!(s, 202);
     let (_, v) = json(get(&sim, &format!("{mrs}/2{q}")).await).await;
+    assert_eq!(v["merge_error"], serde_json::Value::Null, "not failed yet");
+    let v = settled(&sim, &format!("{mrs}/2{q}")).await;
     assert!(v["merge_error"]
         .as_str()
         .unwrap()
@@ -352,4 +368,66 @@ async fn notes_and_award_emoji() {
         (json!(1), json!(1))
     );
     sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mergeability_is_unknown_until_checked_and_again_when_the_target_moves() {
+    let sim = start();
+    let pid = project(&sim);
+    let bot = sim.bot_user();
+    branch(&sim, pid, "fix", "Cargo.lock", "version = 4\n");
+    sim.with_world(|w| {
+        w.create_mr(pid, bot, "fix", "main", "fix", "", vec![], false, false)
+            .unwrap()
+    });
+    let one = format!("/projects/{pid}/merge_requests/1");
+    let v = settled(&sim, &one).await;
+    assert_eq!(v["detailed_merge_status"], "mergeable");
+    // main moves to a conflicting content: unknown again, never "clean" meanwhile.
+    branch(&sim, pid, "main", "Cargo.lock", "version = 5\n");
+    let (_, v) = json(get(&sim, &one).await).await;
+    assert_eq!(v["detailed_merge_status"], "unchecked");
+    assert_eq!(v["merge_status"], "unchecked");
+    assert_eq!(v["has_conflicts"], false);
+    // That read enqueued the check; it is done by the next request.
+    let (_, v) = json(get(&sim, &one).await).await;
+    assert_eq!(v["detailed_merge_status"], "conflict");
+    assert_eq!(v["has_conflicts"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reopen_is_refused_when_a_branch_is_gone_or_another_mr_is_open() {
+    let sim = start();
+    let pid = project(&sim);
+    let bot = sim.bot_user();
+    branch(&sim, pid, "fix", "Cargo.lock", "version = 4\n");
+    sim.with_world(|w| {
+        w.create_mr(pid, bot, "fix", "main", "one", "", vec![], false, false)
+            .unwrap();
+        w.close_mr(pid, 1, bot).unwrap();
+        w.create_mr(pid, bot, "fix", "main", "two", "", vec![], false, false)
+            .unwrap();
+    });
+    let reopen = Some(json!({"state_event": "reopen"}));
+    let one = format!("/projects/{pid}/merge_requests/1");
+    let (s, v) = json(call(&sim, Method::PUT, &one, reopen.clone()).await).await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(
+        v,
+        json!({"message": ["Another open merge request already exists for this source branch: !2"]})
+    );
+    sim.with_world(|w| {
+        w.close_mr(pid, 2, bot).unwrap();
+        w.delete_branch(pid, bot, "fix").unwrap();
+    });
+    let (s, v) = json(call(&sim, Method::PUT, &one, reopen).await).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        v,
+        json!({"message": ["Source branch \"fix\" does not exist"]})
+    );
+    assert_eq!(
+        sim.with_world(|w| w.mr(pid, 1).unwrap().state),
+        gitlab_sim::MrState::Closed
+    );
 }

@@ -76,3 +76,19 @@ pub fn link(r: &Response, rel: &str) -> Option<String> {
         (attrs == format!("rel=\"{rel}\"")).then(|| url.trim_start_matches('<').to_string())
     })
 }
+
+/// Reads `path` (an MR) until GitLab's background work on it is done: the mergeability check
+/// (`preparing`/`unchecked`/`checking`) and any rebase. Panics after 10 reads.
+pub async fn settled(sim: &GitLabSim, path: &str) -> Value {
+    for _ in 0..10 {
+        let (s, v) = json(get(sim, path).await).await;
+        assert_eq!(s, 200, "{v}");
+        let status = v["detailed_merge_status"].as_str().unwrap_or("");
+        let pending = ["preparing", "unchecked", "checking"].contains(&status)
+            || v["rebase_in_progress"] == Value::Bool(true);
+        if !pending {
+            return v;
+        }
+    }
+    panic!("{path} never settled");
+}
