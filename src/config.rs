@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::Args;
 use serde::Deserialize;
 
@@ -192,15 +193,42 @@ pub enum ConfigError {
     NoVerification,
 }
 
-/// `serve` flags; each falls back to its environment variable, then to the config file.
+/// Settings every command that talks to GitLab or opens the store shares (`serve` and `sync`);
+/// each flag falls back to its environment variable, then to the config file.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "GitLab and store")]
+pub struct CommonArgs {
+    /// Data directory for the store [default: ./backline-data].
+    #[arg(long, env = "BACKLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// GitLab instance root URL, e.g. https://gitlab.example.com.
+    #[arg(long, env = "BACKLINE_GITLAB_URL")]
+    pub gitlab_url: Option<String>,
+    /// GitLab token of the bot user.
+    #[arg(long, env = "BACKLINE_GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
+    /// Only catalog projects under these namespaces (comma-separated, e.g. `acme,tools/infra`).
+    #[arg(long, env = "BACKLINE_NAMESPACE_ALLOWLIST", value_delimiter = ',')]
+    pub namespace_allowlist: Option<Vec<String>>,
+    /// Never catalog projects under these namespaces (comma-separated).
+    #[arg(long, env = "BACKLINE_NAMESPACE_DENYLIST", value_delimiter = ',')]
+    pub namespace_denylist: Option<Vec<String>>,
+    /// GitLab requests in flight at most [default: 8].
+    #[arg(long, env = "BACKLINE_GITLAB_MAX_CONCURRENT")]
+    pub gitlab_max_concurrent: Option<usize>,
+    /// Timeout of each GitLab request, in seconds [default: 30].
+    #[arg(long, env = "BACKLINE_GITLAB_TIMEOUT_SECS")]
+    pub gitlab_timeout_secs: Option<u64>,
+}
+
+/// `serve` flags: those only the server uses, then the shared ones. Each falls back to its
+/// environment variable, then to the config file.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Server")]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "BACKLINE_LISTEN")]
     pub listen: Option<String>,
-    /// Data directory for the store [default: ./backline-data].
-    #[arg(long, env = "BACKLINE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
     /// Webhook secret token(s), comma-separated for rotation.
     #[arg(
         long,
@@ -217,12 +245,6 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub webhook_signing_token: Option<Vec<String>>,
-    /// GitLab instance root URL, e.g. https://gitlab.example.com.
-    #[arg(long, env = "BACKLINE_GITLAB_URL")]
-    pub gitlab_url: Option<String>,
-    /// GitLab token of the bot user.
-    #[arg(long, env = "BACKLINE_GITLAB_TOKEN", hide_env_values = true)]
-    pub gitlab_token: Option<String>,
     /// Bearer token for the JSON API; without it the API answers 404.
     #[arg(long, env = "BACKLINE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -250,30 +272,20 @@ pub struct ServeArgs {
     /// Seconds to wait for running handlers on shutdown [default: 20].
     #[arg(long, env = "BACKLINE_SHUTDOWN_TIMEOUT_SECS")]
     pub shutdown_timeout_secs: Option<u64>,
-    /// Accept deliveries without any verification when none is configured.
-    #[arg(long, env = "BACKLINE_INSECURE_ACCEPT_UNVERIFIED")]
-    pub insecure_accept_unverified: bool,
-    /// Only catalog projects under these namespaces (comma-separated, e.g. `acme,tools/infra`).
-    #[arg(long, env = "BACKLINE_NAMESPACE_ALLOWLIST", value_delimiter = ',')]
-    pub namespace_allowlist: Option<Vec<String>>,
-    /// Never catalog projects under these namespaces (comma-separated).
-    #[arg(long, env = "BACKLINE_NAMESPACE_DENYLIST", value_delimiter = ',')]
-    pub namespace_denylist: Option<Vec<String>>,
+    /// Accept deliveries without any verification when none is configured (`--insecure-accept-unverified`
+    /// alone means true; `=false` turns a file's `true` off).
+    #[arg(long, env = "BACKLINE_INSECURE_ACCEPT_UNVERIFIED", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub insecure_accept_unverified: Option<bool>,
     /// Minutes between catalog syncs in `serve`; 0 = only at start and on request [default: 60].
     #[arg(long, env = "BACKLINE_SYNC_INTERVAL_MINS")]
     pub sync_interval_mins: Option<u64>,
-    /// Keep one webhook per catalogued project pointing at BACKLINE_PUBLIC_URL (needs Maintainer).
-    #[arg(long, env = "BACKLINE_MANAGE_HOOKS")]
+    /// Keep one webhook per catalogued project pointing at BACKLINE_PUBLIC_URL (needs Maintainer;
+    /// the flag alone means true).
+    #[arg(long, env = "BACKLINE_MANAGE_HOOKS", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub manage_hooks: Option<bool>,
     /// This server's URL as GitLab reaches it, e.g. https://backline.example.com.
     #[arg(long, env = "BACKLINE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// GitLab requests in flight at most [default: 8].
-    #[arg(long, env = "BACKLINE_GITLAB_MAX_CONCURRENT")]
-    pub gitlab_max_concurrent: Option<usize>,
-    /// Timeout of each GitLab request, in seconds [default: 30].
-    #[arg(long, env = "BACKLINE_GITLAB_TIMEOUT_SECS")]
-    pub gitlab_timeout_secs: Option<u64>,
     /// Advisory databases to import at start (comma-separated folders or zips: OSV, OSV
     /// bucket, RustSec advisory-db, PyPA advisory-database).
     #[arg(long, env = "BACKLINE_ADVISORIES", value_delimiter = ',')]
@@ -291,8 +303,9 @@ pub struct ServeArgs {
     /// MR labels, comma-separated [default: security,backline].
     #[arg(long, env = "BACKLINE_MR_LABELS", value_delimiter = ',')]
     pub mr_labels: Option<Vec<String>>,
-    /// Also plan upgrades of outdated direct dependencies (they wait for approval).
-    #[arg(long, env = "BACKLINE_UPDATE_OUTDATED")]
+    /// Also plan upgrades of outdated direct dependencies (they wait for approval; the flag alone
+    /// means true).
+    #[arg(long, env = "BACKLINE_UPDATE_OUTDATED", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub update_outdated: Option<bool>,
     /// Where OSV's `<Ecosystem>/all.zip` files come from [default: OSV's public bucket].
     #[arg(long, env = "BACKLINE_OSV_BASE_URL")]
@@ -315,6 +328,9 @@ pub struct ServeArgs {
     /// Key of the private-badge HMAC [default: derived from the admin token or webhook secret].
     #[arg(long, env = "BACKLINE_BADGE_SECRET", hide_env_values = true)]
     pub badge_secret: Option<String>,
+    /// GitLab and store settings, shared with `sync`.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -418,6 +434,7 @@ impl FileConfig {
 /// validates the result. Does not check that verification is configured: see [`require_verification`].
 pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigError> {
     let data_dir = args
+        .common
         .data_dir
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
@@ -453,6 +470,7 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         })
         .collect::<Result<_, _>>()?;
     s.gitlab_url = args
+        .common
         .gitlab_url
         .or(file.gitlab_url)
         .filter(|u| !u.is_empty());
@@ -465,6 +483,7 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         }
     }
     s.gitlab_token = args
+        .common
         .gitlab_token
         .or(file.gitlab_token)
         .filter(|t| !t.is_empty())
@@ -516,14 +535,18 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
     if let Some(secs) = args.shutdown_timeout_secs.or(file.shutdown_timeout_secs) {
         s.shutdown_timeout = Duration::from_secs(secs);
     }
-    s.insecure_accept_unverified =
-        args.insecure_accept_unverified || file.insecure_accept_unverified.unwrap_or(false);
+    s.insecure_accept_unverified = args
+        .insecure_accept_unverified
+        .or(file.insecure_accept_unverified)
+        .unwrap_or(false);
     s.namespace_allowlist = namespaces(
-        args.namespace_allowlist
+        args.common
+            .namespace_allowlist
             .or(file.namespace_allowlist.map(OneOrMany::into_vec)),
     );
     s.namespace_denylist = namespaces(
-        args.namespace_denylist
+        args.common
+            .namespace_denylist
             .or(file.namespace_denylist.map(OneOrMany::into_vec)),
     );
     if let Some(mins) = args.sync_interval_mins.or(file.sync_interval_mins) {
@@ -550,10 +573,14 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
                 .to_string(),
         });
     }
-    if let Some(n) = args.gitlab_max_concurrent.or(file.gitlab_max_concurrent) {
+    if let Some(n) = args
+        .common
+        .gitlab_max_concurrent
+        .or(file.gitlab_max_concurrent)
+    {
         s.gitlab_max_concurrent = n.max(1);
     }
-    if let Some(secs) = args.gitlab_timeout_secs.or(file.gitlab_timeout_secs) {
+    if let Some(secs) = args.common.gitlab_timeout_secs.or(file.gitlab_timeout_secs) {
         s.gitlab_timeout = Duration::from_secs(secs.max(1));
     }
     s.advisories = args
@@ -760,7 +787,7 @@ mod tests {
             Err(ConfigError::NoVerification)
         ));
         let args = ServeArgs {
-            insecure_accept_unverified: true,
+            insecure_accept_unverified: Some(true),
             ..Default::default()
         };
         let s = resolve(args, FileConfig::default()).unwrap();
@@ -771,7 +798,10 @@ mod tests {
     fn secrets_do_not_print() {
         let args = ServeArgs {
             webhook_secret: Some(vec!["s3cr3t-value".to_string()]),
-            gitlab_token: Some("glpat-abcdef".to_string()),
+            common: CommonArgs {
+                gitlab_token: Some("glpat-abcdef".to_string()),
+                ..Default::default()
+            },
             admin_token: Some("adm1n".to_string()),
             badge_secret: Some("b4dge-s3cret".to_string()),
             webhook_signing_token: Some(vec![TOKEN.to_string()]),
@@ -788,5 +818,60 @@ mod tests {
         ] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
+    }
+
+    /// Parses `serve`-style flags as the command line would.
+    fn parse_flags(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let argv = std::iter::once("backline").chain(flags.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(argv).map(|c| c.serve)
+    }
+
+    #[test]
+    fn boolean_flags_work_bare_and_with_a_value() {
+        let args = parse_flags(&[
+            "--manage-hooks",
+            "--insecure-accept-unverified",
+            "--update-outdated",
+            "--public-url",
+            "https://backline.example.com",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                args.manage_hooks,
+                args.insecure_accept_unverified,
+                args.update_outdated
+            ),
+            (Some(true), Some(true), Some(true))
+        );
+        let s = resolve(args, FileConfig::default()).unwrap();
+        assert!(s.manage_hooks && s.insecure_accept_unverified && s.update_outdated);
+        // An explicit value wins over the file, in either direction.
+        let args =
+            parse_flags(&["--insecure-accept-unverified=false", "--manage-hooks", "no"]).unwrap();
+        assert_eq!(args.manage_hooks, Some(false));
+        let file = FileConfig::parse("insecure_accept_unverified = true\n").unwrap();
+        assert!(!resolve(args, file).unwrap().insecure_accept_unverified);
+    }
+
+    #[test]
+    fn shared_flags_live_in_their_own_group() {
+        let args = parse_flags(&[
+            "--gitlab-url",
+            "https://gitlab.example.com",
+            "--workers",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.common.gitlab_url.as_deref(),
+            Some("https://gitlab.example.com")
+        );
+        assert_eq!(args.workers, Some(2));
     }
 }
