@@ -5,6 +5,7 @@ mod binary;
 mod binary_gitlab;
 mod catalog;
 mod dashboard;
+mod demo;
 mod findings;
 mod gitlab_client;
 mod harness;
