@@ -874,4 +874,24 @@ mod tests {
         );
         assert_eq!(args.workers, Some(2));
     }
+
+    #[test]
+    fn the_deploy_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/backline.toml");
+        let file = FileConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        // The secrets come from the environment, as deploy/backline.service gives them.
+        let args = ServeArgs {
+            webhook_secret: Some(vec!["from-secrets-env".to_string()]),
+            ..Default::default()
+        };
+        let s = resolve(args, file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        require_verification(&s).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("/var/lib/backline"));
+        assert_eq!(s.gitlab_url.as_deref(), Some("https://gitlab.example.com"));
+        assert!(s.gitlab_token.is_none(), "no secret in the example file");
+        assert_eq!(s.namespace_denylist, ["acme/sandbox"]);
+        assert_eq!(s.advisories_sync_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(s.sla.critical, 3);
+    }
 }
