@@ -117,6 +117,42 @@ async fn demo_answers_the_commands_it_prints() {
         "{mr_page}"
     );
 
+    // Every project the guide calls vulnerable has findings (scans done once the inbox is idle
+    // and the start-up sync is over).
+    for _ in 0..20 {
+        settle(&demo, &http).await;
+        let summary: serde_json::Value = http
+            .get(format!("{}/api/v1/summary", demo.backline))
+            .bearer_auth(&demo.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if summary["projects_with_open_vulnerabilities"] == 4 {
+            break;
+        }
+    }
+    let summary: serde_json::Value = http
+        .get(format!("{}/api/v1/summary", demo.backline))
+        .bearer_auth(&demo.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["projects"], 5, "{summary}");
+    assert_eq!(
+        summary["projects_with_open_vulnerabilities"], 4,
+        "{summary}"
+    );
+    assert_eq!(
+        summary["open_findings"]["unknown"], 0,
+        "every severity is known: {summary}"
+    );
+
     // The printed `/backline status` comment: the bot answers on the MR.
     let curl = shell_words(printed_line(&guide, "curl -s -X POST"));
     let header = curl[curl.iter().position(|w| w == "-H").unwrap() + 1].clone();
