@@ -12,6 +12,7 @@ mod harness;
 mod hostile;
 mod intake;
 mod inventory;
+mod readme;
 mod remediation;
 mod scan;
 mod soak;
