@@ -309,6 +309,50 @@ fn screenshot_path(name: &str) -> PathBuf {
     target.join("screenshots").join(name)
 }
 
+/// Shows `path` at `width` px, checks that it neither scrolls sideways nor shows an API word,
+/// a literal backtick or a "(s)" plural, and (with a `name`) saves a screenshot under target/.
+async fn check_and_shoot(page: &mut Cdp, base: &str, path: &str, width: u64, name: Option<&str>) {
+    let (height, mobile) = if width < 600 {
+        (844, true)
+    } else {
+        (900, false)
+    };
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+    )
+    .await;
+    page.goto(&format!("{base}{path}")).await;
+    let wide = page.eval("document.documentElement.scrollWidth").await;
+    assert!(
+        wide.as_u64().unwrap() <= width,
+        "{path} is {wide} px wide on a {width} px screen"
+    );
+    let text = page.text().await;
+    for api_word in ["mr_open", "not_fixable", "`", "(s)"] {
+        assert!(
+            !text.contains(api_word),
+            "{path} shows {api_word:?}:\n{text}"
+        );
+    }
+    let Some(name) = name else {
+        return;
+    };
+    let shot = page
+        .call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true}),
+        )
+        .await;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let file = screenshot_path(&format!("dashboard-{name}-{width}.png"));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &png).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_log_in_approve_and_see_the_mr_reference() {
     let w = world().await;
@@ -349,6 +393,13 @@ async fn browser_log_in_approve_and_see_the_mr_reference() {
     assert!(text.contains("regex 1.5.4"), "{text}");
     assert!(text.contains("RUSTSEC-2022-0013"), "{text}");
     assert!(text.contains("planned"), "{text}");
+
+    // The approvals page while the plan waits, on a desktop and a phone.
+    for width in [1280, 390] {
+        check_and_shoot(&mut page, &base, "/approvals", width, Some("approvals")).await;
+    }
+    page.call("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
 
     // Approve it from the approvals page.
     page.goto(&format!("{base}/approvals")).await;
@@ -407,51 +458,18 @@ async fn browser_log_in_approve_and_see_the_mr_reference() {
     assert_eq!(summary["fixes_open"], 1);
     assert_eq!(summary["waiting_for_approval"], 0);
 
-    // Screenshots of the overview, the project page and the approvals page on a desktop and a
-    // phone, saved under target/; on neither do the pages scroll sideways (wide tables scroll
-    // inside), and no page shows an API word, a literal backtick or a "(s)" plural.
+    // Screenshots of the overview and the project page (with its MR) on a desktop and a phone,
+    // saved under target/; on neither do the pages scroll sideways (wide tables scroll inside),
+    // and no page shows an API word, a literal backtick or a "(s)" plural.
     let project_path = format!("/projects/{}", w.pid);
-    for (width, height, mobile) in [(1280u64, 900u64, false), (390, 844, true)] {
-        page.call(
-            "Emulation.setDeviceMetricsOverride",
-            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
-        )
-        .await;
+    for width in [1280, 390] {
         for (name, path) in [
-            ("overview", "/"),
-            ("project", project_path.as_str()),
-            ("approvals", "/approvals"),
-            ("deliveries", "/deliveries"),
+            (Some("overview"), "/"),
+            (Some("project"), project_path.as_str()),
+            (None, "/approvals"),
+            (None, "/deliveries"),
         ] {
-            page.goto(&format!("{base}{path}")).await;
-            let wide = page.eval("document.documentElement.scrollWidth").await;
-            assert!(
-                wide.as_u64().unwrap() <= width,
-                "{path} is {wide} px wide on a {width} px screen"
-            );
-            let text = page.text().await;
-            for api_word in ["mr_open", "not_fixable", "`", "(s)"] {
-                assert!(
-                    !text.contains(api_word),
-                    "{path} shows {api_word:?}:\n{text}"
-                );
-            }
-            if name == "deliveries" {
-                continue;
-            }
-            let shot = page
-                .call(
-                    "Page.captureScreenshot",
-                    json!({"format": "png", "captureBeyondViewport": true}),
-                )
-                .await;
-            let png = base64::engine::general_purpose::STANDARD
-                .decode(shot["data"].as_str().unwrap())
-                .unwrap();
-            assert!(png.starts_with(b"\x89PNG"));
-            let file = screenshot_path(&format!("dashboard-{name}-{width}.png"));
-            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            std::fs::write(&file, &png).unwrap();
+            check_and_shoot(&mut page, &base, path, width, name).await;
         }
     }
     page.call("Emulation.clearDeviceMetricsOverride", json!({}))
