@@ -266,7 +266,11 @@ fn main() {
                 .unwrap();
             loads.push(t.elapsed());
             let t = Instant::now();
-            let html = backline::http::dashboard::pages::overview(&snap, "csrf");
+            let html = backline::http::dashboard::pages::overview(
+                &snap,
+                backline::http::dashboard::pages::GitLabLink::Configured,
+                "csrf",
+            );
             renders.push(t.elapsed());
             size = std::hint::black_box(html).len();
         }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::Args;
 use serde::Deserialize;
 
@@ -228,15 +229,46 @@ pub enum ConfigError {
     NoVerification,
 }
 
-/// `serve` flags; each falls back to its environment variable, then to the config file.
+/// Settings every command that talks to GitLab or opens the store shares (`serve` and `sync`);
+/// each flag falls back to its environment variable, then to the config file.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "GitLab and store")]
+pub struct CommonArgs {
+    /// Data directory for the store [default: ./backline-data].
+    #[arg(long, env = "BACKLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// GitLab instance root URL, e.g. https://gitlab.example.com.
+    #[arg(long, env = "BACKLINE_GITLAB_URL")]
+    pub gitlab_url: Option<String>,
+    /// GitLab token of the bot user.
+    #[arg(long, env = "BACKLINE_GITLAB_TOKEN", hide_env_values = true)]
+    pub gitlab_token: Option<String>,
+    /// Only catalog projects under these namespaces (comma-separated, e.g. `acme,tools/infra`).
+    #[arg(long, env = "BACKLINE_NAMESPACE_ALLOWLIST", value_delimiter = ',')]
+    pub namespace_allowlist: Option<Vec<String>>,
+    /// Never catalog projects under these namespaces (comma-separated).
+    #[arg(long, env = "BACKLINE_NAMESPACE_DENYLIST", value_delimiter = ',')]
+    pub namespace_denylist: Option<Vec<String>>,
+    /// GitLab requests in flight at most [default: 8].
+    #[arg(long, env = "BACKLINE_GITLAB_MAX_CONCURRENT")]
+    pub gitlab_max_concurrent: Option<usize>,
+    /// Timeout of each GitLab request, in seconds [default: 30].
+    #[arg(long, env = "BACKLINE_GITLAB_TIMEOUT_SECS")]
+    pub gitlab_timeout_secs: Option<u64>,
+    /// PEM file of extra CAs trusted besides the system trust store (a private or
+    /// TLS-intercepting CA), for GitLab, the registries and OSV.
+    #[arg(long, env = "BACKLINE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `serve` flags: those only the server uses, then the shared ones. Each falls back to its
+/// environment variable, then to the config file.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Server")]
 pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "BACKLINE_LISTEN")]
     pub listen: Option<String>,
-    /// Data directory for the store [default: ./backline-data].
-    #[arg(long, env = "BACKLINE_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
     /// Webhook secret token(s), comma-separated for rotation.
     #[arg(
         long,
@@ -253,12 +285,6 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub webhook_signing_token: Option<Vec<String>>,
-    /// GitLab instance root URL, e.g. https://gitlab.example.com.
-    #[arg(long, env = "BACKLINE_GITLAB_URL")]
-    pub gitlab_url: Option<String>,
-    /// GitLab token of the bot user.
-    #[arg(long, env = "BACKLINE_GITLAB_TOKEN", hide_env_values = true)]
-    pub gitlab_token: Option<String>,
     /// Bearer token for the JSON API; without it the API answers 404.
     #[arg(long, env = "BACKLINE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -299,30 +325,20 @@ pub struct ServeArgs {
     /// Seconds to wait for running handlers on shutdown [default: 20].
     #[arg(long, env = "BACKLINE_SHUTDOWN_TIMEOUT_SECS")]
     pub shutdown_timeout_secs: Option<u64>,
-    /// Accept deliveries without any verification when none is configured.
-    #[arg(long, env = "BACKLINE_INSECURE_ACCEPT_UNVERIFIED")]
-    pub insecure_accept_unverified: bool,
-    /// Only catalog projects under these namespaces (comma-separated, e.g. `acme,tools/infra`).
-    #[arg(long, env = "BACKLINE_NAMESPACE_ALLOWLIST", value_delimiter = ',')]
-    pub namespace_allowlist: Option<Vec<String>>,
-    /// Never catalog projects under these namespaces (comma-separated).
-    #[arg(long, env = "BACKLINE_NAMESPACE_DENYLIST", value_delimiter = ',')]
-    pub namespace_denylist: Option<Vec<String>>,
+    /// Accept deliveries without any verification when none is configured (`--insecure-accept-unverified`
+    /// alone means true; `=false` turns a file's `true` off).
+    #[arg(long, env = "BACKLINE_INSECURE_ACCEPT_UNVERIFIED", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", value_parser = BoolishValueParser::new())]
+    pub insecure_accept_unverified: Option<bool>,
     /// Minutes between catalog syncs in `serve`; 0 = only at start and on request [default: 60].
     #[arg(long, env = "BACKLINE_SYNC_INTERVAL_MINS")]
     pub sync_interval_mins: Option<u64>,
-    /// Keep one webhook per catalogued project pointing at BACKLINE_PUBLIC_URL (needs Maintainer).
-    #[arg(long, env = "BACKLINE_MANAGE_HOOKS")]
+    /// Keep one webhook per catalogued project pointing at BACKLINE_PUBLIC_URL (needs Maintainer;
+    /// the flag alone means true).
+    #[arg(long, env = "BACKLINE_MANAGE_HOOKS", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub manage_hooks: Option<bool>,
     /// This server's URL as GitLab reaches it, e.g. https://backline.example.com.
     #[arg(long, env = "BACKLINE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// GitLab requests in flight at most [default: 8].
-    #[arg(long, env = "BACKLINE_GITLAB_MAX_CONCURRENT")]
-    pub gitlab_max_concurrent: Option<usize>,
-    /// Timeout of each GitLab request, in seconds [default: 30].
-    #[arg(long, env = "BACKLINE_GITLAB_TIMEOUT_SECS")]
-    pub gitlab_timeout_secs: Option<u64>,
     /// Advisory databases to import at start (comma-separated folders or zips: OSV, OSV
     /// bucket, RustSec advisory-db, PyPA advisory-database).
     #[arg(long, env = "BACKLINE_ADVISORIES", value_delimiter = ',')]
@@ -344,8 +360,9 @@ pub struct ServeArgs {
     /// MR labels, comma-separated [default: security,backline].
     #[arg(long, env = "BACKLINE_MR_LABELS", value_delimiter = ',')]
     pub mr_labels: Option<Vec<String>>,
-    /// Also plan upgrades of outdated direct dependencies (they wait for approval).
-    #[arg(long, env = "BACKLINE_UPDATE_OUTDATED")]
+    /// Also plan upgrades of outdated direct dependencies (they wait for approval; the flag alone
+    /// means true).
+    #[arg(long, env = "BACKLINE_UPDATE_OUTDATED", num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", value_parser = BoolishValueParser::new())]
     pub update_outdated: Option<bool>,
     /// Where OSV's `<Ecosystem>/all.zip` files come from [default: OSV's public bucket].
     #[arg(long, env = "BACKLINE_OSV_BASE_URL")]
@@ -368,10 +385,9 @@ pub struct ServeArgs {
     /// Key of the private-badge HMAC [default: derived from the admin token or webhook secret].
     #[arg(long, env = "BACKLINE_BADGE_SECRET", hide_env_values = true)]
     pub badge_secret: Option<String>,
-    /// PEM file of extra CAs trusted besides the system trust store (a private or
-    /// TLS-intercepting CA), for GitLab, the registries and OSV.
-    #[arg(long, env = "BACKLINE_CA_FILE")]
-    pub ca_file: Option<PathBuf>,
+    /// GitLab and store settings, shared with `sync`.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// The same settings as they appear in `backline.toml` (keys are the environment names, lower
@@ -486,6 +502,7 @@ impl FileConfig {
 /// validates the result. Does not check that verification is configured: see [`require_verification`].
 pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigError> {
     let data_dir = args
+        .common
         .data_dir
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
@@ -521,6 +538,7 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         })
         .collect::<Result<_, _>>()?;
     s.gitlab_url = args
+        .common
         .gitlab_url
         .or(file.gitlab_url)
         .filter(|u| !u.is_empty());
@@ -533,6 +551,7 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         }
     }
     s.gitlab_token = args
+        .common
         .gitlab_token
         .or(file.gitlab_token)
         .filter(|t| !t.is_empty())
@@ -615,14 +634,18 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
     if let Some(secs) = args.shutdown_timeout_secs.or(file.shutdown_timeout_secs) {
         s.shutdown_timeout = Duration::from_secs(secs);
     }
-    s.insecure_accept_unverified =
-        args.insecure_accept_unverified || file.insecure_accept_unverified.unwrap_or(false);
+    s.insecure_accept_unverified = args
+        .insecure_accept_unverified
+        .or(file.insecure_accept_unverified)
+        .unwrap_or(false);
     s.namespace_allowlist = namespaces(
-        args.namespace_allowlist
+        args.common
+            .namespace_allowlist
             .or(file.namespace_allowlist.map(OneOrMany::into_vec)),
     );
     s.namespace_denylist = namespaces(
-        args.namespace_denylist
+        args.common
+            .namespace_denylist
             .or(file.namespace_denylist.map(OneOrMany::into_vec)),
     );
     if let Some(mins) = args.sync_interval_mins.or(file.sync_interval_mins) {
@@ -649,10 +672,14 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
                 .to_string(),
         });
     }
-    if let Some(n) = args.gitlab_max_concurrent.or(file.gitlab_max_concurrent) {
+    if let Some(n) = args
+        .common
+        .gitlab_max_concurrent
+        .or(file.gitlab_max_concurrent)
+    {
         s.gitlab_max_concurrent = n.max(1);
     }
-    if let Some(secs) = args.gitlab_timeout_secs.or(file.gitlab_timeout_secs) {
+    if let Some(secs) = args.common.gitlab_timeout_secs.or(file.gitlab_timeout_secs) {
         s.gitlab_timeout = Duration::from_secs(secs.max(1));
     }
     s.advisories = args
@@ -742,6 +769,7 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         .filter(|t| !t.is_empty())
         .map(Secret::new);
     let ca_file = args
+        .common
         .ca_file
         .or(file.ca_file)
         .filter(|p| !p.as_os_str().is_empty());
@@ -888,7 +916,7 @@ mod tests {
             Err(ConfigError::NoVerification)
         ));
         let args = ServeArgs {
-            insecure_accept_unverified: true,
+            insecure_accept_unverified: Some(true),
             ..Default::default()
         };
         let s = resolve(args, FileConfig::default()).unwrap();
@@ -898,7 +926,10 @@ mod tests {
     #[test]
     fn a_missing_or_bad_ca_file_is_a_configuration_error() {
         let args = ServeArgs {
-            ca_file: Some(PathBuf::from("/nonexistent/backline-ca.pem")),
+            common: CommonArgs {
+                ca_file: Some(PathBuf::from("/nonexistent/backline-ca.pem")),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let err = resolve(args, FileConfig::default())
@@ -924,7 +955,10 @@ mod tests {
     fn secrets_do_not_print() {
         let args = ServeArgs {
             webhook_secret: Some(vec!["s3cr3t-value".to_string()]),
-            gitlab_token: Some("glpat-abcdef".to_string()),
+            common: CommonArgs {
+                gitlab_token: Some("glpat-abcdef".to_string()),
+                ..Default::default()
+            },
             admin_token: Some("adm1n".to_string()),
             badge_secret: Some("b4dge-s3cret".to_string()),
             webhook_signing_token: Some(vec![TOKEN.to_string()]),
@@ -941,5 +975,80 @@ mod tests {
         ] {
             assert!(!shown.contains(secret), "{secret} leaked: {shown}");
         }
+    }
+
+    /// Parses `serve`-style flags as the command line would.
+    fn parse_flags(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let argv = std::iter::once("backline").chain(flags.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(argv).map(|c| c.serve)
+    }
+
+    #[test]
+    fn boolean_flags_work_bare_and_with_a_value() {
+        let args = parse_flags(&[
+            "--manage-hooks",
+            "--insecure-accept-unverified",
+            "--update-outdated",
+            "--public-url",
+            "https://backline.example.com",
+        ])
+        .unwrap();
+        assert_eq!(
+            (
+                args.manage_hooks,
+                args.insecure_accept_unverified,
+                args.update_outdated
+            ),
+            (Some(true), Some(true), Some(true))
+        );
+        let s = resolve(args, FileConfig::default()).unwrap();
+        assert!(s.manage_hooks && s.insecure_accept_unverified && s.update_outdated);
+        // An explicit value wins over the file, in either direction.
+        let args =
+            parse_flags(&["--insecure-accept-unverified=false", "--manage-hooks", "no"]).unwrap();
+        assert_eq!(args.manage_hooks, Some(false));
+        let file = FileConfig::parse("insecure_accept_unverified = true\n").unwrap();
+        assert!(!resolve(args, file).unwrap().insecure_accept_unverified);
+    }
+
+    #[test]
+    fn shared_flags_live_in_their_own_group() {
+        let args = parse_flags(&[
+            "--gitlab-url",
+            "https://gitlab.example.com",
+            "--workers",
+            "2",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.common.gitlab_url.as_deref(),
+            Some("https://gitlab.example.com")
+        );
+        assert_eq!(args.workers, Some(2));
+    }
+
+    #[test]
+    fn the_deploy_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/backline.toml");
+        let file = FileConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        // The secrets come from the environment, as deploy/backline.service gives them.
+        let args = ServeArgs {
+            webhook_secret: Some(vec!["from-secrets-env".to_string()]),
+            ..Default::default()
+        };
+        let s = resolve(args, file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        require_verification(&s).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("/var/lib/backline"));
+        assert_eq!(s.gitlab_url.as_deref(), Some("https://gitlab.example.com"));
+        assert!(s.gitlab_token.is_none(), "no secret in the example file");
+        assert_eq!(s.namespace_denylist, ["acme/sandbox"]);
+        assert_eq!(s.advisories_sync_interval, Duration::from_secs(6 * 3600));
+        assert_eq!(s.sla.critical, 3);
     }
 }

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use backline::app::App;
 use backline::catalog::{Catalog, CatalogService, NamespaceFilter, SyncProgress};
-use backline::config::{self, FileConfig, ServeArgs, Settings};
+use backline::config::{self, CommonArgs, FileConfig, ServeArgs, Settings};
 use backline::gitlab::check::{check, Startup};
 use backline::gitlab::{ClientConfig, GitLab};
 use backline::handlers::RecordingHandler;
@@ -33,7 +33,7 @@ enum Command {
     /// Run the webhook server and the workers.
     Serve(Box<ServeArgs>),
     /// Catalog every project the token can reach (Developer or more, not archived), once.
-    Sync(Box<ServeArgs>),
+    Sync(Box<CommonArgs>),
     /// Advisory database: import, sync, stats.
     Advisories(backline::advisories::cli::AdvisoriesArgs),
     /// The whole loop against a built-in GitLab simulator (no GitLab or network needed).
@@ -202,8 +202,15 @@ impl SyncProgress for SyncDisplay {
     }
 }
 
-async fn sync(config_path: Option<&Path>, args: ServeArgs) -> anyhow::Result<bool> {
+async fn sync(config_path: Option<&Path>, common: CommonArgs) -> anyhow::Result<bool> {
     let file = load_file_config(config_path)?;
+    // `sync` has no --listen; the address only serves the hint below when a server holds the
+    // store, so it follows the server's own setting.
+    let args = ServeArgs {
+        common,
+        listen: std::env::var("BACKLINE_LISTEN").ok(),
+        ..Default::default()
+    };
     let settings = config::resolve(args, file)?;
     let gitlab = gitlab_client(&settings)?.context(
         "backline sync needs BACKLINE_GITLAB_URL and BACKLINE_GITLAB_TOKEN (or --gitlab-url and --gitlab-token)",

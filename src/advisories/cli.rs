@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::import::import_path;
+use super::import::{import_path, ImportReport};
 use super::index::Index;
 use super::model::AdvisoryKind;
 use super::persist::{AdvisoryStore, StoredAdvisory};
@@ -147,13 +147,35 @@ async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
         writeln!(err, "error: {e}")?;
     }
     println!(
-        "imported {imported} advisories ({:?} layout), skipped {} withdrawn, {} files with errors; index now holds {} advisories",
-        report.layout.unwrap_or(super::import::Layout::OsvFolder),
-        report.withdrawn.len(),
-        report.errors.len(),
-        index.stats().advisories
+        "{}",
+        import_summary(&report, imported, index.stats().advisories)
     );
     Ok(true)
+}
+
+/// The line `advisories import` prints, naming the layout in a user's words.
+fn import_summary(report: &ImportReport, imported: usize, held: usize) -> String {
+    let layout = report
+        .layout
+        .map_or("nothing recognisable", super::import::Layout::describe);
+    format!(
+        "imported {imported} {} from {layout}, skipped {} withdrawn, {} with errors; the index now holds {held} {}",
+        plural(imported, "advisory", "advisories"),
+        report.withdrawn.len(),
+        match report.errors.len() {
+            1 => "1 file".to_string(),
+            n => format!("{n} files"),
+        },
+        plural(held, "advisory", "advisories"),
+    )
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }
 
 async fn run_sync(store: Store, options: SyncOptions) -> anyhow::Result<bool> {
@@ -272,6 +294,26 @@ mod tests {
         )
         .await;
         assert!(bad.unwrap_err().to_string().contains("unknown ecosystem"));
+    }
+
+    #[test]
+    fn import_output_names_the_layout_in_words() {
+        let report = ImportReport {
+            layout: Some(super::super::import::Layout::OsvFolder),
+            ..Default::default()
+        };
+        let line = import_summary(&report, 1, 3);
+        assert_eq!(
+            line,
+            "imported 1 advisory from OSV folder, skipped 0 withdrawn, 0 files with errors; the index now holds 3 advisories"
+        );
+        let report = ImportReport {
+            layout: Some(super::super::import::Layout::PyPA),
+            ..Default::default()
+        };
+        let line = import_summary(&report, 2, 2);
+        assert!(line.contains("from PyPA advisory-database"), "{line}");
+        assert!(!line.contains("PyPA layout") && !line.contains("OsvFolder"));
     }
 
     #[tokio::test]

@@ -27,6 +27,26 @@ pub enum Layout {
     SingleFile,
 }
 
+impl Layout {
+    /// The layout in a user's words, as the import output names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Layout::OsvFolder => "OSV folder",
+            Layout::OsvZip => "OSV zip",
+            Layout::OsvBucket => "OSV bucket (<Ecosystem>/all.zip)",
+            Layout::RustSec => "RustSec advisory-db",
+            Layout::PyPA => "PyPA advisory-database",
+            Layout::SingleFile => "single advisory file",
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
 /// What an import found.
 #[derive(Debug, Default)]
 pub struct ImportReport {

@@ -101,11 +101,7 @@ pub fn scan_dir(
     rules: &DiscoveryRules,
 ) -> (Vec<(String, Vec<Dependency>)>, Vec<ParseError>) {
     if let Err(e) = std::fs::metadata(root) {
-        let error = ParseError::new(
-            &root.display().to_string(),
-            None,
-            format!("could not read: {e}"),
-        );
+        let error = ParseError::unreadable(&root.display().to_string(), &e);
         return (Vec::new(), vec![error]);
     }
     let (base, files) = if root.is_file() {
@@ -154,7 +150,7 @@ pub fn scan_dir(
                 Ok(deps) => found.push((rel, deps)),
                 Err(e) => errors.push(e),
             },
-            Err(e) => errors.push(ParseError::new(&rel, None, format!("could not read: {e}"))),
+            Err(e) => errors.push(ParseError::unreadable(&rel, &e)),
         }
     }
     (found, errors)
@@ -215,6 +211,26 @@ mod tests {
 
     fn paths(p: &[&str]) -> Vec<String> {
         p.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_missing_path_says_it_could_not_be_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-Cargo.lock");
+        let (found, errors) = scan_dir(&missing, &DiscoveryRules::default());
+        assert!(found.is_empty());
+        let shown = errors[0].to_string();
+        let expected = format!("could not read {}: ", missing.display());
+        assert!(shown.starts_with(&expected), "{shown}");
+        assert!(!shown.contains("could not parse"), "{shown}");
+        assert!(errors[0].is_unreadable());
+        // A real parse failure keeps its wording.
+        let bad = ParseError::new("Cargo.lock", Some(3), "expected a table");
+        assert_eq!(
+            bad.to_string(),
+            "could not parse Cargo.lock at line 3: expected a table"
+        );
+        assert!(!bad.is_unreadable());
     }
 
     #[test]

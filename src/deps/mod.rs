@@ -180,8 +180,11 @@ impl Dependency {
 }
 
 /// A manifest that could not be read, with the place of the problem.
+///
+/// A file that could not be read at all (see [`ParseError::unreadable`]) shows as
+/// `could not read FILE: why`, not as a parse failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("could not parse {file}{}: {message}", .line.map(|l| format!(" at line {l}")).unwrap_or_default())]
+#[error("{}", self.describe())]
 pub struct ParseError {
     /// The file's path, as given to the parser.
     pub file: String,
@@ -191,7 +194,34 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Start of the message of an unreadable file. The stored layout of [`ParseError`] stays as it was
+/// (postcard values in the inventory), so the kind travels in the message.
+const UNREADABLE: &str = "could not read: ";
+
 impl ParseError {
+    /// A file that could not be read (missing, a permission problem, ...).
+    pub fn unreadable(file: &str, error: &std::io::Error) -> Self {
+        ParseError::new(file, None, format!("{UNREADABLE}{error}"))
+    }
+
+    /// Whether the file could not be read at all (rather than parsed).
+    pub fn is_unreadable(&self) -> bool {
+        self.line.is_none() && self.message.starts_with(UNREADABLE)
+    }
+
+    fn describe(&self) -> String {
+        match self.message.strip_prefix(UNREADABLE) {
+            Some(why) if self.line.is_none() => format!("could not read {}: {why}", self.file),
+            _ => {
+                let at = self
+                    .line
+                    .map(|l| format!(" at line {l}"))
+                    .unwrap_or_default();
+                format!("could not parse {}{at}: {}", self.file, self.message)
+            }
+        }
+    }
+
     /// An error in `file` at an optional 1-based `line`.
     pub fn new(file: &str, line: Option<usize>, message: impl Into<String>) -> Self {
         ParseError {

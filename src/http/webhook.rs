@@ -229,11 +229,17 @@ async fn intake(
     );
     match state.inbox.known(&key) {
         Ok(Some(seq)) => {
-            state.metrics.delivery(None, "duplicate");
-            return answer(
-                StatusCode::OK,
-                json!({ "status": "duplicate", "delivery": seq }),
-            );
+            // Counted under its kind like any other delivery (classifying is pure and cheap
+            // next to the verification already done; repeats are rare).
+            let kind = classify(header(headers, "x-gitlab-event").unwrap_or(""), &body)
+                .ok()
+                .map(|c| c.kind);
+            state.metrics.delivery(kind, "duplicate");
+            let mut answer_body = json!({ "status": "duplicate", "delivery": seq });
+            if let Some(kind) = kind {
+                answer_body["kind"] = json!(kind.as_str());
+            }
+            return answer(StatusCode::OK, answer_body);
         }
         Ok(None) => {}
         Err(e) => {

@@ -272,6 +272,64 @@ async fn binary_refuses_to_start_without_verification() {
 }
 
 #[tokio::test]
+async fn binary_sync_help_lists_only_its_own_flags() {
+    let help = |sub: &'static str| async move {
+        let out = command(&[sub, "--help"]).output().await.unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let sync = help("sync").await;
+    for shared in [
+        "--gitlab-url",
+        "--gitlab-token",
+        "--data-dir",
+        "--namespace-allowlist",
+    ] {
+        assert!(sync.contains(shared), "{shared} missing from:\n{sync}");
+    }
+    for serve_only in [
+        "--listen",
+        "--webhook-secret",
+        "--workers",
+        "--manage-hooks",
+        "--auto-approve",
+        "--badge-secret",
+        "--insecure-accept-unverified",
+    ] {
+        assert!(!sync.contains(serve_only), "{serve_only} in:\n{sync}");
+    }
+    let serve = help("serve").await;
+    for flag in ["--listen", "--manage-hooks", "--gitlab-url"] {
+        assert!(serve.contains(flag), "{flag} missing from:\n{serve}");
+    }
+}
+
+#[tokio::test]
+async fn binary_boolean_flags_work_bare() {
+    // `--manage-hooks` alone is accepted like `--insecure-accept-unverified`; what stops the
+    // start is the setting it needs, not the command line.
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(&[
+        "serve",
+        "--insecure-accept-unverified",
+        "--manage-hooks",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .output()
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("BACKLINE_MANAGE_HOOKS: needs BACKLINE_PUBLIC_URL"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn binary_webhook_send_posts_like_gitlab() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path(), 1).await;

@@ -61,6 +61,15 @@ async fn the_same_delivery_sent_at_once_is_stored_once() {
     // A resend later (GitLab's retry or a manual resend) is still a duplicate.
     let (status, body) = app.deliver(&delivery).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("duplicate")));
+    assert_eq!(body["kind"], "push", "{body}");
+    // Every repeat counts under its kind, whichever check caught it.
+    let (_, metrics) = get_text(&app, "/metrics").await;
+    assert!(
+        metrics
+            .contains("backline_webhook_deliveries_total{kind=\"push\",outcome=\"duplicate\"} 16"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("kind=\"unknown\""), "{metrics}");
 }
 
 #[tokio::test]

@@ -80,7 +80,7 @@ button{font:inherit;padding:.3rem .8rem;border-radius:6px;border:1px solid #1f88
 header button{background:transparent;border-color:#fff}input[type=text],input[type=password],input[type=search],select{font:inherit;padding:.3rem .5rem;border:1px solid #d0d7de;border-radius:6px;max-width:100%}\
 code{background:#eaeef2;padding:.1rem .3rem;border-radius:4px;word-break:break-all}details summary{cursor:pointer}\
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:.6rem}.charts svg{width:100%;height:auto}\
-.pager{margin:.6rem 0;display:flex;gap:1rem}";
+.pager{margin:.6rem 0;display:flex;gap:1rem}.adv+.adv{margin-top:.4rem}";
 
 /// A whole page: `title`, the active navigation entry, the logout form (with `csrf`) when
 /// logged in, and `body`.
@@ -110,11 +110,29 @@ pub fn page(title: &str, active: &str, csrf: Option<&str>, body: &str) -> String
     out
 }
 
+/// The dashboard's colour of a severity: reds and oranges for the serious, amber, then blue for
+/// low and grey for unknown; never green, which the pages keep for good news (fixes). Each
+/// carries white text at a readable contrast.
+pub fn severity_colour(level: Level) -> &'static str {
+    match level {
+        Level::Critical => "#a40e26",
+        Level::High => "#d1242f",
+        Level::Medium => "#bc4c00",
+        Level::Low => "#0969da",
+        Level::Unknown => "#6e7781",
+    }
+}
+
+/// Colour of the bars that count open problems.
+pub const BAD: &str = "#d1242f";
+/// Colour of the bars that count fixes.
+pub const GOOD: &str = "#1a7f37";
+
 /// A severity label, coloured.
 pub fn severity(level: Level) -> String {
     format!(
         "<span class=\"sev\" style=\"background:{}\">{}</span>",
-        crate::http::badge::color_of(level),
+        severity_colour(level),
         level.as_str()
     )
 }
@@ -153,7 +171,7 @@ pub fn severity_chart(title: &str, counts: &BySeverity) -> String {
              <text x=\"{tx}\" y=\"{ty}\" font-size=\"12\">{n}</text>",
             ty = y + 13,
             name = l.as_str(),
-            c = crate::http::badge::color_of(*l),
+            c = severity_colour(*l),
             tx = 76 + w,
         );
     }
@@ -161,8 +179,8 @@ pub fn severity_chart(title: &str, counts: &BySeverity) -> String {
     out
 }
 
-/// Vertical bars of fixes per week, oldest first.
-pub fn weeks_chart(title: &str, weeks: &[usize; WEEKS]) -> String {
+/// Vertical bars of a count per week, oldest first, in `colour` ([`BAD`] or [`GOOD`]).
+pub fn weeks_chart(title: &str, weeks: &[usize; WEEKS], colour: &str) -> String {
     let max = weeks.iter().copied().max().unwrap_or(0).max(1);
     let mut out = format!(
         "<svg viewBox=\"0 0 320 150\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>",
@@ -179,7 +197,7 @@ pub fn weeks_chart(title: &str, weeks: &[usize; WEEKS]) -> String {
         };
         let _ = write!(
             out,
-            "<rect x=\"{x}\" y=\"{y}\" width=\"28\" height=\"{h}\" fill=\"#2da44e\"/>\
+            "<rect x=\"{x}\" y=\"{y}\" width=\"28\" height=\"{h}\" fill=\"{colour}\"/>\
              <text x=\"{cx}\" y=\"{ny}\" font-size=\"11\" text-anchor=\"middle\">{n}</text>\
              <text x=\"{cx}\" y=\"146\" font-size=\"11\" text-anchor=\"middle\">{label}</text>",
             y = 120 - h,
@@ -212,7 +230,18 @@ mod tests {
         let svg = severity_chart("t<", &BySeverity([2, 4, 0, 0, 0]));
         assert!(svg.contains("width=\"200\"") && svg.contains("width=\"100\""));
         assert!(svg.contains("t&lt;"));
-        let svg = weeks_chart("w", &[0, 0, 0, 0, 0, 0, 1, 2]);
+        let svg = weeks_chart("w", &[0, 0, 0, 0, 0, 0, 1, 2], BAD);
         assert!(svg.contains("height=\"100\"") && svg.contains(">now<"));
+    }
+
+    #[test]
+    fn severities_are_never_green() {
+        for level in LEVELS {
+            let c = severity_colour(level);
+            let [r, g, b] = [1, 3, 5].map(|i| u8::from_str_radix(&c[i..i + 2], 16).unwrap());
+            assert!(!(g > r && g > b), "{level:?} is green: {c}");
+        }
+        assert!(severity_chart("t", &BySeverity([1, 1, 1, 1, 1]))
+            .contains(severity_colour(Level::Critical)));
     }
 }

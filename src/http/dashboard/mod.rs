@@ -5,8 +5,10 @@
 //! buttons). Forms carry a CSRF token derived from the session.
 
 pub mod html;
+pub mod packages;
 pub mod pages;
 pub mod session;
+pub mod words;
 
 use std::time::Duration;
 
@@ -251,7 +253,15 @@ async fn snapshot(state: &AppState) -> Result<crate::tracking::Snapshot> {
 async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let s = session(&req, &state)?;
     let snap = snapshot(&state).await?;
-    Ok(html(StatusCode::OK, pages::overview(&snap, &s.csrf)))
+    let gitlab = if state.catalog_service.is_some() {
+        pages::GitLabLink::Configured
+    } else {
+        pages::GitLabLink::NotConfigured
+    };
+    Ok(html(
+        StatusCode::OK,
+        pages::overview(&snap, gitlab, &s.csrf),
+    ))
 }
 
 /// Query of the project list.

@@ -4,12 +4,16 @@
 use std::fmt::Write as _;
 
 use super::html::{
-    button_form, days, page, safe_url, severity, severity_chart, weeks_chart, when, Esc, Q,
+    button_form, days, page, safe_url, severity, severity_chart, weeks_chart, when, Esc, BAD, GOOD,
+    Q,
 };
+use super::packages::{self, PackageRow};
+use super::words;
+use crate::advisories::links::advisory_url;
 use crate::catalog::CatalogProject;
 use crate::findings::table::StoredFinding;
 use crate::inbox::{DeliveryRecord, DeliveryState, Page};
-use crate::remediation::model::{Remediation, State};
+use crate::remediation::model::Remediation;
 use crate::tracking::summary::{waits_for_approval, LEVELS};
 use crate::tracking::{ProjectFigures, SlaPolicy, Snapshot};
 
@@ -49,26 +53,59 @@ fn card(out: &mut String, label: &str, value: impl std::fmt::Display, class: &st
     );
 }
 
-/// The overview: the summary figures, two charts and the projects at most risk.
-pub fn overview(snapshot: &Snapshot, csrf: &str) -> String {
+/// Whether the server talks to a GitLab: without one the overview says so rather than showing
+/// an empty catalog as good news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitLabLink {
+    /// `BACKLINE_GITLAB_URL` and `BACKLINE_GITLAB_TOKEN` are set.
+    Configured,
+    /// They are not: deliveries are recorded, nothing is catalogued.
+    NotConfigured,
+}
+
+/// The overview: the summary figures, three charts and the projects at most risk.
+pub fn overview(snapshot: &Snapshot, gitlab: GitLabLink, csrf: &str) -> String {
     let s = &snapshot.summary;
     let mut b = String::with_capacity(16 * 1024);
     b.push_str("<h1>Overview</h1><div class=\"cards\">");
-    card(&mut b, "projects", s.projects, "");
+    let n = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            one.to_string()
+        } else {
+            many.to_string()
+        }
+    };
+    card(
+        &mut b,
+        &n(s.projects, "project", "projects"),
+        s.projects,
+        "",
+    );
     card(
         &mut b,
         "with open vulnerabilities",
         s.projects_with_open_vulnerabilities,
         "",
     );
-    card(&mut b, "open remediations", s.open_remediations.total(), "");
+    let open = s.open_remediations.total();
     card(
         &mut b,
-        "SLA breaches",
+        &n(open, "open remediation", "open remediations"),
+        open,
+        "",
+    );
+    card(
+        &mut b,
+        &n(s.sla_breaches, "SLA breach", "SLA breaches"),
         s.sla_breaches,
         if s.sla_breaches > 0 { "late" } else { "" },
     );
-    card(&mut b, "fixes open (MRs)", s.fixes_open, "");
+    card(
+        &mut b,
+        &n(s.fixes_open, "fix open (MR)", "fixes open (MRs)"),
+        s.fixes_open,
+        "",
+    );
     card(&mut b, "waiting for approval", s.waiting_for_approval, "");
     card(
         &mut b,
@@ -79,18 +116,25 @@ pub fn overview(snapshot: &Snapshot, csrf: &str) -> String {
         "",
     );
     card(&mut b, "fixed in 30 days", s.fixed_last_30_days, "");
-    b.push_str("</div><h2>Charts</h2><div class=\"charts\"><div class=\"card\">Open vulnerable packages by severity");
+    // Each chart counts what a page counts: vulnerable packages as on the project pages (one
+    // per manifest, package and version, at its worst severity), remediations as in the cards.
+    b.push_str("</div><h2>Charts</h2><div class=\"charts\"><div class=\"card\">Vulnerable packages now, by worst severity");
     b.push_str(&severity_chart(
-        "Open vulnerable packages by severity",
+        "Vulnerable packages now, by worst severity",
         &s.open_findings,
     ));
-    b.push_str("</div><div class=\"card\">Open vulnerabilities over time (end of each week)");
+    b.push_str("</div><div class=\"card\">Open remediations at the end of each week");
     b.push_str(&weeks_chart(
-        "Open vulnerabilities over time",
+        "Open remediations at the end of each week",
         &s.open_per_week,
+        BAD,
     ));
-    b.push_str("</div><div class=\"card\">Fixes per week (last 8 weeks)");
-    b.push_str(&weeks_chart("Fixes per week", &s.fixes_per_week));
+    b.push_str("</div><div class=\"card\">Remediations fixed or merged per week");
+    b.push_str(&weeks_chart(
+        "Remediations fixed or merged per week",
+        &s.fixes_per_week,
+        GOOD,
+    ));
     b.push_str("</div></div><h2>Projects at most risk</h2>");
     let mut risky: Vec<&(CatalogProject, ProjectFigures)> = snapshot
         .projects
@@ -98,8 +142,23 @@ pub fn overview(snapshot: &Snapshot, csrf: &str) -> String {
         .filter(|(_, f)| f.vulnerable.total() > 0)
         .collect();
     risky.sort_by_key(|(p, f)| (risk_key(f), p.id.get()));
-    if risky.is_empty() {
-        b.push_str("<p class=\"muted\">No known vulnerabilities.</p>");
+    if gitlab == GitLabLink::NotConfigured && snapshot.projects.is_empty() {
+        b.push_str(
+            "<p class=\"err\">GitLab is not configured: set <code>BACKLINE_GITLAB_URL</code> and \
+             <code>BACKLINE_GITLAB_TOKEN</code> and backline catalogs and scans the projects its \
+             token reaches. Until then it only records webhook deliveries.</p>",
+        );
+    } else if snapshot.projects.is_empty() {
+        b.push_str(
+            "<p class=\"muted\">No project catalogued yet: the first sync runs at start \
+             (<code>POST /api/v1/sync</code> runs one now).</p>",
+        );
+    } else if risky.is_empty() {
+        let _ = write!(
+            b,
+            "<p class=\"muted\">No known vulnerabilities in {}.</p>",
+            words::count(snapshot.projects.len(), "project", "projects")
+        );
     } else {
         project_table(&mut b, risky.iter().take(10).map(|(p, f)| (p, f)));
         if risky.len() > 10 {
@@ -215,7 +274,11 @@ pub fn projects(
     }
     b.push_str("</select> <button type=\"submit\">Show</button></form>");
     let total = rows.len();
-    let _ = write!(b, "<p class=\"muted\">{total} project(s)</p>");
+    let _ = write!(
+        b,
+        "<p class=\"muted\">{}</p>",
+        words::count(total, "project", "projects")
+    );
     let start = (page_no - 1).saturating_mul(per_page);
     project_table(
         &mut b,
@@ -271,17 +334,22 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
     let _ = write!(
         b,
         "<tr id=\"r{id}\"><td>{pkg} <span class=\"muted\">{from} → {to}</span><br><span class=\"muted\">{manifest}</span></td>\
-         <td>{sev}</td><td class=\"state-{state}\">{state}",
+         <td>{sev}</td><td class=\"state-{class}\">{state}",
         id = r.id,
         pkg = Esc(&r.package),
         from = Esc(&r.from_version),
         to = Esc(r.target_version.as_deref().unwrap_or("?")),
         manifest = Esc(&r.manifest),
         sev = severity(r.severity),
-        state = r.state.as_str(),
+        class = r.state.as_str(),
+        state = words::state(r.state),
     );
     if let Some(reason) = &r.reason {
-        let _ = write!(b, "<br><span class=\"muted\">{}</span>", Esc(reason));
+        let _ = write!(
+            b,
+            "<br><span class=\"muted\">{}</span>",
+            words::prose(reason)
+        );
     }
     let late = if sla.breached { " class=\"late\"" } else { "" };
     let _ = write!(
@@ -320,17 +388,17 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
     let _ = write!(
         b,
         "</td></tr><tr><td colspan=\"5\"><details><summary>History ({})</summary><ul>",
-        r.history.len()
+        words::count(r.history.len(), "step", "steps")
     );
     for t in &r.history {
         let _ = write!(
             b,
             "<li>{} · {} → {} · {} · {}</li>",
             when(t.at_ms),
-            t.from.map(State::as_str).unwrap_or("–"),
-            t.to.as_str(),
+            t.from.map(words::state).unwrap_or("–"),
+            words::state(t.to),
             Esc(&t.by),
-            Esc(&t.why)
+            words::prose(&t.why)
         );
     }
     b.push_str("</ul></details></td></tr>");
@@ -368,36 +436,21 @@ pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
         }
         b.push_str("</table></div>");
     }
-    let _ = write!(
-        b,
-        "<h2>Findings ({}, {} vulnerable packages)</h2>",
-        v.findings.len(),
-        v.figures.vulnerable.total()
-    );
-    if v.findings.is_empty() {
+    let (vulnerable, informational) = packages::group(v.findings);
+    let _ = write!(b, "<h2>Vulnerable packages ({})</h2>", vulnerable.len());
+    if vulnerable.is_empty() {
         b.push_str("<p class=\"muted\">No known vulnerabilities.</p>");
     } else {
-        b.push_str(
-            "<div class=\"scroll\"><table><tr><th>Package</th><th>Advisory</th><th>Severity</th>\
-             <th>Fix</th><th>First seen</th></tr>",
+        package_table(&mut b, &vulnerable);
+    }
+    if !informational.is_empty() {
+        let _ = write!(
+            b,
+            "<h2>Informational advisories ({})</h2><p class=\"muted\">Unmaintained, unsound or \
+             notice: no fix is planned for these.</p>",
+            informational.len()
         );
-        for s in v.findings {
-            let f = &s.finding;
-            let _ = write!(
-                b,
-                "<tr><td>{} {}<br><span class=\"muted\">{}</span></td><td>{}<br><span class=\"muted\">{}</span></td>\
-                 <td>{}</td><td>{}</td><td>{}</td></tr>",
-                Esc(&f.package),
-                Esc(&f.version),
-                Esc(&f.path),
-                Esc(&f.advisory.id),
-                Esc(f.advisory.summary.as_deref().unwrap_or("")),
-                severity(f.advisory.severity),
-                Esc(f.fix_version.as_deref().unwrap_or("none known")),
-                when(s.first_seen_ms),
-            );
-        }
-        b.push_str("</table></div>");
+        package_table(&mut b, &informational);
     }
     let _ = write!(b, "<h2>Not checked ({})</h2>", v.unchecked.len());
     if v.unchecked.is_empty() {
@@ -420,6 +473,53 @@ pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
         b.push_str("</table></div>");
     }
     page(&p.path_with_namespace, "/projects", Some(csrf), &b)
+}
+
+/// Rows of packages, each with its advisories (linked to their source) inside.
+fn package_table(b: &mut String, rows: &[PackageRow<'_>]) {
+    b.push_str(
+        "<div class=\"scroll\"><table><tr><th>Package</th><th>Severity</th><th>Advisories</th>\
+         <th>Fix</th><th>First seen</th></tr>",
+    );
+    for row in rows {
+        let _ = write!(
+            b,
+            "<tr><td>{} {}<br><span class=\"muted\">{}</span></td><td>{}</td><td>",
+            Esc(row.package),
+            Esc(row.version),
+            Esc(row.path),
+            severity(row.worst),
+        );
+        for a in &row.advisories {
+            b.push_str("<div class=\"adv\">");
+            match advisory_url(&a.id) {
+                Some(url) => {
+                    let _ = write!(b, "<a href=\"{}\">{}</a>", Esc(&url), Esc(&a.id));
+                }
+                None => {
+                    let _ = write!(b, "{}", Esc(&a.id));
+                }
+            }
+            if row.advisories.len() > 1 {
+                let _ = write!(b, " {}", severity(a.severity));
+            }
+            if let Some(summary) = &a.summary {
+                let _ = write!(
+                    b,
+                    "<br><span class=\"muted\">{}</span>",
+                    words::prose(summary)
+                );
+            }
+            b.push_str("</div>");
+        }
+        let _ = write!(
+            b,
+            "</td><td>{}</td><td>{}</td></tr>",
+            Esc(row.fix_version.unwrap_or("none known")),
+            when(row.first_seen_ms),
+        );
+    }
+    b.push_str("</table></div>");
 }
 
 /// Plans waiting for approval, with their project path, each with an Approve button.
@@ -478,12 +578,12 @@ fn delivery_rows(b: &mut String, items: &[DeliveryRecord], csrf: &str) {
             b,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>",
             r.seq,
-            r.kind.as_str(),
+            words::kind(r.kind),
             r.project.map(|p| p.get().to_string()).unwrap_or_default(),
-            r.state.as_str(),
+            words::delivery_state(r.state),
             r.attempts,
             when(r.received_at_ms),
-            Esc(r.last_error.as_deref().or(r.outcome.as_deref()).unwrap_or("")),
+            words::prose(r.last_error.as_deref().or(r.outcome.as_deref()).unwrap_or("")),
         );
         if r.state == DeliveryState::Dead {
             b.push_str(&button_form(

@@ -1,8 +1,9 @@
 //! The dashboard driven in real headless Chromium over the Chrome DevTools Protocol (our own
 //! small client over a loopback WebSocket): log in, find the vulnerable project, approve its
 //! plan (auto-approval off, so it waits), see the MR on the page and in the simulator, and save
-//! a screenshot of the overview to `target/dashboard-overview.png`. No sleeps: every wait is
-//! on a CDP event or a bounded loop over page state.
+//! screenshots of the overview, the project page and the approvals page at 1280 and 390 px to
+//! `target/screenshots/dashboard-{overview,project,approvals}-{1280,390}.png`. No sleeps: every
+//! wait is on a CDP event or a bounded loop over page state.
 //!
 //! Needs `/usr/bin/chromium` (Debian package `chromium`; `.ci/run` installs it). Without it the
 //! test fails and says so.
@@ -300,11 +301,55 @@ async fn world() -> World {
     World { sim, app, pid }
 }
 
-fn screenshot_path() -> PathBuf {
+fn screenshot_path(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("dashboard-overview.png")
+    target.join("screenshots").join(name)
+}
+
+/// Shows `path` at `width` px, checks that it neither scrolls sideways nor shows an API word,
+/// a literal backtick or a "(s)" plural, and (with a `name`) saves a screenshot under target/.
+async fn check_and_shoot(page: &mut Cdp, base: &str, path: &str, width: u64, name: Option<&str>) {
+    let (height, mobile) = if width < 600 {
+        (844, true)
+    } else {
+        (900, false)
+    };
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}),
+    )
+    .await;
+    page.goto(&format!("{base}{path}")).await;
+    let wide = page.eval("document.documentElement.scrollWidth").await;
+    assert!(
+        wide.as_u64().unwrap() <= width,
+        "{path} is {wide} px wide on a {width} px screen"
+    );
+    let text = page.text().await;
+    for api_word in ["mr_open", "not_fixable", "`", "(s)"] {
+        assert!(
+            !text.contains(api_word),
+            "{path} shows {api_word:?}:\n{text}"
+        );
+    }
+    let Some(name) = name else {
+        return;
+    };
+    let shot = page
+        .call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true}),
+        )
+        .await;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().unwrap())
+        .unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let file = screenshot_path(&format!("dashboard-{name}-{width}.png"));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &png).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,6 +393,13 @@ async fn browser_log_in_approve_and_see_the_mr_reference() {
     assert!(text.contains("RUSTSEC-2022-0013"), "{text}");
     assert!(text.contains("planned"), "{text}");
 
+    // The approvals page while the plan waits, on a desktop and a phone.
+    for width in [1280, 390] {
+        check_and_shoot(&mut page, &base, "/approvals", width, Some("approvals")).await;
+    }
+    page.call("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
+
     // Approve it from the approvals page.
     page.goto(&format!("{base}/approvals")).await;
     let text = page.text().await;
@@ -380,7 +432,7 @@ async fn browser_log_in_approve_and_see_the_mr_reference() {
         .expect("the MR link appears on the project page")
         .to_string();
     let text = page.text().await;
-    assert!(text.contains("mr_open"), "{text}");
+    assert!(text.contains("MR open"), "{text}");
     assert!(text.contains("approved by dashboard"), "{text}");
     w.settle().await;
     let mrs = w
@@ -405,45 +457,30 @@ async fn browser_log_in_approve_and_see_the_mr_reference() {
     assert_eq!(summary["fixes_open"], 1);
     assert_eq!(summary["waiting_for_approval"], 0);
 
-    // On a phone-sized screen the pages do not scroll sideways (wide tables scroll inside).
-    page.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
-    )
-    .await;
-    for path in [
-        "/",
-        &format!("/projects/{}", w.pid),
-        "/approvals",
-        "/deliveries",
-    ] {
-        page.goto(&format!("{base}{path}")).await;
-        let wide = page.eval("document.documentElement.scrollWidth").await;
-        assert!(
-            wide.as_u64().unwrap() <= 390,
-            "{path} is {wide} px wide on a phone"
-        );
+    // Screenshots of the overview and the project page (with its MR) on a desktop and a phone,
+    // saved under target/; on neither do the pages scroll sideways (wide tables scroll inside),
+    // and no page shows an API word, a literal backtick or a "(s)" plural.
+    let project_path = format!("/projects/{}", w.pid);
+    for width in [1280, 390] {
+        for (name, path) in [
+            (Some("overview"), "/"),
+            (Some("project"), project_path.as_str()),
+            (None, "/approvals"),
+            (None, "/deliveries"),
+        ] {
+            check_and_shoot(&mut page, &base, path, width, name).await;
+        }
     }
     page.call("Emulation.clearDeviceMetricsOverride", json!({}))
         .await;
-
-    // The overview, as a screenshot.
     page.goto(&format!("{base}/")).await;
     let text = page.text().await;
-    assert!(text.contains("fixes open (MRs)"), "{text}");
-    let shot = page
-        .call(
-            "Page.captureScreenshot",
-            json!({"format": "png", "captureBeyondViewport": true}),
-        )
-        .await;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().unwrap())
-        .unwrap();
-    assert!(png.starts_with(b"\x89PNG"));
-    let path = screenshot_path();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, &png).unwrap();
+    assert!(text.contains("fix open (MR)"), "{text}");
+    assert!(!text.contains("1 projects"), "{text}");
+    assert!(
+        text.contains("Vulnerable packages now, by worst severity"),
+        "{text}"
+    );
 
     browser.close().await;
     w.app.shutdown().await;

@@ -90,6 +90,66 @@ async fn dashboard_cookie_is_secure_behind_an_https_public_url() {
 }
 
 #[tokio::test]
+async fn dashboard_speaks_plainly_groups_packages_and_links_advisories() {
+    let app = spawn(Options::default()).await;
+    let http = client();
+    let base = &app.base;
+    let cookie = log_in(&app, &http).await;
+    // Without GitLab and with nothing catalogued, the overview says why it is empty.
+    let (_, page) = get(&http, &format!("{base}/"), &cookie).await;
+    assert!(page.contains("GitLab is not configured"), "{page}");
+    assert!(!page.contains("No known vulnerabilities"), "{page}");
+    assert!(page.contains("Vulnerable packages now, by worst severity"));
+
+    let a = &app.app;
+    a.catalog
+        .upsert(&project(1, "acme/app", Visibility::Public))
+        .unwrap();
+    let with = |package: &str, id: &str, level: Level, summary: &str| {
+        let mut f = finding(package, level);
+        f.advisory.id = id.to_string();
+        f.advisory.summary = Some(summary.to_string());
+        f
+    };
+    a.findings
+        .replace(
+            ProjectId(1),
+            vec![
+                with("low-pkg", "PYSEC-2021-1", Level::Low, "minor"),
+                with("bad-pkg", "GHSA-aaaa-bbbb-cccc", Level::Medium, "one"),
+                with(
+                    "bad-pkg",
+                    "RUSTSEC-2099-0001",
+                    Level::Critical,
+                    "uses `unsafe` badly",
+                ),
+            ],
+            1,
+        )
+        .unwrap();
+    let (status, page) = get(&http, &format!("{base}/projects/1"), &cookie).await;
+    assert_eq!(status, 200);
+    // One row per package and version, its advisories inside, the worst package first.
+    assert_eq!(page.matches("bad-pkg 1.0.0").count(), 1, "{page}");
+    assert!(page.contains("Vulnerable packages (2)"), "{page}");
+    assert!(page.find("bad-pkg").unwrap() < page.find("low-pkg").unwrap());
+    for link in [
+        "href=\"https://rustsec.org/advisories/RUSTSEC-2099-0001.html\"",
+        "href=\"https://github.com/advisories/GHSA-aaaa-bbbb-cccc\"",
+        "href=\"https://osv.dev/vulnerability/PYSEC-2021-1\"",
+    ] {
+        assert!(page.contains(link), "{link} missing:\n{page}");
+    }
+    assert!(page.contains("uses <code>unsafe</code> badly"), "{page}");
+    assert!(!page.contains('`'), "literal backticks:\n{page}");
+    // The overview counts the same packages the project page lists.
+    let (_, page) = get(&http, &format!("{base}/"), &cookie).await;
+    assert!(page.contains("acme/app"), "{page}");
+    assert!(!page.contains("GitLab is not configured"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn dashboard_login_pages_escaping_search_and_retry() {
     let healthy = Arc::new(AtomicBool::new(false));
     let h = healthy.clone();
@@ -195,14 +255,14 @@ async fn dashboard_login_pages_escaping_search_and_retry() {
 
     // Projects: search and sort.
     let (_, page) = get(&http, &format!("{base}/projects?q=ACME&sort=risk"), &cookie).await;
-    assert!(page.contains("2 project(s)"), "{page}");
+    assert!(page.contains("2 projects"), "{page}");
     let secret_at = page.find("acme/secret").unwrap();
     let open_at = page.find("acme/open").unwrap();
     assert!(secret_at < open_at, "critical first");
     assert!(!page.contains("tools/quiet"));
     let (_, page) = get(&http, &format!("{base}/projects?q=%3Cx%3E"), &cookie).await;
     assert!(page.contains("value=\"&lt;x&gt;\""), "the query is escaped");
-    assert!(page.contains("0 project(s)"));
+    assert!(page.contains("0 projects"));
 
     // One project: escaped advisory text, badge snippet with its key.
     let (status, page) = get(&http, &format!("{base}/projects/2"), &cookie).await;

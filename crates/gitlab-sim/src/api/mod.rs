@@ -677,7 +677,23 @@ pub(crate) async fn entry(
             501,
             format!("gitlab-sim does not model {method} /api/v4{b}"),
         ),
-        _ => err(404, "404 Not Found"),
+        _ => {
+            // Project and merge request pages for people (see `pages`).
+            let html = (method == "GET")
+                .then(|| {
+                    let w = shared.world.lock().unwrap_or_else(|e| e.into_inner());
+                    crate::pages::page(&w, &raw_path)
+                })
+                .flatten();
+            match html {
+                Some(page) => Reply {
+                    status: 200,
+                    body: Body::Raw(Bytes::from(page), "text/html; charset=utf-8"),
+                    headers: Vec::new(),
+                },
+                None => err(404, "404 Not Found"),
+            }
+        }
     };
     shared.recorder.push(record(reply.status));
     to_response(reply)
