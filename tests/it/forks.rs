@@ -136,8 +136,7 @@ async fn a_persons_branch_and_mr_with_the_bots_name_are_left_alone_and_another_n
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fork_events_leave_a_planned_fix_planned() {
-    let reference =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference");
+    let reference = crate::harness::test_data("");
     let w = world_with(Arc::new(CargoLockLines), move |s| {
         s.advisories = vec![reference.join("rustsec-advisory-db")];
         s.auto_approve = None;
