@@ -27,4 +27,5 @@ pub mod scan;
 pub mod secret;
 pub mod store;
 pub mod tracking;
+pub mod untrusted;
 pub mod worker;

@@ -4,9 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::clock::now_ms;
+use crate::deps::limits::PARSE_BUDGET;
 use crate::deps::{self, DiscoveryRules, ParseError};
 use crate::gitlab::{GitLab, GitLabError, ProjectId, ProjectRef};
 use crate::inventory::table::{Input, Inventory, StoredManifest};
@@ -36,6 +38,8 @@ pub struct RefreshReport {
     pub removed: usize,
     /// Files fetched.
     pub files_fetched: usize,
+    /// Parser runs (once per manifest parsed, plus once more per round of includes it named).
+    pub parser_runs: usize,
     /// GitLab requests made.
     pub requests: u64,
     /// Manifests that could not be parsed.
@@ -43,7 +47,7 @@ pub struct RefreshReport {
 }
 
 /// A file read: its bytes and blob id, or `None` when absent.
-type ReadFile = Option<(Vec<u8>, Option<String>)>;
+type ReadFile = Option<(Bytes, Option<String>)>;
 
 /// Reads files of one project at one ref, remembering what it read.
 struct Reader<'a> {
@@ -54,6 +58,7 @@ struct Reader<'a> {
     tree: Option<&'a HashMap<String, String>>,
     files: HashMap<String, ReadFile>,
     fetched: usize,
+    parser_runs: usize,
 }
 
 impl Reader<'_> {
@@ -77,7 +82,7 @@ impl Reader<'_> {
                 let blob = raw
                     .blob_id
                     .or_else(|| self.tree.and_then(|t| t.get(path).cloned()));
-                Some((raw.content.to_vec(), blob))
+                Some((raw.content, blob))
             }
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
@@ -86,7 +91,7 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn bytes(&self, path: &str) -> Option<Vec<u8>> {
+    fn bytes(&self, path: &str) -> Option<Bytes> {
         self.files
             .get(path)
             .and_then(|f| f.as_ref())
@@ -94,27 +99,40 @@ impl Reader<'_> {
     }
 
     /// Reads a manifest and everything its parse asks for, then parses it. `None` when the
-    /// manifest itself is absent.
+    /// manifest itself is absent. The companions are read first, so that the parse (on the
+    /// blocking pool, within [`PARSE_BUDGET`]) usually runs once; it runs again only when it
+    /// names files not read yet (requirement includes).
     async fn parse(&mut self, path: &str) -> Result<Option<StoredManifest>, GitLabError> {
         self.read(path).await?;
         let Some(bytes) = self.bytes(path) else {
             return Ok(None);
         };
+        for companion in deps::companion_paths(path) {
+            self.read(&companion).await?;
+        }
         let mut asked: BTreeSet<String> = BTreeSet::new();
-        loop {
-            let wanted = deps::files_wanted(path, &bytes, &|p| self.bytes(p));
-            let new: Vec<String> = wanted
+        let result = loop {
+            let files: HashMap<String, Bytes> = self
+                .files
+                .iter()
+                .filter_map(|(p, f)| f.as_ref().map(|(b, _)| (p.clone(), b.clone())))
+                .collect();
+            let attempt = parse_on_blocking_pool(path, bytes.clone(), files).await;
+            self.parser_runs += 1;
+            asked.extend(attempt.asked);
+            let new: Vec<String> = attempt
+                .missing
                 .into_iter()
-                .filter(|p| asked.insert(p.clone()))
+                .filter(|p| !self.files.contains_key(p))
                 .collect();
             if new.is_empty() {
-                break;
+                break attempt.result;
             }
             for p in new {
                 self.read(&p).await?;
             }
-        }
-        let (dependencies, error) = match deps::parse(path, &bytes, &|p| self.bytes(p)) {
+        };
+        let (dependencies, error) = match result {
             Ok(d) => (d, None),
             Err(e) => (Vec::new(), Some(e)),
         };
@@ -139,6 +157,40 @@ impl Reader<'_> {
     }
 }
 
+/// One [`deps::parse_attempt`] on tokio's blocking pool, so that a slow parse never holds a
+/// worker thread; an answer later than [`PARSE_BUDGET`] is a parse error (the thread finishes
+/// on its own: the size and nesting caps of [`deps::limits`] bound its work).
+async fn parse_on_blocking_pool(
+    path: &str,
+    bytes: Bytes,
+    files: HashMap<String, Bytes>,
+) -> deps::Attempt {
+    let owned = path.to_string();
+    let job = tokio::task::spawn_blocking(move || {
+        deps::parse_attempt(&owned, &bytes, &|p| files.get(p).map(|b| b.to_vec()))
+    });
+    let failed = |message: String| deps::Attempt {
+        result: Err(ParseError::new(path, None, message)),
+        asked: Vec::new(),
+        missing: Vec::new(),
+    };
+    match tokio::time::timeout(PARSE_BUDGET, job).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(e)) => failed(format!("the parser failed ({e})")),
+        Err(_) => {
+            tracing::warn!(
+                manifest = %crate::untrusted::printable(path),
+                budget_s = PARSE_BUDGET.as_secs(),
+                "a manifest parse ran over its time budget"
+            );
+            failed(format!(
+                "took longer than {} s to parse",
+                PARSE_BUDGET.as_secs()
+            ))
+        }
+    }
+}
+
 /// Reads a manifest at `git_ref` and every file its parse needs (companions, includes): the
 /// files a patch of it may edit. Absent files are left out.
 pub async fn fetch_manifest_files(
@@ -154,12 +206,13 @@ pub async fn fetch_manifest_files(
         tree: None,
         files: HashMap::new(),
         fetched: 0,
+        parser_runs: 0,
     };
     reader.parse(path).await?;
     Ok(reader
         .files
         .into_iter()
-        .filter_map(|(p, f)| f.map(|(bytes, _)| (p, bytes)))
+        .filter_map(|(p, f)| f.map(|(bytes, _)| (p, bytes.to_vec())))
         .collect())
 }
 
@@ -194,6 +247,7 @@ pub async fn refresh_all(
         tree: Some(&tree),
         files: HashMap::new(),
         fetched: 0,
+        parser_runs: 0,
     };
     for path in &wanted {
         let unchanged = stored.get(path).is_some_and(|m| {
@@ -224,6 +278,7 @@ pub async fn refresh_all(
     }
     report.manifests = wanted.len();
     report.files_fetched = reader.fetched;
+    report.parser_runs = reader.parser_runs;
     report.requests = gitlab.requests_sent() - before;
     Ok(report)
 }
@@ -256,6 +311,7 @@ pub async fn refresh_touched(
         tree: None,
         files: HashMap::new(),
         fetched: 0,
+        parser_runs: 0,
     };
     for path in &candidates {
         match reader.parse(path).await? {
@@ -276,6 +332,7 @@ pub async fn refresh_touched(
     report.manifests = inventory.manifests(project)?.len();
     report.reused = report.manifests.saturating_sub(report.parsed);
     report.files_fetched = reader.fetched;
+    report.parser_runs = reader.parser_runs;
     report.requests = gitlab.requests_sent() - before;
     Ok(report)
 }

@@ -68,6 +68,9 @@ async fn manifests_are_fetched_once_per_blob_and_pushes_reread_only_what_they_to
     // Cargo.lock + Cargo.toml, requirements.txt + base.txt, go.mod; never node_modules.
     assert_eq!(first.files_fetched, 5);
     assert_eq!(first.requests, 1 + 5);
+    // One parse per manifest (companions are read first), one more for requirements.txt's
+    // include.
+    assert_eq!(first.parser_runs, 3 + 1);
     assert_eq!(first.errors.len(), 1);
     let err = first.errors[0].to_string();
     assert!(err.starts_with("could not parse go.mod at line 5"), "{err}");
@@ -147,4 +150,51 @@ async fn manifests_are_fetched_once_per_blob_and_pushes_reread_only_what_they_to
     assert_eq!(gone.removed, 1);
     assert_eq!(inventory.manifests(pid).unwrap().len(), 2);
     assert!(sim.unmodeled().is_empty(), "{:?}", sim.unmodeled());
+}
+
+/// Issue 12 item 3: a small hostile lockfile (80 KB of nested flow mappings, seconds for the YAML
+/// parser) becomes a manifest error naming the limit, parsed once, and the other manifests of
+/// the project are still read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deeply_nested_lockfile_is_a_manifest_error_not_a_stall() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let bot = sim.bot_user();
+    let depth = 80 * 1024 / 5;
+    let hostile = format!(
+        "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {}{}\n",
+        "{a: ".repeat(depth),
+        "}".repeat(depth)
+    );
+    let id = sim.with_world(|w| {
+        let id = w
+            .create_project(
+                ProjectSpec::new("acme", "nested")
+                    .file("pnpm-lock.yaml", hostile.clone())
+                    .file("Cargo.lock", CARGO_LOCK)
+                    .file("Cargo.toml", CARGO_TOML),
+            )
+            .unwrap();
+        w.add_member(id, bot, access::DEVELOPER).unwrap();
+        id
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let inventory = Inventory::open(&store).unwrap();
+    let gl = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
+    let pid = ProjectId(id);
+    let report = refresh_all(&gl, &inventory, pid, "main", &DiscoveryRules::default())
+        .await
+        .unwrap();
+    assert_eq!((report.manifests, report.parser_runs), (2, 2), "{report:?}");
+    let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        errors,
+        vec![format!(
+            "could not parse pnpm-lock.yaml: too deeply nested (limit {})",
+            backline::deps::limits::MAX_YAML_DEPTH
+        )]
+    );
+    let manifests = inventory.manifests(pid).unwrap();
+    let cargo = manifests.iter().find(|m| m.path == "Cargo.lock").unwrap();
+    assert!(cargo.dependencies.iter().any(|d| d.name == "regex"));
 }
