@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::Finding;
 use crate::deps::ParseError;
+use crate::untrusted::printable;
 
 /// `{"findings": [...], "errors": [...]}`.
 pub fn json(findings: &[Finding], errors: &[ParseError]) -> Value {
@@ -42,7 +43,8 @@ pub fn finding_json(f: &Finding) -> Value {
 }
 
 /// A plain-text table per manifest: vulnerabilities first, informational advisories apart,
-/// then errors and a summary line.
+/// then errors and a summary line. Text from manifests and advisories is [`printable`]: no
+/// control character or escape sequence reaches the terminal.
 pub fn table(findings: &[Finding], errors: &[ParseError], manifests: usize) -> String {
     let mut out = String::new();
     let (vulns, info): (Vec<&Finding>, Vec<&Finding>) =
@@ -56,7 +58,7 @@ pub fn table(findings: &[Finding], errors: &[ParseError], manifests: usize) -> S
     if !errors.is_empty() {
         let _ = writeln!(out, "Errors");
         for e in errors {
-            let _ = writeln!(out, "  {e}");
+            let _ = writeln!(out, "  {}", printable(&e.to_string()));
         }
         out.push('\n');
     }
@@ -122,6 +124,7 @@ fn section(out: &mut String, title: &str, rows: &[&Finding]) {
                 f.fix_version.clone().unwrap_or_else(|| "none".into()),
                 f.advisory.summary.clone().unwrap_or_default(),
             ]
+            .map(|cell| printable(&cell).into_owned())
         })
         .collect();
     let mut widths = header.map(str::len);
@@ -134,7 +137,7 @@ fn section(out: &mut String, title: &str, rows: &[&Finding]) {
     for (f, row) in rows.iter().zip(&cells) {
         if current_path != Some(f.path.as_str()) {
             current_path = Some(&f.path);
-            let _ = writeln!(out, "  {} ({})", f.path, f.ecosystem);
+            let _ = writeln!(out, "  {} ({})", printable(&f.path), f.ecosystem);
             let _ = writeln!(out, "    {}", line(&header.map(String::from), &widths));
         }
         let _ = writeln!(out, "    {}", line(row, &widths));
@@ -154,4 +157,50 @@ fn line(cells: &[String; 6], widths: &[usize; 6]) -> String {
         }
     }
     s.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advisories::cvss::Level;
+    use crate::advisories::AdvisoryKind;
+    use crate::ecosystem::Ecosystem;
+    use crate::findings::AdvisoryRef;
+
+    /// Issue 12 item 12: an advisory summary, a package name or a path with escape sequences
+    /// (retitle the window, clear the screen, recolour, overwrite with CR) prints as plain text.
+    #[test]
+    fn the_table_carries_no_terminal_control_characters() {
+        let finding = Finding {
+            path: "app/\u{1b}[2JCargo.lock".into(),
+            ecosystem: Ecosystem::CratesIo,
+            package: "evil\u{1b}]0;owned\u{7}".into(),
+            version: "1.0.0\r".into(),
+            direct: true,
+            fix_version: Some("1.0.1\u{9b}2J".into()),
+            advisory: AdvisoryRef {
+                id: "RUSTSEC-0000-0001".into(),
+                aliases: vec![],
+                summary: Some(
+                    "fine\u{1b}[8mhidden\u{1b}[0m\r\nNo vulnerabilities found\u{202E}".into(),
+                ),
+                severity: Level::High,
+                cvss: None,
+                cvss_score: None,
+                kind: AdvisoryKind::Vulnerability,
+            },
+        };
+        let error = ParseError::new("x/\u{1b}[31mpnpm-lock.yaml", Some(3), "bad \u{1b}[1m");
+        let out = table(&[finding], &[error], 1);
+        let bad: Vec<char> = out
+            .chars()
+            .filter(|&c| c != '\n' && crate::untrusted::terminal::is_hazard(c))
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {out:?}");
+        assert!(
+            out.contains("fine[8mhidden[0m  No vulnerabilities found"),
+            "{out}"
+        );
+        assert!(out.contains("app/[2JCargo.lock (crates.io)"), "{out}");
+    }
 }

@@ -5,5 +5,5 @@
 pub mod markdown;
 pub mod terminal;
 
-pub use markdown::{markdown_inline, markdown_line};
+pub use markdown::{json_in_comment, markdown_inline, markdown_prose};
 pub use terminal::printable;
