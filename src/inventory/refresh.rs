@@ -49,6 +49,38 @@ pub struct RefreshReport {
 /// A file read: its bytes and blob id, or `None` when absent.
 type ReadFile = Option<(Bytes, Option<String>)>;
 
+/// What one refresh of a project may fetch: each file is read up to `max_file_bytes`, and the
+/// whole refresh stops fetching after `max_files` files or `max_total_bytes` bytes. Only the
+/// files of the manifest being parsed are held at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshLimits {
+    /// Largest file read.
+    pub max_file_bytes: usize,
+    /// Most files fetched in one refresh.
+    pub max_files: usize,
+    /// Most bytes fetched in one refresh.
+    pub max_total_bytes: usize,
+}
+
+impl Default for RefreshLimits {
+    fn default() -> Self {
+        RefreshLimits {
+            max_file_bytes: deps::limits::MAX_FILE_BYTES,
+            max_files: 2_000,
+            max_total_bytes: 256 << 20,
+        }
+    }
+}
+
+/// Why a file was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OverLimit {
+    /// The file is larger than `max_file_bytes`.
+    File,
+    /// The refresh already fetched `max_files` files or `max_total_bytes` bytes.
+    Refresh,
+}
+
 /// Reads files of one project at one ref, remembering what it read.
 struct Reader<'a> {
     gitlab: &'a GitLab,
@@ -57,11 +89,68 @@ struct Reader<'a> {
     /// Blob ids from a tree listing, when there was one (then a path not in it is absent).
     tree: Option<&'a HashMap<String, String>>,
     files: HashMap<String, ReadFile>,
+    /// Files not read because of the limits (held as absent in `files`).
+    over: HashMap<String, OverLimit>,
+    limits: RefreshLimits,
     fetched: usize,
+    /// Files asked for (fetched or refused as too large): what `max_files` counts.
+    attempts: usize,
+    /// Bytes read, a refused file counting for what was read of it.
+    fetched_bytes: usize,
     parser_runs: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(
+        gitlab: &'a GitLab,
+        project: ProjectId,
+        git_ref: &'a str,
+        tree: Option<&'a HashMap<String, String>>,
+        limits: RefreshLimits,
+    ) -> Self {
+        Reader {
+            gitlab,
+            project: ProjectRef::Id(project),
+            git_ref,
+            tree,
+            files: HashMap::new(),
+            over: HashMap::new(),
+            limits,
+            fetched: 0,
+            attempts: 0,
+            fetched_bytes: 0,
+            parser_runs: 0,
+        }
+    }
+
+    /// Forgets the files read so far (between manifests: memory stays one manifest's worth).
+    fn release(&mut self) {
+        self.files.clear();
+        self.over.clear();
+    }
+
+    /// The error a manifest gets when one of its files was not read because of the limits.
+    fn over_limit_error(&self, manifest: &str, inputs: &[String]) -> Option<ParseError> {
+        let (path, over) = inputs
+            .iter()
+            .find_map(|p| self.over.get(p).map(|o| (p, *o)))?;
+        let message = match over {
+            OverLimit::File if path == manifest => format!(
+                "file too large (over the limit of {} bytes)",
+                self.limits.max_file_bytes
+            ),
+            OverLimit::File => format!(
+                "{path} is too large (over the limit of {} bytes)",
+                self.limits.max_file_bytes
+            ),
+            OverLimit::Refresh => format!(
+                "not read: this refresh of the project reached its limit of {} files or {} bytes",
+                self.limits.max_files, self.limits.max_total_bytes
+            ),
+        };
+        Some(ParseError::new(manifest, None, message))
+    }
+
     async fn read(&mut self, path: &str) -> Result<(), GitLabError> {
         if self.files.contains_key(path) {
             return Ok(());
@@ -72,13 +161,36 @@ impl Reader<'_> {
                 return Ok(());
             }
         }
+        if self.attempts >= self.limits.max_files
+            || self.fetched_bytes >= self.limits.max_total_bytes
+        {
+            self.over.insert(path.to_string(), OverLimit::Refresh);
+            self.files.insert(path.to_string(), None);
+            return Ok(());
+        }
+        let max_bytes = self
+            .limits
+            .max_file_bytes
+            .min(self.limits.max_total_bytes - self.fetched_bytes);
+        self.attempts += 1;
         let found = match self
             .gitlab
-            .raw_file(&self.project, path, self.git_ref)
+            .raw_file_within(&self.project, path, self.git_ref, max_bytes)
             .await
         {
+            Err(GitLabError::TooLarge { .. }) => {
+                let over = if max_bytes < self.limits.max_file_bytes {
+                    OverLimit::Refresh
+                } else {
+                    OverLimit::File
+                };
+                self.fetched_bytes += max_bytes;
+                self.over.insert(path.to_string(), over);
+                None
+            }
             Ok(raw) => {
                 self.fetched += 1;
+                self.fetched_bytes += raw.content.len();
                 let blob = raw
                     .blob_id
                     .or_else(|| self.tree.and_then(|t| t.get(path).cloned()));
@@ -105,7 +217,19 @@ impl Reader<'_> {
     async fn parse(&mut self, path: &str) -> Result<Option<StoredManifest>, GitLabError> {
         self.read(path).await?;
         let Some(bytes) = self.bytes(path) else {
-            return Ok(None);
+            // Present but not read (over a limit): an error, not a removal.
+            return Ok(self
+                .over_limit_error(path, &[path.to_string()])
+                .map(|error| StoredManifest {
+                    path: path.to_string(),
+                    inputs: vec![Input {
+                        path: path.to_string(),
+                        blob_id: self.tree.and_then(|t| t.get(path).cloned()),
+                    }],
+                    dependencies: Vec::new(),
+                    error: Some(error),
+                    parsed_at_ms: now_ms(),
+                }));
         };
         for companion in deps::companion_paths(path) {
             self.read(&companion).await?;
@@ -132,9 +256,11 @@ impl Reader<'_> {
                 self.read(&p).await?;
             }
         };
-        let (dependencies, error) = match result {
-            Ok(d) => (d, None),
-            Err(e) => (Vec::new(), Some(e)),
+        let read: Vec<String> = asked.iter().cloned().collect();
+        let (dependencies, error) = match (self.over_limit_error(path, &read), result) {
+            (Some(over), _) => (Vec::new(), Some(over)),
+            (None, Ok(d)) => (d, None),
+            (None, Err(e)) => (Vec::new(), Some(e)),
         };
         let inputs = std::iter::once(path.to_string())
             .chain(asked)
@@ -199,15 +325,7 @@ pub async fn fetch_manifest_files(
     git_ref: &str,
     path: &str,
 ) -> Result<HashMap<String, Vec<u8>>, GitLabError> {
-    let mut reader = Reader {
-        gitlab,
-        project: ProjectRef::Id(project),
-        git_ref,
-        tree: None,
-        files: HashMap::new(),
-        fetched: 0,
-        parser_runs: 0,
-    };
+    let mut reader = Reader::new(gitlab, project, git_ref, None, RefreshLimits::default());
     reader.parse(path).await?;
     Ok(reader
         .files
@@ -225,6 +343,26 @@ pub async fn refresh_all(
     git_ref: &str,
     rules: &DiscoveryRules,
 ) -> Result<RefreshReport, RefreshError> {
+    refresh_all_within(
+        gitlab,
+        inventory,
+        project,
+        git_ref,
+        rules,
+        RefreshLimits::default(),
+    )
+    .await
+}
+
+/// [`refresh_all`] within `limits`: a file over them becomes its manifest's error.
+pub async fn refresh_all_within(
+    gitlab: &GitLab,
+    inventory: &Inventory,
+    project: ProjectId,
+    git_ref: &str,
+    rules: &DiscoveryRules,
+    limits: RefreshLimits,
+) -> Result<RefreshReport, RefreshError> {
     let before = gitlab.requests_sent();
     let entries = gitlab.tree(&ProjectRef::Id(project), git_ref).await?;
     let tree: HashMap<String, String> = entries
@@ -240,15 +378,7 @@ pub async fn refresh_all(
         .map(|m| (m.path.clone(), m))
         .collect();
     let mut report = RefreshReport::default();
-    let mut reader = Reader {
-        gitlab,
-        project: ProjectRef::Id(project),
-        git_ref,
-        tree: Some(&tree),
-        files: HashMap::new(),
-        fetched: 0,
-        parser_runs: 0,
-    };
+    let mut reader = Reader::new(gitlab, project, git_ref, Some(&tree), limits);
     for path in &wanted {
         let unchanged = stored.get(path).is_some_and(|m| {
             m.inputs
@@ -262,7 +392,9 @@ pub async fn refresh_all(
             }
             continue;
         }
-        if let Some(m) = reader.parse(path).await? {
+        let parsed = reader.parse(path).await?;
+        reader.release();
+        if let Some(m) = parsed {
             if let Some(e) = &m.error {
                 report.errors.push(e.clone());
             }
@@ -294,6 +426,7 @@ pub async fn refresh_touched(
     touched: &BTreeSet<&str>,
     rules: &DiscoveryRules,
 ) -> Result<RefreshReport, RefreshError> {
+    let limits = RefreshLimits::default();
     let before = gitlab.requests_sent();
     let stored = inventory.manifests(project)?;
     let mut candidates: BTreeSet<String> = stored
@@ -304,17 +437,11 @@ pub async fn refresh_touched(
     let touched_paths: Vec<String> = touched.iter().map(|s| s.to_string()).collect();
     candidates.extend(deps::discover(&touched_paths, rules));
     let mut report = RefreshReport::default();
-    let mut reader = Reader {
-        gitlab,
-        project: ProjectRef::Id(project),
-        git_ref,
-        tree: None,
-        files: HashMap::new(),
-        fetched: 0,
-        parser_runs: 0,
-    };
+    let mut reader = Reader::new(gitlab, project, git_ref, None, limits);
     for path in &candidates {
-        match reader.parse(path).await? {
+        let parsed = reader.parse(path).await?;
+        reader.release();
+        match parsed {
             Some(m) => {
                 if let Some(e) = &m.error {
                     report.errors.push(e.clone());

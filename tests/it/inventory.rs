@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use backline::deps::DiscoveryRules;
 use backline::gitlab::{ClientConfig, GitLab, ProjectId};
-use backline::inventory::{refresh_all, refresh_touched, Inventory};
+use backline::inventory::{
+    refresh_all, refresh_all_within, refresh_touched, Inventory, RefreshLimits,
+};
 use backline::secret::Secret;
 use backline::store::Store;
 use gitlab_sim::{access, GitLabSim, ProjectSpec, SimConfig};
@@ -197,4 +199,79 @@ async fn a_deeply_nested_lockfile_is_a_manifest_error_not_a_stall() {
     let manifests = inventory.manifests(pid).unwrap();
     let cargo = manifests.iter().find(|m| m.path == "Cargo.lock").unwrap();
     assert!(cargo.dependencies.iter().any(|d| d.name == "regex"));
+}
+
+/// Issue 12 item 5: a refresh reads each file up to a cap and the project up to a budget of
+/// files and bytes; what is over becomes the manifest's error (the manifest is not dropped),
+/// and the rest of the project is still read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_over_the_refresh_limits_are_manifest_errors() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let bot = sim.bot_user();
+    let big_lock = format!("{CARGO_LOCK}\n# {}\n", "x".repeat(20_000));
+    let big_toml = format!("{CARGO_TOML}\n# {}\n", "x".repeat(20_000));
+    let id = sim.with_world(|w| {
+        let id = w
+            .create_project(
+                ProjectSpec::new("acme", "big")
+                    .file("a/Cargo.lock", big_lock.clone())
+                    .file("b/Cargo.lock", CARGO_LOCK)
+                    .file("b/Cargo.toml", big_toml.clone())
+                    .file("c/go.mod", "module x\n\ngo 1.21\n")
+                    .file("d/go.mod", "module y\n\ngo 1.21\n"),
+            )
+            .unwrap();
+        w.add_member(id, bot, access::DEVELOPER).unwrap();
+        id
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let inventory = Inventory::open(&store).unwrap();
+    let gl = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
+    let pid = ProjectId(id);
+    let limits = RefreshLimits {
+        max_file_bytes: 10_000,
+        max_files: 4,
+        max_total_bytes: 1 << 20,
+    };
+    let report = refresh_all_within(
+        &gl,
+        &inventory,
+        pid,
+        "main",
+        &DiscoveryRules::default(),
+        limits,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.manifests, 4, "{report:?}");
+    let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        errors,
+        vec![
+            "could not parse a/Cargo.lock: file too large (over the limit of 10000 bytes)".to_string(),
+            "could not parse b/Cargo.lock: b/Cargo.toml is too large (over the limit of 10000 bytes)".to_string(),
+            "could not parse d/go.mod: not read: this refresh of the project reached its limit of 4 files or 1048576 bytes".to_string(),
+        ],
+        "{report:?}"
+    );
+    // Nothing oversized was ever requested twice (no retry of a too-large answer): the tree,
+    // a/Cargo.lock, b/Cargo.lock, b/Cargo.toml, c/go.mod; d/go.mod is never asked for.
+    assert_eq!(
+        (report.files_fetched, report.requests),
+        (2, 5),
+        "{report:?}"
+    );
+    let manifests = inventory.manifests(pid).unwrap();
+    assert_eq!(
+        manifests.len(),
+        4,
+        "over-limit manifests are kept, with their error"
+    );
+    assert!(manifests
+        .iter()
+        .find(|m| m.path == "c/go.mod")
+        .unwrap()
+        .error
+        .is_none());
 }
