@@ -82,6 +82,35 @@ pub fn table(findings: &[Finding], errors: &[ParseError], manifests: usize) -> S
     out
 }
 
+/// The findings an allow list accepted, each with its reason, and the list's entries that
+/// matched nothing; empty when there are neither.
+pub fn allowed(allowed: &[(Finding, String)], unused: &[&str]) -> String {
+    let mut out = String::new();
+    if !allowed.is_empty() {
+        let _ = writeln!(out, "Allowed (on the allow list)");
+        for (f, reason) in allowed {
+            let _ = writeln!(
+                out,
+                "  {} {} in {}: {} ({})",
+                printable(&f.package),
+                printable(&f.version),
+                printable(&f.path),
+                printable(&f.advisory.id),
+                printable(reason)
+            );
+        }
+        out.push('\n');
+    }
+    if !unused.is_empty() {
+        let _ = writeln!(
+            out,
+            "Allow list entries that match nothing (remove them): {}\n",
+            printable(&unused.join(", "))
+        );
+    }
+    out
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
