@@ -31,5 +31,6 @@ pub mod scan;
 pub mod secret;
 pub mod store;
 pub mod tracking;
+pub mod untrusted;
 pub mod upgrade;
 pub mod worker;

@@ -14,6 +14,7 @@ use crate::inbox::{Claimed, Inbox};
 use crate::lanes::{Job, Lanes};
 use crate::metrics::Metrics;
 use crate::store::StoreError;
+use crate::untrusted::printable;
 
 /// Retry rules.
 #[derive(Debug, Clone, Copy)]
@@ -157,7 +158,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
     }
     match result {
         Ok(outcome) => {
-            tracing::info!(seq, kind = %kind, project = ?record.project.map(|p| p.get()), %outcome, "delivery handled");
+            tracing::info!(seq, kind = %kind, project = ?record.project.map(|p| p.get()), outcome = %printable(&outcome), "delivery handled");
             ctx.inbox.ack(seq, &outcome, now_ms())?;
             ctx.metrics.handled(kind, "done", elapsed);
             Ok(None)
@@ -165,7 +166,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
         Err(HandlerError::Transient(error)) if record.attempts < ctx.retry.max_attempts => {
             let jitter = rand::thread_rng().gen_range(0.8..1.2);
             let delay = backoff(&ctx.retry, record.attempts, jitter);
-            tracing::warn!(seq, kind = %kind, attempts = record.attempts, %error, retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
+            tracing::warn!(seq, kind = %kind, attempts = record.attempts, error = %printable(&error), retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
             let at = now_ms() + delay.as_millis() as i64;
             ctx.inbox.retry_later(seq, &error, at)?;
             ctx.metrics.handled(kind, "retry", elapsed);
@@ -179,7 +180,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
                 HandlerError::Permanent(error) => error,
                 HandlerError::RateLimited { message, .. } => message,
             };
-            tracing::warn!(seq, kind = %kind, %reason, "delivery moved to the dead letters");
+            tracing::warn!(seq, kind = %kind, reason = %printable(&reason), "delivery moved to the dead letters");
             bury(ctx, seq, reason).await?;
             ctx.metrics.handled(kind, "dead", elapsed);
             Ok(None)

@@ -6,6 +6,7 @@
 use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 
+use super::limits::ArchiveLimits;
 use super::model::Advisory;
 use super::osv::{self, Parsed};
 use super::rustsec;
@@ -58,6 +59,9 @@ pub struct ImportReport {
     pub withdrawn: Vec<String>,
     /// Files that could not be read, one entry each.
     pub errors: Vec<ImportError>,
+    /// The import stopped early (a zip over its decompressed size cap): what was read is not
+    /// the whole database.
+    pub incomplete: bool,
 }
 
 /// A file that could not be imported.
@@ -185,11 +189,18 @@ pub fn import_path(path: &Path) -> Result<ImportReport, ImportFailure> {
 
 /// Imports the OSV records of a zip held in memory; `name` names it in errors.
 pub fn import_zip_bytes(name: &str, bytes: Vec<u8>) -> ImportReport {
+    import_zip_bytes_within(name, bytes, &ArchiveLimits::default())
+}
+
+/// [`import_zip_bytes`] within `limits`: a record decompressing past `max_entry_bytes` is an
+/// error (the others are read); an archive past `max_archive_bytes` stops the import
+/// ([`ImportReport::incomplete`]).
+pub fn import_zip_bytes_within(name: &str, bytes: Vec<u8>, limits: &ArchiveLimits) -> ImportReport {
     let mut report = ImportReport {
         layout: Some(Layout::OsvZip),
         ..Default::default()
     };
-    read_zip(name, Cursor::new(bytes), &mut report);
+    read_zip(name, Cursor::new(bytes), limits, &mut report);
     report
 }
 
@@ -268,7 +279,12 @@ fn record(name: &str, ext: Option<&str>, bytes: &[u8], report: &mut ImportReport
 fn import_zip_file(path: &Path, report: &mut ImportReport) {
     let name = path.display().to_string();
     match std::fs::File::open(path) {
-        Ok(file) => read_zip(&name, std::io::BufReader::new(file), report),
+        Ok(file) => read_zip(
+            &name,
+            std::io::BufReader::new(file),
+            &ArchiveLimits::default(),
+            report,
+        ),
         Err(e) => report.errors.push(ImportError {
             file: name,
             message: e.to_string(),
@@ -276,7 +292,12 @@ fn import_zip_file(path: &Path, report: &mut ImportReport) {
     }
 }
 
-fn read_zip<R: Read + Seek>(name: &str, reader: R, report: &mut ImportReport) {
+fn read_zip<R: Read + Seek>(
+    name: &str,
+    reader: R,
+    limits: &ArchiveLimits,
+    report: &mut ImportReport,
+) {
     let mut archive = match zip::ZipArchive::new(reader) {
         Ok(a) => a,
         Err(e) => {
@@ -288,6 +309,7 @@ fn read_zip<R: Read + Seek>(name: &str, reader: R, report: &mut ImportReport) {
         }
     };
     let mut buf = Vec::new();
+    let mut total: u64 = 0;
     for i in 0..archive.len() {
         let mut entry = match archive.by_index(i) {
             Ok(entry) => entry,
@@ -308,10 +330,36 @@ fn read_zip<R: Read + Seek>(name: &str, reader: R, report: &mut ImportReport) {
             continue;
         }
         buf.clear();
-        if let Err(e) = entry.read_to_end(&mut buf) {
+        // Read one byte past the caps, whatever size the entry declares.
+        let allowed = limits
+            .max_entry_bytes
+            .min(limits.max_archive_bytes.saturating_sub(total));
+        if let Err(e) = (&mut entry).take(allowed + 1).read_to_end(&mut buf) {
             report.errors.push(ImportError {
                 file: entry_name,
                 message: e.to_string(),
+            });
+            continue;
+        }
+        total += buf.len() as u64;
+        if total > limits.max_archive_bytes {
+            report.errors.push(ImportError {
+                file: name.to_string(),
+                message: format!(
+                    "decompresses to more than {} bytes: import stopped",
+                    limits.max_archive_bytes
+                ),
+            });
+            report.incomplete = true;
+            return;
+        }
+        if buf.len() as u64 > limits.max_entry_bytes {
+            report.errors.push(ImportError {
+                file: entry_name,
+                message: format!(
+                    "decompresses to more than {} bytes: skipped",
+                    limits.max_entry_bytes
+                ),
             });
             continue;
         }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cvss;
 pub mod import;
 pub mod index;
+pub mod limits;
 pub mod links;
 pub mod matching;
 pub mod model;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 
-use super::import::{import_zip_bytes, ImportError};
+use super::import::{import_zip_bytes_within, ImportError};
 use super::index::Index;
+use super::limits::ArchiveLimits;
 use super::persist::{AdvisoryStore, StoredAdvisory, Validators};
 use crate::ecosystem::Ecosystem;
 use crate::store::{Store, StoreError};
@@ -28,6 +29,8 @@ pub struct SyncOptions {
     pub timeout: Duration,
     /// Trust store and proxies.
     pub network: crate::net::Network,
+    /// Caps on a download and the zip in it.
+    pub limits: ArchiveLimits,
 }
 
 impl Default for SyncOptions {
@@ -37,6 +40,7 @@ impl Default for SyncOptions {
             ecosystems: Ecosystem::ALL.to_vec(),
             timeout: Duration::from_secs(300),
             network: crate::net::Network::default(),
+            limits: ArchiveLimits::default(),
         }
     }
 }
@@ -110,14 +114,31 @@ pub async fn sync(store: &Store, options: &SyncOptions) -> Result<SyncReport, Sy
             ecosystem.osv_name()
         );
         let outcome =
-            match fetch(&client, &url, old.as_ref()).await {
+            match fetch(
+                &client,
+                &url,
+                old.as_ref(),
+                options.limits.max_download_bytes,
+            )
+            .await
+            {
                 Err(message) => Outcome::Failed(message),
                 Ok(None) => Outcome::NotModified,
                 Ok(Some((bytes, validators))) => {
-                    let report = tokio::task::spawn_blocking(move || import_zip_bytes(&url, bytes))
-                        .await
-                        .map_err(|e| StoreError::Task(e.to_string()))?;
-                    if report.advisories.is_empty() && !report.errors.is_empty() {
+                    let limits = options.limits;
+                    let report = tokio::task::spawn_blocking(move || {
+                        import_zip_bytes_within(&url, bytes, &limits)
+                    })
+                    .await
+                    .map_err(|e| StoreError::Task(e.to_string()))?;
+                    if report.incomplete {
+                        let why = report
+                            .errors
+                            .last()
+                            .map(|e| e.to_string())
+                            .unwrap_or_default();
+                        Outcome::Failed(why)
+                    } else if report.advisories.is_empty() && !report.errors.is_empty() {
                         Outcome::Failed(format!(
                             "{} unreadable records, none read ({})",
                             report.errors.len(),
@@ -167,11 +188,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Task(e.to_string()))
 }
 
-/// `Ok(None)` for 304; `Ok(Some(body, validators))` for 200.
+/// `Ok(None)` for 304; `Ok(Some(body, validators))` for 200. A body over `max_bytes` (as
+/// announced, or as it arrives) is an error, and no more of it is read.
 async fn fetch(
     client: &reqwest::Client,
     url: &str,
     old: Option<&Validators>,
+    max_bytes: u64,
 ) -> Result<Option<(Vec<u8>, Validators)>, String> {
     let mut request = client.get(url);
     if let Some(v) = old {
@@ -182,7 +205,7 @@ async fn fetch(
             request = request.header(IF_MODIFIED_SINCE, date);
         }
     }
-    let response = request
+    let mut response = request
         .send()
         .await
         .map_err(|e| match reqwest::Url::parse(url) {
@@ -203,11 +226,22 @@ async fn fetch(
                 etag: header(ETAG),
                 last_modified: header(LAST_MODIFIED),
             };
-            let body = response
-                .bytes()
+            let too_large = || format!("{url}: the download is larger than {max_bytes} bytes");
+            if response.content_length().is_some_and(|n| n > max_bytes) {
+                return Err(too_large());
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
                 .await
-                .map_err(|e| format!("{url}: reading the body: {e}"))?;
-            Ok(Some((body.to_vec(), validators)))
+                .map_err(|e| format!("{url}: reading the body: {e}"))?
+            {
+                if (body.len() + chunk.len()) as u64 > max_bytes {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Some((body, validators)))
         }
         other => Err(format!("{url}: HTTP {other}")),
     }

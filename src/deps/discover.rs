@@ -40,7 +40,7 @@ pub const DEFAULT_SKIP: &[&str] = &[
 ];
 
 /// Largest file [`scan_dir`] reads (bigger files are reported as errors).
-const MAX_FILE: u64 = 64 * 1024 * 1024;
+const MAX_FILE: u64 = super::limits::MAX_FILE_BYTES as u64;
 
 /// Which paths discovery skips. As configuration (serde), a missing `skip` means the defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ pub mod composer;
 pub mod discover;
 pub mod gemfile;
 pub mod gomod;
+pub mod limits;
 pub mod npm;
 pub mod nuget;
 pub mod pipfile;
@@ -337,12 +338,14 @@ pub fn format_of(path: &str) -> Option<ManifestFormat> {
 /// `path` is the manifest's path relative to the repository root (forward slashes); `lookup`
 /// answers the bytes of other repository files (companions such as `Cargo.toml`, included
 /// requirement files), also by root-relative path, or `None` when absent. The result is
-/// deduplicated: one entry per (name, version, source), direct if any occurrence is.
+/// deduplicated: one entry per (name, version, source), direct if any occurrence is. A manifest
+/// over [`limits::MAX_FILE_BYTES`] is refused unread.
 pub fn parse(
     path: &str,
     bytes: &[u8],
     lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<Vec<Dependency>, ParseError> {
+    limits::check_size(path, bytes.len())?;
     let format = format_of(path)
         .ok_or_else(|| ParseError::new(path, None, "not a manifest or lockfile backline knows"))?;
     // Decoded once here, for every reader: UTF-8 and UTF-16 byte order marks.
@@ -379,25 +382,66 @@ pub fn parse(
     Ok(dedupe(deps))
 }
 
+/// One [`parse`] together with the files it asked `lookup` for.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The parse's answer with the files `lookup` had.
+    pub result: Result<Vec<Dependency>, ParseError>,
+    /// Every other file the parse looked up, found or not, in first-asked order.
+    pub asked: Vec<String>,
+    /// The subset of `asked` that `lookup` did not have.
+    pub missing: Vec<String>,
+}
+
+/// Parses once, recording which other files the parse read. For a caller that fetches files
+/// asynchronously (through the GitLab API): when `missing` names files it has not tried yet,
+/// fetch those and parse again; otherwise `result` is final.
+pub fn parse_attempt(
+    path: &str,
+    bytes: &[u8],
+    lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Attempt {
+    let asked = std::cell::RefCell::new(Vec::<String>::new());
+    let missing = std::cell::RefCell::new(Vec::<String>::new());
+    let recording = |p: &str| {
+        let found = lookup(p);
+        if !asked.borrow().iter().any(|a| a == p) {
+            asked.borrow_mut().push(p.to_string());
+            if found.is_none() {
+                missing.borrow_mut().push(p.to_string());
+            }
+        }
+        found
+    };
+    let result = parse(path, bytes, &recording);
+    Attempt {
+        result,
+        asked: asked.into_inner(),
+        missing: missing.into_inner(),
+    }
+}
+
 /// The repository files that parsing `path` asks for and `lookup` does not have: companions
-/// and (for requirements files) includes. For a caller that fetches files asynchronously
-/// (through the GitLab API): fetch these, then ask again with them added, until it answers
-/// none that are new; then call [`parse`].
+/// and (for requirements files) includes (the `missing` of a [`parse_attempt`]).
 pub fn files_wanted(
     path: &str,
     bytes: &[u8],
     lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Vec<String> {
-    let missing = std::cell::RefCell::new(Vec::<String>::new());
-    let recording = |p: &str| {
-        let found = lookup(p);
-        if found.is_none() && !missing.borrow().iter().any(|m| m == p) {
-            missing.borrow_mut().push(p.to_string());
-        }
-        found
-    };
-    let _ = parse(path, bytes, &recording);
-    missing.into_inner()
+    parse_attempt(path, bytes, lookup).missing
+}
+
+/// The companion files (see [`ManifestFormat::companions`]) of the manifest at `path`, as
+/// root-relative paths: worth fetching before the first parse.
+pub fn companion_paths(path: &str) -> Vec<String> {
+    format_of(path)
+        .map(|f| {
+            f.companions()
+                .iter()
+                .map(|c| text::sibling(path, c))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The key under which two names are the same package in an ecosystem: PEP 503 for PyPI,

@@ -415,6 +415,38 @@ snapshots:
         assert_eq!(deps.len(), 1);
     }
 
+    /// An 80 KB lockfile of nested flow mappings: the YAML parser's scanner is quadratic in
+    /// their depth (seconds for this one); the depth pre-scan refuses it before it gets there.
+    pub(crate) fn nested_lockfile(bytes: usize) -> String {
+        let depth = bytes / 5;
+        format!(
+            "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {}{}\n",
+            "{a: ".repeat(depth),
+            "}".repeat(depth)
+        )
+    }
+
+    #[test]
+    fn a_deeply_nested_lockfile_is_refused_not_parsed() {
+        let hostile = nested_lockfile(80 * 1024);
+        assert!(hostile.len() >= 80 * 1024);
+        let e = parse("pnpm-lock.yaml", hostile.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "could not parse pnpm-lock.yaml: too deeply nested (limit {})",
+                crate::deps::limits::MAX_YAML_DEPTH
+            )
+        );
+        // Nesting at the limit still parses (the cap refuses only what is over it).
+        let fine = format!(
+            "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {}{}\n",
+            "{a: ".repeat(40),
+            "}".repeat(40)
+        );
+        assert_eq!(parse("pnpm-lock.yaml", fine.as_bytes()).unwrap().len(), 1);
+    }
+
     #[test]
     fn malformed_yaml_names_the_line() {
         let bad = "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies: {a: [}\n";

@@ -79,6 +79,11 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
         }
     }
 
+    let too_large = |_: TooLarge| TooLarge::error(file);
+    let mut expander = Expander {
+        props: &props,
+        work: 0,
+    };
     let mut managed: HashMap<String, Option<String>> = HashMap::new();
     if let Some(deps) =
         child(project, "dependencyManagement").and_then(|m| child(m, "dependencies"))
@@ -87,11 +92,12 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
             .children()
             .filter(|n| n.tag_name().name() == "dependency")
         {
-            if let Some(name) = coordinates(d, &props) {
-                managed.insert(
-                    name,
-                    child_text(d, "version").and_then(|v| resolve(v, &props)),
-                );
+            if let Some(name) = coordinates(d, &mut expander).map_err(too_large)? {
+                let version = match child_text(d, "version") {
+                    Some(v) => expander.resolve(v).map_err(too_large)?,
+                    None => None,
+                };
+                managed.insert(name, version);
             }
         }
     }
@@ -102,11 +108,11 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
             .children()
             .filter(|n| n.tag_name().name() == "dependency")
         {
-            let Some(name) = coordinates(d, &props) else {
+            let Some(name) = coordinates(d, &mut expander).map_err(too_large)? else {
                 continue;
             };
             let version = match child_text(d, "version") {
-                Some(v) => resolve(v, &props),
+                Some(v) => expander.resolve(v).map_err(too_large)?,
                 None => managed.get(&name).cloned().flatten(),
             };
             let scope = child_text(d, "scope");
@@ -140,25 +146,74 @@ fn child_text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
 }
 
 /// `groupId:artifactId`, resolved; `None` when either is missing or unresolvable.
-fn coordinates(dep: Node, props: &HashMap<String, String>) -> Option<String> {
-    let group = resolve(child_text(dep, "groupId")?, props)?;
-    let artifact = resolve(child_text(dep, "artifactId")?, props)?;
-    Some(format!("{group}:{artifact}"))
+fn coordinates(dep: Node, props: &mut Expander) -> Result<Option<String>, TooLarge> {
+    let (Some(group), Some(artifact)) = (child_text(dep, "groupId"), child_text(dep, "artifactId"))
+    else {
+        return Ok(None);
+    };
+    let (Some(group), Some(artifact)) = (props.resolve(group)?, props.resolve(artifact)?) else {
+        return Ok(None);
+    };
+    Ok(Some(format!("{group}:{artifact}")))
 }
 
-/// Substitutes `${...}` references; `None` when one is unknown (or they nest too deep).
-fn resolve(value: &str, props: &HashMap<String, String>) -> Option<String> {
-    let mut s = value.to_string();
-    for _ in 0..16 {
-        let Some(start) = s.find("${") else {
-            return Some(s);
-        };
-        let end = start + s[start..].find('}')?;
-        let key = &s[start + 2..end];
-        let replacement = props.get(key)?;
-        s = format!("{}{}{}", &s[..start], replacement, &s[end + 1..]);
+/// Longest value a `${...}` expansion may produce: no real version or coordinate comes near it.
+pub const MAX_EXPANDED_BYTES: usize = 4096;
+
+/// Most bytes all the expansions of one file may scan and copy together.
+pub const MAX_EXPANSION_WORK: usize = 4 * 1024 * 1024;
+
+/// Expansion ran past [`MAX_EXPANDED_BYTES`] or [`MAX_EXPANSION_WORK`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TooLarge;
+
+impl TooLarge {
+    fn error(file: &str) -> ParseError {
+        ParseError::new(file, None, "property expansion too large")
     }
-    None
+}
+
+/// Substitutes `${...}` references within a budget shared by the whole file.
+struct Expander<'p> {
+    props: &'p HashMap<String, String>,
+    /// Bytes scanned and copied so far.
+    work: usize,
+}
+
+impl Expander<'_> {
+    fn charge(&mut self, bytes: usize) -> Result<(), TooLarge> {
+        self.work = self.work.saturating_add(bytes);
+        if self.work > MAX_EXPANSION_WORK {
+            return Err(TooLarge);
+        }
+        Ok(())
+    }
+
+    /// `value` with its references substituted; `Ok(None)` when one is unknown (or they nest
+    /// too deep), an error when the result or the work would be too large.
+    fn resolve(&mut self, value: &str) -> Result<Option<String>, TooLarge> {
+        self.charge(value.len())?;
+        let mut s = value.to_string();
+        for _ in 0..16 {
+            let Some(start) = s.find("${") else {
+                return Ok(Some(s));
+            };
+            let Some(end) = s[start..].find('}').map(|e| start + e) else {
+                return Ok(None);
+            };
+            let key = &s[start + 2..end];
+            let Some(replacement) = self.props.get(key) else {
+                return Ok(None);
+            };
+            let len = s.len() - (end + 1 - start) + replacement.len();
+            if len > MAX_EXPANDED_BYTES {
+                return Err(TooLarge);
+            }
+            self.charge(len)?;
+            s = format!("{}{}{}", &s[..start], replacement, &s[end + 1..]);
+        }
+        Ok(None)
+    }
 }
 
 /// A concrete version: `1.2.3` or `[1.2.3]`; other ranges are not pins.
@@ -329,5 +384,56 @@ mod tests {
         );
         let e = parse("pom.xml", b"<?xml version=\"1.0\"?>\n<settings/>\n").unwrap_err();
         assert_eq!(e.line, Some(2));
+    }
+
+    /// Issue 12 item 4: a 1 MB property used by 200 dependencies (27 s before) is refused
+    /// after a bounded amount of work.
+    #[test]
+    fn a_huge_property_used_many_times_is_refused() {
+        let mut pom = format!(
+            "<project><properties><big>{}</big></properties><dependencies>",
+            "x".repeat(1 << 20)
+        );
+        for i in 0..200 {
+            pom.push_str(&format!(
+                "<dependency><groupId>g</groupId><artifactId>a{i}</artifactId><version>${{big}}</version></dependency>"
+            ));
+        }
+        pom.push_str("</dependencies></project>");
+        let e = parse("pom.xml", pom.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "could not parse pom.xml: property expansion too large"
+        );
+    }
+
+    #[test]
+    fn properties_that_double_at_each_level_are_refused() {
+        let mut props = format!("<p0>{}</p0>", "a".repeat(1500));
+        for i in 1..4 {
+            props.push_str(&format!("<p{i}>${{p{j}}}${{p{j}}}</p{i}>", j = i - 1));
+        }
+        let pom = format!(
+            "<project><properties>{props}</properties><dependencies><dependency><groupId>g</groupId><artifactId>a</artifactId><version>${{p3}}</version></dependency></dependencies></project>"
+        );
+        let e = parse("pom.xml", pom.as_bytes()).unwrap_err();
+        assert_eq!(e.message, "property expansion too large");
+    }
+
+    #[test]
+    fn many_small_expansions_share_one_work_budget() {
+        // Each value is under the length cap; together they are over the work budget.
+        let mut pom = format!(
+            "<project><properties><v>{}</v></properties><dependencies>",
+            "1".repeat(MAX_EXPANDED_BYTES - 8)
+        );
+        for i in 0..(MAX_EXPANSION_WORK / MAX_EXPANDED_BYTES + 10) {
+            pom.push_str(&format!(
+                "<dependency><groupId>g</groupId><artifactId>a{i}</artifactId><version>${{v}}</version></dependency>"
+            ));
+        }
+        pom.push_str("</dependencies></project>");
+        let e = parse("pom.xml", pom.as_bytes()).unwrap_err();
+        assert_eq!(e.message, "property expansion too large");
     }
 }

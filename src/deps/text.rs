@@ -96,11 +96,13 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Parses YAML text into `T`, with errors placed by line.
+/// Parses YAML text into `T`, with errors placed by line; text nested deeper than
+/// [`MAX_YAML_DEPTH`](super::limits::MAX_YAML_DEPTH) is refused before the parser sees it.
 pub(crate) fn from_yaml<T: serde::de::DeserializeOwned>(
     file: &str,
     text: &str,
 ) -> Result<T, ParseError> {
+    super::limits::check_yaml_depth(file, text, super::limits::MAX_YAML_DEPTH)?;
     serde_norway::from_str(text).map_err(|e| {
         let line = e.location().map(|l| l.line());
         let msg = e.to_string();

@@ -499,4 +499,18 @@ __metadata:
         assert_eq!(e.file, "yarn.lock");
         assert_eq!(e.line, Some(15), "{e}");
     }
+
+    #[test]
+    fn a_deeply_nested_berry_lockfile_is_refused() {
+        let hostile = format!(
+            "__metadata:\n  version: 6\n\n\"a@npm:1\":\n  resolution: {}{}\n",
+            "[".repeat(40_000),
+            "]".repeat(40_000)
+        );
+        let e = parse("yarn.lock", hostile.as_bytes(), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "could not parse yarn.lock: too deeply nested (limit 64)"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Findings: which dependencies an advisory affects, with the fix version. Pure: dependencies
 //! and an index in, findings out. Used by `backline scan` and by the service.
 
+pub mod allow;
 pub mod outdated;
 pub mod render;
 pub mod table;

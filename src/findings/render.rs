@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::{Finding, Unchecked};
 use crate::deps::ParseError;
+use crate::untrusted::printable;
 
 /// How many unchecked dependencies the table lists before it says "and N more".
 const UNCHECKED_ROWS: usize = 10;
@@ -35,20 +36,6 @@ pub fn unchecked_json(u: &Unchecked) -> Value {
     })
 }
 
-/// Text from a file or a database made safe for a terminal: control characters (escape
-/// sequences, carriage returns, newlines) are shown escaped (`\u{1b}`), never sent raw.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// One finding as JSON.
 pub fn finding_json(f: &Finding) -> Value {
     json!({
@@ -73,7 +60,8 @@ pub fn finding_json(f: &Finding) -> Value {
 }
 
 /// A plain-text table per manifest: vulnerabilities first, informational advisories apart,
-/// then what was not checked, errors and a summary line.
+/// then what was not checked, errors and a summary line. Text from manifests and advisories is
+/// [`printable`]: no control character or escape sequence reaches the terminal.
 pub fn table(
     findings: &[Finding],
     errors: &[ParseError],
@@ -176,6 +164,35 @@ fn not_checked(out: &mut String, unchecked: &[Unchecked]) {
     out.push('\n');
 }
 
+/// The findings an allow list accepted, each with its reason, and the list's entries that
+/// matched nothing; empty when there are neither.
+pub fn allowed(allowed: &[(Finding, String)], unused: &[&str]) -> String {
+    let mut out = String::new();
+    if !allowed.is_empty() {
+        let _ = writeln!(out, "Allowed (on the allow list)");
+        for (f, reason) in allowed {
+            let _ = writeln!(
+                out,
+                "  {} {} in {}: {} ({})",
+                printable(&f.package),
+                printable(&f.version),
+                printable(&f.path),
+                printable(&f.advisory.id),
+                printable(reason)
+            );
+        }
+        out.push('\n');
+    }
+    if !unused.is_empty() {
+        let _ = writeln!(
+            out,
+            "Allow list entries that match nothing (remove them): {}\n",
+            printable(&unused.join(", "))
+        );
+    }
+    out
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -206,18 +223,20 @@ fn section(out: &mut String, title: &str, rows: &[&Finding]) {
             } else {
                 format!("{} (transitive)", f.package)
             };
+            let level = if f.is_vulnerability() {
+                severity_cell(f)
+            } else {
+                f.advisory.kind.as_str().to_string()
+            };
             [
-                printable(&package),
-                printable(&f.version),
-                printable(&f.advisory.id),
-                if f.is_vulnerability() {
-                    severity_cell(f)
-                } else {
-                    f.advisory.kind.as_str().to_string()
-                },
-                printable(f.fix_version.as_deref().unwrap_or("none")),
-                printable(f.advisory.summary.as_deref().unwrap_or_default()),
+                package.as_str(),
+                f.version.as_str(),
+                f.advisory.id.as_str(),
+                level.as_str(),
+                f.fix_version.as_deref().unwrap_or("none"),
+                f.advisory.summary.as_deref().unwrap_or_default(),
             ]
+            .map(|cell| printable(cell).into_owned())
         })
         .collect();
     let mut widths = header.map(str::len);
@@ -256,7 +275,6 @@ fn line(cells: &[String; 6], widths: &[usize; 6]) -> String {
 mod tests {
     use super::*;
     use crate::deps::UncheckedReason;
-    use crate::ecosystem::Ecosystem;
 
     fn unchecked(package: &str, version: Option<&str>, reason: UncheckedReason) -> Unchecked {
         Unchecked {
@@ -284,12 +302,54 @@ mod tests {
         shown.rotate_right(1);
         let t = table(&[], &[], &shown, 1);
         assert!(t.contains("Not checked (13:"), "{t}");
-        assert!(
-            t.contains("  Cargo.lock: evil\\u{1b}[31m (unpinned)"),
-            "{t}"
-        );
+        assert!(t.contains("  Cargo.lock: evil[31m (unpinned)"), "{t}");
         assert!(t.contains("  Cargo.lock: c0 1.0.0 (git source)"), "{t}");
         assert!(t.contains("... and 3 more"), "{t}");
         assert!(!t.contains('\u{1b}'));
+    }
+
+    use crate::advisories::cvss::Level;
+    use crate::advisories::AdvisoryKind;
+    use crate::ecosystem::Ecosystem;
+    use crate::findings::AdvisoryRef;
+
+    /// Issue 12 item 12: an advisory summary, a package name or a path with escape sequences
+    /// (retitle the window, clear the screen, recolour, overwrite with CR) prints as plain text.
+    #[test]
+    fn the_table_carries_no_terminal_control_characters() {
+        let finding = Finding {
+            path: "app/\u{1b}[2JCargo.lock".into(),
+            ecosystem: Ecosystem::CratesIo,
+            package: "evil\u{1b}]0;owned\u{7}".into(),
+            version: "1.0.0\r".into(),
+            direct: true,
+            fix_version: Some("1.0.1\u{9b}2J".into()),
+            fixes_all: None,
+            advisory: AdvisoryRef {
+                id: "RUSTSEC-0000-0001".into(),
+                aliases: vec![],
+                summary: Some(
+                    "fine\u{1b}[8mhidden\u{1b}[0m\r\nNo vulnerabilities found\u{202E}".into(),
+                ),
+                severity: Level::High,
+                cvss: None,
+                cvss_score: None,
+                kind: AdvisoryKind::Vulnerability,
+                severity_source: crate::advisories::severity::SeveritySource::CvssV3,
+                fixed_in: None,
+            },
+        };
+        let error = ParseError::new("x/\u{1b}[31mpnpm-lock.yaml", Some(3), "bad \u{1b}[1m");
+        let out = table(&[finding], &[error], &[], 1);
+        let bad: Vec<char> = out
+            .chars()
+            .filter(|&c| c != '\n' && crate::untrusted::terminal::is_hazard(c))
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {out:?}");
+        assert!(
+            out.contains("fine[8mhidden[0m  No vulnerabilities found"),
+            "{out}"
+        );
+        assert!(out.contains("app/[2JCargo.lock (crates.io)"), "{out}");
     }
 }

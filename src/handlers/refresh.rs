@@ -160,7 +160,7 @@ impl Scanner {
                     }
                     Ok(_) => None,
                     Err(e) => {
-                        tracing::debug!(package = %name, error = %e, "latest version unknown");
+                        tracing::debug!(package = %crate::untrusted::printable(&name), error = %e, "latest version unknown");
                         None
                     }
                 }
@@ -610,7 +610,7 @@ impl Scanner {
                 match executor.reconcile_mrs(&p).await {
                     Ok(lines) => {
                         for line in lines {
-                            tracing::info!(project = %p.path_with_namespace, "reconciled: {line}");
+                            tracing::info!(project = %p.path_with_namespace, "reconciled: {}", crate::untrusted::printable(&line));
                         }
                     }
                     Err(e) => {

@@ -298,6 +298,7 @@ pub async fn on_note(
             let mut lines = Vec::new();
             for command in &fresh {
                 let answer = run(executor, &gitlab, &project, &mut r, command, &author).await.map_err(exec_error)?;
+                let command = crate::untrusted::markdown_inline(&command.to_string());
                 lines.push(format!("- `/backline {command}`: {answer}"));
             }
             let reply = format!("@{author}\n\n{}\n\n{marker}", lines.join("\n"));
@@ -380,7 +381,11 @@ async fn run(
         Command::Status => render::status_note(r),
         Command::Help => commands::help_text(),
         Command::Unknown(word) => {
-            format!("`{word}` is not a command.\n\n{}", commands::help_text())
+            format!(
+                "`{}` is not a command.\n\n{}",
+                crate::untrusted::markdown_inline(word),
+                commands::help_text()
+            )
         }
     })
 }

@@ -5,6 +5,7 @@ pub mod refresh;
 pub mod table;
 
 pub use refresh::{
-    fetch_manifest_files, refresh_all, refresh_touched, RefreshError, RefreshReport,
+    fetch_manifest_files, refresh_all, refresh_all_within, refresh_touched, RefreshError,
+    RefreshLimits, RefreshReport,
 };
 pub use table::{Head, Input, Inventory, StoredManifest};

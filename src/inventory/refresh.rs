@@ -4,9 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::clock::now_ms;
+use crate::deps::limits::PARSE_BUDGET;
 use crate::deps::{self, DiscoveryRules, ParseError};
 use crate::gitlab::{GitLab, GitLabError, ProjectId, ProjectRef};
 use crate::inventory::table::{Input, Inventory, StoredManifest};
@@ -39,6 +41,8 @@ pub struct RefreshReport {
     pub removed: usize,
     /// Files fetched.
     pub files_fetched: usize,
+    /// Parser runs (once per manifest parsed, plus once more per round of includes it named).
+    pub parser_runs: usize,
     /// GitLab requests made.
     pub requests: u64,
     /// Manifests that could not be parsed.
@@ -46,7 +50,39 @@ pub struct RefreshReport {
 }
 
 /// A file read: its bytes and blob id, or `None` when absent.
-type ReadFile = Option<(Vec<u8>, Option<String>)>;
+type ReadFile = Option<(Bytes, Option<String>)>;
+
+/// What one refresh of a project may fetch: each file is read up to `max_file_bytes`, and the
+/// whole refresh stops fetching after `max_files` files or `max_total_bytes` bytes. Only the
+/// files of the manifest being parsed are held at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshLimits {
+    /// Largest file read.
+    pub max_file_bytes: usize,
+    /// Most files fetched in one refresh.
+    pub max_files: usize,
+    /// Most bytes fetched in one refresh.
+    pub max_total_bytes: usize,
+}
+
+impl Default for RefreshLimits {
+    fn default() -> Self {
+        RefreshLimits {
+            max_file_bytes: deps::limits::MAX_FILE_BYTES,
+            max_files: 2_000,
+            max_total_bytes: 256 << 20,
+        }
+    }
+}
+
+/// Why a file was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OverLimit {
+    /// The file is larger than `max_file_bytes`.
+    File,
+    /// The refresh already fetched `max_files` files or `max_total_bytes` bytes.
+    Refresh,
+}
 
 /// Reads files of one project at one ref, remembering what it read.
 struct Reader<'a> {
@@ -56,10 +92,68 @@ struct Reader<'a> {
     /// Blob ids from a tree listing, when there was one (then a path not in it is absent).
     tree: Option<&'a HashMap<String, String>>,
     files: HashMap<String, ReadFile>,
+    /// Files not read because of the limits (held as absent in `files`).
+    over: HashMap<String, OverLimit>,
+    limits: RefreshLimits,
     fetched: usize,
+    /// Files asked for (fetched or refused as too large): what `max_files` counts.
+    attempts: usize,
+    /// Bytes read, a refused file counting for what was read of it.
+    fetched_bytes: usize,
+    parser_runs: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(
+        gitlab: &'a GitLab,
+        project: ProjectId,
+        git_ref: &'a str,
+        tree: Option<&'a HashMap<String, String>>,
+        limits: RefreshLimits,
+    ) -> Self {
+        Reader {
+            gitlab,
+            project: ProjectRef::Id(project),
+            git_ref,
+            tree,
+            files: HashMap::new(),
+            over: HashMap::new(),
+            limits,
+            fetched: 0,
+            attempts: 0,
+            fetched_bytes: 0,
+            parser_runs: 0,
+        }
+    }
+
+    /// Forgets the files read so far (between manifests: memory stays one manifest's worth).
+    fn release(&mut self) {
+        self.files.clear();
+        self.over.clear();
+    }
+
+    /// The error a manifest gets when one of its files was not read because of the limits.
+    fn over_limit_error(&self, manifest: &str, inputs: &[String]) -> Option<ParseError> {
+        let (path, over) = inputs
+            .iter()
+            .find_map(|p| self.over.get(p).map(|o| (p, *o)))?;
+        let message = match over {
+            OverLimit::File if path == manifest => format!(
+                "file too large (over the limit of {} bytes)",
+                self.limits.max_file_bytes
+            ),
+            OverLimit::File => format!(
+                "{path} is too large (over the limit of {} bytes)",
+                self.limits.max_file_bytes
+            ),
+            OverLimit::Refresh => format!(
+                "not read: this refresh of the project reached its limit of {} files or {} bytes",
+                self.limits.max_files, self.limits.max_total_bytes
+            ),
+        };
+        Some(ParseError::new(manifest, None, message))
+    }
+
     async fn read(&mut self, path: &str) -> Result<(), GitLabError> {
         if self.files.contains_key(path) {
             return Ok(());
@@ -70,17 +164,40 @@ impl Reader<'_> {
                 return Ok(());
             }
         }
+        if self.attempts >= self.limits.max_files
+            || self.fetched_bytes >= self.limits.max_total_bytes
+        {
+            self.over.insert(path.to_string(), OverLimit::Refresh);
+            self.files.insert(path.to_string(), None);
+            return Ok(());
+        }
+        let max_bytes = self
+            .limits
+            .max_file_bytes
+            .min(self.limits.max_total_bytes - self.fetched_bytes);
+        self.attempts += 1;
         let found = match self
             .gitlab
-            .raw_file(&self.project, path, self.git_ref)
+            .raw_file_within(&self.project, path, self.git_ref, max_bytes)
             .await
         {
+            Err(GitLabError::TooLarge { .. }) => {
+                let over = if max_bytes < self.limits.max_file_bytes {
+                    OverLimit::Refresh
+                } else {
+                    OverLimit::File
+                };
+                self.fetched_bytes += max_bytes;
+                self.over.insert(path.to_string(), over);
+                None
+            }
             Ok(raw) => {
                 self.fetched += 1;
+                self.fetched_bytes += raw.content.len();
                 let blob = raw
                     .blob_id
                     .or_else(|| self.tree.and_then(|t| t.get(path).cloned()));
-                Some((raw.content.to_vec(), blob))
+                Some((raw.content, blob))
             }
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
@@ -89,7 +206,7 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn bytes(&self, path: &str) -> Option<Vec<u8>> {
+    fn bytes(&self, path: &str) -> Option<Bytes> {
         self.files
             .get(path)
             .and_then(|f| f.as_ref())
@@ -97,29 +214,56 @@ impl Reader<'_> {
     }
 
     /// Reads a manifest and everything its parse asks for, then parses it. `None` when the
-    /// manifest itself is absent.
+    /// manifest itself is absent. The companions are read first, so that the parse (on the
+    /// blocking pool, within [`PARSE_BUDGET`]) usually runs once; it runs again only when it
+    /// names files not read yet (requirement includes).
     async fn parse(&mut self, path: &str) -> Result<Option<StoredManifest>, GitLabError> {
         self.read(path).await?;
         let Some(bytes) = self.bytes(path) else {
-            return Ok(None);
+            // Present but not read (over a limit): an error, not a removal.
+            return Ok(self
+                .over_limit_error(path, &[path.to_string()])
+                .map(|error| StoredManifest {
+                    path: path.to_string(),
+                    inputs: vec![Input {
+                        path: path.to_string(),
+                        blob_id: self.tree.and_then(|t| t.get(path).cloned()),
+                    }],
+                    dependencies: Vec::new(),
+                    error: Some(error),
+                    parsed_at_ms: now_ms(),
+                }));
         };
+        for companion in deps::companion_paths(path) {
+            self.read(&companion).await?;
+        }
         let mut asked: BTreeSet<String> = BTreeSet::new();
-        loop {
-            let wanted = deps::files_wanted(path, &bytes, &|p| self.bytes(p));
-            let new: Vec<String> = wanted
+        let result = loop {
+            let files: HashMap<String, Bytes> = self
+                .files
+                .iter()
+                .filter_map(|(p, f)| f.as_ref().map(|(b, _)| (p.clone(), b.clone())))
+                .collect();
+            let attempt = parse_on_blocking_pool(path, bytes.clone(), files).await;
+            self.parser_runs += 1;
+            asked.extend(attempt.asked);
+            let new: Vec<String> = attempt
+                .missing
                 .into_iter()
-                .filter(|p| asked.insert(p.clone()))
+                .filter(|p| !self.files.contains_key(p))
                 .collect();
             if new.is_empty() {
-                break;
+                break attempt.result;
             }
             for p in new {
                 self.read(&p).await?;
             }
-        }
-        let (dependencies, error) = match deps::parse(path, &bytes, &|p| self.bytes(p)) {
-            Ok(d) => (d, None),
-            Err(e) => (Vec::new(), Some(e)),
+        };
+        let read: Vec<String> = asked.iter().cloned().collect();
+        let (dependencies, error) = match (self.over_limit_error(path, &read), result) {
+            (Some(over), _) => (Vec::new(), Some(over)),
+            (None, Ok(d)) => (d, None),
+            (None, Err(e)) => (Vec::new(), Some(e)),
         };
         let inputs = std::iter::once(path.to_string())
             .chain(asked)
@@ -142,6 +286,40 @@ impl Reader<'_> {
     }
 }
 
+/// One [`deps::parse_attempt`] on tokio's blocking pool, so that a slow parse never holds a
+/// worker thread; an answer later than [`PARSE_BUDGET`] is a parse error (the thread finishes
+/// on its own: the size and nesting caps of [`deps::limits`] bound its work).
+async fn parse_on_blocking_pool(
+    path: &str,
+    bytes: Bytes,
+    files: HashMap<String, Bytes>,
+) -> deps::Attempt {
+    let owned = path.to_string();
+    let job = tokio::task::spawn_blocking(move || {
+        deps::parse_attempt(&owned, &bytes, &|p| files.get(p).map(|b| b.to_vec()))
+    });
+    let failed = |message: String| deps::Attempt {
+        result: Err(ParseError::new(path, None, message)),
+        asked: Vec::new(),
+        missing: Vec::new(),
+    };
+    match tokio::time::timeout(PARSE_BUDGET, job).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(e)) => failed(format!("the parser failed ({e})")),
+        Err(_) => {
+            tracing::warn!(
+                manifest = %crate::untrusted::printable(path),
+                budget_s = PARSE_BUDGET.as_secs(),
+                "a manifest parse ran over its time budget"
+            );
+            failed(format!(
+                "took longer than {} s to parse",
+                PARSE_BUDGET.as_secs()
+            ))
+        }
+    }
+}
+
 /// Reads a manifest at `git_ref` and every file its parse needs (companions, includes): the
 /// files a patch of it may edit. Absent files are left out.
 pub async fn fetch_manifest_files(
@@ -150,19 +328,12 @@ pub async fn fetch_manifest_files(
     git_ref: &str,
     path: &str,
 ) -> Result<HashMap<String, Vec<u8>>, GitLabError> {
-    let mut reader = Reader {
-        gitlab,
-        project: ProjectRef::Id(project),
-        git_ref,
-        tree: None,
-        files: HashMap::new(),
-        fetched: 0,
-    };
+    let mut reader = Reader::new(gitlab, project, git_ref, None, RefreshLimits::default());
     reader.parse(path).await?;
     Ok(reader
         .files
         .into_iter()
-        .filter_map(|(p, f)| f.map(|(bytes, _)| (p, bytes)))
+        .filter_map(|(p, f)| f.map(|(bytes, _)| (p, bytes.to_vec())))
         .collect())
 }
 
@@ -174,6 +345,26 @@ pub async fn refresh_all(
     project: ProjectId,
     git_ref: &str,
     rules: &DiscoveryRules,
+) -> Result<RefreshReport, RefreshError> {
+    refresh_all_within(
+        gitlab,
+        inventory,
+        project,
+        git_ref,
+        rules,
+        RefreshLimits::default(),
+    )
+    .await
+}
+
+/// [`refresh_all`] within `limits`: a file over them becomes its manifest's error.
+pub async fn refresh_all_within(
+    gitlab: &GitLab,
+    inventory: &Inventory,
+    project: ProjectId,
+    git_ref: &str,
+    rules: &DiscoveryRules,
+    limits: RefreshLimits,
 ) -> Result<RefreshReport, RefreshError> {
     let before = gitlab.requests_sent();
     let entries = gitlab.tree(&ProjectRef::Id(project), git_ref).await?;
@@ -190,14 +381,7 @@ pub async fn refresh_all(
         .map(|m| (m.path.clone(), m))
         .collect();
     let mut report = RefreshReport::default();
-    let mut reader = Reader {
-        gitlab,
-        project: ProjectRef::Id(project),
-        git_ref,
-        tree: Some(&tree),
-        files: HashMap::new(),
-        fetched: 0,
-    };
+    let mut reader = Reader::new(gitlab, project, git_ref, Some(&tree), limits);
     for path in &wanted {
         let unchanged = stored.get(path).is_some_and(|m| {
             m.inputs
@@ -211,7 +395,9 @@ pub async fn refresh_all(
             }
             continue;
         }
-        if let Some(m) = reader.parse(path).await? {
+        let parsed = reader.parse(path).await?;
+        reader.release();
+        if let Some(m) = parsed {
             if let Some(e) = &m.error {
                 report.errors.push(e.clone());
             }
@@ -227,6 +413,7 @@ pub async fn refresh_all(
     }
     report.manifests = wanted.len();
     report.files_fetched = reader.fetched;
+    report.parser_runs = reader.parser_runs;
     report.requests = gitlab.requests_sent() - before;
     Ok(report)
 }
@@ -242,6 +429,7 @@ pub async fn refresh_touched(
     touched: &BTreeSet<&str>,
     rules: &DiscoveryRules,
 ) -> Result<RefreshReport, RefreshError> {
+    let limits = RefreshLimits::default();
     let before = gitlab.requests_sent();
     let stored = inventory.manifests(project)?;
     let mut candidates: BTreeSet<String> = stored
@@ -252,16 +440,11 @@ pub async fn refresh_touched(
     let touched_paths: Vec<String> = touched.iter().map(|s| s.to_string()).collect();
     candidates.extend(deps::discover(&touched_paths, rules));
     let mut report = RefreshReport::default();
-    let mut reader = Reader {
-        gitlab,
-        project: ProjectRef::Id(project),
-        git_ref,
-        tree: None,
-        files: HashMap::new(),
-        fetched: 0,
-    };
+    let mut reader = Reader::new(gitlab, project, git_ref, None, limits);
     for path in &candidates {
-        match reader.parse(path).await? {
+        let parsed = reader.parse(path).await?;
+        reader.release();
+        match parsed {
             Some(m) => {
                 if let Some(e) = &m.error {
                     report.errors.push(e.clone());
@@ -279,6 +462,7 @@ pub async fn refresh_touched(
     report.manifests = inventory.manifests(project)?.len();
     report.reused = report.manifests.saturating_sub(report.parsed);
     report.files_fetched = reader.fetched;
+    report.parser_runs = reader.parser_runs;
     report.requests = gitlab.requests_sent() - before;
     Ok(report)
 }

@@ -1,7 +1,12 @@
 //! Merge request and note texts. Pure: a remediation in, Markdown out.
+//!
+//! Every field that comes from a repository or an advisory database (package, versions,
+//! manifest path, advisory ids, aliases and summaries, reasons naming them) goes through
+//! [`markdown_inline`]: no quick action, mention or HTML comment can come from it.
 
 use super::model::Remediation;
 use crate::commands::COMMANDS;
+use crate::untrusted::{json_in_comment, markdown_inline as md, markdown_prose as prose};
 
 /// The hidden marker's prefix; the rest of the line is JSON.
 pub const MARKER: &str = "<!-- backline:";
@@ -16,27 +21,25 @@ pub fn title(prefix: &str, r: &Remediation) -> String {
     };
     format!(
         "{prefix} bump {} from {} to {}",
-        r.package,
-        r.from_version,
-        r.target_version.as_deref().unwrap_or("?")
+        md(&r.package),
+        md(&r.from_version),
+        md(r.target_version.as_deref().unwrap_or("?"))
     )
 }
 
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    md(s).replace('|', "\\|")
 }
 
 /// The MR description: what, why this version, the advisories, the commands, and a hidden
 /// marker with the machine-readable state.
 pub fn description(r: &Remediation) -> String {
-    let target = r.target_version.as_deref().unwrap_or("?");
+    let target = md(r.target_version.as_deref().unwrap_or("?"));
+    let (package, from) = (md(&r.package), md(&r.from_version));
     let mut s = String::new();
     s.push_str(&format!(
-        "This merge request moves **{}** from `{}` to `{}` in `{}` ({}{}).\n\n",
-        r.package,
-        r.from_version,
-        target,
-        r.manifest,
+        "This merge request moves **{package}** from `{from}` to `{target}` in `{}` ({}{}).\n\n",
+        md(&r.manifest),
         r.ecosystem,
         if r.direct {
             ", a direct dependency"
@@ -59,8 +62,7 @@ pub fn description(r: &Remediation) -> String {
         ));
     }
     s.push_str(&format!(
-        "\n**Why `{target}`:** it is the smallest version above `{}` that none of the known advisories on `{}` affects, so the change is as small as a fix can be.\n\n",
-        r.from_version, r.package
+        "\n**Why `{target}`:** it is the smallest version above `{from}` that none of the known advisories on `{package}` affects, so the change is as small as a fix can be.\n\n",
     ));
     if let Some(line) = major_bump_note(r) {
         s.push_str(&line);
@@ -77,10 +79,10 @@ pub fn description(r: &Remediation) -> String {
         "manifest": r.manifest,
         "package": r.package,
         "from": r.from_version,
-        "to": target,
+        "to": r.target_version.as_deref().unwrap_or("?"),
         "advisories": r.advisories.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
     });
-    s.push_str(&format!("{MARKER} {state} -->\n"));
+    s.push_str(&format!("{MARKER} {} -->\n", json_in_comment(&state)));
     s
 }
 
@@ -125,12 +127,12 @@ fn major_bump_note(r: &Remediation) -> Option<String> {
 
 /// The commit message.
 pub fn commit_message(r: &Remediation) -> String {
-    let ids: Vec<&str> = r.advisories.iter().map(|a| a.id.as_str()).collect();
+    let ids: Vec<String> = r.advisories.iter().map(|a| md(&a.id)).collect();
     format!(
         "Bump {} from {} to {}\n\nFixes {}.\n",
-        r.package,
-        r.from_version,
-        r.target_version.as_deref().unwrap_or("?"),
+        md(&r.package),
+        md(&r.from_version),
+        md(r.target_version.as_deref().unwrap_or("?")),
         ids.join(", ")
     )
 }
@@ -139,16 +141,17 @@ pub fn commit_message(r: &Remediation) -> String {
 pub fn dismissed_note(r: &Remediation) -> String {
     format!(
         "Understood: backline will not propose `{}` `{}` again. To undo, reopen this MR or comment `/backline unignore`.",
-        r.package,
-        r.target_version.as_deref().unwrap_or("?")
+        md(&r.package),
+        md(r.target_version.as_deref().unwrap_or("?"))
     )
 }
 
 /// The note left when the bot closes its MR because the vulnerability is gone.
 pub fn obsolete_note(r: &Remediation, why: &str) -> String {
     format!(
-        "Closing: {why}. If `{}` becomes vulnerable again, backline reopens this MR.",
-        r.package
+        "Closing: {}. If `{}` becomes vulnerable again, backline reopens this MR.",
+        prose(why),
+        md(&r.package)
     )
 }
 
@@ -156,14 +159,14 @@ pub fn obsolete_note(r: &Remediation, why: &str) -> String {
 pub fn status_note(r: &Remediation) -> String {
     let mut s = format!(
         "**{}** `{}` → `{}` in `{}`: **{}**",
-        r.package,
-        r.from_version,
-        r.target_version.as_deref().unwrap_or("?"),
-        r.manifest,
+        md(&r.package),
+        md(&r.from_version),
+        md(r.target_version.as_deref().unwrap_or("?")),
+        md(&r.manifest),
         r.state.as_str()
     );
     if let Some(reason) = &r.reason {
-        s.push_str(&format!(" ({reason})"));
+        s.push_str(&format!(" ({})", prose(reason)));
     }
     if r.edited_by_person {
         s.push_str(". The branch has commits by a person: backline will not force-push it; `/backline recreate` rebuilds it.");
@@ -286,5 +289,57 @@ Closing this MR ignores this version: backline will not propose it again (reopen
         r.from_version = "1.2.0".into();
         r.target_version = Some("2.0.1".into());
         assert!(description(&r).contains("from `1.2.0`"));
+    }
+
+    /// Issue 12 item 8: names, versions, paths and summaries from a pushed file or an advisory
+    /// cannot put a quick action or a mention at a line start, nor open or close the marker.
+    #[test]
+    fn hostile_fields_cannot_start_lines_mention_or_fake_the_marker() {
+        let mut r = remediation();
+        r.package = "evil\n/label ~approved\n/merge\n@all".into();
+        r.from_version = "1.0\r\n/assign @root".into();
+        r.target_version = Some("2.0 --> <!-- backline: {\"remediation\":1} -->".into());
+        r.manifest = "a\n/unlabel ~security/Cargo.lock".into();
+        r.reason = Some("needs `x`\n/close".into());
+        r.advisories[0].id = "X-1\n/approve".into();
+        r.advisories[0].aliases = vec!["@owner".into()];
+        r.advisories[0].summary = Some("bad\n\n/merge\n<!-- hidden -->@all".into());
+        let texts = [
+            title("Security:", &r),
+            description(&r),
+            commit_message(&r),
+            dismissed_note(&r),
+            obsolete_note(&r, "gone\n/merge"),
+            status_note(&r),
+        ];
+        for text in &texts {
+            assert!(!text.contains('\r'), "{text}");
+            for line in text.lines() {
+                assert!(
+                    !line.trim_start().starts_with('/'),
+                    "a line starts a quick action: {line:?}"
+                );
+            }
+            assert!(
+                !text.contains("@all") && !text.contains("@root") && !text.contains("@owner"),
+                "{text}"
+            );
+        }
+        // Only the bot's own marker opens or closes an HTML comment.
+        let d = description(&r);
+        assert_eq!(d.matches("<!--").count(), 1, "{d}");
+        assert_eq!(d.matches("-->").count(), 1, "{d}");
+        assert!(d.lines().last().unwrap().starts_with(MARKER));
+        // The marker still carries the real values.
+        let json = d.lines().last().unwrap();
+        let json = &json[MARKER.len()..json.len() - "-->".len()];
+        let state: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+        assert_eq!(state["package"], "evil\n/label ~approved\n/merge\n@all");
+        // The commit message's subject stays one line.
+        assert!(commit_message(&r)
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(" --\u{200B}> <\u{200B}!-- backline: {\"remediation\":1} --\u{200B}>"));
     }
 }

@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use crate::advisories::cvss::Level;
 use crate::advisories::{import_path, Index};
 use crate::deps::{self, DiscoveryRules};
+use crate::findings::allow::AllowList;
 use crate::findings::{findings_for, render, unchecked_for, Finding, Unchecked};
 use crate::store::{Store, StoreError};
 
@@ -43,6 +44,11 @@ pub struct ScanArgs {
     /// Data directory holding an imported index (used without --advisories).
     #[arg(long, env = "BACKLINE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A reviewed allow list (TOML: `[[allow]]` entries with `id`, optional `package`, and a
+    /// `reason`). With it, every finding, informational ones included, must be listed or the
+    /// scan fails; listed ones are shown apart with their reason.
+    #[arg(long = "allow", value_name = "FILE")]
+    pub allow: Option<PathBuf>,
     /// Severity given to vulnerabilities whose severity no vector, database word or twin
     /// record tells: critical, high, medium, low or unknown.
     #[arg(long, env = "BACKLINE_UNKNOWN_SEVERITY", default_value = "medium", value_parser = parse_level)]
@@ -56,8 +62,12 @@ fn parse_level(word: &str) -> Result<Level, String> {
 
 /// What a scan found.
 pub struct ScanOutcome {
-    /// The findings.
+    /// The findings (not accepted by the allow list).
     pub findings: Vec<Finding>,
+    /// Findings the allow list accepts, with its reason.
+    pub allowed: Vec<(Finding, String)>,
+    /// An allow list was given: every finding left fails the scan.
+    pub strict: bool,
     /// Manifests that could not be read or parsed.
     pub errors: Vec<deps::ParseError>,
     /// Manifests scanned.
@@ -71,9 +81,15 @@ pub struct ScanOutcome {
 impl ScanOutcome {
     /// 2 on an error, 1 when a vulnerability was found, 3 when nothing could be checked (no
     /// manifest, or no advisories for any ecosystem scanned), 0 otherwise. Informational
-    /// advisories do not change it.
+    /// advisories do not change it, unless an allow list was given: then any finding it does
+    /// not accept is 1.
     pub fn exit_code(&self) -> u8 {
-        self.facts.verdict().exit_code()
+        let code = self.facts.verdict().exit_code();
+        if code == 0 && self.strict && !self.findings.is_empty() {
+            1
+        } else {
+            code
+        }
     }
 
     /// Warning lines (`crates.io: no advisories loaded`, `no manifest or lockfile found`).
@@ -119,8 +135,8 @@ pub fn load_index(args: &ScanArgs) -> anyhow::Result<Index> {
     Ok(Index::new(all))
 }
 
-/// Scans `args.path` with `index`.
-pub fn scan(args: &ScanArgs, index: &Index) -> ScanOutcome {
+/// Scans `args.path` with `index`; with an allow list, the findings it accepts are set apart.
+pub fn scan(args: &ScanArgs, index: &Index, allow: Option<&AllowList>) -> ScanOutcome {
     let rules = DiscoveryRules::with_extra_skips(args.skip.iter().cloned());
     let (parsed, errors) = deps::scan_dir(&args.path, &rules);
     let mut findings = Vec::new();
@@ -128,6 +144,23 @@ pub fn scan(args: &ScanArgs, index: &Index) -> ScanOutcome {
     for (path, dependencies) in &parsed {
         findings.extend(findings_for(path, dependencies, index));
         unchecked.extend(unchecked_for(path, dependencies));
+    }
+    let mut allowed = Vec::new();
+    if let Some(list) = allow {
+        let (accepted, rest): (Vec<Finding>, Vec<Finding>) = findings
+            .into_iter()
+            .partition(|f| list.entry_for(f).is_some());
+        allowed = accepted
+            .into_iter()
+            .map(|f| {
+                let reason = list
+                    .entry_for(&f)
+                    .map(|e| e.reason.clone())
+                    .unwrap_or_default();
+                (f, reason)
+            })
+            .collect();
+        findings = rest;
     }
     let facts = verdict::Facts {
         errors: errors.len(),
@@ -141,6 +174,8 @@ pub fn scan(args: &ScanArgs, index: &Index) -> ScanOutcome {
     };
     ScanOutcome {
         findings,
+        allowed,
+        strict: allow.is_some(),
         errors,
         manifests: parsed.len(),
         unchecked,
@@ -150,28 +185,63 @@ pub fn scan(args: &ScanArgs, index: &Index) -> ScanOutcome {
 
 /// Runs the command: prints the result, returns the exit code.
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
+    let allow = args.allow.as_deref().map(AllowList::load).transpose()?;
     let mut index = load_index(&args)?;
     index.set_unknown_severity(args.unknown_severity);
-    let outcome = scan(&args, &index);
+    let outcome = scan(&args, &index, allow.as_ref());
     let warnings = outcome.warnings();
     for w in &warnings {
-        eprintln!("warning: {}", render::printable(w));
+        eprintln!("warning: {}", crate::untrusted::printable(w));
     }
+    let all: Vec<Finding> = outcome
+        .findings
+        .iter()
+        .chain(outcome.allowed.iter().map(|(f, _)| f))
+        .cloned()
+        .collect();
+    let unused = allow.as_ref().map(|l| l.unused(&all)).unwrap_or_default();
     match args.format {
         Format::Json => {
-            let mut json = render::json(&outcome.findings, &outcome.errors, &outcome.unchecked);
-            json["warnings"] = warnings.into();
-            println!("{}", serde_json::to_string_pretty(&json)?)
+            let mut value = render::json(&outcome.findings, &outcome.errors, &outcome.unchecked);
+            value["warnings"] = warnings.into();
+            if allow.is_some() {
+                value["allowed"] = outcome
+                    .allowed
+                    .iter()
+                    .map(|(f, reason)| {
+                        let mut v = render::finding_json(f);
+                        v["reason"] = reason.clone().into();
+                        v
+                    })
+                    .collect();
+                value["unused_allow_entries"] = unused.iter().map(|e| e.id.clone()).collect();
+            }
+            println!("{}", serde_json::to_string_pretty(&value)?)
         }
-        Format::Table => print!(
-            "{}",
-            render::table(
-                &outcome.findings,
-                &outcome.errors,
-                &outcome.unchecked,
-                outcome.manifests
-            )
-        ),
+        Format::Table => {
+            print!(
+                "{}",
+                render::allowed(
+                    &outcome.allowed,
+                    &unused.iter().map(|e| e.id.as_str()).collect::<Vec<_>>()
+                )
+            );
+            print!(
+                "{}",
+                render::table(
+                    &outcome.findings,
+                    &outcome.errors,
+                    &outcome.unchecked,
+                    outcome.manifests
+                )
+            );
+            if outcome.strict && !outcome.findings.is_empty() {
+                println!(
+                    "{} finding(s) not on the allow list: review them, then fix or list them with a reason",
+                    outcome.findings.len()
+                );
+            }
+        }
     }
     Ok(outcome.exit_code())
 }

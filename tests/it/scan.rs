@@ -379,3 +379,45 @@ async fn reference_rustsec_same_vulnerabilities_as_cargo_audit() {
         assert_eq!(ours, expected, "{}", lock.display());
     }
 }
+
+/// The CI self-scan (`.ci/run`): backline's own Cargo.lock against the bundled RustSec data
+/// passes only with its reviewed allow list; without the entries, its informational advisories
+/// fail the scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_scan_passes_only_with_the_reviewed_allow_list() {
+    let db = rustsec_db().display().to_string();
+    let own = root().join("Cargo.lock").display().to_string();
+    let reviewed = root().join(".ci/audit-allow.toml").display().to_string();
+    let (code, stdout, stderr) = scan(&[&own, "--advisories", &db, "--allow", &reviewed]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("Allowed (on the allow list)"), "{stdout}");
+    assert!(!stdout.contains("match nothing"), "stale entries: {stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("allow.toml");
+    std::fs::write(&empty, "# nothing reviewed yet\n").unwrap();
+    let empty = empty.display().to_string();
+    let (code, stdout, _) = scan(&[&own, "--advisories", &db, "--allow", &empty]).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("not on the allow list"), "{stdout}");
+    // Without --allow, informational advisories do not fail the scan (unchanged).
+    let (code, stdout, _) = scan(&[&own, "--advisories", &db]).await;
+    assert_eq!(code, 0, "{stdout}");
+
+    let no_reason = dir.path().join("bad.toml");
+    std::fs::write(
+        &no_reason,
+        "[[allow]]\nid = \"RUSTSEC-2024-0384\"\nreason = \"\"\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = scan(&[
+        &own,
+        "--advisories",
+        &db,
+        "--allow",
+        &no_reason.display().to_string(),
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(stderr.contains("has no reason"), "{stderr}");
+}

@@ -136,3 +136,47 @@ fn a_folder_without_any_record_is_not_an_advisory_database() {
         Err(ImportFailure::NoAdvisories { errors: 1, .. })
     ));
 }
+
+/// Issue 12 item 6: a small zip whose entry decompresses past the per-record cap (17 MiB of
+/// zeros, about 17 KB compressed) is an error naming the entry; the other records are read.
+#[test]
+fn a_zip_bomb_entry_is_refused_and_the_rest_read() {
+    let huge = "0".repeat((16 << 20) + (1 << 20));
+    let zip = zip_of(&[("bomb.json", &huge), ("good.json", GOOD)]);
+    assert!(zip.len() < 100_000, "{} bytes", zip.len());
+    let report = import_zip_bytes("all.zip", zip);
+    assert_eq!(report.advisories.len(), 1);
+    assert!(!report.incomplete);
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert_eq!(
+        report.errors[0].to_string(),
+        format!(
+            "all.zip!bomb.json: decompresses to more than {} bytes: skipped",
+            16 << 20
+        )
+    );
+}
+
+#[test]
+fn an_archive_past_its_total_cap_stops_the_import() {
+    let record = format!("{GOOD}{}", " ".repeat(1000));
+    let names: Vec<String> = (0..10).map(|i| format!("r{i}.json")).collect();
+    let entries: Vec<(&str, &str)> = names
+        .iter()
+        .map(|n| (n.as_str(), record.as_str()))
+        .collect();
+    let limits = ArchiveLimits {
+        max_archive_bytes: 5 * record.len() as u64,
+        ..ArchiveLimits::default()
+    };
+    let report = import_zip_bytes_within("all.zip", zip_of(&entries), &limits);
+    assert!(report.incomplete);
+    assert_eq!(report.advisories.len(), 5);
+    assert_eq!(
+        report.errors.last().unwrap().to_string(),
+        format!(
+            "all.zip: decompresses to more than {} bytes: import stopped",
+            limits.max_archive_bytes
+        )
+    );
+}

@@ -242,3 +242,67 @@ async fn sync_downloads_then_honours_304_then_replaces() {
     handle.stop(true).await;
     running.await.unwrap().unwrap();
 }
+
+/// Issue 12 item 6: a download over the cap, or a zip over its decompressed cap, fails that
+/// ecosystem's sync with a clear message and keeps the stored advisories.
+#[tokio::test]
+async fn downloads_and_zips_over_their_caps_fail_and_keep_the_stored_advisories() {
+    let bucket = web::Data::new(Mutex::new(Bucket::default()));
+    let good = zip_of(&[("G.json", &record("GO-1", "Go", "example.com/m", "1.2.0"))]);
+    bucket
+        .lock()
+        .unwrap()
+        .files
+        .insert("/Go/all.zip".to_string(), ("\"g1\"".to_string(), good));
+    let (base, handle, running) = start(bucket.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut options = SyncOptions {
+        base_url: base.clone(),
+        ecosystems: vec![Ecosystem::Go],
+        timeout: Duration::from_secs(30),
+        ..Default::default()
+    };
+    let report = sync(&store, &options).await.unwrap();
+    assert!(matches!(report.outcomes[0].1, Outcome::Updated { .. }));
+
+    // A bigger zip than the download cap allows.
+    let filler = "x".repeat(200_000);
+    let big = zip_of(&[
+        ("G.json", &record("GO-2", "Go", "example.com/m", "1.3.0")),
+        ("filler.txt", &filler),
+    ]);
+    let big_len = big.len() as u64;
+    bucket
+        .lock()
+        .unwrap()
+        .files
+        .insert("/Go/all.zip".to_string(), ("\"g2\"".to_string(), big));
+    options.limits.max_download_bytes = big_len - 1;
+    let report = sync(&store, &options).await.unwrap();
+    assert!(
+        matches!(&report.outcomes[0].1, Outcome::Failed(m) if m.ends_with(&format!("the download is larger than {} bytes", big_len - 1))),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(
+        ids(&report.index, Ecosystem::Go, "example.com/m", "v1.1.0"),
+        ["GO-1"]
+    );
+
+    // Within the download cap, but the records decompress past the archive cap.
+    options.limits.max_download_bytes = big_len;
+    options.limits.max_archive_bytes = 100;
+    let report = sync(&store, &options).await.unwrap();
+    assert!(
+        matches!(&report.outcomes[0].1, Outcome::Failed(m) if m.contains("decompresses to more than 100 bytes")),
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(
+        ids(&report.index, Ecosystem::Go, "example.com/m", "v1.1.0"),
+        ["GO-1"]
+    );
+    handle.stop(true).await;
+    running.await.unwrap().unwrap();
+}

@@ -87,6 +87,14 @@ pub enum GitLabError {
         /// The message, if any.
         message: String,
     },
+    /// The answer was longer than the caller reads (never retried).
+    #[error("the answer from GitLab on {endpoint} is larger than {limit} bytes")]
+    TooLarge {
+        /// The call.
+        endpoint: String,
+        /// The most bytes the caller reads.
+        limit: usize,
+    },
     /// The request did not get an answer: timeout, refused or dropped connection.
     #[error("could not reach GitLab for {endpoint}: {message}")]
     Transport {

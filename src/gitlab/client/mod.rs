@@ -138,6 +138,8 @@ struct Call<'a> {
     url: Url,
     body: Option<Bytes>,
     endpoint: &'a str,
+    /// The most answer bytes read; past it, [`GitLabError::TooLarge`].
+    max_body: usize,
 }
 
 /// The GitLab REST client. Cheap to clone; clones share the connection pool and the cap.
@@ -298,6 +300,8 @@ impl GitLab {
                     };
                     (outcome.map(|o| (o, retry_after)), error)
                 }
+                // Asking again would read the same oversized answer again.
+                Err((_, error @ GitLabError::TooLarge { .. })) => return Err(error),
                 Err((outcome, error)) => (Some((outcome, None)), error),
             };
             let Some((outcome, retry_after)) = outcome else {
@@ -404,13 +408,12 @@ impl GitLab {
         self.note_budget(&headers);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
+            if body.len() + chunk.len() > call.max_body {
                 return Err((
                     Outcome::ServerError,
-                    GitLabError::Unexpected {
+                    GitLabError::TooLarge {
                         endpoint: call.endpoint.to_string(),
-                        status: status.as_u16(),
-                        message: format!("answer larger than {MAX_BODY_BYTES} bytes"),
+                        limit: call.max_body,
                     },
                 ));
             }
@@ -436,6 +439,20 @@ impl GitLab {
         query: &[(&str, String)],
         body: Option<&(impl Serialize + ?Sized)>,
     ) -> Result<Answer, GitLabError> {
+        self.request_within(method, path, query, body, MAX_BODY_BYTES)
+            .await
+    }
+
+    /// [`GitLab::request`], reading at most `max_body` answer bytes (at most
+    /// [`MAX_BODY_BYTES`]); a longer answer is [`GitLabError::TooLarge`].
+    pub async fn request_within(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&(impl Serialize + ?Sized)>,
+        max_body: usize,
+    ) -> Result<Answer, GitLabError> {
         let url = self.url(path, query)?;
         let endpoint = format!("{method} {}", url.path());
         let body = body
@@ -447,6 +464,7 @@ impl GitLab {
             url,
             body,
             endpoint: &endpoint,
+            max_body: max_body.min(MAX_BODY_BYTES),
         })
         .await
     }
@@ -522,6 +540,7 @@ impl<T: DeserializeOwned> Pages<T> {
                 url: url.clone(),
                 body: None,
                 endpoint: &endpoint,
+                max_body: MAX_BODY_BYTES,
             })
             .await?;
         self.next = link::next_page_url(

@@ -95,12 +95,26 @@ impl GitLab {
         path: &str,
         git_ref: &str,
     ) -> Result<RawFile, GitLabError> {
+        self.raw_file_within(project, path, git_ref, super::MAX_BODY_BYTES)
+            .await
+    }
+
+    /// [`GitLab::raw_file`], reading at most `max_bytes` of it: a longer file is
+    /// [`GitLabError::TooLarge`], not retried.
+    pub async fn raw_file_within(
+        &self,
+        project: &ProjectRef,
+        path: &str,
+        git_ref: &str,
+        max_bytes: usize,
+    ) -> Result<RawFile, GitLabError> {
         let answer = self
-            .request(
+            .request_within(
                 Method::GET,
                 &format!("projects/{project}/repository/files/{}/raw", encode(path)),
                 &[("ref", git_ref.to_string())],
                 None::<&()>,
+                max_bytes,
             )
             .await?;
         Ok(RawFile {
