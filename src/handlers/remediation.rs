@@ -352,11 +352,12 @@ async fn run(
         Command::Rebase => executor.rebase(gitlab, project, r).await?,
         Command::Recreate => executor.recreate(gitlab, project, r, who).await?,
         Command::Approve => executor.approve(gitlab, project, r, who).await?,
-        Command::Ignore(what) => {
-            executor
+        // The answer repeats the person's argument: one line, no mention, no quick action.
+        Command::Ignore(what) => crate::untrusted::markdown_prose(
+            &executor
                 .ignore(gitlab, project, r, who, what.as_deref())
-                .await?
-        }
+                .await?,
+        ),
         Command::Unignore => {
             r.ignored_versions.clear();
             r.ignored_advisories.clear();
