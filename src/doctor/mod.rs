@@ -550,6 +550,15 @@ fn advisory_index(settings: &Settings, store: Option<&Store>) -> Check {
             format!("the advisory index cannot be read: {e}"),
             "import again with `backline advisories import`",
         ),
+        Ok(stored) if stored.is_empty() && !settings.advisories_sync_interval.is_zero() => {
+            Check::pass(
+                NAME,
+                format!(
+                    "none yet; serve downloads them from {} at start",
+                    settings.osv_base_url
+                ),
+            )
+        }
         Ok(stored) if stored.is_empty() && !settings.advisories.is_empty() => Check::pass(
             NAME,
             format!(

@@ -114,3 +114,44 @@ async fn doctor_passes_a_sound_deployment_and_names_what_is_wrong() {
     assert!(stderr.contains("bad configuration"), "{stderr}");
     assert!(stderr.contains("BACKLINE_GITLAB_TOKEN"), "{stderr}");
 }
+
+/// The example config in `deploy/` loads, and `doctor` with it reports only what it cannot
+/// reach from here (the secrets come from the environment, as the unit gives them; every
+/// address is pointed at a closed loopback port so that nothing leaves the machine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deploy_config_reports_only_what_it_cannot_reach() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/backline.toml");
+    let out = command(&["doctor", "--config", config.to_str().unwrap()])
+        .env("BACKLINE_DATA_DIR", dir.path().join("data"))
+        .env("BACKLINE_GITLAB_URL", &nowhere)
+        .env("BACKLINE_GITLAB_TOKEN", "glpat-deploy-SECRET")
+        .env("BACKLINE_CRATES_INDEX_URL", format!("{nowhere}/crates"))
+        .env("BACKLINE_NPM_REGISTRY_URL", format!("{nowhere}/npm"))
+        .env("BACKLINE_PYPI_URL", format!("{nowhere}/pypi"))
+        .env("BACKLINE_OSV_BASE_URL", format!("{nowhere}/osv"))
+        .env_remove("BACKLINE_ADVISORIES")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("✓ data dir"), "{stdout}");
+    let failures: Vec<&str> = stdout.lines().filter(|l| l.starts_with('✗')).collect();
+    assert!(!failures.is_empty(), "{stdout}");
+    for line in &failures {
+        assert!(
+            line.contains("could not be reached"),
+            "not a reachability failure: {line}\n{stdout}"
+        );
+    }
+    // Advisory sync is on in the example: the OSV source is checked, not skipped.
+    assert!(stdout.contains("✗ OSV source"), "{stdout}");
+    assert!(!stdout.contains("SECRET") && !stderr.contains("SECRET"));
+}
