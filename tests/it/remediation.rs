@@ -4,6 +4,7 @@
 //! until `/backline recreate`; commands with permissions, code blocks and replays.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use backline::catalog::service::Quiet;
@@ -68,6 +69,21 @@ pub async fn world_with(
     fixer: Arc<dyn Fixer>,
     tweak: impl FnOnce(&mut backline::config::Settings) + 'static,
 ) -> World {
+    world_with_sleeper(
+        fixer,
+        tweak,
+        Arc::new(backline::gitlab::client::TokioSleeper),
+    )
+    .await
+}
+
+/// [`world_with`] with the GitLab client waiting through `sleeper` (a recording one: GitLab's
+/// `Retry-After` waits are recorded, not slept).
+pub async fn world_with_sleeper(
+    fixer: Arc<dyn Fixer>,
+    tweak: impl FnOnce(&mut backline::config::Settings) + 'static,
+    sleeper: Arc<dyn backline::gitlab::client::Sleeper>,
+) -> World {
     let sim = GitLabSim::start(SimConfig::default()).unwrap();
     let bot = sim.bot_user();
     let pid = sim.with_world(|w| {
@@ -81,7 +97,11 @@ pub async fn world_with(
         w.add_member(id, bot, access::DEVELOPER).unwrap();
         id
     });
-    let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
+    let gitlab = GitLab::with_sleeper(
+        ClientConfig::new(sim.url(), Secret::new(sim.bot_token())),
+        sleeper,
+    )
+    .unwrap();
     let me: User = gitlab.current_user().await.unwrap();
     let app = spawn(Options {
         gitlab: Some((gitlab, me)),
@@ -788,4 +808,39 @@ async fn advisories_synced_inside_the_server_open_the_fix() {
     );
     app.shutdown().await;
     handle.stop(false).await;
+}
+
+/// Issue 11: the whole path from finding to MR still works when GitLab rate limits with
+/// minute-long `Retry-After`s in both of its shapes (Rack::Attack text, the application
+/// limiter's JSON), against the simulator's default (asynchronous) merge request behaviour; the
+/// waits go through the injected sleeper, so nothing really waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minute_long_rate_limits_still_end_in_one_mr() {
+    let sleeper = Arc::new(backline::gitlab::client::RecordingSleeper::default());
+    let w = world_with_sleeper(
+        Arc::new(CargoLockLines),
+        |s| {
+            s.advisories = vec![crate::harness::test_data("rustsec-advisory-db")];
+        },
+        sleeper.clone(),
+    )
+    .await;
+    w.sim
+        .faults()
+        .fail_next_retry_after("POST", "/projects/:id/merge_requests", 1, 429, 75);
+    w.sim
+        .faults()
+        .rate_limit_json_next("GET", "/projects/:id/repository/tree", 1, 60);
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    let mrs = w.mrs();
+    assert_eq!(mrs.len(), 1, "{mrs:?}");
+    assert_eq!(w.remediation().await["state"], "mr_open");
+    let waits = sleeper.waits();
+    for expected in [Duration::from_secs(75), Duration::from_secs(60)] {
+        assert!(waits.contains(&expected), "{waits:?}");
+    }
+    // The MR create was refused once by the limiter, then made once.
+    assert_eq!(w.sim.count("POST", "/projects/:id/merge_requests"), 2);
 }
