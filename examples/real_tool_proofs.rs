@@ -12,6 +12,9 @@
 //!   `cargo update -p <crate> --precise <fix>` writes;
 //! - requirements.txt with hashes: `pip install --dry-run --require-hashes`.
 //!
+//! Controls show the tools really check: npm rejects the broken MR (package.json pin
+//! moved, lockfile left), pip rejects a new pin with the old hashes.
+//!
 //! A missing tool or an unreachable registry is a failure, never a skip: the program exits 1
 //! with a message saying what was missing.
 
@@ -145,6 +148,42 @@ async fn npm_project(reg: &HttpRegistry, version: u8) -> Outcome {
     };
     // The untouched project is accepted (so a later rejection is the patch's doing).
     npm_checks("nothing (the fixture as committed)")?;
+    // Control: the broken MR (package.json pin moved, lockfile left) is rejected by
+    // both commands, so their acceptance below means something.
+    let control = copy_fixture(&name)?;
+    let pj =
+        std::fs::read_to_string(control.path().join("package.json")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        control.path().join("package.json"),
+        pj.replace("\"lodash\": \"4.17.11\"", "\"lodash\": \"4.17.21\""),
+    )
+    .map_err(|e| e.to_string())?;
+    let ls = run(
+        control.path(),
+        "npm",
+        &["ls", "--package-lock-only", "--all"],
+        &[],
+    );
+    let ci = run(
+        control.path(),
+        "npm",
+        &[
+            "ci",
+            "--dry-run",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+        ],
+        &[],
+    );
+    if ls.is_ok() || ci.is_ok() {
+        return Err(format!(
+            "{name}: control: npm accepted package.json pinning lodash 4.17.21 over a lockfile at 4.17.11 (npm ls {}, npm ci {})",
+            if ls.is_ok() { "accepted" } else { "rejected" },
+            if ci.is_ok() { "accepted" } else { "rejected" }
+        ));
+    }
+    println!("  {name}: control: package.json moved without the lockfile is rejected by npm ls and npm ci");
     for (pkg, from, to) in [
         ("lodash", "4.17.11", "4.17.21"),
         ("minimist", "1.2.0", "1.2.6"),
@@ -366,6 +405,23 @@ async fn pip_project(reg: &HttpRegistry) -> Outcome {
     let facts = pypi_facts(reg, name, to).await?;
     apply(dir, "requirements.txt", name, (from, to), true, &facts)
         .map_err(|e| format!("pip: {name} {from} -> {to} refused: {e}"))?;
+    // Control: the new pin with the old hashes is refused, so pip checks what we wrote.
+    let patched =
+        std::fs::read_to_string(dir.join("requirements.txt")).map_err(|e| e.to_string())?;
+    let original = std::fs::read_to_string(fixtures().join("pip-hashes/requirements.txt"))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("requirements.txt"),
+        original.replace(&format!("{name}=={from}"), &format!("{name}=={to}")),
+    )
+    .map_err(|e| e.to_string())?;
+    if pip("control").is_ok() {
+        return Err(format!(
+            "pip: control: pip accepted {name}=={to} with {from}'s hashes"
+        ));
+    }
+    println!("  pip: control: {name}=={to} with {from}'s hashes is rejected");
+    std::fs::write(dir.join("requirements.txt"), patched).map_err(|e| e.to_string())?;
     let out = pip(&format!("{name} {from} -> {to}"))?;
     if !out.contains(&format!("{name}-{to}")) {
         return Err(format!(
