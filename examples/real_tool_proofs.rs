@@ -1,0 +1,471 @@
+//! Proof against the real package managers (run by `scripts/real-tool-proofs`, a `.ci/run`
+//! step of its own; never part of `cargo test`, which stays on loopback).
+//!
+//! For each project under `tests/fixtures/real-tools/`, backline's patcher
+//! ([`backline::remediation::patch::patch`]) moves a vulnerable package to its fix with facts
+//! fetched from the public registry by [`backline::registry::HttpRegistry`], and the real tool
+//! must accept the patched project:
+//! - npm lockfile v1, v2, v3: `npm ls --package-lock-only --all` and
+//!   `npm ci --dry-run --ignore-scripts`; where a parent's range excludes the fix, the patch
+//!   must refuse and name that parent;
+//! - Cargo.lock: `cargo metadata --locked`, and the patch equals, byte for byte, what
+//!   `cargo update -p <crate> --precise <fix>` writes;
+//! - requirements.txt with hashes: `pip install --dry-run --require-hashes`.
+//!
+//! Controls show the tools really check: npm rejects the issue's broken MR (package.json pin
+//! moved, lockfile left), pip rejects a new pin with the old hashes.
+//!
+//! A missing tool or an unreachable registry is a failure, never a skip: the program exits 1
+//! with a message saying what was missing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use backline::registry::{
+    parse_pypi_release, HttpRegistry, PypiRelease, Registry, RegistryConfig, DEFAULT_PYPI_URL,
+};
+use backline::remediation::patch::{
+    cargo_dependents, patch, PatchError, PatchRequest, RegistryFacts,
+};
+
+type Outcome = Result<(), String>;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-tools")
+}
+
+/// A fresh copy of one fixture project in a temporary folder.
+fn copy_fixture(name: &str) -> Result<tempfile::TempDir, String> {
+    let tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+    let src = fixtures().join(name);
+    let entries = std::fs::read_dir(&src).map_err(|e| format!("{}: {e}", src.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", src.display()))?;
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), tmp.path().join(entry.file_name()))
+                .map_err(|e| format!("copy {}: {e}", entry.path().display()))?;
+        }
+    }
+    if src.join("Cargo.toml").is_file() {
+        std::fs::create_dir(tmp.path().join("src")).map_err(|e| e.to_string())?;
+        std::fs::write(tmp.path().join("src/lib.rs"), "").map_err(|e| e.to_string())?;
+    }
+    Ok(tmp)
+}
+
+/// Runs a tool in `dir`; its combined output, or an error naming the tool and what it said.
+fn run(dir: &Path, program: &str, args: &[&str], envs: &[(&str, &Path)]) -> Result<String, String> {
+    let mut cmd = Command::new(program);
+    cmd.args(args).current_dir(dir);
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| {
+        format!("`{program}` could not be started ({e}): install it (see scripts/real-tool-proofs)")
+    })?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        return Err(format!(
+            "`{program} {}` rejected the project ({}):\n{text}",
+            args.join(" "),
+            out.status
+        ));
+    }
+    Ok(text)
+}
+
+/// Patches `package` from `from` to `to` in `dir`'s `manifest`, writing the changed files.
+fn apply(
+    dir: &Path,
+    manifest: &str,
+    package: &str,
+    (from, to): (&str, &str),
+    direct: bool,
+    facts: &RegistryFacts,
+) -> Result<Vec<String>, PatchError> {
+    let files = |p: &str| std::fs::read(dir.join(p)).ok();
+    let req = PatchRequest {
+        manifest_path: manifest,
+        package,
+        from,
+        to,
+        direct,
+        files: &files,
+        facts,
+    };
+    let changes = patch(&req)?;
+    for c in &changes {
+        std::fs::write(dir.join(&c.path), &c.content).expect("temporary folder is writable");
+    }
+    Ok(changes.into_iter().map(|c| c.path).collect())
+}
+
+async fn npm_facts(reg: &HttpRegistry, name: &str, version: &str) -> Result<RegistryFacts, String> {
+    let release = reg
+        .npm_release(name, version)
+        .await
+        .map_err(|e| format!("npm registry: {e}"))?
+        .ok_or_else(|| format!("npm registry: {name} {version} is not published"))?;
+    Ok(RegistryFacts {
+        npm_release: Some(release),
+        ..Default::default()
+    })
+}
+
+/// One npm lockfile version: two direct pins move (package.json and lockfile together), three
+/// nested copies whose parents' ranges exclude the fix are refused naming the parent.
+async fn npm_project(reg: &HttpRegistry, version: u8) -> Outcome {
+    let name = format!("npm-lockfile-v{version}");
+    let tmp = copy_fixture(&name)?;
+    let dir = tmp.path();
+    let lock = "package-lock.json";
+    let text = std::fs::read_to_string(dir.join(lock)).map_err(|e| e.to_string())?;
+    let want = format!("\"lockfileVersion\": {version}");
+    if !text.contains(&want) {
+        return Err(format!("{name}: the fixture is not lockfile v{version}"));
+    }
+    let npm_checks = |what: &str| -> Outcome {
+        run(dir, "npm", &["ls", "--package-lock-only", "--all"], &[])
+            .map_err(|e| format!("{name} after {what}: {e}"))?;
+        run(
+            dir,
+            "npm",
+            &[
+                "ci",
+                "--dry-run",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+            ],
+            &[],
+        )
+        .map_err(|e| format!("{name} after {what}: {e}"))?;
+        Ok(())
+    };
+    // The untouched project is accepted (so a later rejection is the patch's doing).
+    npm_checks("nothing (the fixture as committed)")?;
+    // Control: the issue's broken MR (package.json pin moved, lockfile left) is rejected by
+    // both commands, so their acceptance below means something.
+    let control = copy_fixture(&name)?;
+    let pj =
+        std::fs::read_to_string(control.path().join("package.json")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        control.path().join("package.json"),
+        pj.replace("\"lodash\": \"4.17.11\"", "\"lodash\": \"4.17.21\""),
+    )
+    .map_err(|e| e.to_string())?;
+    let ls = run(
+        control.path(),
+        "npm",
+        &["ls", "--package-lock-only", "--all"],
+        &[],
+    );
+    let ci = run(
+        control.path(),
+        "npm",
+        &[
+            "ci",
+            "--dry-run",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+        ],
+        &[],
+    );
+    if ls.is_ok() || ci.is_ok() {
+        return Err(format!(
+            "{name}: control: npm accepted package.json pinning lodash 4.17.21 over a lockfile at 4.17.11 (npm ls {}, npm ci {})",
+            if ls.is_ok() { "accepted" } else { "rejected" },
+            if ci.is_ok() { "accepted" } else { "rejected" }
+        ));
+    }
+    println!("  {name}: control: package.json moved without the lockfile is rejected by npm ls and npm ci");
+    for (pkg, from, to) in [
+        ("lodash", "4.17.11", "4.17.21"),
+        ("minimist", "1.2.0", "1.2.6"),
+    ] {
+        let facts = npm_facts(reg, pkg, to).await?;
+        let changed = apply(dir, lock, pkg, (from, to), true, &facts)
+            .map_err(|e| format!("{name}: {pkg} {from} -> {to} refused: {e}"))?;
+        if !changed.iter().any(|p| p == "package.json") {
+            return Err(format!(
+                "{name}: package.json pins {pkg} {from} but the patch left it: {changed:?}"
+            ));
+        }
+        let pj = std::fs::read_to_string(dir.join("package.json")).map_err(|e| e.to_string())?;
+        if !pj.contains(&format!("\"{pkg}\": \"{to}\"")) {
+            return Err(format!("{name}: package.json does not pin {pkg} {to}"));
+        }
+        npm_checks(&format!("{pkg} {from} -> {to}"))?;
+        println!("  {name}: {pkg} {from} -> {to} accepted by npm ls and npm ci --dry-run");
+    }
+    // Copies below parents whose ranges exclude the fix: refused, naming the parent.
+    for (pkg, from, to, parent) in [
+        ("lodash", "2.4.2", "4.17.21", "inquirer"),
+        ("minimist", "0.0.8", "1.2.6", "mkdirp"),
+        ("minimist", "0.0.10", "1.2.6", "optimist"),
+    ] {
+        let before = std::fs::read(dir.join(lock)).map_err(|e| e.to_string())?;
+        let facts = npm_facts(reg, pkg, to).await?;
+        match apply(dir, lock, pkg, (from, to), false, &facts) {
+            Err(PatchError::NotFixable { reason }) if reason.contains(parent) => {
+                println!("  {name}: {pkg} {from} -> {to} refused: {reason}");
+            }
+            Err(e) => {
+                return Err(format!(
+                    "{name}: {pkg} {from} -> {to} refused without naming {parent}: {e}"
+                ))
+            }
+            Ok(changed) => {
+                return Err(format!(
+                    "{name}: {pkg} {from} -> {to} was patched ({changed:?}) although {parent}'s range excludes {to}"
+                ))
+            }
+        }
+        if std::fs::read(dir.join(lock)).map_err(|e| e.to_string())? != before {
+            return Err(format!("{name}: a refused patch changed {lock}"));
+        }
+    }
+    Ok(())
+}
+
+async fn crate_facts(
+    reg: &HttpRegistry,
+    lock: &[u8],
+    name: &str,
+    from: &str,
+    to: &str,
+) -> Result<RegistryFacts, String> {
+    let release = reg
+        .crate_release(name, to)
+        .await
+        .map_err(|e| format!("crates.io index: {e}"))?
+        .ok_or_else(|| format!("crates.io index: {name} {to} is not published"))?;
+    let mut dependents = Vec::new();
+    for (dep, version) in cargo_dependents(lock, name, from) {
+        let r = reg
+            .crate_release(&dep, &version)
+            .await
+            .map_err(|e| format!("crates.io index: {e}"))?
+            .ok_or_else(|| format!("crates.io index: {dep} {version} is not published"))?;
+        dependents.push(r);
+    }
+    Ok(RegistryFacts {
+        crate_release: Some(release),
+        crate_dependents: Some(dependents),
+        ..Default::default()
+    })
+}
+
+/// Cargo.lock: each bump equals `cargo update --precise` byte for byte and `cargo metadata
+/// --locked` accepts it; a bump that needs another crate to move is refused.
+async fn cargo_project(reg: &HttpRegistry) -> Outcome {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let ours = copy_fixture("cargo")?;
+    let theirs = copy_fixture("cargo")?;
+    let target = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let env = [("CARGO_TARGET_DIR", target.path())];
+    let metadata = ["metadata", "--locked", "--format-version", "1"];
+    run(ours.path(), &cargo, &metadata, &env)
+        .map_err(|e| format!("cargo fixture as committed: {e}"))?;
+    for (name, from, to) in [("regex", "1.5.4", "1.5.5"), ("smallvec", "1.6.0", "1.6.1")] {
+        let lock = std::fs::read(ours.path().join("Cargo.lock")).map_err(|e| e.to_string())?;
+        let facts = crate_facts(reg, &lock, name, from, to).await?;
+        apply(ours.path(), "Cargo.lock", name, (from, to), true, &facts)
+            .map_err(|e| format!("cargo: {name} {from} -> {to} refused: {e}"))?;
+        run(ours.path(), &cargo, &metadata, &env)
+            .map_err(|e| format!("cargo: after {name} {from} -> {to}: {e}"))?;
+        run(
+            theirs.path(),
+            &cargo,
+            &["update", "-p", name, "--precise", to],
+            &env,
+        )
+        .map_err(|e| format!("cargo: {e}"))?;
+        let (a, b) = (
+            std::fs::read(ours.path().join("Cargo.lock")).map_err(|e| e.to_string())?,
+            std::fs::read(theirs.path().join("Cargo.lock")).map_err(|e| e.to_string())?,
+        );
+        if a != b {
+            return Err(format!(
+                "cargo: {name} {from} -> {to}: our Cargo.lock differs from cargo update --precise:\n--- ours\n{}\n--- cargo\n{}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            ));
+        }
+        println!("  cargo: {name} {from} -> {to} accepted by cargo metadata --locked, equal to cargo update --precise");
+    }
+    // regex 1.13 needs regex-automata, which the lock does not have: cargo would add it.
+    let lock = std::fs::read(ours.path().join("Cargo.lock")).map_err(|e| e.to_string())?;
+    let facts = crate_facts(reg, &lock, "regex", "1.5.5", "1.13.2").await?;
+    match apply(ours.path(), "Cargo.lock", "regex", ("1.5.5", "1.13.2"), true, &facts) {
+        Err(PatchError::NotFixable { reason }) => {
+            println!("  cargo: regex 1.5.5 -> 1.13.2 refused: {reason}")
+        }
+        other => {
+            return Err(format!(
+                "cargo: regex 1.5.5 -> 1.13.2 needs regex-automata added, yet the patch answered {other:?}"
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// PyPI facts: the per-version JSON API (the code path the service uses); where that answers
+/// nothing, the project JSON's `releases[version]` files (then without `requires_dist`).
+async fn pypi_facts(
+    reg: &HttpRegistry,
+    name: &str,
+    version: &str,
+) -> Result<RegistryFacts, String> {
+    let release = match reg.pypi_release(name, version).await {
+        Ok(Some(r)) => r,
+        first => {
+            let url = format!("{DEFAULT_PYPI_URL}/pypi/{name}/json");
+            // The machine's trust store, as the registry client uses it.
+            let client = backline::net::Network::default()
+                .client_builder()
+                .map_err(|e| format!("PyPI client: {e}"))?
+                .build()
+                .map_err(|e| format!("PyPI client: {e}"))?;
+            let doc: serde_json::Value = client
+                .get(&url)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status())
+                .map_err(|e| format!("PyPI: {url}: {e}"))?
+                .json()
+                .await
+                .map_err(|e| format!("PyPI: {url}: {e}"))?;
+            let files = doc
+                .pointer(&format!("/releases/{version}"))
+                .and_then(|v| v.as_array())
+                .ok_or_else(|| format!("PyPI: {name} {version} is not published"))?
+                .iter()
+                .filter_map(|u| {
+                    Some((
+                        u.get("filename")?.as_str()?.to_string(),
+                        u.pointer("/digests/sha256")?.as_str()?.to_string(),
+                    ))
+                })
+                .collect();
+            let same = parse_pypi_release(&doc).filter(|r| r.version == version);
+            println!(
+                "  PyPI's per-version JSON gave {}; files from the project JSON instead",
+                match first {
+                    Ok(_) => "no answer".to_string(),
+                    Err(e) => e.to_string(),
+                }
+            );
+            PypiRelease {
+                name: name.into(),
+                version: version.into(),
+                files,
+                requires_dist: same.map(|r| r.requires_dist).unwrap_or_default(),
+            }
+        }
+    };
+    Ok(RegistryFacts {
+        pypi_release: Some(release),
+        ..Default::default()
+    })
+}
+
+/// requirements.txt with every pin hashed: pip accepts the patched file with
+/// `--require-hashes` (every dependency is pinned, so no `--no-deps` is needed).
+async fn pip_project(reg: &HttpRegistry) -> Outcome {
+    let tmp = copy_fixture("pip-hashes")?;
+    let dir = tmp.path();
+    let pip = |what: &str| -> Result<String, String> {
+        run(
+            dir,
+            "python3",
+            &[
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--require-hashes",
+                "--ignore-installed",
+                "--no-cache-dir",
+                "--disable-pip-version-check",
+                "-r",
+                "requirements.txt",
+            ],
+            &[],
+        )
+        .map_err(|e| format!("pip after {what}: {e}"))
+    };
+    pip("nothing (the fixture as committed)")?;
+    let (name, from, to) = ("urllib3", "1.26.4", "1.26.5");
+    let facts = pypi_facts(reg, name, to).await?;
+    apply(dir, "requirements.txt", name, (from, to), true, &facts)
+        .map_err(|e| format!("pip: {name} {from} -> {to} refused: {e}"))?;
+    // Control: the new pin with the old hashes is refused, so pip checks what we wrote.
+    let patched =
+        std::fs::read_to_string(dir.join("requirements.txt")).map_err(|e| e.to_string())?;
+    let original = std::fs::read_to_string(fixtures().join("pip-hashes/requirements.txt"))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("requirements.txt"),
+        original.replace(&format!("{name}=={from}"), &format!("{name}=={to}")),
+    )
+    .map_err(|e| e.to_string())?;
+    if pip("control").is_ok() {
+        return Err(format!(
+            "pip: control: pip accepted {name}=={to} with {from}'s hashes"
+        ));
+    }
+    println!("  pip: control: {name}=={to} with {from}'s hashes is rejected");
+    std::fs::write(dir.join("requirements.txt"), patched).map_err(|e| e.to_string())?;
+    let out = pip(&format!("{name} {from} -> {to}"))?;
+    if !out.contains(&format!("{name}-{to}")) {
+        return Err(format!(
+            "pip: the dry run would not install {name} {to}:\n{out}"
+        ));
+    }
+    println!("  pip: {name} {from} -> {to} accepted by pip install --dry-run --require-hashes");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let reg = match HttpRegistry::new(RegistryConfig::default()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("real-tool proofs: FAILED: no registry client: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut results: Vec<(&str, Outcome)> = Vec::new();
+    rt.block_on(async {
+        results.push(("npm lockfile v1", npm_project(&reg, 1).await));
+        results.push(("npm lockfile v2", npm_project(&reg, 2).await));
+        results.push(("npm lockfile v3", npm_project(&reg, 3).await));
+        results.push(("Cargo.lock", cargo_project(&reg).await));
+        results.push(("requirements.txt with hashes", pip_project(&reg).await));
+    });
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    for (name, r) in &results {
+        match r {
+            Ok(()) => println!("proof {name}: ok"),
+            Err(e) => eprintln!("proof {name}: FAILED: {e}"),
+        }
+    }
+    println!(
+        "real-tool proofs: {} passed, {failed} failed",
+        results.len() - failed
+    );
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
