@@ -8,6 +8,10 @@
 //! - manifests, findings and the last commit read per project are derived data: they are
 //!   dropped, and the next sync rescans each project from its default branch (one tree listing
 //!   and the manifest files per project).
+//!
+//! Schema 2 → 3: remediations gained `copies` (each vulnerable installed version of the package
+//! and whether the bot's branch moves it). A schema 2 remediation claimed its title's version
+//! alone: that copy is `Moved` when the branch was written, else `Pending`.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +21,7 @@ use crate::advisories::AdvisoryKind;
 use crate::ecosystem::Ecosystem;
 use crate::findings::AdvisoryRef;
 use crate::gitlab::{MrIid, ProjectId};
-use crate::remediation::model::{Remediation, State, Transition};
+use crate::remediation::model::{Claim, Copy, Remediation, State, Transition};
 use crate::store::{decode, encode, Store, StoreError, SCHEMA_VERSION};
 
 /// Trees of derived data, rebuilt by the next scan.
@@ -46,11 +50,14 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
         let tree = store.tree(REMEDIATIONS)?;
         for entry in tree.iter() {
             let (key, value) = entry?;
+            if decode_exact::<Remediation>(&value).is_some() {
+                continue;
+            }
             let Ok(old) = decode::<RemediationV1>(REMEDIATIONS, &key, &value) else {
                 // Already in the new layout (an upgrade interrupted after this row).
                 continue;
             };
-            tree.insert(key, encode(&Remediation::from(old)))?;
+            tree.insert(key, encode(&Remediation::from(RemediationV2::from(old))))?;
             report.remediations += 1;
         }
         for name in DERIVED {
@@ -59,9 +66,32 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
             derived.clear()?;
         }
     }
+    if found == 2 {
+        let tree = store.tree(REMEDIATIONS)?;
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            // A row already in the new layout (an interrupted upgrade) decodes as schema 3
+            // with every byte used; a schema 2 row does not (it lacks the `copies` list).
+            if decode_exact::<Remediation>(&value).is_some() {
+                continue;
+            }
+            let old: RemediationV2 = decode(REMEDIATIONS, &key, &value)?;
+            tree.insert(key, encode(&Remediation::from(old)))?;
+            report.remediations += 1;
+        }
+    }
     store.set_schema_version(SCHEMA_VERSION)?;
     store.flush_now()?;
     Ok(Some(report))
+}
+
+/// Decodes a value only when it uses every byte (postcard's `from_bytes` ignores a tail).
+fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let (_, rest) = bytes.split_first()?;
+    match postcard::take_from_bytes::<T>(rest) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
 }
 
 /// `AdvisoryRef` as schema 1 stored it.
@@ -126,9 +156,9 @@ struct RemediationV1 {
     history: Vec<Transition>,
 }
 
-impl From<RemediationV1> for Remediation {
-    fn from(old: RemediationV1) -> Remediation {
-        Remediation {
+impl From<RemediationV1> for RemediationV2 {
+    fn from(old: RemediationV1) -> RemediationV2 {
+        RemediationV2 {
             id: old.id,
             project: old.project,
             manifest: old.manifest,
@@ -153,6 +183,76 @@ impl From<RemediationV1> for Remediation {
             detected_at_ms: old.detected_at_ms,
             updated_at_ms: old.updated_at_ms,
             history: old.history,
+        }
+    }
+}
+
+/// `Remediation` as schema 2 stored it (before `copies`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RemediationV2 {
+    id: u64,
+    project: ProjectId,
+    manifest: String,
+    ecosystem: Ecosystem,
+    package: String,
+    direct: bool,
+    from_version: String,
+    target_version: Option<String>,
+    advisories: Vec<AdvisoryRef>,
+    severity: Level,
+    state: State,
+    approved_by: Option<String>,
+    reason: Option<String>,
+    branch: String,
+    bot_wrote_branch: bool,
+    mr_iid: Option<MrIid>,
+    mr_url: Option<String>,
+    edited_by_person: bool,
+    ignored_versions: Vec<String>,
+    ignored_advisories: Vec<String>,
+    detected_at_ms: i64,
+    updated_at_ms: i64,
+    history: Vec<Transition>,
+}
+
+impl From<RemediationV2> for Remediation {
+    fn from(old: RemediationV2) -> Remediation {
+        // Schema 2 moved the title's version alone, once the branch was written.
+        let written = old.bot_wrote_branch || old.mr_iid.is_some();
+        let copies = vec![Copy {
+            version: old.from_version.clone(),
+            paths: Vec::new(),
+            claim: if written && old.state != State::NotFixable {
+                Claim::Moved
+            } else {
+                Claim::Pending
+            },
+        }];
+        Remediation {
+            id: old.id,
+            project: old.project,
+            manifest: old.manifest,
+            ecosystem: old.ecosystem,
+            package: old.package,
+            direct: old.direct,
+            from_version: old.from_version,
+            target_version: old.target_version,
+            advisories: old.advisories,
+            severity: old.severity,
+            state: old.state,
+            approved_by: old.approved_by,
+            reason: old.reason,
+            branch: old.branch,
+            bot_wrote_branch: old.bot_wrote_branch,
+            mr_iid: old.mr_iid,
+            mr_url: old.mr_url,
+            edited_by_person: old.edited_by_person,
+            ignored_versions: old.ignored_versions,
+            ignored_advisories: old.ignored_advisories,
+            detected_at_ms: old.detected_at_ms,
+            updated_at_ms: old.updated_at_ms,
+            history: old.history,
+            copies,
         }
     }
 }
@@ -244,9 +344,75 @@ mod tests {
         assert_eq!(r.ignored_versions, vec!["1.5.5".to_string()]);
         assert_eq!(r.mr_iid, Some(MrIid(3)));
         assert_eq!(r.advisories[0].severity_source, SeveritySource::CvssV3);
+        // Through schema 2 to 3: the MR claimed its title's version alone.
+        assert_eq!(
+            r.copies,
+            vec![Copy {
+                version: "1.5.4".into(),
+                paths: vec![],
+                claim: Claim::Moved
+            }]
+        );
         assert!(store.tree("findings").unwrap().is_empty());
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         // Twice changes nothing.
+        assert_eq!(upgrade(&store).unwrap(), None);
+    }
+
+    fn v2_of(old: RemediationV1) -> RemediationV2 {
+        RemediationV2::from(old)
+    }
+
+    #[test]
+    fn a_schema_2_store_gains_the_copies_its_mrs_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut open_mr = v2_of(old_remediation());
+        open_mr.state = State::MrOpen;
+        let mut waiting = v2_of(old_remediation());
+        waiting.id = 8;
+        waiting.state = State::Planned;
+        waiting.mr_iid = None;
+        waiting.mr_url = None;
+        waiting.bot_wrote_branch = false;
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let tree = store.tree(REMEDIATIONS).unwrap();
+            tree.insert(7u64.to_be_bytes(), encode(&open_mr)).unwrap();
+            tree.insert(8u64.to_be_bytes(), encode(&waiting)).unwrap();
+            store
+                .tree("findings")
+                .unwrap()
+                .insert(b"x", b"kept".to_vec())
+                .unwrap();
+            store.set_schema_version(2).unwrap();
+            store.flush_now().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let tree = store.tree(REMEDIATIONS).unwrap();
+        let raw = tree.get(7u64.to_be_bytes()).unwrap().unwrap();
+        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &raw).is_err());
+        let report = upgrade(&store).unwrap().expect("an upgrade");
+        assert_eq!(
+            report,
+            Upgraded {
+                from: 2,
+                remediations: 2,
+                derived_dropped: 0
+            }
+        );
+        let read = |id: u64| -> Remediation {
+            let raw = tree.get(id.to_be_bytes()).unwrap().unwrap();
+            decode(REMEDIATIONS, b"k", &raw).unwrap()
+        };
+        let r = read(7);
+        assert_eq!(r.state, State::MrOpen);
+        assert_eq!(r.mr_iid, Some(MrIid(3)));
+        assert_eq!(r.moved_versions(), vec!["1.5.4"]);
+        assert_eq!(r.copies[0].claim, Claim::Moved);
+        assert_eq!(read(8).copies[0].claim, Claim::Pending);
+        // Schema 2 findings are still readable: kept.
+        assert_eq!(store.tree("findings").unwrap().len(), 1);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(upgrade(&store).unwrap(), None);
     }
 }

@@ -337,7 +337,8 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
          <td>{sev}</td><td class=\"state-{class}\">{state}",
         id = r.id,
         pkg = Esc(&r.package),
-        from = Esc(&r.from_version),
+        // The versions the MR moves, never a copy it leaves.
+        from = Esc(&r.moved_versions().join(", ")),
         to = Esc(r.target_version.as_deref().unwrap_or("?")),
         manifest = Esc(&r.manifest),
         sev = severity(r.severity),
@@ -349,6 +350,15 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
             b,
             "<br><span class=\"muted\">{}</span>",
             words::prose(reason)
+        );
+    }
+    for (c, why) in r.left_copies() {
+        let _ = write!(
+            b,
+            "<br><span class=\"muted\">{} stays {}: {}</span>",
+            Esc(&c.version),
+            words::state(crate::remediation::model::State::NotFixable),
+            words::prose(why)
         );
     }
     let late = if sla.breached { " class=\"late\"" } else { "" };
