@@ -216,54 +216,69 @@ pub struct CopiesPatch {
 }
 
 /// Moves every installed version of a package that can move to `to`, one after the other on
-/// the files the previous moves produced (so each checks the tree as it will be); a version a
-/// parent's range keeps from moving is left, with the reason. When no version can move, the
-/// first version's refusal is the answer.
+/// the files the previous moves produced (so each checks the tree as it will be, and every
+/// range in it: the manifest's and each parent's); a version refused is tried again after the
+/// others moved, and left with the reason (`needs <parent> to allow <pkg> >= N`) when it still
+/// cannot move. When no version can move, the first refusal is the answer.
 pub fn patch_copies(req: &CopiesRequest) -> Result<CopiesPatch, PatchError> {
     let mut changes: Vec<FileChange> = Vec::new();
     let mut moved = Vec::new();
-    let mut left = Vec::new();
     let mut first_refusal: Option<PatchError> = None;
-    for (from, facts) in req.copies {
-        let current = |p: &str| {
-            changes
-                .iter()
-                .find(|c| c.path == p)
-                .map(|c| c.content.clone())
-                .or_else(|| (req.files)(p))
-        };
-        let placed = PlacedCopy {
-            version: from.clone(),
-            paths: current(req.manifest_path)
-                .map(|b| copy_paths(req.manifest_path, &b, req.package, from))
-                .unwrap_or_default(),
-        };
-        let one = PatchRequest {
-            manifest_path: req.manifest_path,
-            package: req.package,
-            from,
-            to: req.to,
-            direct: req.direct,
-            files: &current,
-            facts,
-        };
-        match patch(&one) {
-            Ok(done) => {
-                for c in done {
-                    match changes.iter_mut().find(|x| x.path == c.path) {
-                        Some(x) => x.content = c.content,
-                        None => changes.push(c),
+    // Copies still in place, with why; a move can make another possible (an old copy then
+    // merges into the new locked version), so the refused ones are tried again while any moves.
+    let mut pending: Vec<(usize, Option<(PlacedCopy, String)>)> =
+        (0..req.copies.len()).map(|i| (i, None)).collect();
+    loop {
+        let mut progress = false;
+        let mut still = Vec::new();
+        for (i, _) in pending {
+            let (from, facts) = &req.copies[i];
+            let current = |p: &str| {
+                changes
+                    .iter()
+                    .find(|c| c.path == p)
+                    .map(|c| c.content.clone())
+                    .or_else(|| (req.files)(p))
+            };
+            let placed = PlacedCopy {
+                version: from.clone(),
+                paths: current(req.manifest_path)
+                    .map(|b| copy_paths(req.manifest_path, &b, req.package, from))
+                    .unwrap_or_default(),
+            };
+            let one = PatchRequest {
+                manifest_path: req.manifest_path,
+                package: req.package,
+                from,
+                to: req.to,
+                direct: req.direct,
+                files: &current,
+                facts,
+            };
+            match patch(&one) {
+                Ok(done) => {
+                    for c in done {
+                        match changes.iter_mut().find(|x| x.path == c.path) {
+                            Some(x) => x.content = c.content,
+                            None => changes.push(c),
+                        }
                     }
+                    moved.push(placed);
+                    progress = true;
                 }
-                moved.push(placed);
-            }
-            Err(e @ PatchError::Unreadable(_)) => return Err(e),
-            Err(e) => {
-                left.push((placed, e.copy_reason()));
-                first_refusal.get_or_insert(e);
+                Err(e @ PatchError::Unreadable(_)) => return Err(e),
+                Err(e) => {
+                    still.push((i, Some((placed, e.copy_reason()))));
+                    first_refusal.get_or_insert(e);
+                }
             }
         }
+        pending = still;
+        if !progress || pending.is_empty() {
+            break;
+        }
     }
+    let left: Vec<(PlacedCopy, String)> = pending.into_iter().filter_map(|(_, l)| l).collect();
     match (moved.is_empty(), first_refusal) {
         (true, Some(e)) => Err(e),
         (true, None) => not_fixable(format!(
