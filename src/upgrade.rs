@@ -80,9 +80,73 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
             report.remediations += 1;
         }
     }
+    if found < 3 {
+        let merged = fold_duplicates(store)?;
+        if merged > 0 {
+            tracing::info!(
+                merged,
+                "remediations of one package and manifest sharing one MR were merged into one"
+            );
+        }
+    }
     store.set_schema_version(SCHEMA_VERSION)?;
     store.flush_now()?;
     Ok(Some(report))
+}
+
+const KEYS: &str = "remediation_keys";
+
+/// Before schema 3, several installed versions of one package in one manifest each made a
+/// remediation; all but the last lost their index entry, and all showed the one MR of their
+/// shared branch as theirs. Each such record whose indexed twin has the same branch is merged
+/// into that twin (a history line says so); the next scan plans the twin again for every
+/// installed copy, so that its MR claims exactly what it moves. Returns how many were merged.
+fn fold_duplicates(store: &Store) -> Result<usize, StoreError> {
+    let tree = store.tree(REMEDIATIONS)?;
+    let keys = store.tree(KEYS)?;
+    let mut indexed = std::collections::BTreeSet::new();
+    for kv in keys.iter() {
+        let (_, id) = kv?;
+        indexed.insert(crate::store::key_u64(KEYS, &id)?);
+    }
+    let mut merged = 0;
+    for kv in tree.iter() {
+        let (key, value) = kv?;
+        let id = crate::store::key_u64(REMEDIATIONS, &key)?;
+        if indexed.contains(&id) {
+            continue;
+        }
+        let orphan: Remediation = decode(REMEDIATIONS, &key, &value)?;
+        let mut natural = crate::store::u64_key(orphan.project.get()).to_vec();
+        natural.extend_from_slice(orphan.manifest.as_bytes());
+        natural.push(0);
+        natural.extend_from_slice(orphan.package.as_bytes());
+        let Some(twin_id) = keys.get(&natural)? else {
+            continue;
+        };
+        let twin_key = twin_id.to_vec();
+        let Some(twin_value) = tree.get(&twin_key)? else {
+            continue;
+        };
+        let mut twin: Remediation = decode(REMEDIATIONS, &twin_key, &twin_value)?;
+        if twin.branch != orphan.branch {
+            continue;
+        }
+        twin.history.push(Transition {
+            at_ms: twin.updated_at_ms,
+            from: Some(twin.state),
+            to: twin.state,
+            by: "backline".into(),
+            why: format!(
+                "merged remediation {} ({} {}): one MR per package and manifest, claiming only the copies it moves",
+                orphan.id, orphan.package, orphan.from_version
+            ),
+        });
+        tree.insert(&twin_key, encode(&twin))?;
+        tree.remove(&key)?;
+        merged += 1;
+    }
+    Ok(merged)
 }
 
 /// Decodes a value only when it uses every byte (postcard's `from_bytes` ignores a tail).
@@ -368,8 +432,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut open_mr = v2_of(old_remediation());
         open_mr.state = State::MrOpen;
+        // A second installed version that shared remediation 7's branch and MR, its index
+        // entry lost (the pre-schema-3 bug): merged into 7.
+        let mut twin = v2_of(old_remediation());
+        twin.id = 6;
+        twin.from_version = "1.4.0".into();
+        twin.state = State::MrOpen;
         let mut waiting = v2_of(old_remediation());
         waiting.id = 8;
+        waiting.package = "memchr".into();
+        waiting.branch = "backline/crates.io/memchr-2.5.0".into();
         waiting.state = State::Planned;
         waiting.mr_iid = None;
         waiting.mr_url = None;
@@ -379,6 +451,21 @@ mod tests {
             let tree = store.tree(REMEDIATIONS).unwrap();
             tree.insert(7u64.to_be_bytes(), encode(&open_mr)).unwrap();
             tree.insert(8u64.to_be_bytes(), encode(&waiting)).unwrap();
+            tree.insert(6u64.to_be_bytes(), encode(&twin)).unwrap();
+            let mut natural = 42u64.to_be_bytes().to_vec();
+            natural.extend_from_slice(b"Cargo.lock\0regex");
+            store
+                .tree(KEYS)
+                .unwrap()
+                .insert(natural, &7u64.to_be_bytes())
+                .unwrap();
+            let mut natural = 42u64.to_be_bytes().to_vec();
+            natural.extend_from_slice(b"Cargo.lock\0memchr");
+            store
+                .tree(KEYS)
+                .unwrap()
+                .insert(natural, &8u64.to_be_bytes())
+                .unwrap();
             store
                 .tree("findings")
                 .unwrap()
@@ -396,7 +483,7 @@ mod tests {
             report,
             Upgraded {
                 from: 2,
-                remediations: 2,
+                remediations: 3,
                 derived_dropped: 0
             }
         );
@@ -410,6 +497,14 @@ mod tests {
         assert_eq!(r.moved_versions(), vec!["1.5.4"]);
         assert_eq!(r.copies[0].claim, Claim::Moved);
         assert_eq!(read(8).copies[0].claim, Claim::Pending);
+        // The twin is gone, named in 7's history.
+        assert!(tree.get(6u64.to_be_bytes()).unwrap().is_none());
+        assert!(r
+            .history
+            .last()
+            .unwrap()
+            .why
+            .starts_with("merged remediation 6 (regex 1.4.0)"));
         // Schema 2 findings are still readable: kept.
         assert_eq!(store.tree("findings").unwrap().len(), 1);
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
