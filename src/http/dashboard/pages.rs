@@ -646,3 +646,42 @@ pub fn deliveries(
     b.push_str("</div>");
     page("Deliveries", "/deliveries", Some(csrf), &b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remediation::model::{Claim, Copy, State};
+
+    /// Issue 13: a row shows the versions the MR moves, and each copy it leaves as not
+    /// fixable with why, never as part of the open MR.
+    #[test]
+    fn a_row_shows_moved_copies_and_the_ones_left() {
+        let mut r = crate::tracking::sla::tests::rem(1, 1, crate::advisories::cvss::Level::High, 0);
+        r.package = "lodash".into();
+        r.from_version = "4.17.11".into();
+        r.target_version = Some("4.17.21".into());
+        r.state = State::MrOpen;
+        r.copies = vec![
+            Copy {
+                version: "4.17.11".into(),
+                paths: vec![],
+                claim: Claim::Moved,
+            },
+            Copy {
+                version: "2.4.2".into(),
+                paths: vec![],
+                claim: Claim::Left {
+                    reason: "needs legacy to allow lodash >= 4.17.21".into(),
+                },
+            },
+        ];
+        let mut b = String::new();
+        remediation_row(&mut b, &r, &SlaPolicy::default(), 0, "csrf");
+        assert!(b.contains("4.17.11 → 4.17.21"), "{b}");
+        assert!(!b.contains("2.4.2 → "), "{b}");
+        assert!(
+            b.contains("2.4.2 stays not fixable: needs legacy to allow lodash &gt;= 4.17.21"),
+            "{b}"
+        );
+    }
+}
