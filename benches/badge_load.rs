@@ -155,6 +155,7 @@ fn populate(app: &App, n: u64, now: i64) {
                     by: "backline".into(),
                     why: "detected".into(),
                 }],
+                copies: Vec::new(),
             };
             if id % 10 == 0 {
                 r.transition(State::MrOpen, "backline", "opened", detected + DAY);

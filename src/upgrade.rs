@@ -8,6 +8,10 @@
 //! - manifests, findings and the last commit read per project are derived data: they are
 //!   dropped, and the next sync rescans each project from its default branch (one tree listing
 //!   and the manifest files per project).
+//!
+//! Schema 2 → 3: remediations gained `copies` (each vulnerable installed version of the package
+//! and whether the bot's branch moves it). A schema 2 remediation claimed its title's version
+//! alone: that copy is `Moved` when the branch was written, else `Pending`.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +21,7 @@ use crate::advisories::AdvisoryKind;
 use crate::ecosystem::Ecosystem;
 use crate::findings::AdvisoryRef;
 use crate::gitlab::{MrIid, ProjectId};
-use crate::remediation::model::{Remediation, State, Transition};
+use crate::remediation::model::{Claim, Copy, Remediation, State, Transition};
 use crate::store::{decode, encode, Store, StoreError, SCHEMA_VERSION};
 
 /// Trees of derived data, rebuilt by the next scan.
@@ -46,11 +50,14 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
         let tree = store.tree(REMEDIATIONS)?;
         for entry in tree.iter() {
             let (key, value) = entry?;
+            if decode_exact::<Remediation>(&value).is_some() {
+                continue;
+            }
             let Ok(old) = decode::<RemediationV1>(REMEDIATIONS, &key, &value) else {
                 // Already in the new layout (an upgrade interrupted after this row).
                 continue;
             };
-            tree.insert(key, encode(&Remediation::from(old)))?;
+            tree.insert(key, encode(&Remediation::from(RemediationV2::from(old))))?;
             report.remediations += 1;
         }
         for name in DERIVED {
@@ -59,9 +66,96 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
             derived.clear()?;
         }
     }
+    if found == 2 {
+        let tree = store.tree(REMEDIATIONS)?;
+        for entry in tree.iter() {
+            let (key, value) = entry?;
+            // A row already in the new layout (an interrupted upgrade) decodes as schema 3
+            // with every byte used; a schema 2 row does not (it lacks the `copies` list).
+            if decode_exact::<Remediation>(&value).is_some() {
+                continue;
+            }
+            let old: RemediationV2 = decode(REMEDIATIONS, &key, &value)?;
+            tree.insert(key, encode(&Remediation::from(old)))?;
+            report.remediations += 1;
+        }
+    }
+    if found < 3 {
+        let merged = fold_duplicates(store)?;
+        if merged > 0 {
+            tracing::info!(
+                merged,
+                "remediations of one package and manifest sharing one MR were merged into one"
+            );
+        }
+    }
     store.set_schema_version(SCHEMA_VERSION)?;
     store.flush_now()?;
     Ok(Some(report))
+}
+
+const KEYS: &str = "remediation_keys";
+
+/// Before schema 3, several installed versions of one package in one manifest each made a
+/// remediation; all but the last lost their index entry, and all showed the one MR of their
+/// shared branch as theirs. Each such record whose indexed twin has the same branch is merged
+/// into that twin (a history line says so); the next scan plans the twin again for every
+/// installed copy, so that its MR claims exactly what it moves. Returns how many were merged.
+fn fold_duplicates(store: &Store) -> Result<usize, StoreError> {
+    let tree = store.tree(REMEDIATIONS)?;
+    let keys = store.tree(KEYS)?;
+    let mut indexed = std::collections::BTreeSet::new();
+    for kv in keys.iter() {
+        let (_, id) = kv?;
+        indexed.insert(crate::store::key_u64(KEYS, &id)?);
+    }
+    let mut merged = 0;
+    for kv in tree.iter() {
+        let (key, value) = kv?;
+        let id = crate::store::key_u64(REMEDIATIONS, &key)?;
+        if indexed.contains(&id) {
+            continue;
+        }
+        let orphan: Remediation = decode(REMEDIATIONS, &key, &value)?;
+        let mut natural = crate::store::u64_key(orphan.project.get()).to_vec();
+        natural.extend_from_slice(orphan.manifest.as_bytes());
+        natural.push(0);
+        natural.extend_from_slice(orphan.package.as_bytes());
+        let Some(twin_id) = keys.get(&natural)? else {
+            continue;
+        };
+        let twin_key = twin_id.to_vec();
+        let Some(twin_value) = tree.get(&twin_key)? else {
+            continue;
+        };
+        let mut twin: Remediation = decode(REMEDIATIONS, &twin_key, &twin_value)?;
+        if twin.branch != orphan.branch {
+            continue;
+        }
+        twin.history.push(Transition {
+            at_ms: twin.updated_at_ms,
+            from: Some(twin.state),
+            to: twin.state,
+            by: "backline".into(),
+            why: format!(
+                "merged remediation {} ({} {}): one MR per package and manifest, claiming only the copies it moves",
+                orphan.id, orphan.package, orphan.from_version
+            ),
+        });
+        tree.insert(&twin_key, encode(&twin))?;
+        tree.remove(&key)?;
+        merged += 1;
+    }
+    Ok(merged)
+}
+
+/// Decodes a value only when it uses every byte (postcard's `from_bytes` ignores a tail).
+fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let (_, rest) = bytes.split_first()?;
+    match postcard::take_from_bytes::<T>(rest) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
 }
 
 /// `AdvisoryRef` as schema 1 stored it.
@@ -126,9 +220,9 @@ struct RemediationV1 {
     history: Vec<Transition>,
 }
 
-impl From<RemediationV1> for Remediation {
-    fn from(old: RemediationV1) -> Remediation {
-        Remediation {
+impl From<RemediationV1> for RemediationV2 {
+    fn from(old: RemediationV1) -> RemediationV2 {
+        RemediationV2 {
             id: old.id,
             project: old.project,
             manifest: old.manifest,
@@ -153,6 +247,76 @@ impl From<RemediationV1> for Remediation {
             detected_at_ms: old.detected_at_ms,
             updated_at_ms: old.updated_at_ms,
             history: old.history,
+        }
+    }
+}
+
+/// `Remediation` as schema 2 stored it (before `copies`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RemediationV2 {
+    id: u64,
+    project: ProjectId,
+    manifest: String,
+    ecosystem: Ecosystem,
+    package: String,
+    direct: bool,
+    from_version: String,
+    target_version: Option<String>,
+    advisories: Vec<AdvisoryRef>,
+    severity: Level,
+    state: State,
+    approved_by: Option<String>,
+    reason: Option<String>,
+    branch: String,
+    bot_wrote_branch: bool,
+    mr_iid: Option<MrIid>,
+    mr_url: Option<String>,
+    edited_by_person: bool,
+    ignored_versions: Vec<String>,
+    ignored_advisories: Vec<String>,
+    detected_at_ms: i64,
+    updated_at_ms: i64,
+    history: Vec<Transition>,
+}
+
+impl From<RemediationV2> for Remediation {
+    fn from(old: RemediationV2) -> Remediation {
+        // Schema 2 moved the title's version alone, once the branch was written.
+        let written = old.bot_wrote_branch || old.mr_iid.is_some();
+        let copies = vec![Copy {
+            version: old.from_version.clone(),
+            paths: Vec::new(),
+            claim: if written && old.state != State::NotFixable {
+                Claim::Moved
+            } else {
+                Claim::Pending
+            },
+        }];
+        Remediation {
+            id: old.id,
+            project: old.project,
+            manifest: old.manifest,
+            ecosystem: old.ecosystem,
+            package: old.package,
+            direct: old.direct,
+            from_version: old.from_version,
+            target_version: old.target_version,
+            advisories: old.advisories,
+            severity: old.severity,
+            state: old.state,
+            approved_by: old.approved_by,
+            reason: old.reason,
+            branch: old.branch,
+            bot_wrote_branch: old.bot_wrote_branch,
+            mr_iid: old.mr_iid,
+            mr_url: old.mr_url,
+            edited_by_person: old.edited_by_person,
+            ignored_versions: old.ignored_versions,
+            ignored_advisories: old.ignored_advisories,
+            detected_at_ms: old.detected_at_ms,
+            updated_at_ms: old.updated_at_ms,
+            history: old.history,
+            copies,
         }
     }
 }
@@ -244,9 +408,106 @@ mod tests {
         assert_eq!(r.ignored_versions, vec!["1.5.5".to_string()]);
         assert_eq!(r.mr_iid, Some(MrIid(3)));
         assert_eq!(r.advisories[0].severity_source, SeveritySource::CvssV3);
+        // Through schema 2 to 3: the MR claimed its title's version alone.
+        assert_eq!(
+            r.copies,
+            vec![Copy {
+                version: "1.5.4".into(),
+                paths: vec![],
+                claim: Claim::Moved
+            }]
+        );
         assert!(store.tree("findings").unwrap().is_empty());
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         // Twice changes nothing.
+        assert_eq!(upgrade(&store).unwrap(), None);
+    }
+
+    fn v2_of(old: RemediationV1) -> RemediationV2 {
+        RemediationV2::from(old)
+    }
+
+    #[test]
+    fn a_schema_2_store_gains_the_copies_its_mrs_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut open_mr = v2_of(old_remediation());
+        open_mr.state = State::MrOpen;
+        // A second installed version that shared remediation 7's branch and MR, its index
+        // entry lost (the pre-schema-3 bug): merged into 7.
+        let mut twin = v2_of(old_remediation());
+        twin.id = 6;
+        twin.from_version = "1.4.0".into();
+        twin.state = State::MrOpen;
+        let mut waiting = v2_of(old_remediation());
+        waiting.id = 8;
+        waiting.package = "memchr".into();
+        waiting.branch = "backline/crates.io/memchr-2.5.0".into();
+        waiting.state = State::Planned;
+        waiting.mr_iid = None;
+        waiting.mr_url = None;
+        waiting.bot_wrote_branch = false;
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let tree = store.tree(REMEDIATIONS).unwrap();
+            tree.insert(7u64.to_be_bytes(), encode(&open_mr)).unwrap();
+            tree.insert(8u64.to_be_bytes(), encode(&waiting)).unwrap();
+            tree.insert(6u64.to_be_bytes(), encode(&twin)).unwrap();
+            let mut natural = 42u64.to_be_bytes().to_vec();
+            natural.extend_from_slice(b"Cargo.lock\0regex");
+            store
+                .tree(KEYS)
+                .unwrap()
+                .insert(natural, &7u64.to_be_bytes())
+                .unwrap();
+            let mut natural = 42u64.to_be_bytes().to_vec();
+            natural.extend_from_slice(b"Cargo.lock\0memchr");
+            store
+                .tree(KEYS)
+                .unwrap()
+                .insert(natural, &8u64.to_be_bytes())
+                .unwrap();
+            store
+                .tree("findings")
+                .unwrap()
+                .insert(b"x", b"kept".to_vec())
+                .unwrap();
+            store.set_schema_version(2).unwrap();
+            store.flush_now().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let tree = store.tree(REMEDIATIONS).unwrap();
+        let raw = tree.get(7u64.to_be_bytes()).unwrap().unwrap();
+        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &raw).is_err());
+        let report = upgrade(&store).unwrap().expect("an upgrade");
+        assert_eq!(
+            report,
+            Upgraded {
+                from: 2,
+                remediations: 3,
+                derived_dropped: 0
+            }
+        );
+        let read = |id: u64| -> Remediation {
+            let raw = tree.get(id.to_be_bytes()).unwrap().unwrap();
+            decode(REMEDIATIONS, b"k", &raw).unwrap()
+        };
+        let r = read(7);
+        assert_eq!(r.state, State::MrOpen);
+        assert_eq!(r.mr_iid, Some(MrIid(3)));
+        assert_eq!(r.moved_versions(), vec!["1.5.4"]);
+        assert_eq!(r.copies[0].claim, Claim::Moved);
+        assert_eq!(read(8).copies[0].claim, Claim::Pending);
+        // The twin is gone, named in 7's history.
+        assert!(tree.get(6u64.to_be_bytes()).unwrap().is_none());
+        assert!(r
+            .history
+            .last()
+            .unwrap()
+            .why
+            .starts_with("merged remediation 6 (regex 1.4.0)"));
+        // Schema 2 findings are still readable: kept.
+        assert_eq!(store.tree("findings").unwrap().len(), 1);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(upgrade(&store).unwrap(), None);
     }
 }

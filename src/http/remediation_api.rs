@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::clock::{now_ms, rfc3339};
 use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
 use crate::http::state::AppState;
-use crate::remediation::model::{Remediation, State};
+use crate::remediation::model::{Claim, Remediation, State};
 use crate::tracking::SlaPolicy;
 
 /// Mounts the routes (inside the `/api/v1` scope).
@@ -38,6 +38,14 @@ pub fn remediation_json(r: &Remediation, policy: &SlaPolicy, now_ms: i64) -> Val
             "id": a.id, "aliases": a.aliases, "summary": a.summary, "severity": a.severity,
         })).collect::<Vec<_>>(),
         "state": r.state.as_str(),
+        // Each vulnerable installed version: `mr_open` only for those the MR moves.
+        "copies": r.copies.iter().map(|c| json!({
+            "version": c.version,
+            "paths": c.paths,
+            "moved_by_mr": c.claim == Claim::Moved,
+            "state": c.state(r.state).as_str(),
+            "reason": match &c.claim { Claim::Left { reason } => Some(reason.as_str()), _ => None },
+        })).collect::<Vec<_>>(),
         "approved_by": r.approved_by,
         "reason": r.reason,
         "branch": r.branch,

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 
-use super::model::{branch_name, Remediation, State};
+use super::model::{branch_name, Claim, Copy, Remediation, State};
 use super::ownership;
+pub use super::patch::PlacedCopy;
 use super::planner::{plan, vulnerable, Decision, Policy, Vulnerable};
 use super::render;
 use super::table::Remediations;
@@ -78,13 +79,53 @@ pub struct FixRequest<'a> {
     pub direct: bool,
     /// The repository files the edit may need (the manifest and its companions).
     pub files: &'a HashMap<String, Vec<u8>>,
+    /// The other vulnerable installed versions of the package in the manifest, to move to
+    /// `to` too where every range in the tree allows it.
+    pub others: &'a [String],
+}
+
+/// The edits of a fix and exactly which installed copies they move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixOutcome {
+    /// The file edits.
+    pub edits: Vec<Edit>,
+    /// The copies the edits move to the target.
+    pub moved: Vec<PlacedCopy>,
+    /// The copies they leave, each with why (`needs <parent> to allow <pkg> >= N`).
+    pub left: Vec<(PlacedCopy, String)>,
 }
 
 /// Makes the file edits of a fix, or says why none is correct.
 #[async_trait]
 pub trait Fixer: Send + Sync {
-    /// The edits, or the reason no edit is correct ("needs `memchr` >= 2.4").
+    /// The edits moving `from`, or the reason no edit is correct ("needs `memchr` >= 2.4").
     async fn edits(&self, request: &FixRequest<'_>) -> Result<Vec<Edit>, FixError>;
+
+    /// The edits moving `from` and each of `others` that can move, and which they move. This
+    /// default moves `from` alone and claims only it.
+    async fn fix(&self, request: &FixRequest<'_>) -> Result<FixOutcome, FixError> {
+        let edits = self.edits(request).await?;
+        Ok(FixOutcome {
+            edits,
+            moved: vec![PlacedCopy {
+                version: request.from.to_string(),
+                paths: Vec::new(),
+            }],
+            left: request
+                .others
+                .iter()
+                .map(|v| {
+                    (
+                        PlacedCopy {
+                            version: v.clone(),
+                            paths: Vec::new(),
+                        },
+                        "this fixer moves one installed version at a time".to_string(),
+                    )
+                })
+                .collect(),
+        })
+    }
 }
 
 /// Why a fix has no edits.
@@ -213,6 +254,7 @@ impl Executor {
                 fix: Some(o.latest.clone()),
                 advisories: Vec::new(),
                 severity: crate::advisories::cvss::Level::Unknown,
+                others: Vec::new(),
             });
         }
         let decisions = plan(&wanted, &existing, &self.settings.policy);
@@ -307,6 +349,7 @@ impl Executor {
                 };
                 let had_mr = r.state == State::MrOpen;
                 r.from_version = v.version.clone();
+                r.copies = pending_copies(&v);
                 r.target_version = v.fix.clone();
                 r.advisories = v.advisories.clone();
                 r.severity = v.severity;
@@ -364,6 +407,7 @@ impl Executor {
                     return Ok(None);
                 };
                 r.from_version = v.version.clone();
+                r.copies = pending_copies(&v);
                 r.target_version = v.fix.clone();
                 r.advisories = v.advisories.clone();
                 self.reopen(gitlab, project, default_branch, &mut r, BOT, &reason)
@@ -447,6 +491,7 @@ impl Executor {
             detected_at_ms: now,
             updated_at_ms: now,
             history: Vec::new(),
+            copies: pending_copies(v),
         })
     }
 
@@ -585,6 +630,11 @@ impl Executor {
             return Ok(());
         };
         let files = fetch_manifest_files(gitlab, project.id, default_branch, &r.manifest).await?;
+        let others: Vec<String> = r
+            .versions()
+            .into_iter()
+            .filter(|v| *v != r.from_version)
+            .collect();
         let request = FixRequest {
             ecosystem: r.ecosystem,
             manifest: &r.manifest,
@@ -593,10 +643,33 @@ impl Executor {
             to: &to,
             direct: r.direct,
             files: &files,
+            others: &others,
         };
-        let edits = match self.fixer.edits(&request).await {
-            Ok(e) => e,
+        let edits = match self.fixer.fix(&request).await {
+            Ok(outcome) => {
+                // The remediation claims exactly the copies the edits move.
+                r.copies = outcome
+                    .moved
+                    .into_iter()
+                    .map(|c| Copy {
+                        version: c.version,
+                        paths: c.paths,
+                        claim: Claim::Moved,
+                    })
+                    .chain(outcome.left.into_iter().map(|(c, reason)| Copy {
+                        version: c.version,
+                        paths: c.paths,
+                        claim: Claim::Left { reason },
+                    }))
+                    .collect();
+                outcome.edits
+            }
             Err(FixError::NotFixable(reason)) => {
+                for c in &mut r.copies {
+                    c.claim = Claim::Left {
+                        reason: reason.clone(),
+                    };
+                }
                 r.reason = Some(reason.clone());
                 r.transition(State::NotFixable, BOT, reason, now_ms());
                 return Ok(());
@@ -1109,6 +1182,11 @@ impl Executor {
     pub fn iid(r: &Remediation) -> Option<MrIid> {
         r.mr_iid
     }
+}
+
+/// Every vulnerable installed version of `v`, none claimed yet (the branch decides).
+fn pending_copies(v: &Vulnerable) -> Vec<Copy> {
+    v.versions().into_iter().map(Copy::pending).collect()
 }
 
 /// Whether GitLab refused a commit because its branch already exists.

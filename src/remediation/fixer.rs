@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::executor::{Edit, FixError, FixRequest, Fixer};
-use super::patch::{self, PatchError, PatchRequest, RegistryFacts};
+use super::executor::{Edit, FixError, FixOutcome, FixRequest, Fixer};
+use super::patch::{self, CopiesRequest, PatchError, PatchRequest, RegistryFacts};
 use crate::config::Settings;
 use crate::registry::{HttpRegistry, Registry, RegistryConfig};
 
@@ -32,6 +32,60 @@ fn registry_error(e: crate::registry::RegistryError) -> FixError {
 #[async_trait]
 impl Fixer for PatchFixer {
     async fn edits(&self, r: &FixRequest<'_>) -> Result<Vec<Edit>, FixError> {
+        let facts = self.facts(r, r.from).await?;
+        let files = |p: &str| r.files.get(p).cloned();
+        let request = PatchRequest {
+            manifest_path: r.manifest,
+            package: r.package,
+            from: r.from,
+            to: r.to,
+            direct: r.direct,
+            files: &files,
+            facts: &facts,
+        };
+        patch::patch(&request).map(into_edits).map_err(patch_error)
+    }
+
+    async fn fix(&self, r: &FixRequest<'_>) -> Result<FixOutcome, FixError> {
+        let mut copies = Vec::new();
+        for from in std::iter::once(r.from).chain(r.others.iter().map(String::as_str)) {
+            copies.push((from.to_string(), self.facts(r, from).await?));
+        }
+        let files = |p: &str| r.files.get(p).cloned();
+        let request = CopiesRequest {
+            manifest_path: r.manifest,
+            package: r.package,
+            to: r.to,
+            direct: r.direct,
+            files: &files,
+            copies: &copies,
+        };
+        let done = patch::patch_copies(&request).map_err(patch_error)?;
+        Ok(FixOutcome {
+            edits: into_edits(done.changes),
+            moved: done.moved,
+            left: done.left,
+        })
+    }
+}
+
+fn into_edits(changes: Vec<patch::FileChange>) -> Vec<Edit> {
+    changes
+        .into_iter()
+        .map(|c| Edit {
+            path: c.path,
+            content: c.content,
+        })
+        .collect()
+}
+
+fn patch_error(e: PatchError) -> FixError {
+    FixError::NotFixable(e.reason())
+}
+
+impl PatchFixer {
+    /// The registry facts moving `from` to `r.to` needs.
+    async fn facts(&self, r: &FixRequest<'_>, from: &str) -> Result<RegistryFacts, FixError> {
         let needed = patch::facts_needed(r.manifest);
         let mut facts = RegistryFacts::default();
         let missing =
@@ -53,7 +107,7 @@ impl Fixer for PatchFixer {
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             let mut dependents = Vec::new();
-            for (name, version) in patch::cargo_dependents(lock, r.package, r.from) {
+            for (name, version) in patch::cargo_dependents(lock, r.package, from) {
                 if let Some(release) = self
                     .registry
                     .crate_release(&name, &version)
@@ -83,27 +137,7 @@ impl Fixer for PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
-        let files = |p: &str| r.files.get(p).cloned();
-        let request = PatchRequest {
-            manifest_path: r.manifest,
-            package: r.package,
-            from: r.from,
-            to: r.to,
-            direct: r.direct,
-            files: &files,
-            facts: &facts,
-        };
-        match patch::patch(&request) {
-            Ok(changes) => Ok(changes
-                .into_iter()
-                .map(|c| Edit {
-                    path: c.path,
-                    content: c.content,
-                })
-                .collect()),
-            Err(PatchError::NotFixable { reason }) => Err(FixError::NotFixable(reason)),
-            Err(PatchError::Unreadable(e)) => Err(FixError::NotFixable(e.to_string())),
-        }
+        Ok(facts)
     }
 }
 

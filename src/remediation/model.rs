@@ -109,6 +109,55 @@ pub struct Remediation {
     pub updated_at_ms: i64,
     /// Every transition.
     pub history: Vec<Transition>,
+    /// Each vulnerable installed version of the package in the manifest, and whether the
+    /// bot's branch moves it (schema 3). Only [`Claim::Moved`] copies share `state`.
+    pub copies: Vec<Copy>,
+}
+
+/// One installed version of the package in the manifest (every place it is installed at).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Copy {
+    /// The installed version.
+    pub version: String,
+    /// Where in the tree it is installed (`node_modules/a/node_modules/pkg`, `a > pkg`), as
+    /// the patcher found it; empty until the branch is written or when the format has one place.
+    pub paths: Vec<String>,
+    /// Whether the bot's branch moves it.
+    pub claim: Claim,
+}
+
+/// Whether the bot's branch moves a copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Claim {
+    /// Not decided yet: the branch is not written.
+    Pending,
+    /// The branch moves it to the target version.
+    Moved,
+    /// The branch leaves it: no edit can move it yet (the reason says what is needed).
+    Left {
+        /// `needs <parent> to allow <pkg> >= N`, or the patcher's reason.
+        reason: String,
+    },
+}
+
+impl Copy {
+    /// A copy not decided yet.
+    pub fn pending(version: impl Into<String>) -> Copy {
+        Copy {
+            version: version.into(),
+            paths: Vec::new(),
+            claim: Claim::Pending,
+        }
+    }
+
+    /// The state of this copy, given its remediation's state: a copy the branch leaves is
+    /// `not_fixable`, whatever the MR does.
+    pub fn state(&self, remediation: State) -> State {
+        match self.claim {
+            Claim::Left { .. } => State::NotFixable,
+            _ => remediation,
+        }
+    }
 }
 
 impl Remediation {
@@ -139,6 +188,41 @@ impl Remediation {
             why: why.into(),
         });
         self.updated_at_ms = now_ms;
+    }
+
+    /// The installed versions the branch moves (the title's version alone when none is
+    /// recorded: a record whose branch is not written yet).
+    pub fn moved_versions(&self) -> Vec<&str> {
+        let moved: Vec<&str> = self
+            .copies
+            .iter()
+            .filter(|c| c.claim == Claim::Moved)
+            .map(|c| c.version.as_str())
+            .collect();
+        if moved.is_empty() {
+            vec![self.from_version.as_str()]
+        } else {
+            moved
+        }
+    }
+
+    /// The copies the branch leaves, with why.
+    pub fn left_copies(&self) -> impl Iterator<Item = (&Copy, &str)> {
+        self.copies.iter().filter_map(|c| match &c.claim {
+            Claim::Left { reason } => Some((c, reason.as_str())),
+            _ => None,
+        })
+    }
+
+    /// The installed versions this remediation is about, sorted.
+    pub fn versions(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.copies.iter().map(|c| c.version.clone()).collect();
+        if v.is_empty() {
+            v.push(self.from_version.clone());
+        }
+        v.sort();
+        v.dedup();
+        v
     }
 
     /// Whether the branch is known to be the bot's own (it wrote it, or opened an MR from it).

@@ -167,6 +167,7 @@ mod tests {
             detected_at_ms: 0,
             updated_at_ms: 0,
             history: vec![],
+            copies: vec![],
         }
     }
 

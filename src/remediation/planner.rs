@@ -55,6 +55,64 @@ pub struct Vulnerable {
     pub advisories: Vec<AdvisoryRef>,
     /// Highest severity.
     pub severity: Level,
+    /// The other vulnerable installed versions of the package in this manifest: one MR moves
+    /// every copy it can (see [`merge_copies`]).
+    pub others: Vec<String>,
+}
+
+impl Vulnerable {
+    /// Every vulnerable installed version, sorted.
+    pub fn versions(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::iter::once(self.version.clone())
+            .chain(self.others.iter().cloned())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// Merges the vulnerable versions of each (manifest, package) into one: the first (the
+/// caller's order: highest severity first) names it, the others ride along; the target is the
+/// highest of their fixes (no advisory affects it, so it fixes every copy), the advisories are
+/// the union, the severity the highest.
+pub fn merge_copies(sorted: Vec<&Vulnerable>) -> Vec<Vulnerable> {
+    let mut out: Vec<Vulnerable> = Vec::new();
+    for v in sorted {
+        let Some(m) = out
+            .iter_mut()
+            .find(|m| m.manifest == v.manifest && m.package == v.package)
+        else {
+            out.push(v.clone());
+            continue;
+        };
+        if m.version != v.version && !m.others.contains(&v.version) {
+            m.others.push(v.version.clone());
+        }
+        for o in &v.others {
+            if *o != m.version && !m.others.contains(o) {
+                m.others.push(o.clone());
+            }
+        }
+        m.direct |= v.direct;
+        m.severity = m.severity.max(v.severity);
+        m.fix = match (m.fix.take(), &v.fix) {
+            (Some(a), Some(b)) => Some(
+                if crate::advisories::version::compare(m.ecosystem, &a, b).is_lt() {
+                    b.clone()
+                } else {
+                    a
+                },
+            ),
+            (a, b) => a.or_else(|| b.clone()),
+        };
+        for a in &v.advisories {
+            if !m.advisories.iter().any(|x| x.id == a.id) {
+                m.advisories.push(a.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Groups vulnerability findings by (manifest, package, version); informational ones are left out.
@@ -72,6 +130,7 @@ pub fn vulnerable(findings: &[Finding]) -> Vec<Vulnerable> {
                 fix: f.fixes_all.clone(),
                 advisories: Vec::new(),
                 severity: Level::Unknown,
+                others: Vec::new(),
             });
         g.direct |= f.direct;
         g.severity = g.severity.max(f.advisory.severity);
@@ -150,6 +209,10 @@ pub fn plan(vulns: &[Vulnerable], existing: &[Remediation], policy: &Policy) -> 
     let mut open_now = existing.iter().filter(|r| r.state == State::MrOpen).count();
     let mut sorted: Vec<&Vulnerable> = vulns.iter().collect();
     sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.package.cmp(&b.package)));
+    // One decision per (manifest, package): several installed versions share one MR.
+    let merged = merge_copies(sorted);
+    let mut sorted: Vec<&Vulnerable> = merged.iter().collect();
+    sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.package.cmp(&b.package)));
     let mut out = Vec::new();
     let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
     for v in sorted {
@@ -188,7 +251,9 @@ pub fn plan(vulns: &[Vulnerable], existing: &[Remediation], policy: &Policy) -> 
             });
             continue;
         };
-        let target_changed = r.target_version != v.fix || r.from_version != v.version;
+        let target_changed = r.target_version != v.fix
+            || r.from_version != v.version
+            || r.versions() != v.versions();
         match r.state {
             State::Dismissed | State::NotFixable | State::Planned
                 if target_changed
@@ -288,6 +353,7 @@ mod tests {
             fix: fix.map(str::to_string),
             advisories: vec![adv("RUSTSEC-1", severity)],
             severity,
+            others: vec![],
         }
     }
 
@@ -316,6 +382,7 @@ mod tests {
             detected_at_ms: 0,
             updated_at_ms: 0,
             history: vec![],
+            copies: vec![],
         }
     }
 
@@ -444,5 +511,52 @@ mod tests {
         assert_eq!(g.len(), 1);
         assert_eq!(g[0].severity, Level::High);
         assert_eq!(g[0].advisories.len(), 2);
+    }
+
+    /// Issue 13: three installed versions of one package in one lockfile make one decision
+    /// (one MR and branch), whose target fixes them all; a changed set of copies retargets it.
+    #[test]
+    fn several_installed_versions_make_one_decision() {
+        let npm = |version: &str, fix: &str, sev: Level| Vulnerable {
+            manifest: "package-lock.json".into(),
+            ecosystem: Ecosystem::Npm,
+            package: "lodash".into(),
+            version: version.into(),
+            direct: version == "4.17.11",
+            fix: Some(fix.into()),
+            advisories: vec![adv(&format!("GHSA-{version}"), sev)],
+            severity: sev,
+            others: vec![],
+        };
+        let vulns = vec![
+            npm("2.4.2", "4.17.21", Level::Medium),
+            npm("4.13.1", "4.17.19", Level::High),
+            npm("4.17.11", "4.17.21", Level::Critical),
+        ];
+        let d = plan(&vulns, &[], &Policy::default());
+        assert_eq!(d.len(), 1, "{d:?}");
+        let Decision::New { vulnerable, .. } = &d[0] else {
+            panic!("{d:?}")
+        };
+        assert_eq!(vulnerable.version, "4.17.11", "the worst copy names it");
+        assert_eq!(vulnerable.versions(), vec!["2.4.2", "4.13.1", "4.17.11"]);
+        assert_eq!(vulnerable.fix.as_deref(), Some("4.17.21"));
+        assert_eq!(vulnerable.severity, Level::Critical);
+        assert!(vulnerable.direct);
+        assert_eq!(vulnerable.advisories.len(), 3);
+
+        // The MR is open for these three copies: nothing to do.
+        let mut r = rem(1, vulnerable, State::MrOpen);
+        r.copies = vulnerable
+            .versions()
+            .into_iter()
+            .map(crate::remediation::model::Copy::pending)
+            .collect();
+        assert!(plan(&vulns, std::slice::from_ref(&r), &Policy::default()).is_empty());
+        // One copy gone (a parent was upgraded): the same MR is retargeted.
+        assert!(matches!(
+            plan(&vulns[1..], &[r], &Policy::default())[..],
+            [Decision::Retarget { id: 1, .. }]
+        ));
     }
 }

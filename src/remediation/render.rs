@@ -4,7 +4,7 @@
 //! manifest path, advisory ids, aliases and summaries, reasons naming them) goes through
 //! [`markdown_inline`]: no quick action, mention or HTML comment can come from it.
 
-use super::model::Remediation;
+use super::model::{Claim, Remediation};
 use crate::commands::COMMANDS;
 use crate::untrusted::{json_in_comment, markdown_inline as md, markdown_prose as prose};
 
@@ -22,9 +22,60 @@ pub fn title(prefix: &str, r: &Remediation) -> String {
     format!(
         "{prefix} bump {} from {} to {}",
         md(&r.package),
-        md(&r.from_version),
+        moved_from(r),
         md(r.target_version.as_deref().unwrap_or("?"))
     )
+}
+
+/// The installed versions the branch moves, as the title says them (`4.13.1, 4.17.11`).
+fn moved_from(r: &Remediation) -> String {
+    r.moved_versions()
+        .iter()
+        .map(|v| md(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where a copy is installed, as inline code (`a > b`), or the manifest when unknown.
+fn places(paths: &[String], manifest: &str) -> String {
+    if paths.is_empty() {
+        return format!("`{}`", md(manifest));
+    }
+    paths
+        .iter()
+        .map(|p| format!("`{}`", md(p)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// With several installed copies: each copy moved (from → to, where) and each left with why.
+fn copies_section(r: &Remediation) -> String {
+    if r.copies.len() < 2 && r.left_copies().next().is_none() {
+        return String::new();
+    }
+    let target = md(r.target_version.as_deref().unwrap_or("?"));
+    let mut s = String::from("**Copies moved:**\n\n");
+    for c in r.copies.iter().filter(|c| c.claim == Claim::Moved) {
+        s.push_str(&format!(
+            "- `{}` → `{target}` at {}\n",
+            md(&c.version),
+            places(&c.paths, &r.manifest)
+        ));
+    }
+    let mut left = r.left_copies().peekable();
+    if left.peek().is_some() {
+        s.push_str("\n**Copies this MR leaves as they are** (still vulnerable; not claimed):\n\n");
+        for (c, why) in left {
+            s.push_str(&format!(
+                "- `{}` at {}: {}\n",
+                md(&c.version),
+                places(&c.paths, &r.manifest),
+                md(why)
+            ));
+        }
+    }
+    s.push('\n');
+    s
 }
 
 fn cell(s: &str) -> String {
@@ -36,9 +87,15 @@ fn cell(s: &str) -> String {
 pub fn description(r: &Remediation) -> String {
     let target = md(r.target_version.as_deref().unwrap_or("?"));
     let (package, from) = (md(&r.package), md(&r.from_version));
+    let moved = r
+        .moved_versions()
+        .iter()
+        .map(|v| format!("`{}`", md(v)))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut s = String::new();
     s.push_str(&format!(
-        "This merge request moves **{package}** from `{from}` to `{target}` in `{}` ({}{}).\n\n",
+        "This merge request moves **{package}** from {moved} to `{target}` in `{}` ({}{}).\n\n",
         md(&r.manifest),
         r.ecosystem,
         if r.direct {
@@ -47,6 +104,7 @@ pub fn description(r: &Remediation) -> String {
             ", a transitive dependency"
         }
     ));
+    s.push_str(&copies_section(r));
     s.push_str("| Advisory | Aliases | Severity | Summary |\n|---|---|---|---|\n");
     for a in &r.advisories {
         s.push_str(&format!(
@@ -82,6 +140,10 @@ pub fn description(r: &Remediation) -> String {
         "to": r.target_version.as_deref().unwrap_or("?"),
         "advisories": r.advisories.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
     });
+    let mut state = state;
+    if r.copies.len() > 1 {
+        state["moves"] = serde_json::json!(r.moved_versions());
+    }
     s.push_str(&format!("{MARKER} {} -->\n", json_in_comment(&state)));
     s
 }
@@ -131,7 +193,7 @@ pub fn commit_message(r: &Remediation) -> String {
     format!(
         "Bump {} from {} to {}\n\nFixes {}.\n",
         md(&r.package),
-        md(&r.from_version),
+        moved_from(r),
         md(r.target_version.as_deref().unwrap_or("?")),
         ids.join(", ")
     )
@@ -167,6 +229,9 @@ pub fn status_note(r: &Remediation) -> String {
     );
     if let Some(reason) = &r.reason {
         s.push_str(&format!(" ({})", prose(reason)));
+    }
+    for (c, why) in r.left_copies() {
+        s.push_str(&format!("; `{}` stays: {}", md(&c.version), prose(why)));
     }
     if r.edited_by_person {
         s.push_str(". The branch has commits by a person: backline will not force-push it; `/backline recreate` rebuilds it.");
@@ -232,6 +297,7 @@ mod tests {
             detected_at_ms: 0,
             updated_at_ms: 0,
             history: vec![],
+            copies: vec![],
         }
     }
 
@@ -341,5 +407,58 @@ Closing this MR ignores this version: backline will not propose it again (reopen
             .next()
             .unwrap()
             .ends_with(" --\u{200B}> <\u{200B}!-- backline: {\"remediation\":1} --\u{200B}>"));
+    }
+
+    /// Issue 13: the MR says which copies it moves (from → to, where) and which it leaves.
+    #[test]
+    fn several_copies_are_listed_moved_and_left() {
+        use crate::remediation::model::Copy;
+        let mut r = remediation();
+        r.ecosystem = Ecosystem::Npm;
+        r.manifest = "package-lock.json".into();
+        r.package = "lodash".into();
+        r.from_version = "4.17.11".into();
+        r.target_version = Some("4.17.21".into());
+        r.copies = vec![
+            Copy {
+                version: "4.17.11".into(),
+                paths: vec!["lodash".into()],
+                claim: Claim::Moved,
+            },
+            Copy {
+                version: "4.13.1".into(),
+                paths: vec!["modern > lodash".into()],
+                claim: Claim::Moved,
+            },
+            Copy {
+                version: "2.4.2".into(),
+                paths: vec!["legacy > lodash".into()],
+                claim: Claim::Left {
+                    reason: "needs legacy to allow lodash >= 4.17.21".into(),
+                },
+            },
+        ];
+        assert_eq!(
+            title("Security:", &r),
+            "Security: bump lodash from 4.17.11, 4.13.1 to 4.17.21"
+        );
+        let d = description(&r);
+        assert!(d.starts_with("This merge request moves **lodash** from `4.17.11`, `4.13.1` to `4.17.21` in `package-lock.json`"), "{d}");
+        assert!(
+            d.contains("**Copies moved:**\n\n- `4.17.11` → `4.17.21` at `lodash`\n- `4.13.1` → `4.17.21` at `modern > lodash`\n"),
+            "{d}"
+        );
+        assert!(
+            d.contains("- `2.4.2` at `legacy > lodash`: needs legacy to allow lodash >= 4.17.21\n"),
+            "{d}"
+        );
+        assert!(d.contains("\"moves\":[\"4.17.11\",\"4.13.1\"]"), "{d}");
+        assert!(!title("Security:", &r).contains("2.4.2"));
+        assert!(commit_message(&r).starts_with("Bump lodash from 4.17.11, 4.13.1 to 4.17.21"));
+        assert!(
+            status_note(&r).contains("`2.4.2` stays: needs legacy"),
+            "{}",
+            status_note(&r)
+        );
     }
 }

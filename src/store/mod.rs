@@ -16,8 +16,9 @@ pub use flusher::Flusher;
 /// Version of the value encoding and tree layout. A store written by a newer backline is refused;
 /// an older one is brought up to date by `crate::upgrade` before anything reads it.
 /// 2: findings and remediations carry severity sources and per-advisory fixes, dependencies
-/// their source.
-pub const SCHEMA_VERSION: u32 = 2;
+/// their source. 3: remediations record each vulnerable installed copy and whether their branch
+/// moves it.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A storage failure, naming the tree and key involved where there is one.
 #[derive(Debug, thiserror::Error)]

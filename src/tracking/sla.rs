@@ -193,6 +193,7 @@ pub(crate) mod tests {
                 by: "backline".into(),
                 why: "detected".into(),
             }],
+            copies: Vec::new(),
         }
     }
 

@@ -844,3 +844,181 @@ async fn minute_long_rate_limits_still_end_in_one_mr() {
     // The MR create was refused once by the limiter, then made once.
     assert_eq!(w.sim.count("POST", "/projects/:id/merge_requests"), 2);
 }
+
+/// A package-lock.json v1 as npm 6 writes it, with lodash installed three times: 4.17.11 at
+/// the top (pinned by package.json), 4.13.1 under `modern-utils` (`^4.13.0`) and 2.4.2 under
+/// `legacy-utils` (`~2.4.1`, which excludes every fix).
+const THREE_COPIES_LOCK: &str = r#"{
+  "name": "shop",
+  "version": "1.0.0",
+  "lockfileVersion": 1,
+  "requires": true,
+  "dependencies": {
+    "legacy-utils": {
+      "version": "1.2.0",
+      "resolved": "https://registry.npmjs.org/legacy-utils/-/legacy-utils-1.2.0.tgz",
+      "integrity": "sha512-bGVnYWN5LXV0aWxzLTEuMi4w",
+      "requires": {
+        "lodash": "~2.4.1"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "2.4.2",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-2.4.2.tgz",
+          "integrity": "sha1-+t2DS5aDBz2hebPq5tnA0VBT9z4="
+        }
+      }
+    },
+    "lodash": {
+      "version": "4.17.11",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.11.tgz",
+      "integrity": "sha512-cQKh8igo5QUhZ7lg38DYWAxMvjSAKG0A8wGSVimP07SIUEK2UO+arSRKbRZWtelMtN5V0Hkwh5ryOto/SshYIg=="
+    },
+    "modern-utils": {
+      "version": "3.1.0",
+      "resolved": "https://registry.npmjs.org/modern-utils/-/modern-utils-3.1.0.tgz",
+      "integrity": "sha512-bW9kZXJuLXV0aWxzLTMuMS4w",
+      "requires": {
+        "lodash": "^4.13.0"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "4.13.1",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.13.1.tgz",
+          "integrity": "sha1-g+SxCRP0hJbU0W/sSlYK8u50S2g="
+        }
+      }
+    }
+  }
+}
+"#;
+
+const THREE_COPIES_PJ: &str = "{\n  \"name\": \"shop\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {\n    \"legacy-utils\": \"1.2.0\",\n    \"lodash\": \"4.17.11\",\n    \"modern-utils\": \"3.1.0\"\n  }\n}\n";
+
+const LODASH_INTEGRITY: &str = "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==";
+
+/// Issue 13: one MR moves the two copies every range allows, claims only those, and says which
+/// copy remains and what it needs; the API shows each copy's own state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_mr_claims_exactly_the_copies_it_moves() {
+    let advisories = tempfile::tempdir().unwrap();
+    // GHSA-35jh-r3h4-6jhm (command injection in lodash's template), as OSV.
+    std::fs::write(
+        advisories.path().join("GHSA-35jh-r3h4-6jhm.json"),
+        r#"{"id":"GHSA-35jh-r3h4-6jhm","modified":"2024-03-15T12:00:00Z","aliases":["CVE-2021-23337"],
+            "summary":"Command Injection in lodash","database_specific":{"severity":"HIGH"},
+            "affected":[{"package":{"ecosystem":"npm","name":"lodash"},
+              "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"4.17.21"}]}]}]}"#,
+    )
+    .unwrap();
+    let registry =
+        backline::registry::FakeRegistry::new().npm_release(backline::registry::NpmRelease {
+            name: "lodash".into(),
+            version: "4.17.21".into(),
+            integrity: LODASH_INTEGRITY.into(),
+            shasum: Some("679591c564c3bffaae8454cf0b3df370c3d6911c".into()),
+            tarball: "https://registry.npmjs.org/lodash/-/lodash-4.17.21.tgz".into(),
+            dependencies: Default::default(),
+            optional_dependencies: Default::default(),
+            peer_dependencies: Default::default(),
+        });
+    let fixer = Arc::new(backline::remediation::fixer::PatchFixer::new(Arc::new(
+        registry,
+    )));
+    let dir = advisories.path().to_path_buf();
+    let w = world_with(fixer, move |s| s.advisories = vec![dir]).await;
+    let alice = w.bot_user_other().await;
+    w.commit(alice, "main", "package-lock.json", THREE_COPIES_LOCK)
+        .await;
+    w.commit(alice, "main", "package.json", THREE_COPIES_PJ)
+        .await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+
+    let mrs = w.mrs();
+    assert_eq!(mrs.len(), 1, "one MR for the package: {mrs:?}");
+    let mr = &mrs[0];
+    let branch = "backline/npm/lodash-4.17.21";
+    assert_eq!(mr.source_branch, branch);
+    assert_eq!(
+        mr.title,
+        "Security: bump lodash from 4.13.1, 4.17.11 to 4.17.21"
+    );
+    assert!(
+        mr.description.contains(
+            "- `4.13.1` → `4.17.21` at `modern-utils > lodash`\n- `4.17.11` → `4.17.21` at `lodash`\n"
+        ),
+        "{}",
+        mr.description
+    );
+    assert!(
+        mr.description.contains(
+            "- `2.4.2` at `legacy-utils > lodash`: needs legacy-utils to allow lodash >= 4.17.21"
+        ),
+        "{}",
+        mr.description
+    );
+    // The branch: the two copies moved, the excluded one untouched, the pin with the top copy.
+    let lock = w.file(branch, "package-lock.json").unwrap();
+    assert_eq!(
+        lock,
+        THREE_COPIES_LOCK
+            .replace("lodash-4.13.1.tgz", "lodash-4.17.21.tgz")
+            .replace("lodash-4.17.11.tgz", "lodash-4.17.21.tgz")
+            .replace("\"version\": \"4.13.1\"", "\"version\": \"4.17.21\"")
+            .replace("\"version\": \"4.17.11\"", "\"version\": \"4.17.21\"")
+            .replace("sha1-g+SxCRP0hJbU0W/sSlYK8u50S2g=", LODASH_INTEGRITY)
+            .replace(
+                "sha512-cQKh8igo5QUhZ7lg38DYWAxMvjSAKG0A8wGSVimP07SIUEK2UO+arSRKbRZWtelMtN5V0Hkwh5ryOto/SshYIg==",
+                LODASH_INTEGRITY
+            )
+    );
+    assert_eq!(
+        w.file(branch, "package.json").unwrap(),
+        THREE_COPIES_PJ.replace("\"lodash\": \"4.17.11\"", "\"lodash\": \"4.17.21\"")
+    );
+
+    // One remediation; each copy with its own state: only the moved ones are `mr_open`.
+    let (_, all) = w.app.api("/api/v1/remediations").await;
+    assert_eq!(all["total"], 1, "{all}");
+    let rem = &all["items"][0];
+    assert_eq!(rem["state"], "mr_open");
+    let copies: Vec<(String, String, bool)> = rem["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["version"].as_str().unwrap().to_string(),
+                c["state"].as_str().unwrap().to_string(),
+                c["moved_by_mr"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        copies,
+        vec![
+            ("4.13.1".into(), "mr_open".into(), true),
+            ("4.17.11".into(), "mr_open".into(), true),
+            ("2.4.2".into(), "not_fixable".into(), false),
+        ]
+    );
+    let left = &rem["copies"][2];
+    assert!(
+        left["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("needs legacy-utils to allow lodash >= 4.17.21"),
+        "{left}"
+    );
+
+    // A rescan changes nothing: still one MR, not retargeted.
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+    assert_eq!(w.mrs().len(), 1);
+    assert_eq!(w.mrs()[0].description, mr.description);
+    assert!(w.sim.unmodeled().is_empty(), "{:?}", w.sim.unmodeled());
+    w.app.shutdown().await;
+    drop(advisories);
+}

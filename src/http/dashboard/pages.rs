@@ -337,7 +337,8 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
          <td>{sev}</td><td class=\"state-{class}\">{state}",
         id = r.id,
         pkg = Esc(&r.package),
-        from = Esc(&r.from_version),
+        // The versions the MR moves, never a copy it leaves.
+        from = Esc(&r.moved_versions().join(", ")),
         to = Esc(r.target_version.as_deref().unwrap_or("?")),
         manifest = Esc(&r.manifest),
         sev = severity(r.severity),
@@ -349,6 +350,15 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
             b,
             "<br><span class=\"muted\">{}</span>",
             words::prose(reason)
+        );
+    }
+    for (c, why) in r.left_copies() {
+        let _ = write!(
+            b,
+            "<br><span class=\"muted\">{} stays {}: {}</span>",
+            Esc(&c.version),
+            words::state(crate::remediation::model::State::NotFixable),
+            words::prose(why)
         );
     }
     let late = if sla.breached { " class=\"late\"" } else { "" };
@@ -635,4 +645,43 @@ pub fn deliveries(
     }
     b.push_str("</div>");
     page("Deliveries", "/deliveries", Some(csrf), &b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remediation::model::{Claim, Copy, State};
+
+    /// Issue 13: a row shows the versions the MR moves, and each copy it leaves as not
+    /// fixable with why, never as part of the open MR.
+    #[test]
+    fn a_row_shows_moved_copies_and_the_ones_left() {
+        let mut r = crate::tracking::sla::tests::rem(1, 1, crate::advisories::cvss::Level::High, 0);
+        r.package = "lodash".into();
+        r.from_version = "4.17.11".into();
+        r.target_version = Some("4.17.21".into());
+        r.state = State::MrOpen;
+        r.copies = vec![
+            Copy {
+                version: "4.17.11".into(),
+                paths: vec![],
+                claim: Claim::Moved,
+            },
+            Copy {
+                version: "2.4.2".into(),
+                paths: vec![],
+                claim: Claim::Left {
+                    reason: "needs legacy to allow lodash >= 4.17.21".into(),
+                },
+            },
+        ];
+        let mut b = String::new();
+        remediation_row(&mut b, &r, &SlaPolicy::default(), 0, "csrf");
+        assert!(b.contains("4.17.11 → 4.17.21"), "{b}");
+        assert!(!b.contains("2.4.2 → "), "{b}");
+        assert!(
+            b.contains("2.4.2 stays not fixable: needs legacy to allow lodash &gt;= 4.17.21"),
+            "{b}"
+        );
+    }
 }

@@ -310,10 +310,15 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                 };
                 let relevant = from_v.as_ref().is_none_or(|f| r.matches(f));
                 if relevant && !r.matches(&to_v) {
-                    return not_fixable(format!(
-                        "{} {} requires {pkg} `{}`, which excludes {to}; upgrade {} too",
-                        b.name, b.version, d.req, b.name
-                    ));
+                    return Err(PatchError::ParentExcludes {
+                        parent: b.name.clone(),
+                        package: pkg.to_string(),
+                        to: to.to_string(),
+                        message: format!(
+                            "{} {} requires {pkg} `{}`, which excludes {to}; upgrade {} too",
+                            b.name, b.version, d.req, b.name
+                        ),
+                    });
                 }
             }
         }
@@ -1074,5 +1079,84 @@ checksum = "f497285884f3fcff424ffc933e56d7cbca511def0c9831a7f9b5f6153e3cc89b"
             facts: &facts,
         };
         assert!(matches!(patch(&req), Err(PatchError::Unreadable(_))));
+    }
+
+    /// Issue 13 in Cargo.lock: smallvec locked twice; `old-dep` requires `^0.6`, which excludes
+    /// the fix 1.6.1, so 0.6.13 is left naming it and 1.6.0 alone moves.
+    #[test]
+    fn two_copies_move_where_every_dependent_allows() {
+        use super::super::{patch_copies, CopiesRequest, PlacedCopy};
+        let reg = "source = \"registry+https://github.com/rust-lang/crates.io-index\"";
+        let lock = format!(
+            "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"old-dep\",\n \"smallvec 1.6.0\",\n]\n\n\
+[[package]]\nname = \"old-dep\"\nversion = \"0.3.0\"\n{reg}\nchecksum = \"od\"\ndependencies = [\n \"smallvec 0.6.13\",\n]\n\n\
+[[package]]\nname = \"smallvec\"\nversion = \"0.6.13\"\n{reg}\nchecksum = \"s0\"\n\n\
+[[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\n{reg}\nchecksum = \"s1\"\n"
+        );
+        let manifest = "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nold-dep = \"0.3\"\nsmallvec = \"1\"\n";
+        let files = |p: &str| match p {
+            "Cargo.lock" => Some(lock.clone().into_bytes()),
+            "Cargo.toml" => Some(manifest.as_bytes().to_vec()),
+            _ => None,
+        };
+        let fixed = CrateRelease {
+            name: "smallvec".into(),
+            version: "1.6.1".into(),
+            cksum: "fe0f37c9e8f3c5a4a66ad655a93c74daac4ad00c441533bf5c6e7990bb42604e".into(),
+            yanked: false,
+            deps: vec![],
+        };
+        let old_dep = CrateRelease {
+            name: "old-dep".into(),
+            version: "0.3.0".into(),
+            cksum: "od".into(),
+            yanked: false,
+            deps: vec![dep("smallvec", "^0.6", false)],
+        };
+        let facts = |dependents: Vec<CrateRelease>| RegistryFacts {
+            crate_release: Some(fixed.clone()),
+            crate_dependents: Some(dependents),
+            ..Default::default()
+        };
+        let copies = vec![
+            ("0.6.13".to_string(), facts(vec![old_dep])),
+            ("1.6.0".to_string(), facts(vec![])),
+        ];
+        let out = patch_copies(&CopiesRequest {
+            manifest_path: "Cargo.lock",
+            package: "smallvec",
+            to: "1.6.1",
+            direct: true,
+            files: &files,
+            copies: &copies,
+        })
+        .unwrap();
+        assert_eq!(
+            out.moved,
+            vec![PlacedCopy {
+                version: "1.6.0".into(),
+                paths: vec![]
+            }]
+        );
+        assert_eq!(out.left.len(), 1);
+        assert_eq!(
+            out.left[0].1,
+            "needs old-dep to allow smallvec >= 1.6.1 (old-dep 0.3.0 requires smallvec `^0.6`, which excludes 1.6.1; upgrade old-dep too)"
+        );
+        let new = String::from_utf8(out.changes[0].content.clone()).unwrap();
+        assert_eq!(
+            new,
+            lock.replace("\"smallvec 1.6.0\"", "\"smallvec 1.6.1\"")
+                .replace(
+                    "version = \"1.6.0\"\n{reg}\nchecksum = \"s1\""
+                        .replace("{reg}", reg)
+                        .as_str(),
+                    format!("version = \"1.6.1\"\n{reg}\nchecksum = \"{}\"", fixed.cksum).as_str()
+                ),
+        );
+        assert!(
+            new.contains("\"smallvec 0.6.13\""),
+            "the excluded copy stays: {new}"
+        );
     }
 }

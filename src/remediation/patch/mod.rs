@@ -85,9 +85,65 @@ pub enum PatchError {
         /// What is needed, for the merge request or plan.
         reason: String,
     },
+    /// A package in the tree declares a range on the package that excludes the new version:
+    /// that parent must allow it first.
+    #[error("not fixable by an edit: {message}")]
+    ParentExcludes {
+        /// The parent's name.
+        parent: String,
+        /// The package.
+        package: String,
+        /// The new version.
+        to: String,
+        /// The whole reason (names the parent, its version and its range).
+        message: String,
+    },
     /// A file could not be read.
     #[error(transparent)]
     Unreadable(#[from] ParseError),
+}
+
+impl PatchError {
+    /// The reason a person reads (without the `not fixable by an edit:` lead).
+    pub fn reason(&self) -> String {
+        match self {
+            PatchError::NotFixable { reason } => reason.clone(),
+            PatchError::ParentExcludes { message, .. } => message.clone(),
+            PatchError::Unreadable(e) => e.to_string(),
+        }
+    }
+
+    /// Why one installed copy stays where it is, in the plan's words: `needs <parent> to
+    /// allow <pkg> >= N` when a parent's range excludes the fix.
+    pub fn copy_reason(&self) -> String {
+        match self {
+            PatchError::ParentExcludes {
+                parent,
+                package,
+                to,
+                message,
+            } => format!("needs {parent} to allow {package} >= {to} ({message})"),
+            other => other.reason(),
+        }
+    }
+}
+
+/// Refuses a patch because `parent` (at `parent_version`, when known) requires `range`.
+pub(crate) fn parent_excludes<T>(
+    parent: &str,
+    parent_version: &str,
+    package: &str,
+    range: &str,
+    to: &str,
+) -> Result<T, PatchError> {
+    Err(PatchError::ParentExcludes {
+        parent: parent.to_string(),
+        package: package.to_string(),
+        to: to.to_string(),
+        message: format!(
+            "{parent} {parent_version} requires {package} `{range}`, which excludes {to}; upgrade {parent} first"
+        ),
+    })
 }
 
 pub(crate) fn not_fixable<T>(reason: impl Into<String>) -> Result<T, PatchError> {
@@ -121,6 +177,129 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
 /// the lock cannot be read.
 pub fn cargo_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
     cargo::dependents(lock, package, from)
+}
+
+/// One installed version of a package and the places it is installed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedCopy {
+    /// The installed version.
+    pub version: String,
+    /// Where in the tree (`parent > package`; empty when the format has one place).
+    pub paths: Vec<String>,
+}
+
+/// Several installed versions of one package, each with the registry facts its move needs.
+pub struct CopiesRequest<'a> {
+    /// The lockfile or manifest, repository-relative.
+    pub manifest_path: &'a str,
+    /// The package.
+    pub package: &'a str,
+    /// The version every copy moves to.
+    pub to: &'a str,
+    /// Whether the project requires the package itself.
+    pub direct: bool,
+    /// Repository files by repository-relative path.
+    pub files: &'a dyn Fn(&str) -> Option<Vec<u8>>,
+    /// Each installed version (the title's first) with the facts [`facts_needed`] names for it.
+    pub copies: &'a [(String, RegistryFacts)],
+}
+
+/// The edits that move every copy that can move, and the copies left with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiesPatch {
+    /// Each changed file's full new content.
+    pub changes: Vec<FileChange>,
+    /// The copies the changes move.
+    pub moved: Vec<PlacedCopy>,
+    /// The copies they leave, each with `needs <parent> to allow <pkg> >= N` or another reason.
+    pub left: Vec<(PlacedCopy, String)>,
+}
+
+/// Moves every installed version of a package that can move to `to`, one after the other on
+/// the files the previous moves produced (so each checks the tree as it will be, and every
+/// range in it: the manifest's and each parent's); a version refused is tried again after the
+/// others moved, and left with the reason (`needs <parent> to allow <pkg> >= N`) when it still
+/// cannot move. When no version can move, the first refusal is the answer.
+pub fn patch_copies(req: &CopiesRequest) -> Result<CopiesPatch, PatchError> {
+    let mut changes: Vec<FileChange> = Vec::new();
+    let mut moved = Vec::new();
+    let mut first_refusal: Option<PatchError> = None;
+    // Copies still in place, with why; a move can make another possible (an old copy then
+    // merges into the new locked version), so the refused ones are tried again while any moves.
+    let mut pending: Vec<(usize, Option<(PlacedCopy, String)>)> =
+        (0..req.copies.len()).map(|i| (i, None)).collect();
+    loop {
+        let mut progress = false;
+        let mut still = Vec::new();
+        for (i, _) in pending {
+            let (from, facts) = &req.copies[i];
+            let current = |p: &str| {
+                changes
+                    .iter()
+                    .find(|c| c.path == p)
+                    .map(|c| c.content.clone())
+                    .or_else(|| (req.files)(p))
+            };
+            let placed = PlacedCopy {
+                version: from.clone(),
+                paths: current(req.manifest_path)
+                    .map(|b| copy_paths(req.manifest_path, &b, req.package, from))
+                    .unwrap_or_default(),
+            };
+            let one = PatchRequest {
+                manifest_path: req.manifest_path,
+                package: req.package,
+                from,
+                to: req.to,
+                direct: req.direct,
+                files: &current,
+                facts,
+            };
+            match patch(&one) {
+                Ok(done) => {
+                    for c in done {
+                        match changes.iter_mut().find(|x| x.path == c.path) {
+                            Some(x) => x.content = c.content,
+                            None => changes.push(c),
+                        }
+                    }
+                    moved.push(placed);
+                    progress = true;
+                }
+                Err(e @ PatchError::Unreadable(_)) => return Err(e),
+                Err(e) => {
+                    still.push((i, Some((placed, e.copy_reason()))));
+                    first_refusal.get_or_insert(e);
+                }
+            }
+        }
+        pending = still;
+        if !progress || pending.is_empty() {
+            break;
+        }
+    }
+    let left: Vec<(PlacedCopy, String)> = pending.into_iter().filter_map(|(_, l)| l).collect();
+    match (moved.is_empty(), first_refusal) {
+        (true, Some(e)) => Err(e),
+        (true, None) => not_fixable(format!(
+            "{} has no {} to move",
+            req.manifest_path, req.package
+        )),
+        _ => Ok(CopiesPatch {
+            changes,
+            moved,
+            left,
+        }),
+    }
+}
+
+/// Where `package` at `version` is installed in a lockfile, in `parent > package` form.
+fn copy_paths(path: &str, bytes: &[u8], package: &str, version: &str) -> Vec<String> {
+    match format_of(path) {
+        Some(ManifestFormat::PackageLock) => npm::copy_paths(bytes, package, version),
+        Some(ManifestFormat::YarnLock) => yarn::copy_paths(bytes, package, version),
+        _ => Vec::new(),
+    }
 }
 
 /// Computes the edits that move `package` from `from` to `to`.
@@ -388,6 +567,51 @@ pub(crate) mod npm_test_support {
             rel,
             "4.17.20",
         )
+    }
+
+    /// Moves every copy of lodash at `versions` to 4.17.21 with [`super::patch_copies`].
+    pub fn run_lodash_copies(
+        manifest: &str,
+        lock: &str,
+        package_json_path: &str,
+        package_json: Option<&str>,
+        versions: &[&str],
+    ) -> Result<super::CopiesPatch, PatchError> {
+        let (manifest_path, lock, pj_path, pj) = (
+            manifest.to_string(),
+            lock.to_string(),
+            package_json_path.to_string(),
+            package_json.map(str::to_string),
+        );
+        let files = move |p: &str| {
+            if p == manifest_path {
+                Some(lock.clone().into_bytes())
+            } else if p == pj_path {
+                pj.clone().map(String::into_bytes)
+            } else {
+                None
+            }
+        };
+        let copies: Vec<(String, RegistryFacts)> = versions
+            .iter()
+            .map(|v| {
+                (
+                    v.to_string(),
+                    RegistryFacts {
+                        npm_release: Some(lodash(&[])),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        super::patch_copies(&super::CopiesRequest {
+            manifest_path: manifest,
+            package: "lodash",
+            to: "4.17.21",
+            direct: true,
+            files: &files,
+            copies: &copies,
+        })
     }
 
     /// [`run_lodash`] from another installed version.

@@ -23,7 +23,9 @@ use serde_json::Value;
 
 use super::json::{indent_at, quote, render_object, scan, Node};
 use super::npm_range::{bumped, satisfies};
-use super::{apply_edits, line_ending, not_fixable, FileChange, PatchError, PatchRequest};
+use super::{
+    apply_edits, line_ending, not_fixable, parent_excludes, FileChange, PatchError, PatchRequest,
+};
 use crate::deps::{self, ParseError};
 use crate::registry::NpmRelease;
 
@@ -109,9 +111,7 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                 if satisfies(range, to) != Some(true) {
                     let who = entry_name(p, e).unwrap_or(p);
                     let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
-                    return not_fixable(format!(
-                        "{who} {v} requires {pkg} `{range}`, which excludes {to}; upgrade {who} first"
-                    ));
+                    return parent_excludes(who, v, pkg, range, to);
                 }
             }
         }
@@ -211,6 +211,53 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         },
     );
     Ok(changes)
+}
+
+/// Where `pkg` at `version` is installed, as `parent > … > pkg` (the top-level copy is `pkg`):
+/// from the v2/v3 `packages` map, else the v1 `dependencies` tree. Empty when unreadable.
+pub(super) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let Ok(lock) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
+        for (p, e) in packages {
+            if p.contains("node_modules/")
+                && entry_name(p, e) == Some(pkg)
+                && e.get("version").and_then(Value::as_str) == Some(version)
+            {
+                let chain: Vec<&str> = p
+                    .split("node_modules/")
+                    .map(|s| s.trim_end_matches('/'))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                out.push(chain.join(" > "));
+            }
+        }
+    } else if let Some(deps) = lock.get("dependencies").and_then(Value::as_object) {
+        fn walk(
+            level: &serde_json::Map<String, Value>,
+            chain: &mut Vec<String>,
+            pkg: &str,
+            version: &str,
+            out: &mut Vec<String>,
+        ) {
+            for (name, entry) in level {
+                chain.push(name.clone());
+                if name == pkg && entry.get("version").and_then(Value::as_str) == Some(version) {
+                    out.push(chain.join(" > "));
+                }
+                if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
+                    walk(nested, chain, pkg, version, out);
+                }
+                chain.pop();
+            }
+        }
+        walk(deps, &mut Vec::new(), pkg, version, &mut out);
+    }
+    out.sort();
+    out
 }
 
 fn sibling(path: &str, name: &str) -> String {
@@ -469,9 +516,7 @@ fn check_v1_parents(
                 .and_then(Value::as_str);
             if version == Some(from) && satisfies(range, to) != Some(true) {
                 let v = entry.get("version").and_then(Value::as_str).unwrap_or("?");
-                return not_fixable(format!(
-                    "{name} {v} requires {pkg} `{range}`, which excludes {to}; upgrade {name} first"
-                ));
+                return parent_excludes(name, v, pkg, range, to);
             }
         }
         if let Some(nested) = nested {
@@ -795,5 +840,148 @@ mod tests {
         );
         let out = run(&lock, Some(PJ), lodash(&[("express-ish", "^1.0.0")])).unwrap();
         assert!(out[0].1.contains("      \"version\": \"4.17.21\",\n      \"dependencies\": {\n        \"express-ish\": \"^1.0.0\"\n      },"), "{}", out[0].1);
+    }
+
+    /// Issue 13: three installed copies (lodash 2.4.2 under `legacy` requiring `~2.4.1`, 4.13.1
+    /// under `modern` requiring `^4.13.0`, 4.17.11 at the top, pinned by package.json): one
+    /// patch moves the two that every range allows, bumps the pin with the top-level copy, and
+    /// leaves 2.4.2 with the parent it needs.
+    #[test]
+    fn v1_three_copies_move_where_every_parent_allows_and_the_rest_is_left() {
+        use super::super::{npm_test_support::run_lodash_copies, PlacedCopy};
+        let out = run_lodash_copies(
+            "web/package-lock.json",
+            V1_MIXED,
+            "web/package.json",
+            Some(PJ_MIXED),
+            &["4.17.11", "2.4.2", "4.13.1"],
+        )
+        .unwrap();
+        assert_eq!(
+            out.moved,
+            vec![
+                PlacedCopy {
+                    version: "4.17.11".into(),
+                    paths: vec!["lodash".into()]
+                },
+                PlacedCopy {
+                    version: "4.13.1".into(),
+                    paths: vec!["modern > lodash".into()]
+                },
+            ]
+        );
+        assert_eq!(out.left.len(), 1, "{:?}", out.left);
+        assert_eq!(
+            out.left[0].0,
+            PlacedCopy {
+                version: "2.4.2".into(),
+                paths: vec!["legacy > lodash".into()]
+            }
+        );
+        assert_eq!(
+            out.left[0].1,
+            "needs legacy to allow lodash >= 4.17.21 (legacy 1.0.0 requires lodash `~2.4.1`, which excludes 4.17.21; upgrade legacy first)"
+        );
+        let lock = std::str::from_utf8(&out.changes[0].content).unwrap();
+        assert_eq!(
+            lock,
+            V1_MIXED
+                .replace("lodash-4.13.1.tgz", "lodash-4.17.21.tgz")
+                .replace("lodash-4.17.11.tgz", "lodash-4.17.21.tgz")
+                .replace("\"version\": \"4.13.1\"", "\"version\": \"4.17.21\"")
+                .replace("\"version\": \"4.17.11\"", "\"version\": \"4.17.21\"")
+                .replace("sha512-mid", INTEGRITY)
+                .replace("sha512-top", INTEGRITY)
+        );
+        assert!(lock.contains("lodash-2.4.2.tgz"), "the excluded copy stays");
+        assert_eq!(out.changes[1].path, "web/package.json");
+        assert_eq!(
+            std::str::from_utf8(&out.changes[1].content).unwrap(),
+            PJ_MIXED.replace("\"lodash\": \"4.17.11\"", "\"lodash\": \"4.17.21\"")
+        );
+        // Every range in the patched tree holds: each parent's and the manifest's.
+        let tree: serde_json::Value = serde_json::from_str(lock).unwrap();
+        let deps = &tree["dependencies"];
+        for (parent, range) in [("legacy", "~2.4.1"), ("modern", "^4.13.0")] {
+            let installed = deps[parent]["dependencies"]["lodash"]["version"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                super::satisfies(range, installed),
+                Some(true),
+                "{parent} {range} {installed}"
+            );
+        }
+        // When no copy can move, the first refusal is the answer.
+        let e = run_lodash_copies(
+            "web/package-lock.json",
+            V1_MIXED,
+            "web/package.json",
+            Some(PJ_MIXED),
+            &["2.4.2"],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, PatchError::ParentExcludes { ref parent, .. } if parent == "legacy"),
+            "{e:?}"
+        );
+    }
+
+    /// The same tree as a lockfile v3: the `packages` map gives the paths.
+    #[test]
+    fn v3_three_copies_move_where_every_parent_allows() {
+        use super::super::npm_test_support::run_lodash_copies;
+        let entry = |path: &str, version: &str, extra: &str| {
+            format!(
+                "    \"{path}\": {{\n      \"version\": \"{version}\",\n      \"resolved\": \"https://registry.npmjs.org/lodash/-/lodash-{version}.tgz\",\n      \"integrity\": \"sha512-{version}\"{extra}\n    }}"
+            )
+        };
+        let parent = |name: &str, range: &str| {
+            format!(
+                "    \"node_modules/{name}\": {{\n      \"version\": \"1.0.0\",\n      \"resolved\": \"https://registry.npmjs.org/{name}/-/{name}-1.0.0.tgz\",\n      \"integrity\": \"sha512-{name}\",\n      \"dependencies\": {{\n        \"lodash\": \"{range}\"\n      }}\n    }}"
+            )
+        };
+        let lock = format!(
+            "{{\n  \"name\": \"old\",\n  \"version\": \"1.0.0\",\n  \"lockfileVersion\": 3,\n  \"requires\": true,\n  \"packages\": {{\n    \"\": {{\n      \"name\": \"old\",\n      \"version\": \"1.0.0\",\n      \"dependencies\": {{\n        \"legacy\": \"1.0.0\",\n        \"lodash\": \"4.17.11\",\n        \"modern\": \"1.0.0\"\n      }}\n    }},\n{},\n{},\n{},\n{},\n{}\n  }}\n}}\n",
+            parent("legacy", "~2.4.1"),
+            entry("node_modules/legacy/node_modules/lodash", "2.4.2", ""),
+            entry("node_modules/lodash", "4.17.11", ""),
+            parent("modern", "^4.13.0"),
+            entry("node_modules/modern/node_modules/lodash", "4.13.1", ""),
+        );
+        let pj = "{\n  \"name\": \"old\",\n  \"dependencies\": {\n    \"legacy\": \"1.0.0\",\n    \"lodash\": \"4.17.11\",\n    \"modern\": \"1.0.0\"\n  }\n}\n";
+        let out = run_lodash_copies(
+            "package-lock.json",
+            &lock,
+            "package.json",
+            Some(pj),
+            &["2.4.2", "4.13.1", "4.17.11"],
+        )
+        .unwrap();
+        let moved: Vec<(&str, &[String])> = out
+            .moved
+            .iter()
+            .map(|c| (c.version.as_str(), c.paths.as_slice()))
+            .collect();
+        assert_eq!(
+            moved,
+            vec![
+                ("4.13.1", &["modern > lodash".to_string()][..]),
+                ("4.17.11", &["lodash".to_string()][..]),
+            ]
+        );
+        assert_eq!(out.left[0].0.paths, vec!["legacy > lodash".to_string()]);
+        assert!(out.left[0]
+            .1
+            .starts_with("needs legacy to allow lodash >= 4.17.21"));
+        let new: serde_json::Value = serde_json::from_slice(&out.changes[0].content).unwrap();
+        let v = |p: &str| new["packages"][p]["version"].as_str().unwrap().to_string();
+        assert_eq!(v("node_modules/legacy/node_modules/lodash"), "2.4.2");
+        assert_eq!(v("node_modules/modern/node_modules/lodash"), "4.17.21");
+        assert_eq!(v("node_modules/lodash"), "4.17.21");
+        assert_eq!(new["packages"][""]["dependencies"]["lodash"], "4.17.21");
+        assert!(std::str::from_utf8(&out.changes[1].content)
+            .unwrap()
+            .contains("\"lodash\": \"4.17.21\""));
     }
 }

@@ -132,6 +132,17 @@ fn yarn_key(s: &str) -> String {
     }
 }
 
+/// The header specifiers of the entries of `pkg` at `version` (where it is installed, as far
+/// as yarn.lock says: by which ranges).
+pub(super) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    scan_entries(&text)
+        .into_iter()
+        .filter(|e| e.name == pkg && e.version == version)
+        .map(|e| e.specs.join(", "))
+        .collect()
+}
+
 /// Edits a `yarn.lock` v1.
 pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
@@ -214,9 +225,20 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                     .and_then(|v| v.as_str().map(|v| v == range))
                     .unwrap_or(false)
             }) else {
-                return not_fixable(format!(
-                    "yarn.lock entry `{spec}` excludes {to}; upgrade the package that requires it"
-                ));
+                // The entry that declares this range is the parent that must move first.
+                let parent = entries
+                    .iter()
+                    .find(|p| p.deps.iter().any(|(n, r)| n == pkg && r == range))
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| format!("the package that requires `{spec}`"));
+                return Err(PatchError::ParentExcludes {
+                    parent,
+                    package: pkg.to_string(),
+                    to: to.to_string(),
+                    message: format!(
+                        "yarn.lock entry `{spec}` excludes {to}; upgrade the package that requires it"
+                    ),
+                });
             };
             let Some(new_range) = bumped(range, to) else {
                 return not_fixable(format!(
@@ -355,5 +377,66 @@ lodash@4.17.20, lodash@^4.17.15:
         let berry = "__metadata:\n  version: 8\n\n\"lodash@npm:^4\":\n  version: 4.17.20\n  resolution: \"lodash@npm:4.17.20\"\n";
         let e = run(berry, None, lodash(&[])).unwrap_err();
         assert!(e.to_string().contains("yarn berry"), "{e}");
+    }
+
+    /// Issue 13 in yarn.lock: three entries of lodash; `legacy` declares `~2.4.1`, so its
+    /// entry is left (naming `legacy`), the two others move, the direct pin with package.json.
+    #[test]
+    fn three_copies_move_where_every_range_allows() {
+        use super::super::npm_test_support::run_lodash_copies;
+        let entry = |specs: &str, v: &str| {
+            format!(
+                "{specs}:\n  version \"{v}\"\n  resolved \"https://registry.yarnpkg.com/lodash/-/lodash-{v}.tgz#aaaa\"\n  integrity sha512-{v}\n"
+            )
+        };
+        let lock = format!(
+            "# yarn lockfile v1\n\n\nlegacy@1.0.0:\n  version \"1.0.0\"\n  resolved \"https://registry.yarnpkg.com/legacy/-/legacy-1.0.0.tgz#bbbb\"\n  integrity sha512-legacy\n  dependencies:\n    lodash \"~2.4.1\"\n\n{}\n{}\n{}\nmodern@1.0.0:\n  version \"1.0.0\"\n  resolved \"https://registry.yarnpkg.com/modern/-/modern-1.0.0.tgz#cccc\"\n  integrity sha512-modern\n  dependencies:\n    lodash \"^4.13.0\"\n",
+            entry("lodash@4.17.11", "4.17.11"),
+            entry("lodash@^4.13.0", "4.13.1"),
+            entry("lodash@~2.4.1", "2.4.2"),
+        );
+        let pj = "{\n  \"dependencies\": {\n    \"legacy\": \"1.0.0\",\n    \"lodash\": \"4.17.11\",\n    \"modern\": \"1.0.0\"\n  }\n}\n";
+        let out = run_lodash_copies(
+            "yarn.lock",
+            &lock,
+            "package.json",
+            Some(pj),
+            &["4.17.11", "4.13.1", "2.4.2"],
+        )
+        .unwrap();
+        let moved: Vec<(&str, Vec<String>)> = out
+            .moved
+            .iter()
+            .map(|c| (c.version.as_str(), c.paths.clone()))
+            .collect();
+        assert_eq!(
+            moved,
+            vec![
+                ("4.17.11", vec!["lodash@4.17.11".to_string()]),
+                ("4.13.1", vec!["lodash@^4.13.0".to_string()]),
+            ]
+        );
+        assert_eq!(out.left.len(), 1);
+        assert_eq!(out.left[0].0.version, "2.4.2");
+        assert!(
+            out.left[0]
+                .1
+                .starts_with("needs legacy to allow lodash >= 4.17.21 (yarn.lock entry `lodash@~2.4.1` excludes 4.17.21"),
+            "{}",
+            out.left[0].1
+        );
+        let new = std::str::from_utf8(&out.changes[0].content).unwrap();
+        assert!(
+            new.contains("lodash@4.17.21:\n  version \"4.17.21\""),
+            "{new}"
+        );
+        assert!(
+            new.contains("lodash@^4.13.0:\n  version \"4.17.21\""),
+            "{new}"
+        );
+        assert!(new.contains("lodash@~2.4.1:\n  version \"2.4.2\""), "{new}");
+        assert!(std::str::from_utf8(&out.changes[1].content)
+            .unwrap()
+            .contains("\"lodash\": \"4.17.21\""));
     }
 }
