@@ -187,6 +187,7 @@ impl GitLabSim {
             recorder: recorder.clone(),
             registry: registry.clone(),
             link_origin,
+            sender: Sender::default(),
         };
         let configure = api::configure(shared);
         let server = HttpServer::new(move || {
@@ -299,6 +300,19 @@ impl GitLabSim {
         let pending = self.take_pending();
         let mut out = Vec::with_capacity(pending.len());
         for mut p in pending {
+            // WebHookService#execute: a hook disabled since the event was queued is not sent.
+            if let Some((project, hook)) = p.hook {
+                let now = util::now_ms();
+                let executable = self.with_world(|w| {
+                    w.projects
+                        .get(&project)
+                        .and_then(|pr| pr.hooks.iter().find(|h| h.id == hook))
+                        .is_some_and(|h| h.executable(now))
+                });
+                if !executable {
+                    continue;
+                }
+            }
             let uuid = self.with_world(|w| w.start_chain(&mut p));
             let mut b = DeliveryBuilder::new(p.event, p.body)
                 .instance(self.url.clone())
@@ -320,6 +334,9 @@ impl GitLabSim {
                     0
                 }
             };
+            if let Some((project, hook)) = p.hook {
+                self.with_world(|w| w.record_hook_outcome(project, hook, status));
+            }
             out.push((delivery, status));
         }
         out
