@@ -98,8 +98,8 @@ pub use recorder::RecordedRequest;
 pub use registry::SimRegistry;
 pub use webhook::{Delivery, DeliveryBuilder, SendError, Sender, GITLAB_VERSION};
 pub use world::{
-    access, CommitRequest, FileAction, HookTarget, MergeCheck, MrSpec, MrState, PendingDelivery,
-    ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
+    access, CommitRequest, FileAction, HookAlert, HookTarget, MergeCheck, MrSpec, MrState,
+    PendingDelivery, ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
 };
 
 /// How to start the simulator.

@@ -78,13 +78,13 @@ pub(crate) fn test_hook(ctx: &mut Ctx) -> R {
     })?;
     Ok(Reply {
         status: 201,
-        body: Body::HookTest(HookTest {
+        body: Body::HookTest(Box::new(HookTest {
             project: id,
             hook_id: hid,
             target,
             event: "Push Hook",
             body: serde_json::to_vec(&sample).unwrap_or_default(),
-        }),
+        })),
         headers: Vec::new(),
     })
 }

@@ -50,7 +50,7 @@ pub(crate) enum Body {
     Raw(Bytes, &'static str),
     Empty,
     /// A hook test to send before answering (see [`hook_test`]).
-    HookTest(hook_test::HookTest),
+    HookTest(Box<hook_test::HookTest>),
 }
 
 impl Reply {
@@ -706,7 +706,7 @@ pub(crate) async fn entry(
         }
     };
     let reply = match reply.body {
-        Body::HookTest(t) => hook_test::finish(&shared, t).await,
+        Body::HookTest(t) => hook_test::finish(&shared, *t).await,
         _ => reply,
     };
     shared.recorder.push(record(reply.status));
