@@ -301,13 +301,14 @@ impl GitLabSim {
         let mut out = Vec::with_capacity(pending.len());
         for mut p in pending {
             // WebHookService#execute: a hook disabled since the event was queued is not sent.
+            // (What was queued for a hook deleted since, with its project, is still sent.)
             if let Some((project, hook)) = p.hook {
                 let now = util::now_ms();
                 let executable = self.with_world(|w| {
                     w.projects
                         .get(&project)
                         .and_then(|pr| pr.hooks.iter().find(|h| h.id == hook))
-                        .is_some_and(|h| h.executable(now))
+                        .is_none_or(|h| h.executable(now))
                 });
                 if !executable {
                     continue;
