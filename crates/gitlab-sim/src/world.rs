@@ -3,7 +3,7 @@
 //! Mutations that GitLab would announce by webhook queue deliveries (see [`crate::events`]);
 //! [`crate::GitLabSim::deliver_pending`] posts them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -450,6 +450,10 @@ pub struct MergeRequest {
     pub merge_error: Option<String>,
     /// A rebase is running: set by `PUT .../rebase`, cleared when the background job ends.
     pub rebase_in_progress: bool,
+    /// A long-lived transaction holds the MR's row: `rebase_async` cannot take its
+    /// `FOR UPDATE NOWAIT` lock (app/models/merge_request.rb `with_retried_nowait_lock`) and
+    /// the rebase endpoint answers 409 `RebaseLockTimeout`.
+    pub row_locked: bool,
     /// API requests left before the background rebase job runs (0: none queued).
     pub rebase_jobs_left: u32,
     /// Who asked for the queued rebase.
@@ -549,6 +553,9 @@ pub struct Project {
     pub members: BTreeMap<UserId, u8>,
     /// Webhooks.
     pub hooks: Vec<ProjectHook>,
+    /// Branches protected with `allow_force_push: false` (app/models/protected_branch.rb): a
+    /// rebase of an MR from one is refused (app/services/merge_requests/rebase_service.rb).
+    pub protected_no_force_push: BTreeSet<String>,
     /// Badges.
     pub badges: Vec<Badge>,
     /// The repository.
@@ -1089,6 +1096,7 @@ impl World {
                 creator_id: creator,
                 members,
                 hooks: Vec::new(),
+                protected_no_force_push: BTreeSet::new(),
                 badges: Vec::new(),
                 repo,
                 merge_requests: Vec::new(),
@@ -1662,6 +1670,7 @@ impl World {
             merge_commit_sha: None,
             merge_error: None,
             rebase_in_progress: false,
+            row_locked: false,
             rebase_jobs_left: 0,
             rebase_user: None,
             merge_check: MergeCheck::Preparing,
