@@ -70,7 +70,7 @@ impl BadgeRegistrar {
     /// (visibility or key). "Needs Maintainer" waits for a role change.
     pub fn wants_check(&self, p: &CatalogProject) -> bool {
         match &p.badge {
-            HookState::Unchecked | HookState::Failed { .. } => true,
+            HookState::Unchecked | HookState::Failed { .. } | HookState::Disabled { .. } => true,
             HookState::Installed {
                 secret_fingerprint, ..
             } => *secret_fingerprint != fingerprint(&self.spec(p).image_url),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::gitlab::hooks::common::Visibility;
-use crate::gitlab::rest::Project;
+use crate::gitlab::rest::{HookAlertStatus, Project};
 use crate::gitlab::ProjectId;
 
 /// Where a managed webhook stands on a project.
@@ -24,6 +24,20 @@ pub enum HookState {
     /// The last attempt failed for another reason.
     Failed {
         /// What happened.
+        reason: String,
+    },
+    /// GitLab disabled the hook after failed deliveries (its `alert_status`) and the bot could
+    /// not enable it again yet; the next sync tries again.
+    Disabled {
+        /// The hook's id.
+        hook_id: u64,
+        /// The secret's fingerprint, as in `Installed`.
+        secret_fingerprint: String,
+        /// GitLab's `alert_status`.
+        alert: HookAlertStatus,
+        /// GitLab's `disabled_until`, for a temporary disabling.
+        disabled_until: Option<String>,
+        /// Why re-enabling did not work (GitLab's test delivery answer, neutralised).
         reason: String,
     },
 }
@@ -94,6 +108,11 @@ impl CatalogProject {
 }
 
 impl HookState {
+    /// Whether GitLab has disabled this managed hook.
+    pub fn is_disabled(&self) -> bool {
+        matches!(self, HookState::Disabled { .. })
+    }
+
     /// A short description for the API and the dashboard.
     pub fn describe(&self) -> String {
         match self {
@@ -103,6 +122,23 @@ impl HookState {
                 "needs Maintainer: add it by hand or give the bot the Maintainer role".to_string()
             }
             HookState::Failed { reason } => format!("setup failed: {reason}"),
+            HookState::Disabled {
+                hook_id,
+                alert,
+                disabled_until,
+                reason,
+                ..
+            } => {
+                let until = disabled_until
+                    .as_deref()
+                    .filter(|_| *alert == HookAlertStatus::TemporarilyDisabled)
+                    .map(|u| format!(" until {u}"))
+                    .unwrap_or_default();
+                format!(
+                    "disabled by GitLab (id {hook_id}, {}{until}); re-enabling failed: {reason}",
+                    alert.as_str()
+                )
+            }
         }
     }
 }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use crate::catalog::filter::NamespaceFilter;
-use crate::catalog::hooks::HookManager;
-use crate::catalog::model::CatalogProject;
+use crate::catalog::hooks::{HookManager, HookOutcome};
+use crate::catalog::model::{CatalogProject, HookState};
 use crate::catalog::table::{Catalog, Change};
 use crate::clock::now_ms;
 use crate::gitlab::rest::{access, Project, User};
@@ -60,6 +60,10 @@ pub struct SyncReport {
     pub hooks_checked: usize,
     /// Projects whose hook needs a Maintainer.
     pub hooks_need_maintainer: usize,
+    /// Managed hooks GitLab had disabled that a test delivery enabled again.
+    pub hooks_reenabled: usize,
+    /// Managed hooks GitLab has disabled that could not be enabled yet.
+    pub hooks_disabled: usize,
     /// Status badges created or checked.
     pub badges_checked: usize,
     /// GitLab requests this sync made.
@@ -303,14 +307,24 @@ impl CatalogService {
                 let Some(mut p) = self.catalog.get(id)? else {
                     continue;
                 };
-                if !hooks.wants_check(&p.hook) {
+                let (state, outcome) = if hooks.wants_check(&p.hook) {
+                    report.hooks_checked += 1;
+                    hooks.ensure_outcome(&self.gitlab, id, &p.hook).await
+                } else if matches!(p.hook, HookState::Installed { .. }) {
+                    // GitLab may have disabled it since (failed deliveries).
+                    hooks.check(&self.gitlab, id, &p.hook).await
+                } else {
                     continue;
+                };
+                match outcome {
+                    HookOutcome::Reenabled => report.hooks_reenabled += 1,
+                    HookOutcome::StillDisabled => report.hooks_disabled += 1,
+                    HookOutcome::Unchanged | HookOutcome::Repaired => {}
                 }
-                p.hook = hooks.ensure(&self.gitlab, id, &p.hook).await;
-                report.hooks_checked += 1;
-                if p.hook == crate::catalog::model::HookState::NeedsMaintainer {
+                if state == HookState::NeedsMaintainer {
                     report.hooks_need_maintainer += 1;
                 }
+                p.hook = state;
                 self.catalog.upsert(&p)?;
             }
         }

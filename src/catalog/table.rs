@@ -129,6 +129,19 @@ impl Catalog {
             .collect()
     }
 
+    /// Projects whose managed hook GitLab has disabled (`HookState::Disabled`), by id.
+    pub fn disabled_hooks(&self) -> Result<Vec<CatalogProject>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.inner.projects.iter() {
+            let (k, v) = kv?;
+            let p: CatalogProject = decode(PROJECTS, &k, &v)?;
+            if p.hook.is_disabled() {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
     /// A page of projects by ascending id: `(total, items)`.
     pub fn page(
         &self,

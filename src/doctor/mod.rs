@@ -180,12 +180,23 @@ async fn gitlab_checks(
         settings.manage_hooks,
         sample.is_empty(),
     ) {
-        (Some(public), true, false) => checks.push(hooks_check(gitlab, public, &sample).await),
-        (_, false, _) | (None, _, _) => checks.push(Check::skip(
-            "managed hooks",
-            "hooks are not managed (BACKLINE_MANAGE_HOOKS with BACKLINE_PUBLIC_URL)",
-        )),
-        (_, true, true) => checks.push(Check::skip("managed hooks", "nothing catalogued yet")),
+        (Some(public), true, false) => {
+            let (check, sampled) = hooks_check(gitlab, public, &sample).await;
+            checks.push(check);
+            checks.push(match sampled {
+                Some((project, hook, url)) => delivery_check(gitlab, project, hook, &url).await,
+                None => Check::skip(WEBHOOK_REACH, "no managed hook in the sampled projects"),
+            });
+        }
+        (_, false, _) | (None, _, _) => {
+            let why = "hooks are not managed (BACKLINE_MANAGE_HOOKS with BACKLINE_PUBLIC_URL)";
+            checks.push(Check::skip("managed hooks", why));
+            checks.push(Check::skip(WEBHOOK_REACH, why));
+        }
+        (_, true, true) => {
+            checks.push(Check::skip("managed hooks", "nothing catalogued yet"));
+            checks.push(Check::skip(WEBHOOK_REACH, "nothing catalogued yet"));
+        }
     }
 }
 
@@ -399,12 +410,61 @@ fn role_level(project: &Value) -> u64 {
         .unwrap_or(0)
 }
 
+/// The name of the "can GitLab reach the webhook URL" check.
+const WEBHOOK_REACH: &str = "webhook reachable from GitLab";
+
+/// Asks GitLab to send one sampled managed hook its test delivery (`POST .../hooks/:hook_id/
+/// test/push_events`, lib/api/hooks/trigger_test.rb): 201 when the receiver answered 2xx, 422
+/// with the receiver's answer or the connection error otherwise. Needs Maintainer; GitLab
+/// allows 5 a minute per project. The test is a real push event of the default branch.
+async fn delivery_check(
+    gitlab: &GitLab,
+    project: crate::gitlab::ProjectId,
+    hook: u64,
+    url: &str,
+) -> Check {
+    let url = crate::untrusted::terminal::printable(url).into_owned();
+    let at = crate::gitlab::ProjectRef::Id(project);
+    match gitlab
+        .test_project_hook(&at, hook, crate::catalog::hooks::REENABLE_TRIGGER)
+        .await
+    {
+        Ok(()) => Check::pass(
+            WEBHOOK_REACH,
+            format!("GitLab delivered a test push to {url} (hook {hook} of project {project}) and it was accepted"),
+        ),
+        Err(GitLabError::Validation { message, .. }) => {
+            let said: String = crate::untrusted::terminal::printable(&message)
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(200)
+                .collect();
+            Check::fail(
+                WEBHOOK_REACH,
+                format!("GitLab's test delivery to {url} failed: {said}"),
+                "make BACKLINE_PUBLIC_URL reachable from GitLab (DNS, firewall, proxy; GitLab checks the TLS certificate) and run `backline serve` there",
+            )
+        }
+        Err(GitLabError::RateLimited { .. }) => Check::skip(
+            WEBHOOK_REACH,
+            "GitLab rate-limits hook tests (5 a minute per project): run doctor again in a minute",
+        ),
+        Err(e @ (GitLabError::Forbidden { .. } | GitLabError::NotFound { .. } | GitLabError::InsufficientScope { .. })) => Check::skip(
+            WEBHOOK_REACH,
+            format!("the token cannot use GitLab's hook test endpoint (it needs Maintainer): {e}"),
+        ),
+        Err(e) => Check::warn(WEBHOOK_REACH, format!("could not ask GitLab for a test delivery: {e}"), "see above"),
+    }
+}
+
+/// Checks the managed hooks of the sample; also returns one hook to test (project, id, URL).
 async fn hooks_check(
     gitlab: &GitLab,
     public_url: &str,
     sample: &[crate::gitlab::ProjectId],
-) -> Check {
+) -> (Check, Option<(crate::gitlab::ProjectId, u64, String)>) {
     const NAME: &str = "managed hooks";
+    let mut sampled = None;
     let target = format!("{}/webhooks/gitlab", public_url.trim_end_matches('/'));
     let mut disabled = Vec::new();
     let mut missing = 0;
@@ -419,10 +479,13 @@ async fn hooks_check(
                 continue;
             }
             Err(e) => {
-                return Check::warn(
-                    NAME,
-                    format!("could not list hooks of {id}: {e}"),
-                    "see above",
+                return (
+                    Check::warn(
+                        NAME,
+                        format!("could not list hooks of {id}: {e}"),
+                        "see above",
+                    ),
+                    sampled,
                 )
             }
         };
@@ -433,13 +496,18 @@ async fn hooks_check(
         }) {
             None => missing += 1,
             Some(hook) => {
+                if sampled.is_none() {
+                    if let (Some(hid), Some(url)) = (hook["id"].as_u64(), hook["url"].as_str()) {
+                        sampled = Some((*id, hid, url.to_string()));
+                    }
+                }
                 if let Some(state) = hook_alert(hook) {
                     disabled.push(format!("{id} ({state})"));
                 }
             }
         }
     }
-    if !disabled.is_empty() {
+    let check = if !disabled.is_empty() {
         Check::fail(
             NAME,
             format!("GitLab disabled the hook on {}", disabled.join(", ")),
@@ -460,7 +528,8 @@ async fn hooks_check(
                 sample.len()
             ),
         )
-    }
+    };
+    (check, sampled)
 }
 
 /// GitLab's `alert_status` of a hook (`executable`, `temporarily_disabled`, `disabled`), when

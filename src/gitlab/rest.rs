@@ -572,6 +572,38 @@ pub struct ProjectHook {
     /// TLS verification.
     #[serde(default)]
     pub enable_ssl_verification: bool,
+    /// Whether GitLab still sends to it (auto-disabling after failed deliveries).
+    #[serde(default)]
+    pub alert_status: HookAlertStatus,
+    /// End of a temporary disabling (ISO 8601), as GitLab gives it.
+    #[serde(default)]
+    pub disabled_until: Option<String>,
+}
+
+/// A hook's `alert_status` (app/models/concerns/web_hooks/auto_disabling.rb): GitLab backs a
+/// hook off after 4 consecutive failed deliveries (1 minute, doubling, at most a day) and
+/// disables it for good after 40; a successful test delivery enables it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HookAlertStatus {
+    /// Deliveries go out (also what GitLab versions without the field mean).
+    #[default]
+    Executable,
+    /// Backing off until `disabled_until`.
+    TemporarilyDisabled,
+    /// Disabled until re-enabled.
+    Disabled,
+}
+
+impl HookAlertStatus {
+    /// GitLab's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookAlertStatus::Executable => "executable",
+            HookAlertStatus::TemporarilyDisabled => "temporarily_disabled",
+            HookAlertStatus::Disabled => "disabled",
+        }
+    }
 }
 
 /// What a project hook should be (create or update).

@@ -38,6 +38,7 @@ pub fn project_json(p: &CatalogProject, settings: &crate::config::Settings) -> V
         "catalogued_at": rfc3339(p.added_at_ms),
         "updated_at": rfc3339(p.updated_at_ms),
         "hook": p.hook.describe(),
+        "hook_disabled": p.hook.is_disabled(),
         "badge": p.badge.describe(),
         "badge_markdown": crate::http::badge::badge_markdown(&badge_url, p.web_url.as_deref()),
         "badge_url": badge_url,
@@ -52,11 +53,21 @@ async fn list_projects(
     authorize(&req, &state)?;
     let Paging { page, per_page } = paging(&query)?;
     let catalog = state.catalog.clone();
-    let (total, items) = web::block(move || catalog.page((page - 1) * per_page, per_page))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let (total, items, disabled) = web::block(move || {
+        let (total, items) = catalog.page((page - 1) * per_page, per_page)?;
+        let disabled = catalog.disabled_hooks()?;
+        Ok::<_, crate::store::StoreError>((total, items, disabled))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     Ok(HttpResponse::Ok().json(json!({
         "total": total,
+        // Managed hooks GitLab has disabled (failed deliveries) that the bot could not enable.
+        "hooks_disabled": disabled.len(),
+        "hooks_disabled_projects": disabled
+            .iter()
+            .map(|p| p.path_with_namespace.as_str())
+            .collect::<Vec<_>>(),
         "page": page,
         "per_page": per_page,
         "items": items.iter().map(|p| project_json(p, &state.settings)).collect::<Vec<_>>(),

@@ -10,9 +10,17 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the store answers a read and every configured worker is alive.
+/// Readiness: the store answers a read and every configured worker is alive. It also says how
+/// many managed hooks GitLab has disabled (`hooks_disabled`): GitLab sends those projects
+/// nothing, but the bot itself is ready, so it does not make the answer 503.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let store_ok = state.inbox.store().meta().get("schema_version").is_ok();
+    let catalog = state.catalog.clone();
+    let hooks_disabled = web::block(move || catalog.disabled_hooks().map(|v| v.len()))
+        .await
+        .ok()
+        .and_then(Result::ok);
+    let store_ok =
+        state.inbox.store().meta().get("schema_version").is_ok() && hooks_disabled.is_some();
     let configured = state.workers_configured();
     let alive = state.workers_alive();
     let workers_ok = alive >= configured;
@@ -21,6 +29,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "store": if store_ok { "ok" } else { "error" },
         "workers": { "configured": configured, "running": alive },
         "inbox_depth": state.lanes.depth(),
+        "hooks_disabled": hooks_disabled,
     });
     if store_ok && workers_ok {
         HttpResponse::Ok().json(body)

@@ -962,7 +962,24 @@ impl Executor {
                 .regenerate(gitlab, project, default_branch, r, "the branch conflicted")
                 .await;
         }
-        gitlab.rebase_merge_request(&p, iid).await?;
+        match gitlab.rebase_merge_request(&p, iid).await {
+            Ok(()) => {}
+            Err(e) => match rebase_refusal(&e) {
+                Some(RebaseRefusal::SourceBranchMissing) => {
+                    return self
+                        .regenerate(
+                            gitlab,
+                            project,
+                            default_branch,
+                            r,
+                            "GitLab could not rebase: the source branch is gone",
+                        )
+                        .await;
+                }
+                Some(refusal) => return Ok(refusal.reply(&mr.source_branch)),
+                None => return Err(e.into()),
+            },
+        }
         let mut wait = POLL_START;
         for _ in 0..REBASE_POLLS {
             let mr = gitlab.merge_request(&p, iid).await?;
@@ -1192,4 +1209,106 @@ fn pending_copies(v: &Vulnerable) -> Vec<Copy> {
 /// Whether GitLab refused a commit because its branch already exists.
 fn branch_exists(e: &GitLabError) -> bool {
     matches!(e, GitLabError::Validation { message, .. } if message.contains("already exists"))
+}
+
+/// Why GitLab refused to queue a rebase (`PUT .../rebase`, lib/api/merge_requests.rb with
+/// app/services/merge_requests/rebase_service.rb `validate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebaseRefusal {
+    /// 403 "Source branch does not exist": the branch is regenerated.
+    SourceBranchMissing,
+    /// 403 "Source branch is protected from force push".
+    Protected,
+    /// 403 "Cannot push to source branch": the bot's role cannot push there.
+    CannotPush,
+    /// 409 "Failed to enqueue the rebase operation": a lock; asking again later works.
+    NotEnqueued,
+}
+
+/// Classifies a rebase error (pure); `None` for any other error.
+pub fn rebase_refusal(e: &crate::gitlab::GitLabError) -> Option<RebaseRefusal> {
+    use crate::gitlab::GitLabError;
+    match e {
+        GitLabError::Forbidden { message, .. } => {
+            if message.contains("Source branch does not exist") {
+                Some(RebaseRefusal::SourceBranchMissing)
+            } else if message.contains("protected from force push") {
+                Some(RebaseRefusal::Protected)
+            } else if message.contains("Cannot push to source branch") {
+                Some(RebaseRefusal::CannotPush)
+            } else {
+                None
+            }
+        }
+        GitLabError::Conflict { message, .. }
+            if message.contains("Failed to enqueue the rebase operation") =>
+        {
+            Some(RebaseRefusal::NotEnqueued)
+        }
+        _ => None,
+    }
+}
+
+impl RebaseRefusal {
+    /// The reply to `/backline rebase`.
+    pub fn reply(self, branch: &str) -> String {
+        let branch = render::one_line(branch, 200);
+        match self {
+            RebaseRefusal::SourceBranchMissing => {
+                format!("GitLab could not rebase: the branch {branch} is gone")
+            }
+            RebaseRefusal::Protected => format!(
+                "GitLab will not rebase: the branch {branch} is protected from force push; allow force push on it (Settings → Repository → Protected branches) or merge the default branch into it"
+            ),
+            RebaseRefusal::CannotPush => format!(
+                "GitLab will not rebase: the bot cannot push to {branch} (its role, or branch protection)"
+            ),
+            RebaseRefusal::NotEnqueued => "GitLab could not queue the rebase just now (another operation held the merge request); send `/backline rebase` again in a minute".to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod rebase_refusal_tests {
+    use super::*;
+    use crate::gitlab::GitLabError;
+
+    fn from(status: u16, body: &str) -> GitLabError {
+        GitLabError::from_status("PUT /rebase".into(), status, body.as_bytes(), None)
+    }
+
+    #[test]
+    fn gitlabs_rebase_refusals_are_told_apart() {
+        let cases = [
+            (
+                403,
+                r#"{"merge_error":"Source branch does not exist"}"#,
+                Some(RebaseRefusal::SourceBranchMissing),
+            ),
+            (
+                403,
+                r#"{"merge_error":"Source branch is protected from force push"}"#,
+                Some(RebaseRefusal::Protected),
+            ),
+            (
+                403,
+                r#"{"merge_error":"Cannot push to source branch"}"#,
+                Some(RebaseRefusal::CannotPush),
+            ),
+            (
+                409,
+                r#"{"merge_error":"Failed to enqueue the rebase operation, possibly due to a long-lived transaction. Try again later."}"#,
+                Some(RebaseRefusal::NotEnqueued),
+            ),
+            (403, r#"{"message":"403 Forbidden"}"#, None),
+            (409, r#"{"message":"something else"}"#, None),
+            (500, r#"{"message":"500 Internal Server Error"}"#, None),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(rebase_refusal(&from(status, body)), want, "{status} {body}");
+        }
+        assert!(RebaseRefusal::Protected
+            .reply("backline/x")
+            .contains("`backline/x` is protected from force push"));
+    }
 }

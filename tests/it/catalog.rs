@@ -377,3 +377,123 @@ async fn managed_hooks_carry_a_per_project_secret_that_opens_only_that_project()
     app.drain().await;
     app.shutdown().await;
 }
+
+/// Issue 11 §2.5: GitLab disables a managed hook whose deliveries keep failing (here: someone
+/// changed its secret token, so the bot refuses them); the next sync reads `alert_status`, its
+/// test delivery fails too and the project records the hook as disabled (`/readyz` and the
+/// API count it); once the token is right again, the next sync's test delivery enables it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_hook_gitlab_disabled_is_recorded_and_re_enabled_at_sync() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let pid = new_project(&sim, "acme", "hooked", access::MAINTAINER);
+    let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token()))).unwrap();
+    let bot: User = gitlab.current_user().await.unwrap();
+    let app = spawn(Options {
+        gitlab: Some((gitlab, bot)),
+        public_url_is_self: true,
+        tweak: Box::new(|s| s.manage_hooks = true),
+        ..Options::default()
+    })
+    .await;
+    let service = app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    let (hook_id, token) = sim.with_world(|w| {
+        let h = &w.project(pid).unwrap().hooks[0];
+        (h.id, h.target.token.clone())
+    });
+    assert!(sim.with_world(|w| w.project(pid).unwrap().hooks[0]
+        .target
+        .url
+        .starts_with(&app.webhook_url())));
+
+    // Someone edits the token: the bot refuses the deliveries and GitLab backs the hook off
+    // after the fourth failure.
+    sim.with_world(|w| {
+        w.project_mut_raw(pid).unwrap().hooks[0].target.token = Some("edited".into())
+    });
+    let bot_id = sim.bot_user();
+    for n in 0..5 {
+        sim.with_world(|w| {
+            w.commit_files(
+                pid,
+                bot_id,
+                "main",
+                "x",
+                vec![(format!("f{n}"), Some("x".into()))],
+            )
+            .unwrap();
+        });
+    }
+    let sent = sim.deliver_pending().await;
+    assert_eq!(
+        sent.len(),
+        4,
+        "the fifth is not sent: {:?}",
+        sent.iter().map(|d| d.1).collect::<Vec<_>>()
+    );
+    assert!(sent.iter().all(|(_, s)| *s == 401));
+    let alert = |sim: &GitLabSim| {
+        sim.with_world(|w| w.project(pid).unwrap().hooks[0].alert(gitlab_sim::util::now_ms()))
+    };
+    assert_eq!(
+        alert(&sim),
+        gitlab_sim::world::HookAlert::TemporarilyDisabled
+    );
+
+    // The sync notices; its test delivery fails too (the token is still wrong).
+    let report = service.sync(&Quiet).await.unwrap();
+    assert_eq!((report.hooks_disabled, report.hooks_reenabled), (1, 0));
+    assert_eq!(
+        sim.count("POST", "/projects/:id/hooks/:hook_id/test/:trigger"),
+        1
+    );
+    let (_, p) = app.api(&format!("/api/v1/projects/{pid}")).await;
+    assert_eq!(p["hook_disabled"], true, "{p}");
+    let text = p["hook"].as_str().unwrap();
+    assert!(
+        text.contains("temporarily_disabled") && text.contains("test delivery failed"),
+        "{text}"
+    );
+    let (_, list) = app.api("/api/v1/projects").await;
+    assert_eq!(list["hooks_disabled"], 1);
+    assert_eq!(list["hooks_disabled_projects"][0], "acme/hooked");
+    let ready: serde_json::Value = reqwest::get(format!("{}/readyz", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["hooks_disabled"], 1, "{ready}");
+
+    // The token is put back: the next sync's test delivery reaches the bot and GitLab enables
+    // the hook (the same hook: no new one).
+    sim.with_world(|w| w.project_mut_raw(pid).unwrap().hooks[0].target.token = token.clone());
+    let report = service.sync(&Quiet).await.unwrap();
+    assert_eq!((report.hooks_disabled, report.hooks_reenabled), (0, 1));
+    assert_eq!(alert(&sim), gitlab_sim::world::HookAlert::Executable);
+    let (_, p) = app.api(&format!("/api/v1/projects/{pid}")).await;
+    assert_eq!(p["hook"], format!("installed (id {hook_id})"));
+    let ready: serde_json::Value = reqwest::get(format!("{}/readyz", app.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["hooks_disabled"], 0);
+
+    // A sync with an executable hook only reads it.
+    sim.reset_requests();
+    let report = service.sync(&Quiet).await.unwrap();
+    assert_eq!((report.hooks_checked, report.hooks_reenabled), (0, 0));
+    assert_eq!(
+        sim.count("POST", "/projects/:id/hooks/:hook_id/test/:trigger"),
+        0
+    );
+    assert_eq!(sim.count("GET", "/projects/:id/hooks/:hook_id"), 1);
+
+    // Deleted on GitLab: the sync re-creates it.
+    sim.with_world(|w| w.project_mut_raw(pid).unwrap().hooks.clear());
+    service.sync(&Quiet).await.unwrap();
+    assert_eq!(sim.with_world(|w| w.project(pid).unwrap().hooks.len()), 1);
+    app.shutdown().await;
+}

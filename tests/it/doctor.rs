@@ -155,3 +155,94 @@ async fn the_deploy_config_reports_only_what_it_cannot_reach() {
     assert!(stdout.contains("✗ OSV source"), "{stdout}");
     assert!(!stdout.contains("SECRET") && !stderr.contains("SECRET"));
 }
+
+/// Doctor asks GitLab for one sampled managed hook's test delivery: a receiver that accepts it
+/// passes, one that refuses it fails with GitLab's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_that_gitlab_reaches_the_webhook_url() {
+    use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let sim = GitLabSim::start(SimConfig {
+        bot_token: TOKEN.into(),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let bot = sim.bot_user();
+    let pid = sim.with_world(|w| {
+        let id = w
+            .create_project(gitlab_sim::ProjectSpec::new("acme", "hooked").file("README.md", "x\n"))
+            .unwrap();
+        w.add_member(id, bot, gitlab_sim::access::MAINTAINER)
+            .unwrap();
+        id
+    });
+    let status = Arc::new(AtomicU16::new(200));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (s, h) = (status.clone(), hits.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let public = format!("http://{}", listener.local_addr().unwrap());
+    let server = actix_web::HttpServer::new(move || {
+        let (s, h) = (s.clone(), h.clone());
+        actix_web::App::new().default_service(actix_web::web::to(move || {
+            let (s, h) = (s.clone(), h.clone());
+            async move {
+                h.fetch_add(1, Ordering::SeqCst);
+                let code = actix_web::http::StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap();
+                actix_web::HttpResponse::build(code).body("\u{1b}[31mnot today")
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    sim.with_world(|w| {
+        w.add_project_hook(
+            pid,
+            gitlab_sim::HookTarget::new(format!("{public}/webhooks/gitlab/projects/{pid}")),
+        )
+        .unwrap()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let (code, _, stderr) = run(&["sync", "--data-dir", d], sim.url(), Some(TOKEN)).await;
+    assert_eq!(code, 0, "{stderr}");
+    let args = [
+        "doctor",
+        "--data-dir",
+        d,
+        "--manage-hooks",
+        "--public-url",
+        public.as_str(),
+        "--webhook-secret",
+        "s3cret",
+    ];
+    let (code, stdout, stderr) = run(&args, sim.url(), Some(TOKEN)).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("✓ webhook reachable from GitLab"),
+        "{stdout}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "one test delivery");
+
+    status.store(503, Ordering::SeqCst);
+    let (code, stdout, _) = run(&args, sim.url(), Some(TOKEN)).await;
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("✗ webhook reachable from GitLab"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("not today"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "no escape sequences reach the terminal"
+    );
+    assert_eq!(
+        sim.count("POST", "/projects/:id/hooks/:hook_id/test/:trigger"),
+        2
+    );
+}

@@ -45,6 +45,8 @@ pub struct Options {
     pub registry: Option<Arc<dyn backline::registry::Registry>>,
     pub workers: usize,
     pub tweak: Box<dyn FnOnce(&mut Settings)>,
+    /// Set `public_url` to the app's own loopback address (GitLab reaches it).
+    pub public_url_is_self: bool,
 }
 
 impl Default for Options {
@@ -56,6 +58,7 @@ impl Default for Options {
             registry: None,
             workers: 4,
             tweak: Box::new(|_| {}),
+            public_url_is_self: false,
         }
     }
 }
@@ -73,9 +76,12 @@ pub async fn spawn(options: Options) -> TestApp {
     settings.admin_token = Some(Secret::new(ADMIN_TOKEN));
     settings.retry_base = std::time::Duration::ZERO;
     settings.workers = options.workers;
-    (options.tweak)(&mut settings);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    if options.public_url_is_self {
+        settings.public_url = Some(base.clone());
+    }
+    (options.tweak)(&mut settings);
     let app = match options.gitlab {
         Some((gitlab, bot)) => {
             // Never the public registries in tests: an empty fake unless the test brings one.

@@ -263,3 +263,71 @@ async fn an_internal_note_arrives_only_to_hooks_that_ask_and_is_read_like_a_note
     assert!(replies[0].contains("`/backline status`"), "{}", replies[0]);
     w.app.shutdown().await;
 }
+
+/// Issue 11 §2.10: GitLab refuses to queue a rebase with 403 (source branch protected from
+/// force push, or gone) or 409 (a lock: "Failed to enqueue the rebase operation"); the bot
+/// says why, or regenerates a branch that is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebase_refusals_are_explained_or_regenerate_the_branch() {
+    let w = world(Arc::new(CargoLockLines)).await;
+    let iid = with_open_mr(&w).await;
+    let alice = w.bot_user_other().await;
+    w.commit(alice, "main", "README.md", "unrelated").await;
+    let before = w.head(BRANCH).unwrap();
+    let ask = |w: &World| {
+        w.sim
+            .with_world(|x| x.add_note(w.pid, iid, alice, "/backline rebase"))
+            .unwrap();
+    };
+    w.sim.with_world(|x| {
+        x.project_mut_raw(w.pid)
+            .unwrap()
+            .protected_no_force_push
+            .insert(BRANCH.into())
+    });
+    ask(&w);
+    w.settle().await;
+    let got = replies(&w, iid);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("protected from force push"), "{}", got[0]);
+    assert_eq!(w.head(BRANCH).unwrap(), before, "nothing pushed");
+
+    w.sim.with_world(|x| {
+        let p = x.project_mut_raw(w.pid).unwrap();
+        p.protected_no_force_push.clear();
+        if let Some(m) = p.merge_requests.iter_mut().find(|m| m.iid == iid) {
+            m.row_locked = true;
+        }
+    });
+    ask(&w);
+    w.settle().await;
+    let got = replies(&w, iid);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[1].contains("could not queue the rebase"), "{}", got[1]);
+    assert_eq!(w.head(BRANCH).unwrap(), before, "nothing pushed");
+
+    // The branch vanishes without GitLab closing the MR: regenerated from main.
+    w.sim.with_world(|x| {
+        let p = x.project_mut_raw(w.pid).unwrap();
+        if let Some(m) = p.merge_requests.iter_mut().find(|m| m.iid == iid) {
+            m.row_locked = false;
+        }
+        p.repo.branches.remove(BRANCH);
+    });
+    ask(&w);
+    w.settle().await;
+    let got = replies(&w, iid);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(
+        got[2].contains("the source branch is gone: regenerated it from the default branch"),
+        "{}",
+        got[2]
+    );
+    let main = w.head("main").unwrap();
+    let parent = w.sim.with_world(|x| {
+        let p = x.project(w.pid).unwrap();
+        p.repo.head(BRANCH).unwrap().parent_ids.clone()
+    });
+    assert_eq!(parent, vec![main]);
+    w.app.shutdown().await;
+}

@@ -98,8 +98,8 @@ pub use recorder::RecordedRequest;
 pub use registry::SimRegistry;
 pub use webhook::{Delivery, DeliveryBuilder, SendError, Sender, GITLAB_VERSION};
 pub use world::{
-    access, CommitRequest, FileAction, HookTarget, MergeCheck, MrSpec, MrState, PendingDelivery,
-    ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
+    access, CommitRequest, FileAction, HookAlert, HookTarget, MergeCheck, MrSpec, MrState,
+    PendingDelivery, ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
 };
 
 /// How to start the simulator.
@@ -187,6 +187,7 @@ impl GitLabSim {
             recorder: recorder.clone(),
             registry: registry.clone(),
             link_origin,
+            sender: Sender::default(),
         };
         let configure = api::configure(shared);
         let server = HttpServer::new(move || {
@@ -299,6 +300,20 @@ impl GitLabSim {
         let pending = self.take_pending();
         let mut out = Vec::with_capacity(pending.len());
         for mut p in pending {
+            // WebHookService#execute: a hook disabled since the event was queued is not sent.
+            // (What was queued for a hook deleted since, with its project, is still sent.)
+            if let Some((project, hook)) = p.hook {
+                let now = util::now_ms();
+                let executable = self.with_world(|w| {
+                    w.projects
+                        .get(&project)
+                        .and_then(|pr| pr.hooks.iter().find(|h| h.id == hook))
+                        .is_none_or(|h| h.executable(now))
+                });
+                if !executable {
+                    continue;
+                }
+            }
             let uuid = self.with_world(|w| w.start_chain(&mut p));
             let mut b = DeliveryBuilder::new(p.event, p.body)
                 .instance(self.url.clone())
@@ -320,6 +335,9 @@ impl GitLabSim {
                     0
                 }
             };
+            if let Some((project, hook)) = p.hook {
+                self.with_world(|w| w.record_hook_outcome(project, hook, status));
+            }
             out.push((delivery, status));
         }
         out

@@ -3,7 +3,7 @@
 //! Mutations that GitLab would announce by webhook queue deliveries (see [`crate::events`]);
 //! [`crate::GitLabSim::deliver_pending`] posts them.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -230,6 +230,98 @@ pub struct ProjectHook {
     pub push_events_branch_filter: String,
     /// Creation time (ms).
     pub created_at: i64,
+    /// Consecutive failed deliveries (`recent_failures`), for auto-disabling.
+    pub recent_failures: u32,
+    /// End of a temporary disabling (ms), as `disabled_until`.
+    pub disabled_until: Option<i64>,
+}
+
+/// The `web_hook_test` rate limit: hook test requests a minute per project and user.
+pub const HOOK_TESTS_PER_MINUTE: usize = 5;
+
+/// A project hook's `alert_status`, as app/models/concerns/web_hooks/auto_disabling.rb
+/// computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookAlert {
+    /// Deliveries go out.
+    Executable,
+    /// Backing off until `disabled_until`.
+    TemporarilyDisabled,
+    /// Disabled until someone re-enables it (a successful test delivery).
+    Disabled,
+}
+
+impl HookAlert {
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookAlert::Executable => "executable",
+            HookAlert::TemporarilyDisabled => "temporarily_disabled",
+            HookAlert::Disabled => "disabled",
+        }
+    }
+}
+
+/// Auto-disabling (app/models/concerns/web_hooks/auto_disabling.rb): after more than
+/// `TEMPORARILY_DISABLED_FAILURE_THRESHOLD` (3) consecutive failures a hook backs off
+/// (1 minute, doubling per failure, at most a day); after more than
+/// `PERMANENTLY_DISABLED_FAILURE_THRESHOLD` (39) it is disabled for good.
+pub mod auto_disabling {
+    /// Failures tolerated before backing off.
+    pub const TEMPORARILY_DISABLED_FAILURE_THRESHOLD: u32 = 3;
+    /// Failures after which the hook is disabled for good.
+    pub const PERMANENTLY_DISABLED_FAILURE_THRESHOLD: u32 = 39;
+    /// First backoff (ms).
+    pub const INITIAL_BACKOFF_MS: i64 = 60_000;
+    /// Longest backoff (ms).
+    pub const MAX_BACKOFF_MS: i64 = 86_400_000;
+}
+
+impl ProjectHook {
+    /// `alert_status` at `now` (ms).
+    pub fn alert(&self, now: i64) -> HookAlert {
+        use auto_disabling::*;
+        if self.recent_failures > PERMANENTLY_DISABLED_FAILURE_THRESHOLD {
+            HookAlert::Disabled
+        } else if self.recent_failures > TEMPORARILY_DISABLED_FAILURE_THRESHOLD
+            && self.disabled_until.is_some_and(|t| t >= now)
+        {
+            HookAlert::TemporarilyDisabled
+        } else {
+            HookAlert::Executable
+        }
+    }
+
+    /// `executable?`: deliveries go out.
+    pub fn executable(&self, now: i64) -> bool {
+        self.alert(now) == HookAlert::Executable
+    }
+
+    /// `backoff!`: one more failure (only counted while executable).
+    pub fn backoff(&mut self, now: i64) {
+        use auto_disabling::*;
+        if !self.executable(now) {
+            return;
+        }
+        let before = self.recent_failures;
+        self.recent_failures = (before + 1).min(PERMANENTLY_DISABLED_FAILURE_THRESHOLD + 1);
+        if self.recent_failures > TEMPORARILY_DISABLED_FAILURE_THRESHOLD {
+            // `next_backoff` reads the count before this failure.
+            let steps = before
+                .saturating_sub(TEMPORARILY_DISABLED_FAILURE_THRESHOLD)
+                .min(31);
+            let backoff = INITIAL_BACKOFF_MS
+                .saturating_mul(1_i64 << steps)
+                .clamp(INITIAL_BACKOFF_MS, MAX_BACKOFF_MS);
+            self.disabled_until = Some(now + backoff);
+        }
+    }
+
+    /// `enable!`: a successful delivery clears the failures.
+    pub fn enable(&mut self) {
+        self.recent_failures = 0;
+        self.disabled_until = None;
+    }
 }
 
 /// A project badge.
@@ -358,6 +450,10 @@ pub struct MergeRequest {
     pub merge_error: Option<String>,
     /// A rebase is running: set by `PUT .../rebase`, cleared when the background job ends.
     pub rebase_in_progress: bool,
+    /// A long-lived transaction holds the MR's row: `rebase_async` cannot take its
+    /// `FOR UPDATE NOWAIT` lock (app/models/merge_request.rb `with_retried_nowait_lock`) and
+    /// the rebase endpoint answers 409 `RebaseLockTimeout`.
+    pub row_locked: bool,
     /// API requests left before the background rebase job runs (0: none queued).
     pub rebase_jobs_left: u32,
     /// Who asked for the queued rebase.
@@ -457,6 +553,9 @@ pub struct Project {
     pub members: BTreeMap<UserId, u8>,
     /// Webhooks.
     pub hooks: Vec<ProjectHook>,
+    /// Branches protected with `allow_force_push: false` (app/models/protected_branch.rb): a
+    /// rebase of an MR from one is refused (app/services/merge_requests/rebase_service.rb).
+    pub protected_no_force_push: BTreeSet<String>,
     /// Badges.
     pub badges: Vec<Badge>,
     /// The repository.
@@ -696,6 +795,8 @@ pub struct PendingDelivery {
     /// `X-Gitlab-Event-UUID`: the UUID of the API call that caused it, or none (a fresh one
     /// is given when it is sent).
     pub event_uuid: Option<String>,
+    /// The project hook it goes to (none for system hooks), whose failures count.
+    pub hook: Option<(ProjectId, u64)>,
 }
 
 /// System hook configuration.
@@ -741,6 +842,8 @@ pub struct World {
     /// How many API requests a background job (rebase, mergeability check) takes to finish
     /// after it is queued; GitLab runs them in Sidekiq, so callers must poll.
     pub background_delay: u32,
+    /// Hook test requests per (project, user), for the `web_hook_test` rate limit (ms).
+    pub hook_tests: HashMap<(ProjectId, UserId), Vec<i64>>,
     next_id: u64,
     clock: i64,
 }
@@ -762,6 +865,7 @@ impl World {
             hook_chains: HashMap::new(),
             blocked_deliveries: Vec::new(),
             background_delay: 2,
+            hook_tests: HashMap::new(),
             next_id: 1,
             clock: 0,
         }
@@ -992,6 +1096,7 @@ impl World {
                 creator_id: creator,
                 members,
                 hooks: Vec::new(),
+                protected_no_force_push: BTreeSet::new(),
                 badges: Vec::new(),
                 repo,
                 merge_requests: Vec::new(),
@@ -1565,6 +1670,7 @@ impl World {
             merge_commit_sha: None,
             merge_error: None,
             rebase_in_progress: false,
+            row_locked: false,
             rebase_jobs_left: 0,
             rebase_user: None,
             merge_check: MergeCheck::Preparing,
@@ -2126,6 +2232,8 @@ impl World {
             enable_ssl_verification: true,
             push_events_branch_filter: String::new(),
             created_at: now,
+            recent_failures: 0,
+            disabled_until: None,
         });
         Ok(id)
     }
@@ -2163,6 +2271,38 @@ impl World {
         Ok(id)
     }
 
+    /// Records the outcome of a delivery to a project hook, as
+    /// app/services/web_hooks/log_execution_service.rb does: a 2xx or 3xx answer enables it
+    /// (`enable!`), anything else (an error status, no answer) is a failure (`backoff!`).
+    pub fn record_hook_outcome(&mut self, project: ProjectId, hook: u64, status: u16) {
+        let now = util::now_ms();
+        let Some(h) = self
+            .projects
+            .get_mut(&project)
+            .and_then(|p| p.hooks.iter_mut().find(|h| h.id == hook))
+        else {
+            return;
+        };
+        if (200..400).contains(&status) {
+            h.enable();
+        } else {
+            h.backoff(now);
+        }
+    }
+
+    /// Counts a hook test request against `web_hook_test` (lib/gitlab/application_rate_limiter.rb:
+    /// 5 a minute, scoped to the project and the user); false when over the limit.
+    pub fn allow_hook_test(&mut self, project: ProjectId, user: UserId) -> bool {
+        let now = util::now_ms();
+        let seen = self.hook_tests.entry((project, user)).or_default();
+        seen.retain(|t| now - t < 60_000);
+        if seen.len() >= HOOK_TESTS_PER_MINUTE {
+            return false;
+        }
+        seen.push(now);
+        true
+    }
+
     /// Mutable access to a project, for REST handlers and tests that edit fields directly
     /// (no events are emitted).
     pub fn project_mut_raw(&mut self, id: ProjectId) -> Result<&mut Project, WorldError> {
@@ -2179,6 +2319,7 @@ impl World {
                 event: "System Hook".into(),
                 body: bytes.clone(),
                 event_uuid: None,
+                hook: None,
             });
         }
     }
@@ -2188,7 +2329,13 @@ impl World {
             return;
         };
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        let now = util::now_ms();
         for h in &p.hooks {
+            // Project#execute_hooks reads `hooks.executable` (auto_disabling.rb): a disabled
+            // hook is not even queued.
+            if !h.executable(now) {
+                continue;
+            }
             let on = match event {
                 "Push Hook" => h.push_events,
                 "Merge Request Hook" => h.merge_requests_events,
@@ -2202,6 +2349,7 @@ impl World {
                     event: event.to_string(),
                     body: bytes.clone(),
                     event_uuid: None,
+                    hook: Some((project, h.id)),
                 });
             }
         }
@@ -2232,6 +2380,7 @@ impl World {
                     event: "System Hook".into(),
                     body: bytes.clone(),
                     event_uuid: None,
+                    hook: None,
                 });
             }
             if h.repository_update_events {
@@ -2240,6 +2389,7 @@ impl World {
                     event: "System Hook".into(),
                     body: update.clone(),
                     event_uuid: None,
+                    hook: None,
                 });
             }
         }
@@ -2347,6 +2497,7 @@ impl World {
                     event: "System Hook".into(),
                     body: bytes.clone(),
                     event_uuid: None,
+                    hook: None,
                 });
             }
         }

@@ -204,6 +204,9 @@ pub fn message_of(body: &[u8]) -> String {
         Ok(Value::Object(map)) => {
             if let Some(m) = map.get("message") {
                 flatten(m)
+            } else if let Some(Value::String(m)) = map.get("merge_error") {
+                // The rebase endpoint's refusals (lib/api/merge_requests.rb).
+                m.clone()
             } else if let Some(Value::String(desc)) = map.get("error_description") {
                 desc.clone()
             } else if let Some(e) = map.get("error") {

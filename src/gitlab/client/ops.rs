@@ -447,6 +447,41 @@ impl GitLab {
         .await
     }
 
+    /// One project hook.
+    pub async fn project_hook(
+        &self,
+        project: &ProjectRef,
+        hook_id: u64,
+    ) -> Result<Option<ProjectHook>, GitLabError> {
+        not_found_as_none(
+            self.get(&format!("projects/{project}/hooks/{hook_id}"), &[])
+                .await,
+        )
+    }
+
+    /// Sends a project hook's test delivery (`POST .../hooks/:hook_id/test/:trigger`,
+    /// lib/api/hooks/trigger_test.rb): Ok when the receiver answered 2xx (GitLab then
+    /// enables a disabled hook again); a 422 [`GitLabError::Validation`] carries the
+    /// receiver's answer or the transport error. Rate limited to 5 a minute per project.
+    pub async fn test_project_hook(
+        &self,
+        project: &ProjectRef,
+        hook_id: u64,
+        trigger: &str,
+    ) -> Result<(), GitLabError> {
+        self.request(
+            Method::POST,
+            &format!(
+                "projects/{project}/hooks/{hook_id}/test/{}",
+                encode(trigger)
+            ),
+            &[],
+            None::<&()>,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// The project's badges.
     pub async fn project_badges(&self, project: &ProjectRef) -> Result<Vec<Badge>, GitLabError> {
         self.get_all(&format!("projects/{project}/badges"), &[])

@@ -118,7 +118,9 @@ pub fn overview(snapshot: &Snapshot, gitlab: GitLabLink, csrf: &str) -> String {
     card(&mut b, "fixed in 30 days", s.fixed_last_30_days, "");
     // Each chart counts what a page counts: vulnerable packages as on the project pages (one
     // per manifest, package and version, at its worst severity), remediations as in the cards.
-    b.push_str("</div><h2>Charts</h2><div class=\"charts\"><div class=\"card\">Vulnerable packages now, by worst severity");
+    b.push_str("</div>");
+    disabled_hooks(&mut b, snapshot);
+    b.push_str("<h2>Charts</h2><div class=\"charts\"><div class=\"card\">Vulnerable packages now, by worst severity");
     b.push_str(&severity_chart(
         "Vulnerable packages now, by worst severity",
         &s.open_findings,
@@ -166,6 +168,38 @@ pub fn overview(snapshot: &Snapshot, gitlab: GitLabLink, csrf: &str) -> String {
         }
     }
     page("Overview", "/", Some(csrf), &b)
+}
+
+/// Managed hooks GitLab has disabled after failed deliveries: those projects send the bot
+/// nothing until a sync enables them again.
+fn disabled_hooks(b: &mut String, snapshot: &Snapshot) {
+    let off: Vec<&CatalogProject> = snapshot
+        .projects
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.hook.is_disabled())
+        .collect();
+    if off.is_empty() {
+        return;
+    }
+    let _ = write!(
+        b,
+        "<p class=\"err\">GitLab has disabled {} after failed deliveries, so those projects \
+         send no events; each sync tries to enable them again:",
+        words::count(off.len(), "managed hook", "managed hooks")
+    );
+    for p in off.iter().take(20) {
+        let _ = write!(
+            b,
+            " <a href=\"/projects/{}\">{}</a>",
+            p.id.get(),
+            Esc(&p.path_with_namespace)
+        );
+    }
+    if off.len() > 20 {
+        let _ = write!(b, " and {} more", off.len() - 20);
+    }
+    b.push_str("</p>");
 }
 
 /// Sort key: worst severity first, then more vulnerable packages, more breaches.
@@ -683,5 +717,59 @@ mod tests {
             b.contains("2.4.2 stays not fixable: needs legacy to allow lodash &gt;= 4.17.21"),
             "{b}"
         );
+    }
+}
+
+#[cfg(test)]
+mod disabled_hook_tests {
+    use super::*;
+    use crate::catalog::HookState;
+    use crate::gitlab::rest::HookAlertStatus;
+    use crate::tracking::reader::Snapshot;
+    use crate::tracking::summary::ProjectFigures;
+
+    fn project(id: u64, hook: HookState) -> CatalogProject {
+        CatalogProject {
+            id: crate::gitlab::ProjectId(id),
+            path_with_namespace: format!("acme/<p{id}>"),
+            name: format!("p{id}"),
+            default_branch: Some("main".into()),
+            visibility: None,
+            web_url: None,
+            last_activity_at: None,
+            added_at_ms: 1,
+            updated_at_ms: 1,
+            hook,
+            badge: HookState::Unchecked,
+        }
+    }
+
+    #[test]
+    fn the_overview_names_hooks_gitlab_disabled() {
+        let disabled = HookState::Disabled {
+            hook_id: 3,
+            secret_fingerprint: String::new(),
+            alert: HookAlertStatus::Disabled,
+            disabled_until: None,
+            reason: "r".into(),
+        };
+        let mut snapshot = Snapshot {
+            projects: vec![
+                (project(1, disabled), ProjectFigures::default()),
+                (project(2, HookState::Unchecked), ProjectFigures::default()),
+            ],
+            remediations: Vec::new(),
+            summary: Default::default(),
+        };
+        let html = overview(&snapshot, GitLabLink::Configured, "t");
+        assert!(
+            html.contains("GitLab has disabled 1 managed hook"),
+            "{html}"
+        );
+        assert!(html.contains("<a href=\"/projects/1\">acme/&lt;p1&gt;</a>"));
+        assert!(!html.contains("/projects/2\">"));
+        snapshot.projects.remove(0);
+        let html = overview(&snapshot, GitLabLink::Configured, "t");
+        assert!(!html.contains("managed hook"));
     }
 }

@@ -381,6 +381,23 @@ pub(crate) fn rebase(ctx: &mut Ctx) -> R {
         // A fork's branch: pushing to it needs `allow_collaboration` (not modelled).
         return Err(err(403, "403 Forbidden - Cannot push to source branch"));
     }
+    // MergeRequests::RebaseService#validate (app/services/merge_requests/rebase_service.rb),
+    // answered by lib/api/merge_requests.rb as 403 `{"merge_error": reason}`.
+    let refuse = |status: u16, reason: &str| Reply::json(status, json!({ "merge_error": reason }));
+    let p = ctx.proj(id);
+    if !p.repo.branches.contains_key(&m.source_branch) {
+        return Err(refuse(403, "Source branch does not exist"));
+    }
+    if p.protected_no_force_push.contains(&m.source_branch) {
+        return Err(refuse(403, "Source branch is protected from force push"));
+    }
+    if m.row_locked {
+        // `rescue ::MergeRequest::RebaseLockTimeout` → 409 with REBASE_LOCK_MESSAGE.
+        return Err(refuse(
+            409,
+            "Failed to enqueue the rebase operation, possibly due to a long-lived transaction. Try again later.",
+        ));
+    }
     let user = ctx.user;
     ctx.w.enqueue_rebase(id, iid, user).map_err(world_err)?;
     Ok(Reply::json(202, json!({"rebase_in_progress": true})))

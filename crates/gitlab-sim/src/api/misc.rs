@@ -211,7 +211,12 @@ pub(crate) fn list_statuses(ctx: &mut Ctx) -> R {
     pagination::paged(ctx, items)
 }
 
+/// lib/api/entities/project_hook.rb with `alert_status` and `disabled_until` from
+/// app/models/concerns/web_hooks/auto_disabling.rb (`disabled_until` is the stored column: set
+/// by the last backoff, cleared by `enable!`).
 fn hook_json(p: &Project, h: &ProjectHook) -> Value {
+    let alert = h.alert(util::now_ms());
+    let disabled_until = h.disabled_until.map(util::iso_ms);
     json!({
         "id": h.id,
         "url": h.target.url,
@@ -238,8 +243,8 @@ fn hook_json(p: &Project, h: &ProjectHook) -> Value {
         "resource_access_token_events": false,
         "repository_update_events": false,
         "enable_ssl_verification": h.enable_ssl_verification,
-        "alert_status": "executable",
-        "disabled_until": null,
+        "alert_status": alert.as_str(),
+        "disabled_until": disabled_until,
         "url_variables": [],
         "created_at": util::iso_ms(h.created_at),
         "custom_webhook_template": null,
@@ -341,6 +346,8 @@ pub(crate) fn create_hook(ctx: &mut Ctx) -> R {
         enable_ssl_verification: true,
         push_events_branch_filter: String::new(),
         created_at: now,
+        recent_failures: 0,
+        disabled_until: None,
     };
     apply_hook_params(ctx, &mut h)?;
     let p = ctx.w.project_mut_raw(id).map_err(super::world_err)?;

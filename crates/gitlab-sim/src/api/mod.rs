@@ -1,6 +1,7 @@
 //! The REST API under `/api/v4`: one actix default service that authenticates, routes on the
 //! raw (still percent-encoded) path, applies faults and records every request.
 
+mod hook_test;
 mod merge_requests;
 mod misc;
 pub(crate) mod pagination;
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub registry: crate::registry::SimRegistry,
     /// Where `Link` headers point, when GitLab's external URL is not the address served.
     pub link_origin: Option<pagination::LinkOrigin>,
+    /// Posts hook test deliveries.
+    pub sender: crate::webhook::Sender,
 }
 
 /// A finished answer (success or GitLab-shaped error).
@@ -46,6 +49,8 @@ pub(crate) enum Body {
     Json(Value),
     Raw(Bytes, &'static str),
     Empty,
+    /// A hook test to send before answering (see [`hook_test`]).
+    HookTest(Box<hook_test::HookTest>),
 }
 
 impl Reply {
@@ -372,6 +377,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "/projects/:id/hooks/:hook_id", misc::get_hook),
     ("PUT", "/projects/:id/hooks/:hook_id", misc::update_hook),
     ("DELETE", "/projects/:id/hooks/:hook_id", misc::delete_hook),
+    (
+        "POST",
+        "/projects/:id/hooks/:hook_id/test/:trigger",
+        hook_test::test_hook,
+    ),
     ("GET", "/projects/:id/badges", misc::list_badges),
     ("POST", "/projects/:id/badges", misc::create_badge),
     ("PUT", "/projects/:id/badges/:badge_id", misc::update_badge),
@@ -421,7 +431,7 @@ impl MessageBody for Dropped {
     }
 }
 
-fn fault_reply(status: u16, retry_after: u64, json: bool) -> Reply {
+pub(crate) fn fault_reply(status: u16, retry_after: u64, json: bool) -> Reply {
     match status {
         // GitLab's application rate limiter (`lib/api/helpers/rate_limiter.rb`,
         // `check_rate_limit!`): an API error with a JSON `message`.
@@ -496,7 +506,7 @@ fn to_response(r: Reply) -> HttpResponse {
             .content_type("application/json")
             .body(serde_json::to_vec(&v).unwrap_or_default()),
         Body::Raw(bytes, ct) => b.content_type(ct).body(bytes),
-        Body::Empty => b.finish(),
+        Body::Empty | Body::HookTest(_) => b.finish(),
     }
 }
 
@@ -694,6 +704,10 @@ pub(crate) async fn entry(
                 None => err(404, "404 Not Found"),
             }
         }
+    };
+    let reply = match reply.body {
+        Body::HookTest(t) => hook_test::finish(&shared, *t).await,
+        _ => reply,
     };
     shared.recorder.push(record(reply.status));
     to_response(reply)

@@ -1,6 +1,7 @@
 //! Integration tests of gitlab-sim over real loopback HTTP.
 
 mod auth_projects;
+mod auto_disabling;
 mod binary;
 mod faults_recorder;
 mod files;

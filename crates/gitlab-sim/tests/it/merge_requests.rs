@@ -431,3 +431,58 @@ async fn reopen_is_refused_when_a_branch_is_gone_or_another_mr_is_open() {
         gitlab_sim::MrState::Closed
     );
 }
+
+/// lib/api/merge_requests.rb with app/services/merge_requests/rebase_service.rb `validate`:
+/// 403 `{"merge_error": ...}` for a missing or force-push-protected source branch, 409 with
+/// `REBASE_LOCK_MESSAGE` when the MR's row is locked; nothing is queued.
+#[tokio::test(flavor = "multi_thread")]
+async fn rebase_refusals_have_gitlabs_statuses_and_merge_error() {
+    let sim = start();
+    let pid = project(&sim);
+    let bot = sim.bot_user();
+    sim.with_world(|w| {
+        w.add_member(pid, bot, gitlab_sim::access::MAINTAINER)
+            .unwrap()
+    });
+    branch(&sim, pid, "fix", "new.txt", "n");
+    sim.with_world(|w| {
+        w.create_mr(pid, bot, "fix", "main", "fix", "", vec![], false, false)
+            .unwrap();
+    });
+    let put = format!("/projects/{pid}/merge_requests/1/rebase");
+    let set = |f: &dyn Fn(&mut gitlab_sim::World)| sim.with_world(|w| f(w));
+    set(&|w| {
+        w.project_mut_raw(pid)
+            .unwrap()
+            .protected_no_force_push
+            .insert("fix".into());
+    });
+    let (s, v) = json(call(&sim, Method::PUT, &put, None).await).await;
+    assert_eq!(
+        (s, v["merge_error"].as_str()),
+        (403, Some("Source branch is protected from force push"))
+    );
+    set(&|w| {
+        let p = w.project_mut_raw(pid).unwrap();
+        p.protected_no_force_push.clear();
+        p.merge_requests[0].row_locked = true;
+    });
+    let (s, v) = json(call(&sim, Method::PUT, &put, None).await).await;
+    assert_eq!(s, 409);
+    assert!(v["merge_error"]
+        .as_str()
+        .unwrap()
+        .starts_with("Failed to enqueue the rebase operation"));
+    set(&|w| {
+        let p = w.project_mut_raw(pid).unwrap();
+        p.merge_requests[0].row_locked = false;
+        p.repo.branches.remove("fix");
+    });
+    let (s, v) = json(call(&sim, Method::PUT, &put, None).await).await;
+    assert_eq!(
+        (s, v["merge_error"].as_str()),
+        (403, Some("Source branch does not exist"))
+    );
+    assert!(!sim.with_world(|w| w.mr(pid, 1).unwrap().rebase_in_progress));
+    sim.stop().await;
+}
