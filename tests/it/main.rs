@@ -15,6 +15,7 @@ mod hostile;
 mod intake;
 mod inventory;
 mod lifecycle;
+mod mrcheck;
 mod rate_limits;
 mod readme;
 mod refusals;
