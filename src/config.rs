@@ -885,6 +885,30 @@ mod tests {
     }
 
     #[test]
+    fn mr_check_threshold_from_file_and_flag() {
+        let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(s.mr_check_fail_on, crate::advisories::cvss::Level::High);
+        let file = FileConfig::parse("mr_check_fail_on = \"medium\"\n").unwrap();
+        let s = resolve(ServeArgs::default(), file).unwrap();
+        assert_eq!(s.mr_check_fail_on, crate::advisories::cvss::Level::Medium);
+        let file = FileConfig::parse("mr_check_fail_on = \"medium\"\n").unwrap();
+        let args = ServeArgs {
+            mr_check_fail_on: Some("Critical".into()),
+            ..Default::default()
+        };
+        let s = resolve(args, file).unwrap();
+        assert_eq!(s.mr_check_fail_on, crate::advisories::cvss::Level::Critical);
+        let args = ServeArgs {
+            mr_check_fail_on: Some("severe".into()),
+            ..Default::default()
+        };
+        let err = resolve(args, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BACKLINE_MR_CHECK_FAIL_ON"), "{err}");
+    }
+
+    #[test]
     fn sla_days_from_file_and_flag() {
         let file = FileConfig::parse("sla_days = \"critical=1\"\n").unwrap();
         let s = resolve(ServeArgs::default(), file).unwrap();

@@ -149,6 +149,7 @@ async fn a_vulnerable_bump_fails_then_a_fix_succeeds_with_one_note_updated_in_pl
     let s = scene().await;
     let head = s.push("bump", vec![("Cargo.lock", lock("1.5.4"))]);
     s.settle().await;
+    s.sim.reset_requests();
     let iid = s.open_mr("bump");
     let open_hook = s.sim.with_world(|w| {
         w.pending
@@ -158,6 +159,11 @@ async fn a_vulnerable_bump_fails_then_a_fix_succeeds_with_one_note_updated_in_pl
             .unwrap()
     });
     s.settle().await;
+    // The check's cost: the diff list, the MR (its merge base), Cargo.lock and its companion
+    // Cargo.toml at the head and at the base, the status, the note list (a note by its
+    // marker), the new note.
+    let routes: Vec<String> = s.sim.requests().into_iter().map(|r| r.route).collect();
+    assert_eq!(routes.len(), 9, "{routes:#?}");
 
     let statuses = s.statuses();
     assert_eq!(statuses.len(), 1, "{statuses:?}");
@@ -206,6 +212,13 @@ async fn a_vulnerable_bump_fails_then_a_fix_succeeds_with_one_note_updated_in_pl
     assert_eq!(code, 200, "{check}");
     assert_eq!(check["verdict"], "failed");
     assert_eq!(check["added"][0]["package"], "regex");
+    // The project page lists the open MR that adds it.
+    let page = project_page(&s).await;
+    assert!(
+        page.contains("Open merge requests adding vulnerabilities (1)"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("!{iid}")) && page.contains("RUSTSEC-2022-0013"));
 
     // A second push fixes it: success on the new head, the same note says it was removed.
     let fixed = s.push("bump", vec![("Cargo.lock", lock("1.5.6"))]);
@@ -235,6 +248,24 @@ async fn a_vulnerable_bump_fails_then_a_fix_succeeds_with_one_note_updated_in_pl
         .await;
     assert_eq!(check["verdict"], "success");
     assert_eq!(check["head_sha"], fixed);
+    let page = project_page(&s).await;
+    assert!(
+        page.contains("Open merge requests adding vulnerabilities (0)"),
+        "{page}"
+    );
+}
+
+async fn project_page(s: &Scene) -> String {
+    let http = crate::dashboard::pages::client();
+    let cookie = crate::dashboard::pages::log_in(&s.app, &http).await;
+    let r = http
+        .get(format!("{}/projects/{}", s.app.base, s.pid))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    r.text().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,4 +292,72 @@ async fn an_mr_changing_only_readme_gets_nothing_for_one_request() {
         ))
         .await;
     assert_eq!(code, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_mr_is_read_through_the_fork_only_where_the_token_sees_it() {
+    let s = scene().await;
+    // Mallory's private fork: the bot is no member of it.
+    let (mallory, fork, iid) = s.sim.with_world(|w| {
+        let mallory = w.create_user("mallory", "Mallory");
+        let fork = w.fork_project(s.pid, mallory, "mallory").unwrap();
+        w.commit_files(
+            fork,
+            mallory,
+            "bump",
+            "bump regex",
+            vec![("Cargo.lock".into(), Some(lock("1.5.4").into()))],
+        )
+        .unwrap();
+        let (_, iid) = w
+            .open_fork_mr(fork, mallory, MrSpec::new("bump", "main", "Bump regex"))
+            .unwrap();
+        (mallory, fork, iid)
+    });
+    s.settle().await;
+    let statuses = s.statuses();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    assert_eq!(statuses[0].1, "failed");
+    assert!(
+        statuses[0].2.contains("could not read the fork"),
+        "{statuses:?}"
+    );
+    let notes = s.bot_notes(iid);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].1.contains("could not read the fork"),
+        "{}",
+        notes[0].1
+    );
+
+    // Once the bot can see the fork, the next push is read through it.
+    let head = s.sim.with_world(|w| {
+        w.add_member(fork, s.bot, access::REPORTER).unwrap();
+        w.commit_files(
+            fork,
+            mallory,
+            "bump",
+            "bump regex again",
+            vec![(
+                "Cargo.lock".into(),
+                Some(format!("{}\n", lock("1.5.4")).into()),
+            )],
+        )
+        .unwrap()
+    });
+    s.settle().await;
+    let statuses = s.statuses();
+    let last = statuses
+        .iter()
+        .find(|x| x.0 == head)
+        .expect("a status on the new head");
+    assert_eq!(last.1, "failed");
+    assert!(
+        last.2
+            .starts_with("adds 1 high: regex 1.5.4 (RUSTSEC-2022-0013)"),
+        "{statuses:?}"
+    );
+    let notes = s.bot_notes(iid);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].1.contains("RUSTSEC-2022-0013"), "{}", notes[0].1);
 }

@@ -2308,6 +2308,11 @@ impl World {
             }
         }
         for (target, iid) in touched {
+            // The refresh reloads the MR's diff (app/services/merge_requests/refresh_service.rb
+            // `reload_merge_requests`), and a new diff fetches a fork MR's head into the
+            // target project first (app/models/merge_request.rb `create_merge_request_diff`
+            // calls `fetch_ref!`), so statuses and diffs there see its commits.
+            self.fetch_fork_commits(target, project);
             let now = self.now();
             let Ok(m) = self.mr_mut(target, iid) else {
                 continue;
