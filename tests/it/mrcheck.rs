@@ -292,6 +292,13 @@ async fn an_mr_changing_only_readme_gets_nothing_for_one_request() {
         ))
         .await;
     assert_eq!(code, 404);
+    // An `update` without new commits (a title edit: no `oldrev`) costs nothing.
+    s.sim.reset_requests();
+    s.sim
+        .with_world(|w| w.update_mr(s.pid, iid, s.dev, Some("Docs".into()), None, None, None))
+        .unwrap();
+    s.settle().await;
+    assert!(s.sim.requests().is_empty(), "{:?}", s.sim.requests());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -74,9 +74,11 @@ impl PersonSpec {
             "developer" => access::DEVELOPER,
             "maintainer" => access::MAINTAINER,
             "owner" => access::OWNER,
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "--user role {role:?} is not one of guest, reporter, developer, maintainer, owner"
-            )),
+            ))
+            }
         };
         Ok(PersonSpec {
             username: name.to_string(),
