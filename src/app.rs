@@ -159,7 +159,15 @@ impl App {
                 },
             )));
         }
-        let handler = Arc::new(Reactor::new(service.clone(), scanner.clone()));
+        let handler = Arc::new(
+            Reactor::new(service.clone(), scanner.clone()).with_mr_checks(
+                crate::handlers::mrcheck::MrChecker {
+                    table: crate::mrcheck::table::MrChecks::open(&store)?,
+                    fail_on: settings.mr_check_fail_on,
+                    public_url: settings.public_url.clone(),
+                },
+            ),
+        );
         Self::assemble(
             settings,
             store,
@@ -258,6 +266,8 @@ impl App {
                 .and_then(|s| s.executor())
                 .map(|e| e.table.clone()),
             scanner: self.scanner.clone(),
+            mr_checks: crate::mrcheck::table::MrChecks::open(&self.store)
+                .expect("the mr_checks tree opens (the store is open)"),
         })
     }
 

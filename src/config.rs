@@ -89,6 +89,9 @@ pub struct Settings {
     /// The severity of a vulnerability that no vector, database word or twin record gives
     /// (decides its approval and SLA).
     pub unknown_severity: crate::advisories::cvss::Level,
+    /// An MR that adds a vulnerability at or above this gets a failed `backline/dependencies`
+    /// status.
+    pub mr_check_fail_on: crate::advisories::cvss::Level,
     /// Open bot MRs per project at most.
     pub max_open_mrs: usize,
     /// MR title prefix.
@@ -151,6 +154,7 @@ impl Settings {
             advisories: Vec::new(),
             auto_approve: Some(crate::advisories::cvss::Level::High),
             unknown_severity: crate::advisories::cvss::Level::Medium,
+            mr_check_fail_on: crate::advisories::cvss::Level::High,
             max_open_mrs: 10,
             mr_title_prefix: "Security:".to_string(),
             mr_labels: vec!["security".to_string(), "backline".to_string()],
@@ -351,6 +355,10 @@ pub struct ServeArgs {
     /// record tells: critical, high, medium, low or unknown [default: medium].
     #[arg(long, env = "BACKLINE_UNKNOWN_SEVERITY")]
     pub unknown_severity: Option<String>,
+    /// MR checks: an MR adding a vulnerability at or above this severity gets a failed
+    /// `backline/dependencies` status: critical, high, medium, low or unknown [default: high].
+    #[arg(long, env = "BACKLINE_MR_CHECK_FAIL_ON")]
+    pub mr_check_fail_on: Option<String>,
     /// Open bot MRs per project at most [default: 10].
     #[arg(long, env = "BACKLINE_MAX_OPEN_MRS")]
     pub max_open_mrs: Option<usize>,
@@ -425,6 +433,7 @@ pub struct FileConfig {
     advisories: Option<Vec<PathBuf>>,
     auto_approve: Option<String>,
     unknown_severity: Option<String>,
+    mr_check_fail_on: Option<String>,
     max_open_mrs: Option<usize>,
     mr_title_prefix: Option<String>,
     mr_labels: Option<OneOrMany>,
@@ -709,6 +718,15 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
             reason: format!("{word:?} is not one of critical, high, medium, low, unknown"),
         })?;
     }
+    if let Some(word) = args.mr_check_fail_on.or(file.mr_check_fail_on) {
+        s.mr_check_fail_on = crate::advisories::cvss::Level::parse(
+            &word.trim().to_ascii_lowercase(),
+        )
+        .ok_or_else(|| ConfigError::Invalid {
+            name: "BACKLINE_MR_CHECK_FAIL_ON",
+            reason: format!("{word:?} is not one of critical, high, medium, low, unknown"),
+        })?;
+    }
     if let Some(n) = args.max_open_mrs.or(file.max_open_mrs) {
         s.max_open_mrs = n;
     }
@@ -864,6 +882,30 @@ mod tests {
             ..Default::default()
         };
         assert!(resolve(args, FileConfig::default()).is_err());
+    }
+
+    #[test]
+    fn mr_check_threshold_from_file_and_flag() {
+        let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(s.mr_check_fail_on, crate::advisories::cvss::Level::High);
+        let file = FileConfig::parse("mr_check_fail_on = \"medium\"\n").unwrap();
+        let s = resolve(ServeArgs::default(), file).unwrap();
+        assert_eq!(s.mr_check_fail_on, crate::advisories::cvss::Level::Medium);
+        let file = FileConfig::parse("mr_check_fail_on = \"medium\"\n").unwrap();
+        let args = ServeArgs {
+            mr_check_fail_on: Some("Critical".into()),
+            ..Default::default()
+        };
+        let s = resolve(args, file).unwrap();
+        assert_eq!(s.mr_check_fail_on, crate::advisories::cvss::Level::Critical);
+        let args = ServeArgs {
+            mr_check_fail_on: Some("severe".into()),
+            ..Default::default()
+        };
+        let err = resolve(args, FileConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("BACKLINE_MR_CHECK_FAIL_ON"), "{err}");
     }
 
     #[test]

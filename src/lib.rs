@@ -22,6 +22,7 @@ pub mod inbox;
 pub mod inventory;
 pub mod lanes;
 pub mod metrics;
+pub mod mrcheck;
 pub mod net;
 pub mod payload_codec;
 pub mod priority;

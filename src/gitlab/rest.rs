@@ -422,6 +422,23 @@ pub struct MergeRequest {
     /// Who merged it.
     #[serde(default)]
     pub merged_by: Option<UserRef>,
+    /// The commits the MR's diff is between (single-MR answers only).
+    #[serde(default)]
+    pub diff_refs: Option<DiffRefs>,
+}
+
+/// `diff_refs` of a merge request: its merge base, head and the target's tip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DiffRefs {
+    /// The merge base of source and target.
+    #[serde(default)]
+    pub base_sha: Option<String>,
+    /// The source head.
+    #[serde(default)]
+    pub head_sha: Option<String>,
+    /// The target branch's tip.
+    #[serde(default)]
+    pub start_sha: Option<String>,
 }
 
 impl MergeRequest {

@@ -2,6 +2,7 @@
 //! the state so", so that a replay changes nothing twice. Events without a reaction yet are
 //! recorded with a one-line summary.
 
+pub mod mrcheck;
 mod record;
 pub mod refresh;
 pub mod refusals;
@@ -73,6 +74,7 @@ pub struct Reactor {
     catalog: Arc<CatalogService>,
     scanner: Arc<refresh::Scanner>,
     roles: remediation::RoleCache,
+    mr_checks: Option<mrcheck::MrChecker>,
 }
 
 impl Reactor {
@@ -82,7 +84,14 @@ impl Reactor {
             catalog,
             scanner,
             roles: remediation::RoleCache::default(),
+            mr_checks: None,
         }
+    }
+
+    /// With MR checks on the merge request events of MRs that are not the bot's.
+    pub fn with_mr_checks(mut self, checker: mrcheck::MrChecker) -> Self {
+        self.mr_checks = Some(checker);
+        self
     }
 }
 
@@ -115,7 +124,13 @@ impl Handler for Reactor {
                 .await
                 {
                     Some(r) => r,
-                    None => Ok(summarize(event)),
+                    None => match &self.mr_checks {
+                        Some(checker) => checker
+                            .on_merge_request(&self.scanner, &self.catalog.catalog, gitlab, m, uuid)
+                            .await
+                            .unwrap_or_else(|| Ok(summarize(event))),
+                        None => Ok(summarize(event)),
+                    },
                 }
             }
             HookEvent::Note(n) => {

@@ -254,6 +254,16 @@ impl Scanner {
             })
     }
 
+    /// The advisory index in use now.
+    pub fn current_index(&self) -> Arc<Index> {
+        self.index()
+    }
+
+    /// Which paths are manifests (and which are skipped).
+    pub fn rules(&self) -> &DiscoveryRules {
+        &self.rules
+    }
+
     fn index(&self) -> Arc<Index> {
         self.index
             .read()

@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/inbox", web::get().to(inbox_status))
             .configure(crate::http::catalog_api::routes)
             .configure(crate::http::remediation_api::routes)
+            .configure(crate::http::mrcheck_api::routes)
             .default_service(web::to(not_found)),
     );
 }

@@ -9,6 +9,7 @@ pub mod catalog_api;
 pub mod dashboard;
 pub mod health;
 pub mod log_rate;
+pub mod mrcheck_api;
 pub mod openapi;
 pub mod remediation_api;
 pub mod state;

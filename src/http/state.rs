@@ -46,6 +46,8 @@ pub struct AppState {
     pub remediations: Option<crate::remediation::table::Remediations>,
     /// The scanner (acts on approvals), when GitLab is configured.
     pub scanner: Option<Arc<crate::handlers::refresh::Scanner>>,
+    /// The last MR check per merge request.
+    pub mr_checks: crate::mrcheck::table::MrChecks,
 }
 
 impl AppState {

@@ -337,6 +337,27 @@ pub async fn fetch_manifest_files(
         .collect())
 }
 
+/// Reads and parses `paths` at `git_ref` without storing anything (an MR check reads a merge
+/// request's head and merge base this way); a manifest absent at that ref is left out. Also
+/// answers the GitLab requests made.
+pub async fn read_manifests_at(
+    gitlab: &GitLab,
+    project: ProjectId,
+    git_ref: &str,
+    paths: &[String],
+) -> Result<(Vec<StoredManifest>, u64), GitLabError> {
+    let before = gitlab.requests_sent();
+    let mut reader = Reader::new(gitlab, project, git_ref, None, RefreshLimits::default());
+    let mut out = Vec::new();
+    for path in paths {
+        if let Some(m) = reader.parse(path).await? {
+            out.push(m);
+        }
+        reader.release();
+    }
+    Ok((out, gitlab.requests_sent() - before))
+}
+
 /// Lists the tree at `git_ref` and brings every manifest up to date; unchanged blobs are kept
 /// without a request.
 pub async fn refresh_all(

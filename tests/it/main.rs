@@ -15,6 +15,7 @@ mod hostile;
 mod intake;
 mod inventory;
 mod lifecycle;
+mod mrcheck;
 mod npm_audit;
 mod rate_limits;
 mod readme;

@@ -99,7 +99,7 @@ pub use registry::SimRegistry;
 pub use webhook::{Delivery, DeliveryBuilder, SendError, Sender, GITLAB_VERSION};
 pub use world::{
     access, CommitRequest, FileAction, HookAlert, HookTarget, MergeCheck, MrSpec, MrState,
-    PendingDelivery, ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
+    PendingDelivery, PersonSpec, ProjectId, ProjectSpec, UserId, Visibility, World, WorldError,
 };
 
 /// How to start the simulator.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use gitlab_sim::{GitLabSim, HookTarget, SimConfig};
+use gitlab_sim::{GitLabSim, HookTarget, PersonSpec, SimConfig};
 
 /// A stateful fake GitLab on loopback.
 #[derive(Debug, Parser)]
@@ -26,6 +26,11 @@ struct Args {
     /// Import a directory as a project: `group/name=DIR` (repeatable).
     #[arg(long = "import", value_name = "PATH=DIR")]
     imports: Vec<String>,
+    /// A person, `NAME=TOKEN:ROLE` (repeatable; ROLE guest, reporter, developer, maintainer or
+    /// owner on every project): their token acts as them through the API, so the commits, MRs
+    /// and notes it makes are theirs and the hooks name them.
+    #[arg(long = "user", value_name = "NAME=TOKEN:ROLE")]
+    users: Vec<String>,
     /// Post system hooks here.
     #[arg(long)]
     system_hook_url: Option<String>,
@@ -48,6 +53,16 @@ async fn main() -> std::io::Result<()> {
         if gitlab_sim::webhook::sign(t, "check", 0, b"").is_err() {
             eprintln!("gitlab-sim: --hook-signing-token must be whsec_ followed by base64");
             std::process::exit(2);
+        }
+    }
+    let mut people = Vec::new();
+    for spec in &args.users {
+        match PersonSpec::parse(spec) {
+            Ok(p) => people.push(p),
+            Err(e) => {
+                eprintln!("gitlab-sim: {e}");
+                std::process::exit(2);
+            }
         }
     }
     let sim = GitLabSim::start(SimConfig {
@@ -73,6 +88,9 @@ async fn main() -> std::io::Result<()> {
         }
         for (path, dir) in &imports {
             gitlab_sim::import_dir(w, path, dir)?;
+        }
+        for p in &people {
+            w.add_person(p);
         }
         // Hooks start after the initial population: no flood of project_create at boot.
         w.pending.clear();

@@ -47,6 +47,47 @@ pub mod access {
     }
 }
 
+/// A person given on the command line: `NAME=TOKEN:ROLE`, ROLE one of guest, reporter,
+/// developer, maintainer, owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSpec {
+    /// Username.
+    pub username: String,
+    /// Their personal access token.
+    pub token: String,
+    /// Their access level on every project.
+    pub level: u8,
+}
+
+impl PersonSpec {
+    /// Parses `NAME=TOKEN:ROLE`.
+    pub fn parse(s: &str) -> Result<PersonSpec, String> {
+        let bad = || format!("--user expects NAME=TOKEN:ROLE, got {s:?}");
+        let (name, rest) = s.split_once('=').ok_or_else(bad)?;
+        let (token, role) = rest.rsplit_once(':').ok_or_else(bad)?;
+        if name.is_empty() || token.is_empty() {
+            return Err(bad());
+        }
+        let level = match role.to_ascii_lowercase().as_str() {
+            "guest" => access::GUEST,
+            "reporter" => access::REPORTER,
+            "developer" => access::DEVELOPER,
+            "maintainer" => access::MAINTAINER,
+            "owner" => access::OWNER,
+            _ => {
+                return Err(format!(
+                "--user role {role:?} is not one of guest, reporter, developer, maintainer, owner"
+            ))
+            }
+        };
+        Ok(PersonSpec {
+            username: name.to_string(),
+            token: token.to_string(),
+            level,
+        })
+    }
+}
+
 /// Project visibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Visibility {
@@ -844,6 +885,9 @@ pub struct World {
     pub background_delay: u32,
     /// Hook test requests per (project, user), for the `web_hook_test` rate limit (ms).
     pub hook_tests: HashMap<(ProjectId, UserId), Vec<i64>>,
+    /// People with a role on every project (`gitlab-sim --user NAME=TOKEN:ROLE`), given to
+    /// projects created later too.
+    pub people: Vec<(UserId, u8)>,
     next_id: u64,
     clock: i64,
 }
@@ -866,6 +910,7 @@ impl World {
             blocked_deliveries: Vec::new(),
             background_delay: 2,
             hook_tests: HashMap::new(),
+            people: Vec::new(),
             next_id: 1,
             clock: 0,
         }
@@ -1105,8 +1150,33 @@ impl World {
             },
         );
         self.project_paths.insert(full, id);
+        let people = self.people.clone();
+        if let Some(p) = self.projects.get_mut(&id) {
+            for (user, level) in people {
+                let level = p.members.get(&user).copied().unwrap_or(0).max(level);
+                p.members.insert(user, level);
+            }
+        }
         self.emit_system(events::project_event(self, id, "project_create", None));
         Ok(id)
+    }
+
+    /// A person (`--user NAME=TOKEN:ROLE`): a user whose token (`api` scope) acts as them
+    /// through the API, with `role` on every project, now and later (direct memberships, so
+    /// the hooks name them as GitLab's would). Returns their id.
+    pub fn add_person(&mut self, spec: &PersonSpec) -> UserId {
+        let id = match self.user_by_name(&spec.username) {
+            Some(id) => id,
+            None => self.create_user(&spec.username, &spec.username),
+        };
+        self.create_token(id, &spec.token, &["api"], None);
+        let projects: Vec<ProjectId> = self.projects.keys().copied().collect();
+        for p in projects {
+            // The project exists and so does the user: this cannot fail.
+            let _ = self.add_member(p, id, spec.level);
+        }
+        self.people.push((id, spec.level));
+        id
     }
 
     /// Adds or changes a direct project member; emits `user_add_to_team` (or
@@ -2458,6 +2528,11 @@ impl World {
             }
         }
         for (target, iid) in touched {
+            // The refresh reloads the MR's diff (app/services/merge_requests/refresh_service.rb
+            // `reload_merge_requests`), and a new diff fetches a fork MR's head into the
+            // target project first (app/models/merge_request.rb `create_merge_request_diff`
+            // calls `fetch_ref!`), so statuses and diffs there see its commits.
+            self.fetch_fork_commits(target, project);
             let now = self.now();
             let Ok(m) = self.mr_mut(target, iid) else {
                 continue;

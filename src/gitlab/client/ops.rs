@@ -286,6 +286,20 @@ impl GitLab {
         .map(drop)
     }
 
+    /// The files a merge request changes, between its merge base and its source head (every
+    /// page of `GET /projects/:id/merge_requests/:iid/diffs`).
+    pub async fn merge_request_diffs(
+        &self,
+        project: &ProjectRef,
+        iid: MrIid,
+    ) -> Result<Vec<Diff>, GitLabError> {
+        self.get_all(
+            &format!("projects/{project}/merge_requests/{iid}/diffs"),
+            &[("per_page", "100".into())],
+        )
+        .await
+    }
+
     /// The notes of a merge request (every page).
     pub async fn merge_request_notes(
         &self,

@@ -5,6 +5,7 @@
 //! buttons). Forms carry a CSRF token derived from the session.
 
 pub mod html;
+pub mod mr_checks;
 pub mod packages;
 pub mod pages;
 pub mod session;
@@ -354,6 +355,7 @@ async fn project(
         findings: &findings,
         unchecked: &unchecked,
         remediations: &rems,
+        mr_checks: &state.mr_checks.of_project(p.id)?,
         badge_url: crate::http::badge::badge_url(&state.settings, base, &p),
         policy: &state.settings.sla,
         now_ms: now,

@@ -353,6 +353,8 @@ pub struct ProjectView<'a> {
     pub unchecked: &'a [crate::findings::Unchecked],
     /// Its remediations.
     pub remediations: &'a [Remediation],
+    /// The last check of each of its merge requests.
+    pub mr_checks: &'a [crate::mrcheck::table::MrCheck],
     /// Its badge URL (with key when needed).
     pub badge_url: String,
     /// SLA clocks.
@@ -480,6 +482,7 @@ pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
         }
         b.push_str("</table></div>");
     }
+    super::mr_checks::section(&mut b, v.mr_checks);
     let (vulnerable, informational) = packages::group(v.findings);
     let _ = write!(b, "<h2>Vulnerable packages ({})</h2>", vulnerable.len());
     if vulnerable.is_empty() {

@@ -4,7 +4,7 @@
 mod badge;
 mod browser;
 mod guard;
-mod pages;
+pub mod pages;
 
 use backline::advisories::cvss::Level;
 use backline::advisories::AdvisoryKind;

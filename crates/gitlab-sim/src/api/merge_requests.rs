@@ -230,6 +230,31 @@ pub(crate) fn get(ctx: &mut Ctx) -> R {
     Ok(Reply::ok(v))
 }
 
+/// `GET /projects/:id/merge_requests/:iid/diffs`: the MR's changed files, between the merge
+/// base and the source head, as lib/api/merge_requests.rb presents them (`paginate` over the
+/// latest merge request diff's files, each an `Entities::Diff` of lib/api/entities/diff.rb:
+/// paths, modes, new/renamed/deleted/generated flags and the unified diff), offset-paginated.
+pub(crate) fn list_diffs(ctx: &mut Ctx) -> R {
+    let (id, iid) = mr_project(ctx)?;
+    let w = &*ctx.w;
+    let p = &w.projects[&id];
+    let m = w.mr(id, iid).map_err(world_err)?;
+    let head = w.mr_source_head(p, m);
+    let target = p.repo.head(&m.target_branch);
+    let items = match (head, target) {
+        (Some(h), Some(t)) => {
+            let base = p
+                .repo
+                .merge_base(&h.id, &t.id)
+                .and_then(|s| p.repo.commits.get(&s).cloned())
+                .unwrap_or(t);
+            super::repository::diffs(&base.files, &h.files)
+        }
+        _ => Vec::new(),
+    };
+    pagination::paged(ctx, items)
+}
+
 /// `POST /projects/:id/merge_requests`.
 pub(crate) fn create(ctx: &mut Ctx) -> R {
     let id = ctx.project(access::DEVELOPER)?;

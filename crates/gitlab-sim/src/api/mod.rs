@@ -333,6 +333,11 @@ const ROUTES: &[(&str, &str, Handler)] = &[
     ),
     (
         "GET",
+        "/projects/:id/merge_requests/:iid/diffs",
+        merge_requests::list_diffs,
+    ),
+    (
+        "GET",
         "/projects/:id/merge_requests/:iid/notes",
         merge_requests::list_notes,
     ),

@@ -285,7 +285,10 @@ fn unified(old: Option<&FileEntry>, new: Option<&FileEntry>) -> String {
     out
 }
 
-fn diffs(old: &BTreeMap<String, FileEntry>, new: &BTreeMap<String, FileEntry>) -> Vec<Value> {
+pub(crate) fn diffs(
+    old: &BTreeMap<String, FileEntry>,
+    new: &BTreeMap<String, FileEntry>,
+) -> Vec<Value> {
     let ch = repo::diff_trees(old, new);
     let mut out = Vec::new();
     let entry = |path: &str, o: Option<&FileEntry>, n: Option<&FileEntry>| {

@@ -331,3 +331,66 @@ async fn works_on_a_current_thread_runtime_too() {
     );
     sim.stop().await;
 }
+
+/// `--user NAME=TOKEN:ROLE`: the person's token acts as them, with the role on every project,
+/// also on projects created afterwards; what they create through the API is theirs.
+#[tokio::test(flavor = "multi_thread")]
+async fn people_act_through_their_own_tokens_with_their_role_everywhere() {
+    use gitlab_sim::PersonSpec;
+    assert!(PersonSpec::parse("alice=tok").is_err());
+    assert!(PersonSpec::parse("alice=tok:admin").is_err());
+    assert!(PersonSpec::parse("=tok:guest").is_err());
+    let spec = PersonSpec::parse("alice=a:b-token:Developer").unwrap();
+    assert_eq!(spec.token, "a:b-token");
+    assert_eq!(spec.level, access::DEVELOPER);
+    let reporter = PersonSpec::parse("rita=rita-token:reporter").unwrap();
+
+    let sim = start();
+    let before = project(&sim);
+    let (alice, _) = sim.with_world(|w| (w.add_person(&spec), w.add_person(&reporter)));
+    let after = sim.with_world(|w| {
+        w.create_project(ProjectSpec::new("acme", "later").file("a.txt", "a\n"))
+            .unwrap()
+    });
+    for pid in [before, after] {
+        let level = sim.with_world(|w| {
+            let p = w.project(pid).unwrap().clone();
+            w.access_level(&p, alice)
+        });
+        assert_eq!(level, access::DEVELOPER, "project {pid}");
+    }
+    let (s, me) = json(call_as(&sim, "a:b-token", Method::GET, "/user", None).await).await;
+    assert_eq!(s, 200);
+    assert_eq!(me["username"], "alice");
+    // Alice opens an MR with her token: it is hers.
+    sim.with_world(|w| {
+        w.create_branch(after, alice, "feature", "main").unwrap();
+    });
+    let body = json!({"source_branch": "feature", "target_branch": "main", "title": "Mine"});
+    let (s, mr) = json(
+        call_as(
+            &sim,
+            "a:b-token",
+            Method::POST,
+            &format!("/projects/{after}/merge_requests"),
+            Some(body.clone()),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 201, "{mr}");
+    assert_eq!(mr["author"]["username"], "alice");
+    // A reporter may read but not open an MR.
+    let (s, _) = json(
+        call_as(
+            &sim,
+            "rita-token",
+            Method::POST,
+            &format!("/projects/{after}/merge_requests"),
+            Some(body),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+}

@@ -24,6 +24,7 @@ async fn binary_serves_generated_and_imported_projects() {
         ])
         .arg("--import")
         .arg(format!("demo/imported={}", dir.path().display()))
+        .args(["--user", "dana=dana-token:developer"])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -53,6 +54,26 @@ async fn binary_serves_generated_and_imported_projects() {
         .await
         .unwrap();
     assert_eq!(r.text().await.unwrap(), "module x\n");
+    // `--user`: Dana's token is Dana, a developer on the imported project.
+    let r = client()
+        .get(format!("{url}/api/v4/user"))
+        .header("PRIVATE-TOKEN", "dana-token")
+        .send()
+        .await
+        .unwrap();
+    let me: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(me["username"], "dana");
+    let r = client()
+        .get(format!(
+            "{url}/api/v4/projects/demo%2Fimported/members/all/{}",
+            me["id"]
+        ))
+        .header("PRIVATE-TOKEN", "bin-token")
+        .send()
+        .await
+        .unwrap();
+    let member: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(member["access_level"], 30, "{member}");
     // SIGTERM ends it cleanly.
     let pid = child.id().unwrap().to_string();
     let killed = Command::new("kill")
@@ -63,4 +84,16 @@ async fn binary_serves_generated_and_imported_projects() {
     assert!(killed.success());
     let status = child.wait().await.unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_user_is_refused_with_exit_code_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_gitlab-sim"))
+        .args(["--listen", "127.0.0.1:0", "--user", "dana=token:admin"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not one of guest, reporter"), "{err}");
 }

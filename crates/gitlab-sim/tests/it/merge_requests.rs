@@ -486,3 +486,54 @@ async fn rebase_refusals_have_gitlabs_statuses_and_merge_error() {
     assert!(!sim.with_world(|w| w.mr(pid, 1).unwrap().rebase_in_progress));
     sim.stop().await;
 }
+
+/// `GET /projects/:id/merge_requests/:iid/diffs`: the files between the merge base and the
+/// source head (not the target's later commits), as `Entities::Diff`, paginated.
+#[tokio::test(flavor = "multi_thread")]
+async fn mr_diffs_list_the_source_changes_since_the_merge_base_page_by_page() {
+    let sim = start();
+    let pid = project(&sim);
+    for i in 0..3 {
+        branch(&sim, pid, "feature", &format!("f{i}.txt"), "x\n");
+    }
+    // A later commit on main is not the MR's change.
+    branch(&sim, pid, "main", "later-on-main.txt", "y\n");
+    let mrs = format!("/projects/{pid}/merge_requests");
+    let body = json!({"source_branch": "feature", "target_branch": "main", "title": "Feature"});
+    let (s, _) = json(call(&sim, Method::POST, &mrs, Some(body)).await).await;
+    assert_eq!(s, 201);
+    let (s, v) = json(
+        call(
+            &sim,
+            Method::GET,
+            &format!("{mrs}/1/diffs?per_page=2"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let first: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["new_path"].as_str().unwrap())
+        .collect();
+    assert_eq!(first, ["f0.txt", "f1.txt"]);
+    assert_eq!(v[0]["new_file"], true);
+    assert_eq!(v[0]["deleted_file"], false);
+    assert!(v[0]["diff"].as_str().unwrap().contains("+x"));
+    let r = call(
+        &sim,
+        Method::GET,
+        &format!("{mrs}/1/diffs?per_page=2&page=2"),
+        None,
+    )
+    .await;
+    assert_eq!(r.headers()["x-total"], "3");
+    let (_, v) = json(r).await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["new_path"], "f2.txt");
+    let (s, _) = json(call(&sim, Method::GET, &format!("{mrs}/9/diffs"), None).await).await;
+    assert_eq!(s, 404);
+}
