@@ -212,8 +212,12 @@ async fn npm_project(reg: &HttpRegistry, version: u8) -> Outcome {
         let before = std::fs::read(dir.join(lock)).map_err(|e| e.to_string())?;
         let facts = npm_facts(reg, pkg, to).await?;
         match apply(dir, lock, pkg, (from, to), false, &facts) {
-            Err(PatchError::NotFixable { reason }) if reason.contains(parent) => {
-                println!("  {name}: {pkg} {from} -> {to} refused: {reason}");
+            Err(PatchError::ParentExcludes {
+                parent: named,
+                message,
+                ..
+            }) if named == parent => {
+                println!("  {name}: {pkg} {from} -> {to} refused: {message}");
             }
             Err(e) => {
                 return Err(format!(
