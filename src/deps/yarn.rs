@@ -120,15 +120,17 @@ impl Entry {
     }
 }
 
-fn unquote(s: &str) -> &str {
+/// A header or value without its surrounding quotes. Shared with the yarn patcher, so that the
+/// reader and the patcher read the format alike.
+pub(crate) fn unquote(s: &str) -> &str {
     let s = s.trim();
     s.strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(s)
 }
 
-/// Splits `name@range` at the `@` after a possible scope `@`.
-fn split_spec(spec: &str) -> (&str, &str) {
+/// Splits `name@range` at the `@` after a possible scope `@`. Shared with the yarn patcher.
+pub(crate) fn split_spec(spec: &str) -> (&str, &str) {
     match spec.get(1..).and_then(|s| s.find('@')) {
         Some(i) => (&spec[..i + 1], &spec[i + 2..]),
         None => (spec, ""),

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::json::{quote, scan};
 use super::npm_range::{bumped, satisfies};
 use super::{apply_edits, lines_with_offsets, not_fixable, FileChange, PatchError, PatchRequest};
+use crate::deps::yarn::{split_spec, unquote};
 use crate::deps::{self, ParseError};
 
 struct Entry {
@@ -26,21 +27,6 @@ struct Entry {
     integrity_line: Option<(usize, usize)>,
     /// `dependencies` and `optionalDependencies` as (name, range).
     deps: Vec<(String, String)>,
-}
-
-fn unquote(s: &str) -> &str {
-    let s = s.trim();
-    s.strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(s)
-}
-
-/// `name@range` split after a possible scope `@`.
-fn split_spec(spec: &str) -> (&str, &str) {
-    match spec.get(1..).and_then(|s| s.find('@')) {
-        Some(i) => (&spec[..i + 1], &spec[i + 2..]),
-        None => (spec, ""),
-    }
 }
 
 /// The real name and range of a spec (`alias@npm:real@^1` gives `real`, `^1`).
