@@ -46,38 +46,30 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
         from: found,
         ..Upgraded::default()
     };
-    if found < 2 {
-        let tree = store.tree(REMEDIATIONS)?;
-        for entry in tree.iter() {
-            let (key, value) = entry?;
-            if decode_exact::<Remediation>(&value).is_some() {
-                continue;
-            }
+    // Each row is rewritten from the layout its schema wrote; a row already in the current
+    // layout (an upgrade interrupted after it) decodes with every byte used and is left.
+    let tree = store.tree(REMEDIATIONS)?;
+    for entry in tree.iter() {
+        let (key, value) = entry?;
+        if decode_exact::<Remediation>(&value).is_some() {
+            continue;
+        }
+        let current = if found < 2 {
             let Ok(old) = decode::<RemediationV1>(REMEDIATIONS, &key, &value) else {
-                // Already in the new layout (an upgrade interrupted after this row).
                 continue;
             };
-            tree.insert(key, encode(&Remediation::from(RemediationV2::from(old))))?;
-            report.remediations += 1;
-        }
+            Remediation::from(RemediationV2::from(old))
+        } else {
+            Remediation::from(decode::<RemediationV2>(REMEDIATIONS, &key, &value)?)
+        };
+        tree.insert(key, encode(&current))?;
+        report.remediations += 1;
+    }
+    if found < 2 {
         for name in DERIVED {
             let derived = store.tree(name)?;
             report.derived_dropped += derived.len();
             derived.clear()?;
-        }
-    }
-    if found == 2 {
-        let tree = store.tree(REMEDIATIONS)?;
-        for entry in tree.iter() {
-            let (key, value) = entry?;
-            // A row already in the new layout (an interrupted upgrade) decodes as schema 3
-            // with every byte used; a schema 2 row does not (it lacks the `copies` list).
-            if decode_exact::<Remediation>(&value).is_some() {
-                continue;
-            }
-            let old: RemediationV2 = decode(REMEDIATIONS, &key, &value)?;
-            tree.insert(key, encode(&Remediation::from(old)))?;
-            report.remediations += 1;
         }
     }
     if found < 3 {
@@ -117,10 +109,11 @@ fn fold_duplicates(store: &Store) -> Result<usize, StoreError> {
             continue;
         }
         let orphan: Remediation = decode(REMEDIATIONS, &key, &value)?;
-        let mut natural = crate::store::u64_key(orphan.project.get()).to_vec();
-        natural.extend_from_slice(orphan.manifest.as_bytes());
-        natural.push(0);
-        natural.extend_from_slice(orphan.package.as_bytes());
+        let natural = crate::remediation::table::natural_key(
+            orphan.project,
+            &orphan.manifest,
+            &orphan.package,
+        );
         let Some(twin_id) = keys.get(&natural)? else {
             continue;
         };

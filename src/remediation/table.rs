@@ -18,7 +18,7 @@ pub struct Remediations {
     store: Store,
 }
 
-fn natural_key(project: ProjectId, manifest: &str, package: &str) -> Vec<u8> {
+pub(crate) fn natural_key(project: ProjectId, manifest: &str, package: &str) -> Vec<u8> {
     let mut k = u64_key(project.get()).to_vec();
     k.extend_from_slice(manifest.as_bytes());
     k.push(0);

@@ -2171,21 +2171,7 @@ impl World {
         author: UserId,
         body: &str,
     ) -> Result<u64, WorldError> {
-        let now = self.now();
-        let id = self.id();
-        self.mr_mut(project, iid)?.notes.push(Note {
-            id,
-            body: body.to_string(),
-            author_id: author,
-            created_at: now,
-            updated_at: now,
-            system: false,
-            internal: false,
-            awards: Vec::new(),
-        });
-        self.project_mut(project)?.last_activity_at = now;
-        self.emit_note(project, iid, id, author, "create");
-        Ok(id)
+        self.push_note(project, iid, author, body, false)
     }
 
     /// Adds an internal note (visible to members with Reporter or more); emits a
@@ -2197,6 +2183,17 @@ impl World {
         author: UserId,
         body: &str,
     ) -> Result<u64, WorldError> {
+        self.push_note(project, iid, author, body, true)
+    }
+
+    fn push_note(
+        &mut self,
+        project: ProjectId,
+        iid: u64,
+        author: UserId,
+        body: &str,
+        internal: bool,
+    ) -> Result<u64, WorldError> {
         let now = self.now();
         let id = self.id();
         self.mr_mut(project, iid)?.notes.push(Note {
@@ -2206,7 +2203,7 @@ impl World {
             created_at: now,
             updated_at: now,
             system: false,
-            internal: true,
+            internal,
             awards: Vec::new(),
         });
         self.project_mut(project)?.last_activity_at = now;

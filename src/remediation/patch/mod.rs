@@ -569,6 +569,30 @@ pub(crate) mod npm_test_support {
         )
     }
 
+    /// The lockfile at `manifest` and, when given, the package.json beside it.
+    fn two_files(
+        manifest: &str,
+        lock: &str,
+        package_json_path: &str,
+        package_json: Option<&str>,
+    ) -> impl Fn(&str) -> Option<Vec<u8>> {
+        let (manifest_path, lock, pj_path, pj) = (
+            manifest.to_string(),
+            lock.to_string(),
+            package_json_path.to_string(),
+            package_json.map(str::to_string),
+        );
+        move |p: &str| {
+            if p == manifest_path {
+                Some(lock.clone().into_bytes())
+            } else if p == pj_path {
+                pj.clone().map(String::into_bytes)
+            } else {
+                None
+            }
+        }
+    }
+
     /// Moves every copy of lodash at `versions` to 4.17.21 with [`super::patch_copies`].
     pub fn run_lodash_copies(
         manifest: &str,
@@ -577,21 +601,7 @@ pub(crate) mod npm_test_support {
         package_json: Option<&str>,
         versions: &[&str],
     ) -> Result<super::CopiesPatch, PatchError> {
-        let (manifest_path, lock, pj_path, pj) = (
-            manifest.to_string(),
-            lock.to_string(),
-            package_json_path.to_string(),
-            package_json.map(str::to_string),
-        );
-        let files = move |p: &str| {
-            if p == manifest_path {
-                Some(lock.clone().into_bytes())
-            } else if p == pj_path {
-                pj.clone().map(String::into_bytes)
-            } else {
-                None
-            }
-        };
+        let files = two_files(manifest, lock, package_json_path, package_json);
         let copies: Vec<(String, RegistryFacts)> = versions
             .iter()
             .map(|v| {
@@ -623,21 +633,7 @@ pub(crate) mod npm_test_support {
         rel: NpmRelease,
         from: &str,
     ) -> Result<Vec<(String, String)>, PatchError> {
-        let (manifest_path, lock, pj_path, pj) = (
-            manifest.to_string(),
-            lock.to_string(),
-            package_json_path.to_string(),
-            package_json.map(str::to_string),
-        );
-        let files = move |p: &str| {
-            if p == manifest_path {
-                Some(lock.clone().into_bytes())
-            } else if p == pj_path {
-                pj.clone().map(String::into_bytes)
-            } else {
-                None
-            }
-        };
+        let files = two_files(manifest, lock, package_json_path, package_json);
         let facts = RegistryFacts {
             npm_release: Some(rel),
             ..Default::default()
