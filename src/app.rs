@@ -411,7 +411,7 @@ fn load_advisories(
     paths: &[std::path::PathBuf],
 ) -> Result<crate::advisories::Index, StoreError> {
     for path in paths {
-        match crate::advisories::cli::import_into_store(store, path) {
+        match crate::advisories::import_into_store(store, path) {
             Ok((report, imported, _)) => tracing::info!(
                 path = %path.display(),
                 imported,

@@ -6,6 +6,7 @@
 pub mod advisories;
 pub mod app;
 pub mod catalog;
+pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -30,6 +31,7 @@ pub mod registry;
 pub mod remediation;
 pub mod scan;
 pub mod secret;
+pub mod signing_key;
 pub mod store;
 pub mod tracking;
 pub mod untrusted;

@@ -35,7 +35,7 @@ enum Command {
     /// Catalog every project the token can reach (Developer or more, not archived), once.
     Sync(Box<CommonArgs>),
     /// Advisory database: import, sync, stats.
-    Advisories(backline::advisories::cli::AdvisoriesArgs),
+    Advisories(backline::cli::advisories::AdvisoriesArgs),
     /// The whole loop against a built-in GitLab simulator (no GitLab or network needed).
     Demo(backline::demo::DemoArgs),
     /// Check a deployment with the settings `serve` would use: data dir, GitLab and its TLS
@@ -352,7 +352,7 @@ async fn run() -> ExitCode {
             };
         }
         Command::Advisories(args) => match load_file_config(cli.config.as_deref()) {
-            Ok(file) => backline::advisories::cli::run(args, &file).await,
+            Ok(file) => backline::cli::advisories::run(args, &file).await,
             Err(e) => Err(e),
         },
         Command::Webhook {

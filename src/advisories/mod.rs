@@ -5,7 +5,6 @@
 //! in-memory index and [`Index::matches`] answers "which advisories affect this version, and
 //! what is the fix"; [`version::compare`] orders versions per ecosystem.
 
-pub mod cli;
 pub mod cvss;
 pub mod import;
 pub mod index;
@@ -18,6 +17,7 @@ pub mod osv;
 pub mod persist;
 pub mod rustsec;
 pub mod severity;
+pub mod store_import;
 pub mod sync;
 pub mod version;
 
@@ -27,6 +27,7 @@ pub use model::{
     Advisory, AdvisoryKind, Affected, Event, Package, Range, RangeKind, Reference, Score, Severity,
 };
 pub use persist::AdvisoryStore;
+pub use store_import::import_into_store;
 pub use sync::{sync, Outcome, SyncOptions, SyncReport};
 
 #[cfg(test)]

@@ -2,12 +2,10 @@
 //! (`webhook-id`, `webhook-timestamp`, `webhook-signature`) or GitLab's `X-Gitlab-Token`.
 //! Pure: headers, body and the current time in; a verdict out. Every comparison is constant-time.
 
-use std::fmt;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -15,50 +13,7 @@ use crate::gitlab::ProjectId;
 use crate::hook_secret::project_hook_secret;
 use crate::secret::Secret;
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// A Standard Webhooks signing key: the base64-decoded part of a `whsec_...` token.
-#[derive(Clone)]
-pub struct SigningKey(Vec<u8>);
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SigningKey([redacted])")
-    }
-}
-
-impl SigningKey {
-    /// Decodes a `whsec_<base64>` token. The error never repeats the token.
-    pub fn from_token(token: &str) -> Result<Self, String> {
-        let encoded = token
-            .trim()
-            .strip_prefix("whsec_")
-            .ok_or_else(|| "a signing token starts with whsec_".to_string())?;
-        let key = B64
-            .decode(encoded)
-            .map_err(|_| "the part after whsec_ is not valid base64".to_string())?;
-        if key.is_empty() {
-            return Err("the key is empty".to_string());
-        }
-        Ok(SigningKey(key))
-    }
-
-    /// The raw HMAC-SHA256 over `"{id}.{timestamp}.{body}"`.
-    pub fn mac(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length");
-        mac.update(webhook_id.as_bytes());
-        mac.update(b".");
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac.finalize().into_bytes().into()
-    }
-
-    /// The `webhook-signature` entry `v1,<base64>` for a delivery.
-    pub fn sign(&self, webhook_id: &str, timestamp: &str, body: &[u8]) -> String {
-        format!("v1,{}", B64.encode(self.mac(webhook_id, timestamp, body)))
-    }
-}
+pub use crate::signing_key::SigningKey;
 
 /// The verification-relevant headers of a delivery.
 #[derive(Debug, Default, Clone, Copy)]

@@ -1,4 +1,4 @@
-//! `backline advisories import|sync|stats`: the command-line face of this module.
+//! `backline advisories import|sync|stats`: the command-line face of the advisories.
 //!
 //! Every command works on the store in `--data-dir` (flag, `BACKLINE_DATA_DIR`, the config
 //! file's `data_dir`, then `./backline-data`), which `serve` must not hold at the same time.
@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::import::{import_path, ImportReport};
-use super::index::Index;
-use super::model::AdvisoryKind;
-use super::persist::{AdvisoryStore, StoredAdvisory};
-use super::sync::{sync, Outcome, SyncOptions, DEFAULT_BASE_URL};
+use crate::advisories::import::ImportReport;
+use crate::advisories::import_into_store;
+use crate::advisories::index::Index;
+use crate::advisories::model::AdvisoryKind;
+use crate::advisories::sync::{sync, Outcome, SyncOptions, DEFAULT_BASE_URL};
 use crate::config::{FileConfig, DEFAULT_DATA_DIR};
 use crate::ecosystem::Ecosystem;
 use crate::store::Store;
@@ -111,34 +111,6 @@ pub async fn run(args: AdvisoriesArgs, file: &FileConfig) -> anyhow::Result<bool
     }
 }
 
-/// Imports `path` into the store, replacing what an earlier import of the same path brought;
-/// returns the import report (advisories moved out), how many were imported, and the new index.
-/// Blocking.
-pub fn import_into_store(
-    store: &Store,
-    path: &Path,
-) -> anyhow::Result<(super::ImportReport, usize, Index)> {
-    let mut report = import_path(path)?;
-    let source = format!(
-        "import:{}",
-        path.canonicalize()
-            .unwrap_or_else(|_| path.to_path_buf())
-            .display()
-    );
-    let records = std::mem::take(&mut report.advisories)
-        .into_iter()
-        .map(|advisory| StoredAdvisory {
-            source: source.clone(),
-            advisory,
-        })
-        .collect::<Vec<_>>();
-    let imported = records.len();
-    let live = AdvisoryStore::open(store)?.replace_sources(&[source], records)?;
-    store.flush_now()?;
-    let index = Index::new(live.into_iter().map(|r| r.advisory));
-    Ok((report, imported, index))
-}
-
 async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
     let (report, imported, index) =
         tokio::task::spawn_blocking(move || import_into_store(&store, &path)).await??;
@@ -155,9 +127,10 @@ async fn import(store: Store, path: PathBuf) -> anyhow::Result<bool> {
 
 /// The line `advisories import` prints, naming the layout in a user's words.
 fn import_summary(report: &ImportReport, imported: usize, held: usize) -> String {
-    let layout = report
-        .layout
-        .map_or("nothing recognisable", super::import::Layout::describe);
+    let layout = report.layout.map_or(
+        "nothing recognisable",
+        crate::advisories::import::Layout::describe,
+    );
     format!(
         "imported {imported} {} from {layout}, skipped {} withdrawn, {} with errors; the index now holds {held} {}",
         plural(imported, "advisory", "advisories"),
@@ -299,7 +272,7 @@ mod tests {
     #[test]
     fn import_output_names_the_layout_in_words() {
         let report = ImportReport {
-            layout: Some(super::super::import::Layout::OsvFolder),
+            layout: Some(crate::advisories::import::Layout::OsvFolder),
             ..Default::default()
         };
         let line = import_summary(&report, 1, 3);
@@ -308,7 +281,7 @@ mod tests {
             "imported 1 advisory from OSV folder, skipped 0 withdrawn, 0 files with errors; the index now holds 3 advisories"
         );
         let report = ImportReport {
-            layout: Some(super::super::import::Layout::PyPA),
+            layout: Some(crate::advisories::import::Layout::PyPA),
             ..Default::default()
         };
         let line = import_summary(&report, 2, 2);
