@@ -23,8 +23,9 @@ use crate::inbox::Inbox;
 use crate::inventory::Inventory;
 use crate::lanes::Lanes;
 use crate::metrics::Metrics;
+use crate::retry::RetryPolicy;
 use crate::store::{Store, StoreError};
-use crate::worker::{RetryPolicy, WorkerContext, WorkerPool};
+use crate::worker::{WorkerContext, WorkerPool};
 
 /// How often finished deliveries older than the retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -306,11 +307,11 @@ impl App {
             lanes: self.lanes.clone(),
             handler: self.handler.clone(),
             metrics: self.metrics.clone(),
-            retry: RetryPolicy {
-                max_attempts: self.settings.max_attempts,
-                base: self.settings.retry_base,
-                max: self.settings.retry_max,
-            },
+            retry: RetryPolicy::inbox(
+                self.settings.max_attempts,
+                self.settings.retry_base,
+                self.settings.retry_max,
+            ),
             live: self.live_workers.clone(),
         });
         WorkerPool::start(ctx, count)

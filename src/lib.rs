@@ -29,6 +29,7 @@ pub mod payload_codec;
 pub mod priority;
 pub mod registry;
 pub mod remediation;
+pub mod retry;
 pub mod scan;
 pub mod secret;
 pub mod signing_key;

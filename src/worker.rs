@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use tokio::task::JoinHandle;
 
 use crate::clock::now_ms;
@@ -13,27 +12,9 @@ use crate::handlers::{Handler, HandlerError};
 use crate::inbox::{Claimed, Inbox};
 use crate::lanes::{Job, Lanes};
 use crate::metrics::Metrics;
+use crate::retry::{Decision, RetryPolicy};
 use crate::store::StoreError;
 use crate::untrusted::printable;
-
-/// Retry rules.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Attempts before a delivery becomes a dead letter.
-    pub max_attempts: u32,
-    /// First delay.
-    pub base: Duration,
-    /// Longest delay.
-    pub max: Duration,
-}
-
-/// The delay before attempt `attempts + 1`: `base * 2^(attempts-1)`, capped at `max`, scaled by
-/// `jitter` (a factor drawn from 0.8..1.2 so that retries of many deliveries spread out).
-pub fn backoff(policy: &RetryPolicy, attempts: u32, jitter: f64) -> Duration {
-    let exp = attempts.saturating_sub(1).min(30);
-    let raw = policy.base.saturating_mul(1u32 << exp).min(policy.max);
-    raw.mul_f64(jitter.clamp(0.0, 2.0)).min(policy.max)
-}
 
 /// What the workers share.
 pub struct WorkerContext {
@@ -45,7 +26,7 @@ pub struct WorkerContext {
     pub handler: Arc<dyn Handler>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// Retry rules.
+    /// Retry rules (the one retry policy, [`RetryPolicy::inbox`]).
     pub retry: RetryPolicy,
     /// Count of live workers (readiness).
     pub live: Arc<std::sync::atomic::AtomicUsize>,
@@ -114,7 +95,7 @@ pub async fn run_job(ctx: &WorkerContext, job: Job) {
         Ok(retry_in) => retry_in,
         Err(e) => {
             tracing::error!(seq = job.seq, error = %e, "store failure while processing a delivery; will retry");
-            Some(ctx.retry.base.max(Duration::from_secs(1)))
+            Some(ctx.retry.backoff.base.max(Duration::from_secs(1)))
         }
     };
     ctx.lanes.finish(job, retry_in);
@@ -156,23 +137,25 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
         ctx.metrics.handled(kind, "retry", elapsed);
         return Ok(Some(*retry_after));
     }
-    match result {
-        Ok(outcome) => {
+    let retry_in = match (&result, ctx.retry.next(record.attempts, None)) {
+        (Err(HandlerError::Transient(_)), Decision::RetryIn(delay)) => Some(delay),
+        _ => None,
+    };
+    match (result, retry_in) {
+        (Ok(outcome), _) => {
             tracing::info!(seq, kind = %kind, project = ?record.project.map(|p| p.get()), outcome = %printable(&outcome), "delivery handled");
             ctx.inbox.ack(seq, &outcome, now_ms())?;
             ctx.metrics.handled(kind, "done", elapsed);
             Ok(None)
         }
-        Err(HandlerError::Transient(error)) if record.attempts < ctx.retry.max_attempts => {
-            let jitter = rand::thread_rng().gen_range(0.8..1.2);
-            let delay = backoff(&ctx.retry, record.attempts, jitter);
+        (Err(HandlerError::Transient(error)), Some(delay)) => {
             tracing::warn!(seq, kind = %kind, attempts = record.attempts, error = %printable(&error), retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
             let at = now_ms() + delay.as_millis() as i64;
             ctx.inbox.retry_later(seq, &error, at)?;
             ctx.metrics.handled(kind, "retry", elapsed);
             Ok(Some(delay))
         }
-        Err(e) => {
+        (Err(e), _) => {
             let reason = match e {
                 HandlerError::Transient(error) => {
                     format!("gave up after {} attempts: {error}", record.attempts)
@@ -193,24 +176,4 @@ async fn bury(ctx: &WorkerContext, seq: u64, reason: String) -> Result<(), Store
     let count = ctx.inbox.dead_count();
     ctx.metrics.set_dead_letters(count);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let p = RetryPolicy {
-            max_attempts: 5,
-            base: Duration::from_secs(2),
-            max: Duration::from_secs(60),
-        };
-        assert_eq!(backoff(&p, 1, 1.0), Duration::from_secs(2));
-        assert_eq!(backoff(&p, 2, 1.0), Duration::from_secs(4));
-        assert_eq!(backoff(&p, 4, 1.0), Duration::from_secs(16));
-        assert_eq!(backoff(&p, 10, 1.0), Duration::from_secs(60));
-        assert_eq!(backoff(&p, 40, 1.2), Duration::from_secs(60));
-        assert_eq!(backoff(&p, 1, 0.8), Duration::from_millis(1600));
-    }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -12,6 +12,7 @@ use super::{
     CrateRelease, NpmRelease, PypiRelease, Registry, RegistryError,
 };
 use crate::ecosystem::Ecosystem;
+use crate::retry::{parse_retry_after, Decision, RetryPolicy, Sleeper, TokioSleeper};
 
 /// Where the registries are and how patiently to ask them.
 #[derive(Debug, Clone)]
@@ -26,7 +27,8 @@ pub struct RegistryConfig {
     pub timeout: Duration,
     /// Attempts per request when the registry answers 429 or 5xx or the connection fails.
     pub attempts: u32,
-    /// Delay before the first retry (doubles; a `Retry-After` up to 30 s wins).
+    /// Delay before the first retry (doubles, jittered, up to 30 s; a `Retry-After`, seconds
+    /// or an HTTP date, wins up to 30 s). See [`crate::retry::RetryPolicy::registry`].
     pub retry_base: Duration,
     /// How long answers of [`Registry::latest`] are reused.
     pub latest_ttl: Duration,
@@ -91,6 +93,7 @@ pub struct HttpRegistry {
     latest_cache: Mutex<LatestCache>,
     outages: Mutex<super::outage::Outages>,
     clock: Clock,
+    sleeper: Arc<dyn Sleeper>,
 }
 
 impl HttpRegistry {
@@ -125,7 +128,15 @@ impl HttpRegistry {
             latest_cache: Mutex::new(HashMap::new()),
             outages: Mutex::new(outages),
             clock,
+            sleeper: Arc::new(TokioSleeper),
         })
+    }
+
+    /// The same client waiting its retries through `sleeper` (tests pass a
+    /// [`crate::retry::RecordingSleeper`], so that nothing waits).
+    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
+        self.sleeper = sleeper;
+        self
     }
 
     /// The configuration in use.
@@ -182,15 +193,14 @@ impl HttpRegistry {
         url: &str,
         accept: Option<&str>,
     ) -> Result<Option<bytes::Bytes>, RegistryError> {
-        let attempts = self.config.attempts.max(1);
-        let mut delay = self.config.retry_base;
+        let policy = RetryPolicy::registry(self.config.attempts, self.config.retry_base);
         let mut last = None;
-        for attempt in 1..=attempts {
+        for attempt in 1..=policy.max_attempts.max(1) {
             let mut request = self.client.get(url);
             if let Some(a) = accept {
                 request = request.header(reqwest::header::ACCEPT, a);
             }
-            let wait = match request.send().await {
+            let retry_after = match request.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     match status {
@@ -204,17 +214,14 @@ impl HttpRegistry {
                         }
                         404 | 410 => return Ok(None),
                         429 | 500..=599 => {
-                            let retry_after = resp
-                                .headers()
-                                .get("retry-after")
-                                .and_then(|v| v.to_str().ok())
-                                .and_then(|v| v.trim().parse::<u64>().ok())
-                                .map(|s| Duration::from_secs(s.min(30)));
                             last = Some(RegistryError::Status {
                                 url: url.to_string(),
                                 status,
                             });
-                            retry_after.unwrap_or(delay)
+                            resp.headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| parse_retry_after(v, SystemTime::now()))
                         }
                         _ => {
                             return Err(RegistryError::Status {
@@ -238,15 +245,15 @@ impl HttpRegistry {
                         return Err(error);
                     }
                     last = Some(error);
-                    delay
+                    None
                 }
             };
-            if attempt < attempts {
-                tracing::debug!(url, attempt, "registry request retried");
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                delay = delay.saturating_mul(2);
+            let Decision::RetryIn(wait) = policy.next(attempt, retry_after) else {
+                break;
+            };
+            tracing::debug!(url, attempt, "registry request retried");
+            if !wait.is_zero() {
+                self.sleeper.sleep(wait).await;
             }
         }
         Err(last.unwrap_or_else(|| RegistryError::Transport {
@@ -441,3 +448,6 @@ impl Registry for HttpRegistry {
         Ok(answer)
     }
 }
+
+#[cfg(test)]
+mod retry_tests;

@@ -307,10 +307,10 @@ impl GitLab {
             let Some((outcome, retry_after)) = outcome else {
                 return Err(error);
             };
-            if attempt >= policy.max_attempts.max(1) || !outcome.retryable(idempotent) {
+            if !outcome.retryable(idempotent) {
                 return Err(error);
             }
-            let Some(wait) = policy.delay(attempt, retry_after) else {
+            let crate::retry::Decision::RetryIn(wait) = policy.next(attempt, retry_after) else {
                 return Err(error);
             };
             tracing::warn!(
@@ -338,7 +338,7 @@ impl GitLab {
             reset_in: budget.reset_in.saturating_sub(at.elapsed()),
             ..budget
         };
-        pace::delay(&left, self.inner.retry.max)
+        pace::delay(&left, self.inner.retry.backoff.max)
     }
 
     /// Remembers the budget an answer announced; an answer without one forgets it (no word
