@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+#[cfg(feature = "demo")]
+use clap::Args;
+use clap::{Parser, Subcommand};
 
 use backline::app::App;
 use backline::catalog::{Catalog, CatalogService, NamespaceFilter, SyncProgress};
@@ -37,6 +39,7 @@ enum Command {
     /// Advisory database: import, sync, stats.
     Advisories(backline::cli::advisories::AdvisoriesArgs),
     /// The whole loop against a built-in GitLab simulator (no GitLab or network needed).
+    #[cfg(feature = "demo")]
     Demo(backline::demo::DemoArgs),
     /// Check a deployment with the settings `serve` would use: data dir, GitLab and its TLS
     /// chain, token, role, hooks, registries, advisories. Exit 0 when all pass, 1 when a check
@@ -45,18 +48,21 @@ enum Command {
     /// Scan a checkout or a manifest offline; exit code 1 when a vulnerability is found.
     Scan(backline::scan::ScanArgs),
     /// Webhook tools.
+    #[cfg(feature = "demo")]
     Webhook {
         #[command(subcommand)]
         command: WebhookCommand,
     },
 }
 
+#[cfg(feature = "demo")]
 #[derive(Subcommand)]
 enum WebhookCommand {
     /// Post a payload file as GitLab would, with every GitLab header.
     Send(SendArgs),
 }
 
+#[cfg(feature = "demo")]
 #[derive(Args)]
 struct SendArgs {
     /// The JSON payload (e.g. examples/webhooks/push.json).
@@ -277,6 +283,9 @@ async fn doctor(config_path: Option<&Path>, args: ServeArgs) -> ExitCode {
     ExitCode::from(backline::doctor::exit_code(&checks))
 }
 
+/// `backline webhook send`: builds and posts the delivery with the simulator's sender (the
+/// same headers and signatures the simulator's GitLab sends), so it comes with `demo`.
+#[cfg(feature = "demo")]
 async fn send(args: SendArgs) -> anyhow::Result<bool> {
     let body = std::fs::read(&args.file)
         .with_context(|| format!("could not read {}", args.file.display()))?;
@@ -337,6 +346,7 @@ async fn run() -> ExitCode {
         Command::Serve(args) => serve(cli.config.as_deref(), *args).await.map(|()| true),
         Command::Sync(args) => sync(cli.config.as_deref(), *args).await,
         Command::Doctor(args) => return doctor(cli.config.as_deref(), *args).await,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => backline::demo::run(args).await.map(|()| true),
         Command::Scan(args) => {
             return match tokio::task::spawn_blocking(move || backline::scan::run(args)).await {
@@ -355,6 +365,7 @@ async fn run() -> ExitCode {
             Ok(file) => backline::cli::advisories::run(args, &file).await,
             Err(e) => Err(e),
         },
+        #[cfg(feature = "demo")]
         Command::Webhook {
             command: WebhookCommand::Send(args),
         } => send(args).await,

@@ -44,9 +44,7 @@ pub fn bundled_advisories() -> Vec<PathBuf> {
 }
 
 fn random_token() -> String {
-    use rand::Rng;
-    let bytes: [u8; 16] = rand::thread_rng().gen();
-    hex::encode(bytes)
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 /// Longest wait for the first MR before the guide is printed without the MR commands.
