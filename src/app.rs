@@ -90,7 +90,7 @@ impl App {
         gitlab: GitLab,
         bot: User,
     ) -> Result<App, StoreError> {
-        let registry = crate::remediation::fixer::registry_for(&settings);
+        let registry = crate::remediation::fixer::registry_for(settings.registry_config());
         let fixer: Arc<dyn crate::remediation::executor::Fixer> =
             Arc::new(crate::remediation::fixer::PatchFixer::new(registry.clone()));
         Self::build_for_gitlab_with(settings, gitlab, bot, fixer, registry)

@@ -7,7 +7,6 @@ use async_trait::async_trait;
 
 use super::executor::{Edit, FixError, FixOutcome, FixRequest, Fixer};
 use super::patch::{self, CopiesRequest, PatchError, PatchRequest, RegistryFacts};
-use crate::config::Settings;
 use crate::registry::{HttpRegistry, Registry, RegistryConfig};
 
 /// Patches through a package registry.
@@ -141,9 +140,9 @@ impl PatchFixer {
     }
 }
 
-/// The registry client for these settings: the public registries, or those the settings name.
-pub fn registry_for(settings: &Settings) -> Arc<dyn Registry> {
-    let config: RegistryConfig = settings.registry_config();
+/// The registry client for `config` (from `Settings::registry_config`: the public registries,
+/// or those the settings name).
+pub fn registry_for(config: RegistryConfig) -> Arc<dyn Registry> {
     match HttpRegistry::new(config) {
         Ok(registry) => Arc::new(registry),
         Err(e) => {
