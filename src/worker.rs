@@ -8,7 +8,8 @@ use rand::Rng;
 use tokio::task::JoinHandle;
 
 use crate::clock::now_ms;
-use crate::gitlab::hooks::parse;
+use crate::engine::ActionRequest;
+use crate::gitlab::hooks::{parse, EventKind};
 use crate::handlers::{Handler, HandlerError};
 use crate::inbox::{Claimed, Inbox};
 use crate::lanes::{Job, Lanes};
@@ -64,7 +65,7 @@ impl WorkerPool {
             .map(|_| {
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    let _alive = crate::app::LiveGuard::new(ctx.live.clone());
+                    let _alive = LiveGuard::new(ctx.live.clone());
                     while let Some(job) = ctx.lanes.next().await {
                         run_job(&ctx, job).await;
                     }
@@ -139,9 +140,17 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
         ctx.metrics.handled(kind, "dead", 0.0);
         return Ok(None);
     }
-    let result = match parse(kind, &body) {
-        Ok(event) => ctx.handler.handle(&record, &event).await,
-        Err(e) => Err(HandlerError::Permanent(e.to_string())),
+    let result = if kind == EventKind::Action {
+        // An action asked through the API or the dashboard, in its project's lane.
+        match ActionRequest::decode(&body) {
+            Ok(request) => ctx.handler.act(&record, &request).await,
+            Err(e) => Err(HandlerError::Permanent(e.to_string())),
+        }
+    } else {
+        match parse(kind, &body) {
+            Ok(event) => ctx.handler.handle(&record, &event).await,
+            Err(e) => Err(HandlerError::Permanent(e.to_string())),
+        }
     };
     let elapsed = started.elapsed().as_secs_f64();
     if let Err(HandlerError::RateLimited {
@@ -193,6 +202,22 @@ async fn bury(ctx: &WorkerContext, seq: u64, reason: String) -> Result<(), Store
     let count = ctx.inbox.dead_count();
     ctx.metrics.set_dead_letters(count);
     Ok(())
+}
+
+/// Marks a worker alive for as long as it lives (readiness), even if it panics.
+pub(crate) struct LiveGuard(pub(crate) Arc<std::sync::atomic::AtomicUsize>);
+
+impl LiveGuard {
+    pub(crate) fn new(counter: Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        LiveGuard(counter)
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 #[cfg(test)]

@@ -90,6 +90,17 @@ impl actix_web::ResponseError for ApiError {
     }
 }
 
+impl From<crate::engine::queue::QueueError> for ApiError {
+    fn from(e: crate::engine::queue::QueueError) -> Self {
+        match e {
+            crate::engine::queue::QueueError::Store(s) => s.into(),
+            full @ crate::engine::queue::QueueError::Full { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, full.to_string())
+            }
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store error in the API");

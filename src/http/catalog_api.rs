@@ -227,13 +227,22 @@ async fn sync_status(
     Ok(HttpResponse::Ok().json(service.status()))
 }
 
+/// Queues a catalog sync (an action: durable, run by the workers in the instance-wide lane);
+/// 202 with the queued entry's id. A sync already running when it comes up is not repeated.
 async fn start_sync(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state)?;
-    let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
-    let started = service.start_sync().is_some();
+    state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
+    let queued = state
+        .actions
+        .enqueue(crate::engine::ActionRequest {
+            action: crate::engine::Action::SyncCatalog,
+            by: crate::engine::Requester::Api,
+        })
+        .await?;
     Ok(HttpResponse::Accepted().json(json!({
-        "started": started,
-        "status": if started { "sync started" } else { "a sync is already running" },
+        "started": true,
+        "status": "sync queued",
+        "delivery": queued.seq,
     })))
 }
 
