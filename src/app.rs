@@ -12,7 +12,8 @@ use actix_web::{web, HttpServer};
 use crate::catalog::{Catalog, CatalogService, HookManager, NamespaceFilter};
 use crate::clock::now_ms;
 use crate::config::Settings;
-use crate::engine::{AdvisoryIndex, Engine, EngineParts, ScannerParts};
+use crate::engine::background::Background;
+use crate::engine::{AdvisoryIndex, Engine, EngineParts, Scanner, ScannerParts};
 use crate::findings::table::FindingsTable;
 use crate::gitlab::rest::User;
 use crate::gitlab::GitLab;
@@ -113,20 +114,14 @@ impl App {
             (Some(url), true) => Some(HookManager::new(url, settings.webhook_secrets.last())),
             _ => None,
         };
-        let service = Arc::new(CatalogService::new(
-            catalog.clone(),
-            gitlab,
-            bot,
-            filter,
-            hooks,
-        ));
         let mut loaded = load_advisories(&store, &settings.advisories)?;
         loaded.set_unknown_severity(settings.unknown_severity);
+        let index = AdvisoryIndex::new(loaded);
         let executor = Arc::new(crate::remediation::executor::Executor::new(
-            service.gitlab().clone(),
+            gitlab.clone(),
             crate::remediation::table::Remediations::open(&store)?,
             fixer,
-            service.bot().clone(),
+            bot.clone(),
             crate::remediation::executor::MrSettings {
                 title_prefix: settings.mr_title_prefix.clone(),
                 labels: settings.mr_labels.clone(),
@@ -136,36 +131,44 @@ impl App {
                 },
             },
         ));
-        let lanes = Arc::new(Lanes::new());
-        let engine = Arc::new(Engine::new(EngineParts {
-            scanner: ScannerParts {
-                gitlab: service.gitlab().clone(),
-                catalog: catalog.clone(),
-                inventory: Inventory::open(&store)?,
-                findings: FindingsTable::open(&store)?,
-                index: AdvisoryIndex::new(loaded),
-                executor,
-                outdated: crate::engine::outdated::OutdatedChecks::new(
-                    registry,
-                    crate::findings::outdated::OutdatedTable::open(&store)?,
-                    settings.update_outdated,
-                ),
-            },
-            catalog: service.clone(),
-            lanes: lanes.clone(),
-            concurrency: settings.gitlab_max_concurrent,
-            store: store.clone(),
-            sync_options: settings.sync_options(),
+        let scanner = Arc::new(Scanner::new(ScannerParts {
+            gitlab: gitlab.clone(),
+            catalog: catalog.clone(),
+            inventory: Inventory::open(&store)?,
+            findings: FindingsTable::open(&store)?,
+            index: index.clone(),
+            executor,
+            outdated: crate::engine::outdated::OutdatedChecks::new(
+                registry,
+                crate::findings::outdated::OutdatedTable::open(&store)?,
+                settings.update_outdated,
+            ),
         }));
-        service.set_after_sync(engine.background().clone());
+        let lanes = Arc::new(Lanes::new());
+        let background = Arc::new(Background::new(
+            scanner.clone(),
+            lanes.clone(),
+            settings.gitlab_max_concurrent,
+        ));
+        let mut service = CatalogService::new(catalog.clone(), gitlab, bot, filter, hooks)
+            .with_after_sync(background.clone());
         if let Some(base) = settings.public_url.clone() {
             let for_badges = settings.clone();
-            service.set_badges(crate::catalog::badges::BadgeRegistrar::new(Arc::new(
+            service = service.with_badges(crate::catalog::badges::BadgeRegistrar::new(Arc::new(
                 move |p: &crate::catalog::CatalogProject| {
                     crate::http::badge::badge_url(&for_badges, &base, p)
                 },
             )));
         }
+        let service = Arc::new(service);
+        let engine = Arc::new(Engine::new(EngineParts {
+            scanner,
+            background,
+            index,
+            catalog: service.clone(),
+            store: store.clone(),
+            sync_options: settings.sync_options(),
+        }));
         let handler = Arc::new(
             Reactor::new(service.clone(), engine.clone()).with_mr_checks(
                 crate::handlers::mrcheck::MrChecker {
@@ -216,6 +219,7 @@ impl App {
             lanes.push(p.lane, p.seq, delay);
         }
         let metrics = Arc::new(Metrics::new());
+        metrics.start_verification_failures(&crate::http::verify::VerifyError::LABELS);
         metrics.set_inbox_depth(lanes.depth());
         metrics.set_dead_letters(inbox.dead_count());
         Ok(App {

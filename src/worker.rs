@@ -13,7 +13,7 @@ use crate::gitlab::hooks::{parse, EventKind};
 use crate::handlers::{Handler, HandlerError};
 use crate::inbox::{Claimed, Inbox};
 use crate::lanes::{Job, Lanes};
-use crate::metrics::Metrics;
+use crate::metrics::{Handled, Metrics};
 use crate::store::StoreError;
 use crate::untrusted::printable;
 
@@ -137,7 +137,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
             record.attempts - 1
         );
         bury(ctx, seq, reason).await?;
-        ctx.metrics.handled(kind, "dead", 0.0);
+        ctx.metrics.handled(kind, Handled::Dead, 0.0);
         return Ok(None);
     }
     let result = if kind == EventKind::Action {
@@ -162,14 +162,14 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
         tracing::warn!(seq, kind = %kind, error = %message, retry_in_s = retry_after.as_secs(), "rate limited by GitLab; delivery parked");
         ctx.inbox
             .park(seq, message, now_ms() + retry_after.as_millis() as i64)?;
-        ctx.metrics.handled(kind, "retry", elapsed);
+        ctx.metrics.handled(kind, Handled::Retry, elapsed);
         return Ok(Some(*retry_after));
     }
     match result {
         Ok(outcome) => {
             tracing::info!(seq, kind = %kind, project = ?record.project.map(|p| p.get()), outcome = %printable(&outcome), "delivery handled");
             ctx.inbox.ack(seq, &outcome, now_ms())?;
-            ctx.metrics.handled(kind, "done", elapsed);
+            ctx.metrics.handled(kind, Handled::Done, elapsed);
             Ok(None)
         }
         Err(HandlerError::Transient(error)) if record.attempts < ctx.retry.max_attempts => {
@@ -178,7 +178,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
             tracing::warn!(seq, kind = %kind, attempts = record.attempts, error = %printable(&error), retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
             let at = now_ms() + delay.as_millis() as i64;
             ctx.inbox.retry_later(seq, &error, at)?;
-            ctx.metrics.handled(kind, "retry", elapsed);
+            ctx.metrics.handled(kind, Handled::Retry, elapsed);
             Ok(Some(delay))
         }
         Err(e) => {
@@ -191,7 +191,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
             };
             tracing::warn!(seq, kind = %kind, reason = %printable(&reason), "delivery moved to the dead letters");
             bury(ctx, seq, reason).await?;
-            ctx.metrics.handled(kind, "dead", elapsed);
+            ctx.metrics.handled(kind, Handled::Dead, elapsed);
             Ok(None)
         }
     }

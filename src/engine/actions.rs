@@ -102,15 +102,12 @@ impl Actions {
             });
             table.put(&r)?;
         }
-        let lines = self.scanner.act_on(r.project).await?;
-        Ok(if lines.is_empty() {
-            format!("remediation {id} approved by {}", by.as_str())
-        } else {
-            format!(
-                "remediation {id} approved by {}; remediation: {}",
-                by.as_str(),
-                lines.join("; ")
-            )
-        })
+        for line in self.scanner.act_on(r.project).await? {
+            tracing::info!(remediation = id, "{}", crate::untrusted::printable(&line));
+        }
+        Ok(format!(
+            "remediation {id} approved by {}; its project was planned and acted on",
+            by.as_str()
+        ))
     }
 }

@@ -28,20 +28,20 @@ pub use scanner::{ScanSummary, Scanner, ScannerParts};
 
 use crate::catalog::CatalogService;
 use crate::inventory::RefreshError;
-use crate::lanes::Lanes;
 use crate::remediation::executor::Executor;
 use crate::store::Store;
 
-/// Everything [`Engine::new`] needs.
+/// The parts [`Engine::new`] assembles around (built first, since the catalog service's
+/// after-sync work is the background part).
 pub struct EngineParts {
-    /// The scanner's parts.
-    pub scanner: ScannerParts,
+    /// One project's scans and reactions.
+    pub scanner: Arc<Scanner>,
+    /// Work over many projects, ordered by the lanes.
+    pub background: Arc<Background>,
+    /// The advisory index the scanner reads.
+    pub index: AdvisoryIndex,
     /// The catalog service (for catalog sync actions).
     pub catalog: Arc<CatalogService>,
-    /// The schedule: the one per-project ordering.
-    pub lanes: Arc<Lanes>,
-    /// Projects scanned at once after a catalog sync.
-    pub concurrency: usize,
     /// The store advisories are synced into.
     pub store: Store,
     /// Where advisories are downloaded from.
@@ -62,22 +62,23 @@ use advisory_sync::AdvisorySync;
 use background::Background;
 
 impl Engine {
-    /// Builds every part with its collaborators.
+    /// Builds the advisory sync and the action runner over the given parts.
     pub fn new(parts: EngineParts) -> Self {
-        let index = parts.scanner.index.clone();
-        let scanner = Arc::new(Scanner::new(parts.scanner));
-        let background = Arc::new(Background::new(
-            scanner.clone(),
-            parts.lanes,
-            parts.concurrency,
-        ));
+        let EngineParts {
+            scanner,
+            background,
+            index,
+            catalog,
+            store,
+            sync_options,
+        } = parts;
         let advisories = Arc::new(AdvisorySync::new(
-            parts.store,
-            parts.sync_options,
+            store,
+            sync_options,
             index.clone(),
             background.clone(),
         ));
-        let actions = Actions::new(scanner.clone(), advisories.clone(), parts.catalog);
+        let actions = Actions::new(scanner.clone(), advisories.clone(), catalog);
         Engine {
             scanner,
             background,

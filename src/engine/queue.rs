@@ -10,7 +10,7 @@ use rand::Rng;
 
 use crate::clock::now_ms;
 use crate::gitlab::hooks::EventKind;
-use crate::inbox::{DeliveryRecord, Enqueued, Inbox, NewDelivery};
+use crate::inbox::{DeliveryRecord, Enqueued, Inbox, NewDelivery, VerifiedBy};
 use crate::lanes::Lanes;
 use crate::store::StoreError;
 
@@ -63,8 +63,8 @@ impl ActionQueue {
             project: request.action.project(),
             event_uuid: None,
             verified_by: match request.by {
-                Requester::Api => "admin_token",
-                Requester::Dashboard => "session",
+                Requester::Api => VerifiedBy::AdminToken,
+                Requester::Dashboard => VerifiedBy::Session,
             },
             received_at_ms: now_ms(),
         };

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::catalog::CatalogProject;
 use crate::clock::rfc3339;
-use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
+use crate::http::api_base::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
 use crate::http::state::AppState;
 
 /// Mounts the routes (inside the `/api/v1` scope).
@@ -221,7 +221,8 @@ async fn sync_status(
     authorize(&req, &state)?;
     let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
     if let Some(secs) = query.wait_secs {
-        let wait = std::time::Duration::from_secs(secs.min(crate::http::api::MAX_WAIT_IDLE_SECS));
+        let wait =
+            std::time::Duration::from_secs(secs.min(crate::http::api_base::MAX_WAIT_IDLE_SECS));
         let _ = tokio::time::timeout(wait, service.wait_idle()).await;
     }
     Ok(HttpResponse::Ok().json(service.status()))

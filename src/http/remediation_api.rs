@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::clock::{now_ms, rfc3339};
 use crate::engine::queue::Queued;
 use crate::engine::{Action, ActionRequest, AdvisorySyncSummary, Engine, Requester};
-use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
+use crate::http::api_base::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
 use crate::http::state::AppState;
 use crate::inbox::DeliveryState;
 use crate::remediation::model::{Claim, Remediation, State};
@@ -178,7 +178,7 @@ pub struct WaitQuery {
 }
 
 /// How long `?wait=true` waits for a queued action before answering 202 anyway.
-const ACTION_WAIT: Duration = Duration::from_secs(crate::http::api::MAX_WAIT_IDLE_SECS);
+const ACTION_WAIT: Duration = Duration::from_secs(crate::http::api_base::MAX_WAIT_IDLE_SECS);
 
 /// 202 with the queued entry (`/api/v1/deliveries/{id}` tells how it went).
 fn queued_json(queued: Queued) -> Value {

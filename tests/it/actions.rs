@@ -2,7 +2,6 @@
 //! before the answer, run by the workers in their project's lane (in order with that project's
 //! deliveries), and still there after a stop.
 
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -195,27 +194,27 @@ async fn an_approval_queued_before_a_stop_opens_its_mr_after_the_restart() {
     let planned = table.of_project(ProjectId(pid)).unwrap();
     assert_eq!(planned.len(), 1);
     assert_eq!(planned[0].state.as_str(), "planned");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = first.server(listener).unwrap();
-    let handle = server.handle();
-    let serving = tokio::spawn(server);
-    let answer = reqwest::Client::new()
-        .post(format!(
-            "{base}/api/v1/remediations/{}/approve",
-            planned[0].id
-        ))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
+    // The HTTP surface in process (no server threads, so that dropping it lets the store go).
+    let http = actix_web::test::init_service(
+        actix_web::App::new()
+            .app_data(first.http_state())
+            .configure(backline::http::routes),
+    )
+    .await;
+    let answer = actix_web::test::call_service(
+        &http,
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/api/v1/remediations/{}/approve", planned[0].id))
+            .insert_header(("Authorization", format!("Bearer {ADMIN_TOKEN}")))
+            .to_request(),
+    )
+    .await;
     assert_eq!(answer.status(), 202);
-    let body: serde_json::Value = answer.json().await.unwrap();
+    let body: serde_json::Value = actix_web::test::read_body_json(answer).await;
     assert_eq!(body["status"], "queued", "{body}");
     assert_eq!(body["remediation"]["id"], planned[0].id);
     let seq = body["delivery"].as_u64().unwrap();
-    handle.stop(true).await;
-    serving.await.unwrap().unwrap();
+    drop(http);
     assert!(sim.with_world(|w| w.project(pid).unwrap().merge_requests.is_empty()));
     assert!(
         table
