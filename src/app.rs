@@ -273,7 +273,7 @@ impl App {
             outdated: crate::findings::outdated::OutdatedTable::open(&self.store)
                 .expect("the outdated tree opens (the store is open)"),
             remediations: self.engine.as_ref().map(|e| e.executor().table.clone()),
-            engine: self.engine.clone(),
+            advisories: self.engine.as_ref().map(|e| e.advisories().status()),
             actions: crate::engine::queue::ActionQueue::new(self.inbox.clone(), self.lanes.clone()),
             mr_checks: crate::mrcheck::table::MrChecks::open(&self.store)
                 .expect("the mr_checks tree opens (the store is open)"),

@@ -64,7 +64,27 @@ pub struct AdvisorySync {
     index: AdvisoryIndex,
     background: Arc<Background>,
     running: tokio::sync::Mutex<()>,
-    last: Mutex<Option<AdvisorySyncSummary>>,
+    last: Arc<Mutex<Option<AdvisorySyncSummary>>>,
+}
+
+/// What `GET /api/v1/advisories` reads: the index in use and the last sync, and nothing that
+/// acts (the HTTP layer gets this, not the engine).
+#[derive(Clone)]
+pub struct AdvisoryStatus {
+    index: AdvisoryIndex,
+    last: Arc<Mutex<Option<AdvisorySyncSummary>>>,
+}
+
+impl AdvisoryStatus {
+    /// Counts of the index in use.
+    pub fn index_stats(&self) -> crate::advisories::Stats {
+        self.index.stats()
+    }
+
+    /// The last sync's summary.
+    pub fn last_sync(&self) -> Option<AdvisorySyncSummary> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl AdvisorySync {
@@ -81,7 +101,7 @@ impl AdvisorySync {
             index,
             background,
             running: tokio::sync::Mutex::new(()),
-            last: Mutex::new(None),
+            last: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -121,5 +141,13 @@ impl AdvisorySync {
     /// The last sync's summary.
     pub fn last(&self) -> Option<AdvisorySyncSummary> {
         self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A read-only view of the index and the last sync.
+    pub fn status(&self) -> AdvisoryStatus {
+        AdvisoryStatus {
+            index: self.index.clone(),
+            last: self.last.clone(),
+        }
     }
 }

@@ -4,12 +4,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{now_ms, rfc3339};
+use crate::engine::advisory_sync::AdvisoryStatus;
 use crate::engine::queue::Queued;
-use crate::engine::{Action, ActionRequest, AdvisorySyncSummary, Engine, Requester};
+use crate::engine::{Action, ActionRequest, AdvisorySyncSummary, Requester};
 use crate::http::api_base::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
 use crate::http::state::AppState;
 use crate::inbox::DeliveryState;
@@ -156,16 +156,16 @@ async fn get(req: HttpRequest, path: web::Path<String>, state: web::Data<AppStat
 /// The advisory index in use and the last sync from OSV.
 async fn advisories_status(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state)?;
-    let engine = engine(&state)?;
+    let advisories = advisories(&state)?;
     Ok(HttpResponse::Ok().json(json!({
-        "index": engine.index_stats(),
-        "last_sync": engine.last_advisory_sync(),
+        "index": advisories.index_stats(),
+        "last_sync": advisories.last_sync(),
     })))
 }
 
-fn engine(state: &AppState) -> Result<&Arc<Engine>, ApiError> {
+fn advisories(state: &AppState) -> Result<&AdvisoryStatus, ApiError> {
     state
-        .engine
+        .advisories
         .as_ref()
         .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))
 }
@@ -211,7 +211,7 @@ async fn sync_advisories(
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    engine(&state)?;
+    advisories(&state)?;
     let queued = state
         .actions
         .enqueue(ActionRequest {
