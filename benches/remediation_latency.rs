@@ -133,11 +133,10 @@ async fn main() {
                 );
             }
             let rem = app
-                .scanner
+                .engine
                 .as_ref()
                 .unwrap()
                 .executor()
-                .unwrap()
                 .table
                 .of_project(backline::gitlab::ProjectId(*id))
                 .unwrap();

@@ -30,7 +30,7 @@ fn run(threads: usize, flush_every: Option<usize>) -> f64 {
                         kind: EventKind::Push,
                         project: Some(ProjectId(i as u64 % 50)),
                         event_uuid: None,
-                        verified_by: "signature",
+                        verified_by: backline::inbox::VerifiedBy::Signature,
                         received_at_ms: 0,
                     };
                     inbox.enqueue(&d, &body).unwrap();

@@ -2,7 +2,7 @@
 //! `backline serve` and the tests build the same [`App`].
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,10 +12,11 @@ use actix_web::{web, HttpServer};
 use crate::catalog::{Catalog, CatalogService, HookManager, NamespaceFilter};
 use crate::clock::now_ms;
 use crate::config::Settings;
+use crate::engine::background::Background;
+use crate::engine::{AdvisoryIndex, Engine, EngineParts, Scanner, ScannerParts};
 use crate::findings::table::FindingsTable;
 use crate::gitlab::rest::User;
 use crate::gitlab::GitLab;
-use crate::handlers::refresh::{Scanner, SharedIndex};
 use crate::handlers::{Handler, Reactor};
 use crate::http::verify::Verifier;
 use crate::http::AppState;
@@ -50,8 +51,8 @@ pub struct App {
     pub inventory: Inventory,
     /// Findings per project.
     pub findings: FindingsTable,
-    /// Project scans and push reactions, when GitLab is configured.
-    pub scanner: Option<Arc<Scanner>>,
+    /// Scans, reactions, acting and advisory syncs, when GitLab is configured.
+    pub engine: Option<Arc<Engine>>,
     /// Bytes of not-yet-verified webhook bodies buffered right now, and their cap.
     pub unverified_budget: Arc<crate::http::budget::ByteBudget>,
     handler: Arc<dyn Handler>,
@@ -80,7 +81,8 @@ impl App {
     pub fn build(settings: Settings, handler: Arc<dyn Handler>) -> Result<App, StoreError> {
         let store = open_store(&settings)?;
         let catalog = Catalog::open(&store)?;
-        Self::assemble(settings, store, catalog, handler, None, None)
+        let lanes = Arc::new(Lanes::new());
+        Self::assemble(settings, store, catalog, handler, lanes, None, None)
     }
 
     /// The bot proper: reactions to GitLab's events through `gitlab`, acting as `bot` (the
@@ -113,29 +115,14 @@ impl App {
             (Some(url), true) => Some(HookManager::new(url, settings.webhook_secrets.last())),
             _ => None,
         };
-        let service = Arc::new(CatalogService::new(
-            catalog.clone(),
-            gitlab,
-            bot,
-            filter,
-            hooks,
-        ));
         let mut loaded = load_advisories(&store, &settings.advisories)?;
         loaded.set_unknown_severity(settings.unknown_severity);
-        let index: SharedIndex = Arc::new(std::sync::RwLock::new(Arc::new(loaded)));
-        let scanner = Arc::new(Scanner::new(
-            service.gitlab().clone(),
-            catalog.clone(),
-            Inventory::open(&store)?,
-            FindingsTable::open(&store)?,
-            index,
-            settings.gitlab_max_concurrent,
-        ));
+        let index = AdvisoryIndex::new(loaded);
         let executor = Arc::new(crate::remediation::executor::Executor::new(
-            service.gitlab().clone(),
+            gitlab.clone(),
             crate::remediation::table::Remediations::open(&store)?,
             fixer,
-            service.bot().clone(),
+            bot.clone(),
             crate::remediation::executor::MrSettings {
                 title_prefix: settings.mr_title_prefix.clone(),
                 labels: settings.mr_labels.clone(),
@@ -145,23 +132,46 @@ impl App {
                 },
             },
         ));
-        scanner.set_executor(executor);
-        scanner.set_outdated(
-            registry,
-            crate::findings::outdated::OutdatedTable::open(&store)?,
-            settings.update_outdated,
-        );
-        service.set_after_sync(scanner.clone());
+        let scanner = Arc::new(Scanner::new(ScannerParts {
+            gitlab: gitlab.clone(),
+            catalog: catalog.clone(),
+            inventory: Inventory::open(&store)?,
+            findings: FindingsTable::open(&store)?,
+            index: index.clone(),
+            executor,
+            outdated: crate::engine::outdated::OutdatedChecks::new(
+                registry,
+                crate::findings::outdated::OutdatedTable::open(&store)?,
+                settings.update_outdated,
+            ),
+        }));
+        let lanes = Arc::new(Lanes::new());
+        let background = Arc::new(Background::new(
+            scanner.clone(),
+            lanes.clone(),
+            settings.gitlab_max_concurrent,
+        ));
+        let mut service = CatalogService::new(catalog.clone(), gitlab, bot, filter, hooks)
+            .with_after_sync(background.clone());
         if let Some(base) = settings.public_url.clone() {
             let for_badges = settings.clone();
-            service.set_badges(crate::catalog::badges::BadgeRegistrar::new(Arc::new(
+            service = service.with_badges(crate::catalog::badges::BadgeRegistrar::new(Arc::new(
                 move |p: &crate::catalog::CatalogProject| {
                     crate::http::badge::badge_url(&for_badges, &base, p)
                 },
             )));
         }
+        let service = Arc::new(service);
+        let engine = Arc::new(Engine::new(EngineParts {
+            scanner,
+            background,
+            index,
+            catalog: service.clone(),
+            store: store.clone(),
+            sync_options: settings.sync_options(),
+        }));
         let handler = Arc::new(
-            Reactor::new(service.clone(), scanner.clone()).with_mr_checks(
+            Reactor::new(service.clone(), engine.clone()).with_mr_checks(
                 crate::handlers::mrcheck::MrChecker {
                     table: crate::mrcheck::table::MrChecks::open(&store)?,
                     fail_on: settings.mr_check_fail_on,
@@ -174,8 +184,9 @@ impl App {
             store,
             catalog,
             handler,
+            lanes,
             Some(service),
-            Some(scanner),
+            Some(engine),
         )
     }
 
@@ -184,13 +195,13 @@ impl App {
         store: Store,
         catalog: Catalog,
         handler: Arc<dyn Handler>,
+        lanes: Arc<Lanes>,
         catalog_service: Option<Arc<CatalogService>>,
-        scanner: Option<Arc<Scanner>>,
+        engine: Option<Arc<Engine>>,
     ) -> Result<App, StoreError> {
         let inventory = Inventory::open(&store)?;
         let findings = FindingsTable::open(&store)?;
         let inbox = Inbox::open(store.clone(), settings.inbox_max_bytes)?;
-        let lanes = Arc::new(Lanes::new());
         let now = now_ms();
         let recovered = inbox.recover()?;
         if recovered.stale_entries + recovered.stale_dead_letters > 0 {
@@ -209,6 +220,7 @@ impl App {
             lanes.push(p.lane, p.seq, delay);
         }
         let metrics = Arc::new(Metrics::new());
+        metrics.start_verification_failures(&crate::http::verify::VerifyError::LABELS);
         metrics.set_inbox_depth(lanes.depth());
         metrics.set_dead_letters(inbox.dead_count());
         Ok(App {
@@ -224,7 +236,7 @@ impl App {
             catalog_service,
             inventory,
             findings,
-            scanner,
+            engine,
             handler,
             live_workers: Arc::new(AtomicUsize::new(0)),
             replayed: pending.len(),
@@ -261,12 +273,9 @@ impl App {
             findings: self.findings.clone(),
             outdated: crate::findings::outdated::OutdatedTable::open(&self.store)
                 .expect("the outdated tree opens (the store is open)"),
-            remediations: self
-                .scanner
-                .as_ref()
-                .and_then(|s| s.executor())
-                .map(|e| e.table.clone()),
-            scanner: self.scanner.clone(),
+            remediations: self.engine.as_ref().map(|e| e.executor().table.clone()),
+            advisories: self.engine.as_ref().map(|e| e.advisories().status()),
+            actions: crate::engine::queue::ActionQueue::new(self.inbox.clone(), self.lanes.clone()),
             mr_checks: crate::mrcheck::table::MrChecks::open(&self.store)
                 .expect("the mr_checks tree opens (the store is open)"),
         })
@@ -357,15 +366,17 @@ impl App {
                 }
             })
         };
-        let advisory_syncer = match (&app.scanner, app.settings.advisories_sync_interval) {
-            (Some(scanner), every) if !every.is_zero() => {
-                let scanner = scanner.clone();
-                let store = app.store.clone();
-                let options = app.settings.sync_options();
+        let advisory_syncer = match (&app.engine, app.settings.advisories_sync_interval) {
+            (Some(engine), every) if !every.is_zero() => {
+                let advisories = engine.advisories().clone();
                 Some(tokio::spawn(async move {
                     loop {
-                        match scanner.sync_advisories(&store, &options).await {
-                            Ok(summary) => tracing::info!(%summary, "advisories synced"),
+                        match advisories.sync().await {
+                            Ok(summary) => tracing::info!(
+                                advisories = summary.advisories,
+                                projects_rechecked = summary.projects_rechecked,
+                                "advisories synced"
+                            ),
                             Err(e) => {
                                 tracing::warn!(error = %e, "advisory sync failed; the next one will try again")
                             }
@@ -469,20 +480,4 @@ async fn wait_for_signal() {
 #[cfg(not(unix))]
 async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
-}
-
-/// Marks a worker alive for as long as it lives (readiness), even if it panics.
-pub(crate) struct LiveGuard(pub(crate) Arc<AtomicUsize>);
-
-impl LiveGuard {
-    pub(crate) fn new(counter: Arc<AtomicUsize>) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        LiveGuard(counter)
-    }
-}
-
-impl Drop for LiveGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
 }

@@ -86,6 +86,69 @@ impl DeliveryState {
     }
 }
 
+/// How an inbox entry was let in: a webhook's verification, or the credential of whoever
+/// queued an action. Stored and answered as its name (the same bytes as the string it
+/// replaces); a name this version does not know reads as [`VerifiedBy::Other`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum VerifiedBy {
+    /// A valid Standard Webhooks signature.
+    Signature,
+    /// A matching `X-Gitlab-Token`.
+    Token,
+    /// Nothing configured, insecure mode on.
+    Unverified,
+    /// An action queued through the API with the admin token.
+    AdminToken,
+    /// An action queued from a dashboard session.
+    Session,
+    /// Written by another version.
+    Other(String),
+}
+
+impl VerifiedBy {
+    /// The stored and API name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VerifiedBy::Signature => "signature",
+            VerifiedBy::Token => "token",
+            VerifiedBy::Unverified => "unverified",
+            VerifiedBy::AdminToken => "admin_token",
+            VerifiedBy::Session => "session",
+            VerifiedBy::Other(s) => s,
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "signature" => VerifiedBy::Signature,
+            "token" => VerifiedBy::Token,
+            "unverified" => VerifiedBy::Unverified,
+            "admin_token" => VerifiedBy::AdminToken,
+            "session" => VerifiedBy::Session,
+            other => VerifiedBy::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for VerifiedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for VerifiedBy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for VerifiedBy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| VerifiedBy::parse(&s))
+    }
+}
+
 /// What backline knows about one accepted delivery. Fields are append-only (postcard encoding).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRecord {
@@ -99,8 +162,9 @@ pub struct DeliveryRecord {
     pub project: Option<ProjectId>,
     /// `X-Gitlab-Event-UUID`, passed on to GitLab API calls made for this delivery.
     pub event_uuid: Option<String>,
-    /// How it was verified (`signature`, `token`, `unverified`).
-    pub verified_by: String,
+    /// How it was let in (`signature`, `token`, `unverified`; actions: `admin_token`,
+    /// `session`).
+    pub verified_by: VerifiedBy,
     /// Body size in bytes.
     pub body_len: u64,
     /// State.
@@ -146,8 +210,8 @@ pub struct NewDelivery {
     pub project: Option<ProjectId>,
     /// `X-Gitlab-Event-UUID`.
     pub event_uuid: Option<String>,
-    /// Verification method.
-    pub verified_by: &'static str,
+    /// How it was let in.
+    pub verified_by: VerifiedBy,
     /// Receive time (Unix ms).
     pub received_at_ms: i64,
 }
@@ -391,7 +455,7 @@ impl Inbox {
             kind: delivery.kind,
             project: delivery.project,
             event_uuid: delivery.event_uuid.clone(),
-            verified_by: delivery.verified_by.to_string(),
+            verified_by: delivery.verified_by.clone(),
             body_len,
             state: DeliveryState::Queued,
             attempts: 0,
@@ -682,7 +746,7 @@ mod tests {
             kind: EventKind::Push,
             project: project.map(ProjectId),
             event_uuid: None,
-            verified_by: "token",
+            verified_by: VerifiedBy::Token,
             received_at_ms: 1_000,
         }
     }
@@ -759,6 +823,26 @@ mod tests {
                 .unwrap(),
             Enqueued::Accepted { .. }
         ));
+    }
+
+    #[test]
+    fn verified_by_is_stored_as_the_string_it_replaces() {
+        #[derive(Serialize)]
+        struct Old<'a>(&'a str);
+        for v in [
+            VerifiedBy::Signature,
+            VerifiedBy::Token,
+            VerifiedBy::Unverified,
+            VerifiedBy::AdminToken,
+            VerifiedBy::Session,
+        ] {
+            let bytes = encode(&v);
+            assert_eq!(bytes, encode(&Old(v.as_str())), "{v}");
+            let back: VerifiedBy = decode("deliveries", b"k", &bytes).unwrap();
+            assert_eq!(back, v);
+        }
+        let unknown: VerifiedBy = decode("deliveries", b"k", &encode(&Old("mtls"))).unwrap();
+        assert_eq!(unknown, VerifiedBy::Other("mtls".into()));
     }
 
     #[test]

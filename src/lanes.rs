@@ -3,11 +3,23 @@
 //! at the head of its lane until its retry time, so later events of that project wait for it.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// A lane held by [`Lanes::hold`]; dropping it lets the workers back in.
+pub struct LaneHold {
+    lanes: Arc<Lanes>,
+    lane: u64,
+}
+
+impl Drop for LaneHold {
+    fn drop(&mut self) {
+        self.lanes.release(self.lane);
+    }
+}
 
 /// A delivery handed to a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +33,7 @@ pub struct Job {
 #[derive(Default)]
 struct Lane {
     queue: VecDeque<u64>,
+    /// A worker runs its head, or work outside the workers holds it ([`Lanes::hold`]).
     busy: bool,
     /// In `ready` or `delayed`.
     scheduled: bool,
@@ -109,11 +122,18 @@ impl Lanes {
             return Ok(None);
         }
         state.promote_due(now);
-        let Some(lane_id) = state.ready.pop_front() else {
-            return Err(state.delayed.first().map(|(at, _)| *at));
+        let lane_id = loop {
+            let Some(lane_id) = state.ready.pop_front() else {
+                return Err(state.delayed.first().map(|(at, _)| *at));
+            };
+            let lane = state.lanes.get_mut(&lane_id).expect("ready lane exists");
+            lane.scheduled = false;
+            if !lane.busy {
+                break lane_id;
+            }
+            // Held since it was scheduled: the release schedules it again.
         };
         let lane = state.lanes.get_mut(&lane_id).expect("ready lane exists");
-        lane.scheduled = false;
         lane.busy = true;
         let seq = *lane.queue.front().expect("ready lane has work");
         state.running += 1;
@@ -202,6 +222,62 @@ impl Lanes {
         }
     }
 
+    /// Resolves once delivery `seq` has left lane `lane` (done or given up on; not while it
+    /// waits for a retry).
+    pub async fn wait_left(&self, lane: u64, seq: u64) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let present = self
+                .lock()
+                .lanes
+                .get(&lane)
+                .is_some_and(|l| l.queue.contains(&seq));
+            if !present {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// Takes lane `lane` for work done outside the workers (a scan after a catalog sync, a
+    /// recheck after an advisory sync): waits until no worker runs it, then keeps the workers
+    /// off it until the returned hold is dropped. This is the one per-project ordering: a lane's
+    /// deliveries, its actions and such work never interleave. Never call it from a handler
+    /// running in the same lane (it would wait for itself).
+    pub async fn hold(self: &Arc<Self>, lane: u64) -> LaneHold {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let mut state = self.lock();
+                let entry = state.lanes.entry(lane).or_default();
+                if !entry.busy {
+                    entry.busy = true;
+                    return LaneHold {
+                        lanes: self.clone(),
+                        lane,
+                    };
+                }
+            }
+            changed.await;
+        }
+    }
+
+    fn release(&self, lane: u64) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if let Some(l) = state.lanes.get_mut(&lane) {
+            l.busy = false;
+        }
+        state.schedule(lane, now);
+        drop(state);
+        self.work.notify_one();
+        self.changed.notify_waiters();
+    }
+
     /// Stops handing out work; waiting workers get `None`.
     pub fn close(&self) {
         self.lock().closed = true;
@@ -267,6 +343,44 @@ mod tests {
         lanes.finish(job, None);
         idle.await.unwrap();
         assert_eq!(lanes.depth(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_held_lane_waits_for_its_worker_and_keeps_workers_off() {
+        let lanes = Arc::new(Lanes::new());
+        lanes.push(1, 10, None);
+        lanes.push(1, 11, None);
+        let running = lanes.next().await.unwrap();
+        let hold = {
+            let lanes = lanes.clone();
+            tokio::spawn(async move { lanes.hold(1).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!hold.is_finished(), "a worker runs lane 1");
+        lanes.finish(running, None);
+        let held = hold.await.unwrap();
+        assert_eq!(lanes.try_next(), None, "lane 1 is held");
+        lanes.push(2, 12, None);
+        assert_eq!(lanes.try_next().unwrap().lane, 2, "other lanes run");
+        drop(held);
+        assert_eq!(lanes.try_next(), Some(Job { lane: 1, seq: 11 }));
+    }
+
+    #[tokio::test]
+    async fn wait_left_resolves_when_the_delivery_is_done_not_when_retried() {
+        let lanes = Arc::new(Lanes::new());
+        lanes.push(4, 40, None);
+        let left = {
+            let lanes = lanes.clone();
+            tokio::spawn(async move { lanes.wait_left(4, 40).await })
+        };
+        let job = lanes.next().await.unwrap();
+        lanes.finish(job, Some(Duration::ZERO));
+        tokio::task::yield_now().await;
+        assert!(!left.is_finished(), "a retry keeps it in its lane");
+        let job = lanes.next().await.unwrap();
+        lanes.finish(job, None);
+        left.await.unwrap();
     }
 
     #[tokio::test]

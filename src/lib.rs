@@ -15,6 +15,7 @@ pub mod demo;
 pub mod deps;
 pub mod doctor;
 pub mod ecosystem;
+pub mod engine;
 pub mod findings;
 pub mod gitlab;
 pub mod handlers;

@@ -9,6 +9,74 @@ use prometheus_client::registry::Registry;
 
 use crate::gitlab::hooks::EventKind;
 
+/// Generates a label enum: variants and their label text.
+macro_rules! label_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The label text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+label_enum!(
+    /// What the intake did with a verified delivery (`outcome` of
+    /// `backline_webhook_deliveries_total`).
+    Intake {
+        /// Stored; a worker will run it.
+        Accepted = "accepted",
+        /// Already stored.
+        Duplicate = "duplicate",
+        /// Not something the bot acts on.
+        Ignored = "ignored",
+    }
+);
+
+label_enum!(
+    /// Why a body was refused (`reason` of `backline_webhook_rejected_total`).
+    Rejected {
+        /// Over the size cap.
+        TooLarge = "too_large",
+        /// Too many unverified bodies at once.
+        UnverifiedBudget = "unverified_budget",
+        /// The body did not arrive in time.
+        ReadTimeout = "read_timeout",
+        /// The body could not be read.
+        ReadError = "read_error",
+        /// Not JSON.
+        NotJson = "not_json",
+        /// The store failed.
+        StoreError = "store_error",
+        /// The inbox is at its disk cap.
+        InboxFull = "inbox_full",
+    }
+);
+
+label_enum!(
+    /// How a handler run ended (`result` of `backline_handler_runs_total`).
+    Handled {
+        /// Done.
+        Done = "done",
+        /// Failed; another attempt is scheduled (or parked for a rate limit).
+        Retry = "retry",
+        /// Given up on: a dead letter.
+        Dead = "dead",
+    }
+);
+
 /// Labels of intake results.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DeliveryLabels {
@@ -107,13 +175,6 @@ impl Metrics {
             "Deliveries given up on, waiting for a retry",
             dead_letters.clone(),
         );
-        for reason in crate::http::verify::VerifyError::LABELS {
-            verification_failures
-                .get_or_create(&ReasonLabels {
-                    reason: reason.to_string(),
-                })
-                .inc_by(0);
-        }
         for kind in EventKind::ALL {
             deliveries
                 .get_or_create(&DeliveryLabels {
@@ -134,12 +195,24 @@ impl Metrics {
         }
     }
 
+    /// Starts the verification failure counters of these reasons at zero (the webhook
+    /// verifier knows them; the metrics do not depend on it).
+    pub fn start_verification_failures(&self, reasons: &[&str]) {
+        for reason in reasons {
+            self.verification_failures
+                .get_or_create(&ReasonLabels {
+                    reason: reason.to_string(),
+                })
+                .inc_by(0);
+        }
+    }
+
     /// Counts a verified delivery's intake outcome.
-    pub fn delivery(&self, kind: Option<EventKind>, outcome: &str) {
+    pub fn delivery(&self, kind: Option<EventKind>, outcome: Intake) {
         self.deliveries
             .get_or_create(&DeliveryLabels {
                 kind: kind.map_or("unknown", EventKind::as_str).to_string(),
-                outcome: outcome.to_string(),
+                outcome: outcome.as_str().to_string(),
             })
             .inc();
     }
@@ -154,20 +227,20 @@ impl Metrics {
     }
 
     /// Counts a rejected body.
-    pub fn rejected(&self, reason: &'static str) {
+    pub fn rejected(&self, reason: Rejected) {
         self.rejected
             .get_or_create(&ReasonLabels {
-                reason: reason.to_string(),
+                reason: reason.as_str().to_string(),
             })
             .inc();
     }
 
     /// Counts a handler run and its duration.
-    pub fn handled(&self, kind: EventKind, result: &'static str, seconds: f64) {
+    pub fn handled(&self, kind: EventKind, result: Handled, seconds: f64) {
         self.handled
             .get_or_create(&HandlerLabels {
                 kind: kind.as_str().to_string(),
-                result: result.to_string(),
+                result: result.as_str().to_string(),
             })
             .inc();
         self.handler_seconds
@@ -203,9 +276,13 @@ mod tests {
     #[test]
     fn renders_counters_with_labels() {
         let m = Metrics::new();
-        m.delivery(Some(EventKind::Push), "accepted");
+        m.start_verification_failures(&["invalid_token", "stale_timestamp"]);
+        assert!(m.render().contains(
+            "backline_webhook_verification_failures_total{reason=\"stale_timestamp\"} 0"
+        ));
+        m.delivery(Some(EventKind::Push), Intake::Accepted);
         m.verification_failure("invalid_token");
-        m.handled(EventKind::Note, "done", 0.002);
+        m.handled(EventKind::Note, Handled::Done, 0.002);
         m.set_inbox_depth(3);
         let text = m.render();
         assert!(

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::clock::now_ms;
-use crate::gitlab::hooks::parse;
+use crate::engine::ActionRequest;
+use crate::gitlab::hooks::{parse, EventKind};
 use crate::handlers::{Handler, HandlerError};
 use crate::inbox::{Claimed, Inbox};
 use crate::lanes::{Job, Lanes};
-use crate::metrics::Metrics;
+use crate::metrics::{Handled, Metrics};
 use crate::retry::{Decision, RetryPolicy};
 use crate::store::StoreError;
 use crate::untrusted::printable;
@@ -45,7 +46,7 @@ impl WorkerPool {
             .map(|_| {
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
-                    let _alive = crate::app::LiveGuard::new(ctx.live.clone());
+                    let _alive = LiveGuard::new(ctx.live.clone());
                     while let Some(job) = ctx.lanes.next().await {
                         run_job(&ctx, job).await;
                     }
@@ -117,12 +118,20 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
             record.attempts - 1
         );
         bury(ctx, seq, reason).await?;
-        ctx.metrics.handled(kind, "dead", 0.0);
+        ctx.metrics.handled(kind, Handled::Dead, 0.0);
         return Ok(None);
     }
-    let result = match parse(kind, &body) {
-        Ok(event) => ctx.handler.handle(&record, &event).await,
-        Err(e) => Err(HandlerError::Permanent(e.to_string())),
+    let result = if kind == EventKind::Action {
+        // An action asked through the API or the dashboard, in its project's lane.
+        match ActionRequest::decode(&body) {
+            Ok(request) => ctx.handler.act(&record, &request).await,
+            Err(e) => Err(HandlerError::Permanent(e.to_string())),
+        }
+    } else {
+        match parse(kind, &body) {
+            Ok(event) => ctx.handler.handle(&record, &event).await,
+            Err(e) => Err(HandlerError::Permanent(e.to_string())),
+        }
     };
     let elapsed = started.elapsed().as_secs_f64();
     if let Err(HandlerError::RateLimited {
@@ -134,7 +143,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
         tracing::warn!(seq, kind = %kind, error = %message, retry_in_s = retry_after.as_secs(), "rate limited by GitLab; delivery parked");
         ctx.inbox
             .park(seq, message, now_ms() + retry_after.as_millis() as i64)?;
-        ctx.metrics.handled(kind, "retry", elapsed);
+        ctx.metrics.handled(kind, Handled::Retry, elapsed);
         return Ok(Some(*retry_after));
     }
     let retry_in = match (&result, ctx.retry.next(record.attempts, None)) {
@@ -145,14 +154,14 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
         (Ok(outcome), _) => {
             tracing::info!(seq, kind = %kind, project = ?record.project.map(|p| p.get()), outcome = %printable(&outcome), "delivery handled");
             ctx.inbox.ack(seq, &outcome, now_ms())?;
-            ctx.metrics.handled(kind, "done", elapsed);
+            ctx.metrics.handled(kind, Handled::Done, elapsed);
             Ok(None)
         }
         (Err(HandlerError::Transient(error)), Some(delay)) => {
             tracing::warn!(seq, kind = %kind, attempts = record.attempts, error = %printable(&error), retry_in_ms = delay.as_millis() as u64, "delivery failed; will retry");
             let at = now_ms() + delay.as_millis() as i64;
             ctx.inbox.retry_later(seq, &error, at)?;
-            ctx.metrics.handled(kind, "retry", elapsed);
+            ctx.metrics.handled(kind, Handled::Retry, elapsed);
             Ok(Some(delay))
         }
         (Err(e), _) => {
@@ -165,7 +174,7 @@ async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, Stor
             };
             tracing::warn!(seq, kind = %kind, reason = %printable(&reason), "delivery moved to the dead letters");
             bury(ctx, seq, reason).await?;
-            ctx.metrics.handled(kind, "dead", elapsed);
+            ctx.metrics.handled(kind, Handled::Dead, elapsed);
             Ok(None)
         }
     }
@@ -176,4 +185,20 @@ async fn bury(ctx: &WorkerContext, seq: u64, reason: String) -> Result<(), Store
     let count = ctx.inbox.dead_count();
     ctx.metrics.set_dead_letters(count);
     Ok(())
+}
+
+/// Marks a worker alive for as long as it lives (readiness), even if it panics.
+pub(crate) struct LiveGuard(pub(crate) Arc<std::sync::atomic::AtomicUsize>);
+
+impl LiveGuard {
+    pub(crate) fn new(counter: Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        LiveGuard(counter)
+    }
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }

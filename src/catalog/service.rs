@@ -127,10 +127,10 @@ pub struct CatalogService {
     bot: User,
     filter: NamespaceFilter,
     hooks: Option<HookManager>,
-    badges: std::sync::OnceLock<crate::catalog::badges::BadgeRegistrar>,
+    badges: Option<crate::catalog::badges::BadgeRegistrar>,
     sync_lock: Arc<tokio::sync::Mutex<()>>,
     status: Mutex<SyncStatus>,
-    after: std::sync::OnceLock<Arc<dyn AfterSync>>,
+    after: Option<Arc<dyn AfterSync>>,
 }
 
 impl CatalogService {
@@ -148,21 +148,22 @@ impl CatalogService {
             bot,
             filter,
             hooks,
-            badges: std::sync::OnceLock::new(),
+            badges: None,
             sync_lock: Arc::new(tokio::sync::Mutex::new(())),
             status: Mutex::new(SyncStatus::default()),
-            after: std::sync::OnceLock::new(),
+            after: None,
         }
     }
 
-    /// Registers status badges on projects from now on (once).
-    pub fn set_badges(&self, registrar: crate::catalog::badges::BadgeRegistrar) {
-        let _ = self.badges.set(registrar);
+    /// With status badges registered on projects.
+    pub fn with_badges(mut self, registrar: crate::catalog::badges::BadgeRegistrar) -> Self {
+        self.badges = Some(registrar);
+        self
     }
 
     /// Makes a project's badge right when it needs a check; `true` when it asked GitLab.
     async fn check_badge(&self, gitlab: &GitLab, id: ProjectId) -> Result<bool, StoreError> {
-        let Some(badges) = self.badges.get() else {
+        let Some(badges) = &self.badges else {
             return Ok(false);
         };
         let Some(mut p) = self.catalog.get(id)? else {
@@ -176,9 +177,10 @@ impl CatalogService {
         Ok(true)
     }
 
-    /// Sets the work to do after each sync (once).
-    pub fn set_after_sync(&self, after: Arc<dyn AfterSync>) {
-        let _ = self.after.set(after);
+    /// With work to do after each sync (scanning new and changed projects).
+    pub fn with_after_sync(mut self, after: Arc<dyn AfterSync>) -> Self {
+        self.after = Some(after);
+        self
     }
 
     /// The bot user.
@@ -245,7 +247,7 @@ impl CatalogService {
         self.set_status(|s| s.running = true);
         let result = self.sync_inner(progress).await;
         if result.is_ok() {
-            if let Some(after) = self.after.get() {
+            if let Some(after) = &self.after {
                 after.after_sync().await;
             }
         }

@@ -377,8 +377,8 @@ pub struct MergeRequest {
     /// Description.
     #[serde(default)]
     pub description: Option<String>,
-    /// `opened`, `closed`, `merged`, `locked`.
-    pub state: String,
+    /// `opened`, `closed`, `merged`, `locked` (the hook models' state: one enum for both).
+    pub state: crate::gitlab::hooks::merge_request::MergeRequestState,
     /// Source branch.
     pub source_branch: String,
     /// Target branch.

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::catalog::CatalogService;
+use crate::engine::actions::ActionError;
+use crate::engine::{ActionRequest, Engine};
 use crate::gitlab::hooks::HookEvent;
 use crate::inbox::DeliveryRecord;
 
@@ -66,23 +68,54 @@ pub trait Handler: Send + Sync + 'static {
         delivery: &DeliveryRecord,
         event: &HookEvent,
     ) -> Result<String, HandlerError>;
+
+    /// Runs one queued action (an inbox entry of kind `action`); the `Ok` text is its outcome.
+    /// Without an engine (no GitLab configured) there is nothing to act with.
+    async fn act(
+        &self,
+        delivery: &DeliveryRecord,
+        request: &ActionRequest,
+    ) -> Result<String, HandlerError> {
+        let _ = delivery;
+        Err(HandlerError::Permanent(format!(
+            "{}: no GitLab configured",
+            request.action.name()
+        )))
+    }
+}
+
+/// An action's failure as a handler error: GitLab's and the store's transient failures are
+/// retried like a delivery's.
+pub fn action_error(e: ActionError) -> HandlerError {
+    match e {
+        ActionError::Store(s) => HandlerError::Transient(s.to_string()),
+        ActionError::Refresh(r) => system::refresh_error(r),
+        ActionError::Exec(x) => remediation::exec_error(x),
+        ActionError::AdvisorySync(a) => match a {
+            crate::engine::advisory_sync::AdvisorySyncError::Recheck(r) => system::refresh_error(r),
+            other => HandlerError::Transient(other.to_string()),
+        },
+        ActionError::Catalog(c) => system::into_handler_error(c),
+    }
 }
 
 /// The bot's reactions: the catalog follows system hooks, the dependency state follows pushes
 /// to default branches; the rest is recorded.
 pub struct Reactor {
     catalog: Arc<CatalogService>,
+    engine: Arc<Engine>,
     scanner: Arc<refresh::Scanner>,
     roles: remediation::RoleCache,
     mr_checks: Option<mrcheck::MrChecker>,
 }
 
 impl Reactor {
-    /// Reactions over the catalog service and the scanner.
-    pub fn new(catalog: Arc<CatalogService>, scanner: Arc<refresh::Scanner>) -> Self {
+    /// Reactions over the catalog service and the engine.
+    pub fn new(catalog: Arc<CatalogService>, engine: Arc<Engine>) -> Self {
         Reactor {
             catalog,
-            scanner,
+            scanner: engine.scanner().clone(),
+            engine,
             roles: remediation::RoleCache::default(),
             mr_checks: None,
         }
@@ -151,6 +184,18 @@ impl Handler for Reactor {
             }
             _ => Ok(summarize(event)),
         }
+    }
+
+    async fn act(
+        &self,
+        _delivery: &DeliveryRecord,
+        request: &ActionRequest,
+    ) -> Result<String, HandlerError> {
+        self.engine
+            .actions()
+            .run(request)
+            .await
+            .map_err(action_error)
     }
 }
 

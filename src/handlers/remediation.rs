@@ -54,7 +54,7 @@ impl RoleCache {
     }
 }
 
-fn exec_error(e: ExecError) -> HandlerError {
+pub(crate) fn exec_error(e: ExecError) -> HandlerError {
     if let ExecError::GitLab(g) = &e {
         return HandlerError::from_gitlab(g);
     }
@@ -90,7 +90,7 @@ pub async fn on_merge_request(
     e: &MergeRequestEvent,
     uuid: Option<&str>,
 ) -> Option<Result<String, HandlerError>> {
-    let executor = scanner.executor()?;
+    let executor = scanner.executor();
     let a = &e.object_attributes;
     let project_id = a
         .target_project_id
@@ -123,86 +123,86 @@ pub async fn on_merge_request(
         .map(|u| u.username.clone())
         .unwrap_or_else(|| "someone".into());
     let gitlab = client(gitlab, uuid);
-    let result = scanner
-        .with_project_lock(project_id, async {
-            // Re-read under the lock: a concurrent reaction may have moved it.
-            let mut r = match executor.table.get(r.id) {
-                Ok(Some(r)) => r,
-                Ok(None) => return Ok("remediation gone".to_string()),
-                Err(e) => return Err(exec_error(e.into())),
-            };
-            if let Err(why) = ownership::event_concerns(&r, project_id, event_mr) {
-                return Ok(format!("{}: {why}; nothing done", r.package));
+    // The delivery runs in its project's lane: nothing else moves this project meanwhile.
+    let result = async {
+        // Re-read: the remediation may have moved since it was looked up.
+        let mut r = match executor.table.get(r.id) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok("remediation gone".to_string()),
+            Err(e) => return Err(exec_error(e.into())),
+        };
+        if let Err(why) = ownership::event_concerns(&r, project_id, event_mr) {
+            return Ok(format!("{}: {why}; nothing done", r.package));
+        }
+        let Some(iid) = r.mr_iid else {
+            return Ok("the remediation has no MR".to_string());
+        };
+        let mr = match gitlab.merge_request(&ProjectRef::Id(project_id), iid).await {
+            Ok(mr) => mr,
+            Err(e) if e.is_not_found() => {
+                return Ok(format!("{} MR !{iid} is gone: nothing done", r.package))
             }
-            let Some(iid) = r.mr_iid else {
-                return Ok("the remediation has no MR".to_string());
-            };
-            let mr = match gitlab.merge_request(&ProjectRef::Id(project_id), iid).await {
-                Ok(mr) => mr,
-                Err(e) if e.is_not_found() => {
-                    return Ok(format!("{} MR !{iid} is gone: nothing done", r.package))
-                }
-                Err(e) => return Err(gitlab_error(e)),
-            };
-            match ownership::confirm(&action, &mr, &r, project_id, bot) {
-                Confirmed::Nothing(why) => Ok(format!("{}: {why}", r.package)),
-                Confirmed::Merged { by } => {
-                    let by = by.unwrap_or_else(|| who.clone());
-                    executor
-                        .merged(&mut r, &by)
-                        .map_err(|e| exec_error(e.into()))?;
-                    Ok(format!("{} MR merged by {by}: merged", r.package))
-                }
-                // A person deleting the bot's branch closes the MR too (GitLab's
-                // MergeRequests::RefreshService, with them as the closer): that is read as a
-                // dismissal of this version, exactly like closing the MR.
-                Confirmed::Closed { by } => {
-                    let (closer, by) = match by {
-                        Some((id, name)) => (Some(id), name),
-                        None => (actor.and_then(|u| u.id), who.clone()),
-                    };
-                    if closer == Some(bot) {
-                        return Ok(format!("{} MR closed by backline", r.package));
-                    }
-                    if r.state == State::Dismissed {
-                        return Ok(format!("{} already dismissed", r.package));
-                    }
-                    executor
-                        .dismissed(&gitlab, &project, &mut r, &by)
-                        .await
-                        .map_err(exec_error)?;
-                    Ok(format!(
-                        "{} MR closed by {by}: dismissed, version ignored",
-                        r.package
-                    ))
-                }
-                Confirmed::Reopened if by_bot || r.state == State::MrOpen => {
-                    Ok(format!("{} MR reopened: already tracked", r.package))
-                }
-                Confirmed::Reopened => {
-                    let Some(default_branch) = project.default_branch.clone() else {
-                        return Ok("no default branch".into());
-                    };
-                    executor
-                        .reopen(
-                            &gitlab,
-                            &project,
-                            &default_branch,
-                            &mut r,
-                            &who,
-                            "the MR was reopened by a person",
-                        )
-                        .await
-                        .map_err(exec_error)?;
-                    Ok(format!(
-                        "{} MR reopened by {who}: {}",
-                        r.package,
-                        r.state.as_str()
-                    ))
-                }
+            Err(e) => return Err(gitlab_error(e)),
+        };
+        match ownership::confirm(&action, &mr, &r, project_id, bot) {
+            Confirmed::Nothing(why) => Ok(format!("{}: {why}", r.package)),
+            Confirmed::Merged { by } => {
+                let by = by.unwrap_or_else(|| who.clone());
+                executor
+                    .merged(&mut r, &by)
+                    .map_err(|e| exec_error(e.into()))?;
+                Ok(format!("{} MR merged by {by}: merged", r.package))
             }
-        })
-        .await;
+            // A person deleting the bot's branch closes the MR too (GitLab's
+            // MergeRequests::RefreshService, with them as the closer): that is read as a
+            // dismissal of this version, exactly like closing the MR.
+            Confirmed::Closed { by } => {
+                let (closer, by) = match by {
+                    Some((id, name)) => (Some(id), name),
+                    None => (actor.and_then(|u| u.id), who.clone()),
+                };
+                if closer == Some(bot) {
+                    return Ok(format!("{} MR closed by backline", r.package));
+                }
+                if r.state == State::Dismissed {
+                    return Ok(format!("{} already dismissed", r.package));
+                }
+                executor
+                    .dismissed(&gitlab, &project, &mut r, &by)
+                    .await
+                    .map_err(exec_error)?;
+                Ok(format!(
+                    "{} MR closed by {by}: dismissed, version ignored",
+                    r.package
+                ))
+            }
+            Confirmed::Reopened if by_bot || r.state == State::MrOpen => {
+                Ok(format!("{} MR reopened: already tracked", r.package))
+            }
+            Confirmed::Reopened => {
+                let Some(default_branch) = project.default_branch.clone() else {
+                    return Ok("no default branch".into());
+                };
+                executor
+                    .reopen(
+                        &gitlab,
+                        &project,
+                        &default_branch,
+                        &mut r,
+                        &who,
+                        "the MR was reopened by a person",
+                    )
+                    .await
+                    .map_err(exec_error)?;
+                Ok(format!(
+                    "{} MR reopened by {who}: {}",
+                    r.package,
+                    r.state.as_str()
+                ))
+            }
+        }
+    }
+    .await;
     Some(result)
 }
 
@@ -217,7 +217,7 @@ pub async fn on_note(
     e: &NoteEvent,
     uuid: Option<&str>,
 ) -> Option<Result<String, HandlerError>> {
-    let executor = scanner.executor()?;
+    let executor = scanner.executor();
     let mr = e.merge_request.as_ref()?;
     let project_id = e.project_id()?;
     let note = &e.object_attributes;
@@ -257,8 +257,7 @@ pub async fn on_note(
     let gitlab = client(gitlab, uuid);
     let p = ProjectRef::Id(project_id);
     let iid = mr.iid;
-    let result = scanner
-        .with_project_lock(project_id, async {
+    let result = async {
             // A replayed delivery (a crash after the reply, before the record): the reply carries
             // a marker naming this note and its commands, so it is never posted twice.
             let marker = reply_marker(note.id, &texts);
@@ -306,7 +305,7 @@ pub async fn on_note(
             award(&gitlab, &p, iid, note.id, "white_check_mark").await?;
             executor.table.set_note_commands(note.id, &texts).map_err(|e| exec_error(e.into()))?;
             Ok(format!("ran {} command(s) from {author}", fresh.len()))
-        })
+        }
         .await;
     Some(result)
 }

@@ -130,7 +130,7 @@ fn describe(r: &Reconciled, path: &str) -> String {
     }
 }
 
-fn into_handler_error(e: CatalogError) -> HandlerError {
+pub(crate) fn into_handler_error(e: CatalogError) -> HandlerError {
     if e.is_transient() {
         HandlerError::Transient(e.to_string())
     } else {

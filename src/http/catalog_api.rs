@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::catalog::CatalogProject;
 use crate::clock::rfc3339;
-use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
+use crate::http::api_base::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
 use crate::http::state::AppState;
 
 /// Mounts the routes (inside the `/api/v1` scope).
@@ -221,19 +221,29 @@ async fn sync_status(
     authorize(&req, &state)?;
     let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
     if let Some(secs) = query.wait_secs {
-        let wait = std::time::Duration::from_secs(secs.min(crate::http::api::MAX_WAIT_IDLE_SECS));
+        let wait =
+            std::time::Duration::from_secs(secs.min(crate::http::api_base::MAX_WAIT_IDLE_SECS));
         let _ = tokio::time::timeout(wait, service.wait_idle()).await;
     }
     Ok(HttpResponse::Ok().json(service.status()))
 }
 
+/// Queues a catalog sync (an action: durable, run by the workers in the instance-wide lane);
+/// 202 with the queued entry's id. A sync already running when it comes up is not repeated.
 async fn start_sync(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state)?;
-    let service = state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
-    let started = service.start_sync().is_some();
+    state.catalog_service.as_ref().ok_or_else(no_gitlab)?;
+    let queued = state
+        .actions
+        .enqueue(crate::engine::ActionRequest {
+            action: crate::engine::Action::SyncCatalog,
+            by: crate::engine::Requester::Api,
+        })
+        .await?;
     Ok(HttpResponse::Accepted().json(json!({
-        "started": started,
-        "status": if started { "sync started" } else { "a sync is already running" },
+        "started": true,
+        "status": "sync queued",
+        "delivery": queued.seq,
     })))
 }
 

@@ -3,6 +3,7 @@
 //! GitLab and never plans: it verifies, records and answers.
 
 pub mod api;
+pub mod api_base;
 pub mod badge;
 pub mod budget;
 pub mod catalog_api;

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::clock::rfc3339;
 use crate::gitlab::{MrIid, ProjectId};
-use crate::http::api::{authorize, ApiError, ApiResult};
+use crate::http::api_base::{authorize, ApiError, ApiResult};
 use crate::http::state::AppState;
 use crate::mrcheck::table::MrCheck;
 

@@ -4,9 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use std::time::Duration;
+
 use crate::clock::{now_ms, rfc3339};
-use crate::http::api::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
+use crate::engine::advisory_sync::AdvisoryStatus;
+use crate::engine::queue::Queued;
+use crate::engine::{Action, ActionRequest, AdvisorySyncSummary, Requester};
+use crate::http::api_base::{authorize, paging, ApiError, ApiResult, ListQuery, Paging};
 use crate::http::state::AppState;
+use crate::inbox::DeliveryState;
 use crate::remediation::model::{Claim, Remediation, State};
 use crate::tracking::SlaPolicy;
 
@@ -150,50 +156,77 @@ async fn get(req: HttpRequest, path: web::Path<String>, state: web::Data<AppStat
 /// The advisory index in use and the last sync from OSV.
 async fn advisories_status(req: HttpRequest, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state)?;
-    let scanner = state
-        .scanner
-        .clone()
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))?;
+    let advisories = advisories(&state)?;
     Ok(HttpResponse::Ok().json(json!({
-        "index": scanner.index_stats(),
-        "last_sync": scanner.last_advisory_sync(),
+        "index": advisories.index_stats(),
+        "last_sync": advisories.last_sync(),
     })))
 }
 
-/// Query of `POST /api/v1/advisories/sync`.
-#[derive(Debug, serde::Deserialize)]
-pub struct SyncAdvisoriesQuery {
+fn advisories(state: &AppState) -> Result<&AdvisoryStatus, ApiError> {
+    state
+        .advisories
+        .as_ref()
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))
+}
+
+/// Query of the action endpoints: `wait=true` answers once the action is over.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct WaitQuery {
     #[serde(default)]
     wait: bool,
 }
 
-/// Syncs the advisories from OSV inside the server (the store is the server's), then rechecks
-/// every project. 202 at once, or with `?wait=true` 200 with the outcome once done.
+/// How long `?wait=true` waits for a queued action before answering 202 anyway.
+const ACTION_WAIT: Duration = Duration::from_secs(crate::http::api_base::MAX_WAIT_IDLE_SECS);
+
+/// 202 with the queued entry (`/api/v1/deliveries/{id}` tells how it went).
+fn queued_json(queued: Queued) -> Value {
+    json!({"status": "queued", "delivery": queued.seq})
+}
+
+/// Waits for a queued action; `Ok(None)` when it is not over in time. An action given up on
+/// (a dead letter) answers 502 with its last error.
+async fn wait_for(state: &AppState, queued: Queued) -> Result<Option<String>, ApiError> {
+    let Some(record) = state.actions.wait(queued, ACTION_WAIT).await? else {
+        return Ok(None);
+    };
+    match record.state {
+        DeliveryState::Done => Ok(Some(record.outcome.unwrap_or_default())),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            record
+                .last_error
+                .unwrap_or_else(|| "the action was given up on".into()),
+        )),
+    }
+}
+
+/// Queues an advisory sync from OSV inside the server (the store is the server's), then a
+/// recheck of every project: 202 with the queued entry, or with `?wait=true` 200 with the
+/// summary once done.
 async fn sync_advisories(
     req: HttpRequest,
-    query: web::Query<SyncAdvisoriesQuery>,
+    query: web::Query<WaitQuery>,
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let scanner = state
-        .scanner
-        .clone()
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))?;
-    let store = state.inbox.store().clone();
-    let options = state.settings.sync_options();
+    advisories(&state)?;
+    let queued = state
+        .actions
+        .enqueue(ActionRequest {
+            action: Action::SyncAdvisories,
+            by: Requester::Api,
+        })
+        .await?;
     if query.wait {
-        let summary = scanner
-            .sync_advisories(&store, &options)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e))?;
-        return Ok(HttpResponse::Ok().json(summary));
-    }
-    tokio::spawn(async move {
-        if let Err(e) = scanner.sync_advisories(&store, &options).await {
-            tracing::warn!(error = %e, "advisory sync failed");
+        if let Some(outcome) = wait_for(&state, queued).await? {
+            let summary: AdvisorySyncSummary = serde_json::from_str(&outcome)
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            return Ok(HttpResponse::Ok().json(summary));
         }
-    });
-    Ok(HttpResponse::Accepted().json(json!({"status": "advisory sync started"})))
+    }
+    Ok(HttpResponse::Accepted().json(queued_json(queued)))
 }
 
 /// Body of `POST /api/v1/remediations/{id}/ignore`.
@@ -203,83 +236,86 @@ pub struct IgnoreBody {
     what: Option<String>,
 }
 
-/// Ignores a remediation (the fix, an advisory or a version), closing its MR when nothing remains
-/// to fix; answers with the outcome and the remediation.
+/// Queues ignoring a remediation (the fix, an advisory or a version; its MR is closed when
+/// nothing remains to fix): 202 with the queued entry, or with `?wait=true` 200 with the
+/// outcome and the remediation once done.
 async fn ignore(
     req: HttpRequest,
     path: web::Path<String>,
+    query: web::Query<WaitQuery>,
     body: Option<web::Json<IgnoreBody>>,
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
     let id = parse_id(&path)?;
     let table = table(&state)?;
-    if table.get(id)?.is_none() {
+    let Some(r) = table.get(id)? else {
         return Err(ApiError::not_found("no such remediation"));
-    }
-    let scanner = state
-        .scanner
-        .clone()
-        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "no GitLab configured"))?;
+    };
     let what = body.and_then(|b| b.into_inner().what);
-    let outcome = scanner
-        .ignore_now(id, "api", what.as_deref())
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()))?;
-    let r = table
-        .get(id)?
-        .ok_or_else(|| ApiError::not_found("no such remediation"))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "result": outcome,
-        "remediation": remediation_json(&r, &state.settings.sla, now_ms()),
-    })))
+    let queued = state
+        .actions
+        .enqueue(ActionRequest {
+            action: Action::Ignore {
+                remediation: id,
+                project: r.project,
+                what,
+            },
+            by: Requester::Api,
+        })
+        .await?;
+    if query.wait {
+        if let Some(outcome) = wait_for(&state, queued).await? {
+            let r = table
+                .get(id)?
+                .ok_or_else(|| ApiError::not_found("no such remediation"))?;
+            return Ok(HttpResponse::Ok().json(json!({
+                "result": outcome,
+                "remediation": remediation_json(&r, &state.settings.sla, now_ms()),
+            })));
+        }
+    }
+    Ok(HttpResponse::Accepted().json(queued_json(queued)))
 }
 
-/// Approves a planned remediation; its MR opens in the background (when the open-MR cap
-/// allows). The answer is 202 with the remediation as stored.
+/// Queues the approval of a planned remediation (recorded, then its MR opened when the
+/// open-MR cap allows, in the project's lane). 202 with the queued entry and the remediation
+/// as stored now.
 async fn approve(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let (r, _) = approve_remediation(&state, parse_id(&path)?, "api", "approved through the API")?;
-    Ok(HttpResponse::Accepted().json(remediation_json(&r, &state.settings.sla, now_ms())))
+    let (r, queued) = approve_remediation(&state, parse_id(&path)?, Requester::Api).await?;
+    let mut body = queued_json(queued);
+    body["remediation"] = remediation_json(&r, &state.settings.sla, now_ms());
+    Ok(HttpResponse::Accepted().json(body))
 }
 
-/// Approves remediation `id` as `by` (recorded in its history with `why`) and starts acting on
-/// its project in the background; the handle tells when that is over (the API does not wait,
-/// the dashboard waits a little). Shared by the API and the dashboard.
-pub(crate) fn approve_remediation(
+/// Queues the approval of remediation `id` as asked by `by`; the queued entry tells when it is
+/// over (the API does not wait, the dashboard waits a little). Shared by the API and the
+/// dashboard.
+pub(crate) async fn approve_remediation(
     state: &AppState,
     id: u64,
-    by: &str,
-    why: &str,
-) -> Result<(Remediation, Option<tokio::task::JoinHandle<()>>), ApiError> {
+    by: Requester,
+) -> Result<(Remediation, Queued), ApiError> {
     let table = table(state)?;
-    let Some(mut r) = table.get(id)? else {
+    let Some(r) = table.get(id)? else {
         return Err(ApiError::not_found("no such remediation"));
     };
-    if r.approved_by.is_none() {
-        r.approved_by = Some(by.to_string());
-        r.history.push(crate::remediation::model::Transition {
-            at_ms: now_ms(),
-            from: Some(r.state),
-            to: r.state,
-            by: by.into(),
-            why: why.into(),
-        });
-        table.put(&r)?;
-    }
-    let acting = state.scanner.clone().map(|scanner| {
-        let project = r.project;
-        tokio::spawn(async move {
-            if let Err(e) = scanner.act_now(project).await {
-                tracing::warn!(project = %project, error = %e, "acting on an approval failed; the next scan retries");
-            }
+    let queued = state
+        .actions
+        .enqueue(ActionRequest {
+            action: Action::Approve {
+                remediation: id,
+                project: r.project,
+            },
+            by,
         })
-    });
-    Ok((r, acting))
+        .await?;
+    Ok((r, queued))
 }
 
 /// `GET /api/v1/summary`: open remediations by severity, SLA breaches, median time to fix over

@@ -44,8 +44,11 @@ pub struct AppState {
     pub outdated: crate::findings::outdated::OutdatedTable,
     /// Remediations, when GitLab is configured.
     pub remediations: Option<crate::remediation::table::Remediations>,
-    /// The scanner (acts on approvals), when GitLab is configured.
-    pub scanner: Option<Arc<crate::handlers::refresh::Scanner>>,
+    /// The advisory index in use and the last advisory sync (read only), when GitLab is
+    /// configured.
+    pub advisories: Option<crate::engine::advisory_sync::AdvisoryStatus>,
+    /// Where approvals, ignores and syncs are queued (the HTTP layer never acts itself).
+    pub actions: crate::engine::queue::ActionQueue,
     /// The last MR check per merge request.
     pub mr_checks: crate::mrcheck::table::MrChecks,
 }

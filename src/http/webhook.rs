@@ -16,7 +16,8 @@ use crate::gitlab::ProjectId;
 use crate::http::budget::Reservation;
 use crate::http::state::AppState;
 use crate::http::verify::{HookScope, Precheck, Verified, VerifyError, VerifyHeaders};
-use crate::inbox::{Enqueued, NewDelivery};
+use crate::inbox::{Enqueued, NewDelivery, VerifiedBy};
+use crate::metrics::{Intake, Rejected};
 
 /// Bodies up to this size are compressed and stored on the server thread.
 const INLINE_ENQUEUE_BYTES: usize = 64 * 1024;
@@ -166,7 +167,7 @@ async fn intake(
     let limit = state.settings.max_body_bytes;
     let declared = header(req.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        state.metrics.rejected("too_large");
+        state.metrics.rejected(Rejected::TooLarge);
         return too_large(limit);
     }
     let headers = req.headers();
@@ -194,10 +195,10 @@ async fn intake(
         Ok(body) => body,
         Err(e) => {
             let (status, label) = match &e {
-                ReadError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-                ReadError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unverified_budget"),
-                ReadError::TimedOut(_) => (StatusCode::REQUEST_TIMEOUT, "read_timeout"),
-                ReadError::Payload(_) => (StatusCode::BAD_REQUEST, "read_error"),
+                ReadError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, Rejected::TooLarge),
+                ReadError::Busy => (StatusCode::SERVICE_UNAVAILABLE, Rejected::UnverifiedBudget),
+                ReadError::TimedOut(_) => (StatusCode::REQUEST_TIMEOUT, Rejected::ReadTimeout),
+                ReadError::Payload(_) => (StatusCode::BAD_REQUEST, Rejected::ReadError),
             };
             state.metrics.rejected(label);
             let mut answer = HttpResponse::build(status);
@@ -234,7 +235,7 @@ async fn intake(
             let kind = classify(header(headers, "x-gitlab-event").unwrap_or(""), &body)
                 .ok()
                 .map(|c| c.kind);
-            state.metrics.delivery(kind, "duplicate");
+            state.metrics.delivery(kind, Intake::Duplicate);
             let mut answer_body = json!({ "status": "duplicate", "delivery": seq });
             if let Some(kind) = kind {
                 answer_body["kind"] = json!(kind.as_str());
@@ -244,7 +245,7 @@ async fn intake(
         Ok(None) => {}
         Err(e) => {
             tracing::error!(error = %e, "could not read the dedupe index");
-            state.metrics.rejected("store_error");
+            state.metrics.rejected(Rejected::StoreError);
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "could not check the delivery; retry later",
@@ -256,14 +257,14 @@ async fn intake(
     let classification = match classify(event_header, &body) {
         Ok(c) => c,
         Err(ClassifyError::NotJson(message)) => {
-            state.metrics.rejected("not_json");
+            state.metrics.rejected(Rejected::NotJson);
             return error(
                 StatusCode::BAD_REQUEST,
                 &format!("body is not a JSON object: {message}"),
             );
         }
         Err(ClassifyError::Unrecognized(reason)) => {
-            state.metrics.delivery(None, "ignored");
+            state.metrics.delivery(None, Intake::Ignored);
             return answer(
                 StatusCode::OK,
                 json!({ "status": "ignored", "reason": reason }),
@@ -277,7 +278,9 @@ async fn intake(
         }
     }
     if let Decision::Ignore(reason) = decide(&classification) {
-        state.metrics.delivery(Some(classification.kind), "ignored");
+        state
+            .metrics
+            .delivery(Some(classification.kind), Intake::Ignored);
         return answer(
             StatusCode::OK,
             json!({ "status": "ignored", "kind": classification.kind.as_str(), "reason": reason }),
@@ -290,9 +293,9 @@ async fn intake(
         project: classification.project,
         event_uuid,
         verified_by: match verified {
-            Verified::Signature => "signature",
-            Verified::Token => "token",
-            Verified::Unverified => "unverified",
+            Verified::Signature => VerifiedBy::Signature,
+            Verified::Token => VerifiedBy::Token,
+            Verified::Unverified => VerifiedBy::Unverified,
         },
         received_at_ms: now_ms(),
     };
@@ -312,7 +315,7 @@ async fn intake(
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "could not store a delivery");
-            state.metrics.rejected("store_error");
+            state.metrics.rejected(Rejected::StoreError);
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "could not store the delivery; retry later",
@@ -321,7 +324,7 @@ async fn intake(
     };
     if let Err(e) = state.inbox.store().durable().await {
         tracing::error!(error = %e, "could not make a delivery durable");
-        state.metrics.rejected("store_error");
+        state.metrics.rejected(Rejected::StoreError);
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "could not store the delivery; retry later",
@@ -338,7 +341,7 @@ async fn intake(
                     "inbox full: deliveries refused with 503 until it drains"
                 );
             }
-            state.metrics.rejected("inbox_full");
+            state.metrics.rejected(Rejected::InboxFull);
             HttpResponse::ServiceUnavailable()
                 .insert_header(("Retry-After", "60"))
                 .json(json!({ "error": "the inbox is full; retry later" }))
@@ -348,7 +351,7 @@ async fn intake(
             state.metrics.set_inbox_depth(state.lanes.depth());
             state
                 .metrics
-                .delivery(Some(classification.kind), "accepted");
+                .delivery(Some(classification.kind), Intake::Accepted);
             answer(
                 StatusCode::ACCEPTED,
                 json!({ "status": "accepted", "delivery": seq, "kind": kind }),
@@ -357,7 +360,7 @@ async fn intake(
         Enqueued::Duplicate { seq } => {
             state
                 .metrics
-                .delivery(Some(classification.kind), "duplicate");
+                .delivery(Some(classification.kind), Intake::Duplicate);
             answer(
                 StatusCode::OK,
                 json!({ "status": "duplicate", "delivery": seq, "kind": kind }),

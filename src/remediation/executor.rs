@@ -20,6 +20,7 @@ use crate::clock::now_ms;
 use crate::ecosystem::Ecosystem;
 use crate::findings::Finding;
 use crate::gitlab::client::ops::MrState;
+use crate::gitlab::hooks::merge_request::MergeRequestState;
 use crate::gitlab::mergeability::{mergeability, rebase_progress, Mergeability, RebaseProgress};
 use crate::gitlab::rest::{
     CommitAction, MergeRequest, MergeRequestUpdate, NewCommit, NewMergeRequest, User,
@@ -425,7 +426,7 @@ impl Executor {
                 if let Some(iid) = r.mr_iid {
                     let p = ProjectRef::Id(project.id);
                     let mr = gitlab.merge_request(&p, iid).await?;
-                    if mr.state == "opened" {
+                    if mr.state == MergeRequestState::Opened {
                         gitlab
                             .create_merge_request_note(&p, iid, &render::obsolete_note(&r, &reason))
                             .await?;
@@ -528,12 +529,18 @@ impl Executor {
         let existing = self
             .own_mrs(gitlab, project, &r.branch, MrState::All)
             .await?;
-        if let Some(mr) = existing.iter().find(|m| m.state == "opened") {
+        if let Some(mr) = existing
+            .iter()
+            .find(|m| m.state == MergeRequestState::Opened)
+        {
             self.adopt(r, mr, "adopted the open MR of this branch", now);
             self.table.put(r)?;
             return Ok(());
         }
-        if let Some(mr) = existing.iter().find(|m| m.state == "merged") {
+        if let Some(mr) = existing
+            .iter()
+            .find(|m| m.state == MergeRequestState::Merged)
+        {
             r.mr_iid = Some(mr.iid);
             r.transition(
                 State::Merged,
@@ -544,7 +551,10 @@ impl Executor {
             self.table.put(r)?;
             return Ok(());
         }
-        if let Some(mr) = existing.iter().find(|m| m.state == "closed") {
+        if let Some(mr) = existing
+            .iter()
+            .find(|m| m.state == MergeRequestState::Closed)
+        {
             // A person closed it before: that version stays ignored.
             r.mr_iid = Some(mr.iid);
             if let Some(t) = &r.target_version {
@@ -829,13 +839,13 @@ impl Executor {
             ..Default::default()
         };
         let mr = gitlab.merge_request(&p, iid).await?;
-        let answer = if mr.state == "opened" {
+        let answer = if mr.state == MergeRequestState::Opened {
             Ok(mr)
         } else {
             gitlab.update_merge_request(&p, iid, &reopen).await
         };
         let refused = match answer {
-            Ok(mr) if mr.state == "opened" => {
+            Ok(mr) if mr.state == MergeRequestState::Opened => {
                 r.mr_url = mr.web_url.clone();
                 r.transition(State::MrOpen, by, why, now_ms());
                 self.table.put(r)?;
@@ -1109,12 +1119,12 @@ impl Executor {
                 }
                 Err(e) => return Err(e.into()),
             };
-            match mr.state.as_str() {
-                "merged" => {
+            match mr.state {
+                MergeRequestState::Merged => {
                     self.merged(&mut r, "gitlab")?;
                     lines.push(format!("{}: MR was merged (missed event)", r.package));
                 }
-                "closed" => {
+                MergeRequestState::Closed => {
                     self.dismissed(&self.gitlab, project, &mut r, "someone")
                         .await?;
                     lines.push(format!(

@@ -8,7 +8,7 @@
 //! ([`MergeRequest::is_bots`]); an event is only a hint, acted on once GitLab's own answer for
 //! that MR confirms it.
 
-use crate::gitlab::hooks::merge_request::MergeRequestAction;
+use crate::gitlab::hooks::merge_request::{MergeRequestAction, MergeRequestState};
 use crate::gitlab::rest::MergeRequest;
 use crate::gitlab::{MrIid, ProjectId, UserId};
 
@@ -85,16 +85,16 @@ pub fn confirm(
         return Confirmed::Nothing(format!("MR !{} is not on the remediation's branch", mr.iid));
     }
     let expected = match action {
-        MergeRequestAction::Merge => "merged",
-        MergeRequestAction::Close => "closed",
-        MergeRequestAction::Reopen => "opened",
+        MergeRequestAction::Merge => MergeRequestState::Merged,
+        MergeRequestAction::Close => MergeRequestState::Closed,
+        MergeRequestAction::Reopen => MergeRequestState::Opened,
         other => return Confirmed::Nothing(format!("{}: nothing to do", other.as_str())),
     };
     if mr.state != expected {
         return Confirmed::Nothing(format!(
             "the event says {} but GitLab says the MR is {}: nothing done",
             action.as_str(),
-            mr.state
+            mr.state.as_str()
         ));
     }
     match action {

@@ -1,6 +1,7 @@
 //! Integration tests: the real actix app, real workers and a real sled store on disk, driven
 //! over loopback HTTP with deliveries built by gitlab-sim exactly as GitLab sends them.
 
+mod actions;
 mod binary;
 mod binary_gitlab;
 mod catalog;

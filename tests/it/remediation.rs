@@ -575,7 +575,7 @@ async fn a_newer_advisory_moves_the_same_mr_to_the_higher_version() {
             .remove(0)
     };
     advisories.push(extra);
-    let scanner = w.app.app.scanner.clone().unwrap();
+    let scanner = w.app.app.engine.clone().unwrap();
     scanner
         .replace_index(backline::advisories::Index::new(advisories))
         .await
@@ -655,12 +655,8 @@ async fn outdated_direct_dependencies_are_shown_and_planned_when_asked() {
         .api_post(&format!("/api/v1/remediations/{}/approve", rem["id"]))
         .await;
     assert_eq!(status, 202);
-    // The approval acts in the background; the project's lock orders it before this rescan.
-    let scanner = app.app.scanner.clone().unwrap();
-    scanner
-        .act_now(backline::gitlab::ProjectId(pid))
-        .await
-        .unwrap();
+    // The approval is a queued action, run by the workers in the project's lane.
+    app.drain().await;
     let mrs = sim.with_world(|w| w.project(pid).unwrap().merge_requests.clone());
     assert_eq!(mrs.len(), 1);
     assert_eq!(mrs[0].title, "Update: bump regex from 1.5.5 to 1.12.3");
@@ -688,7 +684,7 @@ async fn the_api_filters_remediations_and_ignores_one() {
     let id = open["items"][0]["id"].as_u64().unwrap();
     let (status, body) = w
         .app
-        .api_post(&format!("/api/v1/remediations/{id}/ignore"))
+        .api_post(&format!("/api/v1/remediations/{id}/ignore?wait=true"))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["remediation"]["state"], "dismissed");

@@ -99,6 +99,13 @@ pub fn parse(kind: EventKind, body: &[u8]) -> Result<HookEvent, HookParseError> 
         K::UserAddToTeam => E::UserAddToTeam(typed(kind, body)?),
         K::UserRemoveFromTeam => E::UserRemoveFromTeam(typed(kind, body)?),
         K::UserUpdateForTeam => E::UserUpdateForTeam(typed(kind, body)?),
+        K::Action => {
+            return Err(HookParseError {
+                kind,
+                path: ".".to_string(),
+                message: "an action is not a GitLab event".to_string(),
+            })
+        }
     })
 }
 

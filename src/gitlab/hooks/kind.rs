@@ -49,10 +49,13 @@ pub enum EventKind {
     UserRemoveFromTeam,
     /// System hook `user_update_for_team`.
     UserUpdateForTeam,
+    /// Not a GitLab event: an action asked for through the API or the dashboard, queued in the
+    /// inbox beside the deliveries (`crate::engine::action`). Never classified from a webhook.
+    Action,
 }
 
 impl EventKind {
-    /// Every kind, for metrics and tests.
+    /// Every GitLab event kind (not [`EventKind::Action`]), for metrics and tests.
     pub const ALL: [EventKind; 17] = [
         EventKind::Push,
         EventKind::TagPush,
@@ -93,6 +96,7 @@ impl EventKind {
             EventKind::UserAddToTeam => "user_add_to_team",
             EventKind::UserRemoveFromTeam => "user_remove_from_team",
             EventKind::UserUpdateForTeam => "user_update_for_team",
+            EventKind::Action => "action",
         }
     }
 
@@ -105,6 +109,7 @@ impl EventKind {
                 | EventKind::MergeRequest
                 | EventKind::Note
                 | EventKind::Pipeline
+                | EventKind::Action
         )
     }
 }

@@ -22,6 +22,12 @@ macro_rules! string_enum {
             }
         }
 
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
         impl From<String> for $name {
             fn from(s: String) -> Self {
                 match s.as_str() {

@@ -403,16 +403,14 @@ async fn approve(
 ) -> Result<HttpResponse> {
     checked_post(&req, &state, &form)?;
     let id = parse_id(&path)?;
-    let (r, acting) = crate::http::remediation_api::approve_remediation(
+    let (r, queued) = crate::http::remediation_api::approve_remediation(
         &state,
         id,
-        "dashboard",
-        "approved on the dashboard",
-    )?;
-    if let Some(task) = acting {
-        // The task goes on after the timeout: the page then says the MR is on its way.
-        let _ = tokio::time::timeout(APPROVE_WAIT, task).await;
-    }
+        crate::engine::Requester::Dashboard,
+    )
+    .await?;
+    // The action goes on after the timeout: the page then says the MR is on its way.
+    state.actions.wait(queued, APPROVE_WAIT).await?;
     Ok(see_other(&format!(
         "/projects/{}?approved={}#r{}",
         r.project.get(),
