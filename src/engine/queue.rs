@@ -58,7 +58,7 @@ impl ActionQueue {
     pub async fn enqueue(&self, request: ActionRequest) -> Result<Queued, QueueError> {
         let delivery = NewDelivery {
             // Every request is its own entry: a fresh random key, never a duplicate.
-            key: format!("action:{:032x}", rand::thread_rng().gen::<u128>()),
+            key: format!("action:{:032x}", rand::rng().random::<u128>()),
             kind: EventKind::Action,
             project: request.action.project(),
             event_uuid: None,
