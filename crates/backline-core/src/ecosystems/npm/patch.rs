@@ -1,0 +1,987 @@
+//! `package-lock.json` / `npm-shrinkwrap.json` (lockfile v1–v3), and `package.json` when a
+//! direct range excludes the new version.
+//!
+//! Edits are made at the exact byte spans of the values (`version`, `resolved`, `integrity`,
+//! and the entry's `dependencies`/`requires` when the new version declares others), in the
+//! v2/v3 `packages` map and in the v1-style `dependencies` tree (which v2 carries too). Every
+//! copy of the package at the old version moves. Before that:
+//! - each dependency the new version declares must resolve, by node's lookup from the
+//!   package's folder upwards, to a locked copy in its range (optional ones may be absent);
+//! - each locked package that resolves to a moved copy must accept the new version in its
+//!   range (v2/v3 `dependencies`, v1 `requires`, both by node's lookup); when one does not, the
+//!   patch says which parent to upgrade first;
+//! - the project's own ranges (`package.json`, and the lock's root entry) are bumped in their
+//!   style (`^`, `~`, exact) when they exclude it, and only when the top-level copy they resolve
+//!   to is one that moves: manifest and lockfile always agree.
+//!
+//! The `resolved` URL keeps its host (a mirror stays a mirror): only the file name's version
+//! changes.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::deps::{self, ParseError};
+use crate::ecosystems::npm::json::{indent_at, quote, render_object, scan, Node};
+use crate::ecosystems::npm::range::{bumped, satisfies};
+use crate::registry::NpmRelease;
+use crate::remediation::patch::{
+    apply_edits, line_ending, not_fixable, parent_excludes, FileChange, PatchError, PatchRequest,
+};
+
+const ROOT_KINDS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
+
+/// Edits a `package-lock.json` (and `package.json` when needed).
+pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+    let path = req.manifest_path;
+    deps::parse(path, bytes, req.files)?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ParseError::new(path, None, "the file is not valid UTF-8"))?;
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[bom..];
+    let lock: Value = serde_json::from_str(body)
+        .map_err(|e| ParseError::new(path, Some(e.line()), e.to_string()))?;
+    let tree = scan(body).ok_or_else(|| ParseError::new(path, None, "unreadable JSON"))?;
+    let (pkg, from, to) = (req.package, req.from, req.to);
+    let Some(release) = req
+        .facts
+        .npm_release
+        .as_ref()
+        .filter(|r| r.name == pkg && r.version == to)
+    else {
+        return not_fixable(format!(
+            "the npm registry entry of {pkg} {to} was not fetched"
+        ));
+    };
+    let nl = line_ending(body);
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut moved = 0;
+    let mut root_ranges: Vec<(String, String)> = Vec::new();
+    // Whether the copy the project's own ranges resolve to (the top-level one) moves.
+    let top_level_moves = match lock.get("packages").and_then(Value::as_object) {
+        Some(packages) => {
+            packages
+                .get(&format!("node_modules/{pkg}"))
+                .and_then(|e| e.get("version"))
+                .and_then(Value::as_str)
+                == Some(from)
+        }
+        None => {
+            lock.get("dependencies")
+                .and_then(|d| d.get(pkg))
+                .and_then(|e| e.get("version"))
+                .and_then(Value::as_str)
+                == Some(from)
+        }
+    };
+
+    if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
+        let spans = tree.get("packages");
+        let at_old: Vec<&String> = packages
+            .iter()
+            .filter(|(p, e)| {
+                p.contains("node_modules/")
+                    && entry_name(p, e) == Some(pkg)
+                    && e.get("version").and_then(Value::as_str) == Some(from)
+            })
+            .map(|(p, _)| p)
+            .collect();
+        for p in &at_old {
+            check_deps(pkg, to, release, |dep| lookup(packages, p, dep))?;
+        }
+        // Who resolves to the moved copies must accept the new version.
+        for (p, e) in packages {
+            for kind in ["dependencies", "optionalDependencies", "peerDependencies"] {
+                let Some(range) = e.get(kind).and_then(|m| m.get(pkg)).and_then(Value::as_str)
+                else {
+                    continue;
+                };
+                let Some((target, _)) = lookup(packages, p, pkg) else {
+                    continue;
+                };
+                if !at_old.iter().any(|o| **o == target) {
+                    continue;
+                }
+                if !p.contains("node_modules/") {
+                    if kind != "peerDependencies" {
+                        root_ranges.push((p.clone(), range.to_string()));
+                    }
+                    continue;
+                }
+                if satisfies(range, to) != Some(true) {
+                    let who = entry_name(p, e).unwrap_or(p);
+                    let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
+                    return parent_excludes(who, v, pkg, range, to);
+                }
+            }
+        }
+        for p in &at_old {
+            let (Some(entry), Some(node)) = (packages.get(*p), spans.and_then(|s| s.get(p))) else {
+                continue;
+            };
+            edit_entry(
+                body,
+                entry,
+                node,
+                release,
+                from,
+                "dependencies",
+                nl,
+                &mut edits,
+            )?;
+            moved += 1;
+        }
+        // The root entry mirrors package.json; its range is the top-level copy's.
+        if top_level_moves {
+            if let Some(root) = spans.and_then(|s| s.get("")) {
+                root_range_edits(body, root, pkg, to, &mut edits)?;
+            }
+        }
+    }
+    if let (Some(deps_v), Some(deps_n)) = (
+        lock.get("dependencies").and_then(Value::as_object),
+        tree.get("dependencies"),
+    ) {
+        if lock.get("packages").is_none() {
+            check_v1_parents(deps_v, &[], pkg, from, to)?;
+        }
+        let mut found = 0;
+        walk_v1(
+            body,
+            deps_v,
+            deps_n,
+            req,
+            release,
+            nl,
+            &mut edits,
+            &mut found,
+            &[],
+        )?;
+        if lock.get("packages").is_none() {
+            moved += found;
+        }
+    }
+    if moved == 0 {
+        return not_fixable(format!("{path} has no {pkg} {from}"));
+    }
+
+    // package.json beside the lock.
+    let mut changes = Vec::new();
+    let pj_path = sibling(path, "package.json");
+    if let Some(pj_bytes) = (req.files)(&pj_path) {
+        let pj_text = std::str::from_utf8(&pj_bytes)
+            .map_err(|_| ParseError::new(&pj_path, None, "the file is not valid UTF-8"))?;
+        let pj_bom = if pj_text.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
+        if let (Some(pj_tree), true) = (scan(&pj_text[pj_bom..]), top_level_moves) {
+            let mut pj_edits = Vec::new();
+            root_range_edits(&pj_text[pj_bom..], &pj_tree, pkg, to, &mut pj_edits)?;
+            if !pj_edits.is_empty() {
+                let new = apply_edits(&pj_text[pj_bom..], pj_edits);
+                changes.push(FileChange {
+                    path: pj_path,
+                    content: format!("{}{new}", &pj_text[..pj_bom]).into_bytes(),
+                });
+            }
+        }
+    } else {
+        // Without package.json, the lock's own root ranges must already allow it.
+        for (p, range) in root_ranges {
+            if satisfies(&range, to) != Some(true) && bumped(&range, to).is_none() {
+                return not_fixable(format!(
+                    "{} requires {pkg} `{range}`, which excludes {to}",
+                    if p.is_empty() {
+                        "the project"
+                    } else {
+                        p.as_str()
+                    }
+                ));
+            }
+        }
+    }
+    let new_lock = format!("{}{}", &text[..bom], apply_edits(body, edits));
+    changes.insert(
+        0,
+        FileChange {
+            path: path.to_string(),
+            content: new_lock.into_bytes(),
+        },
+    );
+    Ok(changes)
+}
+
+/// Where `pkg` at `version` is installed, as `parent > … > pkg` (the top-level copy is `pkg`):
+/// from the v2/v3 `packages` map, else the v1 `dependencies` tree. Empty when unreadable.
+pub(crate) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let Ok(lock) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
+        for (p, e) in packages {
+            if p.contains("node_modules/")
+                && entry_name(p, e) == Some(pkg)
+                && e.get("version").and_then(Value::as_str) == Some(version)
+            {
+                let chain: Vec<&str> = p
+                    .split("node_modules/")
+                    .map(|s| s.trim_end_matches('/'))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                out.push(chain.join(" > "));
+            }
+        }
+    } else if let Some(deps) = lock.get("dependencies").and_then(Value::as_object) {
+        fn walk(
+            level: &serde_json::Map<String, Value>,
+            chain: &mut Vec<String>,
+            pkg: &str,
+            version: &str,
+            out: &mut Vec<String>,
+        ) {
+            for (name, entry) in level {
+                chain.push(name.clone());
+                if name == pkg && entry.get("version").and_then(Value::as_str) == Some(version) {
+                    out.push(chain.join(" > "));
+                }
+                if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
+                    walk(nested, chain, pkg, version, out);
+                }
+                chain.pop();
+            }
+        }
+        walk(deps, &mut Vec::new(), pkg, version, &mut out);
+    }
+    out.sort();
+    out
+}
+
+fn sibling(path: &str, name: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((d, _)) => format!("{d}/{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// The package name of a `packages` entry.
+fn entry_name<'a>(path: &'a str, entry: &'a Value) -> Option<&'a str> {
+    if let Some(n) = entry.get("name").and_then(Value::as_str) {
+        return Some(n);
+    }
+    let at = path.rfind("node_modules/")?;
+    Some(&path[at + "node_modules/".len()..])
+}
+
+/// Node's lookup of `dep` from the folder `from`: its own `node_modules`, then each enclosing
+/// one up to the root. Gives the path and the version found.
+fn lookup<'a>(
+    packages: &'a serde_json::Map<String, Value>,
+    from: &str,
+    dep: &str,
+) -> Option<(String, Option<&'a str>)> {
+    let mut base = from.to_string();
+    loop {
+        let cand = if base.is_empty() {
+            format!("node_modules/{dep}")
+        } else {
+            format!("{base}/node_modules/{dep}")
+        };
+        if let Some(e) = packages.get(&cand) {
+            return Some((cand, e.get("version").and_then(Value::as_str)));
+        }
+        if base.is_empty() {
+            return None;
+        }
+        base = match base.rfind("node_modules/") {
+            Some(i) => base[..i].trim_end_matches('/').to_string(),
+            None => String::new(),
+        };
+    }
+}
+
+/// Checks each dependency of the new version against what `find` resolves it to.
+fn check_deps<'a>(
+    pkg: &str,
+    to: &str,
+    release: &NpmRelease,
+    find: impl Fn(&str) -> Option<(String, Option<&'a str>)>,
+) -> Result<(), PatchError> {
+    let required = release.dependencies.iter().map(|d| (d, false));
+    let optional = release.optional_dependencies.iter().map(|d| (d, true));
+    for ((dep, range), optional) in required.chain(optional) {
+        match find(dep) {
+            None if optional => {}
+            None => {
+                return not_fixable(format!(
+                    "{pkg} {to} needs `{dep}` {range}, which the lockfile does not have"
+                ))
+            }
+            Some((at, version)) => {
+                let version = version.unwrap_or("");
+                if satisfies(range, version) != Some(true) {
+                    return not_fixable(format!(
+                        "{pkg} {to} needs `{dep}` {range}, the lockfile has {version} at {at}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Edits one lock entry: version, resolved, integrity, and its dependency map (`deps_key`).
+#[allow(clippy::too_many_arguments)]
+fn edit_entry(
+    text: &str,
+    entry: &Value,
+    node: &Node,
+    release: &NpmRelease,
+    from: &str,
+    deps_key: &str,
+    nl: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), PatchError> {
+    let str_span = |k: &str| node.get(k).map(Node::span);
+    if let Some((s, e)) = str_span("version") {
+        edits.push((s, e, quote(&release.version)));
+    }
+    if let (Some((s, e)), Some(old)) = (
+        str_span("resolved"),
+        entry.get("resolved").and_then(Value::as_str),
+    ) {
+        edits.push((s, e, quote(&resolved_url(old, from, release))));
+    }
+    if let Some((s, e)) = str_span("integrity") {
+        edits.push((s, e, quote(&release.integrity)));
+    }
+    let old: BTreeMap<String, String> = entry
+        .get(deps_key)
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if old != release.dependencies {
+        set_map(text, node, deps_key, &release.dependencies, nl, edits)?;
+    }
+    Ok(())
+}
+
+/// Replaces, inserts or removes the string map `key` of an entry object.
+fn set_map(
+    text: &str,
+    node: &Node,
+    key: &str,
+    map: &BTreeMap<String, String>,
+    nl: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), PatchError> {
+    let members = node.members();
+    let at = members.iter().position(|(k, _)| k == key);
+    match (at, map.is_empty()) {
+        (Some(i), false) => {
+            let (s, e) = members[i].1.span();
+            let indent = indent_at(text, s);
+            let step = step_of(text, &members[i].1, indent);
+            edits.push((s, e, render_object(map, indent, step, nl)));
+        }
+        (Some(i), true) if i > 0 => {
+            // Drop `,<newline><indent>"key": {...}` after the previous member.
+            let (_, prev_end) = members[i - 1].1.span();
+            let (_, e) = members[i].1.span();
+            edits.push((prev_end, e, String::new()));
+        }
+        (None, false) => {
+            // After integrity/license (npm's order), else after the last member.
+            let after = ["license", "integrity", "resolved", "version"]
+                .iter()
+                .find_map(|k| members.iter().find(|(m, _)| m == k))
+                .or(members.last());
+            let Some((_, prev)) = after else {
+                return not_fixable("an empty lock entry cannot be given dependencies");
+            };
+            let (ps, pe) = prev.span();
+            let indent = indent_at(text, ps);
+            let step = step_of(text, node, indent_at(text, node.span().0));
+            let obj = render_object(map, indent, step, nl);
+            edits.push((pe, pe, format!(",{nl}{indent}{}: {obj}", quote(key))));
+        }
+        (None, true) => {}
+        (Some(_), true) => {
+            return not_fixable(format!(
+                "the lock entry's `{key}` cannot be removed in place"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The indentation step of an object (its first member's indentation minus the key's).
+fn step_of<'a>(text: &'a str, node: &Node, indent: &str) -> &'a str {
+    if let Some((_, first)) = node.members().first() {
+        let (s, _) = first.span();
+        // The member's key starts on the line of its value.
+        let inner = indent_at(text, s);
+        if inner.len() > indent.len() && inner.starts_with(indent) {
+            return &inner[indent.len()..];
+        }
+    }
+    "  "
+}
+
+/// The old URL with the file name moved to the new version, or the registry's tarball.
+fn resolved_url(old: &str, from: &str, release: &NpmRelease) -> String {
+    let (base, hash) = match old.split_once('#') {
+        Some((b, h)) => (b, Some(h)),
+        None => (old, None),
+    };
+    let suffix = format!("-{from}.tgz");
+    let url = match base.strip_suffix(&suffix) {
+        Some(stem) => format!("{stem}-{}.tgz", release.version),
+        None => release.tarball.clone(),
+    };
+    match (hash, &release.shasum) {
+        (Some(_), Some(sha)) => format!("{url}#{sha}"),
+        _ => url,
+    }
+}
+
+/// Bumps the project's own ranges on `pkg` (package.json, or the lock's root entry) when they
+/// exclude `to`.
+fn root_range_edits(
+    text: &str,
+    root: &Node,
+    pkg: &str,
+    to: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+) -> Result<(), PatchError> {
+    for kind in ROOT_KINDS {
+        let Some(n) = root.get(kind).and_then(|m| m.get(pkg)) else {
+            continue;
+        };
+        let (s, e) = n.span();
+        let Ok(range) = serde_json::from_str::<String>(&text[s..e]) else {
+            continue;
+        };
+        match satisfies(&range, to) {
+            Some(true) => {}
+            Some(false) => match bumped(&range, to) {
+                Some(new) => edits.push((s, e, quote(&new))),
+                None => {
+                    return not_fixable(format!(
+                        "the project requires {pkg} `{range}`, which excludes {to}; edit the range by hand"
+                    ))
+                }
+            },
+            None => {
+                return not_fixable(format!(
+                    "the project requires {pkg} `{range}`, which backline cannot read"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// v1: every entry whose `requires` resolves `pkg` (node's lookup: its own nested
+/// `dependencies`, then each enclosing level up to the top) to a copy at `from` must accept
+/// `to`; the first that does not makes the patch not fixable, naming it.
+fn check_v1_parents(
+    level: &serde_json::Map<String, Value>,
+    ancestors: &[&serde_json::Map<String, Value>],
+    pkg: &str,
+    from: &str,
+    to: &str,
+) -> Result<(), PatchError> {
+    let mut scope = ancestors.to_vec();
+    scope.push(level);
+    for (name, entry) in level {
+        let nested = entry.get("dependencies").and_then(Value::as_object);
+        if let Some(range) = entry
+            .get("requires")
+            .and_then(|r| r.get(pkg))
+            .and_then(Value::as_str)
+        {
+            let resolved = nested
+                .and_then(|n| n.get(pkg))
+                .or_else(|| scope.iter().rev().find_map(|m| m.get(pkg)));
+            let version = resolved
+                .and_then(|e| e.get("version"))
+                .and_then(Value::as_str);
+            if version == Some(from) && satisfies(range, to) != Some(true) {
+                let v = entry.get("version").and_then(Value::as_str).unwrap_or("?");
+                return parent_excludes(name, v, pkg, range, to);
+            }
+        }
+        if let Some(nested) = nested {
+            check_v1_parents(nested, &scope, pkg, from, to)?;
+        }
+    }
+    Ok(())
+}
+
+/// The v1 `dependencies` tree: every `pkg` entry at the old version moves; each one's
+/// requirements are checked by node's lookup through the nesting.
+#[allow(clippy::too_many_arguments)]
+fn walk_v1<'a>(
+    text: &str,
+    level: &'a serde_json::Map<String, Value>,
+    node: &Node,
+    req: &PatchRequest,
+    release: &NpmRelease,
+    nl: &str,
+    edits: &mut Vec<(usize, usize, String)>,
+    found: &mut usize,
+    ancestors: &[&'a serde_json::Map<String, Value>],
+) -> Result<(), PatchError> {
+    let mut scope: Vec<&serde_json::Map<String, Value>> = ancestors.to_vec();
+    scope.push(level);
+    for (name, entry) in level {
+        let Some(n) = node.get(name) else { continue };
+        let nested = entry.get("dependencies").and_then(Value::as_object);
+        if name == req.package && entry.get("version").and_then(Value::as_str) == Some(req.from) {
+            let mut inner = scope.clone();
+            if let Some(nested) = nested {
+                inner.push(nested);
+            }
+            check_deps(req.package, req.to, release, |dep| {
+                inner.iter().rev().find_map(|m| {
+                    m.get(dep).map(|e| {
+                        (
+                            format!("dependencies/{dep}"),
+                            e.get("version").and_then(Value::as_str),
+                        )
+                    })
+                })
+            })?;
+            edit_entry(text, entry, n, release, req.from, "requires", nl, edits)?;
+            *found += 1;
+        }
+        if let (Some(nested), Some(nn)) = (nested, n.get("dependencies")) {
+            walk_v1(text, nested, nn, req, release, nl, edits, found, &scope)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::registry::NpmRelease;
+    use crate::remediation::patch::npm_test_support::{lodash, run_lodash};
+    use crate::remediation::patch::{PatchError, RegistryFacts};
+
+    const V3: &str = r#"{
+  "name": "web",
+  "version": "1.0.0",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "": {
+      "name": "web",
+      "version": "1.0.0",
+      "dependencies": {
+        "lodash": "4.17.20",
+        "express-ish": "^1.0.0"
+      }
+    },
+    "node_modules/express-ish": {
+      "version": "1.0.0",
+      "resolved": "https://registry.npmjs.org/express-ish/-/express-ish-1.0.0.tgz",
+      "integrity": "sha512-AAAA",
+      "dependencies": {
+        "lodash": "^4.17.0"
+      }
+    },
+    "node_modules/lodash": {
+      "version": "4.17.20",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz",
+      "integrity": "sha512-PlhdFcillOINfeV7Ni6oF1TAEayyZBoZ8bcshTHqOYJYlrqzRK5hagpagky5o4HfCzzd1TRkXPMFq6cKk9rGmA==",
+      "license": "MIT"
+    }
+  }
+}
+"#;
+
+    const PJ: &str = "{\n  \"name\": \"web\",\n  \"dependencies\": {\n    \"lodash\": \"4.17.20\",\n    \"express-ish\": \"^1.0.0\"\n  }\n}\n";
+
+    const INTEGRITY: &str = "sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==";
+
+    fn run(
+        lock: &str,
+        pj: Option<&str>,
+        rel: NpmRelease,
+    ) -> Result<Vec<(String, String)>, PatchError> {
+        run_lodash("web/package-lock.json", lock, "web/package.json", pj, rel)
+    }
+
+    #[test]
+    fn v3_entry_root_range_and_package_json() {
+        let out = run(V3, Some(PJ), lodash(&[])).unwrap();
+        let expected_lock = V3
+            .replace("\"lodash\": \"4.17.20\"", "\"lodash\": \"4.17.21\"")
+            .replace("\"version\": \"4.17.20\"", "\"version\": \"4.17.21\"")
+            .replace("lodash-4.17.20.tgz", "lodash-4.17.21.tgz")
+            .replace(
+                "sha512-PlhdFcillOINfeV7Ni6oF1TAEayyZBoZ8bcshTHqOYJYlrqzRK5hagpagky5o4HfCzzd1TRkXPMFq6cKk9rGmA==",
+                INTEGRITY,
+            );
+        assert_eq!(out[0], ("web/package-lock.json".to_string(), expected_lock));
+        assert_eq!(
+            out[1],
+            (
+                "web/package.json".to_string(),
+                PJ.replace("4.17.20", "4.17.21")
+            )
+        );
+    }
+
+    #[test]
+    fn caret_range_stays_and_new_dependencies_are_checked() {
+        let lock = V3.replace("\"lodash\": \"4.17.20\",", "\"lodash\": \"^4.17.20\",");
+        let pj = PJ.replace("\"lodash\": \"4.17.20\"", "\"lodash\": \"^4.17.20\"");
+        let out = run(&lock, Some(&pj), lodash(&[])).unwrap();
+        assert_eq!(out.len(), 1, "the caret range allows 4.17.21");
+        let e = run(&lock, Some(&pj), lodash(&[("express-ish", "^2.0.0")])).unwrap_err();
+        assert_eq!(
+            e,
+            PatchError::NotFixable {
+                reason: "lodash 4.17.21 needs `express-ish` ^2.0.0, the lockfile has 1.0.0 at node_modules/express-ish".into()
+            }
+        );
+        let e = run(&lock, Some(&pj), lodash(&[("left-pad", "^1")])).unwrap_err();
+        assert!(
+            e.to_string().contains("which the lockfile does not have"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_parent_range_excluding_the_version_is_reported() {
+        let lock = V3.replace(
+            "\"lodash\": \"^4.17.0\"",
+            "\"lodash\": \"~4.17.0 <4.17.21\"",
+        );
+        let e = run(&lock, Some(PJ), lodash(&[])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not fixable by an edit: express-ish 1.0.0 requires lodash `~4.17.0 <4.17.21`, which excludes 4.17.21; upgrade express-ish first"
+        );
+    }
+
+    #[test]
+    fn no_panic_on_damaged_input() {
+        let facts = RegistryFacts {
+            npm_release: Some(lodash(&[("express-ish", "^1")])),
+            ..Default::default()
+        };
+        crate::remediation::patch::assert_no_panic(
+            "package-lock.json",
+            V3,
+            "lodash",
+            "4.17.20",
+            "4.17.21",
+            &facts,
+        );
+    }
+
+    const V1: &str = r#"{
+  "name": "old",
+  "version": "1.0.0",
+  "lockfileVersion": 1,
+  "requires": true,
+  "dependencies": {
+    "lodash": {
+      "version": "4.17.20",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz",
+      "integrity": "sha512-old"
+    },
+    "tool": {
+      "version": "2.0.0",
+      "requires": {
+        "lodash": "^4.0.0"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "4.17.20",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.20.tgz",
+          "integrity": "sha512-old"
+        }
+      }
+    }
+  }
+}
+"#;
+
+    #[test]
+    fn v1_every_copy_moves() {
+        let out = run(V1, None, lodash(&[])).unwrap();
+        assert_eq!(
+            out[0].1,
+            V1.replace("4.17.20", "4.17.21")
+                .replace("sha512-old", INTEGRITY)
+        );
+    }
+
+    /// The shape of the issue's real project: lodash at 2.4.2 (under a parent requiring
+    /// `~2.4.1`), 4.13.1 and 4.17.11 (top level, pinned by package.json).
+    const V1_MIXED: &str = r#"{
+  "name": "old",
+  "version": "1.0.0",
+  "lockfileVersion": 1,
+  "requires": true,
+  "dependencies": {
+    "lodash": {
+      "version": "4.17.11",
+      "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.17.11.tgz",
+      "integrity": "sha512-top"
+    },
+    "legacy": {
+      "version": "1.0.0",
+      "requires": {
+        "lodash": "~2.4.1"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "2.4.2",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-2.4.2.tgz",
+          "integrity": "sha512-old"
+        }
+      }
+    },
+    "modern": {
+      "version": "3.0.0",
+      "requires": {
+        "lodash": "^4.13.0"
+      },
+      "dependencies": {
+        "lodash": {
+          "version": "4.13.1",
+          "resolved": "https://registry.npmjs.org/lodash/-/lodash-4.13.1.tgz",
+          "integrity": "sha512-mid"
+        }
+      }
+    }
+  }
+}
+"#;
+
+    const PJ_MIXED: &str = "{\n  \"name\": \"old\",\n  \"dependencies\": {\n    \"lodash\": \"4.17.11\",\n    \"legacy\": \"1.0.0\",\n    \"modern\": \"3.0.0\"\n  }\n}\n";
+
+    fn run_from(
+        lock: &str,
+        pj: Option<&str>,
+        from: &str,
+    ) -> Result<Vec<(String, String)>, PatchError> {
+        crate::remediation::patch::npm_test_support::run_lodash_from(
+            "web/package-lock.json",
+            lock,
+            "web/package.json",
+            pj,
+            lodash(&[]),
+            from,
+        )
+    }
+
+    #[test]
+    fn v1_a_parent_range_excluding_the_fix_is_reported() {
+        let e = run_from(V1_MIXED, Some(PJ_MIXED), "2.4.2").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not fixable by an edit: legacy 1.0.0 requires lodash `~2.4.1`, which excludes 4.17.21; upgrade legacy first"
+        );
+    }
+
+    #[test]
+    fn v1_a_nested_copy_moves_without_touching_the_top_level_pin() {
+        // modern's `^4.13.0` accepts 4.17.21; the top-level copy (4.17.11) and package.json's
+        // pin stay as they are: manifest and lockfile agree.
+        let out = run_from(V1_MIXED, Some(PJ_MIXED), "4.13.1").unwrap();
+        assert_eq!(out.len(), 1, "package.json is not touched: {out:?}");
+        assert_eq!(
+            out[0].1,
+            V1_MIXED
+                .replace("lodash-4.13.1.tgz", "lodash-4.17.21.tgz")
+                .replace("\"version\": \"4.13.1\"", "\"version\": \"4.17.21\"")
+                .replace("sha512-mid", INTEGRITY)
+        );
+        // Moving the top-level copy bumps the pin with it.
+        let out = run_from(V1_MIXED, Some(PJ_MIXED), "4.17.11").unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out[0].1.contains("lodash-4.17.21.tgz"));
+        assert!(out[1].1.contains("\"lodash\": \"4.17.21\""), "{}", out[1].1);
+    }
+
+    #[test]
+    fn dependencies_are_added_and_removed() {
+        let out = run(V3, Some(PJ), lodash(&[("express-ish", "^1.0.0")])).unwrap();
+        assert!(out[0].1.contains("      \"license\": \"MIT\",\n      \"dependencies\": {\n        \"express-ish\": \"^1.0.0\"\n      }\n    }\n"), "{}", out[0].1);
+        let with = out[0].1.replace("4.17.21", "4.17.20");
+        let back = run(&with, Some(PJ), lodash(&[])).unwrap();
+        assert!(
+            back[0].1.contains("      \"license\": \"MIT\"\n    }\n"),
+            "{}",
+            back[0].1
+        );
+        let v1 = run(V1, None, lodash(&[("tool", "^2")])).unwrap();
+        assert!(v1[0].1.contains("      \"integrity\": \"sha512-v2kDEe57lecTulaDIuNTPy3Ry4gLGJ6Z1O3vE1krgXZNrsQ+LFTGHVxVjcXPs17LhbZVGedAJv8XZ1tvj5FvSg==\",\n      \"requires\": {\n        \"tool\": \"^2\"\n      }\n    },"), "{}", v1[0].1);
+    }
+
+    #[test]
+    fn changed_dependency_lists_are_rewritten() {
+        let lock = V3.replace(
+            "      \"integrity\": \"sha512-AAAA\",\n      \"dependencies\": {\n        \"lodash\": \"^4.17.0\"\n      }\n    },\n    \"node_modules/lodash\": {\n      \"version\": \"4.17.20\",",
+            "      \"integrity\": \"sha512-AAAA\",\n      \"dependencies\": {\n        \"lodash\": \"^4.17.0\"\n      }\n    },\n    \"node_modules/lodash\": {\n      \"version\": \"4.17.20\",\n      \"dependencies\": {\n        \"gone\": \"^1\"\n      },",
+        );
+        let out = run(&lock, Some(PJ), lodash(&[("express-ish", "^1.0.0")])).unwrap();
+        assert!(out[0].1.contains("      \"version\": \"4.17.21\",\n      \"dependencies\": {\n        \"express-ish\": \"^1.0.0\"\n      },"), "{}", out[0].1);
+    }
+
+    /// Issue 13: three installed copies (lodash 2.4.2 under `legacy` requiring `~2.4.1`, 4.13.1
+    /// under `modern` requiring `^4.13.0`, 4.17.11 at the top, pinned by package.json): one
+    /// patch moves the two that every range allows, bumps the pin with the top-level copy, and
+    /// leaves 2.4.2 with the parent it needs.
+    #[test]
+    fn v1_three_copies_move_where_every_parent_allows_and_the_rest_is_left() {
+        use crate::remediation::patch::{npm_test_support::run_lodash_copies, PlacedCopy};
+        let out = run_lodash_copies(
+            "web/package-lock.json",
+            V1_MIXED,
+            "web/package.json",
+            Some(PJ_MIXED),
+            &["4.17.11", "2.4.2", "4.13.1"],
+        )
+        .unwrap();
+        assert_eq!(
+            out.moved,
+            vec![
+                PlacedCopy {
+                    version: "4.17.11".into(),
+                    paths: vec!["lodash".into()]
+                },
+                PlacedCopy {
+                    version: "4.13.1".into(),
+                    paths: vec!["modern > lodash".into()]
+                },
+            ]
+        );
+        assert_eq!(out.left.len(), 1, "{:?}", out.left);
+        assert_eq!(
+            out.left[0].0,
+            PlacedCopy {
+                version: "2.4.2".into(),
+                paths: vec!["legacy > lodash".into()]
+            }
+        );
+        assert_eq!(
+            out.left[0].1,
+            "needs legacy to allow lodash >= 4.17.21 (legacy 1.0.0 requires lodash `~2.4.1`, which excludes 4.17.21; upgrade legacy first)"
+        );
+        let lock = std::str::from_utf8(&out.changes[0].content).unwrap();
+        assert_eq!(
+            lock,
+            V1_MIXED
+                .replace("lodash-4.13.1.tgz", "lodash-4.17.21.tgz")
+                .replace("lodash-4.17.11.tgz", "lodash-4.17.21.tgz")
+                .replace("\"version\": \"4.13.1\"", "\"version\": \"4.17.21\"")
+                .replace("\"version\": \"4.17.11\"", "\"version\": \"4.17.21\"")
+                .replace("sha512-mid", INTEGRITY)
+                .replace("sha512-top", INTEGRITY)
+        );
+        assert!(lock.contains("lodash-2.4.2.tgz"), "the excluded copy stays");
+        assert_eq!(out.changes[1].path, "web/package.json");
+        assert_eq!(
+            std::str::from_utf8(&out.changes[1].content).unwrap(),
+            PJ_MIXED.replace("\"lodash\": \"4.17.11\"", "\"lodash\": \"4.17.21\"")
+        );
+        // Every range in the patched tree holds: each parent's and the manifest's.
+        let tree: serde_json::Value = serde_json::from_str(lock).unwrap();
+        let deps = &tree["dependencies"];
+        for (parent, range) in [("legacy", "~2.4.1"), ("modern", "^4.13.0")] {
+            let installed = deps[parent]["dependencies"]["lodash"]["version"]
+                .as_str()
+                .unwrap();
+            assert_eq!(
+                super::satisfies(range, installed),
+                Some(true),
+                "{parent} {range} {installed}"
+            );
+        }
+        // When no copy can move, the first refusal is the answer.
+        let e = run_lodash_copies(
+            "web/package-lock.json",
+            V1_MIXED,
+            "web/package.json",
+            Some(PJ_MIXED),
+            &["2.4.2"],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, PatchError::ParentExcludes { ref parent, .. } if parent == "legacy"),
+            "{e:?}"
+        );
+    }
+
+    /// The same tree as a lockfile v3: the `packages` map gives the paths.
+    #[test]
+    fn v3_three_copies_move_where_every_parent_allows() {
+        use crate::remediation::patch::npm_test_support::run_lodash_copies;
+        let entry = |path: &str, version: &str, extra: &str| {
+            format!(
+                "    \"{path}\": {{\n      \"version\": \"{version}\",\n      \"resolved\": \"https://registry.npmjs.org/lodash/-/lodash-{version}.tgz\",\n      \"integrity\": \"sha512-{version}\"{extra}\n    }}"
+            )
+        };
+        let parent = |name: &str, range: &str| {
+            format!(
+                "    \"node_modules/{name}\": {{\n      \"version\": \"1.0.0\",\n      \"resolved\": \"https://registry.npmjs.org/{name}/-/{name}-1.0.0.tgz\",\n      \"integrity\": \"sha512-{name}\",\n      \"dependencies\": {{\n        \"lodash\": \"{range}\"\n      }}\n    }}"
+            )
+        };
+        let lock = format!(
+            "{{\n  \"name\": \"old\",\n  \"version\": \"1.0.0\",\n  \"lockfileVersion\": 3,\n  \"requires\": true,\n  \"packages\": {{\n    \"\": {{\n      \"name\": \"old\",\n      \"version\": \"1.0.0\",\n      \"dependencies\": {{\n        \"legacy\": \"1.0.0\",\n        \"lodash\": \"4.17.11\",\n        \"modern\": \"1.0.0\"\n      }}\n    }},\n{},\n{},\n{},\n{},\n{}\n  }}\n}}\n",
+            parent("legacy", "~2.4.1"),
+            entry("node_modules/legacy/node_modules/lodash", "2.4.2", ""),
+            entry("node_modules/lodash", "4.17.11", ""),
+            parent("modern", "^4.13.0"),
+            entry("node_modules/modern/node_modules/lodash", "4.13.1", ""),
+        );
+        let pj = "{\n  \"name\": \"old\",\n  \"dependencies\": {\n    \"legacy\": \"1.0.0\",\n    \"lodash\": \"4.17.11\",\n    \"modern\": \"1.0.0\"\n  }\n}\n";
+        let out = run_lodash_copies(
+            "package-lock.json",
+            &lock,
+            "package.json",
+            Some(pj),
+            &["2.4.2", "4.13.1", "4.17.11"],
+        )
+        .unwrap();
+        let moved: Vec<(&str, &[String])> = out
+            .moved
+            .iter()
+            .map(|c| (c.version.as_str(), c.paths.as_slice()))
+            .collect();
+        assert_eq!(
+            moved,
+            vec![
+                ("4.13.1", &["modern > lodash".to_string()][..]),
+                ("4.17.11", &["lodash".to_string()][..]),
+            ]
+        );
+        assert_eq!(out.left[0].0.paths, vec!["legacy > lodash".to_string()]);
+        assert!(out.left[0]
+            .1
+            .starts_with("needs legacy to allow lodash >= 4.17.21"));
+        let new: serde_json::Value = serde_json::from_slice(&out.changes[0].content).unwrap();
+        let v = |p: &str| new["packages"][p]["version"].as_str().unwrap().to_string();
+        assert_eq!(v("node_modules/legacy/node_modules/lodash"), "2.4.2");
+        assert_eq!(v("node_modules/modern/node_modules/lodash"), "4.17.21");
+        assert_eq!(v("node_modules/lodash"), "4.17.21");
+        assert_eq!(new["packages"][""]["dependencies"]["lodash"], "4.17.21");
+        assert!(std::str::from_utf8(&out.changes[1].content)
+            .unwrap()
+            .contains("\"lodash\": \"4.17.21\""));
+    }
+}

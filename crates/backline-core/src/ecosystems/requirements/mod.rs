@@ -1,0 +1,6 @@
+//! pip: `requirements*.txt` and their includes.
+//!
+//! `read` turns the file into dependencies; `patch` moves one package to another version, keeping every other byte.
+
+pub mod patch;
+pub mod read;
