@@ -17,29 +17,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
-
-use crate::deps::text::{self, from_toml};
-use crate::deps::{dedupe, Dependency, ParseError, Source};
+use super::{lock, manifest};
+use crate::deps::text;
+use crate::deps::{dedupe, Dependency, ParseError};
 use crate::ecosystem::Ecosystem;
-
-#[derive(Deserialize)]
-struct Lock {
-    version: Option<toml::Value>,
-    #[serde(default)]
-    package: Vec<Package>,
-    /// Format v1 (very old): the root package in its own table.
-    root: Option<Package>,
-}
-
-#[derive(Deserialize)]
-struct Package {
-    name: String,
-    version: String,
-    source: Option<String>,
-    #[serde(default)]
-    dependencies: Vec<String>,
-}
 
 /// Parses a `Cargo.lock`; `manifest` is the sibling `Cargo.toml` when there is one, and
 /// `lookup` gives workspace members' manifests by root-relative path.
@@ -49,28 +30,7 @@ pub fn parse(
     manifest: Option<&[u8]>,
     lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<Vec<Dependency>, ParseError> {
-    let text = text::utf8(file, bytes)?;
-    let lock: Lock = from_toml(file, text)?;
-    if let Some(v) = &lock.version {
-        match v.as_integer() {
-            Some(1..=4) => {}
-            _ => {
-                let line = text
-                    .lines()
-                    .position(|l| l.trim_start().starts_with("version"))
-                    .map(|i| i + 1);
-                return Err(ParseError::new(
-                    file,
-                    line,
-                    format!("unsupported Cargo.lock version {v}"),
-                ));
-            }
-        }
-    }
-    let mut packages = lock.package;
-    if let Some(root) = lock.root {
-        packages.insert(0, root);
-    }
+    let packages = lock::read(file, bytes)?.packages();
 
     // Dependency names of the local packages (with the versions they pin, when the lock
     // disambiguates), and the first parent of every name and of every name+version.
@@ -79,9 +39,8 @@ pub fn parse(
     let mut parent_of: HashMap<(String, Option<String>), String> = HashMap::new();
     for p in &packages {
         for d in &p.dependencies {
-            let mut parts = d.split_whitespace();
-            let name = parts.next().unwrap_or(d).to_string();
-            let version = parts.next().map(str::to_string);
+            let (name, version, _) = lock::split_ref(d);
+            let (name, version) = (name.to_string(), version.map(str::to_string));
             if p.source.is_none() {
                 local_deps.insert(name.clone());
                 if let Some(v) = &version {
@@ -131,7 +90,7 @@ pub fn parse(
                         .or_else(|| parent_of.get(&(p.name.clone(), None)))
                         .cloned()
                 };
-                let source = source_of(p.source.as_deref().unwrap_or_default());
+                let source = lock::source_of(p.source.as_deref().unwrap_or_default());
                 Dependency::new(Ecosystem::CratesIo, p.name, Some(p.version), is_direct)
                     .with_parent(parent)
                     .with_source(source)
@@ -140,94 +99,42 @@ pub fn parse(
     ))
 }
 
-/// Where a lockfile `source` points: crates.io, git, or another registry.
-fn source_of(source: &str) -> Source {
-    const CRATES_IO: [&str; 2] = [
-        "registry+https://github.com/rust-lang/crates.io-index",
-        "sparse+https://index.crates.io/",
-    ];
-    if CRATES_IO.contains(&source) {
-        Source::Registry
-    } else if source.starts_with("git+") {
-        Source::Git
-    } else if source.starts_with("path+") {
-        Source::Path
-    } else {
-        Source::AlternativeRegistry
-    }
-}
-
 /// The package names a `Cargo.toml` (and the members it lists) depends on, and whether every
 /// member could be read. `None` when the manifest itself cannot be parsed.
 fn manifest_direct(
     lock_path: &str,
-    manifest: &[u8],
+    manifest_bytes: &[u8],
     lookup: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Option<(HashSet<String>, bool)> {
     let manifest_path = text::sibling(lock_path, "Cargo.toml");
-    let root = match text::companion_text(manifest).map(toml::from_str::<toml::Table>) {
-        Some(Ok(t)) => t,
-        _ => {
-            tracing::warn!(file = %manifest_path, "Cargo.toml could not be parsed; directness from Cargo.lock alone");
-            return None;
-        }
+    let Some(mut root) = text::companion_text(manifest_bytes).and_then(|s| manifest::parse(s).ok())
+    else {
+        tracing::warn!(file = %manifest_path, "Cargo.toml could not be parsed; directness from Cargo.lock alone");
+        return None;
     };
     let mut names = HashSet::new();
-    collect_manifest_deps(&root, &mut names);
-    let mut complete = true;
-    if let Some(ws) = root.get("workspace").and_then(|w| w.as_table()) {
-        if let Some(t) = ws.get("dependencies").and_then(|d| d.as_table()) {
-            collect_table(t, &mut names);
-        }
-        let members = ws
-            .get("members")
-            .and_then(|m| m.as_array())
-            .cloned()
-            .unwrap_or_default();
-        let dir = text::dir_of(lock_path);
-        for m in members.iter().filter_map(|m| m.as_str()) {
-            if m.contains(['*', '?', '[']) {
-                complete = false;
-                continue;
-            }
-            let member = text::join(dir, m).and_then(|d| text::join(&d, "Cargo.toml"));
-            let parsed = member
-                .and_then(|p| lookup(&p))
-                .and_then(|b| text::companion_text(&b).map(str::to_string))
-                .and_then(|s| toml::from_str::<toml::Table>(&s).ok());
-            match parsed {
-                Some(t) => collect_manifest_deps(&t, &mut names),
-                None => complete = false,
-            }
+    collect_names(&mut root, &mut names);
+    let (members, mut complete) = manifest::member_manifests(lock_path, &root);
+    for member in members {
+        let parsed = lookup(&member)
+            .and_then(|b| text::companion_text(&b).and_then(|s| manifest::parse(s).ok()));
+        match parsed {
+            Some(mut doc) => collect_names(&mut doc, &mut names),
+            None => complete = false,
         }
     }
     Some((names, complete))
 }
 
-/// Adds the names in a manifest's dependency tables, including `[target.*.…]`.
-fn collect_manifest_deps(manifest: &toml::Table, names: &mut HashSet<String>) {
-    const TABLES: [&str; 3] = ["dependencies", "dev-dependencies", "build-dependencies"];
-    for key in TABLES {
-        if let Some(t) = manifest.get(key).and_then(|t| t.as_table()) {
-            collect_table(t, names);
-        }
-    }
-    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
-        for target in targets.values().filter_map(|t| t.as_table()) {
-            for key in TABLES {
-                if let Some(t) = target.get(key).and_then(|t| t.as_table()) {
-                    collect_table(t, names);
-                }
-            }
-        }
-    }
-}
-
-/// Adds a dependency table's package names (`package = "real"` renames honoured).
-fn collect_table(table: &toml::Table, names: &mut HashSet<String>) {
-    for (key, value) in table {
-        let real = value.get("package").and_then(|p| p.as_str()).unwrap_or(key);
-        names.insert(real.to_string());
+/// Adds the crate names in a manifest's dependency tables.
+fn collect_names(doc: &mut toml_edit::DocumentMut, names: &mut HashSet<String>) {
+    let visited = manifest::for_each_dependency_table::<std::convert::Infallible>(doc, &mut |t| {
+        names.extend(t.iter().map(|(k, v)| manifest::real_name(k, v)));
+        Ok(())
+    });
+    match visited {
+        Ok(()) => {}
+        Err(never) => match never {},
     }
 }
 
