@@ -17,19 +17,18 @@
 //! The `resolved` URL keeps its host (a mirror stays a mirror): only the file name's version
 //! changes.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
+use super::edit::{edit_entry, root_range_edits};
+use super::json::scan;
+use super::lock as npm_lock;
+use super::range::{bumped, satisfies};
+use super::v1::{check_v1_parents, walk_v1};
 use crate::deps::{self, ParseError};
-use crate::ecosystems::npm::json::{indent_at, quote, render_object, scan, Node};
-use crate::ecosystems::npm::range::{bumped, satisfies};
 use crate::registry::NpmRelease;
 use crate::remediation::patch::{
     apply_edits, line_ending, not_fixable, parent_excludes, FileChange, PatchError, PatchRequest,
 };
-
-const ROOT_KINDS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
 
 /// Edits a `package-lock.json` (and `package.json` when needed).
 pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
@@ -58,36 +57,26 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     let mut moved = 0;
     let mut root_ranges: Vec<(String, String)> = Vec::new();
     // Whether the copy the project's own ranges resolve to (the top-level one) moves.
-    let top_level_moves = match lock.get("packages").and_then(Value::as_object) {
+    let top_level_moves = match npm_lock::packages(&lock) {
         Some(packages) => {
             packages
                 .get(&format!("node_modules/{pkg}"))
-                .and_then(|e| e.get("version"))
-                .and_then(Value::as_str)
+                .and_then(npm_lock::version)
                 == Some(from)
         }
         None => {
-            lock.get("dependencies")
+            npm_lock::tree(&lock)
                 .and_then(|d| d.get(pkg))
-                .and_then(|e| e.get("version"))
-                .and_then(Value::as_str)
+                .and_then(npm_lock::version)
                 == Some(from)
         }
     };
 
-    if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
+    if let Some(packages) = npm_lock::packages(&lock) {
         let spans = tree.get("packages");
-        let at_old: Vec<&String> = packages
-            .iter()
-            .filter(|(p, e)| {
-                p.contains("node_modules/")
-                    && entry_name(p, e) == Some(pkg)
-                    && e.get("version").and_then(Value::as_str) == Some(from)
-            })
-            .map(|(p, _)| p)
-            .collect();
+        let at_old = npm_lock::copies(packages, pkg, from);
         for p in &at_old {
-            check_deps(pkg, to, release, |dep| lookup(packages, p, dep))?;
+            check_deps(pkg, to, release, |dep| npm_lock::lookup(packages, p, dep))?;
         }
         // Who resolves to the moved copies must accept the new version.
         for (p, e) in packages {
@@ -96,20 +85,20 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                 else {
                     continue;
                 };
-                let Some((target, _)) = lookup(packages, p, pkg) else {
+                let Some((target, _)) = npm_lock::lookup(packages, p, pkg) else {
                     continue;
                 };
                 if !at_old.iter().any(|o| **o == target) {
                     continue;
                 }
-                if !p.contains("node_modules/") {
+                if !npm_lock::is_installed(p) {
                     if kind != "peerDependencies" {
                         root_ranges.push((p.clone(), range.to_string()));
                     }
                     continue;
                 }
                 if satisfies(range, to) != Some(true) {
-                    let who = entry_name(p, e).unwrap_or(p);
+                    let who = npm_lock::package_name(p, e).unwrap_or(p);
                     let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
                     return parent_excludes(who, v, pkg, range, to);
                 }
@@ -138,10 +127,7 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
             }
         }
     }
-    if let (Some(deps_v), Some(deps_n)) = (
-        lock.get("dependencies").and_then(Value::as_object),
-        tree.get("dependencies"),
-    ) {
+    if let (Some(deps_v), Some(deps_n)) = (npm_lock::tree(&lock), tree.get("dependencies")) {
         if lock.get("packages").is_none() {
             check_v1_parents(deps_v, &[], pkg, from, to)?;
         }
@@ -221,40 +207,20 @@ pub(crate) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> 
         return Vec::new();
     };
     let mut out = Vec::new();
-    if let Some(packages) = lock.get("packages").and_then(Value::as_object) {
-        for (p, e) in packages {
-            if p.contains("node_modules/")
-                && entry_name(p, e) == Some(pkg)
-                && e.get("version").and_then(Value::as_str) == Some(version)
-            {
-                let chain: Vec<&str> = p
-                    .split("node_modules/")
-                    .map(|s| s.trim_end_matches('/'))
-                    .filter(|s| !s.is_empty())
-                    .collect();
+    if let Some(packages) = npm_lock::packages(&lock) {
+        out.extend(
+            npm_lock::copies(packages, pkg, version)
+                .into_iter()
+                .map(|p| npm_lock::chain(p)),
+        );
+    } else if let Some(deps) = npm_lock::tree(&lock) {
+        npm_lock::walk_tree(deps, &mut |chain, name, entry| {
+            if name == pkg && npm_lock::version(entry) == Some(version) {
+                let mut chain = chain.to_vec();
+                chain.push(name);
                 out.push(chain.join(" > "));
             }
-        }
-    } else if let Some(deps) = lock.get("dependencies").and_then(Value::as_object) {
-        fn walk(
-            level: &serde_json::Map<String, Value>,
-            chain: &mut Vec<String>,
-            pkg: &str,
-            version: &str,
-            out: &mut Vec<String>,
-        ) {
-            for (name, entry) in level {
-                chain.push(name.clone());
-                if name == pkg && entry.get("version").and_then(Value::as_str) == Some(version) {
-                    out.push(chain.join(" > "));
-                }
-                if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
-                    walk(nested, chain, pkg, version, out);
-                }
-                chain.pop();
-            }
-        }
-        walk(deps, &mut Vec::new(), pkg, version, &mut out);
+        });
     }
     out.sort();
     out
@@ -267,44 +233,8 @@ fn sibling(path: &str, name: &str) -> String {
     }
 }
 
-/// The package name of a `packages` entry.
-fn entry_name<'a>(path: &'a str, entry: &'a Value) -> Option<&'a str> {
-    if let Some(n) = entry.get("name").and_then(Value::as_str) {
-        return Some(n);
-    }
-    let at = path.rfind("node_modules/")?;
-    Some(&path[at + "node_modules/".len()..])
-}
-
-/// Node's lookup of `dep` from the folder `from`: its own `node_modules`, then each enclosing
-/// one up to the root. Gives the path and the version found.
-fn lookup<'a>(
-    packages: &'a serde_json::Map<String, Value>,
-    from: &str,
-    dep: &str,
-) -> Option<(String, Option<&'a str>)> {
-    let mut base = from.to_string();
-    loop {
-        let cand = if base.is_empty() {
-            format!("node_modules/{dep}")
-        } else {
-            format!("{base}/node_modules/{dep}")
-        };
-        if let Some(e) = packages.get(&cand) {
-            return Some((cand, e.get("version").and_then(Value::as_str)));
-        }
-        if base.is_empty() {
-            return None;
-        }
-        base = match base.rfind("node_modules/") {
-            Some(i) => base[..i].trim_end_matches('/').to_string(),
-            None => String::new(),
-        };
-    }
-}
-
 /// Checks each dependency of the new version against what `find` resolves it to.
-fn check_deps<'a>(
+pub(crate) fn check_deps<'a>(
     pkg: &str,
     to: &str,
     release: &NpmRelease,
@@ -328,243 +258,6 @@ fn check_deps<'a>(
                     ));
                 }
             }
-        }
-    }
-    Ok(())
-}
-
-/// Edits one lock entry: version, resolved, integrity, and its dependency map (`deps_key`).
-#[allow(clippy::too_many_arguments)]
-fn edit_entry(
-    text: &str,
-    entry: &Value,
-    node: &Node,
-    release: &NpmRelease,
-    from: &str,
-    deps_key: &str,
-    nl: &str,
-    edits: &mut Vec<(usize, usize, String)>,
-) -> Result<(), PatchError> {
-    let str_span = |k: &str| node.get(k).map(Node::span);
-    if let Some((s, e)) = str_span("version") {
-        edits.push((s, e, quote(&release.version)));
-    }
-    if let (Some((s, e)), Some(old)) = (
-        str_span("resolved"),
-        entry.get("resolved").and_then(Value::as_str),
-    ) {
-        edits.push((s, e, quote(&resolved_url(old, from, release))));
-    }
-    if let Some((s, e)) = str_span("integrity") {
-        edits.push((s, e, quote(&release.integrity)));
-    }
-    let old: BTreeMap<String, String> = entry
-        .get(deps_key)
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    if old != release.dependencies {
-        set_map(text, node, deps_key, &release.dependencies, nl, edits)?;
-    }
-    Ok(())
-}
-
-/// Replaces, inserts or removes the string map `key` of an entry object.
-fn set_map(
-    text: &str,
-    node: &Node,
-    key: &str,
-    map: &BTreeMap<String, String>,
-    nl: &str,
-    edits: &mut Vec<(usize, usize, String)>,
-) -> Result<(), PatchError> {
-    let members = node.members();
-    let at = members.iter().position(|(k, _)| k == key);
-    match (at, map.is_empty()) {
-        (Some(i), false) => {
-            let (s, e) = members[i].1.span();
-            let indent = indent_at(text, s);
-            let step = step_of(text, &members[i].1, indent);
-            edits.push((s, e, render_object(map, indent, step, nl)));
-        }
-        (Some(i), true) if i > 0 => {
-            // Drop `,<newline><indent>"key": {...}` after the previous member.
-            let (_, prev_end) = members[i - 1].1.span();
-            let (_, e) = members[i].1.span();
-            edits.push((prev_end, e, String::new()));
-        }
-        (None, false) => {
-            // After integrity/license (npm's order), else after the last member.
-            let after = ["license", "integrity", "resolved", "version"]
-                .iter()
-                .find_map(|k| members.iter().find(|(m, _)| m == k))
-                .or(members.last());
-            let Some((_, prev)) = after else {
-                return not_fixable("an empty lock entry cannot be given dependencies");
-            };
-            let (ps, pe) = prev.span();
-            let indent = indent_at(text, ps);
-            let step = step_of(text, node, indent_at(text, node.span().0));
-            let obj = render_object(map, indent, step, nl);
-            edits.push((pe, pe, format!(",{nl}{indent}{}: {obj}", quote(key))));
-        }
-        (None, true) => {}
-        (Some(_), true) => {
-            return not_fixable(format!(
-                "the lock entry's `{key}` cannot be removed in place"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The indentation step of an object (its first member's indentation minus the key's).
-fn step_of<'a>(text: &'a str, node: &Node, indent: &str) -> &'a str {
-    if let Some((_, first)) = node.members().first() {
-        let (s, _) = first.span();
-        // The member's key starts on the line of its value.
-        let inner = indent_at(text, s);
-        if inner.len() > indent.len() && inner.starts_with(indent) {
-            return &inner[indent.len()..];
-        }
-    }
-    "  "
-}
-
-/// The old URL with the file name moved to the new version, or the registry's tarball.
-fn resolved_url(old: &str, from: &str, release: &NpmRelease) -> String {
-    let (base, hash) = match old.split_once('#') {
-        Some((b, h)) => (b, Some(h)),
-        None => (old, None),
-    };
-    let suffix = format!("-{from}.tgz");
-    let url = match base.strip_suffix(&suffix) {
-        Some(stem) => format!("{stem}-{}.tgz", release.version),
-        None => release.tarball.clone(),
-    };
-    match (hash, &release.shasum) {
-        (Some(_), Some(sha)) => format!("{url}#{sha}"),
-        _ => url,
-    }
-}
-
-/// Bumps the project's own ranges on `pkg` (package.json, or the lock's root entry) when they
-/// exclude `to`.
-fn root_range_edits(
-    text: &str,
-    root: &Node,
-    pkg: &str,
-    to: &str,
-    edits: &mut Vec<(usize, usize, String)>,
-) -> Result<(), PatchError> {
-    for kind in ROOT_KINDS {
-        let Some(n) = root.get(kind).and_then(|m| m.get(pkg)) else {
-            continue;
-        };
-        let (s, e) = n.span();
-        let Ok(range) = serde_json::from_str::<String>(&text[s..e]) else {
-            continue;
-        };
-        match satisfies(&range, to) {
-            Some(true) => {}
-            Some(false) => match bumped(&range, to) {
-                Some(new) => edits.push((s, e, quote(&new))),
-                None => {
-                    return not_fixable(format!(
-                        "the project requires {pkg} `{range}`, which excludes {to}; edit the range by hand"
-                    ))
-                }
-            },
-            None => {
-                return not_fixable(format!(
-                    "the project requires {pkg} `{range}`, which backline cannot read"
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-/// v1: every entry whose `requires` resolves `pkg` (node's lookup: its own nested
-/// `dependencies`, then each enclosing level up to the top) to a copy at `from` must accept
-/// `to`; the first that does not makes the patch not fixable, naming it.
-fn check_v1_parents(
-    level: &serde_json::Map<String, Value>,
-    ancestors: &[&serde_json::Map<String, Value>],
-    pkg: &str,
-    from: &str,
-    to: &str,
-) -> Result<(), PatchError> {
-    let mut scope = ancestors.to_vec();
-    scope.push(level);
-    for (name, entry) in level {
-        let nested = entry.get("dependencies").and_then(Value::as_object);
-        if let Some(range) = entry
-            .get("requires")
-            .and_then(|r| r.get(pkg))
-            .and_then(Value::as_str)
-        {
-            let resolved = nested
-                .and_then(|n| n.get(pkg))
-                .or_else(|| scope.iter().rev().find_map(|m| m.get(pkg)));
-            let version = resolved
-                .and_then(|e| e.get("version"))
-                .and_then(Value::as_str);
-            if version == Some(from) && satisfies(range, to) != Some(true) {
-                let v = entry.get("version").and_then(Value::as_str).unwrap_or("?");
-                return parent_excludes(name, v, pkg, range, to);
-            }
-        }
-        if let Some(nested) = nested {
-            check_v1_parents(nested, &scope, pkg, from, to)?;
-        }
-    }
-    Ok(())
-}
-
-/// The v1 `dependencies` tree: every `pkg` entry at the old version moves; each one's
-/// requirements are checked by node's lookup through the nesting.
-#[allow(clippy::too_many_arguments)]
-fn walk_v1<'a>(
-    text: &str,
-    level: &'a serde_json::Map<String, Value>,
-    node: &Node,
-    req: &PatchRequest,
-    release: &NpmRelease,
-    nl: &str,
-    edits: &mut Vec<(usize, usize, String)>,
-    found: &mut usize,
-    ancestors: &[&'a serde_json::Map<String, Value>],
-) -> Result<(), PatchError> {
-    let mut scope: Vec<&serde_json::Map<String, Value>> = ancestors.to_vec();
-    scope.push(level);
-    for (name, entry) in level {
-        let Some(n) = node.get(name) else { continue };
-        let nested = entry.get("dependencies").and_then(Value::as_object);
-        if name == req.package && entry.get("version").and_then(Value::as_str) == Some(req.from) {
-            let mut inner = scope.clone();
-            if let Some(nested) = nested {
-                inner.push(nested);
-            }
-            check_deps(req.package, req.to, release, |dep| {
-                inner.iter().rev().find_map(|m| {
-                    m.get(dep).map(|e| {
-                        (
-                            format!("dependencies/{dep}"),
-                            e.get("version").and_then(Value::as_str),
-                        )
-                    })
-                })
-            })?;
-            edit_entry(text, entry, n, release, req.from, "requires", nl, edits)?;
-            *found += 1;
-        }
-        if let (Some(nested), Some(nn)) = (nested, n.get("dependencies")) {
-            walk_v1(text, nested, nn, req, release, nl, edits, found, &scope)?;
         }
     }
     Ok(())

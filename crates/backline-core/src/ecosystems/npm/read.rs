@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::lock as npm_lock;
 use crate::deps::text::from_json;
 use crate::deps::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
@@ -49,19 +50,26 @@ pub fn parse(
     let mut out = Vec::new();
     if let Some(deps) = lock.get("dependencies").and_then(Value::as_object) {
         let required = required_names_v1(deps);
-        for (name, entry) in deps {
-            let direct = match &declared {
-                Some(d) => d.contains(name.as_str()),
-                None => !required.contains_key(name.as_str()),
+        npm_lock::walk_tree(deps, &mut |chain, name, entry| {
+            let (direct, parent) = match chain.last() {
+                // A nested entry: its parent is the entry it is nested in.
+                Some(parent) => (false, Some(*parent)),
+                None => {
+                    let direct = match &declared {
+                        Some(d) => d.contains(name),
+                        None => !required.contains_key(name),
+                    };
+                    // A hoisted transitive package: its parent is the first entry requiring it.
+                    let parent = if direct {
+                        None
+                    } else {
+                        required.get(name).copied()
+                    };
+                    (direct, parent)
+                }
             };
-            // A hoisted transitive package: its parent is the first entry requiring it.
-            let parent = if direct {
-                None
-            } else {
-                required.get(name.as_str()).copied()
-            };
-            walk_v1(name, entry, direct, parent, &mut out);
-        }
+            push_v1(name, entry, direct, parent, &mut out);
+        });
     }
     Ok(dedupe(out))
 }
@@ -88,14 +96,15 @@ fn required_names_v1(deps: &Map<String, Value>) -> HashMap<&str, &str> {
     first
 }
 
-fn walk_v1(
+/// One v1 entry as a dependency (entries without a version are skipped).
+fn push_v1(
     name: &str,
     entry: &Value,
     direct: bool,
     parent: Option<&str>,
     out: &mut Vec<Dependency>,
 ) {
-    let version = entry.get("version").and_then(Value::as_str).unwrap_or("");
+    let version = npm_lock::version(entry).unwrap_or("");
     let resolved = entry.get("resolved").and_then(Value::as_str);
     let (real, version, source) = match registry_version(name, version) {
         Some((real, version)) => (real, version, resolved.map_or(Source::Registry, source_of)),
@@ -109,11 +118,6 @@ fn walk_v1(
                 .with_dev(dev)
                 .with_source(source),
         );
-    }
-    if let Some(nested) = entry.get("dependencies").and_then(Value::as_object) {
-        for (child, child_entry) in nested {
-            walk_v1(child, child_entry, false, Some(name), out);
-        }
     }
 }
 
@@ -175,7 +179,7 @@ fn parse_packages(packages: &Map<String, Value>) -> Vec<Dependency> {
     // First declaring package of each name, for hoisted transitive packages.
     let mut first_requirer: HashMap<String, String> = HashMap::new();
     for (path, entry) in packages {
-        if !path.contains("node_modules/") {
+        if !npm_lock::is_installed(path) {
             declared_by_root.insert(path.as_str(), declared_names(entry));
         } else if let Some(name) = package_name(path, entry) {
             for kind in ["dependencies", "optionalDependencies", "peerDependencies"] {
@@ -192,7 +196,7 @@ fn parse_packages(packages: &Map<String, Value>) -> Vec<Dependency> {
 
     let mut out = Vec::new();
     for (path, entry) in packages {
-        let Some(at) = path.rfind("node_modules/") else {
+        let Some((owner, key)) = npm_lock::split_installed(path) else {
             continue;
         };
         let Some(name) = package_name(path, entry) else {
@@ -217,17 +221,15 @@ fn parse_packages(packages: &Map<String, Value>) -> Vec<Dependency> {
         if version.is_empty() && source == Source::Registry {
             continue;
         }
-        let owner = path[..at].trim_end_matches('/');
         // The folder holding this node_modules: a root/workspace folder, or a package.
         let (direct, parent) = if let Some(declared) = declared_by_root.get(owner) {
-            let key = path[at + "node_modules/".len()..].to_string();
-            let direct = declared.contains(&key);
+            let direct = declared.contains(key);
             (
                 direct,
                 if direct {
                     None
                 } else {
-                    first_requirer.get(&key).cloned()
+                    first_requirer.get(key).cloned()
                 },
             )
         } else {
@@ -246,15 +248,9 @@ fn parse_packages(packages: &Map<String, Value>) -> Vec<Dependency> {
     out
 }
 
-/// The package name of a `packages` entry: its `name` field, else the path after the last
-/// `node_modules/`.
+/// The package name of a `packages` entry.
 fn package_name(path: &str, entry: &Value) -> Option<String> {
-    if let Some(n) = entry.get("name").and_then(Value::as_str) {
-        return Some(n.to_string());
-    }
-    let at = path.rfind("node_modules/")?;
-    let name = &path[at + "node_modules/".len()..];
-    (!name.is_empty()).then(|| name.to_string())
+    npm_lock::package_name(path, entry).map(str::to_string)
 }
 
 #[cfg(test)]
