@@ -9,9 +9,10 @@
 //! `content-hash` covers it, and only `poetry lock` can recompute that. The package's
 //! `[package.dependencies]` table is left as it was.
 
+use super::pyproject::{self, Place};
 use crate::deps::{self, pep503, ParseError};
 use crate::ecosystems::npm::range::satisfies as caret_satisfies;
-use crate::ecosystems::requirements::patch::pep440_satisfies;
+use crate::ecosystems::requirements::syntax::{name_and_specifier, pep440_satisfies};
 use crate::remediation::patch::{not_fixable, FileChange, PatchError, PatchRequest};
 
 /// Edits a `poetry.lock`.
@@ -42,14 +43,10 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         }
     }
     for r in release.requires_dist.iter().filter(|r| !r.contains(';')) {
-        let name = deps::requirements::pep508_name(r);
+        let (name, spec) = name_and_specifier(r);
         let Some((_, have)) = locked.iter().find(|(n, _)| *n == pep503(name)) else {
             continue;
         };
-        let spec = r[r.find(name).map(|i| i + name.len()).unwrap_or(0)..]
-            .trim()
-            .trim_start_matches('(')
-            .trim_end_matches(')');
         if pep440_satisfies(spec, have) == Some(false) {
             return not_fixable(format!(
                 "{pkg} {to} needs `{name}` {spec}, the lockfile has {have}"
@@ -136,72 +133,25 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     }])
 }
 
-/// Refuses when `pyproject.toml` declares the package with a constraint excluding `to`.
+/// Refuses when `pyproject.toml` declares the package with a constraint excluding `to`
+/// (Poetry's tables and PEP 621 dependencies without markers).
 fn check_pyproject(req: &PatchRequest) -> Result<(), PatchError> {
-    let path = match req.manifest_path.rsplit_once('/') {
-        Some((d, _)) => format!("{d}/pyproject.toml"),
-        None => "pyproject.toml".to_string(),
-    };
-    let Some(doc) = (req.files)(&path)
+    let path = crate::deps::text::sibling(req.manifest_path, "pyproject.toml");
+    let Some(declared) = (req.files)(&path)
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.parse::<toml_edit::DocumentMut>().ok())
+        .and_then(|s| pyproject::declared(&s))
     else {
         return Ok(());
     };
     let key = pep503(req.package);
-    let mut constraints: Vec<(String, bool)> = Vec::new();
-    let poetry = doc.get("tool").and_then(|t| t.get("poetry"));
-    let mut tables = vec![
-        poetry.and_then(|p| p.get("dependencies")),
-        poetry.and_then(|p| p.get("dev-dependencies")),
-    ];
-    if let Some(groups) = poetry
-        .and_then(|p| p.get("group"))
-        .and_then(|g| g.as_table_like())
-    {
-        for (_, g) in groups.iter() {
-            tables.push(g.get("dependencies"));
-        }
-    }
-    for t in tables
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.as_table_like())
-    {
-        for (k, v) in t.iter() {
-            if pep503(k) != key {
-                continue;
-            }
-            let c = v
-                .as_str()
-                .or_else(|| v.get("version").and_then(|x| x.as_str()));
-            if let Some(c) = c {
-                constraints.push((c.to_string(), false));
-            }
-        }
-    }
-    if let Some(list) = doc
-        .get("project")
-        .and_then(|p| p.get("dependencies"))
-        .and_then(|d| d.as_array())
-    {
-        for s in list.iter().filter_map(|s| s.as_str()) {
-            let name = deps::requirements::pep508_name(s);
-            if pep503(name) == key && !s.contains(';') {
-                let spec = s[s.find(name).map(|i| i + name.len()).unwrap_or(0)..].trim();
-                let spec = match spec.find(']') {
-                    Some(i) if spec.starts_with('[') => spec[i + 1..].trim(),
-                    _ => spec,
-                };
-                constraints.push((spec.to_string(), true));
-            }
-        }
-    }
-    for (c, pep508) in constraints {
-        let ok = if pep508 || c.contains(['>', '<', '=', '!', ',']) {
-            pep440_satisfies(&c, req.to)
-        } else {
-            caret_satisfies(&c, req.to)
+    for d in declared.iter().filter(|d| d.name == key && !d.markers) {
+        let Some(c) = d.constraint.as_deref() else {
+            continue;
+        };
+        let ok = match d.place {
+            Place::Poetry if !c.contains(['>', '<', '=', '!', ',']) => caret_satisfies(c, req.to),
+            Place::Poetry | Place::Project => pep440_satisfies(c, req.to),
+            Place::OptionalDependencies | Place::DependencyGroup => continue,
         };
         if ok == Some(false) {
             return not_fixable(format!(

@@ -11,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
-use crate::deps::requirements::pep508_name;
 use crate::deps::text::{from_toml, utf8};
 use crate::deps::{dedupe, pep503, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
@@ -100,63 +99,13 @@ fn source_of(source: Option<&toml::Table>) -> Source {
 /// PEP 503 names a `pyproject.toml` declares (Poetry tables, PEP 621, PEP 735); `None` when it
 /// cannot be read.
 pub(crate) fn declared_names(pyproject: &[u8]) -> Option<HashSet<String>> {
-    let table: toml::Table =
-        crate::deps::text::companion_text(pyproject).and_then(|s| toml::from_str(s).ok())?;
-    let mut names = HashSet::new();
-    let keys = |v: Option<&toml::Value>, names: &mut HashSet<String>| {
-        if let Some(t) = v.and_then(|v| v.as_table()) {
-            names.extend(
-                t.keys()
-                    .filter(|k| k.as_str() != "python")
-                    .map(|k| pep503(k)),
-            );
-        }
-    };
-    let strings = |v: Option<&toml::Value>, names: &mut HashSet<String>| {
-        for s in v
-            .and_then(|v| v.as_array())
+    let text = crate::deps::text::companion_text(pyproject)?;
+    Some(
+        super::pyproject::declared(text)?
             .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str())
-        {
-            let name = pep508_name(s);
-            if !name.is_empty() {
-                names.insert(pep503(name));
-            }
-        }
-    };
-    if let Some(poetry) = table.get("tool").and_then(|t| t.get("poetry")) {
-        keys(poetry.get("dependencies"), &mut names);
-        keys(poetry.get("dev-dependencies"), &mut names);
-        for group in poetry
-            .get("group")
-            .and_then(|g| g.as_table())
-            .into_iter()
-            .flat_map(|g| g.values())
-        {
-            keys(group.get("dependencies"), &mut names);
-        }
-    }
-    if let Some(project) = table.get("project") {
-        strings(project.get("dependencies"), &mut names);
-        for extra in project
-            .get("optional-dependencies")
-            .and_then(|o| o.as_table())
-            .into_iter()
-            .flat_map(|o| o.values())
-        {
-            strings(Some(extra), &mut names);
-        }
-    }
-    for group in table
-        .get("dependency-groups")
-        .and_then(|g| g.as_table())
-        .into_iter()
-        .flat_map(|g| g.values())
-    {
-        strings(Some(group), &mut names);
-    }
-    Some(names)
+            .map(|d| d.name)
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -8,12 +8,11 @@
 //! same file: a requirement without markers whose project is pinned outside its specifier
 //! makes the patch refused. Anything but an `==`/`===` pin is refused.
 
-use crate::deps::{self, pep503, ParseError};
+use super::syntax::{self, MAX_DEPTH};
+use crate::deps::{self, pep503, text, ParseError};
 use crate::remediation::patch::{
     apply_edits, line_ending, lines_with_offsets, not_fixable, FileChange, PatchError, PatchRequest,
 };
-
-const MAX_DEPTH: usize = 16;
 
 /// Edits the requirements file (or the included one holding the pin).
 pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
@@ -66,17 +65,13 @@ fn find_and_edit(
         return Ok(None);
     }
     for line in text.lines() {
-        let t = line.trim();
-        let target = ["-r", "--requirement", "-c", "--constraint"]
-            .iter()
-            .find_map(|o| {
-                let rest = t.strip_prefix(o)?;
-                (rest.starts_with([' ', '\t', '=']))
-                    .then(|| rest.trim_start_matches([' ', '\t', '=']).trim())
-            });
-        let Some(target) = target else { continue };
-        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        let Some(inc) = join(dir, target) else {
+        let Some((target, _)) = syntax::include_target(syntax::strip_comment(line).trim()) else {
+            continue;
+        };
+        if target.is_empty() {
+            continue;
+        }
+        let Some(inc) = text::join(text::dir_of(path), target) else {
             continue;
         };
         if seen.contains(&inc) {
@@ -90,23 +85,6 @@ fn find_and_edit(
         }
     }
     Ok(None)
-}
-
-fn join(dir: &str, rel: &str) -> Option<String> {
-    if rel.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    for seg in rel.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 /// The new text, or `None` when this file has no such pin.
@@ -136,9 +114,7 @@ fn edit_text(
             continue;
         }
         let lead = body.len() - t.len();
-        let name_len = t
-            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-            .unwrap_or(t.len());
+        let name_len = syntax::name_len(t);
         if pep503(&t[..name_len]) != want {
             continue;
         }
@@ -258,7 +234,7 @@ fn check_requires(
         Err(_) => return Ok(()),
     };
     for r in requires.iter().filter(|r| !r.contains(';')) {
-        let name = deps::requirements::pep508_name(r);
+        let (name, spec) = syntax::name_and_specifier(r);
         let Some(pin) = pins
             .iter()
             .find(|d| pep503(&d.name) == pep503(name))
@@ -266,15 +242,7 @@ fn check_requires(
         else {
             continue;
         };
-        let spec = r[r.find(name).map(|i| i + name.len()).unwrap_or(0)..]
-            .trim()
-            .trim_start_matches('(')
-            .trim_end_matches(')');
-        let spec = match spec.find(']') {
-            Some(i) if spec.starts_with('[') => spec[i + 1..].trim(),
-            _ => spec,
-        };
-        if pep440_satisfies(spec, pin) == Some(false) {
+        if syntax::pep440_satisfies(spec, pin) == Some(false) {
             return not_fixable(format!(
                 "{} {} needs `{name}` {spec}, {} pins {pin}",
                 req.package, req.to, change.path
@@ -284,72 +252,9 @@ fn check_requires(
     Ok(())
 }
 
-/// The release numbers of a plain PEP 440 version (`2.11.3`); `None` for pre/post/dev/local.
-fn release_of(v: &str) -> Option<Vec<u64>> {
-    let v = v.trim().trim_start_matches('v');
-    let v = v.split_once('!').map(|(_, r)| r).unwrap_or(v);
-    v.split('.').map(|p| p.parse().ok()).collect()
-}
-
-fn cmp(a: &[u64], b: &[u64]) -> std::cmp::Ordering {
-    let n = a.len().max(b.len());
-    (0..n)
-        .map(|i| a.get(i).unwrap_or(&0).cmp(b.get(i).unwrap_or(&0)))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
-}
-
-/// Whether `version` satisfies a PEP 440 specifier set; `None` when either is beyond this
-/// small reader (pre-releases, local versions, arbitrary equality).
-pub(crate) fn pep440_satisfies(spec: &str, version: &str) -> Option<bool> {
-    let v = release_of(version)?;
-    for clause in spec.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        let op_len = clause
-            .find(|c: char| !matches!(c, '<' | '>' | '=' | '!' | '~'))
-            .unwrap_or(clause.len());
-        let (op, rhs) = clause.split_at(op_len);
-        let rhs = rhs.trim();
-        if let Some(prefix) = rhs.strip_suffix(".*") {
-            let p = release_of(prefix)?;
-            let m = v.len() >= p.len() && v[..p.len()] == p[..];
-            let ok = match op {
-                "==" => m,
-                "!=" => !m,
-                _ => return None,
-            };
-            if !ok {
-                return Some(false);
-            }
-            continue;
-        }
-        let r = release_of(rhs)?;
-        let o = cmp(&v, &r);
-        let ok = match op {
-            "==" => o.is_eq(),
-            "!=" => o.is_ne(),
-            ">=" => o.is_ge(),
-            "<=" => o.is_le(),
-            ">" => o.is_gt(),
-            "<" => o.is_lt(),
-            "~=" => {
-                if r.len() < 2 {
-                    return None;
-                }
-                let p = &r[..r.len() - 1];
-                o.is_ge() && v.len() >= p.len() && v[..p.len()] == *p
-            }
-            _ => return None,
-        };
-        if !ok {
-            return Some(false);
-        }
-    }
-    Some(true)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::pep440_satisfies;
+    use crate::ecosystems::requirements::syntax::pep440_satisfies;
     use crate::registry::PypiRelease;
     use crate::remediation::patch::{patch, PatchError, PatchRequest, RegistryFacts};
 

@@ -15,12 +15,10 @@
 
 use std::collections::HashMap;
 
+use super::syntax::{name_len, option_value, pep508_name, strip_comment, MAX_DEPTH};
 use crate::deps::text::{self, utf8};
 use crate::deps::{dedupe, pep503, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
-
-/// How deep includes may nest before further ones are ignored.
-const MAX_DEPTH: usize = 16;
 
 /// Parses a requirements file; `lookup` gives included and constraint files by root-relative
 /// path.
@@ -150,10 +148,8 @@ impl Ctx<'_> {
         line: &str,
         constraint: bool,
     ) -> Result<(), ParseError> {
-        let (target, is_constraint) = if let Some(v) = option_value(line, "-r", "--requirement") {
-            (v, constraint)
-        } else if let Some(v) = option_value(line, "-c", "--constraint") {
-            (v, true)
+        let (target, is_constraint) = if let Some((v, c)) = super::syntax::include_target(line) {
+            (v, constraint || c)
         } else if let Some(v) = option_value(line, "-e", "--editable") {
             if let (Some(dep), false) = (direct_reference(v), constraint) {
                 self.out.push(dep);
@@ -187,44 +183,6 @@ impl Ctx<'_> {
         self.stack.pop();
         result
     }
-}
-
-/// The value of a short (`-r x`, `-rx`) or long (`--requirement x`, `--requirement=x`) option.
-fn option_value<'a>(line: &'a str, short: &str, long: &str) -> Option<&'a str> {
-    if let Some(rest) = line.strip_prefix(long) {
-        if rest.is_empty() || rest.starts_with([' ', '\t', '=']) {
-            return Some(rest.trim_start_matches([' ', '\t', '=']).trim());
-        }
-        return None;
-    }
-    let rest = line.strip_prefix(short)?;
-    if rest.starts_with('-') {
-        return None;
-    }
-    Some(rest.trim_start_matches([' ', '\t', '=']).trim())
-}
-
-/// The line without a trailing `# comment` (a `#` at the start or after whitespace).
-fn strip_comment(line: &str) -> &str {
-    let bytes = line.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()) {
-            return &line[..i];
-        }
-    }
-    line
-}
-
-/// The project name at the start of a PEP 508 requirement (`"Django[argon2]>=4 ; ..."` gives
-/// `Django`); empty when there is none.
-pub(crate) fn pep508_name(requirement: &str) -> &str {
-    let s = requirement.trim_start();
-    let end = s
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .map(|(i, _)| i)
-        .unwrap_or(s.len());
-    &s[..end]
 }
 
 /// A requirement that names no registry release: `pkg @ url`, a VCS URL (`git+https://...#egg=
@@ -297,11 +255,7 @@ fn requirement(file: &str, line_no: usize, line: &str) -> Result<Option<Dependen
         return Ok(direct_reference(line));
     }
     let spec = line.split(';').next().unwrap_or(line).trim();
-    let name_len = spec
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .map(|(i, _)| i)
-        .unwrap_or(spec.len());
+    let name_len = name_len(spec);
     let name = &spec[..name_len];
     if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(err(format!("expected a package name, found `{spec}`")));
