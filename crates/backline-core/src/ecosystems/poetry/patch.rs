@@ -9,6 +9,7 @@
 //! `content-hash` covers it, and only `poetry lock` can recompute that. The package's
 //! `[package.dependencies]` table is left as it was.
 
+use super::lock;
 use super::pyproject::{self, Place};
 use crate::deps::{self, pep503, ParseError};
 use crate::ecosystems::npm::range::satisfies as caret_satisfies;
@@ -30,18 +31,12 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     };
     let key = pep503(pkg);
 
-    // Locked versions by name, for the requirement check.
-    let mut locked: Vec<(String, String)> = Vec::new();
-    if let Some(arr) = doc.get("package").and_then(|p| p.as_array_of_tables()) {
-        for t in arr.iter() {
-            if let (Some(n), Some(v)) = (
-                t.get("name").and_then(|n| n.as_str()),
-                t.get("version").and_then(|v| v.as_str()),
-            ) {
-                locked.push((pep503(n), v.to_string()));
-            }
-        }
-    }
+    // Locked versions by name, for the requirement check (the lockfile as the reader reads it).
+    let locked: Vec<(String, String)> = lock::read(path, bytes)?
+        .package
+        .into_iter()
+        .map(|p| (pep503(&p.name), p.version))
+        .collect();
     for r in release.requires_dist.iter().filter(|r| !r.contains(';')) {
         let (name, spec) = name_and_specifier(r);
         let Some((_, have)) = locked.iter().find(|(n, _)| *n == pep503(name)) else {

@@ -9,28 +9,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Deserialize;
-
-use crate::deps::text::{from_toml, utf8};
+use super::lock;
 use crate::deps::{dedupe, pep503, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
-
-#[derive(Deserialize)]
-struct Lock {
-    #[serde(default)]
-    package: Vec<Package>,
-}
-
-#[derive(Deserialize)]
-struct Package {
-    name: String,
-    version: String,
-    category: Option<String>,
-    groups: Option<Vec<String>>,
-    #[serde(default)]
-    dependencies: toml::Table,
-    source: Option<toml::Table>,
-}
 
 /// Parses a `poetry.lock`; `pyproject` is the sibling `pyproject.toml` when there is one.
 pub fn parse(
@@ -38,8 +19,7 @@ pub fn parse(
     bytes: &[u8],
     pyproject: Option<&[u8]>,
 ) -> Result<Vec<Dependency>, ParseError> {
-    let text = utf8(file, bytes)?;
-    let lock: Lock = from_toml(file, text)?;
+    let lock = lock::read(file, bytes)?;
     let mut parent_of: HashMap<String, &str> = HashMap::new();
     for p in &lock.package {
         for dep in p.dependencies.keys() {
