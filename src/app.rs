@@ -435,7 +435,7 @@ fn load_advisories(
             }
         }
     }
-    let index = crate::advisories::Index::load(store)?;
+    let index = crate::advisories::persist::load_index(store)?;
     tracing::info!(
         advisories = index.stats().advisories,
         packages = index.stats().packages,

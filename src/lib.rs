@@ -2,20 +2,24 @@
 //!
 //! The library holds everything; `src/main.rs` is a thin CLI over it. Tests build the same
 //! [`app::App`] the binary runs.
+//!
+//! The pure decisions (readers, patchers, advisories, findings, the planner, renderers, the
+//! command parser) live in the `backline-core` crate; the modules below re-export them under
+//! their old paths (`crate::deps`, `crate::remediation::patch`, `crate::advisories::version`, ...).
 
 pub mod advisories;
 pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
-pub mod commands;
+pub use backline_core::commands;
 pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
-pub mod deps;
+pub use backline_core::deps;
 pub mod doctor;
-pub mod ecosystem;
 pub mod engine;
+pub use backline_core::ecosystem;
 pub mod findings;
 pub mod gitlab;
 pub mod handlers;
@@ -37,6 +41,6 @@ pub mod secret;
 pub mod signing_key;
 pub mod store;
 pub mod tracking;
-pub mod untrusted;
+pub use backline_core::untrusted;
 pub mod upgrade;
 pub mod worker;

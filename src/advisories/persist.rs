@@ -14,6 +14,15 @@ use super::model::Advisory;
 use crate::ecosystem::Ecosystem;
 use crate::store::{decode, encode, Store, StoreError};
 
+/// Loads the live generation of the store's advisories table into an in-memory index
+/// (blocking). (Was `Index::load`: the index itself lives in the pure core.)
+pub fn load_index(store: &Store) -> Result<super::Index, StoreError> {
+    let table = AdvisoryStore::open(store)?;
+    Ok(super::Index::new(
+        table.load()?.into_iter().map(|r| r.advisory),
+    ))
+}
+
 /// The sled tree of the advisories table.
 pub const TREE: &str = "advisories";
 

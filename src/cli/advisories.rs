@@ -104,7 +104,9 @@ pub async fn run(args: AdvisoriesArgs, file: &FileConfig) -> anyhow::Result<bool
             run_sync(store, options).await
         }
         AdvisoriesCommand::Stats { json } => {
-            let index = tokio::task::spawn_blocking(move || Index::load(&store)).await??;
+            let index =
+                tokio::task::spawn_blocking(move || crate::advisories::persist::load_index(&store))
+                    .await??;
             print_stats(&index, json)?;
             Ok(true)
         }
@@ -251,7 +253,7 @@ mod tests {
                 .unwrap()
         );
         let store = Store::open(&data).unwrap();
-        let index = Index::load(&store).unwrap();
+        let index = crate::advisories::persist::load_index(&store).unwrap();
         assert_eq!(index.stats().advisories, 2);
         assert_eq!(index.matches(Ecosystem::CratesIo, "foo", "0.5.0").len(), 2);
         drop(store);

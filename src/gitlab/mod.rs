@@ -3,7 +3,7 @@
 pub mod check;
 pub mod client;
 pub mod hooks;
-pub mod ids;
+pub use backline_core::ids;
 pub mod mergeability;
 pub mod rest;
 

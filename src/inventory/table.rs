@@ -6,43 +6,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::deps::{Dependency, ParseError};
 use crate::gitlab::ProjectId;
 use crate::store::{decode, encode, u64_key, Store, StoreError};
 
 const MANIFESTS: &str = "manifests";
 const HEADS: &str = "project_heads";
 
-/// One file a parse read: its path and blob id (`None`: it was absent).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Input {
-    /// Path from the repository root.
-    pub path: String,
-    /// Blob id, when known (absent file: `None`).
-    pub blob_id: Option<String>,
-}
-
-/// A parsed manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredManifest {
-    /// Path from the repository root.
-    pub path: String,
-    /// Every file the parse read, the manifest first.
-    pub inputs: Vec<Input>,
-    /// The dependencies (empty when the parse failed).
-    pub dependencies: Vec<Dependency>,
-    /// Why it could not be parsed.
-    pub error: Option<ParseError>,
-    /// When it was parsed (ms since the epoch).
-    pub parsed_at_ms: i64,
-}
-
-impl StoredManifest {
-    /// Whether the parse read `path`.
-    pub fn reads(&self, path: &str) -> bool {
-        self.inputs.iter().any(|i| i.path == path)
-    }
-}
+pub use backline_core::inventory::{Input, StoredManifest};
 
 /// What the bot last saw of a project's default branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -13,7 +13,7 @@ pub mod outage;
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::ecosystem::Ecosystem;
@@ -23,6 +23,9 @@ pub use http::{
     HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PYPI_URL,
 };
 pub use outage::Unreachable;
+
+// The release types are data the planner and patchers read: they live in the pure core.
+pub use backline_core::registry::{CrateDep, CrateRelease, DepKind, NpmRelease, PypiRelease};
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
 #[derive(Debug, thiserror::Error)]
@@ -73,80 +76,6 @@ impl RegistryError {
             error,
         })
     }
-}
-
-/// The kind of a crate dependency, as the index says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DepKind {
-    /// `[dependencies]`.
-    Normal,
-    /// `[dev-dependencies]` (never in a dependent's lockfile).
-    Dev,
-    /// `[build-dependencies]`.
-    Build,
-}
-
-/// One dependency of a crate release.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CrateDep {
-    /// The real crate name (the index's `package` when the dependency is renamed).
-    pub name: String,
-    /// The version requirement (`^2.4.0`).
-    pub req: String,
-    /// Normal, dev or build.
-    pub kind: DepKind,
-    /// Whether the dependency is optional (needed only when a feature enables it).
-    pub optional: bool,
-}
-
-/// One published crate version, from a sparse-index line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CrateRelease {
-    /// The crate name.
-    pub name: String,
-    /// The version (`1.5.5`).
-    pub version: String,
-    /// SHA-256 of the `.crate` file, lower-case hex (Cargo.lock's `checksum`).
-    pub cksum: String,
-    /// Whether the version is yanked.
-    pub yanked: bool,
-    /// Its dependencies.
-    pub deps: Vec<CrateDep>,
-}
-
-/// One published npm version, from a packument.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NpmRelease {
-    /// The package name.
-    pub name: String,
-    /// The version.
-    pub version: String,
-    /// `dist.integrity` (`sha512-...`); for old packages without it, `sha1-` of `dist.shasum`.
-    pub integrity: String,
-    /// `dist.shasum` (hex SHA-1 of the tarball), when given.
-    pub shasum: Option<String>,
-    /// `dist.tarball`.
-    pub tarball: String,
-    /// `dependencies`.
-    pub dependencies: BTreeMap<String, String>,
-    /// `optionalDependencies`.
-    pub optional_dependencies: BTreeMap<String, String>,
-    /// `peerDependencies`.
-    pub peer_dependencies: BTreeMap<String, String>,
-}
-
-/// One published PyPI version, from the JSON API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PypiRelease {
-    /// The project name as PyPI spells it.
-    pub name: String,
-    /// The version.
-    pub version: String,
-    /// Each distribution file: (file name, SHA-256 hex).
-    pub files: Vec<(String, String)>,
-    /// `info.requires_dist` (PEP 508 strings).
-    pub requires_dist: Vec<String>,
 }
 
 /// What the remediation planner asks of package registries.

@@ -1,11 +1,11 @@
-//! Remediation: the pure planner, the remediation model and table, format-preserving patches,
-//! MR rendering, and the executor that carries plans out on GitLab.
+//! Remediation: the pure planner, model, patches and MR rendering live in
+//! `backline_core::remediation` (re-exported here, so `crate::remediation::...` paths keep
+//! working); this crate adds `ownership` (which MRs and branches are the bot's), the
+//! remediation table, and the executor that carries plans out on GitLab.
+
+pub use backline_core::remediation::*;
 
 pub mod executor;
 pub mod fixer;
-pub mod model;
 pub mod ownership;
-pub mod patch;
-pub mod planner;
-pub mod render;
 pub mod table;

@@ -113,7 +113,7 @@ pub fn load_index(args: &ScanArgs) -> anyhow::Result<Index> {
             ),
             Err(e) => return Err(e).context("opening the advisory index"),
         };
-        let index = Index::load(&store)?;
+        let index = crate::advisories::persist::load_index(&store)?;
         if index.stats().advisories == 0 {
             // Not an error: the scan says which ecosystems went unchecked and exits 3.
             eprintln!(

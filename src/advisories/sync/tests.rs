@@ -232,10 +232,11 @@ async fn sync_downloads_then_honours_304_then_replaces() {
     assert_eq!(report.index.stats().advisories, 2);
 
     // The swapped-in index is what the store loads.
-    let loaded = tokio::task::spawn_blocking(move || Index::load(&store))
-        .await
-        .unwrap()
-        .unwrap();
+    let loaded =
+        tokio::task::spawn_blocking(move || crate::advisories::persist::load_index(&store))
+            .await
+            .unwrap()
+            .unwrap();
     assert_eq!(ids(&loaded, Ecosystem::Npm, "left", "1.5.0"), ["GHSA-new"]);
     assert_eq!(ids(&loaded, Ecosystem::PyPI, "Jinja2", "2.0"), ["PYSEC-1"]);
 

@@ -35,6 +35,9 @@ use retry::Outcome;
 /// Largest answer body read (raw files included): 32 MiB.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
+// The readers accept no file larger than this client reads (their cap lives in the pure core).
+const _: () = assert!(crate::deps::limits::MAX_FILE_BYTES == MAX_BODY_BYTES);
+
 /// How to reach GitLab.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {

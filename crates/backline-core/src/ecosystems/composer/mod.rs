@@ -1,0 +1,5 @@
+//! Composer: `composer.lock`.
+//!
+//! `read` turns the file into dependencies.
+
+pub mod read;

@@ -1,0 +1,5 @@
+//! RubyGems: `Gemfile.lock`.
+//!
+//! `read` turns the file into dependencies.
+
+pub mod read;

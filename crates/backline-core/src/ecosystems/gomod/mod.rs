@@ -1,0 +1,5 @@
+//! Go: `go.mod` / `go.sum`.
+//!
+//! `read` turns the file into dependencies.
+
+pub mod read;

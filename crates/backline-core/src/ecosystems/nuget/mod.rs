@@ -1,0 +1,5 @@
+//! NuGet: `packages.lock.json`.
+//!
+//! `read` turns the file into dependencies.
+
+pub mod read;

@@ -1,0 +1,5 @@
+//! Pipenv: `Pipfile.lock`.
+//!
+//! `read` turns the file into dependencies.
+
+pub mod read;

@@ -1,0 +1,5 @@
+//! pnpm: `pnpm-lock.yaml`.
+//!
+//! `read` turns the file into dependencies.
+
+pub mod read;

@@ -1,0 +1,5 @@
+//! uv: `uv.lock`.
+//!
+//! `read` turns the file into dependencies.
+
+pub mod read;

@@ -1,0 +1,6 @@
+//! Yarn: `yarn.lock` (v1 and berry), with `package.json` for directness.
+//!
+//! `read` turns the file into dependencies; `patch` moves one package to another version, keeping every other byte.
+
+pub mod patch;
+pub mod read;
