@@ -122,6 +122,8 @@ impl App {
         let mut loaded = load_advisories(&store, &settings.advisories)?;
         loaded.set_unknown_severity(settings.unknown_severity);
         let index: SharedIndex = Arc::new(std::sync::RwLock::new(Arc::new(loaded)));
+        // Parent releases a transitive fix bumps to are checked against the same advisories.
+        fixer.use_advisories(index.clone());
         let scanner = Arc::new(Scanner::new(
             service.gitlab().clone(),
             catalog.clone(),

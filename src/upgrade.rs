@@ -310,6 +310,7 @@ impl From<RemediationV2> for Remediation {
             updated_at_ms: old.updated_at_ms,
             history: old.history,
             copies,
+            route: None,
         }
     }
 }

@@ -8,4 +8,7 @@ pub mod ownership;
 pub mod patch;
 pub mod planner;
 pub mod render;
+pub mod route;
 pub mod table;
+#[cfg(test)]
+mod transitive_tests;

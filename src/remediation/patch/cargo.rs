@@ -312,6 +312,10 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                 if relevant && !r.matches(&to_v) {
                     return Err(PatchError::ParentExcludes {
                         parent: b.name.clone(),
+                        at: Box::new(super::ParentRange {
+                            version: b.version.clone(),
+                            range: d.req.clone(),
+                        }),
                         package: pkg.to_string(),
                         to: to.to_string(),
                         message: format!(

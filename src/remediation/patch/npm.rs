@@ -24,7 +24,8 @@ use serde_json::Value;
 use super::json::{indent_at, quote, render_object, scan, Node};
 use super::npm_range::{bumped, satisfies};
 use super::{
-    apply_edits, line_ending, not_fixable, parent_excludes, FileChange, PatchError, PatchRequest,
+    apply_edits, line_ending, not_fixable, parent_excludes, FileChange, ParentRule, PatchError,
+    PatchRequest,
 };
 use crate::deps::{self, ParseError};
 use crate::registry::NpmRelease;
@@ -32,7 +33,11 @@ use crate::registry::NpmRelease;
 const ROOT_KINDS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
 
 /// Edits a `package-lock.json` (and `package.json` when needed).
-pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+pub(super) fn patch(
+    req: &PatchRequest,
+    bytes: &[u8],
+    rule: &ParentRule,
+) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
     deps::parse(path, bytes, req.files)?;
     let text = std::str::from_utf8(bytes)
@@ -111,6 +116,9 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                 if satisfies(range, to) != Some(true) {
                     let who = entry_name(p, e).unwrap_or(p);
                     let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
+                    if rule.lets_pass(who, v) {
+                        continue;
+                    }
                     return parent_excludes(who, v, pkg, range, to);
                 }
             }
@@ -143,7 +151,7 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         tree.get("dependencies"),
     ) {
         if lock.get("packages").is_none() {
-            check_v1_parents(deps_v, &[], pkg, from, to)?;
+            check_v1_parents(deps_v, &[], pkg, from, to, rule)?;
         }
         let mut found = 0;
         walk_v1(
@@ -257,6 +265,72 @@ pub(super) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> 
         walk(deps, &mut Vec::new(), pkg, version, &mut out);
     }
     out.sort();
+    out
+}
+
+/// The packages from the project down to an installed copy of `pkg` at `version`, each with
+/// its version: the shortest dependency path from the project (node's lookup at each step),
+/// from the v2/v3 `packages` map; empty when unknown.
+pub(super) fn chain(bytes: &[u8], pkg: &str, version: &str) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(bytes);
+    let Ok(lock) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) else {
+        return Vec::new();
+    };
+    let Some(packages) = lock.get("packages").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let is_target = |p: &str| {
+        packages.get(p).is_some_and(|e| {
+            p.contains("node_modules/")
+                && entry_name(p, e) == Some(pkg)
+                && e.get("version").and_then(Value::as_str) == Some(version)
+        })
+    };
+    // Breadth first from the project's own entry.
+    let mut came_from: BTreeMap<String, String> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([String::new()]);
+    let mut found = None;
+    while let Some(at) = queue.pop_front() {
+        if is_target(&at) {
+            found = Some(at);
+            break;
+        }
+        let Some(entry) = packages.get(&at) else {
+            continue;
+        };
+        let kinds: &[&str] = if at.is_empty() {
+            &ROOT_KINDS
+        } else {
+            &["dependencies", "optionalDependencies"]
+        };
+        for kind in kinds {
+            let Some(deps) = entry.get(*kind).and_then(Value::as_object) else {
+                continue;
+            };
+            for dep in deps.keys() {
+                if let Some((next, _)) = lookup(packages, &at, dep) {
+                    if !next.is_empty() && !came_from.contains_key(&next) {
+                        came_from.insert(next.clone(), at.clone());
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = match found {
+        Some(f) => f,
+        None => return out,
+    };
+    while !at.is_empty() {
+        if let Some(e) = packages.get(&at) {
+            let name = entry_name(&at, e).unwrap_or(&at).to_string();
+            let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
+            out.push((name, v.to_string()));
+        }
+        at = came_from.get(&at).cloned().unwrap_or_default();
+    }
+    out.reverse();
     out
 }
 
@@ -498,6 +572,7 @@ fn check_v1_parents(
     pkg: &str,
     from: &str,
     to: &str,
+    rule: &ParentRule,
 ) -> Result<(), PatchError> {
     let mut scope = ancestors.to_vec();
     scope.push(level);
@@ -516,11 +591,13 @@ fn check_v1_parents(
                 .and_then(Value::as_str);
             if version == Some(from) && satisfies(range, to) != Some(true) {
                 let v = entry.get("version").and_then(Value::as_str).unwrap_or("?");
-                return parent_excludes(name, v, pkg, range, to);
+                if !rule.lets_pass(name, v) {
+                    return parent_excludes(name, v, pkg, range, to);
+                }
             }
         }
         if let Some(nested) = nested {
-            check_v1_parents(nested, &scope, pkg, from, to)?;
+            check_v1_parents(nested, &scope, pkg, from, to, rule)?;
         }
     }
     Ok(())

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 use super::json::{quote, scan};
 use super::npm_range::{bumped, satisfies};
-use super::{apply_edits, lines_with_offsets, not_fixable, FileChange, PatchError, PatchRequest};
+use super::{
+    apply_edits, lines_with_offsets, not_fixable, FileChange, ParentRule, PatchError, PatchRequest,
+};
 use crate::deps::yarn::{split_spec, unquote};
 use crate::deps::{self, ParseError};
 
@@ -130,7 +132,11 @@ pub(super) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> 
 }
 
 /// Edits a `yarn.lock` v1.
-pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+pub(super) fn patch(
+    req: &PatchRequest,
+    bytes: &[u8],
+    rule: &ParentRule,
+) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
     deps::parse(path, bytes, req.files)?;
     let text = std::str::from_utf8(bytes)
@@ -212,13 +218,24 @@ pub(super) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                     .unwrap_or(false)
             }) else {
                 // The entry that declares this range is the parent that must move first.
-                let parent = entries
+                let declaring = entries
                     .iter()
-                    .find(|p| p.deps.iter().any(|(n, r)| n == pkg && r == range))
+                    .find(|p| p.deps.iter().any(|(n, r)| n == pkg && r == range));
+                let parent = declaring
                     .map(|p| p.name.clone())
                     .unwrap_or_else(|| format!("the package that requires `{spec}`"));
+                let parent_version = declaring.map(|p| p.version.clone()).unwrap_or_default();
+                // An override (`resolutions`) keeps the entry's header: yarn locks the
+                // forced version under each range it replaces.
+                if rule.lets_pass(&parent, &parent_version) {
+                    continue;
+                }
                 return Err(PatchError::ParentExcludes {
                     parent,
+                    at: Box::new(super::ParentRange {
+                        version: parent_version,
+                        range: range.to_string(),
+                    }),
                     package: pkg.to_string(),
                     to: to.to_string(),
                     message: format!(
