@@ -390,6 +390,26 @@ impl PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
+        if needed.npm_dependents {
+            // The locked packages that depend on this copy: their ranges come from the registry.
+            let lock = r
+                .files
+                .get(r.manifest)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let mut dependents = Vec::new();
+            for (name, version) in patch::npm_dependents(lock, r.package, from) {
+                if let Some(release) = self
+                    .registry
+                    .npm_release(&name, &version)
+                    .await
+                    .map_err(registry_error)?
+                {
+                    dependents.push(release);
+                }
+            }
+            facts.npm_dependents = Some(dependents);
+        }
         if needed.pypi_release {
             facts.pypi_release = Some(
                 self.registry

@@ -391,3 +391,57 @@ mod real_npm {
         );
     }
 }
+
+/// pnpm (v9): the parent's range comes from its registry entry; no release of `debug` 2.x
+/// allows `ms` 2.1.3 here, so `pnpm.overrides` is pinned, byte for byte as pnpm 9 writes it.
+#[tokio::test]
+async fn pnpm_gets_an_override_as_pnpm_writes_it() {
+    let data = |case: &str, file: &str| {
+        std::fs::read(format!(
+            "{}/tests/data/pnpm/v9-{case}/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let files = HashMap::from([
+        ("pnpm-lock.yaml".to_string(), data("base", "pnpm-lock.yaml")),
+        ("package.json".to_string(), data("base", "package.json")),
+    ]);
+    let registry = FakeRegistry::new()
+        .npm_release(NpmRelease {
+            integrity: "sha512-6FlzubTLZG3J2a/NVCAleEhjzq5oxgHyaCU9yYXvcLsvoVaHJq/s5xXI6/XXP6tz7R9xAOtHnSO/tXtF3WRTlA==".into(),
+            ..rel("ms", "2.1.3", &[])
+        })
+        .npm_release(rel("debug", "2.6.9", &[("ms", "2.0.0")]));
+    let out = fixer(registry, Index::default())
+        .fix(&FixRequest {
+            ecosystem: Ecosystem::Npm,
+            manifest: "pnpm-lock.yaml",
+            package: "ms",
+            from: "2.0.0",
+            to: "2.1.3",
+            direct: false,
+            files: &files,
+            others: &[],
+        })
+        .await
+        .unwrap();
+    let FixRoute::Override { mechanism, reason } = &out.route else {
+        panic!("{:?}", out.route)
+    };
+    assert_eq!(*mechanism, OverrideKind::PnpmOverrides);
+    assert!(
+        reason.starts_with("debug 2.6.9 requires ms `2.0.0`, which excludes 2.1.3; no parent bump: backline bumps parents in package-lock.json only"),
+        "{reason}"
+    );
+    let get = |p: &str| {
+        out.edits
+            .iter()
+            .find(|e| e.path == p)
+            .unwrap()
+            .content
+            .clone()
+    };
+    assert_eq!(get("pnpm-lock.yaml"), data("override", "pnpm-lock.yaml"));
+    assert_eq!(get("package.json"), data("override", "package.json"));
+}

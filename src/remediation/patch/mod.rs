@@ -13,6 +13,7 @@ mod json;
 mod npm;
 mod npm_range;
 pub mod overrides;
+mod pnpm;
 mod poetry;
 mod pom;
 mod requirements;
@@ -55,6 +56,10 @@ pub struct RegistryFacts {
     pub npm_release: Option<NpmRelease>,
     /// For PyPI files: the JSON API answer for `to`.
     pub pypi_release: Option<PypiRelease>,
+    /// For pnpm-lock.yaml: the packument entries of the locked packages that depend on the
+    /// package at `from` (list them with [`npm_dependents`]): the lock has no ranges of its
+    /// own, so each parent's range on the package comes from its registry entry.
+    pub npm_dependents: Option<Vec<NpmRelease>>,
 }
 
 /// Which registry calls the caller must make before [`patch`].
@@ -69,6 +74,8 @@ pub struct FactsNeeded {
     pub npm_release: bool,
     /// `Registry::pypi_release(package, to)`.
     pub pypi_release: bool,
+    /// `Registry::npm_release(name, version)` for each of [`npm_dependents`].
+    pub npm_dependents: bool,
 }
 
 /// One file's full new content.
@@ -185,6 +192,11 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             npm_release: true,
             ..FactsNeeded::default()
         },
+        Some(ManifestFormat::PnpmLock) => FactsNeeded {
+            npm_release: true,
+            npm_dependents: true,
+            ..FactsNeeded::default()
+        },
         Some(ManifestFormat::Requirements | ManifestFormat::PoetryLock) => FactsNeeded {
             pypi_release: true,
             ..FactsNeeded::default()
@@ -198,6 +210,12 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
 /// the lock cannot be read.
 pub fn cargo_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
     cargo::dependents(lock, package, from)
+}
+
+/// The locked packages (name, version) in a `pnpm-lock.yaml` that depend on `package` at
+/// `from`: fetch their packument entries into [`RegistryFacts::npm_dependents`].
+pub fn npm_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
+    pnpm::dependents(lock, package, from)
 }
 
 /// One installed version of a package and the places it is installed at.
@@ -395,6 +413,7 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         ManifestFormat::CargoLock => cargo::patch(req, &bytes)?,
         ManifestFormat::PackageLock => npm::patch(req, &bytes, rule)?,
         ManifestFormat::YarnLock => yarn::patch(req, &bytes, rule)?,
+        ManifestFormat::PnpmLock => pnpm::patch(req, &bytes, rule)?,
         _ if *rule == ParentRule::Override => {
             return not_fixable(overrides::none_for(format).to_string())
         }
