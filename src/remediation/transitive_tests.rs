@@ -445,3 +445,63 @@ async fn pnpm_gets_an_override_as_pnpm_writes_it() {
     assert_eq!(get("pnpm-lock.yaml"), data("override", "pnpm-lock.yaml"));
     assert_eq!(get("package.json"), data("override", "package.json"));
 }
+
+/// yarn v1: `resolutions`, byte for byte as yarn 1.22 writes it (tests/data/yarn-v1-override).
+#[tokio::test]
+async fn yarn_v1_gets_resolutions_as_yarn_writes_them() {
+    let data = |case: &str, file: &str| {
+        std::fs::read(format!(
+            "{}/tests/data/yarn-v1-override/{case}/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let files = HashMap::from([
+        ("yarn.lock".to_string(), data("base", "yarn.lock")),
+        ("package.json".to_string(), data("base", "package.json")),
+    ]);
+    let registry = FakeRegistry::new()
+        .npm_release(NpmRelease {
+            integrity: "sha512-6FlzubTLZG3J2a/NVCAleEhjzq5oxgHyaCU9yYXvcLsvoVaHJq/s5xXI6/XXP6tz7R9xAOtHnSO/tXtF3WRTlA==".into(),
+            shasum: Some("574c8138ce1d2b5861f0b44579dbadd60c6615b2".into()),
+            ..rel("ms", "2.1.3", &[])
+        })
+        .npm_release(rel("debug", "2.6.9", &[("ms", "2.0.0")]));
+    let out = fixer(registry, Index::default())
+        .fix(&FixRequest {
+            ecosystem: Ecosystem::Npm,
+            manifest: "yarn.lock",
+            package: "ms",
+            from: "2.0.0",
+            to: "2.1.3",
+            direct: false,
+            files: &files,
+            others: &[],
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            out.route,
+            FixRoute::Override {
+                mechanism: OverrideKind::YarnResolutions,
+                ..
+            }
+        ),
+        "{:?}",
+        out.route
+    );
+    let get = |p: &str| {
+        out.edits
+            .iter()
+            .find(|e| e.path == p)
+            .unwrap()
+            .content
+            .clone()
+    };
+    assert_eq!(
+        String::from_utf8(get("yarn.lock")).unwrap(),
+        String::from_utf8(data("override", "yarn.lock")).unwrap()
+    );
+    assert_eq!(get("package.json"), data("override", "package.json"));
+}

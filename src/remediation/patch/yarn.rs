@@ -193,6 +193,7 @@ pub(super) fn patch(
         // Header specifiers.
         let mut specs = e.specs.clone();
         let mut header_changed = false;
+        let mut forced: Vec<String> = Vec::new();
         for spec in specs.iter_mut() {
             let (_, range) = real_spec(spec);
             match satisfies(range, to) {
@@ -225,9 +226,12 @@ pub(super) fn patch(
                     .map(|p| p.name.clone())
                     .unwrap_or_else(|| format!("the package that requires `{spec}`"));
                 let parent_version = declaring.map(|p| p.version.clone()).unwrap_or_default();
-                // An override (`resolutions`) keeps the entry's header: yarn locks the
-                // forced version under each range it replaces.
+                // An override (`resolutions`) keeps the excluded range in the header, and yarn
+                // adds the forced version's own specifier beside it (`ms@2.0.0, ms@2.1.3:`).
                 if rule.lets_pass(&parent, &parent_version) {
+                    if *rule == ParentRule::Override {
+                        forced.push(format!("{pkg}@{to}"));
+                    }
                     continue;
                 }
                 return Err(PatchError::ParentExcludes {
@@ -251,6 +255,10 @@ pub(super) fn patch(
             let (s, e2) = node.span();
             pj_edits.push((s, e2, quote(&new_range)));
             *spec = format!("{pkg}@{new_range}");
+            header_changed = true;
+        }
+        if !forced.is_empty() {
+            specs.append(&mut forced);
             header_changed = true;
         }
         if header_changed {
