@@ -18,9 +18,10 @@ pub struct ParentBump {
     pub to: String,
 }
 
-/// How the fix gets through.
+/// How the fix gets through. Stored with postcard (not self-describing: no internally tagged
+/// enum); [`FixRoute::to_json`] is the API's shape, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum FixRoute {
     /// The package moves; every range on it already allows the fix (or is the project's own).
     Direct,
@@ -54,5 +55,59 @@ impl FixRoute {
             FixRoute::Override { .. } => "override",
             FixRoute::Blocked { .. } => "blocked",
         }
+    }
+
+    /// The API's shape: `{"kind": "parent_bump", "bumps": [...]}`, `{"kind": "override",
+    /// "mechanism": "npm_overrides", "reason": ...}`, `{"kind": "blocked", "chain": ...,
+    /// "reason": ...}`, `{"kind": "direct"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            FixRoute::Direct => json!({"kind": self.as_str()}),
+            FixRoute::ParentBump { bumps } => json!({"kind": self.as_str(), "bumps": bumps}),
+            FixRoute::Override { mechanism, reason } => {
+                json!({"kind": self.as_str(), "mechanism": mechanism, "reason": reason})
+            }
+            FixRoute::Blocked { chain, reason } => {
+                json!({"kind": self.as_str(), "chain": chain, "reason": reason})
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_survive_the_store_and_show_their_kind() {
+        let routes = [
+            FixRoute::Direct,
+            FixRoute::ParentBump {
+                bumps: vec![ParentBump {
+                    package: "a".into(),
+                    from: "1.2.0".into(),
+                    to: "1.3.0".into(),
+                }],
+            },
+            FixRoute::Override {
+                mechanism: OverrideKind::PnpmOverrides,
+                reason: "r".into(),
+            },
+            FixRoute::Blocked {
+                chain: "app -> a@1 -> b@^2 (fix needs b 3)".into(),
+                reason: "r".into(),
+            },
+        ];
+        for r in &routes {
+            let bytes = crate::store::encode(&Some(r.clone()));
+            let back: Option<FixRoute> = crate::store::decode("t", b"k", &bytes).unwrap();
+            assert_eq!(back.as_ref(), Some(r));
+        }
+        assert_eq!(
+            routes[2].to_json(),
+            serde_json::json!({"kind": "override", "mechanism": "pnpm_overrides", "reason": "r"})
+        );
+        assert_eq!(routes[1].to_json()["bumps"][0]["to"], "1.3.0");
     }
 }

@@ -26,5 +26,6 @@ mod scan;
 mod shapes;
 mod soak;
 mod tls;
+mod transitive;
 mod upload_limits;
 mod workers;
