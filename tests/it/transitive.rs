@@ -66,6 +66,8 @@ async fn a_parent_is_bumped_through_the_registry_and_the_mr_says_so() {
         &data("base/package-lock.json"),
     )
     .await;
+    let gitlab_before = w.sim.requests().len();
+    let started = std::time::Instant::now();
     w.app
         .app
         .catalog_service
@@ -76,8 +78,16 @@ async fn a_parent_is_bumped_through_the_registry_and_the_mr_says_so() {
         .unwrap();
     w.settle().await;
 
+    let elapsed = started.elapsed();
     let mrs = w.mrs();
     assert_eq!(mrs.len(), 1, "{}", w.remediation().await);
+    // The registry calls of the route: the packuments of the fixed package and of the parent.
+    let npm_gets = registries.count("GET", "/registry/npm/:name");
+    println!(
+        "transitive npm fix: sync to MR {elapsed:?}, {} GitLab requests, {npm_gets} packument requests",
+        w.sim.requests().len() - gitlab_before
+    );
+    assert!(npm_gets <= 3, "{npm_gets} packument requests");
     let mr = &mrs[0];
     assert_eq!(mr.title, "Security: bump ms from 2.0.0 to 2.1.3");
     assert!(
