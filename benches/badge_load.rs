@@ -156,6 +156,7 @@ fn populate(app: &App, n: u64, now: i64) {
                     why: "detected".into(),
                 }],
                 copies: Vec::new(),
+                route: None,
             };
             if id % 10 == 0 {
                 r.transition(State::MrOpen, "backline", "opened", detected + DAY);

@@ -10,7 +10,10 @@
 //!   must refuse and name that parent;
 //! - Cargo.lock: `cargo metadata --locked`, and the patch equals, byte for byte, what
 //!   `cargo update -p <crate> --precise <fix>` writes;
-//! - requirements.txt with hashes: `pip install --dry-run --require-hashes`.
+//! - requirements.txt with hashes: `pip install --dry-run --require-hashes`;
+//! - pnpm-lock.yaml v6 and v9 (issue 18): `pnpm install --frozen-lockfile --lockfile-only`
+//!   with pnpm 8 and 9 (through `npx`), after a direct move and after an override of a
+//!   transitive package whose parent's range excludes the fix (a plain move must be refused).
 //!
 //! Controls show the tools really check: npm rejects the issue's broken MR (package.json pin
 //! moved, lockfile left), pip rejects a new pin with the old hashes.
@@ -25,7 +28,8 @@ use backline::registry::{
     parse_pypi_release, HttpRegistry, PypiRelease, Registry, RegistryConfig, DEFAULT_PYPI_URL,
 };
 use backline::remediation::patch::{
-    cargo_dependents, patch, PatchError, PatchRequest, RegistryFacts,
+    cargo_dependents, npm_dependents, patch, patch_with, ParentRule, PatchError, PatchRequest,
+    RegistryFacts,
 };
 
 type Outcome = Result<(), String>;
@@ -436,6 +440,113 @@ async fn pip_project(reg: &HttpRegistry) -> Outcome {
     Ok(())
 }
 
+/// One pnpm lockfile version (6 with pnpm 8, 9 with pnpm 9), from tests/data/pnpm/v*-base:
+/// lodash moves as a direct dependency; ms (which debug 2.6.9 pins at `2.0.0`) is refused as a
+/// plain move and pinned with `pnpm.overrides`; pnpm must accept each result as frozen.
+async fn pnpm_project(reg: &HttpRegistry, layout: u8) -> Outcome {
+    let pnpm = if layout == 6 { "pnpm@8" } else { "pnpm@9" };
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/pnpm/v{layout}-base"));
+    let frozen = [
+        "-y",
+        pnpm,
+        "install",
+        "--frozen-lockfile",
+        "--lockfile-only",
+        "--ignore-scripts",
+    ];
+    let fresh = || -> Result<tempfile::TempDir, String> {
+        let tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+        for f in ["package.json", "pnpm-lock.yaml"] {
+            std::fs::copy(src.join(f), tmp.path().join(f)).map_err(|e| format!("{f}: {e}"))?;
+        }
+        Ok(tmp)
+    };
+    let facts = |name: &'static str, version: &'static str, from: &'static str, dir: PathBuf| async move {
+        let mut facts = npm_facts(reg, name, version).await?;
+        let lock = std::fs::read(dir.join("pnpm-lock.yaml")).map_err(|e| e.to_string())?;
+        let mut parents = Vec::new();
+        for (n, v) in npm_dependents(&lock, name, from) {
+            parents.push(
+                npm_facts(reg, &n, &v)
+                    .await?
+                    .npm_release
+                    .ok_or("no release")?,
+            );
+        }
+        facts.npm_dependents = Some(parents);
+        Ok::<_, String>(facts)
+    };
+    // Control: package.json moved without the lockfile is rejected by a frozen install.
+    let control = fresh()?;
+    let pj =
+        std::fs::read_to_string(control.path().join("package.json")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        control.path().join("package.json"),
+        pj.replace("4.17.20", "4.17.21"),
+    )
+    .map_err(|e| e.to_string())?;
+    if run(control.path(), "npx", &frozen, &[]).is_ok() {
+        return Err(format!(
+            "v{layout}: control: {pnpm} accepted package.json moved without the lockfile"
+        ));
+    }
+    println!(
+        "  pnpm v{layout}: control: package.json moved without the lockfile is rejected by {pnpm}"
+    );
+
+    let tmp = fresh()?;
+    let f = facts("lodash", "4.17.21", "4.17.20", tmp.path().to_path_buf()).await?;
+    apply(
+        tmp.path(),
+        "pnpm-lock.yaml",
+        "lodash",
+        ("4.17.20", "4.17.21"),
+        true,
+        &f,
+    )
+    .map_err(|e| format!("v{layout}: lodash: {e}"))?;
+    run(tmp.path(), "npx", &frozen, &[])?;
+    println!(
+        "  pnpm v{layout}: lodash 4.17.20 -> 4.17.21 accepted by {pnpm} install --frozen-lockfile"
+    );
+
+    let tmp = fresh()?;
+    let f = facts("ms", "2.1.3", "2.0.0", tmp.path().to_path_buf()).await?;
+    match apply(
+        tmp.path(),
+        "pnpm-lock.yaml",
+        "ms",
+        ("2.0.0", "2.1.3"),
+        false,
+        &f,
+    ) {
+        Err(PatchError::ParentExcludes { parent, .. }) if parent == "debug" => {}
+        other => {
+            return Err(format!(
+                "v{layout}: ms: a plain move must be refused naming debug, got {other:?}"
+            ))
+        }
+    }
+    let files = |p: &str| std::fs::read(tmp.path().join(p)).ok();
+    let req = PatchRequest {
+        manifest_path: "pnpm-lock.yaml",
+        package: "ms",
+        from: "2.0.0",
+        to: "2.1.3",
+        direct: false,
+        files: &files,
+        facts: &f,
+    };
+    let changes = patch_with(&req, &ParentRule::Override)
+        .map_err(|e| format!("v{layout}: ms override: {e}"))?;
+    for c in &changes {
+        std::fs::write(tmp.path().join(&c.path), &c.content).map_err(|e| e.to_string())?;
+    }
+    run(tmp.path(), "npx", &frozen, &[])?;
+    println!("  pnpm v{layout}: ms 2.0.0 -> 2.1.3 by pnpm.overrides accepted by {pnpm} install --frozen-lockfile");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -455,6 +566,8 @@ fn main() -> ExitCode {
         results.push(("npm lockfile v3", npm_project(&reg, 3).await));
         results.push(("Cargo.lock", cargo_project(&reg).await));
         results.push(("requirements.txt with hashes", pip_project(&reg).await));
+        results.push(("pnpm-lock.yaml v6 (pnpm 8)", pnpm_project(&reg, 6).await));
+        results.push(("pnpm-lock.yaml v9 (pnpm 9)", pnpm_project(&reg, 9).await));
     });
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     for (name, r) in &results {

@@ -118,6 +118,8 @@ impl App {
         let mut loaded = load_advisories(&store, &settings.advisories)?;
         loaded.set_unknown_severity(settings.unknown_severity);
         let index = AdvisoryIndex::new(loaded);
+        // Parent releases a transitive fix bumps to are checked against the same advisories.
+        fixer.use_advisories(index.clone());
         let executor = Arc::new(crate::remediation::executor::Executor::new(
             gitlab.clone(),
             crate::remediation::table::Remediations::open(&store)?,

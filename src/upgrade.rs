@@ -12,6 +12,10 @@
 //! Schema 2 → 3: remediations gained `copies` (each vulnerable installed version of the package
 //! and whether the bot's branch moves it). A schema 2 remediation claimed its title's version
 //! alone: that copy is `Moved` when the branch was written, else `Pending`.
+//!
+//! Schema 3 → 4: remediations gained `route` (how the fix gets through: direct, parent bump,
+//! override, blocked; issue 18). A schema 3 remediation has none recorded: `None`, set again
+//! the next time its branch is written.
 
 use serde::{Deserialize, Serialize};
 
@@ -59,8 +63,10 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
                 continue;
             };
             Remediation::from(RemediationV2::from(old))
-        } else {
+        } else if found < 3 {
             Remediation::from(decode::<RemediationV2>(REMEDIATIONS, &key, &value)?)
+        } else {
+            Remediation::from(decode::<RemediationV3>(REMEDIATIONS, &key, &value)?)
         };
         tree.insert(key, encode(&current))?;
         report.remediations += 1;
@@ -310,6 +316,68 @@ impl From<RemediationV2> for Remediation {
             updated_at_ms: old.updated_at_ms,
             history: old.history,
             copies,
+            route: None,
+        }
+    }
+}
+
+/// `Remediation` as schema 3 stored it (before `route`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct RemediationV3 {
+    id: u64,
+    project: ProjectId,
+    manifest: String,
+    ecosystem: Ecosystem,
+    package: String,
+    direct: bool,
+    from_version: String,
+    target_version: Option<String>,
+    advisories: Vec<AdvisoryRef>,
+    severity: Level,
+    state: State,
+    approved_by: Option<String>,
+    reason: Option<String>,
+    branch: String,
+    bot_wrote_branch: bool,
+    mr_iid: Option<MrIid>,
+    mr_url: Option<String>,
+    edited_by_person: bool,
+    ignored_versions: Vec<String>,
+    ignored_advisories: Vec<String>,
+    detected_at_ms: i64,
+    updated_at_ms: i64,
+    history: Vec<Transition>,
+    copies: Vec<Copy>,
+}
+
+impl From<RemediationV3> for Remediation {
+    fn from(old: RemediationV3) -> Remediation {
+        Remediation {
+            id: old.id,
+            project: old.project,
+            manifest: old.manifest,
+            ecosystem: old.ecosystem,
+            package: old.package,
+            direct: old.direct,
+            from_version: old.from_version,
+            target_version: old.target_version,
+            advisories: old.advisories,
+            severity: old.severity,
+            state: old.state,
+            approved_by: old.approved_by,
+            reason: old.reason,
+            branch: old.branch,
+            bot_wrote_branch: old.bot_wrote_branch,
+            mr_iid: old.mr_iid,
+            mr_url: old.mr_url,
+            edited_by_person: old.edited_by_person,
+            ignored_versions: old.ignored_versions,
+            ignored_advisories: old.ignored_advisories,
+            detected_at_ms: old.detected_at_ms,
+            updated_at_ms: old.updated_at_ms,
+            history: old.history,
+            copies: old.copies,
+            route: None,
         }
     }
 }
@@ -502,5 +570,56 @@ mod tests {
         assert_eq!(store.tree("findings").unwrap().len(), 1);
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(upgrade(&store).unwrap(), None);
+    }
+
+    /// Issue 18: a schema 3 remediation is read into the schema 4 layout with no route.
+    #[test]
+    fn a_schema_3_store_gains_an_empty_route() {
+        let dir = tempfile::tempdir().unwrap();
+        let current = Remediation::from(v2_of(old_remediation()));
+        let v3 = RemediationV3 {
+            id: current.id,
+            project: current.project,
+            manifest: current.manifest.clone(),
+            ecosystem: current.ecosystem,
+            package: current.package.clone(),
+            direct: current.direct,
+            from_version: current.from_version.clone(),
+            target_version: current.target_version.clone(),
+            advisories: current.advisories.clone(),
+            severity: current.severity,
+            state: State::MrOpen,
+            approved_by: current.approved_by.clone(),
+            reason: current.reason.clone(),
+            branch: current.branch.clone(),
+            bot_wrote_branch: true,
+            mr_iid: current.mr_iid,
+            mr_url: current.mr_url.clone(),
+            edited_by_person: false,
+            ignored_versions: vec![],
+            ignored_advisories: vec![],
+            detected_at_ms: 1,
+            updated_at_ms: 2,
+            history: current.history.clone(),
+            copies: current.copies.clone(),
+        };
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let tree = store.tree(REMEDIATIONS).unwrap();
+            tree.insert(7u64.to_be_bytes(), encode(&v3)).unwrap();
+            store.set_schema_version(3).unwrap();
+            store.flush_now().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let tree = store.tree(REMEDIATIONS).unwrap();
+        let raw = tree.get(7u64.to_be_bytes()).unwrap().unwrap();
+        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &raw).is_err());
+        let report = upgrade(&store).unwrap().expect("an upgrade");
+        assert_eq!((report.from, report.remediations), (3, 1));
+        let raw = tree.get(7u64.to_be_bytes()).unwrap().unwrap();
+        let r: Remediation = decode(REMEDIATIONS, b"k", &raw).unwrap();
+        assert_eq!(r.route, None);
+        assert_eq!((r.state, r.copies.clone()), (State::MrOpen, v3.copies));
+        assert_eq!(store.schema_version().unwrap(), 4);
     }
 }

@@ -10,6 +10,7 @@ pub use backline_core::advisories::*;
 
 pub mod import;
 pub mod persist;
+pub mod shared;
 pub mod store_import;
 pub mod sync;
 

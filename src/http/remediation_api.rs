@@ -52,6 +52,9 @@ pub fn remediation_json(r: &Remediation, policy: &SlaPolicy, now_ms: i64) -> Val
             "state": c.state(r.state).as_str(),
             "reason": match &c.claim { Claim::Left { reason } => Some(reason.as_str()), _ => None },
         })).collect::<Vec<_>>(),
+        // How the fix gets through (issue 18): direct, parent_bump (with the bumps), override
+        // (with the mechanism and why), blocked (with the chain); null before a branch.
+        "route": r.route.as_ref().map(|x| x.to_json()),
         "approved_by": r.approved_by,
         "reason": r.reason,
         "branch": r.branch,

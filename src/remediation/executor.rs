@@ -14,6 +14,7 @@ use super::ownership;
 pub use super::patch::PlacedCopy;
 use super::planner::{plan, vulnerable, Decision, Policy, Vulnerable};
 use super::render;
+use super::route::FixRoute;
 use super::table::Remediations;
 use crate::catalog::CatalogProject;
 use crate::clock::now_ms;
@@ -94,6 +95,8 @@ pub struct FixOutcome {
     pub moved: Vec<PlacedCopy>,
     /// The copies they leave, each with why (`needs <parent> to allow <pkg> >= N`).
     pub left: Vec<(PlacedCopy, String)>,
+    /// How the fix gets through (a plain move, parent bumps, an override).
+    pub route: FixRoute,
 }
 
 /// Makes the file edits of a fix, or says why none is correct.
@@ -125,8 +128,13 @@ pub trait Fixer: Send + Sync {
                     )
                 })
                 .collect(),
+            route: FixRoute::Direct,
         })
     }
+
+    /// Gives the fixer the advisories, so that a parent release it bumps to is checked
+    /// against them (the default fixer has no use for them).
+    fn use_advisories(&self, _index: crate::advisories::shared::AdvisoryIndex) {}
 }
 
 /// Why a fix has no edits.
@@ -138,6 +146,15 @@ pub enum FixError {
     /// The registry could not be reached (try again later).
     #[error(transparent)]
     Registry(crate::registry::Unreachable),
+    /// A parent's range excludes the fix, and neither a parent bump nor an override gets it
+    /// through: the chain that blocks it, and why.
+    #[error("{chain}: {reason}")]
+    Blocked {
+        /// `app -> a@1.2.0 -> b@^2 (fix needs b 3.0.1)`.
+        chain: String,
+        /// Why no parent bump or override did.
+        reason: String,
+    },
 }
 
 /// How MRs look.
@@ -493,6 +510,7 @@ impl Executor {
             updated_at_ms: now,
             history: Vec::new(),
             copies: pending_copies(v),
+            route: None,
         })
     }
 
@@ -672,9 +690,23 @@ impl Executor {
                         claim: Claim::Left { reason },
                     }))
                     .collect();
+                r.route = Some(outcome.route);
                 outcome.edits
             }
+            Err(FixError::Blocked { chain, reason }) => {
+                let why = format!("{chain}: {reason}");
+                for c in &mut r.copies {
+                    c.claim = Claim::Left {
+                        reason: why.clone(),
+                    };
+                }
+                r.route = Some(FixRoute::Blocked { chain, reason });
+                r.reason = Some(why.clone());
+                r.transition(State::NotFixable, BOT, why, now_ms());
+                return Ok(());
+            }
             Err(FixError::NotFixable(reason)) => {
+                r.route = None;
                 for c in &mut r.copies {
                     c.claim = Claim::Left {
                         reason: reason.clone(),

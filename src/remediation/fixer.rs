@@ -5,20 +5,49 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::executor::{Edit, FixError, FixOutcome, FixRequest, Fixer};
-use super::patch::{self, CopiesRequest, PatchError, PatchRequest, RegistryFacts};
+use super::executor::{Edit, FixError, FixOutcome, FixRequest, Fixer, PlacedCopy};
+use super::patch::transitive::{self, MAX_DEPTH};
+use super::patch::{
+    self, CopiesRequest, FileChange, OverrideKind, ParentRule, PatchError, PatchRequest,
+    RegistryFacts,
+};
+use super::route::{FixRoute, ParentBump};
+use crate::advisories::shared::AdvisoryIndex;
+use crate::deps::{format_of, ManifestFormat};
 use crate::registry::{HttpRegistry, Registry, RegistryConfig};
 
 /// Patches through a package registry.
 pub struct PatchFixer {
     registry: Arc<dyn Registry>,
+    /// The advisories a parent release bumped to is checked against; without them no parent
+    /// is bumped (an unchecked release could be vulnerable itself).
+    advisories: std::sync::OnceLock<AdvisoryIndex>,
 }
 
 impl PatchFixer {
     /// A fixer over `registry`.
     pub fn new(registry: Arc<dyn Registry>) -> Self {
-        PatchFixer { registry }
+        PatchFixer {
+            registry,
+            advisories: std::sync::OnceLock::new(),
+        }
     }
+}
+
+/// A parent's range excluded the fix: who, at which version, with which range.
+#[derive(Debug, Clone)]
+struct Exclusion {
+    parent: String,
+    parent_version: String,
+    range: String,
+}
+
+/// One move of a parent bump: the package itself first, then each parent.
+struct Step {
+    package: String,
+    from: String,
+    to: String,
+    facts: RegistryFacts,
 }
 
 fn registry_error(e: crate::registry::RegistryError) -> FixError {
@@ -46,26 +75,85 @@ impl Fixer for PatchFixer {
     }
 
     async fn fix(&self, r: &FixRequest<'_>) -> Result<FixOutcome, FixError> {
-        let mut copies = Vec::new();
+        let mut copies: Vec<(String, RegistryFacts)> = Vec::new();
         for from in std::iter::once(r.from).chain(r.others.iter().map(String::as_str)) {
             copies.push((from.to_string(), self.facts(r, from).await?));
         }
-        let files = |p: &str| r.files.get(p).cloned();
-        let request = CopiesRequest {
-            manifest_path: r.manifest,
-            package: r.package,
-            to: r.to,
-            direct: r.direct,
-            files: &files,
-            copies: &copies,
+        let result = {
+            let files = |p: &str| r.files.get(p).cloned();
+            patch::patch_copies(&CopiesRequest {
+                manifest_path: r.manifest,
+                package: r.package,
+                to: r.to,
+                direct: r.direct,
+                files: &files,
+                copies: &copies,
+            })
         };
-        let done = patch::patch_copies(&request).map_err(patch_error)?;
-        Ok(FixOutcome {
-            edits: into_edits(done.changes),
-            moved: done.moved,
-            left: done.left,
-        })
+        match result {
+            Ok(done) => Ok(FixOutcome {
+                edits: into_edits(done.changes),
+                moved: done.moved,
+                left: done.left,
+                route: FixRoute::Direct,
+            }),
+            Err(PatchError::ParentExcludes { parent, at, .. }) => {
+                let first = Exclusion {
+                    parent,
+                    parent_version: at.version,
+                    range: at.range,
+                };
+                self.transitive(r, copies.swap_remove(0).1, first).await
+            }
+            Err(e) => Err(patch_error(e)),
+        }
     }
+
+    fn use_advisories(&self, index: AdvisoryIndex) {
+        // Set once, at start: a second call keeps the first index (the same shared one).
+        let _ = self.advisories.set(index);
+    }
+}
+
+/// Applies a parent bump's moves in order on the files the previous ones produced: each move
+/// lets its own parent (the next step, at its installed version) keep its present range, since
+/// that parent moves next; the last is checked in full. The error names the failing step.
+fn apply_steps(
+    r: &FixRequest<'_>,
+    steps: &[Step],
+) -> Result<Vec<FileChange>, Box<(usize, PatchError)>> {
+    let mut changes: Vec<FileChange> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let current = |p: &str| {
+            changes
+                .iter()
+                .find(|c| c.path == p)
+                .map(|c| c.content.clone())
+                .or_else(|| r.files.get(p).cloned())
+        };
+        let rule = match steps.get(i + 1) {
+            Some(next) => ParentRule::Moving(vec![(next.package.clone(), next.from.clone())]),
+            None => ParentRule::Check,
+        };
+        let request = PatchRequest {
+            manifest_path: r.manifest,
+            package: &step.package,
+            from: &step.from,
+            to: &step.to,
+            // The package itself may be direct too; its parents are moved as the lock says.
+            direct: if i == 0 { r.direct } else { false },
+            files: &current,
+            facts: &step.facts,
+        };
+        let done = patch::patch_with(&request, &rule).map_err(|e| Box::new((i, e)))?;
+        for c in done {
+            match changes.iter_mut().find(|x| x.path == c.path) {
+                Some(x) => x.content = c.content,
+                None => changes.push(c),
+            }
+        }
+    }
+    Ok(changes)
 }
 
 fn into_edits(changes: Vec<patch::FileChange>) -> Vec<Edit> {
@@ -83,6 +171,178 @@ fn patch_error(e: PatchError) -> FixError {
 }
 
 impl PatchFixer {
+    /// A parent's range excludes the fix (issue 18): bump parents to the smallest releases
+    /// that allow it (up to [`MAX_DEPTH`] up), else pin an override where the ecosystem has
+    /// one, else name the chain that blocks it.
+    async fn transitive(
+        &self,
+        r: &FixRequest<'_>,
+        facts: RegistryFacts,
+        first: Exclusion,
+    ) -> Result<FixOutcome, FixError> {
+        let format = format_of(r.manifest);
+        let mut steps = vec![Step {
+            package: r.package.to_string(),
+            from: r.from.to_string(),
+            to: r.to.to_string(),
+            facts: facts.clone(),
+        }];
+        let mut exclusion = first.clone();
+        let no_bump: String = loop {
+            if format != Some(ManifestFormat::PackageLock) {
+                break "backline bumps parents in package-lock.json only".to_string();
+            }
+            if steps.len() > MAX_DEPTH {
+                break format!("the bump would move more than {MAX_DEPTH} parents");
+            }
+            let Some(index) = self.advisories.get() else {
+                break "the advisories are not loaded, so no parent release can be checked"
+                    .to_string();
+            };
+            let index = index.current();
+            let releases = self
+                .registry
+                .npm_versions(&exclusion.parent)
+                .await
+                .map_err(registry_error)?;
+            let below = steps.last().map(|s| (s.package.clone(), s.to.clone()));
+            let (below_pkg, below_to) = below.unwrap_or_default();
+            let vulnerable = |v: &str| {
+                index
+                    .matches(r.ecosystem, &exclusion.parent, v)
+                    .iter()
+                    .any(|m| m.kind == crate::advisories::AdvisoryKind::Vulnerability)
+            };
+            let release = match transitive::parent_release(
+                &releases,
+                &exclusion.parent_version,
+                &below_pkg,
+                &below_to,
+                &vulnerable,
+            ) {
+                Ok(release) => release.clone(),
+                Err(e) => break e.to_string(),
+            };
+            steps.push(Step {
+                package: exclusion.parent.clone(),
+                from: exclusion.parent_version.clone(),
+                to: release.version.clone(),
+                facts: RegistryFacts {
+                    npm_release: Some(release),
+                    ..RegistryFacts::default()
+                },
+            });
+            match apply_steps(r, &steps).map_err(|b| *b) {
+                Ok(changes) => {
+                    let bumps = steps[1..]
+                        .iter()
+                        .map(|s| ParentBump {
+                            package: s.package.clone(),
+                            from: s.from.clone(),
+                            to: s.to.clone(),
+                        })
+                        .collect();
+                    return Ok(self.with_others(r, changes, FixRoute::ParentBump { bumps }));
+                }
+                Err((step, PatchError::ParentExcludes { parent, at, .. }))
+                    if step + 1 == steps.len() =>
+                {
+                    exclusion = Exclusion {
+                        parent,
+                        parent_version: at.version,
+                        range: at.range,
+                    };
+                }
+                Err((at, e)) => {
+                    break format!(
+                        "moving {} to {}: {}",
+                        steps[at].package,
+                        steps[at].to,
+                        e.reason()
+                    )
+                }
+            }
+        };
+        let blocked = |reason: String| {
+            let lock = r
+                .files
+                .get(r.manifest)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let parents =
+                patch::install_chain(r.manifest, lock, &first.parent, &first.parent_version);
+            FixError::Blocked {
+                chain: transitive::blocked_chain(&parents, r.package, &first.range, r.to),
+                reason,
+            }
+        };
+        let Some(mechanism) = format.and_then(OverrideKind::of) else {
+            let none = format
+                .map(patch::overrides::none_for)
+                .unwrap_or("no override");
+            return Err(blocked(format!("no parent bump: {no_bump}; {none}")));
+        };
+        let files = |p: &str| r.files.get(p).cloned();
+        let request = PatchRequest {
+            manifest_path: r.manifest,
+            package: r.package,
+            from: r.from,
+            to: r.to,
+            direct: r.direct,
+            files: &files,
+            facts: &facts,
+        };
+        match patch::patch_with(&request, &ParentRule::Override) {
+            Ok(changes) => {
+                let reason = format!(
+                    "{} {} requires {} `{}`, which excludes {}; no parent bump: {no_bump}",
+                    first.parent, first.parent_version, r.package, first.range, r.to
+                );
+                Ok(self.with_others(r, changes, FixRoute::Override { mechanism, reason }))
+            }
+            Err(e) => Err(blocked(format!(
+                "no parent bump: {no_bump}; no {}: {}",
+                mechanism.field(),
+                e.reason()
+            ))),
+        }
+    }
+
+    /// The outcome of a transitive fix that moves `r.from`: the other vulnerable copies are
+    /// left as they are, each with why.
+    fn with_others(
+        &self,
+        r: &FixRequest<'_>,
+        changes: Vec<FileChange>,
+        route: FixRoute,
+    ) -> FixOutcome {
+        let placed = |version: &str, bytes: Option<&Vec<u8>>| PlacedCopy {
+            version: version.to_string(),
+            paths: bytes
+                .map(|b| patch::copy_paths_of(r.manifest, b, r.package, version))
+                .unwrap_or_default(),
+        };
+        let lock = r.files.get(r.manifest);
+        FixOutcome {
+            edits: into_edits(changes),
+            moved: vec![placed(r.from, lock)],
+            left: r
+                .others
+                .iter()
+                .map(|v| {
+                    (
+                        placed(v, lock),
+                        format!(
+                            "this fix moves {} {} through its parents; this copy moves in a later fix",
+                            r.package, r.from
+                        ),
+                    )
+                })
+                .collect(),
+            route,
+        }
+    }
+
     /// The registry facts moving `from` to `r.to` needs.
     async fn facts(&self, r: &FixRequest<'_>, from: &str) -> Result<RegistryFacts, FixError> {
         let needed = patch::facts_needed(r.manifest);
@@ -126,6 +386,26 @@ impl PatchFixer {
                     .map_err(registry_error)?
                     .ok_or_else(missing)?,
             );
+        }
+        if needed.npm_dependents {
+            // The locked packages that depend on this copy: their ranges come from the registry.
+            let lock = r
+                .files
+                .get(r.manifest)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let mut dependents = Vec::new();
+            for (name, version) in patch::npm_dependents(lock, r.package, from) {
+                if let Some(release) = self
+                    .registry
+                    .npm_release(&name, &version)
+                    .await
+                    .map_err(registry_error)?
+                {
+                    dependents.push(release);
+                }
+            }
+            facts.npm_dependents = Some(dependents);
         }
         if needed.pypi_release {
             facts.pypi_release = Some(

@@ -9,3 +9,5 @@ pub mod executor;
 pub mod fixer;
 pub mod ownership;
 pub mod table;
+#[cfg(test)]
+mod transitive_tests;

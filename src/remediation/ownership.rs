@@ -168,6 +168,7 @@ mod tests {
             updated_at_ms: 0,
             history: vec![],
             copies: vec![],
+            route: None,
         }
     }
 

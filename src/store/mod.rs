@@ -17,8 +17,8 @@ pub use flusher::Flusher;
 /// an older one is brought up to date by `crate::upgrade` before anything reads it.
 /// 2: findings and remediations carry severity sources and per-advisory fixes, dependencies
 /// their source. 3: remediations record each vulnerable installed copy and whether their branch
-/// moves it.
-pub const SCHEMA_VERSION: u32 = 3;
+/// moves it. 4: remediations record how their fix gets through (`route`, issue 18).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A storage failure, naming the tree and key involved where there is one.
 #[derive(Debug, thiserror::Error)]

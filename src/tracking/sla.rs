@@ -194,6 +194,7 @@ pub(crate) mod tests {
                 why: "detected".into(),
             }],
             copies: Vec::new(),
+            route: None,
         }
     }
 

@@ -27,5 +27,6 @@ mod scan;
 mod shapes;
 mod soak;
 mod tls;
+mod transitive;
 mod upload_limits;
 mod workers;

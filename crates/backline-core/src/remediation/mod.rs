@@ -6,3 +6,4 @@ pub mod model;
 pub mod patch;
 pub mod planner;
 pub mod render;
+pub mod route;

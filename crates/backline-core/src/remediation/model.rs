@@ -112,6 +112,10 @@ pub struct Remediation {
     /// Each vulnerable installed version of the package in the manifest, and whether the
     /// bot's branch moves it (schema 3). Only [`Claim::Moved`] copies share `state`.
     pub copies: Vec<Copy>,
+    /// How the branch's fix gets through (a plain move, parent bumps, an override), or the
+    /// chain that blocks it; `None` before a branch was written (schema 4; older records
+    /// are upgraded with `None`).
+    pub route: Option<super::route::FixRoute>,
 }
 
 /// One installed version of the package in the manifest (every place it is installed at).

@@ -5,6 +5,7 @@
 //! [`markdown_inline`]: no quick action, mention or HTML comment can come from it.
 
 use super::model::{Claim, Remediation};
+use super::route::FixRoute;
 use crate::commands::COMMANDS;
 use crate::untrusted::{json_in_comment, markdown_inline as md, markdown_prose as prose};
 
@@ -78,6 +79,36 @@ fn copies_section(r: &Remediation) -> String {
     s
 }
 
+/// How a transitive fix gets through when the package alone cannot move: the parents the MR
+/// bumps, or the override it pins and why (issue 18).
+fn route_section(r: &Remediation) -> String {
+    let target = md(r.target_version.as_deref().unwrap_or("?"));
+    let package = md(&r.package);
+    match &r.route {
+        Some(FixRoute::ParentBump { bumps }) => {
+            let mut s = format!(
+                "**Parent bump:** a parent's range excludes `{package}` `{target}`, so this MR also moves each parent to its smallest release that allows the version below it (no known advisory affects those releases):\n\n"
+            );
+            for b in bumps {
+                s.push_str(&format!(
+                    "- `{}` `{}` → `{}`\n",
+                    md(&b.package),
+                    md(&b.from),
+                    md(&b.to)
+                ));
+            }
+            s.push('\n');
+            s
+        }
+        Some(FixRoute::Override { mechanism, reason }) => format!(
+            "**Override:** this MR pins `{package}` to `{target}` with `{}` in package.json, because {}. Remove the override once the parent allows the fix itself.\n\n",
+            mechanism.field(),
+            md(reason)
+        ),
+        _ => String::new(),
+    }
+}
+
 fn cell(s: &str) -> String {
     md(s).replace('|', "\\|")
 }
@@ -105,6 +136,7 @@ pub fn description(r: &Remediation) -> String {
         }
     ));
     s.push_str(&copies_section(r));
+    s.push_str(&route_section(r));
     s.push_str("| Advisory | Aliases | Severity | Summary |\n|---|---|---|---|\n");
     for a in &r.advisories {
         s.push_str(&format!(
@@ -143,6 +175,9 @@ pub fn description(r: &Remediation) -> String {
     let mut state = state;
     if r.copies.len() > 1 {
         state["moves"] = serde_json::json!(r.moved_versions());
+    }
+    if let Some(route) = r.route.as_ref().filter(|x| **x != FixRoute::Direct) {
+        state["route"] = serde_json::json!(route.as_str());
     }
     s.push_str(&format!("{MARKER} {} -->\n", json_in_comment(&state)));
     s
@@ -298,6 +333,7 @@ mod tests {
             updated_at_ms: 0,
             history: vec![],
             copies: vec![],
+            route: None,
         }
     }
 
@@ -460,5 +496,43 @@ Closing this MR ignores this version: backline will not propose it again (reopen
             "{}",
             status_note(&r)
         );
+    }
+
+    /// Issue 18: the MR says how a transitive fix gets through (parent bump or override), and
+    /// the marker carries the route.
+    #[test]
+    fn the_route_is_shown() {
+        use crate::remediation::route::{OverrideKind, ParentBump};
+        let mut r = remediation();
+        r.package = "ms".into();
+        r.target_version = Some("2.1.3".into());
+        r.route = Some(FixRoute::ParentBump {
+            bumps: vec![ParentBump {
+                package: "debug".into(),
+                from: "2.6.9".into(),
+                to: "3.2.0".into(),
+            }],
+        });
+        let d = description(&r);
+        assert!(
+            d.contains("**Parent bump:** a parent's range excludes `ms` `2.1.3`"),
+            "{d}"
+        );
+        assert!(d.contains("- `debug` `2.6.9` → `3.2.0`\n"), "{d}");
+        assert!(d.contains(r#""route":"parent_bump""#), "{d}");
+        r.route = Some(FixRoute::Override {
+            mechanism: OverrideKind::NpmOverrides,
+            reason: "debug 2.6.9 requires ms `2.0.0` @here".into(),
+        });
+        let d = description(&r);
+        assert!(
+            d.contains("**Override:** this MR pins `ms` to `2.1.3` with `overrides` in package.json, because debug 2.6.9 requires ms '2.0.0'"),
+            "{d}"
+        );
+        assert!(!d.contains(" @here"), "untrusted text is escaped: {d}");
+        assert!(d.contains(r#""route":"override""#), "{d}");
+        r.route = Some(FixRoute::Direct);
+        let d = description(&r);
+        assert!(!d.contains("route") && !d.contains("**Override") && !d.contains("**Parent bump"));
     }
 }

@@ -147,6 +147,10 @@ impl<'a> Change<'a> {
                 if relevant && !r.matches(to_v) {
                     return Err(PatchError::ParentExcludes {
                         parent: b.name.clone(),
+                        at: Box::new(crate::remediation::patch::ParentRange {
+                            version: b.version.clone(),
+                            range: d.req.clone(),
+                        }),
                         package: pkg.to_string(),
                         to: to.to_string(),
                         message: format!(

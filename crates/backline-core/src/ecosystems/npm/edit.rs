@@ -11,7 +11,8 @@ use crate::registry::NpmRelease;
 use crate::remediation::patch::{not_fixable, PatchError};
 
 /// The kinds of the project's own ranges (package.json, the lock's root entry).
-const ROOT_KINDS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
+pub(super) const ROOT_KINDS: [&str; 3] =
+    ["dependencies", "devDependencies", "optionalDependencies"];
 
 /// Edits one lock entry: version, resolved, integrity, and its dependency map (`deps_key`).
 #[allow(clippy::too_many_arguments)]

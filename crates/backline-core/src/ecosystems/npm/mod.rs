@@ -9,6 +9,7 @@
 mod edit;
 pub(crate) mod json;
 pub(crate) mod lock;
+pub mod overrides;
 pub mod patch;
 pub(crate) mod range;
 pub mod read;

@@ -27,11 +27,16 @@ use super::v1::{check_v1_parents, walk_v1};
 use crate::deps::{self, ParseError};
 use crate::registry::NpmRelease;
 use crate::remediation::patch::{
-    apply_edits, line_ending, not_fixable, parent_excludes, FileChange, PatchError, PatchRequest,
+    apply_edits, line_ending, not_fixable, parent_excludes, FileChange, ParentRule, PatchError,
+    PatchRequest,
 };
 
 /// Edits a `package-lock.json` (and `package.json` when needed).
-pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+pub(crate) fn patch(
+    req: &PatchRequest,
+    bytes: &[u8],
+    rule: &ParentRule,
+) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
     deps::parse(path, bytes, req.files)?;
     let text = std::str::from_utf8(bytes)
@@ -100,6 +105,9 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                 if satisfies(range, to) != Some(true) {
                     let who = npm_lock::package_name(p, e).unwrap_or(p);
                     let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
+                    if rule.lets_pass(who, v) {
+                        continue;
+                    }
                     return parent_excludes(who, v, pkg, range, to);
                 }
             }
@@ -129,7 +137,7 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     }
     if let (Some(deps_v), Some(deps_n)) = (npm_lock::tree(&lock), tree.get("dependencies")) {
         if lock.get("packages").is_none() {
-            check_v1_parents(deps_v, &[], pkg, from, to)?;
+            check_v1_parents(deps_v, &[], pkg, from, to, rule)?;
         }
         let mut found = 0;
         walk_v1(
@@ -223,6 +231,73 @@ pub(crate) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> 
         });
     }
     out.sort();
+    out
+}
+
+/// The packages from the project down to an installed copy of `pkg` at `version`, each with
+/// its version: the shortest dependency path from the project (node's lookup at each step),
+/// from the v2/v3 `packages` map; empty when unknown.
+pub(crate) fn chain(bytes: &[u8], pkg: &str, version: &str) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(bytes);
+    let Ok(lock) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) else {
+        return Vec::new();
+    };
+    let Some(packages) = lock.get("packages").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let is_target = |p: &str| {
+        packages.get(p).is_some_and(|e| {
+            p.contains("node_modules/")
+                && npm_lock::package_name(p, e) == Some(pkg)
+                && e.get("version").and_then(Value::as_str) == Some(version)
+        })
+    };
+    // Breadth first from the project's own entry.
+    let mut came_from: std::collections::BTreeMap<String, String> =
+        std::collections::BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([String::new()]);
+    let mut found = None;
+    while let Some(at) = queue.pop_front() {
+        if is_target(&at) {
+            found = Some(at);
+            break;
+        }
+        let Some(entry) = packages.get(&at) else {
+            continue;
+        };
+        let kinds: &[&str] = if at.is_empty() {
+            &super::edit::ROOT_KINDS
+        } else {
+            &["dependencies", "optionalDependencies"]
+        };
+        for kind in kinds {
+            let Some(deps) = entry.get(*kind).and_then(Value::as_object) else {
+                continue;
+            };
+            for dep in deps.keys() {
+                if let Some((next, _)) = npm_lock::lookup(packages, &at, dep) {
+                    if !next.is_empty() && !came_from.contains_key(&next) {
+                        came_from.insert(next.clone(), at.clone());
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = match found {
+        Some(f) => f,
+        None => return out,
+    };
+    while !at.is_empty() {
+        if let Some(e) = packages.get(&at) {
+            let name = npm_lock::package_name(&at, e).unwrap_or(&at).to_string();
+            let v = e.get("version").and_then(Value::as_str).unwrap_or("?");
+            out.push((name, v.to_string()));
+        }
+        at = came_from.get(&at).cloned().unwrap_or_default();
+    }
+    out.reverse();
     out
 }
 

@@ -8,7 +8,7 @@ use super::json::Node;
 use super::patch::check_deps;
 use super::range::satisfies;
 use crate::registry::NpmRelease;
-use crate::remediation::patch::{parent_excludes, PatchError, PatchRequest};
+use crate::remediation::patch::{parent_excludes, ParentRule, PatchError, PatchRequest};
 
 /// v1: every entry whose `requires` resolves `pkg` (node's lookup: its own nested
 /// `dependencies`, then each enclosing level up to the top) to a copy at `from` must accept
@@ -19,6 +19,7 @@ pub(crate) fn check_v1_parents(
     pkg: &str,
     from: &str,
     to: &str,
+    rule: &ParentRule,
 ) -> Result<(), PatchError> {
     let mut scope = ancestors.to_vec();
     scope.push(level);
@@ -37,11 +38,13 @@ pub(crate) fn check_v1_parents(
                 .and_then(Value::as_str);
             if version == Some(from) && satisfies(range, to) != Some(true) {
                 let v = entry.get("version").and_then(Value::as_str).unwrap_or("?");
-                return parent_excludes(name, v, pkg, range, to);
+                if !rule.lets_pass(name, v) {
+                    return parent_excludes(name, v, pkg, range, to);
+                }
             }
         }
         if let Some(nested) = nested {
-            check_v1_parents(nested, &scope, pkg, from, to)?;
+            check_v1_parents(nested, &scope, pkg, from, to, rule)?;
         }
     }
     Ok(())

@@ -181,7 +181,7 @@ fn resolve(name: &str, reference: String, slash_keys: bool) -> Option<(String, S
     Some((name.to_string(), clean.to_string()))
 }
 
-fn strip_peers(version: &str, slash_keys: bool) -> &str {
+pub(crate) fn strip_peers(version: &str, slash_keys: bool) -> &str {
     let v = version.split('(').next().unwrap_or(version);
     if slash_keys {
         v.split('_').next().unwrap_or(v)
@@ -191,7 +191,7 @@ fn strip_peers(version: &str, slash_keys: bool) -> &str {
 }
 
 /// Splits a `packages` key into (name, version).
-fn parse_key(key: &str, slash_keys: bool) -> Option<(String, String)> {
+pub(crate) fn parse_key(key: &str, slash_keys: bool) -> Option<(String, String)> {
     let key = key.strip_prefix('/').unwrap_or(key);
     let (name, version) = if slash_keys {
         // `name/version_peers` or `@scope/name/version_peers`.

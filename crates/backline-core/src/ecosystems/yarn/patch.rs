@@ -15,7 +15,7 @@ use crate::deps::{self, ParseError};
 use crate::ecosystems::npm::json::{quote, scan};
 use crate::ecosystems::npm::range::{bumped, satisfies};
 use crate::remediation::patch::{
-    apply_edits, lines_with_offsets, not_fixable, FileChange, PatchError, PatchRequest,
+    apply_edits, lines_with_offsets, not_fixable, FileChange, ParentRule, PatchError, PatchRequest,
 };
 
 struct Entry {
@@ -132,7 +132,11 @@ pub(crate) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> 
 }
 
 /// Edits a `yarn.lock` v1.
-pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+pub(crate) fn patch(
+    req: &PatchRequest,
+    bytes: &[u8],
+    rule: &ParentRule,
+) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
     deps::parse(path, bytes, req.files)?;
     let text = std::str::from_utf8(bytes)
@@ -189,6 +193,7 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
         // Header specifiers.
         let mut specs = e.specs.clone();
         let mut header_changed = false;
+        let mut forced: Vec<String> = Vec::new();
         for spec in specs.iter_mut() {
             let (_, range) = real_spec(spec);
             match satisfies(range, to) {
@@ -214,13 +219,27 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
                     .unwrap_or(false)
             }) else {
                 // The entry that declares this range is the parent that must move first.
-                let parent = entries
+                let declaring = entries
                     .iter()
-                    .find(|p| p.deps.iter().any(|(n, r)| n == pkg && r == range))
+                    .find(|p| p.deps.iter().any(|(n, r)| n == pkg && r == range));
+                let parent = declaring
                     .map(|p| p.name.clone())
                     .unwrap_or_else(|| format!("the package that requires `{spec}`"));
+                let parent_version = declaring.map(|p| p.version.clone()).unwrap_or_default();
+                // An override (`resolutions`) keeps the excluded range in the header, and yarn
+                // adds the forced version's own specifier beside it (`ms@2.0.0, ms@2.1.3:`).
+                if rule.lets_pass(&parent, &parent_version) {
+                    if *rule == ParentRule::Override {
+                        forced.push(format!("{pkg}@{to}"));
+                    }
+                    continue;
+                }
                 return Err(PatchError::ParentExcludes {
                     parent,
+                    at: Box::new(crate::remediation::patch::ParentRange {
+                        version: parent_version,
+                        range: range.to_string(),
+                    }),
                     package: pkg.to_string(),
                     to: to.to_string(),
                     message: format!(
@@ -236,6 +255,10 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
             let (s, e2) = node.span();
             pj_edits.push((s, e2, quote(&new_range)));
             *spec = format!("{pkg}@{new_range}");
+            header_changed = true;
+        }
+        if !forced.is_empty() {
+            specs.append(&mut forced);
             header_changed = true;
         }
         if header_changed {

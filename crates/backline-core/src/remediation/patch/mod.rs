@@ -10,10 +10,16 @@
 
 use crate::ecosystems::cargo::patch as cargo;
 use crate::ecosystems::npm::patch as npm;
+use crate::ecosystems::pnpm::patch as pnpm;
 use crate::ecosystems::poetry::patch as poetry;
 use crate::ecosystems::pom::patch as pom;
 use crate::ecosystems::requirements::patch as requirements;
 use crate::ecosystems::yarn::patch as yarn;
+
+pub use crate::ecosystems::npm::overrides;
+pub mod transitive;
+
+pub use overrides::OverrideKind;
 
 use crate::deps::{self, format_of, ManifestFormat, ParseError};
 use crate::registry::{CrateRelease, NpmRelease, PypiRelease};
@@ -49,6 +55,10 @@ pub struct RegistryFacts {
     pub npm_release: Option<NpmRelease>,
     /// For PyPI files: the JSON API answer for `to`.
     pub pypi_release: Option<PypiRelease>,
+    /// For pnpm-lock.yaml: the packument entries of the locked packages that depend on the
+    /// package at `from` (list them with [`npm_dependents`]): the lock has no ranges of its
+    /// own, so each parent's range on the package comes from its registry entry.
+    pub npm_dependents: Option<Vec<NpmRelease>>,
 }
 
 /// Which registry calls the caller must make before [`patch`].
@@ -63,6 +73,8 @@ pub struct FactsNeeded {
     pub npm_release: bool,
     /// `Registry::pypi_release(package, to)`.
     pub pypi_release: bool,
+    /// `Registry::npm_release(name, version)` for each of [`npm_dependents`].
+    pub npm_dependents: bool,
 }
 
 /// One file's full new content.
@@ -72,6 +84,16 @@ pub struct FileChange {
     pub path: String,
     /// The whole new content.
     pub content: Vec<u8>,
+}
+
+/// A parent's installed version and the range it declares on the package (each empty when
+/// the format does not say).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParentRange {
+    /// The parent's installed version.
+    pub version: String,
+    /// Its range on the package.
+    pub range: String,
 }
 
 /// Why no patch was made.
@@ -89,6 +111,8 @@ pub enum PatchError {
     ParentExcludes {
         /// The parent's name.
         parent: String,
+        /// The parent's installed version and its range on the package.
+        at: Box<ParentRange>,
         /// The package.
         package: String,
         /// The new version.
@@ -120,6 +144,7 @@ impl PatchError {
                 package,
                 to,
                 message,
+                ..
             } => format!("needs {parent} to allow {package} >= {to} ({message})"),
             other => other.reason(),
         }
@@ -136,6 +161,10 @@ pub(crate) fn parent_excludes<T>(
 ) -> Result<T, PatchError> {
     Err(PatchError::ParentExcludes {
         parent: parent.to_string(),
+        at: Box::new(ParentRange {
+            version: parent_version.to_string(),
+            range: range.to_string(),
+        }),
         package: package.to_string(),
         to: to.to_string(),
         message: format!(
@@ -162,6 +191,11 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             npm_release: true,
             ..FactsNeeded::default()
         },
+        Some(ManifestFormat::PnpmLock) => FactsNeeded {
+            npm_release: true,
+            npm_dependents: true,
+            ..FactsNeeded::default()
+        },
         Some(ManifestFormat::Requirements | ManifestFormat::PoetryLock) => FactsNeeded {
             pypi_release: true,
             ..FactsNeeded::default()
@@ -175,6 +209,12 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
 /// the lock cannot be read.
 pub fn cargo_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
     cargo::dependents(lock, package, from)
+}
+
+/// The locked packages (name, version) in a `pnpm-lock.yaml` that depend on `package` at
+/// `from`: fetch their packument entries into [`RegistryFacts::npm_dependents`].
+pub fn npm_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
+    pnpm::dependents(lock, package, from)
 }
 
 /// One installed version of a package and the places it is installed at.
@@ -291,6 +331,31 @@ pub fn patch_copies(req: &CopiesRequest) -> Result<CopiesPatch, PatchError> {
     }
 }
 
+/// The installed packages from the project down to `package` at `version` (itself last), each
+/// with its version: where the lockfile says (package-lock v2/v3), else the package alone.
+pub fn install_chain(
+    path: &str,
+    bytes: &[u8],
+    package: &str,
+    version: &str,
+) -> Vec<(String, String)> {
+    let found = match format_of(path) {
+        Some(ManifestFormat::PackageLock) => npm::chain(bytes, package, version),
+        _ => Vec::new(),
+    };
+    if found.is_empty() {
+        vec![(package.to_string(), version.to_string())]
+    } else {
+        found
+    }
+}
+
+/// Where `package` at `version` is installed in a lockfile, in `parent > package` form
+/// (empty when the format has one place).
+pub fn copy_paths_of(path: &str, bytes: &[u8], package: &str, version: &str) -> Vec<String> {
+    copy_paths(path, bytes, package, version)
+}
+
 /// Where `package` at `version` is installed in a lockfile, in `parent > package` form.
 fn copy_paths(path: &str, bytes: &[u8], package: &str, version: &str) -> Vec<String> {
     match format_of(path) {
@@ -300,8 +365,39 @@ fn copy_paths(path: &str, bytes: &[u8], package: &str, version: &str) -> Vec<Str
     }
 }
 
+/// How a patch treats the ranges the package's parents declare on it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ParentRule {
+    /// Every parent's range must admit the new version (a plain move).
+    #[default]
+    Check,
+    /// These parents (name, installed version) move in the same change (a parent bump): their
+    /// present ranges are not checked; every other parent's is.
+    Moving(Vec<(String, String)>),
+    /// The new version is forced under every parent with a pinned override in the manifest
+    /// (npm `overrides`, yarn `resolutions`, `pnpm.overrides`): no parent's range is checked.
+    Override,
+}
+
+impl ParentRule {
+    /// Whether a parent `name` at `version` whose range excludes the new version may stay.
+    pub(crate) fn lets_pass(&self, name: &str, version: &str) -> bool {
+        match self {
+            ParentRule::Check => false,
+            ParentRule::Moving(list) => list.iter().any(|(n, v)| n == name && v == version),
+            ParentRule::Override => true,
+        }
+    }
+}
+
 /// Computes the edits that move `package` from `from` to `to`.
 pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
+    patch_with(req, &ParentRule::Check)
+}
+
+/// [`patch`] under a [`ParentRule`]: a parent bump's steps, or an override (which also writes
+/// the override into the manifest the format reads it from).
+pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
     let format = format_of(path).ok_or_else(|| PatchError::NotFixable {
         reason: format!("{path} is not a manifest backline knows"),
@@ -314,8 +410,12 @@ pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
     }
     let changes = match format {
         ManifestFormat::CargoLock => cargo::patch(req, &bytes)?,
-        ManifestFormat::PackageLock => npm::patch(req, &bytes)?,
-        ManifestFormat::YarnLock => yarn::patch(req, &bytes)?,
+        ManifestFormat::PackageLock => npm::patch(req, &bytes, rule)?,
+        ManifestFormat::YarnLock => yarn::patch(req, &bytes, rule)?,
+        ManifestFormat::PnpmLock => pnpm::patch(req, &bytes, rule)?,
+        _ if *rule == ParentRule::Override => {
+            return not_fixable(overrides::none_for(format).to_string())
+        }
         ManifestFormat::Requirements => requirements::patch(req, &bytes)?,
         ManifestFormat::PoetryLock => poetry::patch(req, &bytes)?,
         ManifestFormat::Pom => pom::patch(req, &bytes)?,
@@ -330,6 +430,11 @@ pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
                 format_name(other)
             ))
         }
+    };
+    let changes = if *rule == ParentRule::Override {
+        overrides::write(req, format, changes)?
+    } else {
+        changes
     };
     verify(req, &changes)?;
     Ok(changes)
