@@ -137,7 +137,7 @@ pub struct NpmRelease {
 }
 
 /// One published PyPI version, from the JSON API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PypiRelease {
     /// The project name as PyPI spells it.
     pub name: String,
@@ -147,6 +147,29 @@ pub struct PypiRelease {
     pub files: Vec<(String, String)>,
     /// `info.requires_dist` (PEP 508 strings).
     pub requires_dist: Vec<String>,
+    /// Each distribution file in full (URL, size, upload time): what `uv.lock` records.
+    #[serde(default)]
+    pub dists: Vec<PypiDist>,
+    /// `info.requires_python`, when given (`>=3.5`).
+    #[serde(default)]
+    pub requires_python: Option<String>,
+}
+
+/// One distribution file of a PyPI version, as the JSON API's `urls[]` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PypiDist {
+    /// `filename`.
+    pub filename: String,
+    /// `url` (absolute).
+    pub url: String,
+    /// `digests.sha256`, lower-case hex.
+    pub sha256: String,
+    /// `size` in bytes.
+    pub size: u64,
+    /// `upload_time_iso_8601` (`2024-04-11T03:34:41.447563Z`), when given.
+    pub upload_time: Option<String>,
+    /// Whether it is a source distribution (`packagetype` `sdist`) rather than a wheel.
+    pub sdist: bool,
 }
 
 /// What the remediation planner asks of package registries.
@@ -367,11 +390,39 @@ pub fn parse_pypi_release(doc: &Value) -> Option<PypiRelease> {
                 .collect()
         })
         .unwrap_or_default();
+    let dists = doc
+        .get("urls")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(parse_pypi_dist).collect())
+        .unwrap_or_default();
     Some(PypiRelease {
         name: info.get("name")?.as_str()?.to_string(),
         version: info.get("version")?.as_str()?.to_string(),
         files,
         requires_dist,
+        dists,
+        requires_python: info
+            .get("requires_python")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    })
+}
+
+/// One `urls[]` entry of a PyPI JSON API answer; `None` without a file name, URL or SHA-256.
+fn parse_pypi_dist(u: &Value) -> Option<PypiDist> {
+    let filename = u.get("filename")?.as_str()?.to_string();
+    Some(PypiDist {
+        sdist: u.get("packagetype").and_then(Value::as_str) == Some("sdist")
+            || !filename.ends_with(".whl"),
+        url: u.get("url")?.as_str()?.to_string(),
+        sha256: u.pointer("/digests/sha256")?.as_str()?.to_string(),
+        size: u.get("size").and_then(Value::as_u64).unwrap_or(0),
+        upload_time: u
+            .get("upload_time_iso_8601")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        filename,
     })
 }
 

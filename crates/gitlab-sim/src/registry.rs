@@ -4,7 +4,8 @@
 //!   index (`1/a`, `2/ab`, `3/a/abc`, `se/rd/serde`; one JSON object a line);
 //! - `GET /registry/npm/:name`: npm packuments (`@scope%2fname` or `@scope/name`);
 //! - `GET /registry/pypi/pypi/:name/json` and `GET /registry/pypi/pypi/:name/:version/json`:
-//!   PyPI's JSON API.
+//!   PyPI's JSON API (warehouse's `warehouse/legacy/api/json.py`: `info`, `urls` with
+//!   digests, size and upload time, and `releases` in the project document).
 //!
 //! Requests are recorded under those route names and obey the fault table like the API.
 //! [`SimRegistry::with_defaults`] holds the packages the generator's projects use (`regex`
@@ -182,8 +183,11 @@ impl SimRegistry {
         let urls: Vec<Value> = files
             .iter()
             .map(|(f, h)| {
+                // The fields of warehouse's `urls[]` (warehouse/legacy/api/json.py):
+                // size and upload time too, which uv.lock records.
                 json!({"filename": f, "digests": {"sha256": h},
                        "packagetype": if f.ends_with(".whl") { "bdist_wheel" } else { "sdist" },
+                       "size": 1000 + f.len(), "upload_time_iso_8601": "2024-01-02T03:04:05.678901Z",
                        "url": format!("{base}/registry/pypi/files/{f}"), "yanked": false})
             })
             .collect();
@@ -193,6 +197,18 @@ impl SimRegistry {
             "urls": urls,
         });
         self.lock().pypi.entry(pep503(name)).or_default().push(doc);
+    }
+
+    /// Adds a PyPI version from a whole JSON API document (`/pypi/<name>/<version>/json`, as
+    /// PyPI answers it: `info` with `name`, `version`, `requires_dist`, `requires_python`, and
+    /// `urls`), served as given; the last added is the project's `info.version`.
+    pub fn add_pypi_document(&self, doc: Value) {
+        let name = doc
+            .pointer("/info/name")
+            .and_then(Value::as_str)
+            .map(pep503)
+            .unwrap_or_default();
+        self.lock().pypi.entry(name).or_default().push(doc);
     }
 
     fn add_defaults(&self) {

@@ -12,9 +12,11 @@ mod cargo;
 mod json;
 mod npm;
 mod npm_range;
+mod pipfile;
 mod poetry;
 mod pom;
 mod requirements;
+mod uv;
 mod yarn;
 
 use crate::deps::{self, format_of, ManifestFormat, ParseError};
@@ -164,12 +166,28 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             npm_release: true,
             ..FactsNeeded::default()
         },
-        Some(ManifestFormat::Requirements | ManifestFormat::PoetryLock) => FactsNeeded {
+        Some(
+            ManifestFormat::Requirements
+            | ManifestFormat::PoetryLock
+            | ManifestFormat::PipfileLock
+            | ManifestFormat::UvLock,
+        ) => FactsNeeded {
             pypi_release: true,
             ..FactsNeeded::default()
         },
         _ => FactsNeeded::default(),
     }
+}
+
+/// Files beside the manifest that [`patch`] may edit but the manifest's parse does not read
+/// (so [`crate::deps::parse`]'s lookups do not bring them): fetch them into the request's
+/// files when they exist.
+pub fn files_to_edit(manifest_path: &str) -> Vec<String> {
+    let names: &[&str] = match format_of(manifest_path) {
+        Some(ManifestFormat::UvLock) => &["pyproject.toml"],
+        _ => &[],
+    };
+    names.iter().map(|n| sibling(manifest_path, n)).collect()
 }
 
 /// The registry packages (name, version) in a `Cargo.lock` that depend on `package` at
@@ -321,6 +339,8 @@ pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
         ManifestFormat::Requirements => requirements::patch(req, &bytes)?,
         ManifestFormat::PoetryLock => poetry::patch(req, &bytes)?,
         ManifestFormat::Pom => pom::patch(req, &bytes)?,
+        ManifestFormat::PipfileLock => pipfile::patch(req, &bytes)?,
+        ManifestFormat::UvLock => uv::patch(req, &bytes)?,
         ManifestFormat::GoMod => {
             return not_fixable(
                 "editing go.mod is not supported yet: go.sum needs the new module's hashes",
@@ -390,6 +410,14 @@ fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> 
         ));
     }
     Ok(())
+}
+
+/// The path of `name` in the folder of `path` (`app/Pipfile.lock`, `Pipfile` → `app/Pipfile`).
+pub(crate) fn sibling(path: &str, name: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_string(),
+    }
 }
 
 /// The line ending a text uses (`\r\n` when its first line ends so).
