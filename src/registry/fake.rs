@@ -25,6 +25,7 @@ pub struct FakeRegistry {
     npm_latest: BTreeMap<String, String>,
     pypi: BTreeMap<String, Vec<PypiRelease>>,
     pypi_latest: BTreeMap<String, String>,
+    gems: BTreeMap<String, Vec<super::GemRelease>>,
 }
 
 impl FakeRegistry {
@@ -99,6 +100,15 @@ impl FakeRegistry {
         self
     }
 
+    /// Adds a RubyGems version.
+    pub fn gem_release(mut self, release: super::GemRelease) -> Self {
+        self.gems
+            .entry(release.name.clone())
+            .or_default()
+            .push(release);
+        self
+    }
+
     /// Sets a PyPI project's latest version.
     pub fn pypi_latest(mut self, name: &str, version: &str) -> Self {
         self.pypi_latest
@@ -147,6 +157,17 @@ impl Registry for FakeRegistry {
         Ok(self
             .pypi
             .get(&name.to_ascii_lowercase())
+            .and_then(|v| v.iter().find(|r| r.version == version).cloned()))
+    }
+
+    async fn gem_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<super::GemRelease>, RegistryError> {
+        Ok(self
+            .gems
+            .get(name)
             .and_then(|v| v.iter().find(|r| r.version == version).cloned()))
     }
 

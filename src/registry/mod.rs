@@ -9,6 +9,7 @@
 mod fake;
 mod http;
 pub mod outage;
+pub mod rubygems;
 
 use std::collections::BTreeMap;
 
@@ -21,8 +22,10 @@ use crate::ecosystem::Ecosystem;
 pub use fake::FakeRegistry;
 pub use http::{
     HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PYPI_URL,
+    DEFAULT_RUBYGEMS_URL,
 };
 pub use outage::Unreachable;
+pub use rubygems::{parse_gem_release, GemRelease};
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +205,16 @@ pub trait Registry: Send + Sync {
         name: &str,
         version: &str,
     ) -> Result<Option<PypiRelease>, RegistryError>;
+
+    /// One RubyGems version (`/api/v2/rubygems/<name>/versions/<version>.json`); `None` when
+    /// unknown, or when this registry does not serve RubyGems.
+    async fn gem_release(
+        &self,
+        _name: &str,
+        _version: &str,
+    ) -> Result<Option<GemRelease>, RegistryError> {
+        Ok(None)
+    }
 
     /// The latest stable version: crates, the highest non-yanked non-prerelease version; npm,
     /// `dist-tags.latest`; PyPI, `info.version`. `Ok(None)` for other ecosystems and unknown

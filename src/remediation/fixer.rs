@@ -137,6 +137,15 @@ impl PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
+        if needed.gem_release {
+            facts.gem_release = Some(
+                self.registry
+                    .gem_release(r.package, r.to)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(missing)?,
+            );
+        }
         Ok(facts)
     }
 }

@@ -5,7 +5,10 @@
 //! - `GET /registry/npm/:name`: npm packuments (`@scope%2fname` or `@scope/name`);
 //! - `GET /registry/pypi/pypi/:name/json` and `GET /registry/pypi/pypi/:name/:version/json`:
 //!   PyPI's JSON API (warehouse's `warehouse/legacy/api/json.py`: `info`, `urls` with
-//!   digests, size and upload time, and `releases` in the project document).
+//!   digests, size and upload time, and `releases` in the project document);
+//! - `GET /registry/rubygems/api/v2/rubygems/:name/versions/:version.json`: one gem version
+//!   as rubygems.org's `Api::V2::RubygemsController#show` answers it (app/controllers/api/v2/
+//!   rubygems_controller.rb: `name`, `version`, `platform`, `sha`, `dependencies`).
 //!
 //! Requests are recorded under those route names and obey the fault table like the API.
 //! [`SimRegistry::with_defaults`] holds the packages the generator's projects use (`regex`
@@ -30,6 +33,8 @@ struct Data {
     npm: BTreeMap<String, Value>,
     /// Version documents by PEP 503 name, in the order added.
     pypi: BTreeMap<String, Vec<Value>>,
+    /// RubyGems v2 version documents by gem name.
+    gems: BTreeMap<String, Vec<Value>>,
 }
 
 /// The simulator's package registries (shared; cloning gives another handle).
@@ -211,6 +216,30 @@ impl SimRegistry {
         self.lock().pypi.entry(name).or_default().push(doc);
     }
 
+    /// Adds a RubyGems version (`ruby` platform) with the `.gem` file's SHA-256 and its
+    /// runtime dependencies `(name, requirements)`.
+    pub fn add_gem(&self, name: &str, version: &str, sha256: &str, runtime: &[(&str, &str)]) {
+        let runtime: Vec<Value> = runtime
+            .iter()
+            .map(|(n, r)| json!({"name": n, "requirements": r}))
+            .collect();
+        self.add_gem_document(json!({
+            "name": name, "version": version, "platform": "ruby", "sha": sha256,
+            "number": version, "prerelease": false,
+            "dependencies": {"development": [], "runtime": runtime},
+        }));
+    }
+
+    /// Adds a RubyGems version from a whole v2 document, served as given.
+    pub fn add_gem_document(&self, doc: Value) {
+        let name = doc
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.lock().gems.entry(name).or_default().push(doc);
+    }
+
     fn add_defaults(&self) {
         let n = "normal";
         let regex_deps = |syntax: &'static str| {
@@ -359,6 +388,11 @@ impl SimRegistry {
             Some("/registry/crates/:path")
         } else if rest.starts_with("npm/") {
             Some("/registry/npm/:name")
+        } else if rest
+            .strip_prefix("rubygems/api/v2/rubygems/")
+            .is_some_and(|p| p.split('/').count() == 3 && p.ends_with(".json"))
+        {
+            Some("/registry/rubygems/api/v2/rubygems/:name/versions/:version.json")
         } else if let Some(p) = rest.strip_prefix("pypi/pypi/") {
             match p.trim_end_matches('/').split('/').count() {
                 2 => Some("/registry/pypi/pypi/:name/json"),
@@ -408,6 +442,33 @@ impl SimRegistry {
                 match d.npm.get(&name) {
                     Some(doc) => Reply::ok(doc.clone()),
                     None => Reply::json(404, json!({"error": "Not found"})),
+                }
+            }
+            "/registry/rubygems/api/v2/rubygems/:name/versions/:version.json" => {
+                // rubygems.org answers 404 with a plain-text body for an unknown version.
+                let parts: Vec<String> = rest
+                    .trim_start_matches("rubygems/api/v2/rubygems/")
+                    .split('/')
+                    .map(decode)
+                    .collect();
+                let version = parts[2].trim_end_matches(".json");
+                let found = (parts[1] == "versions")
+                    .then(|| d.gems.get(&parts[0]))
+                    .flatten()
+                    .and_then(|vs| {
+                        vs.iter()
+                            .find(|v| v.get("version").and_then(Value::as_str) == Some(version))
+                    });
+                match found {
+                    Some(doc) => Reply::ok(doc.clone()),
+                    None => Reply {
+                        status: 404,
+                        body: Body::Raw(
+                            Bytes::from_static(b"This rubygem could not be found."),
+                            "text/plain",
+                        ),
+                        headers: Vec::new(),
+                    },
                 }
             }
             _ => {

@@ -9,6 +9,8 @@
 //! and must show the package at the new version.
 
 mod cargo;
+mod gem_version;
+mod gemfile;
 mod json;
 mod npm;
 mod npm_range;
@@ -20,7 +22,7 @@ mod uv;
 mod yarn;
 
 use crate::deps::{self, format_of, ManifestFormat, ParseError};
-use crate::registry::{CrateRelease, NpmRelease, PypiRelease};
+use crate::registry::{CrateRelease, GemRelease, NpmRelease, PypiRelease};
 
 /// One requested version change.
 pub struct PatchRequest<'a> {
@@ -53,6 +55,8 @@ pub struct RegistryFacts {
     pub npm_release: Option<NpmRelease>,
     /// For PyPI files: the JSON API answer for `to`.
     pub pypi_release: Option<PypiRelease>,
+    /// For `Gemfile.lock`: rubygems.org's entry of `to`.
+    pub gem_release: Option<GemRelease>,
 }
 
 /// Which registry calls the caller must make before [`patch`].
@@ -67,6 +71,8 @@ pub struct FactsNeeded {
     pub npm_release: bool,
     /// `Registry::pypi_release(package, to)`.
     pub pypi_release: bool,
+    /// `Registry::gem_release(package, to)`.
+    pub gem_release: bool,
 }
 
 /// One file's full new content.
@@ -173,6 +179,10 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             | ManifestFormat::UvLock,
         ) => FactsNeeded {
             pypi_release: true,
+            ..FactsNeeded::default()
+        },
+        Some(ManifestFormat::GemfileLock) => FactsNeeded {
+            gem_release: true,
             ..FactsNeeded::default()
         },
         _ => FactsNeeded::default(),
@@ -341,6 +351,7 @@ pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
         ManifestFormat::Pom => pom::patch(req, &bytes)?,
         ManifestFormat::PipfileLock => pipfile::patch(req, &bytes)?,
         ManifestFormat::UvLock => uv::patch(req, &bytes)?,
+        ManifestFormat::GemfileLock => gemfile::patch(req, &bytes)?,
         ManifestFormat::GoMod => {
             return not_fixable(
                 "editing go.mod is not supported yet: go.sum needs the new module's hashes",
@@ -526,13 +537,13 @@ mod tests {
             })
         );
         let req = PatchRequest {
-            manifest_path: "Gemfile.lock",
+            manifest_path: "packages.lock.json",
             ..req
         };
         assert_eq!(
             patch(&req),
             Err(PatchError::NotFixable {
-                reason: "editing Gemfile.lock is not supported yet".into()
+                reason: "editing packages.lock.json is not supported yet".into()
             })
         );
         assert!(facts_needed("a/Cargo.lock").crate_release);
