@@ -235,3 +235,44 @@ async fn gems_from_the_rubygems_v2_api_and_pypi_files_in_full() {
     assert!(sim.unmodeled().is_empty(), "{:?}", sim.unmodeled());
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn composer_packages_from_packagist_p2_metadata() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let reg = client(&sim);
+    let p2 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/lockfile-proofs/packagist/p2/acme/vuln-lib.json"
+    ))
+    .unwrap();
+    sim.registry().add_packagist_document("acme/vuln-lib", &p2);
+    let versions = reg.packagist_versions("acme/vuln-lib").await.unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| v.version.as_str())
+            .collect::<Vec<_>>(),
+        ["v1.0.1", "v1.0.0"]
+    );
+    // The minified second entry inherits what it does not change (description, license).
+    let old = &versions[1];
+    assert_eq!(
+        old.data.get("description").and_then(|d| d.as_str()),
+        Some("A library with a flaw")
+    );
+    assert!(reg
+        .packagist_versions("acme/none")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        reg.packagist_versions("../x").await,
+        Err(RegistryError::InvalidName(_))
+    ));
+    assert_eq!(
+        sim.count("GET", "/registry/packagist/p2/:vendor/:name.json"),
+        2
+    );
+    assert!(sim.unmodeled().is_empty(), "{:?}", sim.unmodeled());
+    sim.stop().await;
+}

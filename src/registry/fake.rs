@@ -26,6 +26,7 @@ pub struct FakeRegistry {
     pypi: BTreeMap<String, Vec<PypiRelease>>,
     pypi_latest: BTreeMap<String, String>,
     gems: BTreeMap<String, Vec<super::GemRelease>>,
+    packagist: BTreeMap<String, Vec<super::PackagistRelease>>,
 }
 
 impl FakeRegistry {
@@ -109,6 +110,15 @@ impl FakeRegistry {
         self
     }
 
+    /// Adds a Packagist version.
+    pub fn packagist_release(mut self, release: super::PackagistRelease) -> Self {
+        self.packagist
+            .entry(release.name.to_ascii_lowercase())
+            .or_default()
+            .push(release);
+        self
+    }
+
     /// Sets a PyPI project's latest version.
     pub fn pypi_latest(mut self, name: &str, version: &str) -> Self {
         self.pypi_latest
@@ -169,6 +179,17 @@ impl Registry for FakeRegistry {
             .gems
             .get(name)
             .and_then(|v| v.iter().find(|r| r.version == version).cloned()))
+    }
+
+    async fn packagist_versions(
+        &self,
+        name: &str,
+    ) -> Result<Vec<super::PackagistRelease>, RegistryError> {
+        Ok(self
+            .packagist
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn latest(

@@ -8,7 +8,9 @@
 
 mod fake;
 mod http;
+pub mod ordered_json;
 pub mod outage;
+pub mod packagist;
 pub mod rubygems;
 
 use std::collections::BTreeMap;
@@ -21,10 +23,11 @@ use crate::ecosystem::Ecosystem;
 
 pub use fake::FakeRegistry;
 pub use http::{
-    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PYPI_URL,
-    DEFAULT_RUBYGEMS_URL,
+    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PACKAGIST_URL,
+    DEFAULT_PYPI_URL, DEFAULT_RUBYGEMS_URL,
 };
 pub use outage::Unreachable;
+pub use packagist::{parse_p2, PackagistRelease};
 pub use rubygems::{parse_gem_release, GemRelease};
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
@@ -214,6 +217,16 @@ pub trait Registry: Send + Sync {
         _version: &str,
     ) -> Result<Option<GemRelease>, RegistryError> {
         Ok(None)
+    }
+
+    /// Every version of a Composer package from Packagist's v2 metadata
+    /// (`/p2/<vendor>/<name>.json`), expanded; empty when unknown, or when this registry does
+    /// not serve Packagist.
+    async fn packagist_versions(
+        &self,
+        _name: &str,
+    ) -> Result<Vec<PackagistRelease>, RegistryError> {
+        Ok(Vec::new())
     }
 
     /// The latest stable version: crates, the highest non-yanked non-prerelease version; npm,

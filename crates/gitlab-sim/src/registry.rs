@@ -8,7 +8,9 @@
 //!   digests, size and upload time, and `releases` in the project document);
 //! - `GET /registry/rubygems/api/v2/rubygems/:name/versions/:version.json`: one gem version
 //!   as rubygems.org's `Api::V2::RubygemsController#show` answers it (app/controllers/api/v2/
-//!   rubygems_controller.rb: `name`, `version`, `platform`, `sha`, `dependencies`).
+//!   rubygems_controller.rb: `name`, `version`, `platform`, `sha`, `dependencies`);
+//! - `GET /registry/packagist/p2/:vendor/:name.json`: Packagist's Composer v2 metadata (a
+//!   `packages` map of minified version lists, `"minified": "composer/2.0"`), served as given.
 //!
 //! Requests are recorded under those route names and obey the fault table like the API.
 //! [`SimRegistry::with_defaults`] holds the packages the generator's projects use (`regex`
@@ -35,6 +37,8 @@ struct Data {
     pypi: BTreeMap<String, Vec<Value>>,
     /// RubyGems v2 version documents by gem name.
     gems: BTreeMap<String, Vec<Value>>,
+    /// Packagist p2 documents (served as given) by lower-case `vendor/name`.
+    packagist: BTreeMap<String, String>,
 }
 
 /// The simulator's package registries (shared; cloning gives another handle).
@@ -240,6 +244,13 @@ impl SimRegistry {
         self.lock().gems.entry(name).or_default().push(doc);
     }
 
+    /// Serves a Packagist p2 document (its text, as Packagist minifies it) for `name`.
+    pub fn add_packagist_document(&self, name: &str, text: &str) {
+        self.lock()
+            .packagist
+            .insert(name.to_ascii_lowercase(), text.to_string());
+    }
+
     fn add_defaults(&self) {
         let n = "normal";
         let regex_deps = |syntax: &'static str| {
@@ -389,6 +400,11 @@ impl SimRegistry {
         } else if rest.starts_with("npm/") {
             Some("/registry/npm/:name")
         } else if rest
+            .strip_prefix("packagist/p2/")
+            .is_some_and(|p| p.split('/').count() == 2 && p.ends_with(".json"))
+        {
+            Some("/registry/packagist/p2/:vendor/:name.json")
+        } else if rest
             .strip_prefix("rubygems/api/v2/rubygems/")
             .is_some_and(|p| p.split('/').count() == 3 && p.ends_with(".json"))
         {
@@ -442,6 +458,23 @@ impl SimRegistry {
                 match d.npm.get(&name) {
                     Some(doc) => Reply::ok(doc.clone()),
                     None => Reply::json(404, json!({"error": "Not found"})),
+                }
+            }
+            "/registry/packagist/p2/:vendor/:name.json" => {
+                let name = decode(
+                    rest.trim_start_matches("packagist/p2/")
+                        .trim_end_matches(".json"),
+                );
+                match d.packagist.get(&name.to_ascii_lowercase()) {
+                    Some(text) => Reply {
+                        status: 200,
+                        body: Body::Raw(Bytes::from(text.clone()), "application/json"),
+                        headers: Vec::new(),
+                    },
+                    None => Reply::json(
+                        404,
+                        json!({"status": "error", "message": "Package not found"}),
+                    ),
                 }
             }
             "/registry/rubygems/api/v2/rubygems/:name/versions/:version.json" => {

@@ -9,6 +9,8 @@
 //! and must show the package at the new version.
 
 mod cargo;
+mod composer;
+mod composer_constraint;
 mod gem_version;
 mod gemfile;
 mod json;
@@ -22,7 +24,7 @@ mod uv;
 mod yarn;
 
 use crate::deps::{self, format_of, ManifestFormat, ParseError};
-use crate::registry::{CrateRelease, GemRelease, NpmRelease, PypiRelease};
+use crate::registry::{CrateRelease, GemRelease, NpmRelease, PackagistRelease, PypiRelease};
 
 /// One requested version change.
 pub struct PatchRequest<'a> {
@@ -57,6 +59,8 @@ pub struct RegistryFacts {
     pub pypi_release: Option<PypiRelease>,
     /// For `Gemfile.lock`: rubygems.org's entry of `to`.
     pub gem_release: Option<GemRelease>,
+    /// For `composer.lock`: Packagist's metadata of `to`.
+    pub packagist_release: Option<PackagistRelease>,
 }
 
 /// Which registry calls the caller must make before [`patch`].
@@ -73,6 +77,8 @@ pub struct FactsNeeded {
     pub pypi_release: bool,
     /// `Registry::gem_release(package, to)`.
     pub gem_release: bool,
+    /// `Registry::packagist_versions(package)`, the one that is `to`.
+    pub packagist_release: bool,
 }
 
 /// One file's full new content.
@@ -183,6 +189,10 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
         },
         Some(ManifestFormat::GemfileLock) => FactsNeeded {
             gem_release: true,
+            ..FactsNeeded::default()
+        },
+        Some(ManifestFormat::ComposerLock) => FactsNeeded {
+            packagist_release: true,
             ..FactsNeeded::default()
         },
         _ => FactsNeeded::default(),
@@ -352,6 +362,7 @@ pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
         ManifestFormat::PipfileLock => pipfile::patch(req, &bytes)?,
         ManifestFormat::UvLock => uv::patch(req, &bytes)?,
         ManifestFormat::GemfileLock => gemfile::patch(req, &bytes)?,
+        ManifestFormat::ComposerLock => composer::patch(req, &bytes)?,
         ManifestFormat::GoMod => {
             return not_fixable(
                 "editing go.mod is not supported yet: go.sum needs the new module's hashes",
@@ -407,11 +418,18 @@ fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> 
     let parsed = deps::parse(path, &bytes, &overlay).map_err(|e| PatchError::NotFixable {
         reason: format!("the patched {path} does not parse: {e}"),
     })?;
+    // Packagist versions may be written with a leading `v` (`v1.0.1` is `1.0.1`).
+    let same_version = |a: &str, b: &str| match eco {
+        Some(crate::ecosystem::Ecosystem::Packagist) => {
+            a.trim_start_matches('v') == b.trim_start_matches('v')
+        }
+        _ => a == b,
+    };
     let mine = |v: &str| {
         parsed.iter().any(|d| {
             d.source == deps::Source::Registry
                 && key(&d.name) == key(req.package)
-                && d.version.as_deref() == Some(v)
+                && d.version.as_deref().is_some_and(|dv| same_version(dv, v))
         })
     };
     if !mine(req.to) || mine(req.from) {
