@@ -45,6 +45,7 @@ async fn a_push_with_vulnerable_pipenv_and_uv_locks_gets_mrs_with_the_tools_file
     .iter()
     .map(|(to, from)| (to.to_string(), Some(data(from).into())))
     .collect();
+    w.sim.reset_requests();
     let started = Instant::now();
     w.sim
         .with_world(|x| x.commit_files(w.pid, alice, "main", "add python services", files))
@@ -91,8 +92,10 @@ async fn a_push_with_vulnerable_pipenv_and_uv_locks_gets_mrs_with_the_tools_file
     // One JSON API answer per lockfile (the per-version document), nothing else.
     let asked = registries.count("GET", "/registry/pypi/pypi/:name/:version/json");
     assert_eq!(asked, 2);
+    // Figures for BENCHMARKS.md (`cargo test --test it python_locks -- --nocapture`).
     println!(
-        "pipenv+uv: {asked} PyPI requests, {:?} from push to both MRs",
+        "pipenv+uv: {} GitLab requests, {asked} PyPI requests, {:?} from push to both MRs",
+        w.sim.requests().len(),
         elapsed
     );
 }
