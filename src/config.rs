@@ -110,6 +110,10 @@ pub struct Settings {
     pub npm_registry_url: String,
     /// PyPI root (the JSON API is below `/pypi/`).
     pub pypi_url: String,
+    /// RubyGems root (the API is below `/api/v2/`).
+    pub rubygems_url: String,
+    /// Packagist metadata root (`/p2/<vendor>/<name>.json`).
+    pub packagist_url: String,
     /// SLA days per severity.
     pub sla: crate::tracking::SlaPolicy,
     /// Key of the private badges' HMAC; without it one is derived from the admin token or the
@@ -164,6 +168,8 @@ impl Settings {
             crates_index_url: crate::registry::DEFAULT_CRATES_INDEX_URL.into(),
             npm_registry_url: crate::registry::DEFAULT_NPM_URL.into(),
             pypi_url: crate::registry::DEFAULT_PYPI_URL.into(),
+            rubygems_url: crate::registry::DEFAULT_RUBYGEMS_URL.into(),
+            packagist_url: crate::registry::DEFAULT_PACKAGIST_URL.into(),
             sla: crate::tracking::SlaPolicy::default(),
             badge_secret: None,
             network: crate::net::Network::default(),
@@ -176,6 +182,8 @@ impl Settings {
             crates_index_url: self.crates_index_url.clone(),
             npm_url: self.npm_registry_url.clone(),
             pypi_url: self.pypi_url.clone(),
+            rubygems_url: self.rubygems_url.clone(),
+            packagist_url: self.packagist_url.clone(),
             network: self.network.clone(),
             ..Default::default()
         }
@@ -387,6 +395,12 @@ pub struct ServeArgs {
     /// PyPI root, whose JSON API is below `/pypi/` [default: https://pypi.org].
     #[arg(long, env = "BACKLINE_PYPI_URL")]
     pub pypi_url: Option<String>,
+    /// RubyGems root, whose API is below `/api/v2/` [default: https://rubygems.org].
+    #[arg(long, env = "BACKLINE_RUBYGEMS_URL")]
+    pub rubygems_url: Option<String>,
+    /// Packagist metadata root (`/p2/<vendor>/<name>.json`) [default: https://repo.packagist.org].
+    #[arg(long, env = "BACKLINE_PACKAGIST_URL")]
+    pub packagist_url: Option<String>,
     /// SLA days per severity, e.g. `critical=3,high=14,medium=30,low=90` [default: those].
     #[arg(long, env = "BACKLINE_SLA_DAYS")]
     pub sla_days: Option<String>,
@@ -444,6 +458,8 @@ pub struct FileConfig {
     crates_index_url: Option<String>,
     npm_registry_url: Option<String>,
     pypi_url: Option<String>,
+    rubygems_url: Option<String>,
+    packagist_url: Option<String>,
     sla_days: Option<String>,
     badge_secret: Option<String>,
     ca_file: Option<PathBuf>,
@@ -761,6 +777,16 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
             "BACKLINE_PYPI_URL",
             args.pypi_url.or(file.pypi_url),
             &mut s.pypi_url,
+        ),
+        (
+            "BACKLINE_RUBYGEMS_URL",
+            args.rubygems_url.or(file.rubygems_url),
+            &mut s.rubygems_url,
+        ),
+        (
+            "BACKLINE_PACKAGIST_URL",
+            args.packagist_url.or(file.packagist_url),
+            &mut s.packagist_url,
         ),
     ];
     for (name, value, slot) in registries {

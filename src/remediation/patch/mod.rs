@@ -13,6 +13,7 @@ mod composer;
 mod composer_constraint;
 mod gem_version;
 mod gemfile;
+mod go_dirhash;
 mod json;
 mod npm;
 mod npm_range;
