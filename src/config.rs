@@ -908,6 +908,24 @@ mod tests {
             ..Default::default()
         };
         assert!(resolve(args, FileConfig::default()).is_err());
+        // RubyGems and Packagist (issue 18): defaults, then a file and a flag.
+        let c = resolve(ServeArgs::default(), FileConfig::default())
+            .unwrap()
+            .registry_config();
+        assert_eq!(
+            (c.rubygems_url.as_str(), c.packagist_url.as_str()),
+            ("https://rubygems.org", "https://repo.packagist.org")
+        );
+        let file = FileConfig::parse("rubygems_url = \"http://gems.local/\"\n").unwrap();
+        let args = ServeArgs {
+            packagist_url: Some("http://packagist.local".into()),
+            ..Default::default()
+        };
+        let c = resolve(args, file).unwrap().registry_config();
+        assert_eq!(
+            (c.rubygems_url.as_str(), c.packagist_url.as_str()),
+            ("http://gems.local", "http://packagist.local")
+        );
     }
 
     #[test]
