@@ -374,6 +374,7 @@ async fn pypi_facts(
                 version: version.into(),
                 files,
                 requires_dist: same.map(|r| r.requires_dist).unwrap_or_default(),
+                ..Default::default()
             }
         }
     };

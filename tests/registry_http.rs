@@ -190,3 +190,89 @@ async fn a_patch_from_fetched_facts() {
     }
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn gems_from_the_rubygems_v2_api_and_pypi_files_in_full() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let reg = client(&sim);
+    let sha = "09bdfe312159ebe4189efc5ee93f3573a45c083d4a1700e6d9208762a3dfe43d";
+    sim.registry().add_gem(
+        "vuln-lib",
+        "1.0.1",
+        sha,
+        &[("helper-lib", ">= 2.0.1, ~> 2.0")],
+    );
+    let g = reg.gem_release("vuln-lib", "1.0.1").await.unwrap().unwrap();
+    assert_eq!(
+        (g.platform.as_str(), g.sha256.as_deref()),
+        ("ruby", Some(sha))
+    );
+    assert_eq!(
+        g.runtime,
+        vec![("helper-lib".to_string(), ">= 2.0.1, ~> 2.0".to_string())]
+    );
+    assert!(reg.gem_release("vuln-lib", "9.9").await.unwrap().is_none());
+    assert!(matches!(
+        reg.gem_release("../x", "1").await,
+        Err(RegistryError::InvalidName(_))
+    ));
+    assert_eq!(
+        sim.count(
+            "GET",
+            "/registry/rubygems/api/v2/rubygems/:name/versions/:version.json"
+        ),
+        2
+    );
+    // PyPI's urls[] in full: what uv.lock records of each file.
+    let j = reg.pypi_release("jinja2", "2.11.3").await.unwrap().unwrap();
+    let sdist = j.dists.iter().find(|d| d.sdist).unwrap();
+    assert_eq!(sdist.filename, "Jinja2-2.11.3.tar.gz");
+    assert!(sdist
+        .url
+        .ends_with("/registry/pypi/files/Jinja2-2.11.3.tar.gz"));
+    assert!(sdist.size > 0 && sdist.upload_time.is_some());
+    assert_eq!(j.dists.iter().filter(|d| !d.sdist).count(), 1);
+    assert!(sim.unmodeled().is_empty(), "{:?}", sim.unmodeled());
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn composer_packages_from_packagist_p2_metadata() {
+    let sim = GitLabSim::start(SimConfig::default()).unwrap();
+    let reg = client(&sim);
+    let p2 = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/lockfile-proofs/packagist/p2/acme/vuln-lib.json"
+    ))
+    .unwrap();
+    sim.registry().add_packagist_document("acme/vuln-lib", &p2);
+    let versions = reg.packagist_versions("acme/vuln-lib").await.unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| v.version.as_str())
+            .collect::<Vec<_>>(),
+        ["v1.0.1", "v1.0.0"]
+    );
+    // The minified second entry inherits what it does not change (description, license).
+    let old = &versions[1];
+    assert_eq!(
+        old.data.get("description").and_then(|d| d.as_str()),
+        Some("A library with a flaw")
+    );
+    assert!(reg
+        .packagist_versions("acme/none")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        reg.packagist_versions("../x").await,
+        Err(RegistryError::InvalidName(_))
+    ));
+    assert_eq!(
+        sim.count("GET", "/registry/packagist/p2/:vendor/:name.json"),
+        2
+    );
+    assert!(sim.unmodeled().is_empty(), "{:?}", sim.unmodeled());
+    sim.stop().await;
+}

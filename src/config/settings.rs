@@ -107,6 +107,10 @@ pub struct Settings {
     pub npm_registry_url: String,
     /// PyPI root (the JSON API is below `/pypi/`).
     pub pypi_url: String,
+    /// RubyGems root (the API is below `/api/v2/`).
+    pub rubygems_url: String,
+    /// Packagist metadata root (`/p2/<vendor>/<name>.json`).
+    pub packagist_url: String,
     /// SLA days per severity.
     pub sla: crate::tracking::SlaPolicy,
     /// Key of the private badges' HMAC; without it one is derived from the admin token or the
@@ -174,6 +178,8 @@ impl Settings {
             crates_index_url: String::new(),
             npm_registry_url: String::new(),
             pypi_url: String::new(),
+            rubygems_url: String::new(),
+            packagist_url: String::new(),
             sla: crate::tracking::SlaPolicy::default(),
             badge_secret: None,
             network: crate::net::Network::default(),
@@ -188,6 +194,8 @@ impl Settings {
             crates_index_url: self.crates_index_url.clone(),
             npm_url: self.npm_registry_url.clone(),
             pypi_url: self.pypi_url.clone(),
+            rubygems_url: self.rubygems_url.clone(),
+            packagist_url: self.packagist_url.clone(),
             network: self.network.clone(),
             ..Default::default()
         }

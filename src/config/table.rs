@@ -448,6 +448,26 @@ declare_settings! {
                 Ok(())
             },
         },
+        /// RubyGems root, whose API is below `/api/v2/`.
+        rubygems_url: [String] {
+            env: "BACKLINE_RUBYGEMS_URL",
+            arg: [],
+            default: value(crate::registry::DEFAULT_RUBYGEMS_URL.to_string()),
+            apply: |s, v| {
+                s.rubygems_url = http_url_or(v, crate::registry::DEFAULT_RUBYGEMS_URL)?;
+                Ok(())
+            },
+        },
+        /// Packagist metadata root (`/p2/<vendor>/<name>.json`).
+        packagist_url: [String] {
+            env: "BACKLINE_PACKAGIST_URL",
+            arg: [],
+            default: value(crate::registry::DEFAULT_PACKAGIST_URL.to_string()),
+            apply: |s, v| {
+                s.packagist_url = http_url_or(v, crate::registry::DEFAULT_PACKAGIST_URL)?;
+                Ok(())
+            },
+        },
         /// SLA days per severity, e.g. `critical=3,high=14,medium=30,low=90`.
         sla_days: [String] {
             env: "BACKLINE_SLA_DAYS",

@@ -408,6 +408,8 @@ fn every_url_setting_has_the_one_url_check() {
         "crates_index_url",
         "npm_registry_url",
         "pypi_url",
+        "rubygems_url",
+        "packagist_url",
     ] {
         let file = FileConfig::parse(&format!("{key} = \"ftp://example.com\"\n")).unwrap();
         let err = resolve(ServeArgs::default(), file).unwrap_err().to_string();
@@ -425,6 +427,8 @@ fn every_url_setting_has_the_one_url_check() {
             s.crates_index_url.clone(),
             s.npm_registry_url.clone(),
             s.pypi_url.clone(),
+            s.rubygems_url.clone(),
+            s.packagist_url.clone(),
         ];
         assert!(
             got.contains(&"http://h.example/x".to_string()),

@@ -110,6 +110,8 @@ impl Demo {
         settings.crates_index_url = format!("{}/registry/crates", sim.url());
         settings.npm_registry_url = format!("{}/registry/npm", sim.url());
         settings.pypi_url = format!("{}/registry/pypi", sim.url());
+        settings.rubygems_url = format!("{}/registry/rubygems", sim.url());
+        settings.packagist_url = format!("{}/registry/packagist", sim.url());
         settings.advisories = bundled_advisories();
         settings.public_url = Some(format!("http://{address}"));
         let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token())))?;

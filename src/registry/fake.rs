@@ -25,6 +25,8 @@ pub struct FakeRegistry {
     npm_latest: BTreeMap<String, String>,
     pypi: BTreeMap<String, Vec<PypiRelease>>,
     pypi_latest: BTreeMap<String, String>,
+    gems: BTreeMap<String, Vec<super::GemRelease>>,
+    packagist: BTreeMap<String, Vec<super::PackagistRelease>>,
 }
 
 impl FakeRegistry {
@@ -99,6 +101,24 @@ impl FakeRegistry {
         self
     }
 
+    /// Adds a RubyGems version.
+    pub fn gem_release(mut self, release: super::GemRelease) -> Self {
+        self.gems
+            .entry(release.name.clone())
+            .or_default()
+            .push(release);
+        self
+    }
+
+    /// Adds a Packagist version.
+    pub fn packagist_release(mut self, release: super::PackagistRelease) -> Self {
+        self.packagist
+            .entry(release.name.to_ascii_lowercase())
+            .or_default()
+            .push(release);
+        self
+    }
+
     /// Sets a PyPI project's latest version.
     pub fn pypi_latest(mut self, name: &str, version: &str) -> Self {
         self.pypi_latest
@@ -148,6 +168,28 @@ impl Registry for FakeRegistry {
             .pypi
             .get(&name.to_ascii_lowercase())
             .and_then(|v| v.iter().find(|r| r.version == version).cloned()))
+    }
+
+    async fn gem_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<super::GemRelease>, RegistryError> {
+        Ok(self
+            .gems
+            .get(name)
+            .and_then(|v| v.iter().find(|r| r.version == version).cloned()))
+    }
+
+    async fn packagist_versions(
+        &self,
+        name: &str,
+    ) -> Result<Vec<super::PackagistRelease>, RegistryError> {
+        Ok(self
+            .packagist
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default())
     }
 
     async fn latest(

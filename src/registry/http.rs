@@ -23,6 +23,10 @@ pub struct RegistryConfig {
     pub npm_url: String,
     /// The PyPI root; the JSON API is below `/pypi/` (`BACKLINE_PYPI_URL`).
     pub pypi_url: String,
+    /// The RubyGems root; the API is below `/api/v2/` (default rubygems.org).
+    pub rubygems_url: String,
+    /// The Packagist metadata root; versions are at `/p2/<vendor>/<name>.json`.
+    pub packagist_url: String,
     /// Timeout of each request.
     pub timeout: Duration,
     /// Attempts per request when the registry answers 429 or 5xx or the connection fails.
@@ -48,6 +52,10 @@ const NPM_ACCEPT: &str = "application/vnd.npm.install-v1+json; q=1.0, applicatio
 
 /// Default PyPI.
 pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
+/// Default RubyGems.
+pub const DEFAULT_RUBYGEMS_URL: &str = "https://rubygems.org";
+/// Default Packagist metadata (Composer v2).
+pub const DEFAULT_PACKAGIST_URL: &str = "https://repo.packagist.org";
 
 impl Default for RegistryConfig {
     fn default() -> Self {
@@ -55,6 +63,8 @@ impl Default for RegistryConfig {
             crates_index_url: DEFAULT_CRATES_INDEX_URL.into(),
             npm_url: DEFAULT_NPM_URL.into(),
             pypi_url: DEFAULT_PYPI_URL.into(),
+            rubygems_url: DEFAULT_RUBYGEMS_URL.into(),
+            packagist_url: DEFAULT_PACKAGIST_URL.into(),
             timeout: Duration::from_secs(30),
             attempts: 3,
             retry_base: Duration::from_millis(500),
@@ -66,14 +76,17 @@ impl Default for RegistryConfig {
 }
 
 impl RegistryConfig {
-    /// All three registries below one root, as the simulator serves them:
-    /// `{root}/registry/crates`, `{root}/registry/npm`, `{root}/registry/pypi`.
+    /// All registries below one root, as the simulator serves them:
+    /// `{root}/registry/crates`, `{root}/registry/npm`, `{root}/registry/pypi`,
+    /// `{root}/registry/rubygems`, `{root}/registry/packagist`.
     pub fn simulator(root: &str) -> Self {
         let root = root.trim_end_matches('/');
         RegistryConfig {
             crates_index_url: format!("{root}/registry/crates"),
             npm_url: format!("{root}/registry/npm"),
             pypi_url: format!("{root}/registry/pypi"),
+            rubygems_url: format!("{root}/registry/rubygems"),
+            packagist_url: format!("{root}/registry/packagist"),
             ..RegistryConfig::default()
         }
     }
@@ -407,6 +420,61 @@ impl Registry for HttpRegistry {
                     })
             }
         }
+    }
+
+    async fn gem_release(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<super::GemRelease>, RegistryError> {
+        let version_ok = !version.is_empty()
+            && version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if !super::rubygems::valid_gem_name(name) || !version_ok {
+            return Err(RegistryError::InvalidName(name.to_string()));
+        }
+        let url = format!(
+            "{}/api/v2/rubygems/{name}/versions/{version}.json",
+            self.config.rubygems_url.trim_end_matches('/')
+        );
+        match self.get_json(&url).await? {
+            None => Ok(None),
+            Some(doc) => {
+                super::parse_gem_release(&doc)
+                    .map(Some)
+                    .ok_or_else(|| RegistryError::Malformed {
+                        url,
+                        message: "no name/version".into(),
+                    })
+            }
+        }
+    }
+
+    async fn packagist_versions(
+        &self,
+        name: &str,
+    ) -> Result<Vec<super::PackagistRelease>, RegistryError> {
+        let name = name.to_ascii_lowercase();
+        if !super::packagist::valid_package_name(&name) {
+            return Err(RegistryError::InvalidName(name));
+        }
+        let url = format!(
+            "{}/p2/{name}.json",
+            self.config.packagist_url.trim_end_matches('/')
+        );
+        let Some(body) = self.get(&url).await? else {
+            return Ok(Vec::new());
+        };
+        let text = std::str::from_utf8(&body).map_err(|e| RegistryError::Malformed {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        let doc = super::ordered_json::Json::parse(text).map_err(|e| RegistryError::Malformed {
+            url,
+            message: e.to_string(),
+        })?;
+        Ok(super::parse_p2(&name, &doc))
     }
 
     async fn latest(

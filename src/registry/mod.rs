@@ -20,12 +20,16 @@ use crate::ecosystem::Ecosystem;
 
 pub use fake::FakeRegistry;
 pub use http::{
-    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PYPI_URL,
+    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PACKAGIST_URL,
+    DEFAULT_PYPI_URL, DEFAULT_RUBYGEMS_URL,
 };
 pub use outage::Unreachable;
 
 // The release types are data the planner and patchers read: they live in the pure core.
-pub use backline_core::registry::{CrateDep, CrateRelease, DepKind, NpmRelease, PypiRelease};
+pub use backline_core::registry::{
+    ordered_json, packagist, parse_gem_release, parse_p2, parse_pypi_release, rubygems, CrateDep,
+    CrateRelease, DepKind, GemRelease, NpmRelease, PackagistRelease, PypiDist, PypiRelease,
+};
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +112,26 @@ pub trait Registry: Send + Sync {
         name: &str,
         version: &str,
     ) -> Result<Option<PypiRelease>, RegistryError>;
+
+    /// One RubyGems version (`/api/v2/rubygems/<name>/versions/<version>.json`); `None` when
+    /// unknown, or when this registry does not serve RubyGems.
+    async fn gem_release(
+        &self,
+        _name: &str,
+        _version: &str,
+    ) -> Result<Option<GemRelease>, RegistryError> {
+        Ok(None)
+    }
+
+    /// Every version of a Composer package from Packagist's v2 metadata
+    /// (`/p2/<vendor>/<name>.json`), expanded; empty when unknown, or when this registry does
+    /// not serve Packagist.
+    async fn packagist_versions(
+        &self,
+        _name: &str,
+    ) -> Result<Vec<PackagistRelease>, RegistryError> {
+        Ok(Vec::new())
+    }
 
     /// The latest stable version: crates, the highest non-yanked non-prerelease version; npm,
     /// `dist-tags.latest`; PyPI, `info.version`. `Ok(None)` for other ecosystems and unknown
@@ -268,40 +292,6 @@ pub fn parse_packument(name: &str, doc: &Value) -> (Vec<NpmRelease>, Option<Stri
         .and_then(Value::as_str)
         .map(str::to_string);
     (releases, latest)
-}
-
-/// A PyPI JSON API answer for one version (`/pypi/<name>/<version>/json`).
-pub fn parse_pypi_release(doc: &Value) -> Option<PypiRelease> {
-    let info = doc.get("info")?;
-    let files = doc
-        .get("urls")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|u| {
-                    Some((
-                        u.get("filename")?.as_str()?.to_string(),
-                        u.pointer("/digests/sha256")?.as_str()?.to_string(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let requires_dist = info
-        .get("requires_dist")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    Some(PypiRelease {
-        name: info.get("name")?.as_str()?.to_string(),
-        version: info.get("version")?.as_str()?.to_string(),
-        files,
-        requires_dist,
-    })
 }
 
 #[cfg(test)]

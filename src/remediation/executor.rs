@@ -657,7 +657,22 @@ impl Executor {
             );
             return Ok(());
         };
-        let files = fetch_manifest_files(gitlab, project.id, default_branch, &r.manifest).await?;
+        let mut files =
+            fetch_manifest_files(gitlab, project.id, default_branch, &r.manifest).await?;
+        // Files the patch may edit that the parse does not read (`go.sum`, `pyproject.toml`
+        // beside a `uv.lock`, `Gemfile`): absent ones stay absent.
+        for path in crate::remediation::patch::files_to_edit(&r.manifest) {
+            if files.contains_key(&path) {
+                continue;
+            }
+            match gitlab.raw_file(&p, &path, default_branch).await {
+                Ok(f) => {
+                    files.insert(path, f.content.to_vec());
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         let others: Vec<String> = r
             .versions()
             .into_iter()

@@ -416,6 +416,28 @@ impl PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
+        if needed.gem_release {
+            facts.gem_release = Some(
+                self.registry
+                    .gem_release(r.package, r.to)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(missing)?,
+            );
+        }
+        if needed.packagist_release {
+            let versions = self
+                .registry
+                .packagist_versions(r.package)
+                .await
+                .map_err(registry_error)?;
+            facts.packagist_release = Some(
+                versions
+                    .into_iter()
+                    .find(|v| v.is_version(r.to))
+                    .ok_or_else(missing)?,
+            );
+        }
         Ok(facts)
     }
 }

@@ -34,6 +34,14 @@ async fn run_sync(sim: &GitLabSim, data: &std::path::Path, token: &str) -> (i32,
             format!("{}/registry/npm", sim.url()),
         )
         .env("BACKLINE_PYPI_URL", format!("{}/registry/pypi", sim.url()))
+        .env(
+            "BACKLINE_RUBYGEMS_URL",
+            format!("{}/registry/rubygems", sim.url()),
+        )
+        .env(
+            "BACKLINE_PACKAGIST_URL",
+            format!("{}/registry/packagist", sim.url()),
+        )
         .env("BACKLINE_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -91,6 +99,8 @@ async fn serve_checks_gitlab_syncs_at_start_and_sync_points_at_it_while_it_runs(
     let crates = format!("{url}/registry/crates");
     let npm = format!("{url}/registry/npm");
     let pypi = format!("{url}/registry/pypi");
+    let rubygems = format!("{url}/registry/rubygems");
+    let packagist = format!("{url}/registry/packagist");
     let server = start_with(
         &data,
         2,
@@ -100,6 +110,8 @@ async fn serve_checks_gitlab_syncs_at_start_and_sync_points_at_it_while_it_runs(
             ("BACKLINE_CRATES_INDEX_URL", crates.as_str()),
             ("BACKLINE_NPM_REGISTRY_URL", npm.as_str()),
             ("BACKLINE_PYPI_URL", pypi.as_str()),
+            ("BACKLINE_RUBYGEMS_URL", rubygems.as_str()),
+            ("BACKLINE_PACKAGIST_URL", packagist.as_str()),
             ("BACKLINE_LOG", "debug"),
         ],
     )

@@ -18,6 +18,7 @@ mod inventory;
 mod lifecycle;
 mod mrcheck;
 mod npm_audit;
+mod python_locks;
 mod rate_limits;
 mod readme;
 mod refusals;

@@ -54,6 +54,14 @@ async fn start(sim: &GitLabSim, addr: &str, data: &std::path::Path) -> Child {
         format!("{}/registry/npm", sim.url()),
     )
     .env("BACKLINE_PYPI_URL", format!("{}/registry/pypi", sim.url()))
+    .env(
+        "BACKLINE_RUBYGEMS_URL",
+        format!("{}/registry/rubygems", sim.url()),
+    )
+    .env(
+        "BACKLINE_PACKAGIST_URL",
+        format!("{}/registry/packagist", sim.url()),
+    )
     .env("BACKLINE_ADVISORIES", advisories)
     .env("BACKLINE_SYNC_INTERVAL_MINS", "0")
     .env("BACKLINE_AUTO_APPROVE", "low")

@@ -4,7 +4,13 @@
 //!   index (`1/a`, `2/ab`, `3/a/abc`, `se/rd/serde`; one JSON object a line);
 //! - `GET /registry/npm/:name`: npm packuments (`@scope%2fname` or `@scope/name`);
 //! - `GET /registry/pypi/pypi/:name/json` and `GET /registry/pypi/pypi/:name/:version/json`:
-//!   PyPI's JSON API.
+//!   PyPI's JSON API (warehouse's `warehouse/legacy/api/json.py`: `info`, `urls` with
+//!   digests, size and upload time, and `releases` in the project document);
+//! - `GET /registry/rubygems/api/v2/rubygems/:name/versions/:version.json`: one gem version
+//!   as rubygems.org's `Api::V2::RubygemsController#show` answers it (app/controllers/api/v2/
+//!   rubygems_controller.rb: `name`, `version`, `platform`, `sha`, `dependencies`);
+//! - `GET /registry/packagist/p2/:vendor/:name.json`: Packagist's Composer v2 metadata (a
+//!   `packages` map of minified version lists, `"minified": "composer/2.0"`), served as given.
 //!
 //! Requests are recorded under those route names and obey the fault table like the API.
 //! [`SimRegistry::with_defaults`] holds the packages the generator's projects use (`regex`
@@ -29,6 +35,10 @@ struct Data {
     npm: BTreeMap<String, Value>,
     /// Version documents by PEP 503 name, in the order added.
     pypi: BTreeMap<String, Vec<Value>>,
+    /// RubyGems v2 version documents by gem name.
+    gems: BTreeMap<String, Vec<Value>>,
+    /// Packagist p2 documents (served as given) by lower-case `vendor/name`.
+    packagist: BTreeMap<String, String>,
 }
 
 /// The simulator's package registries (shared; cloning gives another handle).
@@ -182,8 +192,11 @@ impl SimRegistry {
         let urls: Vec<Value> = files
             .iter()
             .map(|(f, h)| {
+                // The fields of warehouse's `urls[]` (warehouse/legacy/api/json.py):
+                // size and upload time too, which uv.lock records.
                 json!({"filename": f, "digests": {"sha256": h},
                        "packagetype": if f.ends_with(".whl") { "bdist_wheel" } else { "sdist" },
+                       "size": 1000 + f.len(), "upload_time_iso_8601": "2024-01-02T03:04:05.678901Z",
                        "url": format!("{base}/registry/pypi/files/{f}"), "yanked": false})
             })
             .collect();
@@ -193,6 +206,49 @@ impl SimRegistry {
             "urls": urls,
         });
         self.lock().pypi.entry(pep503(name)).or_default().push(doc);
+    }
+
+    /// Adds a PyPI version from a whole JSON API document (`/pypi/<name>/<version>/json`, as
+    /// PyPI answers it: `info` with `name`, `version`, `requires_dist`, `requires_python`, and
+    /// `urls`), served as given; the last added is the project's `info.version`.
+    pub fn add_pypi_document(&self, doc: Value) {
+        let name = doc
+            .pointer("/info/name")
+            .and_then(Value::as_str)
+            .map(pep503)
+            .unwrap_or_default();
+        self.lock().pypi.entry(name).or_default().push(doc);
+    }
+
+    /// Adds a RubyGems version (`ruby` platform) with the `.gem` file's SHA-256 and its
+    /// runtime dependencies `(name, requirements)`.
+    pub fn add_gem(&self, name: &str, version: &str, sha256: &str, runtime: &[(&str, &str)]) {
+        let runtime: Vec<Value> = runtime
+            .iter()
+            .map(|(n, r)| json!({"name": n, "requirements": r}))
+            .collect();
+        self.add_gem_document(json!({
+            "name": name, "version": version, "platform": "ruby", "sha": sha256,
+            "number": version, "prerelease": false,
+            "dependencies": {"development": [], "runtime": runtime},
+        }));
+    }
+
+    /// Adds a RubyGems version from a whole v2 document, served as given.
+    pub fn add_gem_document(&self, doc: Value) {
+        let name = doc
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.lock().gems.entry(name).or_default().push(doc);
+    }
+
+    /// Serves a Packagist p2 document (its text, as Packagist minifies it) for `name`.
+    pub fn add_packagist_document(&self, name: &str, text: &str) {
+        self.lock()
+            .packagist
+            .insert(name.to_ascii_lowercase(), text.to_string());
     }
 
     fn add_defaults(&self) {
@@ -343,6 +399,16 @@ impl SimRegistry {
             Some("/registry/crates/:path")
         } else if rest.starts_with("npm/") {
             Some("/registry/npm/:name")
+        } else if rest
+            .strip_prefix("packagist/p2/")
+            .is_some_and(|p| p.split('/').count() == 2 && p.ends_with(".json"))
+        {
+            Some("/registry/packagist/p2/:vendor/:name.json")
+        } else if rest
+            .strip_prefix("rubygems/api/v2/rubygems/")
+            .is_some_and(|p| p.split('/').count() == 3 && p.ends_with(".json"))
+        {
+            Some("/registry/rubygems/api/v2/rubygems/:name/versions/:version.json")
         } else if let Some(p) = rest.strip_prefix("pypi/pypi/") {
             match p.trim_end_matches('/').split('/').count() {
                 2 => Some("/registry/pypi/pypi/:name/json"),
@@ -392,6 +458,50 @@ impl SimRegistry {
                 match d.npm.get(&name) {
                     Some(doc) => Reply::ok(doc.clone()),
                     None => Reply::json(404, json!({"error": "Not found"})),
+                }
+            }
+            "/registry/packagist/p2/:vendor/:name.json" => {
+                let name = decode(
+                    rest.trim_start_matches("packagist/p2/")
+                        .trim_end_matches(".json"),
+                );
+                match d.packagist.get(&name.to_ascii_lowercase()) {
+                    Some(text) => Reply {
+                        status: 200,
+                        body: Body::Raw(Bytes::from(text.clone()), "application/json"),
+                        headers: Vec::new(),
+                    },
+                    None => Reply::json(
+                        404,
+                        json!({"status": "error", "message": "Package not found"}),
+                    ),
+                }
+            }
+            "/registry/rubygems/api/v2/rubygems/:name/versions/:version.json" => {
+                // rubygems.org answers 404 with a plain-text body for an unknown version.
+                let parts: Vec<String> = rest
+                    .trim_start_matches("rubygems/api/v2/rubygems/")
+                    .split('/')
+                    .map(decode)
+                    .collect();
+                let version = parts[2].trim_end_matches(".json");
+                let found = (parts[1] == "versions")
+                    .then(|| d.gems.get(&parts[0]))
+                    .flatten()
+                    .and_then(|vs| {
+                        vs.iter()
+                            .find(|v| v.get("version").and_then(Value::as_str) == Some(version))
+                    });
+                match found {
+                    Some(doc) => Reply::ok(doc.clone()),
+                    None => Reply {
+                        status: 404,
+                        body: Body::Raw(
+                            Bytes::from_static(b"This rubygem could not be found."),
+                            "text/plain",
+                        ),
+                        headers: Vec::new(),
+                    },
                 }
             }
             _ => {

@@ -2,4 +2,6 @@
 //!
 //! `read` turns the file into dependencies.
 
+pub mod constraint;
+pub mod patch;
 pub mod read;

@@ -2,4 +2,6 @@
 //!
 //! `read` turns the file into dependencies.
 
+pub mod patch;
 pub mod read;
+pub mod version;

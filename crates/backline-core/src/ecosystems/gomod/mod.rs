@@ -2,4 +2,5 @@
 //!
 //! `read` turns the file into dependencies.
 
+pub mod dirhash;
 pub mod read;

@@ -156,6 +156,33 @@ impl Scanner<'_> {
     }
 }
 
+/// The items of the array whose span is `span` (from [`scan`] of the same text).
+pub(crate) fn array_items(text: &str, span: (usize, usize)) -> Option<Vec<Node>> {
+    let mut p = Scanner {
+        b: text.as_bytes(),
+        text,
+        i: span.0,
+    };
+    if p.b.get(p.i) != Some(&b'[') {
+        return None;
+    }
+    p.i += 1;
+    let mut out = Vec::new();
+    p.ws();
+    if p.b.get(p.i) == Some(&b']') {
+        return Some(out);
+    }
+    loop {
+        out.push(p.value(0)?);
+        p.ws();
+        match p.b.get(p.i)? {
+            b',' => p.i += 1,
+            b']' => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
 /// The indentation (leading spaces or tabs) of the line holding byte `at`.
 pub(crate) fn indent_at(text: &str, at: usize) -> &str {
     let line_start = text[..at.min(text.len())]

@@ -210,6 +210,7 @@ content-hash = "0123"
                 ),
             ],
             requires_dist: requires.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         }
     }
 

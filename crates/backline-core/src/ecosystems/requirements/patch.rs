@@ -273,6 +273,7 @@ mod tests {
                 ),
             ],
             requires_dist: requires.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         }
     }
 

@@ -9,11 +9,15 @@
 //! and must show the package at the new version.
 
 use crate::ecosystems::cargo::patch as cargo;
+use crate::ecosystems::composer::patch as composer;
+use crate::ecosystems::gemfile::patch as gemfile;
 use crate::ecosystems::npm::patch as npm;
+use crate::ecosystems::pipfile::patch as pipfile;
 use crate::ecosystems::pnpm::patch as pnpm;
 use crate::ecosystems::poetry::patch as poetry;
 use crate::ecosystems::pom::patch as pom;
 use crate::ecosystems::requirements::patch as requirements;
+use crate::ecosystems::uv::patch as uv;
 use crate::ecosystems::yarn::patch as yarn;
 
 pub use crate::ecosystems::npm::overrides;
@@ -22,7 +26,7 @@ pub mod transitive;
 pub use overrides::OverrideKind;
 
 use crate::deps::{self, format_of, ManifestFormat, ParseError};
-use crate::registry::{CrateRelease, NpmRelease, PypiRelease};
+use crate::registry::{CrateRelease, GemRelease, NpmRelease, PackagistRelease, PypiRelease};
 
 /// One requested version change.
 pub struct PatchRequest<'a> {
@@ -59,6 +63,10 @@ pub struct RegistryFacts {
     /// package at `from` (list them with [`npm_dependents`]): the lock has no ranges of its
     /// own, so each parent's range on the package comes from its registry entry.
     pub npm_dependents: Option<Vec<NpmRelease>>,
+    /// For `Gemfile.lock`: rubygems.org's entry of `to`.
+    pub gem_release: Option<GemRelease>,
+    /// For `composer.lock`: Packagist's metadata of `to`.
+    pub packagist_release: Option<PackagistRelease>,
 }
 
 /// Which registry calls the caller must make before [`patch`].
@@ -75,6 +83,10 @@ pub struct FactsNeeded {
     pub pypi_release: bool,
     /// `Registry::npm_release(name, version)` for each of [`npm_dependents`].
     pub npm_dependents: bool,
+    /// `Registry::gem_release(package, to)`.
+    pub gem_release: bool,
+    /// `Registry::packagist_versions(package)`, the one that is `to`.
+    pub packagist_release: bool,
 }
 
 /// One file's full new content.
@@ -196,12 +208,36 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             npm_dependents: true,
             ..FactsNeeded::default()
         },
-        Some(ManifestFormat::Requirements | ManifestFormat::PoetryLock) => FactsNeeded {
+        Some(
+            ManifestFormat::Requirements
+            | ManifestFormat::PoetryLock
+            | ManifestFormat::PipfileLock
+            | ManifestFormat::UvLock,
+        ) => FactsNeeded {
             pypi_release: true,
+            ..FactsNeeded::default()
+        },
+        Some(ManifestFormat::GemfileLock) => FactsNeeded {
+            gem_release: true,
+            ..FactsNeeded::default()
+        },
+        Some(ManifestFormat::ComposerLock) => FactsNeeded {
+            packagist_release: true,
             ..FactsNeeded::default()
         },
         _ => FactsNeeded::default(),
     }
+}
+
+/// Files beside the manifest that [`patch`] may edit but the manifest's parse does not read
+/// (so [`crate::deps::parse`]'s lookups do not bring them): fetch them into the request's
+/// files when they exist.
+pub fn files_to_edit(manifest_path: &str) -> Vec<String> {
+    let names: &[&str] = match format_of(manifest_path) {
+        Some(ManifestFormat::UvLock) => &["pyproject.toml"],
+        _ => &[],
+    };
+    names.iter().map(|n| sibling(manifest_path, n)).collect()
 }
 
 /// The registry packages (name, version) in a `Cargo.lock` that depend on `package` at
@@ -419,6 +455,10 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         ManifestFormat::Requirements => requirements::patch(req, &bytes)?,
         ManifestFormat::PoetryLock => poetry::patch(req, &bytes)?,
         ManifestFormat::Pom => pom::patch(req, &bytes)?,
+        ManifestFormat::PipfileLock => pipfile::patch(req, &bytes)?,
+        ManifestFormat::UvLock => uv::patch(req, &bytes)?,
+        ManifestFormat::GemfileLock => gemfile::patch(req, &bytes)?,
+        ManifestFormat::ComposerLock => composer::patch(req, &bytes)?,
         ManifestFormat::GoMod => {
             return not_fixable(
                 "editing go.mod is not supported yet: go.sum needs the new module's hashes",
@@ -479,11 +519,18 @@ fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> 
     let parsed = deps::parse(path, &bytes, &overlay).map_err(|e| PatchError::NotFixable {
         reason: format!("the patched {path} does not parse: {e}"),
     })?;
+    // Packagist versions may be written with a leading `v` (`v1.0.1` is `1.0.1`).
+    let same_version = |a: &str, b: &str| match eco {
+        Some(crate::ecosystem::Ecosystem::Packagist) => {
+            a.trim_start_matches('v') == b.trim_start_matches('v')
+        }
+        _ => a == b,
+    };
     let mine = |v: &str| {
         parsed.iter().any(|d| {
             d.source == deps::Source::Registry
                 && key(&d.name) == key(req.package)
-                && d.version.as_deref() == Some(v)
+                && d.version.as_deref().is_some_and(|dv| same_version(dv, v))
         })
     };
     if !mine(req.to) || mine(req.from) {
@@ -493,6 +540,14 @@ fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> 
         ));
     }
     Ok(())
+}
+
+/// The path of `name` in the folder of `path` (`app/Pipfile.lock`, `Pipfile` → `app/Pipfile`).
+pub(crate) fn sibling(path: &str, name: &str) -> String {
+    match path.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_string(),
+    }
 }
 
 /// The line ending a text uses (`\r\n` when its first line ends so).
@@ -601,13 +656,13 @@ mod tests {
             })
         );
         let req = PatchRequest {
-            manifest_path: "Gemfile.lock",
+            manifest_path: "packages.lock.json",
             ..req
         };
         assert_eq!(
             patch(&req),
             Err(PatchError::NotFixable {
-                reason: "editing Gemfile.lock is not supported yet".into()
+                reason: "editing packages.lock.json is not supported yet".into()
             })
         );
         assert!(facts_needed("a/Cargo.lock").crate_release);
