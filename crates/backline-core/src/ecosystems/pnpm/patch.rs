@@ -598,7 +598,7 @@ mod tests {
     /// The real pnpm's files (tests/data/pnpm, README there says how they were made).
     fn data(v: u8, case: &str, file: &str) -> String {
         let p = format!(
-            "{}/tests/data/pnpm/v{v}-{case}/{file}",
+            "{}/../../tests/data/pnpm/v{v}-{case}/{file}",
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
