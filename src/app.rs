@@ -58,6 +58,18 @@ pub struct App {
     replayed: usize,
 }
 
+/// Why the bot could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The registry client could not be set up (proxy, CA bundle): the bot would report every
+    /// fix as not fixable, so it does not start.
+    #[error("could not set up the package registry client: {0}")]
+    Registry(#[from] crate::registry::RegistryError),
+}
+
 /// Opens the data directory and brings an older schema up to date before anything reads it.
 fn open_store(settings: &Settings) -> Result<Store, StoreError> {
     let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
@@ -88,11 +100,13 @@ impl App {
         settings: Settings,
         gitlab: GitLab,
         bot: User,
-    ) -> Result<App, StoreError> {
-        let registry = crate::remediation::fixer::registry_for(&settings);
+    ) -> Result<App, BuildError> {
+        let registry = crate::remediation::fixer::registry_for(&settings)?;
         let fixer: Arc<dyn crate::remediation::executor::Fixer> =
             Arc::new(crate::remediation::fixer::PatchFixer::new(registry.clone()));
-        Self::build_for_gitlab_with(settings, gitlab, bot, fixer, registry)
+        Ok(Self::build_for_gitlab_with(
+            settings, gitlab, bot, fixer, registry,
+        )?)
     }
 
     /// [`App::build_for_gitlab`] with the given fixer (tests give one over a fake registry).

@@ -19,8 +19,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .await
         .ok()
         .and_then(Result::ok);
-    let store_ok =
-        state.inbox.store().meta().get("schema_version").is_ok() && hooks_disabled.is_some();
+    let store_ok = state.inbox.store().schema_version().is_ok() && hooks_disabled.is_some();
     let configured = state.workers_configured();
     let alive = state.workers_alive();
     let workers_ok = alive >= configured;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::executor::{Edit, FixError, FixOutcome, FixRequest, Fixer};
 use super::patch::{self, CopiesRequest, PatchError, PatchRequest, RegistryFacts};
 use crate::config::Settings;
-use crate::registry::{HttpRegistry, Registry, RegistryConfig};
+use crate::registry::{HttpRegistry, Registry, RegistryConfig, RegistryError};
 
 /// Patches through a package registry.
 pub struct PatchFixer {
@@ -142,13 +142,9 @@ impl PatchFixer {
 }
 
 /// The registry client for these settings: the public registries, or those the settings name.
-pub fn registry_for(settings: &Settings) -> Arc<dyn Registry> {
+/// A client that cannot be set up (a bad proxy or CA bundle) is an error: the service refuses
+/// to start rather than run with no registry and report every fix as not fixable.
+pub fn registry_for(settings: &Settings) -> Result<Arc<dyn Registry>, RegistryError> {
     let config: RegistryConfig = settings.registry_config();
-    match HttpRegistry::new(config) {
-        Ok(registry) => Arc::new(registry),
-        Err(e) => {
-            tracing::error!(error = %e, "could not set up the registry client; fixes will be reported not fixable");
-            Arc::new(crate::registry::FakeRegistry::default())
-        }
-    }
+    Ok(Arc::new(HttpRegistry::new(config)?))
 }
