@@ -330,12 +330,26 @@ impl App {
         WorkerPool::start(ctx, count)
     }
 
-    /// Removes finished deliveries older than the retention period.
+    /// Removes finished deliveries older than the retention period, and dead letters older
+    /// than theirs or past their most kept. Returns how many deliveries went.
     pub async fn prune(&self) -> Result<usize, StoreError> {
         let retention = self.settings.delivery_retention.as_millis() as i64;
-        self.inbox
-            .run(move |inbox| inbox.prune(now_ms() - retention))
-            .await
+        let dead_retention = self.settings.dead_letter_retention.as_millis() as i64;
+        let max = self.settings.dead_letter_max;
+        let (removed, dead) = self
+            .inbox
+            .run(move |inbox| {
+                let now = now_ms();
+                let done = inbox.prune(now - retention)?;
+                let buried = inbox.prune_dead(crate::inbox::DeadLetterLimits {
+                    cutoff_ms: now - dead_retention,
+                    max,
+                })?;
+                Ok((done + buried, inbox.dead_count()))
+            })
+            .await?;
+        self.metrics.set_dead_letters(dead);
+        Ok(removed)
     }
 
     /// Serves until SIGTERM or SIGINT: then stops accepting, lets running handlers finish (up to

@@ -66,6 +66,10 @@ pub struct Settings {
     pub retry_max: Duration,
     /// How long finished deliveries (and their dedupe keys) are kept.
     pub delivery_retention: Duration,
+    /// How long dead letters (with their deliveries) are kept.
+    pub dead_letter_retention: Duration,
+    /// Most dead letters kept; past it the oldest are forgotten.
+    pub dead_letter_max: usize,
     /// How long `serve` waits for running handlers on shutdown.
     pub shutdown_timeout: Duration,
     /// Only catalog projects under these namespaces (empty: all).
@@ -143,6 +147,8 @@ impl Settings {
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(600),
             delivery_retention: Duration::from_secs(7 * 24 * 3600),
+            dead_letter_retention: Duration::from_secs(30 * 24 * 3600),
+            dead_letter_max: 10_000,
             shutdown_timeout: Duration::from_secs(20),
             namespace_allowlist: Vec::new(),
             namespace_denylist: Vec::new(),
@@ -326,6 +332,12 @@ pub struct ServeArgs {
     /// Days finished deliveries are kept for the API and deduplication [default: 7].
     #[arg(long, env = "BACKLINE_DELIVERY_RETENTION_DAYS")]
     pub delivery_retention_days: Option<u64>,
+    /// Days dead letters are kept [default: 30].
+    #[arg(long, env = "BACKLINE_DEAD_LETTER_RETENTION_DAYS")]
+    pub dead_letter_retention_days: Option<u64>,
+    /// Most dead letters kept; past it the oldest are forgotten [default: 10000].
+    #[arg(long, env = "BACKLINE_DEAD_LETTER_MAX")]
+    pub dead_letter_max: Option<usize>,
     /// Seconds to wait for running handlers on shutdown [default: 20].
     #[arg(long, env = "BACKLINE_SHUTDOWN_TIMEOUT_SECS")]
     pub shutdown_timeout_secs: Option<u64>,
@@ -421,6 +433,8 @@ pub struct FileConfig {
     retry_max_ms: Option<u64>,
     signature_tolerance_secs: Option<u64>,
     delivery_retention_days: Option<u64>,
+    dead_letter_retention_days: Option<u64>,
+    dead_letter_max: Option<usize>,
     shutdown_timeout_secs: Option<u64>,
     insecure_accept_unverified: Option<bool>,
     namespace_allowlist: Option<OneOrMany>,
@@ -639,6 +653,15 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         .or(file.delivery_retention_days)
     {
         s.delivery_retention = Duration::from_secs(days * 24 * 3600);
+    }
+    if let Some(days) = args
+        .dead_letter_retention_days
+        .or(file.dead_letter_retention_days)
+    {
+        s.dead_letter_retention = Duration::from_secs(days * 24 * 3600);
+    }
+    if let Some(n) = args.dead_letter_max.or(file.dead_letter_max) {
+        s.dead_letter_max = n;
     }
     if let Some(secs) = args.shutdown_timeout_secs.or(file.shutdown_timeout_secs) {
         s.shutdown_timeout = Duration::from_secs(secs);

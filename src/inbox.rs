@@ -1186,6 +1186,119 @@ mod tests {
         assert_eq!(inbox.list(None, 1, 10).unwrap().total, 1);
     }
 
+    /// Buries `n` new deliveries at times 1..=n; returns their sequence numbers.
+    fn bury_n(inbox: &Inbox, n: u64) -> Vec<u64> {
+        (1..=n)
+            .map(|i| {
+                let seq = accept(inbox, &format!("id:dead-{i}"), Some(i % 3), b"{}");
+                inbox.claim(seq).unwrap();
+                inbox.bury(seq, "gave up", i as i64).unwrap();
+                seq
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_follow_every_write_and_are_counted_again_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let buried = {
+            let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
+            let buried = bury_n(&inbox, 5);
+            accept(&inbox, "id:live", Some(1), b"{}");
+            assert_eq!((inbox.dead_count(), inbox.record_count()), (5, 6));
+            // Burying twice, or reviving what is not dead, moves nothing.
+            inbox.bury(buried[0], "again", 9).unwrap();
+            assert_eq!(inbox.revive(12345).unwrap(), None);
+            assert_eq!(inbox.dead_count(), 5);
+            inbox.revive(buried[4]).unwrap().unwrap();
+            assert_eq!(inbox.dead_count(), 4);
+            inbox.store().flush_now().unwrap();
+            buried
+        };
+        let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
+        assert_eq!((inbox.dead_count(), inbox.record_count()), (4, 6));
+        // The counter is what the tree holds.
+        assert_eq!(inbox.t.dead_letters.count(), 4);
+        // A stale dead letter dropped by recovery leaves the count too.
+        inbox
+            .t
+            .dead_letters
+            .insert(
+                &buried[4],
+                &DeadLetter {
+                    reason: "r".into(),
+                    at_ms: 1,
+                },
+            )
+            .unwrap();
+        let inbox = Inbox::new(inbox.store().clone()).unwrap();
+        assert_eq!(inbox.dead_count(), 5);
+        assert_eq!(inbox.recover().unwrap().stale_dead_letters, 1);
+        assert_eq!(inbox.dead_count(), 4);
+    }
+
+    #[test]
+    fn dead_letters_are_pruned_by_age_then_oldest_past_the_most_kept() {
+        let (_dir, inbox) = open();
+        let buried = bury_n(&inbox, 6);
+        let revived = buried[1];
+        inbox.revive(revived).unwrap();
+        // Age: letters buried before 3 go (1; 2 was revived and is no dead letter).
+        let none_past_max = DeadLetterLimits {
+            cutoff_ms: 3,
+            max: 100,
+        };
+        assert_eq!(inbox.prune_dead(none_past_max).unwrap(), 1);
+        assert!(inbox.record(buried[0]).unwrap().is_none());
+        assert_eq!(inbox.known("id:dead-1").unwrap(), None);
+        assert!(inbox.t.payloads.get(&buried[0]).unwrap().is_none());
+        assert!(inbox.record(revived).unwrap().is_some());
+        // Count: of 3, 4, 5, 6 keep the newest two.
+        let two = DeadLetterLimits {
+            cutoff_ms: 0,
+            max: 2,
+        };
+        assert_eq!(inbox.prune_dead(two).unwrap(), 2);
+        assert_eq!(inbox.dead_count(), 2);
+        let left: Vec<u64> = inbox.t.dead_letters.keys().map(Result::unwrap).collect();
+        assert_eq!(left, vec![buried[4], buried[5]]);
+        assert_eq!(
+            inbox.list(Some(DeliveryState::Dead), 1, 10).unwrap().total,
+            2
+        );
+        assert_eq!(inbox.prune_dead(two).unwrap(), 0);
+    }
+
+    #[test]
+    fn listing_dead_and_all_pages_by_key_with_counted_totals() {
+        let (_dir, inbox) = open();
+        let buried = bury_n(&inbox, 7);
+        let live = accept(&inbox, "id:live", Some(1), b"{}");
+        let dead = inbox.list(Some(DeliveryState::Dead), 2, 3).unwrap();
+        assert_eq!(dead.total, 7);
+        assert_eq!(
+            dead.items.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![buried[3], buried[2], buried[1]]
+        );
+        let all = inbox.list(None, 1, 2).unwrap();
+        assert_eq!(all.total, 8);
+        assert_eq!(
+            all.items.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![live, buried[6]]
+        );
+        let queued = inbox.list(Some(DeliveryState::Queued), 1, 10).unwrap();
+        assert_eq!((queued.total, queued.items[0].seq), (1, live));
+        assert_eq!(
+            inbox.list(Some(DeliveryState::Done), 1, 10).unwrap().total,
+            0
+        );
+        assert!(inbox
+            .list(Some(DeliveryState::Dead), 9, 3)
+            .unwrap()
+            .items
+            .is_empty());
+    }
+
     #[test]
     fn a_missing_body_becomes_a_dead_letter_not_a_loop() {
         let (_dir, inbox) = open();

@@ -148,3 +148,20 @@ pub fn registry_for(settings: &Settings) -> Result<Arc<dyn Registry>, RegistryEr
     let config: RegistryConfig = settings.registry_config();
     Ok(Arc::new(HttpRegistry::new(config)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registry_client_that_cannot_be_set_up_is_an_error_not_an_empty_fake() {
+        let mut settings = Settings::with_data_dir(std::path::PathBuf::from("unused"));
+        settings.network = crate::net::Network::unchecked(crate::net::ProxySettings {
+            https: Some("http://[not a host".to_string()),
+            http: None,
+            no_proxy: None,
+        });
+        let err = registry_for(&settings).err().expect("refused");
+        assert!(err.to_string().contains("HTTPS_PROXY"), "{err}");
+    }
+}

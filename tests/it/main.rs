@@ -25,6 +25,7 @@ mod remediation;
 mod scan;
 mod shapes;
 mod soak;
+mod store_errors;
 mod tls;
 mod upload_limits;
 mod workers;

@@ -161,6 +161,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_mac_is_keyed_by_any_token_and_never_empty() {
+        for token in ["", "t", &"long".repeat(100)] {
+            let sig = mac(&Secret::new(token), &[b"a", b"b"]);
+            assert_eq!(sig.len(), 64, "{token:?}");
+            assert_ne!(sig, mac(&Secret::new(format!("{token}x")), &[b"a", b"b"]));
+        }
+    }
+
+    #[test]
     fn sessions_are_signed_expire_and_never_hold_the_token() {
         let t = Secret::new("the-admin-token");
         let store = SessionStore::new();
