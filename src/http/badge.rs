@@ -258,7 +258,10 @@ async fn badge(
     let name = percent_encoding::percent_decode_str(name)
         .decode_utf8_lossy()
         .into_owned();
-    let status = match lookup(&state, &name, query.key.as_deref()).await {
+    let st = state.clone().into_inner();
+    let key = query.key.clone();
+    let looked_up = crate::store::run_blocking(move || lookup(&st, &name, key.as_deref())).await;
+    let status = match looked_up {
         Ok(Some(s)) => s,
         Ok(None) => Status::unknown(),
         Err(e) => {
@@ -338,7 +341,7 @@ pub fn gate_with(
 }
 
 /// The status, or `None` for the neutral badge.
-async fn lookup(
+fn lookup(
     state: &AppState,
     name: &str,
     key: Option<&str>,
