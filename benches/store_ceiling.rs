@@ -17,7 +17,7 @@ const PER_THREAD: usize = 10_000;
 fn run(threads: usize, flush_every: Option<usize>) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let inbox = Arc::new(Inbox::new(store.clone()));
+    let inbox = Arc::new(Inbox::new(store.clone()).unwrap());
     let body = Arc::new(vec![b'x'; 8192]);
     let start = Instant::now();
     std::thread::scope(|scope| {

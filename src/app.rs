@@ -60,6 +60,18 @@ pub struct App {
     replayed: usize,
 }
 
+/// Why the bot could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The registry client could not be set up (proxy, CA bundle): the bot would report every
+    /// fix as not fixable, so it does not start.
+    #[error("could not set up the package registry client: {0}")]
+    Registry(#[from] crate::registry::RegistryError),
+}
+
 /// Opens the data directory and brings an older schema up to date before anything reads it.
 fn open_store(settings: &Settings) -> Result<Store, StoreError> {
     let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
@@ -91,11 +103,13 @@ impl App {
         settings: Settings,
         gitlab: GitLab,
         bot: User,
-    ) -> Result<App, StoreError> {
-        let registry = crate::remediation::fixer::registry_for(settings.registry_config());
+    ) -> Result<App, BuildError> {
+        let registry = crate::remediation::fixer::registry_for(settings.registry_config())?;
         let fixer: Arc<dyn crate::remediation::executor::Fixer> =
             Arc::new(crate::remediation::fixer::PatchFixer::new(registry.clone()));
-        Self::build_for_gitlab_with(settings, gitlab, bot, fixer, registry)
+        Ok(Self::build_for_gitlab_with(
+            settings, gitlab, bot, fixer, registry,
+        )?)
     }
 
     /// [`App::build_for_gitlab`] with the given fixer (tests give one over a fake registry).
@@ -328,12 +342,26 @@ impl App {
         WorkerPool::start(ctx, count)
     }
 
-    /// Removes finished deliveries older than the retention period.
+    /// Removes finished deliveries older than the retention period, and dead letters older
+    /// than theirs or past their most kept. Returns how many deliveries went.
     pub async fn prune(&self) -> Result<usize, StoreError> {
         let retention = self.settings.delivery_retention.as_millis() as i64;
-        self.inbox
-            .run(move |inbox| inbox.prune(now_ms() - retention))
-            .await
+        let dead_retention = self.settings.dead_letter_retention.as_millis() as i64;
+        let max = self.settings.dead_letter_max;
+        let (removed, dead) = self
+            .inbox
+            .run(move |inbox| {
+                let now = now_ms();
+                let done = inbox.prune(now - retention)?;
+                let buried = inbox.prune_dead(crate::inbox::DeadLetterLimits {
+                    cutoff_ms: now - dead_retention,
+                    max,
+                })?;
+                Ok((done + buried, inbox.dead_count()))
+            })
+            .await?;
+        self.metrics.set_dead_letters(dead);
+        Ok(removed)
     }
 
     /// Serves until SIGTERM or SIGINT: then stops accepting, lets running handlers finish (up to

@@ -1,4 +1,4 @@
-//! The durable delivery inbox over sled: enqueue-once, claim, ack, retry later, dead letters,
+//! The durable delivery inbox over the store: enqueue-once, claim, ack, retry later, dead letters,
 //! revive, listing and pruning. Synchronous: async callers go through [`Inbox::run`].
 //!
 //! Trees: `delivery_keys` (dedupe key → seq), `deliveries` (seq → [`DeliveryRecord`]), `inbox`
@@ -22,7 +22,12 @@
 //! - ack: record → pending entry removed → body removed.
 //! - bury: dead letter → record → pending entry removed.
 //! - revive: pending entry → record → dead letter removed (under a lock against double revives).
-//! - prune: dedupe key → record → body.
+//! - prune (done deliveries, and dead letters by age and count): dedupe key → record → body →
+//!   dead letter.
+//!
+//! Counts (records, pending entries, dead letters) are kept in memory beside the trees:
+//! counted once at open, then moved by each write by what it found, so the API and the metrics
+//! never walk a tree.
 //!
 //! This relies on sled recovering a prefix of its log after a crash (it keeps the log
 //! linearizable: a later segment is not recovered when an earlier one was torn). And 202 is
@@ -35,7 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gitlab::hooks::EventKind;
 use crate::gitlab::ProjectId;
-use crate::store::{decode, encode, key_u64, u64_key, Store, StoreError};
+use crate::store::{BigEndian, Bytes, Store, StoreError, Table};
 
 /// Where a delivery stands. New variants go at the end (the store encodes the position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,10 +274,69 @@ pub struct Page<T> {
     pub items: Vec<T>,
 }
 
+/// The inbox's tables.
+struct Tables {
+    /// Dedupe key → delivery sequence number.
+    delivery_keys: Table<String, u64, BigEndian>,
+    /// Sequence number → delivery record.
+    deliveries: Table<u64, DeliveryRecord>,
+    /// Sequence number → pending entry (the work queue).
+    pending: Table<u64, InboxEntry>,
+    /// Sequence number → raw delivery body (compressed by [`crate::payload_codec`]).
+    payloads: Table<u64, Vec<u8>, Bytes>,
+    /// Sequence number → dead-letter entry.
+    dead_letters: Table<u64, DeadLetter>,
+}
+
+impl Tables {
+    fn open(store: &Store) -> Result<Tables, StoreError> {
+        Ok(Tables {
+            delivery_keys: store.table("delivery_keys")?,
+            deliveries: store.table("deliveries")?,
+            pending: store.table("inbox")?,
+            payloads: store.table("payloads")?,
+            dead_letters: store.table("dead_letters")?,
+        })
+    }
+}
+
+/// Entry counts kept beside the tables, so that the API, the metrics and listings never walk a
+/// tree: counted once when the inbox is opened, then moved by each write that adds or removes
+/// an entry (by what the write found, so concurrent writers keep them exact).
+#[derive(Default)]
+struct Counts {
+    /// Delivery records.
+    records: AtomicU64,
+    /// Pending entries.
+    pending: AtomicU64,
+    /// Dead letters.
+    dead: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, added: bool) {
+    if added {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn drop_one(counter: &AtomicU64, removed: bool) {
+    if removed {
+        let _saturated = counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+            Some(v.saturating_sub(1))
+        });
+    }
+}
+
+fn load(counter: &AtomicU64) -> usize {
+    counter.load(Ordering::SeqCst) as usize
+}
+
 /// The inbox operations over a [`Store`].
 #[derive(Clone)]
 pub struct Inbox {
     store: Store,
+    t: Arc<Tables>,
+    counts: Arc<Counts>,
     /// Serializes revives, whose gate (the dead letter) is removed last.
     revive_lock: Arc<Mutex<()>>,
     /// Bytes of stored (compressed) bodies right now, and the most allowed.
@@ -296,26 +360,45 @@ pub struct Recovered {
     pub stale_dead_letters: usize,
 }
 
+/// How many dead letters are kept, and for how long ([`Inbox::prune_dead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadLetterLimits {
+    /// Dead letters buried before this (Unix ms) are forgotten.
+    pub cutoff_ms: i64,
+    /// At most this many are kept; past it, the oldest (by sequence) go first.
+    pub max: usize,
+}
+
+fn count<T>(entries: impl Iterator<Item = Result<T, StoreError>>) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for entry in entries {
+        entry?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 impl Inbox {
     /// The inbox over a store, without a cap on its bodies' disk use.
-    pub fn new(store: Store) -> Self {
-        Inbox {
-            store,
-            revive_lock: Arc::new(Mutex::new(())),
-            payload_bytes: Arc::new(AtomicU64::new(0)),
-            max_payload_bytes: u64::MAX,
-        }
+    pub fn new(store: Store) -> Result<Self, StoreError> {
+        Self::open(store, u64::MAX)
     }
 
     /// The inbox over a store, refusing new deliveries ([`Enqueued::Full`]) while its stored
-    /// bodies take `max_payload_bytes` or more. Counts what is stored already.
+    /// bodies take `max_payload_bytes` or more. Counts what is stored already (one walk of the
+    /// keys at open; afterwards the counts move with each write).
     pub fn open(store: Store, max_payload_bytes: u64) -> Result<Self, StoreError> {
-        let mut used = 0u64;
-        for value in store.payloads().iter().values() {
-            used += value?.len() as u64;
-        }
+        let t = Tables::open(&store)?;
+        let used = t.payloads.stored_bytes()?;
+        let counts = Counts {
+            records: AtomicU64::new(count(t.deliveries.keys())?),
+            pending: AtomicU64::new(count(t.pending.keys())?),
+            dead: AtomicU64::new(count(t.dead_letters.keys())?),
+        };
         Ok(Inbox {
             store,
+            t: Arc::new(t),
+            counts: Arc::new(counts),
             revive_lock: Arc::new(Mutex::new(())),
             payload_bytes: Arc::new(AtomicU64::new(used)),
             max_payload_bytes,
@@ -327,9 +410,9 @@ impl Inbox {
         self.payload_bytes.load(Ordering::SeqCst)
     }
 
-    fn put_payload(&self, key: [u8; 8], stored: Vec<u8>) -> Result<(), StoreError> {
+    fn put_payload(&self, seq: u64, stored: Vec<u8>) -> Result<(), StoreError> {
         let len = stored.len() as u64;
-        let old = self.store.payloads().insert(key, stored)?;
+        let old = self.t.payloads.replace(&seq, &stored)?;
         self.payload_bytes.fetch_add(len, Ordering::SeqCst);
         if let Some(old) = old {
             self.release(old.len() as u64);
@@ -337,19 +420,50 @@ impl Inbox {
         Ok(())
     }
 
-    fn remove_payload(&self, key: &[u8]) -> Result<(), StoreError> {
-        if let Some(old) = self.store.payloads().remove(key)? {
+    fn remove_payload(&self, seq: u64) -> Result<(), StoreError> {
+        if let Some(old) = self.t.payloads.take(&seq)? {
             self.release(old.len() as u64);
         }
         Ok(())
     }
 
     fn release(&self, n: u64) {
-        let _ = self
+        let _saturated = self
             .payload_bytes
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
                 Some(v.saturating_sub(n))
             });
+    }
+
+    fn put_record(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+        bump(
+            &self.counts.records,
+            !self.t.deliveries.insert(&record.seq, record)?,
+        );
+        Ok(())
+    }
+
+    fn remove_record(&self, seq: u64) -> Result<(), StoreError> {
+        drop_one(&self.counts.records, self.t.deliveries.remove(&seq)?);
+        Ok(())
+    }
+
+    fn put_pending(&self, seq: u64, lane: u64) -> Result<(), StoreError> {
+        bump(
+            &self.counts.pending,
+            !self.t.pending.insert(&seq, &InboxEntry { lane })?,
+        );
+        Ok(())
+    }
+
+    fn remove_pending(&self, seq: u64) -> Result<(), StoreError> {
+        drop_one(&self.counts.pending, self.t.pending.remove(&seq)?);
+        Ok(())
+    }
+
+    fn remove_dead_letter(&self, seq: u64) -> Result<(), StoreError> {
+        drop_one(&self.counts.dead, self.t.dead_letters.remove(&seq)?);
+        Ok(())
     }
 
     /// The store underneath.
@@ -357,35 +471,29 @@ impl Inbox {
         &self.store
     }
 
-    /// Runs inbox operations off the async executor (sled calls may block on I/O).
+    /// Runs inbox operations off the async executor (the store's one rule: [`Store::run`]).
     pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: FnOnce(&Inbox) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
         let inbox = self.clone();
-        tokio::task::spawn_blocking(move || f(&inbox))
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?
+        crate::store::run_blocking(move || f(&inbox)).await
     }
 
     /// The sequence number of a known dedupe key: a stored delivery, or one being stored right
     /// now. A key left behind by a crash before its delivery was stored does not count.
     pub fn known(&self, key: &str) -> Result<Option<u64>, StoreError> {
-        match self.store.delivery_keys().get(key.as_bytes())? {
+        match self.t.delivery_keys.get(&key.to_string())? {
             None => Ok(None),
-            Some(v) => {
-                let seq = key_u64("delivery_keys", &v)?;
-                Ok(self.is_live_key(seq)?.then_some(seq))
-            }
+            Some(seq) => Ok(self.is_live_key(seq)?.then_some(seq)),
         }
     }
 
     /// Whether a dedupe key pointing at `seq` stands for a delivery: its record exists, or it was
     /// claimed in this run (an enqueue in progress, or one that failed and let go of its key).
     fn is_live_key(&self, seq: u64) -> Result<bool, StoreError> {
-        Ok(seq >= self.store.first_id_of_run()
-            || self.store.deliveries().contains_key(u64_key(seq))?)
+        Ok(seq >= self.store.first_id_of_run() || self.t.deliveries.contains(&seq)?)
     }
 
     /// Stores a delivery once. The dedupe key is taken first, with a compare-and-swap, so of two
@@ -401,40 +509,35 @@ impl Inbox {
             });
         }
         let seq = self.store.next_id()?;
-        let seq_bytes = u64_key(seq);
-        let keys = self.store.delivery_keys();
-        let mut expected: Option<sled::IVec> = None;
+        let keys = &self.t.delivery_keys;
+        let key = delivery.key.clone();
+        let mut expected: Option<u64> = None;
         loop {
-            match keys.compare_and_swap(
-                delivery.key.as_bytes(),
-                expected.as_ref(),
-                Some(&seq_bytes[..]),
-            )? {
+            match keys.compare_and_swap(&key, expected.as_ref(), Some(&seq))? {
                 Ok(()) => break,
                 Err(conflict) => {
-                    let Some(current) = conflict.current else {
+                    let Some(holder) = conflict.current else {
                         // Pruned between our read and our swap: try again from empty.
                         expected = None;
                         continue;
                     };
-                    let holder = key_u64("delivery_keys", &current)?;
                     if self.is_live_key(holder)? {
                         return Ok(Enqueued::Duplicate { seq: holder });
                     }
                     // Left by a crash before that delivery was stored: take it over.
-                    expected = Some(current);
+                    expected = Some(holder);
                 }
             }
         }
         match self.write_new(seq, delivery, body.len() as u64, stored) {
             Ok(lane) => Ok(Enqueued::Accepted { seq, lane }),
             Err(e) => {
-                // Let a later copy in; if this fails too, the key is taken over after a restart.
-                let _ = keys.compare_and_swap(
-                    delivery.key.as_bytes(),
-                    Some(&seq_bytes[..]),
-                    None as Option<&[u8]>,
-                );
+                // Let a later copy in. If this fails too, the key is taken over after a restart
+                // (it was claimed in this run, so it is no live key then): the enqueue's own
+                // error is the one to report, and the release's is logged.
+                if let Err(release) = keys.compare_and_swap(&key, Some(&seq), None) {
+                    tracing::warn!(error = %release, seq, "could not release the dedupe key of a failed enqueue");
+                }
                 Err(e)
             }
         }
@@ -447,7 +550,6 @@ impl Inbox {
         body_len: u64,
         stored: Vec<u8>,
     ) -> Result<u64, StoreError> {
-        let key = u64_key(seq);
         let lane = lane_of(delivery.project);
         let record = DeliveryRecord {
             seq,
@@ -465,11 +567,9 @@ impl Inbox {
             outcome: None,
             last_error: None,
         };
-        self.put_payload(key, stored)?;
-        self.store
-            .inbox()
-            .insert(key, encode(&InboxEntry { lane }))?;
-        self.store.deliveries().insert(key, encode(&record))?;
+        self.put_payload(seq, stored)?;
+        self.put_pending(seq, lane)?;
+        self.put_record(&record)?;
         Ok(lane)
     }
 
@@ -478,16 +578,14 @@ impl Inbox {
     /// stored; a dead letter whose delivery was already revived).
     pub fn recover(&self) -> Result<Recovered, StoreError> {
         let mut out = Recovered::default();
-        for item in self.store.inbox().iter() {
-            let (k, v) = item?;
-            let seq = key_u64("inbox", &k)?;
-            let entry: InboxEntry = decode("inbox", &k, &v)?;
+        let entries: Vec<(u64, InboxEntry)> = self.t.pending.iter().collect::<Result<_, _>>()?;
+        for (seq, entry) in entries {
             let record = self.record(seq)?;
             // No record: the enqueue never reached its commit point (and was never answered).
             // Done or dead: the finish was cut short after its record was written.
             let runnable = record.as_ref().is_some_and(|r| r.state.is_pending());
             if !runnable {
-                self.store.inbox().remove(&k)?;
+                self.remove_pending(seq)?;
                 out.stale_entries += 1;
                 continue;
             }
@@ -497,14 +595,13 @@ impl Inbox {
                 not_before_ms: record.and_then(|r| r.next_attempt_at_ms),
             });
         }
-        for item in self.store.dead_letters().iter() {
-            let (k, _) = item?;
-            let seq = key_u64("dead_letters", &k)?;
+        let buried: Vec<u64> = self.t.dead_letters.keys().collect::<Result<_, _>>()?;
+        for seq in buried {
             let dead = self
                 .record(seq)?
                 .is_some_and(|r| r.state == DeliveryState::Dead);
             if !dead {
-                self.store.dead_letters().remove(&k)?;
+                self.remove_dead_letter(seq)?;
                 out.stale_dead_letters += 1;
             }
         }
@@ -513,24 +610,20 @@ impl Inbox {
 
     /// One delivery record.
     pub fn record(&self, seq: u64) -> Result<Option<DeliveryRecord>, StoreError> {
-        match self.store.deliveries().get(u64_key(seq))? {
-            None => Ok(None),
-            Some(v) => Ok(Some(decode("deliveries", &u64_key(seq), &v)?)),
-        }
+        self.t.deliveries.get(&seq)
     }
 
     /// Starts an attempt: counts it and marks the delivery `processing`. `None` when the
     /// delivery is no longer pending. The caller is the only one working on `seq` (the lanes
     /// hand each delivery to one worker at a time).
     pub fn claim(&self, seq: u64) -> Result<Option<Claimed>, StoreError> {
-        let key = u64_key(seq);
         let Some(mut record) = self.record(seq)? else {
             return Ok(None);
         };
         if !record.state.is_pending() {
             return Ok(None);
         }
-        let Some(stored) = self.store.payloads().get(key)? else {
+        let Some(stored) = self.t.payloads.get(&seq)? else {
             // Cannot happen by the write order; if the disk lost it anyway, say so where people
             // look instead of retrying forever.
             self.bury(
@@ -550,7 +643,7 @@ impl Inbox {
         record.attempts += 1;
         record.state = DeliveryState::Processing;
         record.next_attempt_at_ms = None;
-        self.store.deliveries().insert(key, encode(&record))?;
+        self.put_record(&record)?;
         Ok(Some(Claimed { record, body }))
     }
 
@@ -575,21 +668,18 @@ impl Inbox {
         error: &str,
         next_attempt_at_ms: i64,
     ) -> Result<(), StoreError> {
-        let key = u64_key(seq);
         let Some(mut record) = self.record(seq)? else {
             return Ok(());
         };
         record.state = DeliveryState::Failed;
         record.last_error = Some(error.to_string());
         record.next_attempt_at_ms = Some(next_attempt_at_ms);
-        self.store.deliveries().insert(key, encode(&record))?;
-        Ok(())
+        self.put_record(&record)
     }
 
     /// Parks a delivery until `next_attempt_at_ms` (GitLab's `Retry-After`): like
     /// [`retry_later`](Self::retry_later), but the attempt it just made does not count.
     pub fn park(&self, seq: u64, error: &str, next_attempt_at_ms: i64) -> Result<(), StoreError> {
-        let key = u64_key(seq);
         let Some(mut record) = self.record(seq)? else {
             return Ok(());
         };
@@ -597,8 +687,7 @@ impl Inbox {
         record.attempts = record.attempts.saturating_sub(1);
         record.last_error = Some(error.to_string());
         record.next_attempt_at_ms = Some(next_attempt_at_ms);
-        self.store.deliveries().insert(key, encode(&record))?;
-        Ok(())
+        self.put_record(&record)
     }
 
     /// Gives up on a delivery: moves it to the dead letters with its reason (the body is kept,
@@ -626,21 +715,23 @@ impl Inbox {
         change: impl Fn(&mut DeliveryRecord),
         dead: Option<DeadLetter>,
     ) -> Result<(), StoreError> {
-        let key = u64_key(seq);
         let Some(mut record) = self.record(seq)? else {
-            self.store.inbox().remove(key)?;
+            self.remove_pending(seq)?;
             return Ok(());
         };
         change(&mut record);
         record.finished_at_ms = Some(now_ms);
         record.next_attempt_at_ms = None;
         if let Some(letter) = &dead {
-            self.store.dead_letters().insert(key, encode(letter))?;
+            bump(
+                &self.counts.dead,
+                !self.t.dead_letters.insert(&seq, letter)?,
+            );
         }
-        self.store.deliveries().insert(key, encode(&record))?;
-        self.store.inbox().remove(key)?;
+        self.put_record(&record)?;
+        self.remove_pending(seq)?;
         if dead.is_none() {
-            self.remove_payload(&key)?;
+            self.remove_payload(seq)?;
         }
         Ok(())
     }
@@ -648,16 +739,15 @@ impl Inbox {
     /// Puts a dead letter back in the queue with a fresh attempt count. Returns its lane, or
     /// `None` when there is no such dead letter.
     pub fn revive(&self, seq: u64) -> Result<Option<u64>, StoreError> {
-        let key = u64_key(seq);
         let _one_at_a_time = self
             .revive_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !self.store.dead_letters().contains_key(key)? {
+        if !self.t.dead_letters.contains(&seq)? {
             return Ok(None);
         }
         let Some(mut record) = self.record(seq)? else {
-            self.store.dead_letters().remove(key)?;
+            self.remove_dead_letter(seq)?;
             return Ok(None);
         };
         record.state = DeliveryState::Queued;
@@ -665,28 +755,31 @@ impl Inbox {
         record.finished_at_ms = None;
         record.next_attempt_at_ms = None;
         let lane = lane_of(record.project);
-        self.store
-            .inbox()
-            .insert(key, encode(&InboxEntry { lane }))?;
-        self.store.deliveries().insert(key, encode(&record))?;
-        self.store.dead_letters().remove(key)?;
+        self.put_pending(seq, lane)?;
+        self.put_record(&record)?;
+        self.remove_dead_letter(seq)?;
         Ok(Some(lane))
     }
 
     /// The dead letter of a delivery.
     pub fn dead_letter(&self, seq: u64) -> Result<Option<DeadLetter>, StoreError> {
-        match self.store.dead_letters().get(u64_key(seq))? {
-            None => Ok(None),
-            Some(v) => Ok(Some(decode("dead_letters", &u64_key(seq), &v)?)),
-        }
+        self.t.dead_letters.get(&seq)
     }
 
-    /// Number of dead letters.
+    /// Number of dead letters (a counter: no walk).
     pub fn dead_count(&self) -> usize {
-        self.store.dead_letters().len()
+        load(&self.counts.dead)
     }
 
-    /// Delivery records, newest first, optionally of one state; `page` counts from 1.
+    /// Number of delivery records (a counter: no walk).
+    pub fn record_count(&self) -> usize {
+        load(&self.counts.records)
+    }
+
+    /// Delivery records, newest first, optionally of one state; `page` counts from 1. A page
+    /// decodes only its own records: the unfiltered list and `dead` walk keys to the page (no
+    /// decoding) and take their totals from counters; `queued`, `processing` and `failed` read
+    /// the pending entries only; `done` skips the few records of other states on its way.
     pub fn list(
         &self,
         state: Option<DeliveryState>,
@@ -694,42 +787,139 @@ impl Inbox {
         per_page: usize,
     ) -> Result<Page<DeliveryRecord>, StoreError> {
         let skip = page.saturating_sub(1).saturating_mul(per_page);
-        let mut total = 0;
-        let mut items = Vec::new();
-        for item in self.store.deliveries().iter().rev() {
-            let (k, v) = item?;
-            let record: DeliveryRecord = decode("deliveries", &k, &v)?;
-            if state.is_some_and(|s| s != record.state) {
-                continue;
+        match state {
+            None => self.page_of_keys(
+                self.t.deliveries.keys(),
+                self.record_count(),
+                skip,
+                per_page,
+            ),
+            Some(DeliveryState::Dead) => self.page_of_keys(
+                self.t.dead_letters.keys(),
+                self.dead_count(),
+                skip,
+                per_page,
+            ),
+            Some(DeliveryState::Done) => {
+                let total = self
+                    .record_count()
+                    .saturating_sub(load(&self.counts.pending))
+                    .saturating_sub(self.dead_count());
+                let mut items = Vec::new();
+                let mut seen = 0;
+                for kv in self.t.deliveries.iter().rev() {
+                    if items.len() >= per_page {
+                        break;
+                    }
+                    let (_, record) = kv?;
+                    if record.state != DeliveryState::Done {
+                        continue;
+                    }
+                    if seen >= skip {
+                        items.push(record);
+                    }
+                    seen += 1;
+                }
+                Ok(Page { total, items })
             }
-            if total >= skip && items.len() < per_page {
+            Some(pending_state) => {
+                let mut total = 0;
+                let mut items = Vec::new();
+                for seq in self.t.pending.keys().rev() {
+                    let Some(record) = self.record(seq?)? else {
+                        continue;
+                    };
+                    if record.state != pending_state {
+                        continue;
+                    }
+                    if total >= skip && items.len() < per_page {
+                        items.push(record);
+                    }
+                    total += 1;
+                }
+                Ok(Page { total, items })
+            }
+        }
+    }
+
+    fn page_of_keys<'a>(
+        &self,
+        keys: crate::store::Entries<'a, u64>,
+        total: usize,
+        skip: usize,
+        per_page: usize,
+    ) -> Result<Page<DeliveryRecord>, StoreError> {
+        let mut items = Vec::with_capacity(per_page.min(1000));
+        for seq in keys.rev().skip(skip).take(per_page) {
+            if let Some(record) = self.record(seq?)? {
                 items.push(record);
             }
-            total += 1;
         }
         Ok(Page { total, items })
     }
 
     /// Forgets finished (`done`) deliveries older than `cutoff_ms`, with their dedupe keys.
-    /// Dead letters stay until revived. Returns how many were removed.
+    /// Dead letters are pruned by [`Inbox::prune_dead`]. Returns how many were removed.
     pub fn prune(&self, cutoff_ms: i64) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for item in self.store.deliveries().iter() {
-            let (k, v) = item?;
-            let record: DeliveryRecord = decode("deliveries", &k, &v)?;
-            if record.state != DeliveryState::Done
-                || record.finished_at_ms.unwrap_or(i64::MAX) >= cutoff_ms
-            {
+        let old: Vec<DeliveryRecord> = self
+            .t
+            .deliveries
+            .iter()
+            .filter_map(|kv| match kv {
+                Ok((_, r))
+                    if r.state == DeliveryState::Done
+                        && r.finished_at_ms.unwrap_or(i64::MAX) < cutoff_ms =>
+                {
+                    Some(Ok(r))
+                }
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()?;
+        for record in old {
+            self.forget(&record)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
+    /// Removes a delivery entirely: its dedupe key (only if still its own: a later copy may
+    /// have taken the key over), record and body, then its dead letter. A crash between these
+    /// leaves a dead letter without a record, which [`Inbox::recover`] drops.
+    fn forget(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+        // A conflict means another delivery holds the key now: leave it.
+        let _not_ours =
+            self.t
+                .delivery_keys
+                .compare_and_swap(&record.key, Some(&record.seq), None)?;
+        self.remove_record(record.seq)?;
+        self.remove_payload(record.seq)?;
+        if record.state == DeliveryState::Dead {
+            self.remove_dead_letter(record.seq)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets dead letters buried before `limits.cutoff_ms`, then the oldest past
+    /// `limits.max`, each with its delivery (record, body and dedupe key). Returns how many.
+    pub fn prune_dead(&self, limits: DeadLetterLimits) -> Result<usize, StoreError> {
+        let letters: Vec<(u64, DeadLetter)> =
+            self.t.dead_letters.iter().collect::<Result<_, _>>()?;
+        let mut keep = letters.len();
+        let mut removed = 0;
+        for (seq, letter) in letters {
+            let expired = letter.at_ms < limits.cutoff_ms;
+            if !expired && keep <= limits.max {
                 continue;
             }
-            // Only the key's own entry: a later copy may have taken the key over.
-            let _ = self.store.delivery_keys().compare_and_swap(
-                record.key.as_bytes(),
-                Some(&k[..]),
-                None as Option<&[u8]>,
-            )?;
-            self.store.deliveries().remove(&k)?;
-            self.remove_payload(&k)?;
+            match self.record(seq)? {
+                Some(record) if record.state == DeliveryState::Dead => self.forget(&record)?,
+                // Revived meanwhile, or its record already gone: only the letter is stale.
+                Some(_) => continue,
+                None => self.remove_dead_letter(seq)?,
+            }
+            keep -= 1;
             removed += 1;
         }
         Ok(removed)
@@ -739,6 +929,7 @@ impl Inbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{decode, encode};
 
     fn delivery(key: &str, project: Option<u64>) -> NewDelivery {
         NewDelivery {
@@ -762,7 +953,7 @@ mod tests {
     fn open() -> (tempfile::TempDir, Inbox) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (dir, Inbox::new(store))
+        (dir, Inbox::new(store).unwrap())
     }
 
     #[test]
@@ -770,7 +961,7 @@ mod tests {
         let (_dir, inbox) = open();
         let body = br#"{"object_kind":"push","commits":[{"message":"fix"}]}"#.repeat(300);
         let seq = accept(&inbox, "id:big", Some(1), &body);
-        let stored = inbox.store().payloads().get(u64_key(seq)).unwrap().unwrap();
+        let stored = inbox.t.payloads.get(&seq).unwrap().unwrap();
         assert!(stored.len() * 10 < body.len(), "{} bytes", stored.len());
         assert_eq!(inbox.payload_bytes(), stored.len() as u64);
         assert_eq!(inbox.claim(seq).unwrap().unwrap().body, body);
@@ -779,16 +970,8 @@ mod tests {
         let raw = br#"{"object_kind":"push"}"#;
         let mut record = inbox.record(old).unwrap().unwrap();
         record.body_len = raw.len() as u64;
-        inbox
-            .store()
-            .deliveries()
-            .insert(u64_key(old), encode(&record))
-            .unwrap();
-        inbox
-            .store()
-            .payloads()
-            .insert(u64_key(old), raw.as_slice())
-            .unwrap();
+        inbox.t.deliveries.insert(&old, &record).unwrap();
+        inbox.t.payloads.insert(&old, &raw.to_vec()).unwrap();
         assert_eq!(inbox.claim(old).unwrap().unwrap().body, raw.to_vec());
     }
 
@@ -878,12 +1061,7 @@ mod tests {
             inbox.claim(seq).unwrap().is_none(),
             "acked work cannot be claimed again"
         );
-        assert!(inbox
-            .store()
-            .payloads()
-            .get(u64_key(seq))
-            .unwrap()
-            .is_none());
+        assert!(inbox.t.payloads.get(&seq).unwrap().is_none());
     }
 
     #[test]
@@ -974,13 +1152,13 @@ mod tests {
     fn pending_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let seq = {
-            let inbox = Inbox::new(Store::open(dir.path()).unwrap());
+            let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
             let seq = accept(&inbox, "id:z", Some(3), b"{}");
             inbox.claim(seq).unwrap();
             inbox.store().flush_now().unwrap();
             seq
         };
-        let inbox = Inbox::new(Store::open(dir.path()).unwrap());
+        let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
         let pending = inbox.recover().unwrap().pending;
         assert_eq!(
             pending,
@@ -1001,34 +1179,29 @@ mod tests {
     fn recover_mends_interrupted_writes() {
         let dir = tempfile::tempdir().unwrap();
         let (orphan_key_seq, done_seq, dead_seq, revived_seq, good_seq) = {
-            let inbox = Inbox::new(Store::open(dir.path()).unwrap());
+            let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
             let s = inbox.store();
+            let t = &inbox.t;
             let accepted = |key: &str, project: u64| accept(&inbox, key, Some(project), b"{}");
             let set_state = |seq: u64, state: DeliveryState| {
                 let mut r = inbox.record(seq).unwrap().unwrap();
                 r.state = state;
-                s.deliveries().insert(u64_key(seq), encode(&r)).unwrap();
+                t.deliveries.insert(&seq, &r).unwrap();
             };
             let write_dead_letter = |seq: u64| {
                 let letter = DeadLetter {
                     reason: "r".into(),
                     at_ms: 1,
                 };
-                s.dead_letters()
-                    .insert(u64_key(seq), encode(&letter))
-                    .unwrap();
+                t.dead_letters.insert(&seq, &letter).unwrap();
             };
             // An enqueue cut short after its key, body and pending entry: no record.
             let orphan = s.next_id().unwrap();
-            s.delivery_keys()
-                .insert("id:orphan", &u64_key(orphan))
+            t.delivery_keys
+                .insert(&"id:orphan".to_string(), &orphan)
                 .unwrap();
-            s.payloads()
-                .insert(u64_key(orphan), b"{}".as_slice())
-                .unwrap();
-            s.inbox()
-                .insert(u64_key(orphan), encode(&InboxEntry { lane: 1 }))
-                .unwrap();
+            t.payloads.insert(&orphan, &b"{}".to_vec()).unwrap();
+            t.pending.insert(&orphan, &InboxEntry { lane: 1 }).unwrap();
             // An ack cut short after its record.
             let done = accepted("id:done", 1);
             inbox.claim(done).unwrap();
@@ -1044,7 +1217,7 @@ mod tests {
             s.flush_now().unwrap();
             (orphan, done, dead, revived, good)
         };
-        let inbox = Inbox::new(Store::open(dir.path()).unwrap());
+        let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
         let recovered = inbox.recover().unwrap();
         assert_eq!(
             recovered.pending.iter().map(|p| p.seq).collect::<Vec<_>>(),
@@ -1098,11 +1271,124 @@ mod tests {
         assert_eq!(inbox.list(None, 1, 10).unwrap().total, 1);
     }
 
+    /// Buries `n` new deliveries at times 1..=n; returns their sequence numbers.
+    fn bury_n(inbox: &Inbox, n: u64) -> Vec<u64> {
+        (1..=n)
+            .map(|i| {
+                let seq = accept(inbox, &format!("id:dead-{i}"), Some(i % 3), b"{}");
+                inbox.claim(seq).unwrap();
+                inbox.bury(seq, "gave up", i as i64).unwrap();
+                seq
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_follow_every_write_and_are_counted_again_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let buried = {
+            let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
+            let buried = bury_n(&inbox, 5);
+            accept(&inbox, "id:live", Some(1), b"{}");
+            assert_eq!((inbox.dead_count(), inbox.record_count()), (5, 6));
+            // Burying twice, or reviving what is not dead, moves nothing.
+            inbox.bury(buried[0], "again", 9).unwrap();
+            assert_eq!(inbox.revive(12345).unwrap(), None);
+            assert_eq!(inbox.dead_count(), 5);
+            inbox.revive(buried[4]).unwrap().unwrap();
+            assert_eq!(inbox.dead_count(), 4);
+            inbox.store().flush_now().unwrap();
+            buried
+        };
+        let inbox = Inbox::new(Store::open(dir.path()).unwrap()).unwrap();
+        assert_eq!((inbox.dead_count(), inbox.record_count()), (4, 6));
+        // The counter is what the tree holds.
+        assert_eq!(inbox.t.dead_letters.count(), 4);
+        // A stale dead letter dropped by recovery leaves the count too.
+        inbox
+            .t
+            .dead_letters
+            .insert(
+                &buried[4],
+                &DeadLetter {
+                    reason: "r".into(),
+                    at_ms: 1,
+                },
+            )
+            .unwrap();
+        let inbox = Inbox::new(inbox.store().clone()).unwrap();
+        assert_eq!(inbox.dead_count(), 5);
+        assert_eq!(inbox.recover().unwrap().stale_dead_letters, 1);
+        assert_eq!(inbox.dead_count(), 4);
+    }
+
+    #[test]
+    fn dead_letters_are_pruned_by_age_then_oldest_past_the_most_kept() {
+        let (_dir, inbox) = open();
+        let buried = bury_n(&inbox, 6);
+        let revived = buried[1];
+        inbox.revive(revived).unwrap();
+        // Age: letters buried before 3 go (1; 2 was revived and is no dead letter).
+        let none_past_max = DeadLetterLimits {
+            cutoff_ms: 3,
+            max: 100,
+        };
+        assert_eq!(inbox.prune_dead(none_past_max).unwrap(), 1);
+        assert!(inbox.record(buried[0]).unwrap().is_none());
+        assert_eq!(inbox.known("id:dead-1").unwrap(), None);
+        assert!(inbox.t.payloads.get(&buried[0]).unwrap().is_none());
+        assert!(inbox.record(revived).unwrap().is_some());
+        // Count: of 3, 4, 5, 6 keep the newest two.
+        let two = DeadLetterLimits {
+            cutoff_ms: 0,
+            max: 2,
+        };
+        assert_eq!(inbox.prune_dead(two).unwrap(), 2);
+        assert_eq!(inbox.dead_count(), 2);
+        let left: Vec<u64> = inbox.t.dead_letters.keys().map(Result::unwrap).collect();
+        assert_eq!(left, vec![buried[4], buried[5]]);
+        assert_eq!(
+            inbox.list(Some(DeliveryState::Dead), 1, 10).unwrap().total,
+            2
+        );
+        assert_eq!(inbox.prune_dead(two).unwrap(), 0);
+    }
+
+    #[test]
+    fn listing_dead_and_all_pages_by_key_with_counted_totals() {
+        let (_dir, inbox) = open();
+        let buried = bury_n(&inbox, 7);
+        let live = accept(&inbox, "id:live", Some(1), b"{}");
+        let dead = inbox.list(Some(DeliveryState::Dead), 2, 3).unwrap();
+        assert_eq!(dead.total, 7);
+        assert_eq!(
+            dead.items.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![buried[3], buried[2], buried[1]]
+        );
+        let all = inbox.list(None, 1, 2).unwrap();
+        assert_eq!(all.total, 8);
+        assert_eq!(
+            all.items.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![live, buried[6]]
+        );
+        let queued = inbox.list(Some(DeliveryState::Queued), 1, 10).unwrap();
+        assert_eq!((queued.total, queued.items[0].seq), (1, live));
+        assert_eq!(
+            inbox.list(Some(DeliveryState::Done), 1, 10).unwrap().total,
+            0
+        );
+        assert!(inbox
+            .list(Some(DeliveryState::Dead), 9, 3)
+            .unwrap()
+            .items
+            .is_empty());
+    }
+
     #[test]
     fn a_missing_body_becomes_a_dead_letter_not_a_loop() {
         let (_dir, inbox) = open();
         let seq = accept(&inbox, "id:nobody", None, b"{}");
-        inbox.store().payloads().remove(u64_key(seq)).unwrap();
+        inbox.t.payloads.remove(&seq).unwrap();
         assert!(inbox.claim(seq).unwrap().is_none());
         let r = inbox.record(seq).unwrap().unwrap();
         assert_eq!(r.state, DeliveryState::Dead);

@@ -19,6 +19,15 @@ impl Secret {
     }
 }
 
+/// An HMAC-SHA256 keyed by `key`. HMAC takes a key of any length (a longer one is hashed
+/// first, a shorter one padded), so keying cannot fail: an invariant, not an error to handle.
+pub fn hmac_sha256(key: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    match <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC accepts keys of any length"),
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret([redacted])")

@@ -26,11 +26,14 @@ use crate::ecosystem::Ecosystem;
 use crate::findings::AdvisoryRef;
 use crate::gitlab::{MrIid, ProjectId};
 use crate::remediation::model::{Claim, Copy, Remediation, State, Transition};
-use crate::store::{decode, encode, Store, StoreError, SCHEMA_VERSION};
+use crate::store::{decode, encode, Bytes, Store, StoreError, Table, SCHEMA_VERSION};
 
 /// Trees of derived data, rebuilt by the next scan.
 const DERIVED: [&str; 3] = ["manifests", "findings", "project_heads"];
-const REMEDIATIONS: &str = "remediations";
+const REMEDIATIONS: &str = crate::remediation::table::REMEDIATIONS;
+
+/// A tree's values as stored, for rows whose layout is read by hand.
+type RawRows = Table<u64, Vec<u8>, Bytes>;
 
 /// What an upgrade did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -52,9 +55,10 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
     };
     // Each row is rewritten from the layout its schema wrote; a row already in the current
     // layout (an upgrade interrupted after it) decodes with every byte used and is left.
-    let tree = store.tree(REMEDIATIONS)?;
+    let tree: RawRows = store.table(REMEDIATIONS)?;
     for entry in tree.iter() {
-        let (key, value) = entry?;
+        let (id, value) = entry?;
+        let key = id.to_be_bytes();
         if decode_exact::<Remediation>(&value).is_some() {
             continue;
         }
@@ -68,13 +72,13 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
         } else {
             Remediation::from(decode::<RemediationV3>(REMEDIATIONS, &key, &value)?)
         };
-        tree.insert(key, encode(&current))?;
+        tree.insert(&id, &encode(&current))?;
         report.remediations += 1;
     }
     if found < 2 {
         for name in DERIVED {
-            let derived = store.tree(name)?;
-            report.derived_dropped += derived.len();
+            let derived: Table<Vec<u8>, Vec<u8>, Bytes> = store.table(name)?;
+            report.derived_dropped += derived.count();
             derived.clear()?;
         }
     }
@@ -92,7 +96,8 @@ pub fn upgrade(store: &Store) -> Result<Option<Upgraded>, StoreError> {
     Ok(Some(report))
 }
 
-const KEYS: &str = "remediation_keys";
+#[cfg(test)]
+const KEYS: &str = crate::remediation::table::KEYS;
 
 /// Before schema 3, several installed versions of one package in one manifest each made a
 /// remediation; all but the last lost their index entry, and all showed the one MR of their
@@ -100,21 +105,20 @@ const KEYS: &str = "remediation_keys";
 /// into that twin (a history line says so); the next scan plans the twin again for every
 /// installed copy, so that its MR claims exactly what it moves. Returns how many were merged.
 fn fold_duplicates(store: &Store) -> Result<usize, StoreError> {
-    let tree = store.tree(REMEDIATIONS)?;
-    let keys = store.tree(KEYS)?;
+    let tree: RawRows = store.table(REMEDIATIONS)?;
+    let keys = crate::remediation::table::Tables::open(store)?.keys;
     let mut indexed = std::collections::BTreeSet::new();
     for kv in keys.iter() {
         let (_, id) = kv?;
-        indexed.insert(crate::store::key_u64(KEYS, &id)?);
+        indexed.insert(id);
     }
     let mut merged = 0;
     for kv in tree.iter() {
-        let (key, value) = kv?;
-        let id = crate::store::key_u64(REMEDIATIONS, &key)?;
+        let (id, value) = kv?;
         if indexed.contains(&id) {
             continue;
         }
-        let orphan: Remediation = decode(REMEDIATIONS, &key, &value)?;
+        let orphan: Remediation = decode(REMEDIATIONS, &id.to_be_bytes(), &value)?;
         let natural = crate::remediation::table::natural_key(
             orphan.project,
             &orphan.manifest,
@@ -123,11 +127,10 @@ fn fold_duplicates(store: &Store) -> Result<usize, StoreError> {
         let Some(twin_id) = keys.get(&natural)? else {
             continue;
         };
-        let twin_key = twin_id.to_vec();
-        let Some(twin_value) = tree.get(&twin_key)? else {
+        let Some(twin_value) = tree.get(&twin_id)? else {
             continue;
         };
-        let mut twin: Remediation = decode(REMEDIATIONS, &twin_key, &twin_value)?;
+        let mut twin: Remediation = decode(REMEDIATIONS, &twin_id.to_be_bytes(), &twin_value)?;
         if twin.branch != orphan.branch {
             continue;
         }
@@ -141,8 +144,8 @@ fn fold_duplicates(store: &Store) -> Result<usize, StoreError> {
                 orphan.id, orphan.package, orphan.from_version
             ),
         });
-        tree.insert(&twin_key, encode(&twin))?;
-        tree.remove(&key)?;
+        tree.insert(&twin_id, &encode(&twin))?;
+        tree.remove(&id)?;
         merged += 1;
     }
     Ok(merged)
@@ -386,6 +389,11 @@ impl From<RemediationV3> for Remediation {
 mod tests {
     use super::*;
 
+    /// A tree's keys and values as stored, to write the layouts of earlier schemas by hand.
+    fn raw(store: &Store, name: &'static str) -> Table<Vec<u8>, Vec<u8>, Bytes> {
+        store.table(name).unwrap()
+    }
+
     fn old_remediation() -> RemediationV1 {
         RemediationV1 {
             id: 7,
@@ -426,28 +434,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store
-                .tree(REMEDIATIONS)
-                .unwrap()
-                .insert(7u64.to_be_bytes(), encode(&old_remediation()))
+            raw(&store, REMEDIATIONS)
+                .insert(&7u64.to_be_bytes().to_vec(), &encode(&old_remediation()))
                 .unwrap();
-            store
-                .tree("findings")
-                .unwrap()
-                .insert(b"x", b"old".to_vec())
+            raw(&store, "findings")
+                .insert(&b"x".to_vec(), &b"old".to_vec())
                 .unwrap();
             store.set_schema_version(1).unwrap();
             store.flush_now().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         // The new layout cannot read the old value: the upgrade is what makes it readable.
-        let raw = store
-            .tree(REMEDIATIONS)
-            .unwrap()
-            .get(7u64.to_be_bytes())
+        let value = raw(&store, REMEDIATIONS)
+            .get(&7u64.to_be_bytes().to_vec())
             .unwrap()
             .unwrap();
-        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &raw).is_err());
+        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &value).is_err());
 
         let report = upgrade(&store).unwrap().expect("an upgrade");
         assert_eq!(
@@ -458,13 +460,11 @@ mod tests {
                 derived_dropped: 1
             }
         );
-        let raw = store
-            .tree(REMEDIATIONS)
-            .unwrap()
-            .get(7u64.to_be_bytes())
+        let value = raw(&store, REMEDIATIONS)
+            .get(&7u64.to_be_bytes().to_vec())
             .unwrap()
             .unwrap();
-        let r: Remediation = decode(REMEDIATIONS, b"k", &raw).unwrap();
+        let r: Remediation = decode(REMEDIATIONS, b"k", &value).unwrap();
         assert_eq!(r.state, State::Dismissed);
         assert_eq!(r.ignored_versions, vec!["1.5.5".to_string()]);
         assert_eq!(r.mr_iid, Some(MrIid(3)));
@@ -478,7 +478,7 @@ mod tests {
                 claim: Claim::Moved
             }]
         );
-        assert!(store.tree("findings").unwrap().is_empty());
+        assert!(raw(&store, "findings").is_empty().unwrap());
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         // Twice changes nothing.
         assert_eq!(upgrade(&store).unwrap(), None);
@@ -509,36 +509,33 @@ mod tests {
         waiting.bot_wrote_branch = false;
         {
             let store = Store::open(dir.path()).unwrap();
-            let tree = store.tree(REMEDIATIONS).unwrap();
-            tree.insert(7u64.to_be_bytes(), encode(&open_mr)).unwrap();
-            tree.insert(8u64.to_be_bytes(), encode(&waiting)).unwrap();
-            tree.insert(6u64.to_be_bytes(), encode(&twin)).unwrap();
+            let tree = raw(&store, REMEDIATIONS);
+            tree.insert(&7u64.to_be_bytes().to_vec(), &encode(&open_mr))
+                .unwrap();
+            tree.insert(&8u64.to_be_bytes().to_vec(), &encode(&waiting))
+                .unwrap();
+            tree.insert(&6u64.to_be_bytes().to_vec(), &encode(&twin))
+                .unwrap();
             let mut natural = 42u64.to_be_bytes().to_vec();
             natural.extend_from_slice(b"Cargo.lock\0regex");
-            store
-                .tree(KEYS)
-                .unwrap()
-                .insert(natural, &7u64.to_be_bytes())
+            raw(&store, KEYS)
+                .insert(&natural, &7u64.to_be_bytes().to_vec())
                 .unwrap();
             let mut natural = 42u64.to_be_bytes().to_vec();
             natural.extend_from_slice(b"Cargo.lock\0memchr");
-            store
-                .tree(KEYS)
-                .unwrap()
-                .insert(natural, &8u64.to_be_bytes())
+            raw(&store, KEYS)
+                .insert(&natural, &8u64.to_be_bytes().to_vec())
                 .unwrap();
-            store
-                .tree("findings")
-                .unwrap()
-                .insert(b"x", b"kept".to_vec())
+            raw(&store, "findings")
+                .insert(&b"x".to_vec(), &b"kept".to_vec())
                 .unwrap();
             store.set_schema_version(2).unwrap();
             store.flush_now().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let tree = store.tree(REMEDIATIONS).unwrap();
-        let raw = tree.get(7u64.to_be_bytes()).unwrap().unwrap();
-        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &raw).is_err());
+        let tree = raw(&store, REMEDIATIONS);
+        let value = tree.get(&7u64.to_be_bytes().to_vec()).unwrap().unwrap();
+        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &value).is_err());
         let report = upgrade(&store).unwrap().expect("an upgrade");
         assert_eq!(
             report,
@@ -549,8 +546,8 @@ mod tests {
             }
         );
         let read = |id: u64| -> Remediation {
-            let raw = tree.get(id.to_be_bytes()).unwrap().unwrap();
-            decode(REMEDIATIONS, b"k", &raw).unwrap()
+            let value = tree.get(&id.to_be_bytes().to_vec()).unwrap().unwrap();
+            decode(REMEDIATIONS, b"k", &value).unwrap()
         };
         let r = read(7);
         assert_eq!(r.state, State::MrOpen);
@@ -559,7 +556,7 @@ mod tests {
         assert_eq!(r.copies[0].claim, Claim::Moved);
         assert_eq!(read(8).copies[0].claim, Claim::Pending);
         // The twin is gone, named in 7's history.
-        assert!(tree.get(6u64.to_be_bytes()).unwrap().is_none());
+        assert!(tree.get(&6u64.to_be_bytes().to_vec()).unwrap().is_none());
         assert!(r
             .history
             .last()
@@ -567,7 +564,7 @@ mod tests {
             .why
             .starts_with("merged remediation 6 (regex 1.4.0)"));
         // Schema 2 findings are still readable: kept.
-        assert_eq!(store.tree("findings").unwrap().len(), 1);
+        assert_eq!(raw(&store, "findings").count(), 1);
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(upgrade(&store).unwrap(), None);
     }
@@ -605,19 +602,20 @@ mod tests {
         };
         {
             let store = Store::open(dir.path()).unwrap();
-            let tree = store.tree(REMEDIATIONS).unwrap();
-            tree.insert(7u64.to_be_bytes(), encode(&v3)).unwrap();
+            let tree = raw(&store, REMEDIATIONS);
+            tree.insert(&7u64.to_be_bytes().to_vec(), &encode(&v3))
+                .unwrap();
             store.set_schema_version(3).unwrap();
             store.flush_now().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let tree = store.tree(REMEDIATIONS).unwrap();
-        let raw = tree.get(7u64.to_be_bytes()).unwrap().unwrap();
-        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &raw).is_err());
+        let tree = raw(&store, REMEDIATIONS);
+        let bytes = tree.get(&7u64.to_be_bytes().to_vec()).unwrap().unwrap();
+        assert!(decode::<Remediation>(REMEDIATIONS, b"k", &bytes).is_err());
         let report = upgrade(&store).unwrap().expect("an upgrade");
         assert_eq!((report.from, report.remediations), (3, 1));
-        let raw = tree.get(7u64.to_be_bytes()).unwrap().unwrap();
-        let r: Remediation = decode(REMEDIATIONS, b"k", &raw).unwrap();
+        let bytes = tree.get(&7u64.to_be_bytes().to_vec()).unwrap().unwrap();
+        let r: Remediation = decode(REMEDIATIONS, b"k", &bytes).unwrap();
         assert_eq!(r.route, None);
         assert_eq!((r.state, r.copies.clone()), (State::MrOpen, v3.copies));
         assert_eq!(store.schema_version().unwrap(), 4);

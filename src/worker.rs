@@ -105,7 +105,7 @@ pub async fn run_job(ctx: &WorkerContext, job: Job) {
 
 async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, StoreError> {
     let seq = job.seq;
-    // Claim, ack and retry are a few in-memory sled writes (the disk work is the flusher's), so
+    // Claim, ack and retry are a few in-memory store writes (the disk work is the flusher's), so
     // they run inline: a hop to the blocking pool per step cost more than it saved.
     let Some(Claimed { record, body }) = ctx.inbox.claim(seq)? else {
         return Ok(None);

@@ -1,4 +1,4 @@
-//! The advisories table in sled (tree [`TREE`]), replaced atomically.
+//! The advisories table (tree [`TREE`]), replaced atomically.
 //!
 //! Layout: `current` → the live generation number; `gen` + generation (8 bytes, big-endian) +
 //! sequence (8 bytes) → one [`StoredAdvisory`]; `validators/<Ecosystem>` → the HTTP validators of
@@ -6,13 +6,13 @@
 //! `current` (one key: atomic), flushes, then deletes every other generation, so a crash leaves
 //! either the old or the new index, never a mix; a half-written generation is swept by the next
 //! replacement. Values use the store codec. These calls block: async callers use
-//! `spawn_blocking`.
+//! [`Store::run`].
 
 use serde::{Deserialize, Serialize};
 
 use super::model::Advisory;
 use crate::ecosystem::Ecosystem;
-use crate::store::{decode, encode, Store, StoreError};
+use crate::store::{Batch, Key, Prefix, Store, StoreError, Table};
 
 /// Loads the live generation of the store's advisories table into an in-memory index
 /// (blocking). (Was `Index::load`: the index itself lives in the pure core.)
@@ -23,7 +23,7 @@ pub fn load_index(store: &Store) -> Result<super::Index, StoreError> {
     ))
 }
 
-/// The sled tree of the advisories table.
+/// The tree of the advisories table.
 pub const TREE: &str = "advisories";
 
 const CURRENT: &[u8] = b"current";
@@ -48,10 +48,76 @@ pub struct Validators {
     pub last_modified: Option<String>,
 }
 
-/// The advisories table.
+/// The key of one record: `gen` + generation + sequence, each 8 bytes big-endian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RecordKey {
+    generation: u64,
+    seq: u64,
+}
+
+impl Key for RecordKey {
+    fn to_key(&self) -> Vec<u8> {
+        let mut key = gen_prefix(self.generation);
+        key.extend_from_slice(&self.seq.to_be_bytes());
+        key
+    }
+
+    fn from_key(tree: &'static str, bytes: &[u8]) -> Result<Self, StoreError> {
+        let numbers = bytes
+            .strip_prefix(GEN)
+            .filter(|rest| rest.len() == 16)
+            .ok_or_else(|| StoreError::Decode {
+                tree,
+                key: crate::store::printable(bytes),
+                message: "not a record key".to_string(),
+            })?;
+        let (generation, seq) = <(u64, u64)>::from_key(tree, numbers)?;
+        Ok(RecordKey { generation, seq })
+    }
+}
+
+/// Every record of one generation.
+struct Generation(u64);
+
+impl Prefix<RecordKey> for Generation {
+    fn prefix(&self) -> Vec<u8> {
+        gen_prefix(self.0)
+    }
+}
+
+/// Every record of every generation.
+struct AnyGeneration;
+
+impl Prefix<RecordKey> for AnyGeneration {
+    fn prefix(&self) -> Vec<u8> {
+        GEN.to_vec()
+    }
+}
+
+/// One of the tree's single keys (`current`, `validators/<Ecosystem>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Name(String);
+
+impl Key for Name {
+    fn to_key(&self) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+
+    fn from_key(tree: &'static str, bytes: &[u8]) -> Result<Self, StoreError> {
+        String::from_key(tree, bytes).map(Name)
+    }
+}
+
+fn current_key() -> Name {
+    Name(String::from_utf8_lossy(CURRENT).into_owned())
+}
+
+/// The advisories table: three typed views of the one tree, one per key layout.
 #[derive(Clone)]
 pub struct AdvisoryStore {
-    tree: sled::Tree,
+    records: Table<RecordKey, StoredAdvisory>,
+    current: Table<Name, u64>,
+    validators: Table<Name, Validators>,
     store: Store,
 }
 
@@ -59,17 +125,16 @@ impl AdvisoryStore {
     /// Opens the table in `store`.
     pub fn open(store: &Store) -> Result<AdvisoryStore, StoreError> {
         Ok(AdvisoryStore {
-            tree: store.tree(TREE)?,
+            records: store.table(TREE)?,
+            current: store.table(TREE)?,
+            validators: store.table(TREE)?,
             store: store.clone(),
         })
     }
 
     /// The live generation, if any was written.
     pub fn current_generation(&self) -> Result<Option<u64>, StoreError> {
-        match self.tree.get(CURRENT)? {
-            None => Ok(None),
-            Some(raw) => Ok(Some(decode::<u64>(TREE, CURRENT, &raw)?)),
-        }
+        self.current.get(&current_key())
     }
 
     /// Every advisory of the live generation (empty before the first import).
@@ -77,12 +142,10 @@ impl AdvisoryStore {
         let Some(generation) = self.current_generation()? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::new();
-        for item in self.tree.scan_prefix(gen_prefix(generation)) {
-            let (key, value) = item?;
-            out.push(decode::<StoredAdvisory>(TREE, &key, &value)?);
-        }
-        Ok(out)
+        self.records
+            .scan_prefix(&Generation(generation))
+            .map(|kv| kv.map(|(_, v)| v))
+            .collect()
     }
 
     /// Replaces the whole table with `records`; returns the new generation.
@@ -91,23 +154,21 @@ impl AdvisoryStore {
         records: impl IntoIterator<Item = StoredAdvisory>,
     ) -> Result<u64, StoreError> {
         let generation = self.store.next_id()?;
-        let prefix = gen_prefix(generation);
-        let mut batch = sled::Batch::default();
-        let mut pending = 0;
+        let mut batch = Batch::default();
         for (seq, record) in records.into_iter().enumerate() {
-            let mut key = prefix.clone();
-            key.extend_from_slice(&(seq as u64).to_be_bytes());
-            batch.insert(key, encode(&record));
-            pending += 1;
-            if pending == 1024 {
-                self.tree.apply_batch(std::mem::take(&mut batch))?;
-                pending = 0;
+            let key = RecordKey {
+                generation,
+                seq: seq as u64,
+            };
+            batch.insert(&key, &record);
+            if batch.len() == 1024 {
+                self.records.apply(std::mem::take(&mut batch))?;
             }
         }
-        self.tree.apply_batch(batch)?;
-        self.tree.flush()?;
-        self.tree.insert(CURRENT, encode(&generation))?;
-        self.tree.flush()?;
+        self.records.apply(batch)?;
+        self.records.flush()?;
+        self.current.insert(&current_key(), &generation)?;
+        self.current.flush()?;
         self.sweep(generation)?;
         Ok(generation)
     }
@@ -131,25 +192,19 @@ impl AdvisoryStore {
 
     /// Deletes every generation but `keep`.
     fn sweep(&self, keep: u64) -> Result<(), StoreError> {
-        let keep = gen_prefix(keep);
-        let mut batch = sled::Batch::default();
-        for key in self.tree.scan_prefix(GEN).keys() {
+        let mut batch = Batch::default();
+        for key in self.records.keys_with_prefix(&AnyGeneration) {
             let key = key?;
-            if !key.starts_with(&keep) {
-                batch.remove(key);
+            if key.generation != keep {
+                batch.remove(&key);
             }
         }
-        self.tree.apply_batch(batch)?;
-        Ok(())
+        self.records.apply(batch)
     }
 
     /// The validators of `ecosystem`'s last synced download.
     pub fn validators(&self, ecosystem: Ecosystem) -> Result<Option<Validators>, StoreError> {
-        let key = validators_key(ecosystem);
-        match self.tree.get(&key)? {
-            None => Ok(None),
-            Some(raw) => Ok(Some(decode(TREE, key.as_bytes(), &raw)?)),
-        }
+        self.validators.get(&validators_key(ecosystem))
     }
 
     /// Records `ecosystem`'s validators (after its data is live).
@@ -158,15 +213,15 @@ impl AdvisoryStore {
         ecosystem: Ecosystem,
         validators: &Validators,
     ) -> Result<(), StoreError> {
-        self.tree
-            .insert(validators_key(ecosystem), encode(validators))?;
-        self.tree.flush()?;
+        self.validators
+            .insert(&validators_key(ecosystem), validators)?;
+        self.validators.flush()?;
         Ok(())
     }
 
-    /// Number of stored keys (for tests: old generations are gone).
+    /// Number of stored keys (for tests: old generations are gone). Walks the tree.
     pub fn key_count(&self) -> usize {
-        self.tree.len()
+        self.records.count()
     }
 }
 
@@ -176,8 +231,8 @@ fn gen_prefix(generation: u64) -> Vec<u8> {
     key
 }
 
-fn validators_key(ecosystem: Ecosystem) -> String {
-    format!("{VALIDATORS}{}", ecosystem.osv_name())
+fn validators_key(ecosystem: Ecosystem) -> Name {
+    Name(format!("{VALIDATORS}{}", ecosystem.osv_name()))
 }
 
 #[cfg(test)]
@@ -268,9 +323,11 @@ mod tests {
         let table = AdvisoryStore::open(&store).unwrap();
         table.replace(vec![rec("a", "A-1")]).unwrap();
         // A crash mid-write: records of a newer generation, `current` not flipped.
-        let mut key = gen_prefix(u64::MAX);
-        key.extend_from_slice(&0u64.to_be_bytes());
-        table.tree.insert(key, encode(&rec("a", "ORPHAN"))).unwrap();
+        let key = RecordKey {
+            generation: u64::MAX,
+            seq: 0,
+        };
+        table.records.insert(&key, &rec("a", "ORPHAN")).unwrap();
         let ids: Vec<String> = table
             .load()
             .unwrap()
@@ -288,9 +345,9 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let table = AdvisoryStore::open(&store).unwrap();
         let generation = table.replace(vec![rec("a", "A-1")]).unwrap();
-        let mut key = gen_prefix(generation);
-        key.extend_from_slice(&0u64.to_be_bytes());
-        table.tree.insert(key, vec![1u8, 0xff, 0xff]).unwrap();
+        let raw: Table<RecordKey, Vec<u8>, crate::store::Bytes> = store.table(TREE).unwrap();
+        let key = RecordKey { generation, seq: 0 };
+        raw.insert(&key, &vec![1u8, 0xff, 0xff]).unwrap();
         assert!(matches!(table.load(), Err(StoreError::Decode { .. })));
     }
 }

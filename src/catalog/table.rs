@@ -1,4 +1,4 @@
-//! The catalog table: projects by id in sled, with an index by path (lower case, since GitLab's
+//! The catalog table: projects by id, with an index by path (lower case, since GitLab's
 //! paths are case-insensitive). Writes go id record first, then the path index; a lookup by path
 //! checks the record, so an index entry left behind by a crash is ignored and later replaced.
 
@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::catalog::model::CatalogProject;
 use crate::gitlab::ProjectId;
-use crate::store::{decode, encode, key_u64, u64_key, Store, StoreError};
+use crate::store::{BigEndian, Store, StoreError, Table};
 
 const PROJECTS: &str = "projects";
 const PATHS: &str = "project_paths";
@@ -25,56 +25,50 @@ pub enum Change {
 /// The catalog of projects. Cheap to clone.
 #[derive(Clone)]
 pub struct Catalog {
-    inner: Arc<Trees>,
+    inner: Arc<Tables>,
 }
 
-struct Trees {
-    projects: sled::Tree,
-    paths: sled::Tree,
+struct Tables {
+    projects: Table<ProjectId, CatalogProject>,
+    /// Lower-case path → project id.
+    paths: Table<String, ProjectId, BigEndian>,
 }
 
 impl Catalog {
-    /// Opens the catalog's trees in `store`.
+    /// Opens the catalog's tables in `store`.
     pub fn open(store: &Store) -> Result<Catalog, StoreError> {
         Ok(Catalog {
-            inner: Arc::new(Trees {
-                projects: store.tree(PROJECTS)?,
-                paths: store.tree(PATHS)?,
+            inner: Arc::new(Tables {
+                projects: store.table(PROJECTS)?,
+                paths: store.table(PATHS)?,
             }),
         })
     }
 
     /// A project by id.
     pub fn get(&self, id: ProjectId) -> Result<Option<CatalogProject>, StoreError> {
-        let key = u64_key(id.get());
-        self.inner
-            .projects
-            .get(key)?
-            .map(|v| decode(PROJECTS, &key, &v))
-            .transpose()
+        self.inner.projects.get(&id)
     }
 
     /// A project by full path (any case).
     pub fn get_by_path(&self, path: &str) -> Result<Option<CatalogProject>, StoreError> {
-        let Some(raw) = self.inner.paths.get(path.to_ascii_lowercase())? else {
+        let Some(id) = self.inner.paths.get(&path.to_ascii_lowercase())? else {
             return Ok(None);
         };
-        let id = key_u64(PATHS, &raw)?;
         Ok(self
-            .get(ProjectId(id))?
+            .get(id)?
             .filter(|p| p.path_with_namespace.eq_ignore_ascii_case(path)))
     }
 
     /// Writes `project` when it differs from what is stored.
     pub fn upsert(&self, project: &CatalogProject) -> Result<Change, StoreError> {
-        let key = u64_key(project.id.get());
         let old = self.get(project.id)?;
         if old.as_ref() == Some(project) {
             return Ok(Change::Unchanged);
         }
-        self.inner.projects.insert(key, encode(project))?;
+        self.inner.projects.insert(&project.id, project)?;
         let new_path = project.path_with_namespace.to_ascii_lowercase();
-        self.inner.paths.insert(new_path.as_bytes(), &key)?;
+        self.inner.paths.insert(&new_path, &project.id)?;
         if let Some(old) = &old {
             let old_path = old.path_with_namespace.to_ascii_lowercase();
             if old_path != new_path {
@@ -93,48 +87,41 @@ impl Catalog {
         let Some(old) = self.get(id)? else {
             return Ok(None);
         };
-        self.inner.projects.remove(u64_key(id.get()))?;
+        self.inner.projects.remove(&id)?;
         self.remove_path_if_points_at(&old.path_with_namespace.to_ascii_lowercase(), id)?;
         Ok(Some(old))
     }
 
     fn remove_path_if_points_at(&self, path: &str, id: ProjectId) -> Result<(), StoreError> {
-        let key = u64_key(id.get());
-        // Only if it still names this project (another may have taken the path since).
-        let _ = self.inner.paths.compare_and_swap(
-            path.as_bytes(),
-            Some(&key[..]),
-            None as Option<&[u8]>,
-        )?;
+        // Only if it still names this project (another may have taken the path since): a
+        // conflict leaves the other project's entry.
+        let _taken_since = self
+            .inner
+            .paths
+            .compare_and_swap(&path.to_string(), Some(&id), None)?;
         Ok(())
     }
 
-    /// Projects in the catalog.
+    /// Projects in the catalog (a walk of the table).
     pub fn len(&self) -> usize {
-        self.inner.projects.len()
+        self.inner.projects.count()
     }
 
-    /// Whether the catalog is empty.
+    /// Whether the catalog is empty (looks at one key).
     pub fn is_empty(&self) -> bool {
-        self.inner.projects.is_empty()
+        matches!(self.inner.projects.is_empty(), Ok(true))
     }
 
     /// Every id, ascending.
     pub fn ids(&self) -> Result<Vec<ProjectId>, StoreError> {
-        self.inner
-            .projects
-            .iter()
-            .keys()
-            .map(|k| Ok(ProjectId(key_u64(PROJECTS, &k?)?)))
-            .collect()
+        self.inner.projects.keys().collect()
     }
 
     /// Projects whose managed hook GitLab has disabled (`HookState::Disabled`), by id.
     pub fn disabled_hooks(&self) -> Result<Vec<CatalogProject>, StoreError> {
         let mut out = Vec::new();
         for kv in self.inner.projects.iter() {
-            let (k, v) = kv?;
-            let p: CatalogProject = decode(PROJECTS, &k, &v)?;
+            let (_, p) = kv?;
             if p.hook.is_disabled() {
                 out.push(p);
             }
@@ -148,18 +135,13 @@ impl Catalog {
         offset: usize,
         limit: usize,
     ) -> Result<(usize, Vec<CatalogProject>), StoreError> {
-        let total = self.inner.projects.len();
-        let items = self
-            .inner
-            .projects
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|kv| {
-                let (k, v) = kv?;
-                decode(PROJECTS, &k, &v)
-            })
-            .collect::<Result<_, _>>()?;
+        let total = self.inner.projects.count();
+        let mut items = Vec::new();
+        for id in self.inner.projects.keys().skip(offset).take(limit) {
+            if let Some(p) = self.get(id?)? {
+                items.push(p);
+            }
+        }
         Ok((total, items))
     }
 }
@@ -227,10 +209,9 @@ mod tests {
         let c = Catalog::open(&store).unwrap();
         c.upsert(&project(1, "a/b")).unwrap();
         // As a crash between the two writes of a rename would leave it.
-        store
-            .tree(PATHS)
-            .unwrap()
-            .insert("old/path", &u64_key(1))
+        let paths: Table<String, ProjectId, BigEndian> = store.table(PATHS).unwrap();
+        paths
+            .insert(&"old/path".to_string(), &ProjectId(1))
             .unwrap();
         assert!(c.get_by_path("old/path").unwrap().is_none());
     }

@@ -63,6 +63,10 @@ pub struct Settings {
     pub retry_max: Duration,
     /// How long finished deliveries (and their dedupe keys) are kept.
     pub delivery_retention: Duration,
+    /// How long dead letters (with their deliveries) are kept.
+    pub dead_letter_retention: Duration,
+    /// Most dead letters kept; past it the oldest are forgotten.
+    pub dead_letter_max: usize,
     /// How long `serve` waits for running handlers on shutdown.
     pub shutdown_timeout: Duration,
     /// Only catalog projects under these namespaces (empty: all).
@@ -157,6 +161,8 @@ impl Settings {
             retry_base: Duration::ZERO,
             retry_max: Duration::ZERO,
             delivery_retention: Duration::ZERO,
+            dead_letter_retention: Duration::ZERO,
+            dead_letter_max: 0,
             shutdown_timeout: Duration::ZERO,
             namespace_allowlist: Vec::new(),
             namespace_denylist: Vec::new(),

@@ -539,6 +539,26 @@ declare_settings! {
                 Ok(())
             },
         },
+        /// Days dead letters (with their deliveries) are kept.
+        dead_letter_retention_days: [u64] {
+            env: "BACKLINE_DEAD_LETTER_RETENTION_DAYS",
+            arg: [],
+            default: value(30),
+            apply: |s, v| {
+                s.dead_letter_retention = seconds(v.saturating_mul(24 * 3600));
+                Ok(())
+            },
+        },
+        /// Most dead letters kept; past it the oldest are forgotten.
+        dead_letter_max: [usize] {
+            env: "BACKLINE_DEAD_LETTER_MAX",
+            arg: [],
+            default: value(10_000),
+            apply: |s, v| {
+                s.dead_letter_max = v;
+                Ok(())
+            },
+        },
         /// Seconds to wait for running handlers on shutdown.
         shutdown_timeout_secs: [u64] {
             env: "BACKLINE_SHUTDOWN_TIMEOUT_SECS",

@@ -162,10 +162,19 @@ async fn gitlab_checks(
     checks.push(token_check(gitlab, &user.username).await);
     checks.push(version_check(settings, gitlab).await);
     checks.push(external_url_check(gitlab).await);
-    let sample = store
-        .and_then(|s| Catalog::open(s).ok())
-        .and_then(|c| c.ids().ok())
-        .unwrap_or_default();
+    let sample = match store.map(|s| Catalog::open(s).and_then(|c| c.ids())) {
+        None => Vec::new(),
+        Some(Ok(ids)) => ids,
+        Some(Err(e)) => {
+            // A store that fails is said, not read as an empty catalog.
+            checks.push(Check::fail(
+                "catalog",
+                format!("the catalog could not be read: {e}"),
+                "check the data directory's disk and permissions",
+            ));
+            Vec::new()
+        }
+    };
     let sample: Vec<_> = sample.into_iter().take(SAMPLE).collect();
     if sample.is_empty() {
         checks.push(Check::skip(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ecosystem::Ecosystem;
 use crate::gitlab::ProjectId;
-use crate::store::{decode, encode, u64_key, Store, StoreError};
+use crate::store::{Store, StoreError, Table};
 
 const OUTDATED: &str = "outdated";
 
@@ -30,35 +30,31 @@ pub struct Outdated {
 /// Outdated dependencies per project. Cheap to clone.
 #[derive(Clone)]
 pub struct OutdatedTable {
-    tree: Arc<sled::Tree>,
+    table: Arc<Table<ProjectId, Vec<Outdated>>>,
 }
 
 impl OutdatedTable {
     /// Opens the table.
     pub fn open(store: &Store) -> Result<OutdatedTable, StoreError> {
         Ok(OutdatedTable {
-            tree: Arc::new(store.tree(OUTDATED)?),
+            table: Arc::new(store.table(OUTDATED)?),
         })
     }
 
     /// A project's outdated dependencies.
     pub fn of_project(&self, project: ProjectId) -> Result<Vec<Outdated>, StoreError> {
-        let k = u64_key(project.get());
-        match self.tree.get(k)? {
-            Some(v) => decode(OUTDATED, &k, &v),
-            None => Ok(Vec::new()),
-        }
+        Ok(self.table.get(&project)?.unwrap_or_default())
     }
 
     /// Replaces a project's list.
     pub fn replace(&self, project: ProjectId, list: &[Outdated]) -> Result<(), StoreError> {
-        self.tree.insert(u64_key(project.get()), encode(&list))?;
+        self.table.insert(&project, &list.to_vec())?;
         Ok(())
     }
 
     /// Forgets a project.
     pub fn forget(&self, project: ProjectId) -> Result<(), StoreError> {
-        self.tree.remove(u64_key(project.get()))?;
+        self.table.remove(&project)?;
         Ok(())
     }
 }

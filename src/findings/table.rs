@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Finding;
 use crate::gitlab::ProjectId;
-use crate::store::{decode, encode, u64_key, Store, StoreError};
+use crate::store::{Store, StoreError, Table};
 
 const FINDINGS: &str = "findings";
 
@@ -37,31 +37,26 @@ pub struct FindingsDiff {
 /// Findings of every project. Cheap to clone.
 #[derive(Clone)]
 pub struct FindingsTable {
-    tree: Arc<sled::Tree>,
+    table: Arc<Table<(ProjectId, String), StoredFinding>>,
 }
 
-fn key(project: ProjectId, finding_key: &str) -> Vec<u8> {
-    let mut k = u64_key(project.get()).to_vec();
-    k.extend_from_slice(finding_key.as_bytes());
-    k
+fn key(project: ProjectId, finding_key: &str) -> (ProjectId, String) {
+    (project, finding_key.to_string())
 }
 
 impl FindingsTable {
     /// Opens the table.
     pub fn open(store: &Store) -> Result<FindingsTable, StoreError> {
         Ok(FindingsTable {
-            tree: Arc::new(store.tree(FINDINGS)?),
+            table: Arc::new(store.table(FINDINGS)?),
         })
     }
 
     /// A project's findings, in key order (file, ecosystem, package, version, advisory).
     pub fn of_project(&self, project: ProjectId) -> Result<Vec<StoredFinding>, StoreError> {
-        self.tree
-            .scan_prefix(u64_key(project.get()))
-            .map(|kv| {
-                let (k, v) = kv?;
-                decode(FINDINGS, &k, &v)
-            })
+        self.table
+            .scan_prefix(&project)
+            .map(|kv| kv.map(|(_, v)| v))
             .collect()
     }
 
@@ -95,10 +90,10 @@ impl FindingsTable {
                 first_seen_ms,
                 last_seen_ms: now_ms,
             };
-            self.tree.insert(key(project, &k), encode(&stored))?;
+            self.table.insert(&key(project, &k), &stored)?;
         }
         for k in old.keys() {
-            self.tree.remove(key(project, k))?;
+            self.table.remove(&key(project, k))?;
             diff.resolved += 1;
         }
         Ok(diff)
@@ -106,8 +101,12 @@ impl FindingsTable {
 
     /// Forgets a project's findings.
     pub fn forget(&self, project: ProjectId) -> Result<(), StoreError> {
-        for k in self.tree.scan_prefix(u64_key(project.get())).keys() {
-            self.tree.remove(k?)?;
+        let keys: Vec<(ProjectId, String)> = self
+            .table
+            .keys_with_prefix(&project)
+            .collect::<Result<_, _>>()?;
+        for k in keys {
+            self.table.remove(&k)?;
         }
         Ok(())
     }

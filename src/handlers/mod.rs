@@ -42,6 +42,17 @@ pub enum HandlerError {
 }
 
 impl HandlerError {
+    /// A store failure as a handler error: retried when the store may answer later (the
+    /// delivery stays queued), permanent when retrying cannot help (a value that does not
+    /// decode). Never read as "not found".
+    pub fn from_store(e: crate::store::StoreError) -> HandlerError {
+        if e.is_transient() {
+            HandlerError::Transient(format!("store: {e}"))
+        } else {
+            HandlerError::Permanent(format!("store: {e}"))
+        }
+    }
+
     /// A GitLab failure as a handler error: a rate limit with its `Retry-After` parks the
     /// delivery, other transient failures are retried, the rest are permanent.
     pub fn from_gitlab(e: &crate::gitlab::GitLabError) -> HandlerError {

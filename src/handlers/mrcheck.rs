@@ -32,7 +32,7 @@ pub struct MrChecker {
 }
 
 fn store_error(e: StoreError) -> HandlerError {
-    HandlerError::Transient(format!("store: {e}"))
+    HandlerError::from_store(e)
 }
 
 fn gitlab_error(e: GitLabError) -> HandlerError {
@@ -62,7 +62,9 @@ impl MrChecker {
             .target_project_id
             .or(e.project.as_ref().and_then(|p| p.id))?;
         let iid = a.iid?;
-        catalog.get(project).ok()??;
+        if let Err(e) = catalog.get(project).transpose()? {
+            return Some(Err(store_error(e)));
+        }
         match a.action {
             MergeRequestAction::Open | MergeRequestAction::Reopen => {}
             MergeRequestAction::Update if a.oldrev.is_some() => {}

@@ -4,7 +4,7 @@
 //! when each (project, MR, user) was last told, in the store, so restarts do not reset it.
 
 use crate::gitlab::{MrIid, ProjectId, UserId};
-use crate::store::{Store, StoreError};
+use crate::store::{Millis, Store, StoreError, Table};
 
 const REFUSALS: &str = "refusal_replies";
 
@@ -19,22 +19,14 @@ pub fn should_reply(last_ms: Option<i64>, now_ms: i64) -> bool {
 /// When each (project, MR, user) was last refused with a reply.
 #[derive(Clone)]
 pub struct RefusalLog {
-    tree: sled::Tree,
-}
-
-fn key(project: ProjectId, mr: MrIid, user: UserId) -> [u8; 24] {
-    let mut k = [0u8; 24];
-    k[..8].copy_from_slice(&project.get().to_be_bytes());
-    k[8..16].copy_from_slice(&mr.get().to_be_bytes());
-    k[16..].copy_from_slice(&user.get().to_be_bytes());
-    k
+    table: Table<(ProjectId, MrIid, UserId), i64, Millis>,
 }
 
 impl RefusalLog {
     /// Opens the log.
     pub fn open(store: &Store) -> Result<Self, StoreError> {
         Ok(RefusalLog {
-            tree: store.tree(REFUSALS)?,
+            table: store.table(REFUSALS)?,
         })
     }
 
@@ -45,11 +37,7 @@ impl RefusalLog {
         mr: MrIid,
         user: UserId,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .tree
-            .get(key(project, mr, user))?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map(i64::from_be_bytes))
+        self.table.get(&(project, mr, user))
     }
 
     /// Records a reply sent at `now_ms`, and drops this MR's entries older than a day.
@@ -60,16 +48,16 @@ impl RefusalLog {
         user: UserId,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let prefix = &key(project, mr, user)[..16];
-        for kv in self.tree.scan_prefix(prefix) {
-            let (k, v) = kv?;
-            let at = <[u8; 8]>::try_from(v.as_ref()).map_or(i64::MIN, i64::from_be_bytes);
+        let told: Vec<((ProjectId, MrIid, UserId), i64)> = self
+            .table
+            .scan_prefix(&(project, mr))
+            .collect::<Result<_, _>>()?;
+        for (k, at) in told {
             if should_reply(Some(at), now_ms) {
-                self.tree.remove(k)?;
+                self.table.remove(&k)?;
             }
         }
-        self.tree
-            .insert(key(project, mr, user), &now_ms.to_be_bytes())?;
+        self.table.insert(&(project, mr, user), &now_ms)?;
         Ok(())
     }
 }

@@ -65,6 +65,18 @@ pub(crate) fn exec_error(e: ExecError) -> HandlerError {
     }
 }
 
+/// The value of a store read that may find nothing: `None` (the event is not the bot's) when
+/// it finds nothing, and the store's error, never "nothing", when it fails.
+macro_rules! found {
+    ($read:expr) => {
+        match $read {
+            Ok(Some(v)) => v,
+            Ok(None) => return None,
+            Err(e) => return Some(Err(HandlerError::from_store(e))),
+        }
+    };
+}
+
 fn gitlab_error(e: GitLabError) -> HandlerError {
     exec_error(ExecError::GitLab(e))
 }
@@ -96,8 +108,8 @@ pub async fn on_merge_request(
         .target_project_id
         .or(e.project.as_ref().and_then(|p| p.id))?;
     let branch = a.source_branch.as_deref()?;
-    let project = catalog.get(project_id).ok()??;
-    let r = executor.by_branch(project_id, branch).ok()??;
+    let project = found!(catalog.get(project_id));
+    let r = found!(executor.by_branch(project_id, branch));
     let action = a.action.clone();
     if !matches!(
         action,
@@ -227,7 +239,10 @@ pub async fn on_note(
         ));
     }
     let parsed = commands::parse(&note.note);
-    let previous = executor.table.note_commands(note.id).ok()?;
+    let previous = match executor.table.note_commands(note.id) {
+        Ok(previous) => previous,
+        Err(e) => return Some(Err(HandlerError::from_store(e))),
+    };
     let texts: Vec<String> = parsed.iter().map(ToString::to_string).collect();
     let fresh: Vec<Command> = match &previous {
         Some(before) => {
@@ -243,8 +258,8 @@ pub async fn on_note(
         return Some(Ok("no new /backline command".into()));
     }
     let branch = mr.source_branch.as_deref()?;
-    let project = catalog.get(project_id).ok()??;
-    let r = executor.by_branch(project_id, branch).ok()??;
+    let project = found!(catalog.get(project_id));
+    let r = found!(executor.by_branch(project_id, branch));
     // Commands count only on the remediation's own MR (never on a fork's MR or a person's MR
     // that carries the bot's branch name).
     let event_mr = EventMr {
@@ -292,7 +307,8 @@ pub async fn on_note(
             award(&gitlab, &p, iid, note.id, "eyes").await?;
             let mut r = match executor.table.get(r.id) {
                 Ok(Some(r)) => r,
-                _ => return Ok("remediation gone".to_string()),
+                Ok(None) => return Ok("remediation gone".to_string()),
+                Err(e) => return Err(HandlerError::from_store(e)),
             };
             let mut lines = Vec::new();
             for command in &fresh {

@@ -103,7 +103,7 @@ async fn get_delivery(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let seq = parse_id(&path)?;
-    match state.inbox.record(seq)? {
+    match state.inbox.run(move |inbox| inbox.record(seq)).await? {
         Some(r) => Ok(HttpResponse::Ok().json(delivery_json(&r))),
         None => Err(ApiError::not_found("no such delivery")),
     }

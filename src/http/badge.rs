@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -37,8 +37,6 @@ pub const LABEL: &str = "backline";
 /// Seconds a badge may be cached.
 pub const MAX_AGE_SECS: u32 = 300;
 
-type HmacSha256 = Hmac<Sha256>;
-
 /// Mounts `/badge/...`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/badge/{tail:.+}", web::get().to(badge));
@@ -54,17 +52,14 @@ pub fn badge_secret(settings: &Settings) -> Option<Vec<u8>> {
         .admin_token
         .as_ref()
         .or(settings.webhook_secrets.last())?;
-    let mut mac = HmacSha256::new_from_slice(source.expose().as_bytes()).ok()?;
+    let mut mac = crate::secret::hmac_sha256(source.expose().as_bytes());
     mac.update(DERIVE_CONTEXT.as_bytes());
     Some(mac.finalize().into_bytes().to_vec())
 }
 
 /// The badge key of a project: hex HMAC-SHA256(secret, project id in decimal).
 pub fn badge_key(secret: &[u8], project: u64) -> String {
-    let mut mac = match HmacSha256::new_from_slice(secret) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
+    let mut mac = crate::secret::hmac_sha256(secret);
     mac.update(project.to_string().as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -263,7 +258,10 @@ async fn badge(
     let name = percent_encoding::percent_decode_str(name)
         .decode_utf8_lossy()
         .into_owned();
-    let status = match lookup(&state, &name, query.key.as_deref()).await {
+    let st = state.clone().into_inner();
+    let key = query.key.clone();
+    let looked_up = crate::store::run_blocking(move || lookup(&st, &name, key.as_deref())).await;
+    let status = match looked_up {
         Ok(Some(s)) => s,
         Ok(None) => Status::unknown(),
         Err(e) => {
@@ -343,7 +341,7 @@ pub fn gate_with(
 }
 
 /// The status, or `None` for the neutral badge.
-async fn lookup(
+fn lookup(
     state: &AppState,
     name: &str,
     key: Option<&str>,

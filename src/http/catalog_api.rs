@@ -53,13 +53,12 @@ async fn list_projects(
     authorize(&req, &state)?;
     let Paging { page, per_page } = paging(&query)?;
     let catalog = state.catalog.clone();
-    let (total, items, disabled) = web::block(move || {
+    let (total, items, disabled) = crate::store::run_blocking(move || {
         let (total, items) = catalog.page((page - 1) * per_page, per_page)?;
         let disabled = catalog.disabled_hooks()?;
-        Ok::<_, crate::store::StoreError>((total, items, disabled))
+        Ok::<_, ApiError>((total, items, disabled))
     })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .await?;
     Ok(HttpResponse::Ok().json(json!({
         "total": total,
         // Managed hooks GitLab has disabled (failed deliveries) that the bot could not enable.
@@ -80,7 +79,8 @@ async fn get_project(
     state: web::Data<AppState>,
 ) -> ApiResult {
     authorize(&req, &state)?;
-    let p = find_project(&state, &path)?;
+    let st = state.clone().into_inner();
+    let p = crate::store::run_blocking(move || find_project(&st, &path)).await?;
     Ok(HttpResponse::Ok().json(project_json(&p, &state.settings)))
 }
 
@@ -110,8 +110,12 @@ async fn project_findings(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let paging = paging(&query)?;
-    let project = find_project(&state, &path)?;
-    let mut all = state.findings.of_project(project.id)?;
+    let st = state.clone().into_inner();
+    let mut all = crate::store::run_blocking(move || {
+        let project = find_project(&st, &path)?;
+        Ok::<_, ApiError>(st.findings.of_project(project.id)?)
+    })
+    .await?;
     all.sort_by_key(|s| {
         (
             !s.finding.is_vulnerability(),
@@ -152,8 +156,12 @@ async fn project_manifests(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let paging = paging(&query)?;
-    let project = find_project(&state, &path)?;
-    let all = state.inventory.manifests(project.id)?;
+    let st = state.clone().into_inner();
+    let all = crate::store::run_blocking(move || {
+        let project = find_project(&st, &path)?;
+        Ok::<_, ApiError>(st.inventory.manifests(project.id)?)
+    })
+    .await?;
     Ok(page_of(&all, paging, |m| {
         json!({
             "path": m.path,
@@ -176,8 +184,12 @@ async fn project_outdated(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let paging = paging(&query)?;
-    let project = find_project(&state, &path)?;
-    let all = state.outdated.of_project(project.id)?;
+    let st = state.clone().into_inner();
+    let all = crate::store::run_blocking(move || {
+        let project = find_project(&st, &path)?;
+        Ok::<_, ApiError>(st.outdated.of_project(project.id)?)
+    })
+    .await?;
     Ok(page_of(&all, paging, |o| {
         json!({
             "path": o.manifest,
@@ -199,10 +211,13 @@ async fn project_unchecked(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let paging = paging(&query)?;
-    let project = find_project(&state, &path)?;
-    let all: Vec<crate::findings::Unchecked> = state
-        .inventory
-        .manifests(project.id)?
+    let st = state.clone().into_inner();
+    let manifests = crate::store::run_blocking(move || {
+        let project = find_project(&st, &path)?;
+        Ok::<_, ApiError>(st.inventory.manifests(project.id)?)
+    })
+    .await?;
+    let all: Vec<crate::findings::Unchecked> = manifests
         .iter()
         .flat_map(|m| crate::findings::unchecked_for(&m.path, &m.dependencies))
         .collect();

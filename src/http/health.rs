@@ -15,12 +15,21 @@ pub async fn healthz() -> HttpResponse {
 /// nothing, but the bot itself is ready, so it does not make the answer 503.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let catalog = state.catalog.clone();
-    let hooks_disabled = web::block(move || catalog.disabled_hooks().map(|v| v.len()))
-        .await
-        .ok()
-        .and_then(Result::ok);
-    let store_ok =
-        state.inbox.store().meta().get("schema_version").is_ok() && hooks_disabled.is_some();
+    let store = state.inbox.store().clone();
+    // Not ready (503) when the store fails; the failure is logged, not hidden.
+    let read = crate::store::run_blocking(move || {
+        store.schema_version()?;
+        catalog.disabled_hooks().map(|v| v.len())
+    })
+    .await;
+    let hooks_disabled = match read {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the store failed");
+            None
+        }
+    };
+    let store_ok = hooks_disabled.is_some();
     let configured = state.workers_configured();
     let alive = state.workers_alive();
     let workers_ok = alive >= configured;

@@ -335,16 +335,14 @@ pub(crate) async fn snapshot(state: &AppState) -> Result<crate::tracking::Snapsh
     let findings = state.findings.clone();
     let remediations = state.remediations.clone();
     let policy = state.settings.sla;
-    web::block(move || {
-        crate::tracking::load(
+    crate::store::run_blocking(move || {
+        Ok::<_, ApiError>(crate::tracking::load(
             &catalog,
             &findings,
             remediations.as_ref(),
             &policy,
             now_ms(),
-        )
+        )?)
     })
     .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(ApiError::from)
 }

@@ -299,7 +299,8 @@ async fn intake(
         },
         received_at_ms: now_ms(),
     };
-    // A small body inline: an enqueue is a few in-memory sled inserts (the disk work happens in
+    // The one measured exception to the store rule (`Store::run` from async code): a small
+    // body is enqueued inline, since an enqueue is a few in-memory inserts (the disk work happens in
     // the flusher thread), and the thread hop costs more than it saves. A large one is
     // compressed on the blocking pool, off the server's threads.
     let stored = if body.len() <= INLINE_ENQUEUE_BYTES {

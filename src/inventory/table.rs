@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::gitlab::ProjectId;
-use crate::store::{decode, encode, u64_key, Store, StoreError};
+use crate::store::{Store, StoreError, Table};
 
 const MANIFESTS: &str = "manifests";
 const HEADS: &str = "project_heads";
@@ -32,78 +32,76 @@ pub struct Head {
 /// The manifests and heads of every project. Cheap to clone.
 #[derive(Clone)]
 pub struct Inventory {
-    inner: Arc<(sled::Tree, sled::Tree)>,
+    inner: Arc<Tables>,
 }
 
-fn key(project: ProjectId, path: &str) -> Vec<u8> {
-    let mut k = u64_key(project.get()).to_vec();
-    k.extend_from_slice(path.as_bytes());
-    k
+struct Tables {
+    manifests: Table<(ProjectId, String), StoredManifest>,
+    heads: Table<ProjectId, Head>,
+}
+
+fn key(project: ProjectId, path: &str) -> (ProjectId, String) {
+    (project, path.to_string())
 }
 
 impl Inventory {
     /// Opens the tables.
     pub fn open(store: &Store) -> Result<Inventory, StoreError> {
         Ok(Inventory {
-            inner: Arc::new((store.tree(MANIFESTS)?, store.tree(HEADS)?)),
+            inner: Arc::new(Tables {
+                manifests: store.table(MANIFESTS)?,
+                heads: store.table(HEADS)?,
+            }),
         })
     }
 
     /// A project's manifests, by path.
     pub fn manifests(&self, project: ProjectId) -> Result<Vec<StoredManifest>, StoreError> {
         self.inner
-            .0
-            .scan_prefix(u64_key(project.get()))
-            .map(|kv| {
-                let (k, v) = kv?;
-                decode(MANIFESTS, &k, &v)
-            })
+            .manifests
+            .scan_prefix(&project)
+            .map(|kv| kv.map(|(_, v)| v))
             .collect()
     }
 
     /// Stores a manifest.
     pub fn put(&self, project: ProjectId, m: &StoredManifest) -> Result<(), StoreError> {
-        self.inner.0.insert(key(project, &m.path), encode(m))?;
+        self.inner.manifests.insert(&key(project, &m.path), m)?;
         Ok(())
     }
 
     /// Removes a manifest.
     pub fn remove(&self, project: ProjectId, path: &str) -> Result<bool, StoreError> {
-        Ok(self.inner.0.remove(key(project, path))?.is_some())
+        self.inner.manifests.remove(&key(project, path))
     }
 
     /// Forgets everything about a project.
     pub fn forget(&self, project: ProjectId) -> Result<(), StoreError> {
-        for k in self.inner.0.scan_prefix(u64_key(project.get())).keys() {
-            self.inner.0.remove(k?)?;
+        let paths: Vec<(ProjectId, String)> = self
+            .inner
+            .manifests
+            .keys_with_prefix(&project)
+            .collect::<Result<_, _>>()?;
+        for k in paths {
+            self.inner.manifests.remove(&k)?;
         }
-        self.inner.1.remove(u64_key(project.get()))?;
+        self.inner.heads.remove(&project)?;
         Ok(())
     }
 
     /// The project's head record.
     pub fn head(&self, project: ProjectId) -> Result<Option<Head>, StoreError> {
-        let k = u64_key(project.get());
-        self.inner
-            .1
-            .get(k)?
-            .map(|v| decode(HEADS, &k, &v))
-            .transpose()
+        self.inner.heads.get(&project)
     }
 
     /// Every project with stored state.
     pub fn project_ids(&self) -> Result<Vec<ProjectId>, StoreError> {
-        self.inner
-            .1
-            .iter()
-            .keys()
-            .map(|k| Ok(ProjectId(crate::store::key_u64(HEADS, &k?)?)))
-            .collect()
+        self.inner.heads.keys().collect()
     }
 
     /// Stores the head record.
     pub fn set_head(&self, project: ProjectId, head: &Head) -> Result<(), StoreError> {
-        self.inner.1.insert(u64_key(project.get()), encode(head))?;
+        self.inner.heads.insert(&project, head)?;
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! The last MR check per merge request, in its own sled tree (`mr_checks`), keyed by project
+//! The last MR check per merge request, in its own table (`mr_checks`), keyed by project
 //! and MR number.
 
 use std::sync::Arc;
@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::gitlab::{MrIid, ProjectId};
-use crate::store::{decode, encode, Store, StoreError};
+use crate::store::{Store, StoreError, Table};
 
 use super::{AddedVulnerability, Verdict};
 
@@ -39,52 +39,38 @@ pub struct MrCheck {
     pub checked_at_ms: i64,
 }
 
-fn key(project: ProjectId, iid: MrIid) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&project.get().to_be_bytes());
-    k[8..].copy_from_slice(&iid.get().to_be_bytes());
-    k
-}
-
 /// The checks. Cheap to clone.
 #[derive(Clone)]
 pub struct MrChecks {
-    tree: Arc<sled::Tree>,
+    table: Arc<Table<(ProjectId, MrIid), MrCheck>>,
 }
 
 impl MrChecks {
     /// Opens the table.
     pub fn open(store: &Store) -> Result<MrChecks, StoreError> {
         Ok(MrChecks {
-            tree: Arc::new(store.tree(MR_CHECKS)?),
+            table: Arc::new(store.table(MR_CHECKS)?),
         })
     }
 
     /// The last check of an MR.
     pub fn get(&self, project: ProjectId, iid: MrIid) -> Result<Option<MrCheck>, StoreError> {
-        let k = key(project, iid);
-        match self.tree.get(k)? {
-            Some(v) => decode(MR_CHECKS, &k, &v).map(Some),
-            None => Ok(None),
-        }
+        self.table.get(&(project, iid))
     }
 
     /// Stores a check.
     pub fn put(&self, check: &MrCheck) -> Result<(), StoreError> {
-        let k = key(ProjectId(check.project), MrIid(check.iid));
-        self.tree.insert(k, encode(check))?;
+        self.table
+            .insert(&(ProjectId(check.project), MrIid(check.iid)), check)?;
         Ok(())
     }
 
     /// A project's checks, by MR number.
     pub fn of_project(&self, project: ProjectId) -> Result<Vec<MrCheck>, StoreError> {
-        let prefix = project.get().to_be_bytes();
-        let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(prefix) {
-            let (k, v) = kv?;
-            out.push(decode(MR_CHECKS, &k, &v)?);
-        }
-        Ok(out)
+        self.table
+            .scan_prefix(&project)
+            .map(|kv| kv.map(|(_, v)| v))
+            .collect()
     }
 }
 

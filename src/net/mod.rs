@@ -69,6 +69,16 @@ impl Network {
     /// The system trust store, plus the CAs of `ca_file` when given, with `proxy`. A missing or
     /// unreadable file, or one without a valid PEM certificate, is an error now rather than a
     /// refused connection later.
+    /// A network whose proxies are not checked (tests of what a bad one does downstream).
+    #[cfg(test)]
+    pub(crate) fn unchecked(proxy: ProxySettings) -> Network {
+        Network {
+            ca_file: None,
+            extra_roots: Arc::new(Vec::new()),
+            proxy,
+        }
+    }
+
     pub fn load(ca_file: Option<&Path>, proxy: ProxySettings) -> Result<Network, NetError> {
         let extra_roots = match ca_file {
             None => Vec::new(),

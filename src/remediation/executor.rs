@@ -50,7 +50,7 @@ impl ExecError {
         match self {
             ExecError::GitLab(e) => e.is_transient(),
             ExecError::RegistryUnreachable(_) => true,
-            ExecError::Store(_) => false,
+            ExecError::Store(e) => e.is_transient(),
         }
     }
 }

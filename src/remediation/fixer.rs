@@ -14,7 +14,7 @@ use super::patch::{
 use super::route::{FixRoute, ParentBump};
 use crate::advisories::shared::AdvisoryIndex;
 use crate::deps::{format_of, ManifestFormat};
-use crate::registry::{HttpRegistry, Registry, RegistryConfig};
+use crate::registry::{HttpRegistry, Registry, RegistryConfig, RegistryError};
 
 /// Patches through a package registry.
 pub struct PatchFixer {
@@ -443,13 +443,29 @@ impl PatchFixer {
 }
 
 /// The registry client for `config` (from `Settings::registry_config`: the public registries,
-/// or those the settings name).
-pub fn registry_for(config: RegistryConfig) -> Arc<dyn Registry> {
-    match HttpRegistry::new(config) {
-        Ok(registry) => Arc::new(registry),
-        Err(e) => {
-            tracing::error!(error = %e, "could not set up the registry client; fixes will be reported not fixable");
-            Arc::new(crate::registry::FakeRegistry::default())
-        }
+/// or those the settings name). A client that cannot be set up (a bad proxy or CA bundle) is an
+/// error: the service refuses to start rather than run with no registry and report every fix as
+/// not fixable.
+pub fn registry_for(config: RegistryConfig) -> Result<Arc<dyn Registry>, RegistryError> {
+    Ok(Arc::new(HttpRegistry::new(config)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registry_client_that_cannot_be_set_up_is_an_error_not_an_empty_fake() {
+        let mut settings =
+            crate::config::Settings::with_data_dir(std::path::PathBuf::from("unused"));
+        settings.network = crate::net::Network::unchecked(crate::net::ProxySettings {
+            https: Some("http://[not a host".to_string()),
+            http: None,
+            no_proxy: None,
+        });
+        let err = registry_for(settings.registry_config())
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("HTTPS_PROXY"), "{err}");
     }
 }

@@ -4,34 +4,99 @@ use std::sync::Arc;
 
 use super::model::Remediation;
 use crate::gitlab::ProjectId;
-use crate::store::{decode, encode, key_u64, u64_key, Store, StoreError};
+use crate::store::{BigEndian, Key, Prefix, Store, StoreError, Table};
 
-const REMEDIATIONS: &str = "remediations";
-const KEYS: &str = "remediation_keys";
+pub(crate) const REMEDIATIONS: &str = "remediations";
+pub(crate) const KEYS: &str = "remediation_keys";
 const NOTES: &str = "note_commands";
+
+/// The index key of a remediation: project (8 bytes, big-endian), manifest, a zero byte, then
+/// the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NaturalKey {
+    pub project: ProjectId,
+    pub manifest: String,
+    pub package: String,
+}
+
+impl Key for NaturalKey {
+    fn to_key(&self) -> Vec<u8> {
+        let mut k = self.project.get().to_be_bytes().to_vec();
+        k.extend_from_slice(self.manifest.as_bytes());
+        k.push(0);
+        k.extend_from_slice(self.package.as_bytes());
+        k
+    }
+
+    fn from_key(tree: &'static str, bytes: &[u8]) -> Result<Self, StoreError> {
+        let bad = |message: &str| StoreError::Decode {
+            tree,
+            key: crate::store::printable(bytes),
+            message: message.to_string(),
+        };
+        if bytes.len() < 8 {
+            return Err(bad("shorter than a project id"));
+        }
+        let (project, rest) = bytes.split_at(8);
+        let project = ProjectId(u64::from_be_bytes(
+            project.try_into().map_err(|_| bad("no project id"))?,
+        ));
+        let zero = rest
+            .iter()
+            .position(|b| *b == 0)
+            .ok_or_else(|| bad("no separator between manifest and package"))?;
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).map_err(|_| bad("not UTF-8"));
+        Ok(NaturalKey {
+            project,
+            manifest: text(&rest[..zero])?,
+            package: text(&rest[zero + 1..])?,
+        })
+    }
+}
+
+impl Prefix<NaturalKey> for ProjectId {
+    fn prefix(&self) -> Vec<u8> {
+        self.get().to_be_bytes().to_vec()
+    }
+}
+
+pub(crate) fn natural_key(project: ProjectId, manifest: &str, package: &str) -> NaturalKey {
+    NaturalKey {
+        project,
+        manifest: manifest.to_string(),
+        package: package.to_string(),
+    }
+}
+
+/// The remediation records and their index.
+pub(crate) struct Tables {
+    pub records: Table<u64, Remediation>,
+    pub keys: Table<NaturalKey, u64, BigEndian>,
+}
+
+impl Tables {
+    pub(crate) fn open(store: &Store) -> Result<Tables, StoreError> {
+        Ok(Tables {
+            records: store.table(REMEDIATIONS)?,
+            keys: store.table(KEYS)?,
+        })
+    }
+}
 
 /// Remediations of every project. Cheap to clone.
 #[derive(Clone)]
 pub struct Remediations {
-    inner: Arc<(sled::Tree, sled::Tree)>,
-    notes: sled::Tree,
+    inner: Arc<Tables>,
+    notes: Table<u64, Vec<String>>,
     store: Store,
-}
-
-pub(crate) fn natural_key(project: ProjectId, manifest: &str, package: &str) -> Vec<u8> {
-    let mut k = u64_key(project.get()).to_vec();
-    k.extend_from_slice(manifest.as_bytes());
-    k.push(0);
-    k.extend_from_slice(package.as_bytes());
-    k
 }
 
 impl Remediations {
     /// Opens the table.
     pub fn open(store: &Store) -> Result<Remediations, StoreError> {
         Ok(Remediations {
-            inner: Arc::new((store.tree(REMEDIATIONS)?, store.tree(KEYS)?)),
-            notes: store.tree(NOTES)?,
+            inner: Arc::new(Tables::open(store)?),
+            notes: store.table(NOTES)?,
             store: store.clone(),
         })
     }
@@ -48,12 +113,7 @@ impl Remediations {
 
     /// By id.
     pub fn get(&self, id: u64) -> Result<Option<Remediation>, StoreError> {
-        let k = u64_key(id);
-        self.inner
-            .0
-            .get(k)?
-            .map(|v| decode(REMEDIATIONS, &k, &v))
-            .transpose()
+        self.inner.records.get(&id)
     }
 
     /// By (project, manifest, package).
@@ -63,8 +123,12 @@ impl Remediations {
         manifest: &str,
         package: &str,
     ) -> Result<Option<Remediation>, StoreError> {
-        match self.inner.1.get(natural_key(project, manifest, package))? {
-            Some(id) => self.get(key_u64(KEYS, &id)?),
+        match self
+            .inner
+            .keys
+            .get(&natural_key(project, manifest, package))?
+        {
+            Some(id) => self.get(id),
             None => Ok(None),
         }
     }
@@ -72,9 +136,9 @@ impl Remediations {
     /// A project's remediations.
     pub fn of_project(&self, project: ProjectId) -> Result<Vec<Remediation>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.inner.1.scan_prefix(u64_key(project.get())) {
+        for kv in self.inner.keys.scan_prefix(&project) {
             let (_, id) = kv?;
-            if let Some(r) = self.get(key_u64(KEYS, &id)?)? {
+            if let Some(r) = self.get(id)? {
                 out.push(r);
             }
         }
@@ -95,11 +159,10 @@ impl Remediations {
 
     /// Writes a remediation (record first, then the index).
     pub fn put(&self, r: &Remediation) -> Result<(), StoreError> {
-        self.inner.0.insert(u64_key(r.id), encode(r))?;
-        self.inner.1.insert(
-            natural_key(r.project, &r.manifest, &r.package),
-            &u64_key(r.id),
-        )?;
+        self.inner.records.insert(&r.id, r)?;
+        self.inner
+            .keys
+            .insert(&natural_key(r.project, &r.manifest, &r.package), &r.id)?;
         Ok(())
     }
 
@@ -109,42 +172,37 @@ impl Remediations {
         offset: usize,
         limit: usize,
     ) -> Result<(usize, Vec<Remediation>), StoreError> {
-        let total = self.inner.0.len();
-        let items = self
-            .inner
-            .0
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|kv| {
-                let (k, v) = kv?;
-                decode(REMEDIATIONS, &k, &v)
-            })
-            .collect::<Result<_, _>>()?;
+        let total = self.inner.records.count();
+        let mut items = Vec::new();
+        for id in self.inner.records.keys().skip(offset).take(limit) {
+            if let Some(r) = self.get(id?)? {
+                items.push(r);
+            }
+        }
         Ok((total, items))
     }
 
     /// The commands a note had when last handled (for edited notes).
     pub fn note_commands(&self, note_id: u64) -> Result<Option<Vec<String>>, StoreError> {
-        let k = u64_key(note_id);
-        self.notes
-            .get(k)?
-            .map(|v| decode(NOTES, &k, &v))
-            .transpose()
+        self.notes.get(&note_id)
     }
 
     /// Records the commands a note has.
     pub fn set_note_commands(&self, note_id: u64, commands: &[String]) -> Result<(), StoreError> {
-        self.notes.insert(u64_key(note_id), encode(&commands))?;
+        self.notes.insert(&note_id, &commands.to_vec())?;
         Ok(())
     }
 
     /// Forgets a project's remediations.
     pub fn forget(&self, project: ProjectId) -> Result<(), StoreError> {
-        for kv in self.inner.1.scan_prefix(u64_key(project.get())) {
-            let (k, id) = kv?;
-            self.inner.0.remove(id)?;
-            self.inner.1.remove(k)?;
+        let entries: Vec<(NaturalKey, u64)> = self
+            .inner
+            .keys
+            .scan_prefix(&project)
+            .collect::<Result<_, _>>()?;
+        for (k, id) in entries {
+            self.inner.records.remove(&id)?;
+            self.inner.keys.remove(&k)?;
         }
         Ok(())
     }

@@ -1,17 +1,31 @@
-//! The embedded sled store: typed trees, key encodings, value codec and schema version.
+//! The store: typed tables ([`Table`]) over one backend, the value codec and schema version.
 //!
-//! The store knows no behaviour: the inbox, the catalog and later tables build on its trees.
+//! The store knows no behaviour: the inbox, the catalog and every other table build on
+//! [`Store::table`]. Only this folder names the backend (sled 0.34, in [`sled_backend`]); a
+//! second backend adds a variant to [`raw::RawTree`] and to [`Backend`].
+//!
+//! One rule for async code: store calls block (sled may wait on I/O or its locks), so async
+//! code calls them through [`Store::run`] (the blocking pool), never directly on the executor.
 
 mod codec;
+mod faults;
 mod flusher;
+mod raw;
+mod sled_backend;
+mod table;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-pub use codec::{decode, encode, key_u64, u64_key};
+pub use codec::{decode, encode, key_u64, printable, u64_key};
 pub use flusher::Flusher;
+pub use sled_backend::LOCK_FILE;
+pub use table::{
+    Batch, BigEndian, BigEndian32, Bytes, Codec, Conflict, Entries, Fixed8, Key, Millis, Postcard,
+    Prefix, Table,
+};
+
+use crate::gitlab::{MrIid, ProjectId, UserId};
 
 /// Version of the value encoding and tree layout. A store written by a newer backline is refused;
 /// an older one is brought up to date by `crate::upgrade` before anything reads it.
@@ -24,7 +38,7 @@ pub const SCHEMA_VERSION: u32 = 4;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process holds the data directory.
-    #[error("data directory {0} is in use by another backline process (sled holds a lock on it); stop that process or choose another --data-dir")]
+    #[error("data directory {0} is in use by another backline process; stop that process or choose another --data-dir")]
     Locked(PathBuf),
     /// The store was written by a newer schema.
     #[error("data directory {path} has schema version {found}, newer than this backline understands ({supported}); upgrade backline")]
@@ -46,40 +60,76 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
-    /// sled itself failed.
+    /// The backend itself failed (I/O, corruption): transient or not, the caller did not get
+    /// what it asked for.
     #[error("store error: {0}")]
-    Sled(#[from] sled::Error),
+    Backend(Box<dyn std::error::Error + Send + Sync>),
     /// A blocking task did not finish (the runtime is shutting down).
     #[error("store task failed: {0}")]
     Task(String),
 }
 
-/// The trees backline keeps, opened once.
+impl StoreError {
+    /// Whether trying again may succeed: a backend failure (I/O) or a blocking task that did
+    /// not finish; not a value that does not decode, a newer schema or a held lock.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Backend(_) | StoreError::Task(_))
+    }
+}
+
+impl Fixed8 for ProjectId {
+    fn to_u64(&self) -> u64 {
+        self.get()
+    }
+    fn from_u64(n: u64) -> Self {
+        ProjectId(n)
+    }
+}
+
+impl Fixed8 for MrIid {
+    fn to_u64(&self) -> u64 {
+        self.get()
+    }
+    fn from_u64(n: u64) -> Self {
+        MrIid(n)
+    }
+}
+
+impl Fixed8 for UserId {
+    fn to_u64(&self) -> u64 {
+        self.get()
+    }
+    fn from_u64(n: u64) -> Self {
+        UserId(n)
+    }
+}
+
+/// The open backend.
+enum Backend {
+    Sled(sled_backend::SledDb),
+}
+
+/// The meta tree: schema version and other single values.
+const META: &str = "meta";
+const SCHEMA_KEY: &str = "schema_version";
+
+/// The store, opened once. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<StoreInner>,
 }
 
 struct StoreInner {
-    db: sled::Db,
-    path: PathBuf,
-    /// The canonical data directory, the key of [`closed_here`].
-    identity: PathBuf,
+    // Field order is drop order: the flusher (which holds the database) stops first.
     flusher: Flusher,
+    backend: Backend,
+    path: PathBuf,
+    /// The canonical data directory.
+    identity: PathBuf,
     /// The first id handed out by this process.
     first_id_of_run: u64,
-    /// Schema version and other single values.
-    meta: sled::Tree,
-    /// Dedupe key → delivery sequence number.
-    pub delivery_keys: sled::Tree,
-    /// Sequence number → delivery record.
-    pub deliveries: sled::Tree,
-    /// Sequence number → pending entry (the work queue).
-    pub inbox: sled::Tree,
-    /// Sequence number → raw delivery body.
-    pub payloads: sled::Tree,
-    /// Sequence number → dead-letter entry.
-    pub dead_letters: sled::Tree,
+    meta: Table<String, u32, BigEndian32>,
+    faults: faults::Faults,
 }
 
 impl Store {
@@ -92,53 +142,75 @@ impl Store {
     /// [`Store::open`] with sled's page cache at `cache_bytes` (set explicitly: sled's own
     /// default is 1 GiB).
     pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(path).map_err(sled::Error::Io)?;
+        std::fs::create_dir_all(path).map_err(|e| StoreError::Backend(Box::new(e)))?;
         let identity = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-        let db = open_sled(path, &identity, cache_bytes)?;
-        let meta = db.open_tree("meta")?;
-        match meta.get("schema_version")? {
+        let db = sled_backend::SledDb::open(path, &identity, cache_bytes)?;
+        let faults = faults::Faults::default();
+        let meta: Table<String, u32, BigEndian32> =
+            Table::new(META, raw::RawTree::Sled(db.tree(META)?), faults.clone());
+        let key = SCHEMA_KEY.to_string();
+        match meta.get(&key)? {
             None => {
-                meta.insert("schema_version", &SCHEMA_VERSION.to_be_bytes())?;
+                meta.insert(&key, &SCHEMA_VERSION)?;
             }
-            Some(raw) => {
-                let found = <[u8; 4]>::try_from(raw.as_ref())
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| StoreError::Decode {
-                        tree: "meta",
-                        key: "schema_version".to_string(),
-                        message: format!("expected 4 bytes, found {}", raw.len()),
-                    })?;
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
-                        path: path.to_path_buf(),
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
             }
+            Some(_) => {}
         }
         let inner = StoreInner {
-            delivery_keys: db.open_tree("delivery_keys")?,
-            deliveries: db.open_tree("deliveries")?,
-            inbox: db.open_tree("inbox")?,
-            payloads: db.open_tree("payloads")?,
-            dead_letters: db.open_tree("dead_letters")?,
-            flusher: Flusher::start(db.clone()),
+            flusher: Flusher::start(db.db.clone()),
             first_id_of_run: db.generate_id()?,
+            backend: Backend::Sled(db),
             meta,
             path: path.to_path_buf(),
             identity,
-            db,
+            faults,
         };
         Ok(Store {
             inner: Arc::new(inner),
         })
     }
 
-    /// Opens (or creates) a named tree. Modules that own a table (catalog, advisories, findings)
-    /// open theirs through this, so the store needs no field per table.
-    pub fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
-        Ok(self.inner.db.open_tree(name)?)
+    /// Opens (or creates) the table `name`. Modules that own a table open theirs through this,
+    /// so the store needs no field per table. Several typed views of one tree may be opened
+    /// (one per key layout it holds).
+    pub fn table<K: Key, V, C: Codec<V>>(
+        &self,
+        name: &'static str,
+    ) -> Result<Table<K, V, C>, StoreError> {
+        let tree = match &self.inner.backend {
+            Backend::Sled(db) => raw::RawTree::Sled(db.tree(name)?),
+        };
+        Ok(Table::new(name, tree, self.inner.faults.clone()))
+    }
+
+    /// Makes every call on table `tree` fail until [`Store::heal_table`] (tests: a failing
+    /// store must surface as an error, never a default).
+    #[doc(hidden)]
+    pub fn fail_table(&self, tree: &'static str) {
+        self.inner.faults.fail(tree);
+    }
+
+    /// Ends [`Store::fail_table`].
+    #[doc(hidden)]
+    pub fn heal_table(&self, tree: &'static str) {
+        self.inner.faults.heal(tree);
+    }
+
+    /// Runs blocking store work on the blocking pool: the one way async code calls the store.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&Store) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        run_blocking(move || f(&store)).await
     }
 
     /// The data directory.
@@ -146,60 +218,29 @@ impl Store {
         &self.inner.path
     }
 
-    /// The dedupe-key tree.
-    pub fn delivery_keys(&self) -> &sled::Tree {
-        &self.inner.delivery_keys
-    }
-
-    /// The delivery-record tree.
-    pub fn deliveries(&self) -> &sled::Tree {
-        &self.inner.deliveries
-    }
-
-    /// The pending-work tree.
-    pub fn inbox(&self) -> &sled::Tree {
-        &self.inner.inbox
-    }
-
-    /// The raw-body tree.
-    pub fn payloads(&self) -> &sled::Tree {
-        &self.inner.payloads
-    }
-
-    /// The dead-letter tree.
-    pub fn dead_letters(&self) -> &sled::Tree {
-        &self.inner.dead_letters
-    }
-
-    /// The meta tree.
-    pub fn meta(&self) -> &sled::Tree {
-        &self.inner.meta
-    }
-
     /// The schema version the data on disk is written in.
     pub fn schema_version(&self) -> Result<u32, StoreError> {
-        let raw = self.inner.meta.get("schema_version")?;
-        raw.as_deref()
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(u32::from_be_bytes)
+        self.inner
+            .meta
+            .get(&SCHEMA_KEY.to_string())?
             .ok_or_else(|| StoreError::Decode {
-                tree: "meta",
-                key: "schema_version".to_string(),
-                message: "missing or not 4 bytes".to_string(),
+                tree: META,
+                key: SCHEMA_KEY.to_string(),
+                message: "missing".to_string(),
             })
     }
 
     /// Records that the data on disk is now written in `version`.
     pub fn set_schema_version(&self, version: u32) -> Result<(), StoreError> {
-        self.inner
-            .meta
-            .insert("schema_version", &version.to_be_bytes())?;
+        self.inner.meta.insert(&SCHEMA_KEY.to_string(), &version)?;
         Ok(())
     }
 
     /// A fresh, strictly increasing id (survives restarts).
     pub fn next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.db.generate_id()?)
+        match &self.inner.backend {
+            Backend::Sled(db) => db.generate_id(),
+        }
     }
 
     /// An id no earlier run of the process handed out, and no later id is smaller: anything
@@ -216,65 +257,31 @@ impl Store {
 
     /// Flushes synchronously (shutdown).
     pub fn flush_now(&self) -> Result<(), StoreError> {
-        self.inner.db.flush()?;
-        Ok(())
-    }
-}
-
-/// Data directories whose store this process has dropped. sled's I/O threads may hold the
-/// directory's lock for a moment after the drop; an open of such a directory waits for them.
-fn closed_here() -> &'static Mutex<HashSet<PathBuf>> {
-    static CLOSED: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
-    CLOSED.get_or_init(Default::default)
-}
-
-/// How long an open waits for this process's own lingering sled threads to let go of the lock.
-const LINGER_WAIT: Duration = Duration::from_secs(5);
-
-/// sled's page cache unless configured (`BACKLINE_STORE_CACHE_BYTES`).
-pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
-
-fn open_sled(path: &Path, identity: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
-    let deadline = Instant::now() + LINGER_WAIT;
-    loop {
-        match sled::Config::new()
-            .path(path)
-            .flush_every_ms(Some(500))
-            .cache_capacity(cache_bytes)
-            .open()
-        {
-            Ok(db) => {
-                lock_ignoring_poison(closed_here()).remove(identity);
-                return Ok(db);
-            }
-            Err(sled::Error::Io(ref io)) if is_lock_error(io) => {
-                // Another process holds it: say so at once. Our own just-dropped store: its
-                // threads are finishing their last writes; wait for them (bounded).
-                let ours = lock_ignoring_poison(closed_here()).contains(identity);
-                if !ours || Instant::now() >= deadline {
-                    return Err(StoreError::Locked(path.to_path_buf()));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            Err(other) => return Err(StoreError::Sled(other)),
+        match &self.inner.backend {
+            Backend::Sled(db) => db.flush(),
         }
     }
 }
 
-fn lock_ignoring_poison<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Runs `f` on the blocking pool; a task that did not finish is [`StoreError::Task`].
+pub async fn run_blocking<T, E, F>(f: F) -> Result<T, E>
+where
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| E::from(StoreError::Task(e.to_string())))?
 }
+
+/// sled's page cache unless configured (`BACKLINE_STORE_CACHE_BYTES`).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Drop for StoreInner {
     fn drop(&mut self) {
-        lock_ignoring_poison(closed_here()).insert(self.identity.clone());
+        sled_backend::closed(&self.identity);
     }
-}
-
-fn is_lock_error(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock
-        || e.raw_os_error() == Some(11)
-        || e.to_string().contains("lock")
 }
 
 #[cfg(test)]
@@ -299,9 +306,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..20u64 {
             let store = Store::open(dir.path()).unwrap();
-            store.inbox().insert(u64_key(i), b"x".as_slice()).unwrap();
-            assert_eq!(store.inbox().len(), i as usize + 1);
+            let t: Table<u64, Vec<u8>, Bytes> = store.table("inbox").unwrap();
+            t.insert(&i, &b"x".to_vec()).unwrap();
+            assert_eq!(t.count(), i as usize + 1);
         }
+    }
+
+    #[test]
+    fn the_lock_is_taken_by_backline_not_found_in_an_error_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        // The lock file is held: another opener is refused by the OS error code.
+        let file = std::fs::File::open(dir.path().join(LOCK_FILE)).unwrap();
+        let held = fs2::FileExt::try_lock_exclusive(&file).unwrap_err();
+        assert_eq!(
+            held.raw_os_error(),
+            fs2::lock_contended_error().raw_os_error()
+        );
+        drop(store);
+        // Released with the store.
+        fs2::FileExt::try_lock_exclusive(&file).unwrap();
+        assert!(matches!(
+            Store::open(dir.path()).err(),
+            Some(StoreError::Locked(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn run_goes_through_the_blocking_pool_and_injected_faults_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let on_pool = store
+            .run(|_| Ok::<_, StoreError>(std::thread::current().name().map(str::to_string)))
+            .await
+            .unwrap();
+        assert_ne!(on_pool, std::thread::current().name().map(str::to_string));
+        let t: Table<u64, u64, BigEndian> = store.table("faulty").unwrap();
+        t.insert(&1, &1).unwrap();
+        store.fail_table("faulty");
+        assert!(matches!(t.get(&1), Err(StoreError::Backend(_))));
+        assert!(t.iter().next().unwrap().is_err());
+        store.heal_table("faulty");
+        assert_eq!(t.get(&1).unwrap(), Some(1));
     }
 
     #[test]
@@ -309,10 +355,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store
-                .meta()
-                .insert("schema_version", &(SCHEMA_VERSION + 1).to_be_bytes())
-                .unwrap();
+            store.set_schema_version(SCHEMA_VERSION + 1).unwrap();
             store.flush_now().unwrap();
         }
         let err = Store::open(dir.path()).err().unwrap();
@@ -323,13 +366,14 @@ mod tests {
     async fn durable_returns_after_a_flush() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.inbox().insert(u64_key(1), b"x".as_slice()).unwrap();
+        let t: Table<u64, Vec<u8>, Bytes> = store.table("inbox").unwrap();
+        t.insert(&1, &b"x".to_vec()).unwrap();
         store.durable().await.unwrap();
         let waiters: Vec<_> = (0..64)
             .map(|i| {
-                let s = store.clone();
+                let (s, t) = (store.clone(), t.clone());
                 tokio::spawn(async move {
-                    s.inbox().insert(u64_key(i + 2), b"y".as_slice()).unwrap();
+                    t.insert(&(i + 2), &b"y".to_vec()).unwrap();
                     s.durable().await
                 })
             })

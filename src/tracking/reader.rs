@@ -1,5 +1,5 @@
 //! Reads what the figures need from the tables: every catalogued project with its findings
-//! and remediations. Blocking (sled); call it through `web::block` from async code.
+//! and remediations. Blocking (the store); call it through `store::run_blocking` from async code.
 
 use std::collections::HashMap;
 

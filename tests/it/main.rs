@@ -27,6 +27,7 @@ mod remediation;
 mod scan;
 mod shapes;
 mod soak;
+mod store_errors;
 mod tls;
 mod transitive;
 mod upload_limits;

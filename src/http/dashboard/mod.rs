@@ -309,22 +309,30 @@ async fn project(
 ) -> Result<HttpResponse> {
     let s = session(&req, &state)?;
     let raw = path.into_inner();
-    let found = match raw.parse::<u64>() {
-        Ok(id) => state.catalog.get(ProjectId(id))?,
-        Err(_) => state.catalog.get_by_path(&raw)?,
-    };
-    let p = found.ok_or(DashboardError::NotFound("no such project in the catalog"))?;
-    let mut findings = state.findings.of_project(p.id)?;
+    let st = state.clone().into_inner();
+    let (p, mut findings, mut rems, manifests, mr_checks) =
+        crate::store::run_blocking(move || -> Result<_> {
+            let found = match raw.parse::<u64>() {
+                Ok(id) => st.catalog.get(ProjectId(id))?,
+                Err(_) => st.catalog.get_by_path(&raw)?,
+            };
+            let p = found.ok_or(DashboardError::NotFound("no such project in the catalog"))?;
+            let findings = st.findings.of_project(p.id)?;
+            let rems = match &st.remediations {
+                Some(t) => t.of_project(p.id)?,
+                None => Vec::new(),
+            };
+            let manifests = st.inventory.manifests(p.id)?;
+            let mr_checks = st.mr_checks.of_project(p.id)?;
+            Ok((p, findings, rems, manifests, mr_checks))
+        })
+        .await?;
     findings.sort_by_key(|s| {
         (
             !s.finding.is_vulnerability(),
             std::cmp::Reverse(s.finding.advisory.severity),
         )
     });
-    let mut rems = match &state.remediations {
-        Some(t) => t.of_project(p.id)?,
-        None => Vec::new(),
-    };
     rems.sort_by_key(|r| (std::cmp::Reverse(r.severity), r.id));
     let now = now_ms();
     let figures = crate::tracking::ProjectFigures::of(
@@ -343,9 +351,7 @@ async fn project(
         })
     });
     let base = state.settings.public_url.as_deref().unwrap_or("");
-    let unchecked: Vec<crate::findings::Unchecked> = state
-        .inventory
-        .manifests(p.id)?
+    let unchecked: Vec<crate::findings::Unchecked> = manifests
         .iter()
         .flat_map(|m| crate::findings::unchecked_for(&m.path, &m.dependencies))
         .collect();
@@ -355,7 +361,7 @@ async fn project(
         findings: &findings,
         unchecked: &unchecked,
         remediations: &rems,
-        mr_checks: &state.mr_checks.of_project(p.id)?,
+        mr_checks: &mr_checks,
         badge_url: crate::http::badge::badge_url(&state.settings, base, &p),
         policy: &state.settings.sla,
         now_ms: now,
@@ -366,17 +372,22 @@ async fn project(
 
 async fn approvals(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let s = session(&req, &state)?;
-    let all = match &state.remediations {
-        Some(t) => t.page(0, usize::MAX)?.1,
-        None => Vec::new(),
-    };
-    let waiting: Vec<_> = all.iter().filter(|r| waits_for_approval(r)).collect();
-    let mut projects = std::collections::HashMap::new();
-    for r in &waiting {
-        if let std::collections::hash_map::Entry::Vacant(e) = projects.entry(r.project) {
-            e.insert(state.catalog.get(r.project)?);
+    let st = state.clone().into_inner();
+    let (all, projects) = crate::store::run_blocking(move || -> Result<_> {
+        let all = match &st.remediations {
+            Some(t) => t.page(0, usize::MAX)?.1,
+            None => Vec::new(),
+        };
+        let mut projects = std::collections::HashMap::new();
+        for r in all.iter().filter(|r| waits_for_approval(r)) {
+            if let std::collections::hash_map::Entry::Vacant(e) = projects.entry(r.project) {
+                e.insert(st.catalog.get(r.project)?);
+            }
         }
-    }
+        Ok((all, projects))
+    })
+    .await?;
+    let waiting: Vec<_> = all.iter().filter(|r| waits_for_approval(r)).collect();
     let mut items: Vec<_> = waiting
         .iter()
         .map(|r| (*r, projects.get(&r.project).and_then(|p| p.as_ref())))

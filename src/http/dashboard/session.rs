@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
 use actix_web::HttpRequest;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -23,13 +23,8 @@ pub const SESSION_SECS: i64 = 12 * 3600;
 
 static NONCE: LazyLock<[u8; 32]> = LazyLock::new(rand::random);
 
-type HmacSha256 = Hmac<Sha256>;
-
 fn mac(token: &Secret, parts: &[&[u8]]) -> String {
-    let mut m = match HmacSha256::new_from_slice(token.expose().as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
+    let mut m = crate::secret::hmac_sha256(token.expose().as_bytes());
     for p in parts {
         m.update(p);
         m.update(b"\0");
@@ -164,6 +159,15 @@ pub fn set_cookie(value: &str, max_age: i64, secure: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mac_is_keyed_by_any_token_and_never_empty() {
+        for token in ["", "t", &"long".repeat(100)] {
+            let sig = mac(&Secret::new(token), &[b"a", b"b"]);
+            assert_eq!(sig.len(), 64, "{token:?}");
+            assert_ne!(sig, mac(&Secret::new(format!("{token}x")), &[b"a", b"b"]));
+        }
+    }
 
     #[test]
     fn sessions_are_signed_expire_and_never_hold_the_token() {
