@@ -118,6 +118,8 @@ pub struct Settings {
     /// Whom outgoing HTTPS trusts (the system store plus `BACKLINE_CA_FILE`) and the proxies
     /// (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`); shared by every client.
     pub network: crate::net::Network,
+    /// PostgreSQL instead of sled (`BACKLINE_DATABASE_URL`); printed with its password redacted.
+    pub database_url: Option<crate::store::pg::DatabaseUrl>,
 }
 
 impl Settings {
@@ -167,6 +169,7 @@ impl Settings {
             sla: crate::tracking::SlaPolicy::default(),
             badge_secret: None,
             network: crate::net::Network::default(),
+            database_url: None,
         }
     }
 
@@ -263,6 +266,10 @@ pub struct CommonArgs {
     /// TLS-intercepting CA), for GitLab, the registries and OSV.
     #[arg(long, env = "BACKLINE_CA_FILE")]
     pub ca_file: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user:password@host:port/database?sslmode=require): keep
+    /// everything there instead of the data directory, shared by several replicas.
+    #[arg(long, env = "BACKLINE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 }
 
 /// `serve` flags: those only the server uses, then the shared ones. Each falls back to its
@@ -447,6 +454,7 @@ pub struct FileConfig {
     sla_days: Option<String>,
     badge_secret: Option<String>,
     ca_file: Option<PathBuf>,
+    database_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -482,6 +490,11 @@ impl FileConfig {
             OneOrMany::One(s) => s.split(',').map(|e| e.trim().to_string()).collect(),
             OneOrMany::Many(v) => v.clone(),
         })
+    }
+
+    /// The `database_url` key: PostgreSQL instead of sled.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
     }
 
     /// The `ca_file` key: extra CAs for outgoing HTTPS.
@@ -792,7 +805,24 @@ pub fn resolve(args: ServeArgs, file: FileConfig) -> Result<Settings, ConfigErro
         .or(file.ca_file)
         .filter(|p| !p.as_os_str().is_empty());
     s.network = network(ca_file.as_deref())?;
+    s.database_url = database_url(args.common.database_url, file.database_url)?;
     Ok(s)
+}
+
+/// The database URL: the flag (or `BACKLINE_DATABASE_URL`), then the file key `database_url`;
+/// empty means none (sled). An unusable URL is a configuration error that does not repeat it.
+pub fn database_url(
+    flag: Option<String>,
+    file: Option<String>,
+) -> Result<Option<crate::store::pg::DatabaseUrl>, ConfigError> {
+    flag.or(file)
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| crate::store::pg::DatabaseUrl::parse(&u))
+        .transpose()
+        .map_err(|e| ConfigError::Invalid {
+            name: "BACKLINE_DATABASE_URL",
+            reason: e.to_string(),
+        })
 }
 
 /// The shared network settings: the system trust store plus `ca_file`, and the environment's
@@ -991,6 +1021,43 @@ mod tests {
         );
         let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
         assert_eq!(s.network.ca_file(), None);
+    }
+
+    #[test]
+    fn the_database_url_comes_from_flag_then_file_and_never_prints_its_password() {
+        let file = FileConfig::parse(
+            "database_url = \"postgres://bot:file-pw@db.internal/backline?sslmode=require\"\n",
+        )
+        .unwrap();
+        let s = resolve(ServeArgs::default(), file).unwrap();
+        let url = s.database_url.as_ref().unwrap();
+        assert_eq!(url.config().get_password(), Some(&b"file-pw"[..]));
+        assert!(!format!("{s:?}").contains("file-pw"));
+        assert!(format!("{s:?}").contains("bot:[redacted]@db.internal"));
+        let args = ServeArgs {
+            common: CommonArgs {
+                database_url: Some("postgres://bot:flag-pw@other/backline".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let file = FileConfig::parse("database_url = \"postgres://bot:file-pw@db/x\"\n").unwrap();
+        let s = resolve(args, file).unwrap();
+        assert_eq!(
+            s.database_url.unwrap().to_string(),
+            "postgres://bot:[redacted]@other/backline"
+        );
+        assert!(resolve(ServeArgs::default(), FileConfig::default())
+            .unwrap()
+            .database_url
+            .is_none());
+        let err = database_url(Some("postgres://bot:leak-pw@db:port/x".into()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("BACKLINE_DATABASE_URL") && !err.contains("leak-pw"),
+            "{err}"
+        );
     }
 
     #[test]

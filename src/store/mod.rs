@@ -4,6 +4,7 @@
 
 mod codec;
 mod flusher;
+pub mod pg;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
