@@ -12,6 +12,7 @@
 //! - [`kv`]: one `key bytea, value bytea` table per sled tree, with the same postcard values;
 //! - [`leader`]: periodic work on one replica at a time, by lease.
 
+pub mod from_sled;
 pub mod intake;
 pub mod kv;
 pub mod leader;

@@ -708,7 +708,7 @@ async fn insert_batch(
 }
 
 /// The stored name of an event kind: its serde name (`push`, `merge_request`, ...).
-fn kind_name(kind: EventKind) -> String {
+pub(crate) fn kind_name(kind: EventKind) -> String {
     match serde_json::to_value(kind) {
         Ok(serde_json::Value::String(s)) => s,
         _ => kind.as_str().to_string(),

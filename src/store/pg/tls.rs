@@ -98,4 +98,110 @@ mod tests {
         let missing = client_config(Some(&dir.path().join("absent.pem"))).unwrap_err();
         assert!(missing.to_string().contains("absent.pem"), "{missing}");
     }
+
+    /// A CA made here, and a server certificate for `localhost` it signed.
+    fn pki() -> (String, tokio_rustls::TlsAcceptor) {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone()], key)
+            .unwrap();
+        (ca.pem(), tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+    }
+
+    /// A loopback stand-in for PostgreSQL's front door (the protocol's `SSLRequest`, then TLS):
+    /// it reads the startup message over TLS, reports whether it got one, and refuses the
+    /// login with a FATAL error.
+    async fn tls_front_door(
+        acceptor: tokio_rustls::TlsAcceptor,
+    ) -> (u16, tokio::sync::oneshot::Receiver<bool>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (seen, told) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 8];
+            tcp.read_exact(&mut request).await.unwrap();
+            // SSLRequest: length 8, code 80877103.
+            assert_eq!(request, [0, 0, 0, 8, 4, 210, 22, 47]);
+            tcp.write_all(b"S").await.unwrap();
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                let _ = seen.send(false);
+                return;
+            };
+            let mut len = [0u8; 4];
+            let got = tls.read_exact(&mut len).await.is_ok();
+            let mut startup = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+            let got = got && tls.read_exact(&mut startup).await.is_ok();
+            let got = got && startup.windows(4).any(|w| w == b"user");
+            let mut fields = Vec::new();
+            for (code, text) in [
+                (b'S', "FATAL"),
+                (b'C', "28000"),
+                (b'M', "front door says no"),
+            ] {
+                fields.push(code);
+                fields.extend_from_slice(text.as_bytes());
+                fields.push(0);
+            }
+            fields.push(0);
+            let mut message = vec![b'E'];
+            message.extend_from_slice(&((fields.len() + 4) as u32).to_be_bytes());
+            message.extend_from_slice(&fields);
+            let _ = tls.write_all(&message).await;
+            let _ = tls.flush().await;
+            let _ = seen.send(got);
+        });
+        (port, told)
+    }
+
+    async fn connect_through(ca_file: Option<&Path>, port: u16) -> String {
+        let url = crate::store::pg::DatabaseUrl::parse(&format!(
+            "postgres://bot:tls-pw@localhost:{port}/backline?sslmode=require&hostaddr=127.0.0.1"
+        ))
+        .unwrap();
+        let network =
+            Network::load(ca_file, crate::net::ProxySettings::none()).expect("usable CA file");
+        let store = crate::store::pg::PgStore::connect(&url, &network, 1).unwrap();
+        store.client().await.map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[tokio::test]
+    async fn connections_trust_the_ca_file_and_refuse_an_unknown_issuer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca_pem, acceptor) = pki();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, ca_pem).unwrap();
+        // Trusted through BACKLINE_CA_FILE: TLS is set up and the login reaches the server.
+        let (port, seen) = tls_front_door(acceptor.clone()).await;
+        let err = connect_through(Some(&ca), port).await;
+        assert!(seen.await.unwrap(), "the startup message came over TLS");
+        assert!(err.contains("front door says no"), "{err}");
+        assert!(!err.contains("tls-pw"), "{err}");
+        // The system store alone does not know this CA: refused before any login is sent.
+        let (port, seen) = tls_front_door(acceptor).await;
+        let err = connect_through(None, port).await;
+        assert!(
+            !seen.await.unwrap(),
+            "nothing was sent to an untrusted server"
+        );
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+        assert!(
+            err.contains("localhost") && !err.contains("tls-pw"),
+            "{err}"
+        );
+    }
 }
