@@ -47,6 +47,8 @@ enum Command {
     Doctor(Box<ServeArgs>),
     /// Scan a checkout or a manifest offline; exit code 1 when a vulnerability is found.
     Scan(backline::scan::ScanArgs),
+    /// Copy a sled data directory into PostgreSQL (`--from-sled DIR`); idempotent.
+    Migrate(backline::store::pg::from_sled::MigrateArgs),
     /// Webhook tools.
     #[cfg(feature = "demo")]
     Webhook {
@@ -363,6 +365,10 @@ async fn run() -> ExitCode {
         }
         Command::Advisories(args) => match load_file_config(cli.config.as_deref()) {
             Ok(file) => backline::cli::advisories::run(args, &file).await,
+            Err(e) => Err(e),
+        },
+        Command::Migrate(args) => match load_file_config(cli.config.as_deref()) {
+            Ok(file) => backline::store::pg::from_sled::run(args, &file).await,
             Err(e) => Err(e),
         },
         #[cfg(feature = "demo")]

@@ -23,6 +23,11 @@ impl FileConfig {
         Some(names.iter().map(|e| e.trim().to_string()).collect())
     }
 
+    /// The `database_url` key: PostgreSQL instead of sled.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
     /// The `ca_file` key: extra CAs for outgoing HTTPS.
     pub fn ca_file(&self) -> Option<&Path> {
         self.ca_file.as_deref()

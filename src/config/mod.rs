@@ -17,7 +17,7 @@ pub mod value;
 mod tests;
 
 pub use error::ConfigError;
-pub use resolve::{network, require_verification, resolve};
+pub use resolve::{database_url, network, require_verification, resolve};
 pub use settings::{
     Settings, DEFAULT_DATA_DIR, DEFAULT_INBOX_MAX_BYTES, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_UNVERIFIED_BODY_BUDGET_BYTES,

@@ -70,3 +70,19 @@ pub fn require_verification(settings: &Settings) -> Result<(), ConfigError> {
         Err(ConfigError::NoVerification)
     }
 }
+
+/// The database URL: the flag (or `BACKLINE_DATABASE_URL`), then the file key `database_url`;
+/// empty means none (sled). An unusable URL is a configuration error that does not repeat it.
+pub fn database_url(
+    flag: Option<String>,
+    file: Option<String>,
+) -> Result<Option<crate::store::pg::DatabaseUrl>, ConfigError> {
+    flag.or(file)
+        .filter(|u| !u.trim().is_empty())
+        .map(|u| crate::store::pg::DatabaseUrl::parse(&u))
+        .transpose()
+        .map_err(|e| ConfigError::Invalid {
+            name: "BACKLINE_DATABASE_URL",
+            reason: e.to_string(),
+        })
+}

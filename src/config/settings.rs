@@ -125,6 +125,8 @@ pub struct Settings {
     pub network: crate::net::Network,
     /// The PEM file of extra CAs `network` trusts (`BACKLINE_CA_FILE`).
     pub ca_file: Option<PathBuf>,
+    /// PostgreSQL instead of sled (`BACKLINE_DATABASE_URL`); printed with its password redacted.
+    pub database_url: Option<crate::store::pg::DatabaseUrl>,
     /// The OSV ecosystems advisory syncs download.
     pub osv_ecosystems: Vec<Ecosystem>,
 }
@@ -190,6 +192,7 @@ impl Settings {
             badge_secret: None,
             network: crate::net::Network::default(),
             ca_file: None,
+            database_url: None,
             osv_ecosystems: Vec::new(),
         }
     }

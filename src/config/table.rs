@@ -139,6 +139,21 @@ declare_settings! {
                 Ok(())
             },
         },
+        /// PostgreSQL URL (`postgres://user:password@host:port/database?sslmode=require`): the
+        /// store's backend for several replicas (issue 16; `serve` does not use it yet, `backline
+        /// migrate` does). Printed with its password redacted.
+        database_url: [String] {
+            env: "BACKLINE_DATABASE_URL",
+            arg: [hide_env_values = true],
+            default: unset("none (sled in the data directory)"),
+            apply: |s, v| {
+                s.database_url = non_empty(v)
+                    .map(|u| crate::store::pg::DatabaseUrl::parse(&u))
+                    .transpose()
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            },
+        },
     }
     server {
         /// Address to listen on.

@@ -458,3 +458,40 @@ fn serve_syncs_the_configured_osv_ecosystems() {
         "{err}"
     );
 }
+
+#[test]
+fn the_database_url_comes_from_flag_then_file_and_never_prints_its_password() {
+    let file = FileConfig::parse(
+        "database_url = \"postgres://bot:file-pw@db.internal/backline?sslmode=require\"\n",
+    )
+    .unwrap();
+    let s = resolve(ServeArgs::default(), file).unwrap();
+    let url = s.database_url.as_ref().unwrap();
+    assert_eq!(url.config().get_password(), Some(&b"file-pw"[..]));
+    assert!(!format!("{s:?}").contains("file-pw"));
+    assert!(format!("{s:?}").contains("bot:[redacted]@db.internal"));
+    let args = ServeArgs {
+        common: CommonArgs {
+            database_url: Some("postgres://bot:flag-pw@other/backline".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let file = FileConfig::parse("database_url = \"postgres://bot:file-pw@db/x\"\n").unwrap();
+    let s = resolve(args, file).unwrap();
+    assert_eq!(
+        s.database_url.unwrap().to_string(),
+        "postgres://bot:[redacted]@other/backline"
+    );
+    assert!(resolve(ServeArgs::default(), FileConfig::default())
+        .unwrap()
+        .database_url
+        .is_none());
+    let err = database_url(Some("postgres://bot:leak-pw@db:port/x".into()), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("BACKLINE_DATABASE_URL") && !err.contains("leak-pw"),
+        "{err}"
+    );
+}

@@ -10,6 +10,7 @@
 mod codec;
 mod faults;
 mod flusher;
+pub mod pg;
 mod raw;
 mod sled_backend;
 mod table;

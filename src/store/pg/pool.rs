@@ -1,0 +1,108 @@
+//! Opening the backend: a deadpool of tokio-postgres connections over rustls, then the
+//! migrations, before anything else reads or writes.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+
+use super::{describe, migrate, tls, url::DatabaseUrl, PgError};
+use crate::net::Network;
+
+/// Connections in the pool by default: enough for a few group commits in flight, the workers'
+/// claims and the API, small beside PostgreSQL's default `max_connections` of 100 when several
+/// replicas share one server.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// How long opening a connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The backend: a pool on one database, migrated. Cheap to clone.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    url: DatabaseUrl,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("url", &self.url).finish()
+    }
+}
+
+impl PgStore {
+    /// Connects with `network`'s trust, applies the pending migrations (refusing a newer
+    /// schema) and returns the store.
+    pub async fn open(
+        url: &DatabaseUrl,
+        network: &Network,
+        pool_size: usize,
+    ) -> Result<PgStore, PgError> {
+        let store = Self::connect(url, network, pool_size)?;
+        let mut client = store.client().await?;
+        migrate::apply(&mut client, migrate::MIGRATIONS).await?;
+        Ok(store)
+    }
+
+    /// The pool alone, without migrating (connections open lazily, on first use).
+    pub fn connect(
+        url: &DatabaseUrl,
+        network: &Network,
+        pool_size: usize,
+    ) -> Result<PgStore, PgError> {
+        let mut config = url.config().clone();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("backline");
+        }
+        let manager = Manager::from_config(
+            config,
+            tls::connector(network)?,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .build()
+            .map_err(|e| PgError::Connect {
+                url: url.redacted(),
+                message: url.scrub(&e.to_string()),
+            })?;
+        Ok(PgStore {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    /// A connection from the pool.
+    pub async fn client(&self) -> Result<Object, PgError> {
+        self.pool.get().await.map_err(|e| {
+            let message = match &e {
+                deadpool_postgres::PoolError::Backend(b) => describe(b),
+                other => other.to_string(),
+            };
+            PgError::Connect {
+                url: self.url.redacted(),
+                message: self.url.scrub(&message),
+            }
+        })
+    }
+
+    /// The URL (printable: password redacted).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// Connections open and idle now, for `/readyz` and metrics.
+    pub fn pool_status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+
+    /// Whether the database answers, and the schema version it holds.
+    pub async fn ping(&self) -> Result<i32, PgError> {
+        let client = self.client().await?;
+        migrate::current_version(&client).await
+    }
+}
