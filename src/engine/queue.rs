@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
-
 use crate::clock::now_ms;
 use crate::gitlab::hooks::EventKind;
 use crate::inbox::{DeliveryRecord, Enqueued, Inbox, NewDelivery, VerifiedBy};
@@ -58,7 +56,7 @@ impl ActionQueue {
     pub async fn enqueue(&self, request: ActionRequest) -> Result<Queued, QueueError> {
         let delivery = NewDelivery {
             // Every request is its own entry: a fresh random key, never a duplicate.
-            key: format!("action:{:032x}", rand::rng().random::<u128>()),
+            key: format!("action:{:032x}", rand::random::<u128>()),
             kind: EventKind::Action,
             project: request.action.project(),
             event_uuid: None,
