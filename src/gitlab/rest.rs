@@ -189,6 +189,8 @@ pub struct RawFile {
     pub blob_id: Option<String>,
     /// The commit it was read at, from `X-Gitlab-Commit-Id`.
     pub commit_id: Option<String>,
+    /// The last commit that changed it, from `X-Gitlab-Last-Commit-Id`.
+    pub last_commit_id: Option<String>,
 }
 
 /// A commit.

@@ -120,6 +120,7 @@ impl GitLab {
         Ok(RawFile {
             blob_id: answer.header("x-gitlab-blob-id").map(str::to_string),
             commit_id: answer.header("x-gitlab-commit-id").map(str::to_string),
+            last_commit_id: answer.header("x-gitlab-last-commit-id").map(str::to_string),
             content: answer.body,
         })
     }
