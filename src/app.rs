@@ -144,6 +144,17 @@ impl App {
                 },
             },
         ));
+        let policies = crate::policy::PolicyTable::open(
+            &store,
+            crate::policy::InstanceDefaults {
+                auto_approve: settings.auto_approve,
+                max_open_mrs: settings.max_open_mrs,
+                labels: settings.mr_labels.clone(),
+                update_outdated: settings.update_outdated,
+            },
+        )?;
+        executor.set_policies(policies.clone());
+        scanner.set_policies(policies, settings.public_url.clone());
         scanner.set_executor(executor);
         scanner.set_outdated(
             registry,

@@ -21,6 +21,8 @@ pub enum Command {
     Unignore,
     /// Say where this remediation stands.
     Status,
+    /// Show the project's effective policy and where each value came from.
+    Policy,
     /// List the commands.
     Help,
     /// Something after `/backline` that is not a command.
@@ -28,7 +30,7 @@ pub enum Command {
 }
 
 /// Every command with its one-line description, in help order.
-pub const COMMANDS: [(&str, &str); 7] = [
+pub const COMMANDS: [(&str, &str); 8] = [
     (
         "rebase",
         "rebase this MR on the default branch (regenerates the branch when it conflicts)",
@@ -47,6 +49,10 @@ pub const COMMANDS: [(&str, &str); 7] = [
     ),
     ("unignore", "undo an ignore"),
     ("status", "say where this remediation stands"),
+    (
+        "policy",
+        "show the project's effective policy (.gitlab/backline.yml over the instance settings)",
+    ),
     ("help", "show this list"),
 ];
 
@@ -60,6 +66,7 @@ impl fmt::Display for Command {
             Command::Ignore(Some(a)) => write!(f, "ignore {a}"),
             Command::Unignore => f.write_str("unignore"),
             Command::Status => f.write_str("status"),
+            Command::Policy => f.write_str("policy"),
             Command::Help => f.write_str("help"),
             Command::Unknown(w) => write!(f, "{w}"),
         }
@@ -126,6 +133,7 @@ fn parse_line(line: &str) -> Option<Command> {
         "ignore" => Command::Ignore(arg),
         "unignore" => Command::Unignore,
         "status" => Command::Status,
+        "policy" => Command::Policy,
         "help" => Command::Help,
         _ => Command::Unknown(name.to_string()),
     })

@@ -83,6 +83,8 @@ pub struct Scanner {
     outdated: std::sync::OnceLock<(Arc<dyn crate::registry::Registry>, OutdatedTable, bool)>,
     advisory_sync: tokio::sync::Mutex<()>,
     last_advisory_sync: Mutex<Option<serde_json::Value>>,
+    /// The repository policies and the public URL their statuses link to.
+    policies: std::sync::OnceLock<(crate::policy::PolicyTable, Option<String>)>,
 }
 
 impl Scanner {
@@ -108,7 +110,65 @@ impl Scanner {
             outdated: std::sync::OnceLock::new(),
             advisory_sync: tokio::sync::Mutex::new(()),
             last_advisory_sync: Mutex::new(None),
+            policies: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sets the policy table (once): policy files are read at scans and on pushes touching
+    /// them; `public_url` is where the `backline/policy` status links.
+    pub fn set_policies(&self, table: crate::policy::PolicyTable, public_url: Option<String>) {
+        let _ = self.policies.set((table, public_url));
+    }
+
+    /// The policy table, when set.
+    pub fn policies(&self) -> Option<&crate::policy::PolicyTable> {
+        self.policies.get().map(|(t, _)| t)
+    }
+
+    /// Reads the project's policy file at `git_ref` (a push's commit in `changed_in` when the
+    /// push touched it); the discovery rules and whether the project is enabled follow.
+    async fn read_policy(
+        &self,
+        gitlab: &GitLab,
+        project: ProjectId,
+        git_ref: &str,
+        changed_in: Option<&str>,
+    ) -> Result<(DiscoveryRules, bool), RefreshError> {
+        let Some((table, url)) = self.policies.get() else {
+            return Ok((self.rules.clone(), true));
+        };
+        let line = crate::policy::read::refresh(
+            gitlab,
+            table,
+            project,
+            git_ref,
+            changed_in,
+            url.as_deref(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::policy::read::PolicyReadError::GitLab(g) => RefreshError::GitLab(g),
+            crate::policy::read::PolicyReadError::Store(s) => RefreshError::Store(s),
+        })?;
+        tracing::debug!(project = %project, "{}", crate::untrusted::printable(&line));
+        self.policy_rules(project)
+    }
+
+    /// The discovery rules with the project's `paths_ignore`, and whether it is enabled.
+    fn policy_rules(&self, project: ProjectId) -> Result<(DiscoveryRules, bool), RefreshError> {
+        let Some((table, _)) = self.policies.get() else {
+            return Ok((self.rules.clone(), true));
+        };
+        let policy = table.effective(project)?;
+        let mut rules = self.rules.clone();
+        rules.skip.extend(
+            policy
+                .paths_ignore
+                .value
+                .iter()
+                .map(|g| g.0.as_str().to_string()),
+        );
+        Ok((rules, policy.enabled.value))
     }
 
     /// Sets the remediation executor (once); without it findings are recorded but not acted on.
@@ -240,8 +300,12 @@ impl Scanner {
             .into_iter()
             .map(|s| s.finding)
             .collect();
+        let plan_updates = match self.policies.get() {
+            Some((policies, _)) => policies.effective(project.id)?.update_outdated.value,
+            None => matches!(self.outdated.get(), Some((_, _, true))),
+        };
         let updates = match self.outdated.get() {
-            Some((_, table, true)) => table.of_project(project.id)?,
+            Some((_, table, _)) if plan_updates => table.of_project(project.id)?,
             _ => Vec::new(),
         };
         executor
@@ -306,8 +370,14 @@ impl Scanner {
         let lock = self.lock(project.id);
         let _held = lock.lock().await;
         let gitlab = self.client(uuid);
-        let refresh =
-            refresh_all(&gitlab, &self.inventory, project.id, &branch, &self.rules).await?;
+        let (rules, enabled) = self.read_policy(&gitlab, project.id, &branch, None).await?;
+        if !enabled {
+            return Ok(Some(ScanSummary {
+                actions: vec!["not scanned: the policy file says `enabled: false`".into()],
+                ..ScanSummary::default()
+            }));
+        }
+        let refresh = refresh_all(&gitlab, &self.inventory, project.id, &branch, &rules).await?;
         let (findings, vulnerabilities) = self.recompute(project.id)?;
         if refresh.parsed > 0 || refresh.removed > 0 {
             self.check_outdated(project.id).await?;
@@ -376,15 +446,27 @@ impl Scanner {
         let whole =
             !continuous || push.is_truncated() || push.is_creation() || push.commits.is_empty();
         let touched = push.touched_paths();
+        // The policy file is read again only when the push touched it (or may hide that it
+        // did); then the whole tree is read, as `paths_ignore` may have moved.
+        let policy_touched = crate::policy::read::touches_policy(touched.iter().copied());
+        let (rules, enabled) = if policy_touched || whole {
+            let changed_in = policy_touched.then(|| {
+                crate::policy::read::last_commit_touching(&push.commits).unwrap_or(&push.after)
+            });
+            self.read_policy(&gitlab, project.id, &push.after, changed_in)
+                .await?
+        } else {
+            self.policy_rules(project.id)?
+        };
+        if !enabled {
+            return Ok(format!(
+                "push to {branch} of {}: not read, the policy file says `enabled: false`",
+                project.path_with_namespace
+            ));
+        }
+        let whole = whole || policy_touched;
         let refresh = if whole {
-            refresh_all(
-                &gitlab,
-                &self.inventory,
-                project.id,
-                &push.after,
-                &self.rules,
-            )
-            .await?
+            refresh_all(&gitlab, &self.inventory, project.id, &push.after, &rules).await?
         } else {
             refresh_touched(
                 &gitlab,
@@ -392,7 +474,7 @@ impl Scanner {
                 project.id,
                 &push.after,
                 &touched,
-                &self.rules,
+                &rules,
             )
             .await?
         };

@@ -380,6 +380,13 @@ async fn run(
             }
         }
         Command::Status => render::status_note(r),
+        Command::Policy => {
+            let record = match executor.policies() {
+                Some(t) => t.get(project.id)?,
+                None => None,
+            };
+            crate::policy::render::note(record.as_ref(), &executor.effective(project.id)?)
+        }
         Command::Help => commands::help_text(),
         Command::Unknown(word) => {
             format!(

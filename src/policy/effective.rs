@@ -182,33 +182,6 @@ impl Effective {
     pub fn merges_itself(&self, from: &str, to: &str) -> bool {
         self.auto_merge.enabled.value && Bump::between(from, to) <= self.auto_merge.max_bump.value
     }
-
-    /// Lines for a person (`/backline policy`, the project page): `key: value (source)`.
-    pub fn lines(&self) -> Vec<String> {
-        let json = serde_json::to_value(self).unwrap_or_default();
-        let mut out = Vec::new();
-        fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
-            let Some(map) = v.as_object() else { return };
-            if let (Some(value), Some(source)) = (map.get("value"), map.get("source")) {
-                out.push(format!(
-                    "{prefix}: {} ({})",
-                    value,
-                    source.as_str().unwrap_or("?").replace('_', " ")
-                ));
-                return;
-            }
-            for (k, v) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                walk(&key, v, out);
-            }
-        }
-        walk("", &json, &mut out);
-        out
-    }
 }
 
 #[cfg(test)]
@@ -257,15 +230,6 @@ mod tests {
         assert!(e.auto_merge.enabled.value);
         assert_eq!(e.auto_merge.max_bump.source, Source::Instance);
         assert_eq!(e.planner().max_open_mrs, 2);
-        let lines = e.lines();
-        assert!(
-            lines.contains(&"labels: [\"deps\"] (file)".to_string()),
-            "{lines:?}"
-        );
-        assert!(
-            lines.contains(&"auto_merge.max_bump: \"patch\" (instance)".to_string()),
-            "{lines:?}"
-        );
         let none = Effective::merge(&InstanceDefaults::default(), None);
         assert_eq!(none.labels.value, ["security", "backline"]);
         assert!(!none.merges_itself("1.0.0", "1.0.1"));

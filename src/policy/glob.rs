@@ -1,5 +1,5 @@
-//! Path globs of `paths_ignore`: `**` any run of path segments, `*` any run within one
-//! segment, `?` one character of a segment; everything else literal. Pure.
+//! Path globs of `paths_ignore`, checked: `**` any run of path segments, `*` any run within
+//! one segment, `?` one character of a segment; matched as discovery's skip globs. Pure.
 
 /// A checked glob.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,33 +42,10 @@ impl Glob {
         &self.0
     }
 
-    /// Whether `path` (relative, `/`-separated) matches.
+    /// Whether `path` (relative, `/`-separated) matches: the same matching as discovery's
+    /// skip globs ([`crate::deps::DiscoveryRules`]).
     pub fn matches(&self, path: &str) -> bool {
-        let pat: Vec<&str> = self.0.split('/').collect();
-        let segs: Vec<&str> = path.split('/').collect();
-        match_segments(&pat, &segs)
-    }
-}
-
-fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
-    match pat.split_first() {
-        None => segs.is_empty(),
-        Some((&"**", rest)) => (0..=segs.len()).any(|i| match_segments(rest, &segs[i..])),
-        Some((p, rest)) => match segs.split_first() {
-            Some((s, srest)) => {
-                match_one(p.as_bytes(), s.as_bytes()) && match_segments(rest, srest)
-            }
-            None => false,
-        },
-    }
-}
-
-fn match_one(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| match_one(rest, &s[i..])),
-        Some((b'?', rest)) => !s.is_empty() && match_one(rest, &s[1..]),
-        Some((c, rest)) => s.first() == Some(c) && match_one(rest, &s[1..]),
+        crate::deps::DiscoveryRules::replacing_skips([self.0.as_str()]).is_skipped(path)
     }
 }
 

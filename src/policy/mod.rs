@@ -9,8 +9,10 @@ pub mod effective;
 pub mod file;
 pub mod glob;
 pub mod read;
+pub mod render;
 pub mod schedule;
 pub mod schema;
+pub mod screen;
 pub mod table;
 
 pub use effective::{Effective, InstanceDefaults, Source};

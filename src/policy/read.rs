@@ -151,6 +151,23 @@ pub fn touches_policy<'a>(mut paths: impl Iterator<Item = &'a str>) -> bool {
     paths.any(|p| PATHS.contains(&p))
 }
 
+/// The newest of a push's commits that changed a policy file (the one its status goes on).
+pub fn last_commit_touching(commits: &[crate::gitlab::hooks::common::HookCommit]) -> Option<&str> {
+    commits
+        .iter()
+        .rev()
+        .find(|c| {
+            touches_policy(
+                c.added
+                    .iter()
+                    .chain(&c.modified)
+                    .chain(&c.removed)
+                    .map(String::as_str),
+            )
+        })
+        .map(|c| c.id.as_str())
+}
+
 /// Reads the first policy file present at `git_ref`.
 pub async fn fetch(
     gitlab: &GitLab,

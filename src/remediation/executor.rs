@@ -167,7 +167,9 @@ pub struct Executor {
     pub table: Remediations,
     fixer: Arc<dyn Fixer>,
     bot: User,
-    settings: MrSettings,
+    pub(super) settings: MrSettings,
+    /// Each project's policy from its repository (none: the instance settings everywhere).
+    pub(super) policies: std::sync::OnceLock<crate::policy::PolicyTable>,
     /// Projects with a fix waiting for a package registry to answer again.
     waiting_on_registry: std::sync::Mutex<std::collections::BTreeSet<ProjectId>>,
 }
@@ -197,6 +199,7 @@ impl Executor {
             fixer,
             bot,
             settings,
+            policies: std::sync::OnceLock::new(),
             waiting_on_registry: Default::default(),
         }
     }
@@ -257,8 +260,17 @@ impl Executor {
                 others: Vec::new(),
             });
         }
-        let decisions = plan(&wanted, &existing, &self.settings.policy);
+        let policy = self.effective(project.id)?;
+        if !policy.enabled.value {
+            return Ok(vec![
+                "not acted on: the policy file says `enabled: false`".into()
+            ]);
+        }
         let mut lines = Vec::new();
+        let screened = self
+            .apply_policy(&gitlab, project, &policy, &wanted, &existing, &mut lines)
+            .await?;
+        let decisions = plan(&screened.wanted, &screened.existing, &policy.planner());
         let mut waiting = false;
         for d in decisions {
             match self.carry_out(&gitlab, project, default_branch, d).await {
@@ -383,7 +395,9 @@ impl Executor {
                         State::Planned
                     };
                     r.transition(state, BOT, reason, now);
-                    if r.approved_by.is_none() && self.settings.policy.approves(v.severity) {
+                    if r.approved_by.is_none()
+                        && self.effective(project.id)?.planner().approves(v.severity)
+                    {
                         r.approved_by = Some("policy".into());
                     }
                     if state == State::Planned && r.approved_by.is_some() {
@@ -456,7 +470,7 @@ impl Executor {
         }
     }
 
-    fn new_remediation(
+    pub(super) fn new_remediation(
         &self,
         project: &CatalogProject,
         v: &Vulnerable,
@@ -573,7 +587,10 @@ impl Executor {
             target_branch: default_branch.to_string(),
             title: render::title(&self.settings.title_prefix, r),
             description: Some(render::description(r)),
-            labels: (!self.settings.labels.is_empty()).then(|| self.settings.labels.join(",")),
+            labels: {
+                let labels = self.effective(project.id)?.labels.value;
+                (!labels.is_empty()).then(|| labels.join(","))
+            },
             remove_source_branch: Some(true),
         };
         let mr = match gitlab.create_merge_request(&p, &new).await {
@@ -1058,7 +1075,7 @@ impl Executor {
             .iter()
             .filter(|x| x.state == State::MrOpen)
             .count();
-        if open >= self.settings.policy.max_open_mrs {
+        if open >= self.effective(project.id)?.max_open_mrs.value {
             r.reason = Some(format!(
                 "approved; waits: {open} bot MRs are open (the cap)"
             ));

@@ -7,5 +7,6 @@ pub mod model;
 pub mod ownership;
 pub mod patch;
 pub mod planner;
+mod policy_steps;
 pub mod render;
 pub mod table;
