@@ -58,6 +58,7 @@ impl World {
                 "Push Hook" => h.push_events,
                 "Merge Request Hook" => h.merge_requests_events,
                 "Note Hook" => h.note_events,
+                "Pipeline Hook" => h.pipeline_events,
                 "Confidential Note Hook" => h.confidential_note_events,
                 _ => false,
             };
@@ -86,6 +87,7 @@ impl World {
         let body = events::push(self, project, user, branch, before, after);
         self.emit_project(project, "Push Hook", body.clone());
         self.refresh_source_mrs(project, user, branch, before, after);
+        self.create_pipeline(project, user, branch, before, after);
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let update = serde_json::to_vec(&events::repository_update(
             self, project, user, branch, before, after,

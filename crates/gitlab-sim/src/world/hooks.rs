@@ -203,7 +203,7 @@ impl World {
             confidential_note_events: false,
             tag_push_events: false,
             issues_events: false,
-            pipeline_events: false,
+            pipeline_events: true,
             enable_ssl_verification: true,
             push_events_branch_filter: String::new(),
             created_at: now,

@@ -94,6 +94,9 @@ pub struct MergeRequest {
     pub rebase_jobs_left: u32,
     /// Who asked for the queued rebase.
     pub rebase_user: Option<UserId>,
+    /// Set to merge when the pipeline succeeds, by this user (`merge_user`,
+    /// `merge_when_pipeline_succeeds`).
+    pub auto_merge_user: Option<UserId>,
     /// Where GitLab's mergeability check stands.
     pub merge_check: MergeCheck,
     /// Remove the source branch on merge.
@@ -365,6 +368,7 @@ impl World {
             row_locked: false,
             rebase_jobs_left: 0,
             rebase_user: None,
+            auto_merge_user: None,
             merge_check: MergeCheck::Preparing,
             remove_source_branch: spec.remove_source_branch,
             squash: spec.squash,

@@ -10,6 +10,7 @@ mod hooks;
 mod merge_requests;
 mod notes;
 mod people;
+mod pipelines;
 mod projects;
 mod repository;
 
@@ -21,6 +22,7 @@ pub use hooks::{
 pub use merge_requests::{MergeCheck, MergeRequest, MrSpec, MrState};
 pub use notes::{Award, Note};
 pub use people::{access, AccessToken, Namespace, NamespaceKind, PersonSpec, User};
+pub use pipelines::{Job, Pipeline, ProtectedBranch, ProtectedBranches};
 pub use projects::{CommitStatus, Project, ProjectSpec, Visibility};
 pub use repository::{CommitRequest, FileAction};
 

@@ -107,6 +107,15 @@ pub struct Project {
     /// Branches protected with `allow_force_push: false` (app/models/protected_branch.rb): a
     /// rebase of an MR from one is refused (app/services/merge_requests/rebase_service.rb).
     pub protected_no_force_push: BTreeSet<String>,
+    /// Protected branches with their merge and push access levels
+    /// (lib/api/protected_branches.rb).
+    pub protected_branches: super::pipelines::ProtectedBranches,
+    /// CI job names (`.gitlab-ci.yml`, modelled): none, no pipelines.
+    pub ci_jobs: Vec<String>,
+    /// Jobs that fail (fault injection).
+    pub failing_jobs: BTreeSet<String>,
+    /// Pipelines, oldest first.
+    pub pipelines: Vec<super::pipelines::Pipeline>,
     /// Badges.
     pub badges: Vec<Badge>,
     /// The repository.
@@ -279,6 +288,10 @@ impl World {
                 members,
                 hooks: Vec::new(),
                 protected_no_force_push: BTreeSet::new(),
+                protected_branches: Default::default(),
+                ci_jobs: Vec::new(),
+                failing_jobs: BTreeSet::new(),
+                pipelines: Vec::new(),
                 badges: Vec::new(),
                 repo,
                 merge_requests: Vec::new(),
