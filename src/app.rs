@@ -154,6 +154,7 @@ impl App {
             },
         )?;
         executor.set_policies(policies.clone());
+        executor.set_pipelines(crate::pipeline::table::PipelineTable::open(&store)?);
         scanner.set_policies(policies, settings.public_url.clone());
         scanner.set_executor(executor);
         scanner.set_outdated(

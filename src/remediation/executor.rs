@@ -12,6 +12,7 @@ use base64::Engine;
 use super::model::{branch_name, Claim, Copy, Remediation, State};
 use super::ownership;
 pub use super::patch::PlacedCopy;
+pub use super::pipeline_steps::PipelineFacts;
 use super::planner::{plan, vulnerable, Decision, Policy, Vulnerable};
 use super::render;
 use super::table::Remediations;
@@ -170,6 +171,8 @@ pub struct Executor {
     pub(super) settings: MrSettings,
     /// Each project's policy from its repository (none: the instance settings everywhere).
     pub(super) policies: std::sync::OnceLock<crate::policy::PolicyTable>,
+    /// The bot MRs' pipelines (none: not tracked).
+    pub(super) pipelines: std::sync::OnceLock<crate::pipeline::table::PipelineTable>,
     /// Projects with a fix waiting for a package registry to answer again.
     waiting_on_registry: std::sync::Mutex<std::collections::BTreeSet<ProjectId>>,
 }
@@ -200,6 +203,7 @@ impl Executor {
             bot,
             settings,
             policies: std::sync::OnceLock::new(),
+            pipelines: std::sync::OnceLock::new(),
             waiting_on_registry: Default::default(),
         }
     }
@@ -439,6 +443,16 @@ impl Executor {
                 if let Some(iid) = r.mr_iid {
                     let p = ProjectRef::Id(project.id);
                     let mr = gitlab.merge_request(&p, iid).await?;
+                    if mr.state == "merged" {
+                        // Merged (by itself, or its event is still on the way): the MR is
+                        // what fixed it.
+                        let by = mr
+                            .merged_by
+                            .map(|u| u.username)
+                            .unwrap_or_else(|| "gitlab".into());
+                        self.merged(&mut r, &by)?;
+                        return Ok(Some(format!("{}: merged", r.package)));
+                    }
                     if mr.state == "opened" {
                         gitlab
                             .create_merge_request_note(&p, iid, &render::obsolete_note(&r, &reason))
@@ -614,6 +628,12 @@ impl Executor {
         };
         self.adopt(r, &mr, "opened the MR", now);
         self.table.put(r)?;
+        // Asking to merge never undoes the opening: a refusal is recorded and asked again
+        // after the next pipeline.
+        if let Err(e) = self.request_merge(gitlab, project, r).await {
+            r.record(BOT, format!("asking GitLab to merge failed: {e}"), now_ms());
+            self.table.put(r)?;
+        }
         Ok(())
     }
 

@@ -6,6 +6,7 @@ pub mod fixer;
 pub mod model;
 pub mod ownership;
 pub mod patch;
+mod pipeline_steps;
 pub mod planner;
 mod policy_steps;
 pub mod render;

@@ -17,6 +17,7 @@ mod inventory;
 mod lifecycle;
 mod mrcheck;
 mod npm_audit;
+mod pipelines;
 mod policy;
 mod rate_limits;
 mod readme;

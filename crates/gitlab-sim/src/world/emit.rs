@@ -195,6 +195,9 @@ impl World {
                 self.emit_mr(target, iid, user, "close");
             } else {
                 m.sha = after.to_string();
+                // New commits abort auto-merge (refresh_service.rb `abort_auto_merges`: the
+                // source branch was updated).
+                m.auto_merge_user = None;
                 let mut body = events::merge_request(self, target, iid, user, "update");
                 if before != ZERO_SHA {
                     body["object_attributes"]["oldrev"] = serde_json::json!(before);
