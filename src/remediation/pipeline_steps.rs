@@ -146,19 +146,75 @@ impl Executor {
         if r.state != State::MrOpen || !policy.merges_itself(&r.from_version, &to) {
             return Ok(None);
         }
+        let bump = crate::policy::file::Bump::between(&r.from_version, &to).as_str();
+        let why = format!("a {bump} bump within the policy's auto_merge max_bump");
+        self.ask_to_merge(gitlab, project, r, iid, BOT, &why)
+            .await
+            .map(Some)
+    }
+
+    /// `/backline merge` from a person with `level` on the project: allowed when they may
+    /// merge into the target branch (its protection's merge access levels), otherwise refused
+    /// with the reason. Returns the answer.
+    pub async fn merge_on_request(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &mut Remediation,
+        who: &str,
+        level: u8,
+    ) -> Result<String, ExecError> {
+        let Some(iid) = r.mr_iid.filter(|_| r.state == State::MrOpen) else {
+            return Ok(format!(
+                "there is no open MR to merge (it is {})",
+                r.state.as_str()
+            ));
+        };
+        let p = ProjectRef::Id(project.id);
+        let target = project.default_branch.clone().unwrap_or_default();
+        let protected = match gitlab.protected_branch(&p, &target).await {
+            Ok(b) => b.map(|b| b.merge_access_levels.iter().map(|l| l.access_level).collect::<Vec<u8>>()),
+            Err(GitLabError::Forbidden { .. }) => {
+                return Ok("refused: the bot cannot read the target branch's protection (it needs the Maintainer role)".into())
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Err(why) = crate::pipeline::merge::may_merge(level, &target, protected.as_deref()) {
+            r.record(who, format!("`/backline merge` refused: {why}"), now_ms());
+            self.table.put(r)?;
+            return Ok(format!("refused: {why}"));
+        }
+        self.ask_to_merge(gitlab, project, r, iid, who, "merge requested")
+            .await
+    }
+
+    /// Asks GitLab to merge: with auto-merge while the head pipeline runs, at once when it
+    /// passed or there is none; "not yet" answers retried with backoff. Records `why`.
+    async fn ask_to_merge(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        r: &mut Remediation,
+        iid: crate::gitlab::MrIid,
+        who: &str,
+        why: &str,
+    ) -> Result<String, ExecError> {
         let p = ProjectRef::Id(project.id);
         let mut pause = MERGE_PAUSE;
         for _ in 0..ATTEMPTS {
             let mr = gitlab.merge_request(&p, iid).await?;
-            if mr.state != "opened" || mr.merge_when_pipeline_succeeds == Some(true) {
-                return Ok(Some(format!("MR {}: nothing to ask", mr.state)));
+            if mr.state != "opened" {
+                return Ok(format!("the MR is {}: nothing to merge", mr.state));
+            }
+            if mr.merge_when_pipeline_succeeds == Some(true) {
+                return Ok("already set to merge when the pipeline succeeds".into());
             }
             let head = mr
                 .head_pipeline
                 .as_ref()
                 .map(|h| Status::from_gitlab(&h.status));
             let options = match ask(head) {
-                Ask::Nothing => return Ok(Some("the pipeline did not pass: not merged".into())),
+                Ask::Nothing => return Ok("the pipeline did not pass: not merged".into()),
                 Ask::WhenPipelineSucceeds => MergeOptions {
                     merge_when_pipeline_succeeds: Some(true),
                     sha: mr.sha.clone(),
@@ -172,18 +228,14 @@ impl Executor {
             };
             match gitlab.merge_merge_request(&p, iid, &options).await {
                 Ok(m) => {
-                    let why = if m.state == "merged" {
-                        format!(
-                            "merged by itself: a {} bump within the policy's auto_merge max_bump",
-                            crate::policy::file::Bump::between(&r.from_version, &to).as_str()
-                        )
+                    let done = if m.state == "merged" {
+                        format!("merged ({why})")
                     } else {
-                        "asked GitLab to merge when the pipeline succeeds (policy auto_merge)"
-                            .into()
+                        format!("asked GitLab to merge when the pipeline succeeds ({why})")
                     };
-                    r.record(BOT, why.clone(), now_ms());
+                    r.record(who, done.clone(), now_ms());
                     self.table.put(r)?;
-                    return Ok(Some(why));
+                    return Ok(done);
                 }
                 Err(e) if status_of(&e).is_some_and(retryable) => {
                     tokio::time::sleep(pause).await;
@@ -193,11 +245,11 @@ impl Executor {
             }
         }
         r.record(
-            BOT,
-            "GitLab did not accept the merge yet (still checking); the next pipeline or reconcile asks again",
+            who,
+            "GitLab did not accept the merge yet (still checking); the next pipeline asks again",
             now_ms(),
         );
         self.table.put(r)?;
-        Ok(Some("GitLab did not accept the merge yet".into()))
+        Ok("GitLab did not accept the merge yet".into())
     }
 }

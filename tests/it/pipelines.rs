@@ -136,3 +136,56 @@ async fn a_failing_pipeline_leaves_one_note_and_a_green_one_clears_and_merges() 
     assert_eq!(w.mrs()[0].state, MrState::Merged);
     w.app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backline_merge_is_refused_to_people_who_may_not_merge_into_the_target() {
+    let (w, alice) = pipeline_world(&["test"]).await;
+    let iid = w.mrs()[0].iid;
+    let bob = w.sim.with_world(|x| {
+        let bob = x.create_user("bob", "Bob");
+        x.add_member(w.pid, bob, access::DEVELOPER).unwrap();
+        x.add_member(w.pid, w.bot, access::MAINTAINER).unwrap();
+        x.protect_branch(
+            w.pid,
+            "main",
+            gitlab_sim::world::ProtectedBranch {
+                merge_access_level: access::MAINTAINER,
+                push_access_level: access::MAINTAINER,
+            },
+        )
+        .unwrap();
+        x.add_note(w.pid, iid, bob, "/backline merge").unwrap();
+        bob
+    });
+    let _ = bob;
+    w.settle().await;
+    let replies = |who: &str| -> Vec<String> {
+        w.mrs()[0]
+            .notes
+            .iter()
+            .filter(|n| n.author_id == w.bot && n.body.contains(who))
+            .map(|n| n.body.clone())
+            .collect()
+    };
+    let to_bob = replies("@bob");
+    assert_eq!(to_bob.len(), 1, "{to_bob:?}");
+    assert!(
+        to_bob[0].contains(
+            "refused: merging into `main` needs the Maintainer role (a protected branch) (you have Developer)"
+        ),
+        "{to_bob:?}"
+    );
+    assert_eq!(w.mrs()[0].state, MrState::Opened);
+    // A Maintainer may (auto-merge is already set; the failed pipeline keeps it waiting).
+    w.sim
+        .with_world(|x| x.add_note(w.pid, iid, alice, "/backline merge"))
+        .unwrap();
+    w.settle().await;
+    let to_alice = replies("@alice");
+    assert_eq!(to_alice.len(), 1, "{to_alice:?}");
+    assert!(
+        to_alice[0].contains("`/backline merge`: already set to merge when the pipeline succeeds"),
+        "{to_alice:?}"
+    );
+    w.app.shutdown().await;
+}
