@@ -131,7 +131,11 @@ async fn main() {
                 .build()
                 .unwrap();
             let answer = sender.send(&url, &delivery).await.unwrap();
-            assert_eq!(answer.status, 202);
+            assert!(
+                answer.status == 202 || answer.status == 200,
+                "{}",
+                answer.status
+            );
         }
         let mut merged = false;
         for _ in 0..50 {
