@@ -360,6 +360,10 @@ async fn project(
         policy: &state.settings.sla,
         now_ms: now,
         flash,
+        repo_policy: match state.scanner.as_ref().and_then(|s| s.policies()) {
+            Some(t) => Some((t.get(p.id)?, t.effective(p.id)?)),
+            None => None,
+        },
     };
     Ok(html(StatusCode::OK, pages::project(&view, &s.csrf)))
 }
