@@ -660,6 +660,9 @@ pub struct ProjectHook {
     /// Internal note events (`Confidential Note Hook`).
     #[serde(default)]
     pub confidential_note_events: bool,
+    /// Pipeline events.
+    #[serde(default)]
+    pub pipeline_events: bool,
     /// TLS verification.
     #[serde(default)]
     pub enable_ssl_verification: bool,
@@ -710,6 +713,8 @@ pub struct HookSpec {
     pub note_events: bool,
     /// Internal note events: GitLab sends internal notes only to hooks with this set.
     pub confidential_note_events: bool,
+    /// Pipeline events (the bot's MRs' CI results).
+    pub pipeline_events: bool,
     /// TLS verification.
     pub enable_ssl_verification: bool,
     /// The secret token GitLab sends as `X-Gitlab-Token`.
