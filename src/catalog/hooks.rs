@@ -421,6 +421,14 @@ mod tests {
             plan(&[wrong], &spec, &legacy, &installed(2), fp),
             HookPlan::Update(2)
         );
+        // A hook from before pipeline events were asked for: update (issue 17).
+        assert!(spec.pipeline_events);
+        let mut no_pipelines = ours.clone();
+        no_pipelines.pipeline_events = false;
+        assert_eq!(
+            plan(&[no_pipelines], &spec, &legacy, &installed(2), fp),
+            HookPlan::Update(2)
+        );
         // A hook at the shared URL (installed before per-project secrets) is moved, not doubled,
         // even when its recorded state matches.
         let old = hook(3, "https://bot.example/webhooks/gitlab", true);
