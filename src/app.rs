@@ -148,6 +148,17 @@ impl App {
                 },
             },
         ));
+        let policies = crate::policy::PolicyTable::open(
+            &store,
+            crate::policy::InstanceDefaults {
+                auto_approve: settings.auto_approve,
+                max_open_mrs: settings.max_open_mrs,
+                labels: settings.mr_labels.clone(),
+                update_outdated: settings.update_outdated,
+            },
+        )?;
+        executor.set_policies(policies.clone());
+        executor.set_pipelines(crate::pipeline::table::PipelineTable::open(&store)?);
         let scanner = Arc::new(Scanner::new(ScannerParts {
             gitlab: gitlab.clone(),
             catalog: catalog.clone(),
@@ -160,6 +171,8 @@ impl App {
                 crate::findings::outdated::OutdatedTable::open(&store)?,
                 settings.update_outdated,
             ),
+            policies: Some(policies),
+            public_url: settings.public_url.clone(),
         }));
         let lanes = Arc::new(Lanes::new());
         let background = Arc::new(Background::new(
@@ -294,6 +307,14 @@ impl App {
             actions: crate::engine::queue::ActionQueue::new(self.inbox.clone(), self.lanes.clone()),
             mr_checks: crate::mrcheck::table::MrChecks::open(&self.store)
                 .expect("the mr_checks tree opens (the store is open)"),
+            policies: self
+                .engine
+                .as_ref()
+                .and_then(|e| e.executor().policies().cloned()),
+            pipelines: self
+                .engine
+                .as_ref()
+                .and_then(|e| e.executor().pipelines().cloned()),
         })
     }
 

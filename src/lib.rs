@@ -32,6 +32,8 @@ pub mod metrics;
 pub mod mrcheck;
 pub mod net;
 pub mod payload_codec;
+pub mod pipeline;
+pub mod policy;
 pub mod priority;
 pub mod registry;
 pub mod remediation;

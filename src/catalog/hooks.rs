@@ -115,6 +115,7 @@ pub fn plan(
         && hook.merge_requests_events == want.merge_requests_events
         && hook.note_events == want.note_events
         && hook.confidential_note_events == want.confidential_note_events
+        && hook.pipeline_events == want.pipeline_events
         && hook.enable_ssl_verification == want.enable_ssl_verification;
     let secret_right = matches!(recorded, HookState::Installed { hook_id, secret_fingerprint }
         if *hook_id == hook.id && secret_fingerprint == fingerprint);
@@ -177,6 +178,8 @@ impl HookManager {
             note_events: true,
             // Internal notes are comments too (`/backline` commands in them count).
             confidential_note_events: true,
+            // The bot's MRs' pipelines (issue 17).
+            pipeline_events: true,
             token: self
                 .master
                 .as_ref()
@@ -357,6 +360,7 @@ mod tests {
             merge_requests_events: all_events,
             note_events: true,
             confidential_note_events: true,
+            pipeline_events: all_events,
             enable_ssl_verification: true,
             alert_status: HookAlertStatus::Executable,
             disabled_until: None,
@@ -415,6 +419,14 @@ mod tests {
         let wrong = hook(2, "https://bot.example/webhooks/gitlab/projects/5", false);
         assert_eq!(
             plan(&[wrong], &spec, &legacy, &installed(2), fp),
+            HookPlan::Update(2)
+        );
+        // A hook from before pipeline events were asked for: update (issue 17).
+        assert!(spec.pipeline_events);
+        let mut no_pipelines = ours.clone();
+        no_pipelines.pipeline_events = false;
+        assert_eq!(
+            plan(&[no_pipelines], &spec, &legacy, &installed(2), fp),
             HookPlan::Update(2)
         );
         // A hook at the shared URL (installed before per-project secrets) is moved, not doubled,

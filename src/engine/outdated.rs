@@ -81,6 +81,16 @@ impl OutdatedChecks {
         }
     }
 
+    /// The project's outdated list when `plan` (a repository policy's `update_outdated`, which
+    /// overrides the instance setting), else nothing.
+    pub fn to_plan_if(&self, project: ProjectId, plan: bool) -> Result<Vec<Outdated>, StoreError> {
+        if plan {
+            self.table.of_project(project)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
     /// Forgets a project's list.
     pub fn forget(&self, project: ProjectId) -> Result<(), StoreError> {
         self.table.forget(project)

@@ -77,6 +77,10 @@ pub struct Scanner {
     rules: DiscoveryRules,
     executor: Arc<Executor>,
     outdated: OutdatedChecks,
+    /// The repository policies (`.gitlab/backline.yml`), when kept.
+    policies: Option<crate::policy::PolicyTable>,
+    /// Where the `backline/policy` status links.
+    public_url: Option<String>,
 }
 
 /// What a [`Scanner`] works with.
@@ -95,6 +99,10 @@ pub struct ScannerParts {
     pub executor: Arc<Executor>,
     /// Outdated checks.
     pub outdated: OutdatedChecks,
+    /// The repository policies: read at scans and on pushes touching the policy file.
+    pub policies: Option<crate::policy::PolicyTable>,
+    /// Where the `backline/policy` status links.
+    pub public_url: Option<String>,
 }
 
 impl Scanner {
@@ -108,6 +116,8 @@ impl Scanner {
             index,
             executor,
             outdated,
+            policies,
+            public_url,
         } = parts;
         Scanner {
             gitlab,
@@ -118,7 +128,60 @@ impl Scanner {
             rules: DiscoveryRules::default(),
             executor,
             outdated,
+            policies,
+            public_url,
         }
+    }
+
+    /// The policy table, when kept.
+    pub fn policies(&self) -> Option<&crate::policy::PolicyTable> {
+        self.policies.as_ref()
+    }
+
+    /// Reads the project's policy file at `git_ref` (a push's commit in `changed_in` when the
+    /// push touched it); the discovery rules and whether the project is enabled follow.
+    async fn read_policy(
+        &self,
+        gitlab: &GitLab,
+        project: ProjectId,
+        git_ref: &str,
+        changed_in: Option<&str>,
+    ) -> Result<(DiscoveryRules, bool), RefreshError> {
+        let Some(table) = &self.policies else {
+            return Ok((self.rules.clone(), true));
+        };
+        let line = crate::policy::read::refresh(
+            gitlab,
+            table,
+            project,
+            git_ref,
+            changed_in,
+            self.public_url.as_deref(),
+        )
+        .await
+        .map_err(|e| match e {
+            crate::policy::read::PolicyReadError::GitLab(g) => RefreshError::GitLab(g),
+            crate::policy::read::PolicyReadError::Store(s) => RefreshError::Store(s),
+        })?;
+        tracing::debug!(project = %project, "{}", crate::untrusted::printable(&line));
+        self.policy_rules(project)
+    }
+
+    /// The discovery rules with the project's `paths_ignore`, and whether it is enabled.
+    fn policy_rules(&self, project: ProjectId) -> Result<(DiscoveryRules, bool), RefreshError> {
+        let Some(table) = &self.policies else {
+            return Ok((self.rules.clone(), true));
+        };
+        let policy = table.effective(project)?;
+        let mut rules = self.rules.clone();
+        rules.skip.extend(
+            policy
+                .paths_ignore
+                .value
+                .iter()
+                .map(|g| g.0.as_str().to_string()),
+        );
+        Ok((rules, policy.enabled.value))
     }
 
     /// The remediation executor.
@@ -172,7 +235,13 @@ impl Scanner {
             .into_iter()
             .map(|s| s.finding)
             .collect();
-        let updates = self.outdated.to_plan(project.id)?;
+        let updates = match &self.policies {
+            Some(policies) => self.outdated.to_plan_if(
+                project.id,
+                policies.effective(project.id)?.update_outdated.value,
+            )?,
+            None => self.outdated.to_plan(project.id)?,
+        };
         executor
             .apply(project, &findings, &updates, uuid)
             .await
@@ -224,8 +293,14 @@ impl Scanner {
             return Ok(None);
         };
         let gitlab = self.client(uuid);
-        let refresh =
-            refresh_all(&gitlab, &self.inventory, project.id, &branch, &self.rules).await?;
+        let (rules, enabled) = self.read_policy(&gitlab, project.id, &branch, None).await?;
+        if !enabled {
+            return Ok(Some(ScanSummary {
+                actions: vec!["not scanned: the policy file says `enabled: false`".into()],
+                ..ScanSummary::default()
+            }));
+        }
+        let refresh = refresh_all(&gitlab, &self.inventory, project.id, &branch, &rules).await?;
         let (findings, vulnerabilities) = self.recompute(project.id)?;
         if refresh.parsed > 0 || refresh.removed > 0 {
             self.outdated.check(&self.inventory, project.id).await?;
@@ -292,15 +367,27 @@ impl Scanner {
         let whole =
             !continuous || push.is_truncated() || push.is_creation() || push.commits.is_empty();
         let touched = push.touched_paths();
+        // The policy file is read again only when the push touched it (or may hide that it
+        // did); then the whole tree is read, as `paths_ignore` may have moved.
+        let policy_touched = crate::policy::read::touches_policy(touched.iter().copied());
+        let (rules, enabled) = if policy_touched || whole {
+            let changed_in = policy_touched.then(|| {
+                crate::policy::read::last_commit_touching(&push.commits).unwrap_or(&push.after)
+            });
+            self.read_policy(&gitlab, project.id, &push.after, changed_in)
+                .await?
+        } else {
+            self.policy_rules(project.id)?
+        };
+        if !enabled {
+            return Ok(format!(
+                "push to {branch} of {}: not read, the policy file says `enabled: false`",
+                project.path_with_namespace
+            ));
+        }
+        let whole = whole || policy_touched;
         let refresh = if whole {
-            refresh_all(
-                &gitlab,
-                &self.inventory,
-                project.id,
-                &push.after,
-                &self.rules,
-            )
-            .await?
+            refresh_all(&gitlab, &self.inventory, project.id, &push.after, &rules).await?
         } else {
             refresh_touched(
                 &gitlab,
@@ -308,7 +395,7 @@ impl Scanner {
                 project.id,
                 &push.after,
                 &touched,
-                &self.rules,
+                &rules,
             )
             .await?
         };

@@ -189,6 +189,8 @@ pub struct RawFile {
     pub blob_id: Option<String>,
     /// The commit it was read at, from `X-Gitlab-Commit-Id`.
     pub commit_id: Option<String>,
+    /// The last commit that changed it, from `X-Gitlab-Last-Commit-Id`.
+    pub last_commit_id: Option<String>,
 }
 
 /// A commit.
@@ -422,9 +424,81 @@ pub struct MergeRequest {
     /// Who merged it.
     #[serde(default)]
     pub merged_by: Option<UserRef>,
+    /// Set to merge when its pipeline succeeds.
+    #[serde(default)]
+    pub merge_when_pipeline_succeeds: Option<bool>,
+    /// The newest pipeline of its head (single-MR answers only).
+    #[serde(default)]
+    pub head_pipeline: Option<PipelineRef>,
     /// The commits the MR's diff is between (single-MR answers only).
     #[serde(default)]
     pub diff_refs: Option<DiffRefs>,
+}
+
+/// A pipeline as an MR's `head_pipeline` (`Entities::Ci::PipelineBasic`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineRef {
+    /// Id.
+    pub id: u64,
+    /// The commit.
+    #[serde(default)]
+    pub sha: Option<String>,
+    /// `created`, `pending`, `running`, `success`, `failed`, `canceled`, `skipped`, `manual`.
+    pub status: String,
+    /// Its page.
+    #[serde(default)]
+    pub web_url: Option<String>,
+}
+
+/// A CI job (`Entities::Ci::Job`), the fields backline reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    /// Id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Stage.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Its page.
+    #[serde(default)]
+    pub web_url: Option<String>,
+}
+
+/// An access level entry of a protected branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLevelEntry {
+    /// The access level (0: no one).
+    pub access_level: u8,
+    /// A user given the right by name, if any.
+    #[serde(default)]
+    pub user_id: Option<UserId>,
+}
+
+/// A protected branch (`lib/api/entities/protected_branch.rb`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtectedBranch {
+    /// Name or wildcard.
+    pub name: String,
+    /// Who may merge into it.
+    #[serde(default)]
+    pub merge_access_levels: Vec<AccessLevelEntry>,
+}
+
+/// `PUT /projects/:id/merge_requests/:iid/merge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MergeOptions {
+    /// Merge when the head pipeline succeeds (GitLab's auto-merge).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_when_pipeline_succeeds: Option<bool>,
+    /// The head the merge is for (409 when it moved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+    /// Remove the source branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub should_remove_source_branch: Option<bool>,
 }
 
 /// `diff_refs` of a merge request: its merge base, head and the target's tip.
@@ -586,6 +660,9 @@ pub struct ProjectHook {
     /// Internal note events (`Confidential Note Hook`).
     #[serde(default)]
     pub confidential_note_events: bool,
+    /// Pipeline events.
+    #[serde(default)]
+    pub pipeline_events: bool,
     /// TLS verification.
     #[serde(default)]
     pub enable_ssl_verification: bool,
@@ -636,6 +713,8 @@ pub struct HookSpec {
     pub note_events: bool,
     /// Internal note events: GitLab sends internal notes only to hooks with this set.
     pub confidential_note_events: bool,
+    /// Pipeline events (the bot's MRs' CI results).
+    pub pipeline_events: bool,
     /// TLS verification.
     pub enable_ssl_verification: bool,
     /// The secret token GitLab sends as `X-Gitlab-Token`.

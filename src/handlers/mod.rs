@@ -3,6 +3,7 @@
 //! recorded with a one-line summary.
 
 pub mod mrcheck;
+mod pipeline;
 mod record;
 pub mod refresh;
 pub mod refusals;
@@ -192,6 +193,16 @@ impl Handler for Reactor {
                     Some(r) => r,
                     None => Ok(summarize(event)),
                 }
+            }
+            HookEvent::Pipeline(p) => {
+                pipeline::on_pipeline(
+                    &self.scanner,
+                    &self.catalog.catalog,
+                    self.catalog.gitlab(),
+                    p,
+                    uuid,
+                )
+                .await
             }
             _ => Ok(summarize(event)),
         }

@@ -312,7 +312,7 @@ pub async fn on_note(
             };
             let mut lines = Vec::new();
             for command in &fresh {
-                let answer = run(executor, &gitlab, &project, &mut r, command, &author).await.map_err(exec_error)?;
+                let answer = run(executor, &gitlab, &project, &mut r, command, &author, level).await.map_err(exec_error)?;
                 let command = crate::untrusted::markdown_inline(&command.to_string());
                 lines.push(format!("- `/backline {command}`: {answer}"));
             }
@@ -362,11 +362,17 @@ async fn run(
     r: &mut crate::remediation::model::Remediation,
     command: &Command,
     who: &str,
+    level: u8,
 ) -> Result<String, ExecError> {
     Ok(match command {
         Command::Rebase => executor.rebase(gitlab, project, r).await?,
         Command::Recreate => executor.recreate(gitlab, project, r, who).await?,
         Command::Approve => executor.approve(gitlab, project, r, who).await?,
+        Command::Merge => {
+            executor
+                .merge_on_request(gitlab, project, r, who, level)
+                .await?
+        }
         // The answer repeats the person's argument: one line, no mention, no quick action.
         Command::Ignore(what) => crate::untrusted::markdown_prose(
             &executor
@@ -395,6 +401,13 @@ async fn run(
             }
         }
         Command::Status => render::status_note(r),
+        Command::Policy => {
+            let record = match executor.policies() {
+                Some(t) => t.get(project.id)?,
+                None => None,
+            };
+            crate::policy::render::note(record.as_ref(), &executor.effective(project.id)?)
+        }
         Command::Help => commands::help_text(),
         Command::Unknown(word) => {
             format!(

@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(crate::http::catalog_api::routes)
             .configure(crate::http::remediation_api::routes)
             .configure(crate::http::mrcheck_api::routes)
+            .configure(crate::http::policy_api::routes)
             .default_service(web::to(not_found)),
     );
 }

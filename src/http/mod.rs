@@ -12,6 +12,7 @@ pub mod health;
 pub mod log_rate;
 pub mod mrcheck_api;
 pub mod openapi;
+pub mod policy_api;
 pub mod remediation_api;
 pub mod state;
 pub mod throttle;
@@ -33,6 +34,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics))
         .route("/api/v1/openapi.json", web::get().to(openapi::serve))
+        .route(
+            "/api/v1/policy-schema.json",
+            web::get().to(policy_api::schema),
+        )
         .configure(badge::routes)
         .configure(api::routes)
         .configure(dashboard::routes);

@@ -138,9 +138,30 @@ async fn list(
         "per_page": per_page,
         "items": items
             .iter()
-            .map(|r| remediation_json(r, &state.settings.sla, now))
+            .map(|r| with_pipeline(&state, remediation_json(r, &state.settings.sla, now), r.id))
             .collect::<Vec<_>>(),
     })))
+}
+
+/// Adds the MR's last pipeline (`pipeline`: status, id, failed jobs, `pipeline_failed`).
+fn with_pipeline(state: &AppState, mut v: Value, id: u64) -> Value {
+    let known = state
+        .pipelines
+        .as_ref()
+        .and_then(|t| t.get(id).ok().flatten());
+    v["pipeline"] = match known {
+        Some(p) => json!({
+            "id": p.pipeline,
+            "sha": p.sha,
+            "status": p.status.as_str(),
+            "failed_jobs": p.failed_jobs,
+            "web_url": p.web_url,
+            "pipeline_failed": p.failed(),
+        }),
+        None => Value::Null,
+    };
+    v["pipeline_failed"] = json!(v["pipeline"]["pipeline_failed"] == true);
+    v
 }
 
 fn parse_id(raw: &str) -> Result<u64, ApiError> {
@@ -151,7 +172,11 @@ fn parse_id(raw: &str) -> Result<u64, ApiError> {
 async fn get(req: HttpRequest, path: web::Path<String>, state: web::Data<AppState>) -> ApiResult {
     authorize(&req, &state)?;
     match table(&state)?.get(parse_id(&path)?)? {
-        Some(r) => Ok(HttpResponse::Ok().json(remediation_json(&r, &state.settings.sla, now_ms()))),
+        Some(r) => Ok(HttpResponse::Ok().json(with_pipeline(
+            &state,
+            remediation_json(&r, &state.settings.sla, now_ms()),
+            r.id,
+        ))),
         None => Err(ApiError::not_found("no such remediation")),
     }
 }

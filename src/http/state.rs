@@ -51,6 +51,10 @@ pub struct AppState {
     pub actions: crate::engine::queue::ActionQueue,
     /// The last MR check per merge request.
     pub mr_checks: crate::mrcheck::table::MrChecks,
+    /// Repository policies (with GitLab configured).
+    pub policies: Option<crate::policy::PolicyTable>,
+    /// Bot MRs' last pipelines (with GitLab configured).
+    pub pipelines: Option<crate::pipeline::table::PipelineTable>,
 }
 
 impl AppState {

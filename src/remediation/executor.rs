@@ -12,6 +12,7 @@ use base64::Engine;
 use super::model::{branch_name, Claim, Copy, Remediation, State};
 use super::ownership;
 pub use super::patch::PlacedCopy;
+pub use super::pipeline_steps::PipelineFacts;
 use super::planner::{plan, vulnerable, Decision, Policy, Vulnerable};
 use super::render;
 use super::route::FixRoute;
@@ -185,7 +186,11 @@ pub struct Executor {
     pub table: Remediations,
     fixer: Arc<dyn Fixer>,
     bot: User,
-    settings: MrSettings,
+    pub(super) settings: MrSettings,
+    /// Each project's policy from its repository (none: the instance settings everywhere).
+    pub(super) policies: std::sync::OnceLock<crate::policy::PolicyTable>,
+    /// The bot MRs' pipelines (none: not tracked).
+    pub(super) pipelines: std::sync::OnceLock<crate::pipeline::table::PipelineTable>,
     /// Projects with a fix waiting for a package registry to answer again.
     waiting_on_registry: std::sync::Mutex<std::collections::BTreeSet<ProjectId>>,
 }
@@ -215,6 +220,8 @@ impl Executor {
             fixer,
             bot,
             settings,
+            policies: std::sync::OnceLock::new(),
+            pipelines: std::sync::OnceLock::new(),
             waiting_on_registry: Default::default(),
         }
     }
@@ -275,8 +282,17 @@ impl Executor {
                 others: Vec::new(),
             });
         }
-        let decisions = plan(&wanted, &existing, &self.settings.policy);
+        let policy = self.effective(project.id)?;
+        if !policy.enabled.value {
+            return Ok(vec![
+                "not acted on: the policy file says `enabled: false`".into()
+            ]);
+        }
         let mut lines = Vec::new();
+        let screened = self
+            .apply_policy(&gitlab, project, &policy, &wanted, &existing, &mut lines)
+            .await?;
+        let decisions = plan(&screened.wanted, &screened.existing, &policy.planner());
         let mut waiting = false;
         for d in decisions {
             match self.carry_out(&gitlab, project, default_branch, d).await {
@@ -401,7 +417,9 @@ impl Executor {
                         State::Planned
                     };
                     r.transition(state, BOT, reason, now);
-                    if r.approved_by.is_none() && self.settings.policy.approves(v.severity) {
+                    if r.approved_by.is_none()
+                        && self.effective(project.id)?.planner().approves(v.severity)
+                    {
                         r.approved_by = Some("policy".into());
                     }
                     if state == State::Planned && r.approved_by.is_some() {
@@ -443,6 +461,16 @@ impl Executor {
                 if let Some(iid) = r.mr_iid {
                     let p = ProjectRef::Id(project.id);
                     let mr = gitlab.merge_request(&p, iid).await?;
+                    if mr.state == MergeRequestState::Merged {
+                        // Merged (by itself, or its event is still on the way): the MR is
+                        // what fixed it.
+                        let by = mr
+                            .merged_by
+                            .map(|u| u.username)
+                            .unwrap_or_else(|| "gitlab".into());
+                        self.merged(&mut r, &by)?;
+                        return Ok(Some(format!("{}: merged", r.package)));
+                    }
                     if mr.state == MergeRequestState::Opened {
                         gitlab
                             .create_merge_request_note(&p, iid, &render::obsolete_note(&r, &reason))
@@ -474,7 +502,7 @@ impl Executor {
         }
     }
 
-    fn new_remediation(
+    pub(super) fn new_remediation(
         &self,
         project: &CatalogProject,
         v: &Vulnerable,
@@ -601,7 +629,10 @@ impl Executor {
             target_branch: default_branch.to_string(),
             title: render::title(&self.settings.title_prefix, r),
             description: Some(render::description(r)),
-            labels: (!self.settings.labels.is_empty()).then(|| self.settings.labels.join(",")),
+            labels: {
+                let labels = self.effective(project.id)?.labels.value;
+                (!labels.is_empty()).then(|| labels.join(","))
+            },
             remove_source_branch: Some(true),
         };
         let mr = match gitlab.create_merge_request(&p, &new).await {
@@ -625,6 +656,12 @@ impl Executor {
         };
         self.adopt(r, &mr, "opened the MR", now);
         self.table.put(r)?;
+        // Asking to merge never undoes the opening: a refusal is recorded and asked again
+        // after the next pipeline.
+        if let Err(e) = self.request_merge(gitlab, project, r).await {
+            r.record(BOT, format!("asking GitLab to merge failed: {e}"), now_ms());
+            self.table.put(r)?;
+        }
         Ok(())
     }
 
@@ -1115,7 +1152,7 @@ impl Executor {
             .iter()
             .filter(|x| x.state == State::MrOpen)
             .count();
-        if open >= self.settings.policy.max_open_mrs {
+        if open >= self.effective(project.id)?.max_open_mrs.value {
             r.reason = Some(format!(
                 "approved; waits: {open} bot MRs are open (the cap)"
             ));

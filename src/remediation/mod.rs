@@ -8,6 +8,8 @@ pub use backline_core::remediation::*;
 pub mod executor;
 pub mod fixer;
 pub mod ownership;
+mod pipeline_steps;
+mod policy_steps;
 pub mod table;
 #[cfg(test)]
 mod transitive_tests;

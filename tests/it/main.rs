@@ -18,6 +18,8 @@ mod inventory;
 mod lifecycle;
 mod mrcheck;
 mod npm_audit;
+mod pipelines;
+mod policy;
 mod python_locks;
 mod rate_limits;
 mod readme;

@@ -297,6 +297,8 @@ impl GitLabSim {
     /// from [`DeliveryBuilder`]). Returns each delivery with the receiver's status, or 0 when
     /// it could not be delivered (connection failure, malformed signing token).
     pub async fn deliver_pending(&self) -> Vec<(Delivery, u16)> {
+        // The runner finishes the running pipelines first (their hooks go out with the rest).
+        self.with_world(|w| w.run_pipelines());
         let pending = self.take_pending();
         let mut out = Vec::with_capacity(pending.len());
         for mut p in pending {

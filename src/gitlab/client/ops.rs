@@ -120,6 +120,7 @@ impl GitLab {
         Ok(RawFile {
             blob_id: answer.header("x-gitlab-blob-id").map(str::to_string),
             commit_id: answer.header("x-gitlab-commit-id").map(str::to_string),
+            last_commit_id: answer.header("x-gitlab-last-commit-id").map(str::to_string),
             content: answer.body,
         })
     }
@@ -267,6 +268,53 @@ impl GitLab {
             Some(update),
         )
         .await
+    }
+
+    /// `PUT /projects/:id/merge_requests/:iid/merge`: merges now, or (with
+    /// `merge_when_pipeline_succeeds`) when the head pipeline succeeds. GitLab answers 405,
+    /// 406 or 422 while it cannot (yet).
+    pub async fn merge_merge_request(
+        &self,
+        project: &ProjectRef,
+        iid: MrIid,
+        options: &MergeOptions,
+    ) -> Result<MergeRequest, GitLabError> {
+        self.json(
+            Method::PUT,
+            &format!("projects/{project}/merge_requests/{iid}/merge"),
+            &[],
+            Some(options),
+        )
+        .await
+    }
+
+    /// A pipeline's jobs with the given status (`GET /projects/:id/pipelines/:id/jobs`).
+    pub async fn pipeline_jobs(
+        &self,
+        project: &ProjectRef,
+        pipeline: u64,
+        status: &str,
+    ) -> Result<Vec<Job>, GitLabError> {
+        self.get(
+            &format!("projects/{project}/pipelines/{pipeline}/jobs"),
+            &[("scope[]", status.to_string()), ("per_page", "100".into())],
+        )
+        .await
+    }
+
+    /// A protected branch's rules, or `None` when the branch is not protected.
+    pub async fn protected_branch(
+        &self,
+        project: &ProjectRef,
+        name: &str,
+    ) -> Result<Option<ProtectedBranch>, GitLabError> {
+        not_found_as_none(
+            self.get(
+                &format!("projects/{project}/protected_branches/{}", encode(name)),
+                &[],
+            )
+            .await,
+        )
     }
 
     /// Asks GitLab to rebase the merge request's source branch (asynchronous: poll

@@ -129,7 +129,7 @@ pub struct Classification {
     pub project: Option<ProjectId>,
     /// For notes: `object_attributes.noteable_type` (`MergeRequest`, `Issue`, `Commit`, `Snippet`).
     pub noteable_type: Option<String>,
-    /// For pushes: the ref pushed (`refs/heads/main`).
+    /// For pushes: the ref pushed (`refs/heads/main`); for pipelines, the branch.
     pub git_ref: Option<String>,
 }
 
@@ -186,6 +186,9 @@ struct PeekAttributes {
     noteable_type: Option<String>,
     #[serde(default, deserialize_with = "lenient_id")]
     target_project_id: Option<u64>,
+    /// A pipeline's ref.
+    #[serde(default, rename = "ref", deserialize_with = "lenient_string")]
+    git_ref: Option<String>,
 }
 
 /// An id given as a number or a numeric string; anything else (null, objects) counts as absent.
@@ -261,8 +264,12 @@ pub fn classify(event_header: &str, body: &[u8]) -> Result<Classification, Class
     Ok(Classification {
         kind,
         project,
+        git_ref: peek.git_ref.or_else(|| {
+            peek.object_attributes
+                .as_ref()
+                .and_then(|a| a.git_ref.clone())
+        }),
         noteable_type: peek.object_attributes.and_then(|a| a.noteable_type),
-        git_ref: peek.git_ref,
     })
 }
 
@@ -316,7 +323,13 @@ pub fn decide(classification: &Classification) -> Decision {
         EventKind::TagPush | EventKind::SystemTagPush => {
             Decision::Ignore("tag pushes are not handled".to_string())
         }
-        EventKind::Pipeline => Decision::Ignore("pipeline events are not handled".to_string()),
+        // Pipelines matter on the bot's branches only (their MRs' CI results).
+        EventKind::Pipeline => match classification.git_ref.as_deref() {
+            Some(r) if r.starts_with("backline/") => Decision::Accept,
+            _ => {
+                Decision::Ignore("pipelines of branches not the bot's are not handled".to_string())
+            }
+        },
         EventKind::Note => match classification.noteable_type.as_deref() {
             Some("MergeRequest") => Decision::Accept,
             Some(other) => {

@@ -366,6 +366,10 @@ async fn project(
         policy: &state.settings.sla,
         now_ms: now,
         flash,
+        repo_policy: match state.policies.as_ref() {
+            Some(t) => Some((t.get(p.id)?, t.effective(p.id)?)),
+            None => None,
+        },
     };
     Ok(html(StatusCode::OK, pages::project(&view, &s.csrf)))
 }

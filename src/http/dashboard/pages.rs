@@ -363,6 +363,11 @@ pub struct ProjectView<'a> {
     pub now_ms: i64,
     /// A message after an action.
     pub flash: Option<String>,
+    /// The repository policy: the record read and the effective policy (none without GitLab).
+    pub repo_policy: Option<(
+        Option<crate::policy::PolicyRecord>,
+        crate::policy::Effective,
+    )>,
 }
 
 fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: i64, csrf: &str) {
@@ -451,6 +456,45 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
 }
 
 /// One project: badge snippet, remediations with history and MR links, findings.
+/// The repository policy: where it came from, the newest file's refusal with its line, and
+/// each effective value with its source.
+fn policy_section(
+    b: &mut String,
+    record: Option<&crate::policy::PolicyRecord>,
+    effective: &crate::policy::Effective,
+) {
+    let file = record.and_then(|r| r.path.as_deref());
+    let _ = write!(
+        b,
+        "<h2>Policy</h2><p>{}</p>",
+        match file {
+            Some(f) => format!("<code>{}</code> over the instance settings.", Esc(f)),
+            None => "No <code>.gitlab/backline.yml</code>: the instance settings apply.".into(),
+        }
+    );
+    if let Some(p) = record.and_then(|r| r.problem.as_ref()) {
+        let _ = write!(
+            b,
+            "<p class=\"flash\">The newest policy file is refused: {}. The policy below stays until it is fixed.</p>",
+            Esc(&p.describe())
+        );
+    }
+    b.push_str("<div class=\"scroll\"><table><tr><th>Key</th><th>Value</th><th>From</th></tr>");
+    for (key, value, source) in crate::policy::render::rows(effective) {
+        let from = match source {
+            crate::policy::Source::File => "file",
+            crate::policy::Source::Instance => "instance",
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{from}</td></tr>",
+            Esc(&key),
+            Esc(&value)
+        );
+    }
+    b.push_str("</table></div>");
+}
+
 pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
     let p = v.project;
     let mut b = String::with_capacity(16 * 1024);
@@ -469,6 +513,9 @@ pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
         Esc(&v.badge_url),
         Esc(&markdown)
     );
+    if let Some((record, effective)) = &v.repo_policy {
+        policy_section(&mut b, record.as_ref(), effective);
+    }
     let _ = write!(b, "<h2>Remediations ({})</h2>", v.remediations.len());
     if v.remediations.is_empty() {
         b.push_str("<p class=\"muted\">None.</p>");
@@ -774,5 +821,53 @@ mod disabled_hook_tests {
         snapshot.projects.remove(0);
         let html = overview(&snapshot, GitLabLink::Configured, "t");
         assert!(!html.contains("managed hook"));
+    }
+}
+
+#[cfg(test)]
+mod policy_section_tests {
+    use super::policy_section;
+    use crate::policy::table::Problem;
+    use crate::policy::{parse, Effective, InstanceDefaults, PolicyRecord};
+
+    #[test]
+    fn the_project_page_shows_the_policy_its_sources_and_the_refusal_escaped() {
+        let text = "labels: [\"<script>x</script>\"]\n";
+        let e = Effective::merge(
+            &InstanceDefaults::default(),
+            Some(&parse(text.as_bytes()).unwrap()),
+        );
+        let record = PolicyRecord {
+            path: Some(".gitlab/backline.yml".into()),
+            text: Some(text.into()),
+            commit: None,
+            problem: Some(Problem {
+                path: ".gitlab/backline.yml".into(),
+                commit: None,
+                line: Some(2),
+                message: "unknown field `<b>`".into(),
+                at_ms: 0,
+            }),
+            read_at_ms: 0,
+        };
+        let mut b = String::new();
+        policy_section(&mut b, Some(&record), &e);
+        assert!(
+            b.contains("<code>.gitlab/backline.yml</code> over the instance settings"),
+            "{b}"
+        );
+        assert!(
+            b.contains("refused: .gitlab/backline.yml line 2: unknown field `&lt;b&gt;`"),
+            "{b}"
+        );
+        assert!(
+            b.contains("<tr><td>auto_approve</td><td><code>high</code></td><td>instance</td></tr>"),
+            "{b}"
+        );
+        assert!(!b.contains("<script>"), "{b}");
+        assert!(
+            b.contains("<td>labels</td>") && b.contains("<td>file</td>"),
+            "{b}"
+        );
     }
 }

@@ -21,6 +21,10 @@ pub enum Command {
     Unignore,
     /// Say where this remediation stands.
     Status,
+    /// Show the project's effective policy and where each value came from.
+    Policy,
+    /// Merge the MR (when its pipeline succeeds), for people who may merge into its target.
+    Merge,
     /// List the commands.
     Help,
     /// Something after `/backline` that is not a command.
@@ -28,7 +32,7 @@ pub enum Command {
 }
 
 /// Every command with its one-line description, in help order.
-pub const COMMANDS: [(&str, &str); 7] = [
+pub const COMMANDS: [(&str, &str); 9] = [
     (
         "rebase",
         "rebase this MR on the default branch (regenerates the branch when it conflicts)",
@@ -46,7 +50,15 @@ pub const COMMANDS: [(&str, &str); 7] = [
         "ignore this fix, an advisory, or a version; closes the MR",
     ),
     ("unignore", "undo an ignore"),
+    (
+        "merge",
+        "merge this MR when its pipeline succeeds (for people who may merge into the target branch)",
+    ),
     ("status", "say where this remediation stands"),
+    (
+        "policy",
+        "show the project's effective policy (.gitlab/backline.yml over the instance settings)",
+    ),
     ("help", "show this list"),
 ];
 
@@ -60,6 +72,8 @@ impl fmt::Display for Command {
             Command::Ignore(Some(a)) => write!(f, "ignore {a}"),
             Command::Unignore => f.write_str("unignore"),
             Command::Status => f.write_str("status"),
+            Command::Policy => f.write_str("policy"),
+            Command::Merge => f.write_str("merge"),
             Command::Help => f.write_str("help"),
             Command::Unknown(w) => write!(f, "{w}"),
         }
@@ -126,6 +140,8 @@ fn parse_line(line: &str) -> Option<Command> {
         "ignore" => Command::Ignore(arg),
         "unignore" => Command::Unignore,
         "status" => Command::Status,
+        "policy" => Command::Policy,
+        "merge" => Command::Merge,
         "help" => Command::Help,
         _ => Command::Unknown(name.to_string()),
     })

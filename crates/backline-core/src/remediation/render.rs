@@ -355,7 +355,9 @@ mod tests {
 - `/backline approve`: approve this fix (opens the MR when the policy waits for approval)
 - `/backline ignore [advisory-id|version]`: ignore this fix, an advisory, or a version; closes the MR
 - `/backline unignore`: undo an ignore
+- `/backline merge`: merge this MR when its pipeline succeeds (for people who may merge into the target branch)
 - `/backline status`: say where this remediation stands
+- `/backline policy`: show the project's effective policy (.gitlab/backline.yml over the instance settings)
 - `/backline help`: show this list
 
 Closing this MR ignores this version: backline will not propose it again (reopen the MR or comment `/backline unignore` to undo).

@@ -79,7 +79,7 @@ fn mr_json(
         "created_at": util::iso_ms(m.created_at),
         "updated_at": util::iso_ms(m.updated_at),
         "merged_by": m.merged_by.map(|u| user_json(w, u)),
-        "merge_user": m.merged_by.map(|u| user_json(w, u)),
+        "merge_user": m.auto_merge_user.or(m.merged_by).map(|u| user_json(w, u)),
         "merged_at": m.merged_at.map(util::iso_ms),
         "closed_by": m.closed_by.map(|u| user_json(w, u)),
         "closed_at": m.closed_at.map(util::iso_ms),
@@ -100,7 +100,8 @@ fn mr_json(
         "draft": m.draft(),
         "work_in_progress": m.draft(),
         "milestone": null,
-        "merge_when_pipeline_succeeds": false,
+        "merge_when_pipeline_succeeds": opened && m.auto_merge_user.is_some(),
+
         "merge_status": merge_status,
         "detailed_merge_status": detailed,
         "sha": m.sha,
@@ -139,8 +140,12 @@ fn mr_json(
         v["user"] = json!({"can_merge": true});
         v["latest_build_started_at"] = Value::Null;
         v["latest_build_finished_at"] = Value::Null;
-        v["head_pipeline"] = Value::Null;
-        v["pipeline"] = Value::Null;
+        // The single MR entity (Entities::MergeRequest) carries the head pipeline.
+        let head = w
+            .head_pipeline(p, m)
+            .map(|pl| super::pipelines::pipeline_json(w, p, pl));
+        v["head_pipeline"] = head.clone().unwrap_or(Value::Null);
+        v["pipeline"] = head.unwrap_or(Value::Null);
         if let Some(params) = ctx_params {
             if params.bool("include_rebase_in_progress").ok().flatten() == Some(true) {
                 v["rebase_in_progress"] = json!(m.rebase_in_progress);
@@ -436,11 +441,37 @@ pub(crate) fn merge(ctx: &mut Ctx) -> R {
     }
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
-    if m.state != MrState::Opened || m.draft() {
+    // `unauthorized! unless merge_request.can_be_merged_by?(current_user)`: the target
+    // branch's protection decides.
+    if !ctx.w.can_merge_into(p, ctx.user, &m.target_branch) && !ctx.is_admin() {
+        return Err(err(401, "401 Unauthorized"));
+    }
+    // `merge_when_pipeline_succeeds` (or `auto_merge`): automatically mergeable while the head
+    // pipeline is running; immediately mergeable once it succeeded; otherwise 405
+    // (`not_allowed!`).
+    let auto = ctx
+        .params
+        .bool("merge_when_pipeline_succeeds")?
+        .unwrap_or(false)
+        || ctx.params.bool("auto_merge")?.unwrap_or(false);
+    let pipeline = ctx.w.head_pipeline(p, m).map(|pl| pl.status.clone());
+    let automatically = auto && pipeline.as_deref() == Some("running");
+    let immediately = if auto {
+        pipeline.as_deref() == Some("success")
+    } else {
+        true
+    };
+    if m.state != MrState::Opened || m.draft() || (!automatically && !immediately) {
         return Err(err(405, "405 Method Not Allowed"));
     }
     if ctx.w.mr_merge_facts(p, m).0 || p.repo.head(&m.source_branch).is_none() {
         return Err(err(406, "Branch cannot be merged"));
+    }
+    // `merge_request.mergeable?` checks the merge status: while GitLab is still checking, the
+    // answer is 422 (and the check is enqueued).
+    if !m.merge_check.done() {
+        ctx.w.mark_checking(id, &[iid]);
+        return Err(err(422, "Branch cannot be merged"));
     }
     if let Some(sha) = ctx.params.str("sha") {
         if sha != m.sha {
@@ -457,7 +488,11 @@ pub(crate) fn merge(ctx: &mut Ctx) -> R {
         }
     }
     let user = ctx.user;
-    ctx.w.merge_mr(id, iid, user).map_err(world_err)?;
+    if automatically {
+        ctx.w.set_auto_merge(id, iid, user).map_err(world_err)?;
+    } else {
+        ctx.w.merge_mr(id, iid, user).map_err(world_err)?;
+    }
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
     Ok(Reply::ok(mr_json(ctx.w, p, m, true, None)))

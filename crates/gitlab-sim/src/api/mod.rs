@@ -5,6 +5,7 @@ mod hook_test;
 mod merge_requests;
 mod misc;
 pub(crate) mod pagination;
+mod pipelines;
 mod projects;
 mod repository;
 
@@ -330,6 +331,16 @@ const ROUTES: &[(&str, &str, Handler)] = &[
         "PUT",
         "/projects/:id/merge_requests/:iid/merge",
         merge_requests::merge,
+    ),
+    (
+        "GET",
+        "/projects/:id/pipelines/:pipeline_id/jobs",
+        pipelines::list_jobs,
+    ),
+    (
+        "GET",
+        "/projects/:id/protected_branches/:name",
+        pipelines::get_protected_branch,
     ),
     (
         "GET",

@@ -10,6 +10,7 @@ mod generator;
 mod hooks;
 mod merge_requests;
 mod misc;
+mod pipelines;
 mod schemas;
 mod shapes;
 mod support;
