@@ -145,7 +145,7 @@ declare_settings! {
         database_url: [String] {
             env: "BACKLINE_DATABASE_URL",
             arg: [hide_env_values = true],
-            default: unset("none (sled in the data directory)"),
+            default: unset("none"),
             apply: |s, v| {
                 s.database_url = non_empty(v)
                     .map(|u| crate::store::pg::DatabaseUrl::parse(&u))
