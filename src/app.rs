@@ -134,20 +134,6 @@ impl App {
         let index = AdvisoryIndex::new(loaded);
         // Parent releases a transitive fix bumps to are checked against the same advisories.
         fixer.use_advisories(index.clone());
-        let executor = Arc::new(crate::remediation::executor::Executor::new(
-            gitlab.clone(),
-            crate::remediation::table::Remediations::open(&store)?,
-            fixer,
-            bot.clone(),
-            crate::remediation::executor::MrSettings {
-                title_prefix: settings.mr_title_prefix.clone(),
-                labels: settings.mr_labels.clone(),
-                policy: crate::remediation::planner::Policy {
-                    auto_approve: settings.auto_approve,
-                    max_open_mrs: settings.max_open_mrs,
-                },
-            },
-        ));
         let policies = crate::policy::PolicyTable::open(
             &store,
             crate::policy::InstanceDefaults {
@@ -157,8 +143,24 @@ impl App {
                 update_outdated: settings.update_outdated,
             },
         )?;
-        executor.set_policies(policies.clone());
-        executor.set_pipelines(crate::pipeline::table::PipelineTable::open(&store)?);
+        let executor = Arc::new(
+            crate::remediation::executor::Executor::new(
+                gitlab.clone(),
+                crate::remediation::table::Remediations::open(&store)?,
+                fixer,
+                bot.clone(),
+                crate::remediation::executor::MrSettings {
+                    title_prefix: settings.mr_title_prefix.clone(),
+                    labels: settings.mr_labels.clone(),
+                    policy: crate::remediation::planner::Policy {
+                        auto_approve: settings.auto_approve,
+                        max_open_mrs: settings.max_open_mrs,
+                    },
+                },
+            )
+            .with_policies(policies.clone())
+            .with_pipelines(crate::pipeline::table::PipelineTable::open(&store)?),
+        );
         let scanner = Arc::new(Scanner::new(ScannerParts {
             gitlab: gitlab.clone(),
             catalog: catalog.clone(),

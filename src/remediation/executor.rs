@@ -188,9 +188,9 @@ pub struct Executor {
     bot: User,
     pub(super) settings: MrSettings,
     /// Each project's policy from its repository (none: the instance settings everywhere).
-    pub(super) policies: std::sync::OnceLock<crate::policy::PolicyTable>,
+    pub(super) policies: Option<crate::policy::PolicyTable>,
     /// The bot MRs' pipelines (none: not tracked).
-    pub(super) pipelines: std::sync::OnceLock<crate::pipeline::table::PipelineTable>,
+    pub(super) pipelines: Option<crate::pipeline::table::PipelineTable>,
     /// Projects with a fix waiting for a package registry to answer again.
     waiting_on_registry: std::sync::Mutex<std::collections::BTreeSet<ProjectId>>,
 }
@@ -220,8 +220,8 @@ impl Executor {
             fixer,
             bot,
             settings,
-            policies: std::sync::OnceLock::new(),
-            pipelines: std::sync::OnceLock::new(),
+            policies: None,
+            pipelines: None,
             waiting_on_registry: Default::default(),
         }
     }

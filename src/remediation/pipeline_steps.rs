@@ -40,14 +40,16 @@ pub struct PipelineFacts {
 }
 
 impl Executor {
-    /// Sets the pipeline table (once).
-    pub fn set_pipelines(&self, table: PipelineTable) {
-        let _ = self.pipelines.set(table);
+    /// The executor with the pipeline table (given at construction); without it pipelines are
+    /// not tracked.
+    pub fn with_pipelines(mut self, table: PipelineTable) -> Self {
+        self.pipelines = Some(table);
+        self
     }
 
     /// The pipeline table, when set.
     pub fn pipelines(&self) -> Option<&PipelineTable> {
-        self.pipelines.get()
+        self.pipelines.as_ref()
     }
 
     /// Records a pipeline of the remediation's MR; returns one line.
@@ -58,7 +60,7 @@ impl Executor {
         r: &mut Remediation,
         facts: &PipelineFacts,
     ) -> Result<String, ExecError> {
-        let Some(table) = self.pipelines.get() else {
+        let Some(table) = &self.pipelines else {
             return Ok("pipelines are not tracked".into());
         };
         let Some(iid) = r.mr_iid.filter(|_| r.state == State::MrOpen) else {

@@ -16,19 +16,21 @@ use crate::policy::{Effective, InstanceDefaults, PolicyTable};
 use crate::store::StoreError;
 
 impl Executor {
-    /// Sets the policy table (once); without it every project has the instance settings.
-    pub fn set_policies(&self, table: PolicyTable) {
-        let _ = self.policies.set(table);
+    /// The executor with repository policies (given at construction); without them every
+    /// project has the instance settings.
+    pub fn with_policies(mut self, table: PolicyTable) -> Self {
+        self.policies = Some(table);
+        self
     }
 
     /// The policy table, when set.
     pub fn policies(&self) -> Option<&PolicyTable> {
-        self.policies.get()
+        self.policies.as_ref()
     }
 
     /// The project's effective policy.
     pub fn effective(&self, project: ProjectId) -> Result<Effective, StoreError> {
-        match self.policies.get() {
+        match &self.policies {
             Some(t) => t.effective(project),
             None => Ok(Effective::merge(
                 &InstanceDefaults {
