@@ -92,6 +92,19 @@ pub struct SyncQuery {
 
 /// Where syncs stand; with `wait_secs`, answers once the running sync is over (or the time is
 /// up), for scripts and tests that must wait for it.
+/// The stored manifests of the project `raw` names (id or path), read on the blocking pool.
+async fn stored_manifests(
+    state: &web::Data<AppState>,
+    raw: String,
+) -> Result<Vec<crate::inventory::StoredManifest>, ApiError> {
+    let st = state.clone().into_inner();
+    crate::store::run_blocking(move || {
+        let project = find_project(&st, &raw)?;
+        Ok::<_, ApiError>(st.inventory.manifests(project.id)?)
+    })
+    .await
+}
+
 fn find_project(state: &AppState, raw: &str) -> Result<CatalogProject, ApiError> {
     let found = match raw.parse::<u64>() {
         Ok(id) => state.catalog.get(id.into())?,
@@ -156,12 +169,7 @@ async fn project_manifests(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let paging = paging(&query)?;
-    let st = state.clone().into_inner();
-    let all = crate::store::run_blocking(move || {
-        let project = find_project(&st, &path)?;
-        Ok::<_, ApiError>(st.inventory.manifests(project.id)?)
-    })
-    .await?;
+    let all = stored_manifests(&state, path.into_inner()).await?;
     Ok(page_of(&all, paging, |m| {
         json!({
             "path": m.path,
@@ -211,12 +219,7 @@ async fn project_unchecked(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let paging = paging(&query)?;
-    let st = state.clone().into_inner();
-    let manifests = crate::store::run_blocking(move || {
-        let project = find_project(&st, &path)?;
-        Ok::<_, ApiError>(st.inventory.manifests(project.id)?)
-    })
-    .await?;
+    let manifests = stored_manifests(&state, path.into_inner()).await?;
     let all: Vec<crate::findings::Unchecked> = manifests
         .iter()
         .flat_map(|m| crate::findings::unchecked_for(&m.path, &m.dependencies))

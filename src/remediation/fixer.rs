@@ -358,25 +358,21 @@ impl PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
+        let lock = r
+            .files
+            .get(r.manifest)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         if needed.crate_dependents {
             // The locked packages that depend on this one: their requirements must still hold.
-            let lock = r
-                .files
-                .get(r.manifest)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let mut dependents = Vec::new();
-            for (name, version) in patch::cargo_dependents(lock, r.package, from) {
-                if let Some(release) = self
-                    .registry
-                    .crate_release(&name, &version)
-                    .await
-                    .map_err(registry_error)?
-                {
-                    dependents.push(release);
-                }
-            }
-            facts.crate_dependents = Some(dependents);
+            let registry = &self.registry;
+            facts.crate_dependents = Some(
+                releases_of(
+                    patch::cargo_dependents(lock, r.package, from),
+                    |n, v| async move { registry.crate_release(&n, &v).await },
+                )
+                .await?,
+            );
         }
         if needed.npm_release {
             facts.npm_release = Some(
@@ -389,23 +385,14 @@ impl PatchFixer {
         }
         if needed.npm_dependents {
             // The locked packages that depend on this copy: their ranges come from the registry.
-            let lock = r
-                .files
-                .get(r.manifest)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let mut dependents = Vec::new();
-            for (name, version) in patch::npm_dependents(lock, r.package, from) {
-                if let Some(release) = self
-                    .registry
-                    .npm_release(&name, &version)
-                    .await
-                    .map_err(registry_error)?
-                {
-                    dependents.push(release);
-                }
-            }
-            facts.npm_dependents = Some(dependents);
+            let registry = &self.registry;
+            facts.npm_dependents = Some(
+                releases_of(
+                    patch::npm_dependents(lock, r.package, from),
+                    |n, v| async move { registry.npm_release(&n, &v).await },
+                )
+                .await?,
+            );
         }
         if needed.pypi_release {
             facts.pypi_release = Some(
@@ -440,6 +427,22 @@ impl PatchFixer {
         }
         Ok(facts)
     }
+}
+
+/// The registry entries of locked packages (`(name, version)` pairs), skipping those the
+/// registry does not have.
+async fn releases_of<T, F, Fut>(pairs: Vec<(String, String)>, fetch: F) -> Result<Vec<T>, FixError>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, crate::registry::RegistryError>>,
+{
+    let mut out = Vec::new();
+    for (name, version) in pairs {
+        if let Some(release) = fetch(name, version).await.map_err(registry_error)? {
+            out.push(release);
+        }
+    }
+    Ok(out)
 }
 
 /// The registry client for `config` (from `Settings::registry_config`: the public registries,

@@ -27,8 +27,8 @@ use super::v1::{check_v1_parents, walk_v1};
 use crate::deps::{self, ParseError};
 use crate::registry::NpmRelease;
 use crate::remediation::patch::{
-    apply_edits, line_ending, not_fixable, parent_excludes, FileChange, ParentRule, PatchError,
-    PatchRequest,
+    apply_edits, line_ending, not_fixable, npm_release_wanted, parent_excludes, FileChange,
+    ParentRule, PatchError, PatchRequest,
 };
 
 /// Edits a `package-lock.json` (and `package.json` when needed).
@@ -47,16 +47,7 @@ pub(crate) fn patch(
         .map_err(|e| ParseError::new(path, Some(e.line()), e.to_string()))?;
     let tree = scan(body).ok_or_else(|| ParseError::new(path, None, "unreadable JSON"))?;
     let (pkg, from, to) = (req.package, req.from, req.to);
-    let Some(release) = req
-        .facts
-        .npm_release
-        .as_ref()
-        .filter(|r| r.name == pkg && r.version == to)
-    else {
-        return not_fixable(format!(
-            "the npm registry entry of {pkg} {to} was not fetched"
-        ));
-    };
+    let release = npm_release_wanted(req)?;
     let nl = line_ending(body);
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut moved = 0;

@@ -26,8 +26,8 @@ use crate::ecosystems::npm::json::{quote, scan};
 use crate::ecosystems::npm::range::{bumped, satisfies};
 use crate::registry::NpmRelease;
 use crate::remediation::patch::{
-    apply_edits, lines_with_offsets, not_fixable, parent_excludes, FileChange, ParentRule,
-    PatchError, PatchRequest,
+    apply_edits, lines_with_offsets, not_fixable, npm_release_wanted, parent_excludes, FileChange,
+    ParentRule, PatchError, PatchRequest,
 };
 
 /// The two layouts edited.
@@ -156,16 +156,7 @@ pub(crate) fn patch(
         serde_norway::from_str(text).map_err(|e| ParseError::new(path, None, e.to_string()))?;
     let layout = layout(&doc)?;
     let (pkg, from, to) = (req.package, req.from, req.to);
-    let Some(release) = req
-        .facts
-        .npm_release
-        .as_ref()
-        .filter(|r| r.name == pkg && r.version == to)
-    else {
-        return not_fixable(format!(
-            "the npm registry entry of {pkg} {to} was not fetched"
-        ));
-    };
+    let release = npm_release_wanted(req)?;
     let packages = doc.get("packages").and_then(Value::as_mapping);
     let own_keys: Vec<&str> = packages
         .into_iter()

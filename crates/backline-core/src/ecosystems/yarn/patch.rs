@@ -15,7 +15,8 @@ use crate::deps::{self, ParseError};
 use crate::ecosystems::npm::json::{quote, scan};
 use crate::ecosystems::npm::range::{bumped, satisfies};
 use crate::remediation::patch::{
-    apply_edits, lines_with_offsets, not_fixable, FileChange, ParentRule, PatchError, PatchRequest,
+    apply_edits, lines_with_offsets, not_fixable, npm_release_wanted, FileChange, ParentRule,
+    PatchError, PatchRequest,
 };
 
 struct Entry {
@@ -145,16 +146,7 @@ pub(crate) fn patch(
         return not_fixable("editing yarn berry lockfiles is not supported yet");
     }
     let (pkg, from, to) = (req.package, req.from, req.to);
-    let Some(release) = req
-        .facts
-        .npm_release
-        .as_ref()
-        .filter(|r| r.name == pkg && r.version == to)
-    else {
-        return not_fixable(format!(
-            "the npm registry entry of {pkg} {to} was not fetched"
-        ));
-    };
+    let release = npm_release_wanted(req)?;
     let entries = scan_entries(text);
     let targets: Vec<&Entry> = entries
         .iter()

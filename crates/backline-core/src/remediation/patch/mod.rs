@@ -191,6 +191,23 @@ pub(crate) fn not_fixable<T>(reason: impl Into<String>) -> Result<T, PatchError>
     })
 }
 
+/// The fetched npm registry entry of the requested package at the requested version (npm,
+/// yarn v1 and pnpm lockfiles all need it).
+pub(crate) fn npm_release_wanted<'a>(req: &'a PatchRequest) -> Result<&'a NpmRelease, PatchError> {
+    match req
+        .facts
+        .npm_release
+        .as_ref()
+        .filter(|r| r.name == req.package && r.version == req.to)
+    {
+        Some(release) => Ok(release),
+        None => not_fixable(format!(
+            "the npm registry entry of {} {} was not fetched",
+            req.package, req.to
+        )),
+    }
+}
+
 /// The registry calls [`patch`] needs for a manifest path.
 pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
     match format_of(manifest_path) {
