@@ -37,15 +37,12 @@ pub fn connector(network: &Network) -> Result<Connector, TlsError> {
     ))
 }
 
-/// The rustls configuration: the system store (as `crate::net::roots` reads it) plus `ca_file`.
+/// The rustls configuration: the system store (read once by `crate::net::roots`) plus `ca_file`.
 pub fn client_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
-    let system = rustls_native_certs::load_native_certs();
-    for error in &system.errors {
-        tracing::warn!(error = %error, "could not read part of the system trust store");
-    }
-    // The system stores hold the odd certificate rustls cannot parse: skip those.
-    let (_added, _skipped) = roots.add_parsable_certificates(system.certs);
+    // Read once per process by `net` (only certificates rustls can parse).
+    let (_added, _skipped) =
+        roots.add_parsable_certificates(crate::net::roots::system_der().iter().cloned());
     if let Some(path) = ca_file {
         for cert in ca_file_certs(path)? {
             roots.add(cert).map_err(|e| TlsError::CaFile {
