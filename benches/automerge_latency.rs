@@ -4,7 +4,9 @@
 //! webhook's 202 to the bot's MR being merged (its pipeline green, GitLab's auto-merge done,
 //! every webhook delivered and handled) is measured, one project at a time.
 //!
-//! Run: `cargo bench --bench automerge_latency -- --projects 50`
+//! Run: `cargo bench --bench automerge_latency -- --projects 50`; with `--people` the policy
+//! also names an assignee and `reviewers: [codeowners]` (a root `CODEOWNERS`), so each MR is
+//! opened with its people (the username lookup and the `CODEOWNERS` read included).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ const OLD: &str = "d1d0a3c1d5c1b1f1a1e1b1c1d1e1f1a1b1c1d1e1f1a1b1c1d1e1f1a1b1c1d
 const NEW: &str = "1a3c5e7092b4d6f8a0c2e4f6081a3c5e7092b4d6f8a0c2e4f6081a3c5e7092b4";
 
 const POLICY: &str = "auto_merge:\n  enabled: true\n  max_bump: patch\n";
+const PEOPLE: &str = "assignees: [alice]\nreviewers: [codeowners]\n";
 
 fn lock(regex: &str) -> String {
     format!(
@@ -40,9 +43,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let mut projects = 50usize;
+    let mut people = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        if a == "--projects" {
+        if a == "--people" {
+            people = true;
+        } else if a == "--projects" {
             projects = args
                 .next()
                 .and_then(|v| v.parse().ok())
@@ -74,7 +80,14 @@ async fn main() {
                     person,
                     "main",
                     "policy",
-                    vec![(".gitlab/backline.yml".into(), Some(POLICY.to_string().into()))],
+                    if people {
+                        vec![
+                            (".gitlab/backline.yml".into(), Some(format!("{POLICY}{PEOPLE}").into())),
+                            ("CODEOWNERS".into(), Some("* @alice\n".to_string().into())),
+                        ]
+                    } else {
+                        vec![(".gitlab/backline.yml".into(), Some(POLICY.to_string().into()))]
+                    },
                 )
                 .unwrap();
                 id
@@ -153,6 +166,19 @@ async fn main() {
             sim.deliver_pending().await;
         }
         assert!(merged, "project {id}: the fix should be merged");
+        if people {
+            let given = sim.with_world(|w| {
+                w.project(*id)
+                    .unwrap()
+                    .merge_requests
+                    .iter()
+                    .any(|m| m.assignee_ids == [person] && m.reviewer_ids == [person])
+            });
+            assert!(
+                given,
+                "project {id}: the MR should carry its assignee and reviewer"
+            );
+        }
         latencies.push(started.elapsed());
         // What the merge set off (push to main, hooks) is settled before the next project.
         for _ in 0..10 {
@@ -171,7 +197,10 @@ async fn main() {
         m
     };
     latencies.sort();
-    println!("projects: {projects}, fixes merged: {}", latencies.len());
+    println!(
+        "projects: {projects}, fixes merged: {}, people on MRs: {people}",
+        latencies.len()
+    );
     println!(
         "push -> merged fix: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         percentile(&latencies, 0.5).as_secs_f64() * 1e3,

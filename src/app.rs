@@ -159,7 +159,10 @@ impl App {
                 },
             )
             .with_policies(policies.clone())
-            .with_pipelines(crate::pipeline::table::PipelineTable::open(&store)?),
+            .with_pipelines(crate::pipeline::table::PipelineTable::open(&store)?)
+            .with_people(crate::remediation::people_steps::MrPeopleTable::open(
+                &store,
+            )?),
         );
         let scanner = Arc::new(Scanner::new(ScannerParts {
             gitlab: gitlab.clone(),

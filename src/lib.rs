@@ -12,6 +12,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub use backline_core::codeowners;
 pub use backline_core::commands;
 pub mod config;
 #[cfg(feature = "demo")]

@@ -430,6 +430,12 @@ pub struct MergeRequest {
     /// The newest pipeline of its head (single-MR answers only).
     #[serde(default)]
     pub head_pipeline: Option<PipelineRef>,
+    /// Assignees.
+    #[serde(default)]
+    pub assignees: Vec<UserRef>,
+    /// Reviewers.
+    #[serde(default)]
+    pub reviewers: Vec<UserRef>,
     /// The commits the MR's diff is between (single-MR answers only).
     #[serde(default)]
     pub diff_refs: Option<DiffRefs>,
@@ -525,7 +531,7 @@ impl MergeRequest {
 }
 
 /// `POST /projects/:id/merge_requests`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct NewMergeRequest {
     /// Source branch.
     pub source_branch: String,
@@ -542,6 +548,12 @@ pub struct NewMergeRequest {
     /// Delete the source branch when merged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remove_source_branch: Option<bool>,
+    /// Assignees (lib/api/merge_requests.rb `assignee_ids`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_ids: Option<Vec<UserId>>,
+    /// Reviewers (`reviewer_ids`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewer_ids: Option<Vec<UserId>>,
 }
 
 /// `PUT /projects/:id/merge_requests/:iid`.
@@ -559,6 +571,12 @@ pub struct MergeRequestUpdate {
     /// `close` or `reopen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_event: Option<String>,
+    /// Assignees: the whole list (an empty list unassigns everyone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee_ids: Option<Vec<UserId>>,
+    /// Reviewers: the whole list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewer_ids: Option<Vec<UserId>>,
 }
 
 /// A note (comment).

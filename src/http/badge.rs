@@ -27,6 +27,7 @@ use crate::clock::now_ms;
 use crate::config::Settings;
 use crate::gitlab::hooks::common::Visibility;
 use crate::http::state::AppState;
+use crate::pipeline::summary::PipelineSummary;
 use crate::tracking::reader::project_figures;
 use crate::tracking::ProjectFigures;
 
@@ -227,6 +228,20 @@ pub fn endpoint_json(label: &str, status: &Status) -> String {
     .to_string()
 }
 
+/// The shields.io endpoint JSON with `pipeline`: the pipeline status of the project's open
+/// bot MRs ([`PipelineSummary`]). shields.io takes keys it does not know since
+/// badges/shields#11942; the neutral badge never carries it.
+pub fn endpoint_json_with(label: &str, status: &Status, pipeline: &PipelineSummary) -> String {
+    serde_json::json!({
+        "schemaVersion": 1,
+        "label": label,
+        "message": status.message,
+        "color": status.color,
+        "pipeline": pipeline,
+    })
+    .to_string()
+}
+
 /// Query of a badge.
 #[derive(Debug, Deserialize)]
 pub struct BadgeQuery {
@@ -261,17 +276,18 @@ async fn badge(
     let st = state.clone().into_inner();
     let key = query.key.clone();
     let looked_up = crate::store::run_blocking(move || lookup(&st, &name, key.as_deref())).await;
-    let status = match looked_up {
+    let (status, pipeline) = match looked_up {
         Ok(Some(s)) => s,
-        Ok(None) => Status::unknown(),
+        Ok(None) => (Status::unknown(), None),
         Err(e) => {
             tracing::warn!(error = %e, "badge: store error");
-            Status::unknown()
+            (Status::unknown(), None)
         }
     };
-    let (body, content_type) = match format {
-        Format::Svg => (svg(LABEL, &status), "image/svg+xml;charset=utf-8"),
-        Format::Json => (endpoint_json(LABEL, &status), "application/json"),
+    let (body, content_type) = match (format, pipeline) {
+        (Format::Svg, _) => (svg(LABEL, &status), "image/svg+xml;charset=utf-8"),
+        (Format::Json, Some(p)) => (endpoint_json_with(LABEL, &status, &p), "application/json"),
+        (Format::Json, None) => (endpoint_json(LABEL, &status), "application/json"),
     };
     let digest = Sha256::digest(body.as_bytes());
     let etag = format!("\"{}\"", hex::encode(&digest[..16]));
@@ -340,12 +356,13 @@ pub fn gate_with(
     }
 }
 
-/// The status, or `None` for the neutral badge.
+/// The status and the open bot MRs' pipelines (when pipelines are tracked), or `None` for the
+/// neutral badge.
 fn lookup(
     state: &AppState,
     name: &str,
     key: Option<&str>,
-) -> Result<Option<Status>, crate::store::StoreError> {
+) -> Result<Option<(Status, Option<PipelineSummary>)>, crate::store::StoreError> {
     let project = match name.parse::<u64>() {
         Ok(id) => state.catalog.get(id.into())?,
         Err(_) => state.catalog.get_by_path(name)?,
@@ -362,7 +379,22 @@ fn lookup(
         &state.settings.sla,
         now_ms(),
     )?;
-    Ok(Some(Status::of(&figures)))
+    Ok(Some((
+        Status::of(&figures),
+        project_pipelines(state, project.id)?,
+    )))
+}
+
+/// The pipeline summary of a project's open bot MRs (`None` when pipelines are not tracked).
+pub fn project_pipelines(
+    state: &AppState,
+    project: crate::gitlab::ProjectId,
+) -> Result<Option<PipelineSummary>, crate::store::StoreError> {
+    let (Some(pipelines), Some(remediations)) = (&state.pipelines, &state.remediations) else {
+        return Ok(None);
+    };
+    let rems = remediations.of_project(project)?;
+    pipelines.summary_of(&rems).map(Some)
 }
 
 #[cfg(test)]

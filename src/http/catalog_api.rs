@@ -80,8 +80,18 @@ async fn get_project(
 ) -> ApiResult {
     authorize(&req, &state)?;
     let st = state.clone().into_inner();
-    let p = crate::store::run_blocking(move || find_project(&st, &path)).await?;
-    Ok(HttpResponse::Ok().json(project_json(&p, &state.settings)))
+    let (p, pipeline) = crate::store::run_blocking(move || {
+        let p = find_project(&st, &path)?;
+        let pipeline = crate::http::badge::project_pipelines(&st, p.id)?;
+        Ok::<_, ApiError>((p, pipeline))
+    })
+    .await?;
+    let mut v = project_json(&p, &state.settings);
+    // The pipeline status of the project's open bot MRs (as the badge JSON's `pipeline`).
+    if let Some(pipeline) = pipeline {
+        v["pipeline"] = json!(pipeline);
+    }
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Query of `GET /api/v1/sync`.

@@ -4,6 +4,7 @@
 
 pub mod merge;
 pub mod render;
+pub mod summary;
 pub mod table;
 
 use serde::{Deserialize, Serialize};

@@ -29,4 +29,19 @@ impl PipelineTable {
         self.tree.insert(&remediation, state)?;
         Ok(())
     }
+
+    /// The summary of the open MRs' pipelines among `remediations` (others are not counted).
+    pub fn summary_of(
+        &self,
+        remediations: &[crate::remediation::model::Remediation],
+    ) -> Result<super::summary::PipelineSummary, StoreError> {
+        let mut s = super::summary::PipelineSummary::default();
+        for r in remediations
+            .iter()
+            .filter(|r| r.state == crate::remediation::model::State::MrOpen)
+        {
+            s.add(self.get(r.id)?.as_ref());
+        }
+        Ok(s)
+    }
 }

@@ -8,6 +8,7 @@
 pub mod effective;
 pub mod file;
 pub mod glob;
+pub mod people;
 pub mod read;
 pub mod render;
 pub mod schedule;

@@ -29,6 +29,7 @@ use crate::gitlab::rest::{
 };
 use crate::gitlab::{GitLab, GitLabError, MrIid, ProjectId, ProjectRef};
 use crate::inventory::fetch_manifest_files;
+use crate::policy::people::MrPeople;
 use crate::store::StoreError;
 
 /// Why carrying out a decision failed.
@@ -191,6 +192,11 @@ pub struct Executor {
     pub(super) policies: Option<crate::policy::PolicyTable>,
     /// The bot MRs' pipelines (none: not tracked).
     pub(super) pipelines: Option<crate::pipeline::table::PipelineTable>,
+    /// What each open MR was last given from the policy (none: MRs are not updated when the
+    /// policy changes).
+    pub(super) people: Option<super::people_steps::MrPeopleTable>,
+    /// Username, group and CODEOWNERS lookups of the syncs running now.
+    pub(super) people_caches: super::people_steps::PeopleCaches,
     /// Projects with a fix waiting for a package registry to answer again.
     waiting_on_registry: std::sync::Mutex<std::collections::BTreeSet<ProjectId>>,
 }
@@ -222,6 +228,8 @@ impl Executor {
             settings,
             policies: None,
             pipelines: None,
+            people: None,
+            people_caches: Default::default(),
             waiting_on_registry: Default::default(),
         }
     }
@@ -237,6 +245,11 @@ impl Executor {
     /// The bot user.
     pub fn bot(&self) -> &User {
         &self.bot
+    }
+
+    /// The GitLab client acting for no delivery (background work).
+    pub(super) fn gitlab_client(&self) -> GitLab {
+        self.gitlab.clone()
     }
 
     fn client(&self, uuid: Option<&str>) -> GitLab {
@@ -288,6 +301,7 @@ impl Executor {
                 "not acted on: the policy file says `enabled: false`".into()
             ]);
         }
+        let _people_sync = self.people_sync(project.id);
         let mut lines = Vec::new();
         let screened = self
             .apply_policy(&gitlab, project, &policy, &wanted, &existing, &mut lines)
@@ -313,6 +327,7 @@ impl Executor {
                 Err(e) => return Err(e),
             }
         }
+        lines.extend(self.sync_mr_people(&gitlab, project, &policy).await?);
         let mut set = self
             .waiting_on_registry
             .lock()
@@ -624,16 +639,19 @@ impl Executor {
         if r.state == State::NotFixable {
             return Ok(());
         }
+        let want = MrPeople::of(&self.effective(project.id)?);
+        let people = self
+            .resolve_people(gitlab, project, &r.manifest, &want)
+            .await?;
         let new = NewMergeRequest {
             source_branch: r.branch.clone(),
             target_branch: default_branch.to_string(),
             title: render::title(&self.settings.title_prefix, r),
             description: Some(render::description(r)),
-            labels: {
-                let labels = self.effective(project.id)?.labels.value;
-                (!labels.is_empty()).then(|| labels.join(","))
-            },
+            labels: want.labels_param(),
             remove_source_branch: Some(true),
+            assignee_ids: (!people.assignee_ids.is_empty()).then(|| people.assignee_ids.clone()),
+            reviewer_ids: (!people.reviewer_ids.is_empty()).then(|| people.reviewer_ids.clone()),
         };
         let mr = match gitlab.create_merge_request(&p, &new).await {
             Ok(mr) => mr,
@@ -655,7 +673,18 @@ impl Executor {
             Err(e) => return Err(e.into()),
         };
         self.adopt(r, &mr, "opened the MR", now);
+        for skipped in &people.skipped {
+            tracing::warn!(
+                project = %project.path_with_namespace,
+                remediation = r.id,
+                "{skipped}"
+            );
+            r.record(BOT, skipped.clone(), now);
+        }
         self.table.put(r)?;
+        if let Some(t) = &self.people {
+            t.put(r.id, &want)?;
+        }
         // Asking to merge never undoes the opening: a refusal is recorded and asked again
         // after the next pipeline.
         if let Err(e) = self.request_merge(gitlab, project, r).await {
@@ -1215,6 +1244,12 @@ impl Executor {
                         "{}: MR was closed (missed event): dismissed",
                         r.package
                     ));
+                }
+                MergeRequestState::Opened => {
+                    // A missed Pipeline Hook: the MR's head pipeline says what it would have.
+                    if let Some(line) = self.catch_up_pipeline(project, &mut r, &mr).await? {
+                        lines.push(line);
+                    }
                 }
                 _ => {}
             }

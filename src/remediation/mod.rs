@@ -8,6 +8,7 @@ pub use backline_core::remediation::*;
 pub mod executor;
 pub mod fixer;
 pub mod ownership;
+pub mod people_steps;
 mod pipeline_steps;
 mod policy_steps;
 pub mod table;

@@ -26,6 +26,15 @@ fn status_of(e: &GitLabError) -> Option<u16> {
     }
 }
 
+/// Whether the head pipeline read on reconcile is news: another pipeline than the one known
+/// (a newer one; an older one is stale), or the same one in another status.
+fn catch_up_needed(known: Option<&PipelineState>, pipeline: u64, status: Status) -> bool {
+    match known {
+        None => true,
+        Some(k) => pipeline > k.pipeline || (pipeline == k.pipeline && status != k.status),
+    }
+}
+
 /// A pipeline event's facts.
 #[derive(Debug, Clone)]
 pub struct PipelineFacts {
@@ -129,6 +138,38 @@ impl Executor {
             }
         }
         Ok(line)
+    }
+
+    /// Catches up with the MR's head pipeline (read on reconcile, from the single-MR answer):
+    /// when it is not the pipeline and status known, it is handled as its Pipeline Hook would
+    /// have been (note on failure, cleared and merged on success). `None` when nothing is new.
+    pub(super) async fn catch_up_pipeline(
+        &self,
+        project: &CatalogProject,
+        r: &mut Remediation,
+        mr: &crate::gitlab::rest::MergeRequest,
+    ) -> Result<Option<String>, ExecError> {
+        let (Some(table), Some(head)) = (&self.pipelines, &mr.head_pipeline) else {
+            return Ok(None);
+        };
+        let status = Status::from_gitlab(&head.status);
+        let known = table.get(r.id)?;
+        if !catch_up_needed(known.as_ref(), head.id, status) {
+            return Ok(None);
+        }
+        let facts = PipelineFacts {
+            id: head.id,
+            sha: head
+                .sha
+                .clone()
+                .or_else(|| mr.sha.clone())
+                .unwrap_or_default(),
+            status,
+            web_url: head.web_url.clone(),
+        };
+        let gitlab = self.gitlab_client();
+        let line = self.on_pipeline(&gitlab, project, r, &facts).await?;
+        Ok(Some(format!("{line} (head pipeline read on reconcile)")))
     }
 
     /// Asks GitLab to merge the remediation's MR when the policy lets its bump merge itself:
@@ -253,5 +294,28 @@ impl Executor {
         );
         self.table.put(r)?;
         Ok("GitLab did not accept the merge yet".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconcile_catches_up_only_with_news() {
+        let known = PipelineState {
+            pipeline: 5,
+            sha: "s".into(),
+            status: Status::Running,
+            failed_jobs: vec![],
+            web_url: None,
+            noted: None,
+            marked_failed: false,
+        };
+        assert!(catch_up_needed(None, 5, Status::Running));
+        assert!(!catch_up_needed(Some(&known), 5, Status::Running));
+        assert!(catch_up_needed(Some(&known), 5, Status::Failed));
+        assert!(catch_up_needed(Some(&known), 6, Status::Running));
+        assert!(!catch_up_needed(Some(&known), 4, Status::Success));
     }
 }

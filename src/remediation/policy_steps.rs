@@ -32,15 +32,20 @@ impl Executor {
     pub fn effective(&self, project: ProjectId) -> Result<Effective, StoreError> {
         match &self.policies {
             Some(t) => t.effective(project),
-            None => Ok(Effective::merge(
-                &InstanceDefaults {
-                    auto_approve: self.settings.policy.auto_approve,
-                    max_open_mrs: self.settings.policy.max_open_mrs,
-                    labels: self.settings.labels.clone(),
-                    update_outdated: false,
-                },
-                None,
-            )),
+            None => Ok(Effective::merge(&self.instance_defaults(), None)),
+        }
+    }
+
+    /// The instance's defaults for what a policy file may set.
+    pub fn instance_defaults(&self) -> InstanceDefaults {
+        match &self.policies {
+            Some(t) => t.instance().clone(),
+            None => InstanceDefaults {
+                auto_approve: self.settings.policy.auto_approve,
+                max_open_mrs: self.settings.policy.max_open_mrs,
+                labels: self.settings.labels.clone(),
+                update_outdated: false,
+            },
         }
     }
 

@@ -186,6 +186,7 @@ async fn merge_requests_notes_emoji_members_statuses() {
         description: Some("why".into()),
         labels: Some("security".into()),
         remove_source_branch: Some(true),
+        ..Default::default()
     };
     let mr = gl.create_merge_request(&p, &new).await.unwrap();
     assert_eq!(mr.state, "opened");

@@ -14,11 +14,13 @@
 //! - [`remediation`]: the planner, the remediation model, MR text.
 //! - [`mrcheck`]: the MR-check decision and its status/note text.
 //! - [`commands`]: the `/backline` comment parser.
+//! - [`codeowners`]: GitLab's `CODEOWNERS` (locations, sections, who owns a path).
 //! - [`untrusted`]: escaping of text from repositories, advisories and users.
 //! - [`registry`], [`inventory`]: data types the planner and MR checks read (fetched and stored
 //!   by the service).
 
 pub mod advisories;
+pub mod codeowners;
 pub mod commands;
 pub mod deps;
 pub mod ecosystem;

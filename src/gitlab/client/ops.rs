@@ -43,6 +43,29 @@ impl GitLab {
         self.get("personal_access_tokens/self", &[]).await
     }
 
+    /// The user with this username, if any (`GET /users?username=`, lib/api/users.rb: an
+    /// exact, case-insensitive match; a list of at most one).
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>, GitLabError> {
+        let users: Vec<User> = self
+            .get("users", &[("username", username.to_string())])
+            .await?;
+        Ok(users
+            .into_iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username)))
+    }
+
+    /// A group's members, inherited ones included (`GET /groups/:id/members/all`,
+    /// lib/api/members.rb), every page; `None` when the group is not found (or not visible).
+    pub async fn group_members(&self, group: &str) -> Result<Option<Vec<Member>>, GitLabError> {
+        not_found_as_none(
+            self.get_all(
+                &format!("groups/{}/members/all", encode(group)),
+                &[("per_page", "100".into())],
+            )
+            .await,
+        )
+    }
+
     /// `GET /version`.
     pub async fn version(&self) -> Result<VersionInfo, GitLabError> {
         self.get("version", &[]).await

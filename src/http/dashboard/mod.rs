@@ -366,6 +366,13 @@ async fn project(
         policy: &state.settings.sla,
         now_ms: now,
         flash,
+        pipelines: match state.pipelines.as_ref() {
+            Some(t) => rems
+                .iter()
+                .filter_map(|r| t.get(r.id).transpose().map(|p| p.map(|p| (r.id, p))))
+                .collect::<Result<_, _>>()?,
+            None => Default::default(),
+        },
         repo_policy: match state.policies.as_ref() {
             Some(t) => Some((t.get(p.id)?, t.effective(p.id)?)),
             None => None,

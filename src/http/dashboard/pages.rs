@@ -363,6 +363,8 @@ pub struct ProjectView<'a> {
     pub now_ms: i64,
     /// A message after an action.
     pub flash: Option<String>,
+    /// The last pipeline of each remediation's MR, by remediation id.
+    pub pipelines: std::collections::BTreeMap<u64, crate::pipeline::PipelineState>,
     /// The repository policy: the record read and the effective policy (none without GitLab).
     pub repo_policy: Option<(
         Option<crate::policy::PolicyRecord>,
@@ -370,7 +372,34 @@ pub struct ProjectView<'a> {
     )>,
 }
 
-fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: i64, csrf: &str) {
+/// The MR's last pipeline: its status, and the failed jobs while it is marked failed.
+fn pipeline_cell(b: &mut String, p: &crate::pipeline::PipelineState) {
+    let status = if p.failed() {
+        "failed"
+    } else {
+        p.status.as_str()
+    };
+    let _ = write!(
+        b,
+        "<br><span class=\"pipeline-{status}\">pipeline {status}</span>"
+    );
+    if p.failed() && !p.failed_jobs.is_empty() {
+        let _ = write!(
+            b,
+            " <span class=\"muted\">({})</span>",
+            Esc(&p.failed_jobs.join(", "))
+        );
+    }
+}
+
+fn remediation_row(
+    b: &mut String,
+    r: &Remediation,
+    pipeline: Option<&crate::pipeline::PipelineState>,
+    policy: &SlaPolicy,
+    now_ms: i64,
+    csrf: &str,
+) {
     let sla = policy.status(r, now_ms);
     let _ = write!(
         b,
@@ -422,6 +451,9 @@ fn remediation_row(b: &mut String, r: &Remediation, policy: &SlaPolicy, now_ms: 
             let _ = write!(b, "!{}", iid.get());
         }
         _ => {}
+    }
+    if let Some(p) = pipeline.filter(|_| r.state == crate::remediation::model::State::MrOpen) {
+        pipeline_cell(b, p);
     }
     if waits_for_approval(r) {
         b.push_str(&button_form(
@@ -525,7 +557,7 @@ pub fn project(v: &ProjectView<'_>, csrf: &str) -> String {
              <th>SLA due</th><th>MR</th></tr>",
         );
         for r in v.remediations {
-            remediation_row(&mut b, r, v.policy, v.now_ms, csrf);
+            remediation_row(&mut b, r, v.pipelines.get(&r.id), v.policy, v.now_ms, csrf);
         }
         b.push_str("</table></div>");
     }
@@ -736,6 +768,31 @@ mod tests {
     use super::*;
     use crate::remediation::model::{Claim, Copy, State};
 
+    #[test]
+    fn a_row_shows_the_mr_pipeline_and_its_failed_jobs_escaped() {
+        let mut r = crate::tracking::sla::tests::rem(1, 1, crate::advisories::cvss::Level::High, 0);
+        r.state = State::MrOpen;
+        let failed = crate::pipeline::PipelineState {
+            pipeline: 9,
+            sha: "s".into(),
+            status: crate::pipeline::Status::Failed,
+            failed_jobs: vec!["<script>".into()],
+            web_url: None,
+            noted: Some(9),
+            marked_failed: true,
+        };
+        let mut b = String::new();
+        remediation_row(&mut b, &r, Some(&failed), &SlaPolicy::default(), 0, "csrf");
+        assert!(b.contains("pipeline failed"), "{b}");
+        assert!(
+            b.contains("&lt;script&gt;") && !b.contains("<script>"),
+            "{b}"
+        );
+        let mut b = String::new();
+        remediation_row(&mut b, &r, None, &SlaPolicy::default(), 0, "csrf");
+        assert!(!b.contains("pipeline "), "{b}");
+    }
+
     /// Issue 13: a row shows the versions the MR moves, and each copy it leaves as not
     /// fixable with why, never as part of the open MR.
     #[test]
@@ -760,7 +817,7 @@ mod tests {
             },
         ];
         let mut b = String::new();
-        remediation_row(&mut b, &r, &SlaPolicy::default(), 0, "csrf");
+        remediation_row(&mut b, &r, None, &SlaPolicy::default(), 0, "csrf");
         assert!(b.contains("4.17.11 → 4.17.21"), "{b}");
         assert!(!b.contains("2.4.2 → "), "{b}");
         assert!(

@@ -89,9 +89,9 @@ fn mr_json(
         "upvotes": m.awards.iter().filter(|a| a.name == "thumbsup").count(),
         "downvotes": m.awards.iter().filter(|a| a.name == "thumbsdown").count(),
         "author": user_json(w, m.author_id),
-        "assignees": [],
-        "assignee": null,
-        "reviewers": [],
+        "assignees": m.assignee_ids.iter().map(|u| user_json(w, *u)).collect::<Vec<_>>(),
+        "assignee": m.assignee_ids.first().map(|u| user_json(w, *u)),
+        "reviewers": m.reviewer_ids.iter().map(|u| user_json(w, *u)).collect::<Vec<_>>(),
         // An MR from a fork lives in (and is listed by) the target project, with the fork as
         // its source project (app/finders/merge_requests_finder.rb lists by target project).
         "source_project_id": m.source_project_id,
@@ -274,6 +274,8 @@ pub(crate) fn create(ctx: &mut Ctx) -> R {
     // `target_project_id`: an MR from this project (a fork) into the project it was forked
     // from (lib/api/merge_requests.rb; MergeRequests::BuildService checks the fork network).
     let target_project = ctx.params.u64("target_project_id")?.unwrap_or(id);
+    let assignee_ids = readers(ctx, id, ctx.params.ids("assignee_ids")?);
+    let reviewer_ids = readers(ctx, id, ctx.params.ids("reviewer_ids")?);
     let spec = crate::world::MrSpec {
         source_branch: source,
         target_branch: target,
@@ -282,22 +284,11 @@ pub(crate) fn create(ctx: &mut Ctx) -> R {
         labels,
         remove_source_branch: remove,
         squash,
+        assignee_ids: assignee_ids.unwrap_or_default(),
+        reviewer_ids: reviewer_ids.unwrap_or_default(),
     };
     let (id, iid) = if target_project == id {
-        let iid = ctx
-            .w
-            .create_mr(
-                id,
-                user,
-                &spec.source_branch,
-                &spec.target_branch,
-                &spec.title,
-                &spec.description,
-                spec.labels,
-                spec.remove_source_branch,
-                spec.squash,
-            )
-            .map_err(world_err)?;
+        let iid = ctx.w.create_mr_with(id, user, spec).map_err(world_err)?;
         (id, iid)
     } else {
         if ctx.proj(id).forked_from != Some(target_project) {
@@ -308,6 +299,23 @@ pub(crate) fn create(ctx: &mut Ctx) -> R {
     let p = ctx.proj(id);
     let m = ctx.w.mr(id, iid).map_err(world_err)?;
     Ok(Reply::created(mr_json(ctx.w, p, m, true, None)))
+}
+
+/// The ids of users who may be assigned or asked to review: those that exist and can read
+/// the project's MRs; others are dropped without an error (app/services/issuable_base_service.rb
+/// `filter_assignees_using_checks`, `filter_reviewers`). The simulator models Premium, where
+/// several assignees and reviewers are allowed (CE keeps only the first).
+fn readers(ctx: &Ctx, project: ProjectId, ids: Option<Vec<u64>>) -> Option<Vec<UserId>> {
+    let p = ctx.proj(project);
+    ids.map(|ids| {
+        let mut kept: Vec<UserId> = Vec::new();
+        for id in ids {
+            if ctx.w.users.contains_key(&id) && ctx.w.can_see(p, id) && !kept.contains(&id) {
+                kept.push(id);
+            }
+        }
+        kept
+    })
 }
 
 /// `PUT /projects/:id/merge_requests/:iid`.
@@ -346,10 +354,14 @@ pub(crate) fn update(ctx: &mut Ctx) -> R {
         ctx.params.str("description"),
         ctx.params.str("target_branch"),
     );
+    let assignee_ids = readers(ctx, id, ctx.params.ids("assignee_ids")?);
+    let reviewer_ids = readers(ctx, id, ctx.params.ids("reviewer_ids")?);
     if title.is_none()
         && description.is_none()
         && target.is_none()
         && labels.is_none()
+        && assignee_ids.is_none()
+        && reviewer_ids.is_none()
         && state_event.is_none()
         && ctx.params.get("remove_source_branch").is_none()
         && ctx.params.get("squash").is_none()
@@ -380,6 +392,11 @@ pub(crate) fn update(ctx: &mut Ctx) -> R {
     ctx.w
         .update_mr(id, iid, user, title, description, labels, target)
         .map_err(world_err)?;
+    if assignee_ids.is_some() || reviewer_ids.is_some() {
+        ctx.w
+            .set_mr_people(id, iid, user, assignee_ids, reviewer_ids)
+            .map_err(world_err)?;
+    }
     match state_event.as_deref() {
         None => {}
         Some("close") => ctx.w.close_mr(id, iid, user).map_err(world_err)?,

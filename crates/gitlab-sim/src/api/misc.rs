@@ -486,3 +486,62 @@ pub(crate) fn update_badge(ctx: &mut Ctx) -> R {
         .ok_or_else(|| err(404, "404 Badge Not Found"))?;
     Ok(Reply::ok(badge_json(ctx.w, p, b)))
 }
+
+/// `GET /users`: lib/api/users.rb. With `username`, the one user of that name (matched
+/// case-insensitively, `User.by_username`), else every active user; `UserBasic` entities for
+/// people who are not administrators.
+pub(crate) fn list_users(ctx: &mut Ctx) -> R {
+    let wanted = ctx.params.str("username");
+    let items: Vec<Value> = ctx
+        .w
+        .users
+        .values()
+        .filter(|u| match &wanted {
+            Some(name) => u.username.eq_ignore_ascii_case(name),
+            None => u.state == "active",
+        })
+        .map(|u| user_json(ctx.w, u.id))
+        .collect();
+    pagination::paged(ctx, items)
+}
+
+/// `GET /groups/:id/members/all`: lib/api/members.rb, the group's members with those inherited
+/// from its ancestors (the highest level wins), as `Entities::Member`. `:id` is the id or the
+/// URL-encoded full path; 404 `Group Not Found` otherwise.
+pub(crate) fn group_members_all(ctx: &mut Ctx) -> R {
+    let key = ctx.seg(1).to_string();
+    let group = ctx
+        .w
+        .namespaces
+        .values()
+        .find(|n| {
+            n.kind == crate::world::NamespaceKind::Group
+                && (n.id.to_string() == key || n.full_path.eq_ignore_ascii_case(&key))
+        })
+        .map(|n| n.id)
+        .ok_or_else(|| err(404, "404 Group Not Found"))?;
+    let mut levels: std::collections::BTreeMap<u64, u8> = Default::default();
+    let mut ns = Some(group);
+    while let Some(id) = ns {
+        let Some(n) = ctx.w.namespaces.get(&id) else {
+            break;
+        };
+        for (u, l) in &n.members {
+            let e = levels.entry(*u).or_insert(0);
+            *e = (*e).max(*l);
+        }
+        ns = n.parent_id;
+    }
+    let items: Vec<Value> = levels
+        .into_iter()
+        .filter(|(u, _)| ctx.w.users.contains_key(u))
+        .map(|(u, level)| {
+            let mut v = user_json(ctx.w, u);
+            v["access_level"] = json!(level);
+            v["expires_at"] = Value::Null;
+            v["membership_state"] = json!("active");
+            v
+        })
+        .collect();
+    pagination::paged(ctx, items)
+}

@@ -173,6 +173,32 @@ impl Params {
         }
     }
 
+    /// Ids: an array of numbers (or numeric strings), or a comma-separated string (Grape's
+    /// `Array[Integer]` with `coerce_with: ::API::Validations::Types::CommaSeparatedToIntegerArray`).
+    pub fn ids(&self, k: &str) -> Result<Option<Vec<u64>>, Reply> {
+        let parse = |s: &str| s.trim().parse::<u64>().map_err(|_| invalid(k));
+        match self.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => s
+                .split(',')
+                .filter(|x| !x.trim().is_empty())
+                .map(parse)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    Value::Number(n) => n.as_u64().ok_or_else(|| invalid(k)),
+                    Value::String(s) => parse(s),
+                    _ => Err(invalid(k)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(Value::Number(n)) => n.as_u64().map(|n| Some(vec![n])).ok_or_else(|| invalid(k)),
+            _ => Err(invalid(k)),
+        }
+    }
+
     /// A comma-separated string or an array of strings.
     pub fn list(&self, k: &str) -> Option<Vec<String>> {
         match self.get(k)? {
@@ -250,6 +276,8 @@ type Handler = fn(&mut Ctx) -> R;
 /// The modelled routes: method, pattern (segments; `:x` matches one segment), handler.
 const ROUTES: &[(&str, &str, Handler)] = &[
     ("GET", "/user", misc::current_user),
+    ("GET", "/users", misc::list_users),
+    ("GET", "/groups/:id/members/all", misc::group_members_all),
     ("GET", "/version", misc::version),
     ("GET", "/personal_access_tokens/self", misc::token_self),
     ("GET", "/projects", projects::list),

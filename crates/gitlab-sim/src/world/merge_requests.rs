@@ -107,6 +107,10 @@ pub struct MergeRequest {
     pub notes: Vec<Note>,
     /// Award emoji on the MR.
     pub awards: Vec<Award>,
+    /// Assignees (`assignee_ids`).
+    pub assignee_ids: Vec<UserId>,
+    /// Reviewers (`reviewer_ids`).
+    pub reviewer_ids: Vec<UserId>,
 }
 
 /// Where GitLab's asynchronous mergeability check of an MR stands (app/models/merge_request.rb
@@ -157,6 +161,10 @@ pub struct MrSpec {
     pub remove_source_branch: bool,
     /// Squash on merge.
     pub squash: bool,
+    /// Assignees.
+    pub assignee_ids: Vec<UserId>,
+    /// Reviewers.
+    pub reviewer_ids: Vec<UserId>,
 }
 
 impl MrSpec {
@@ -233,7 +241,19 @@ impl World {
             labels,
             remove_source_branch,
             squash,
+            ..Default::default()
         };
+        self.insert_mr(project, project, author, spec)
+    }
+
+    /// Opens an MR from the project's own branch as `spec` says (with its assignees and
+    /// reviewers, as `POST /projects/:id/merge_requests` sets them in one go).
+    pub fn create_mr_with(
+        &mut self,
+        project: ProjectId,
+        author: UserId,
+        spec: MrSpec,
+    ) -> Result<u64, WorldError> {
         self.insert_mr(project, project, author, spec)
     }
 
@@ -372,6 +392,8 @@ impl World {
             merge_check: MergeCheck::Preparing,
             remove_source_branch: spec.remove_source_branch,
             squash: spec.squash,
+            assignee_ids: spec.assignee_ids,
+            reviewer_ids: spec.reviewer_ids,
             notes: Vec::new(),
             awards: Vec::new(),
         });
@@ -398,6 +420,35 @@ impl World {
             spec.remove_source_branch,
             spec.squash,
         )
+    }
+
+    /// Sets an MR's assignees and/or reviewers (each list whole, as `PUT` with
+    /// `assignee_ids`/`reviewer_ids` does in lib/api/merge_requests.rb); emits `update` when
+    /// something changed.
+    pub fn set_mr_people(
+        &mut self,
+        project: ProjectId,
+        iid: u64,
+        user: UserId,
+        assignees: Option<Vec<UserId>>,
+        reviewers: Option<Vec<UserId>>,
+    ) -> Result<(), WorldError> {
+        let now = self.now();
+        let m = self.mr_mut(project, iid)?;
+        let mut changed = false;
+        if let Some(a) = assignees {
+            changed |= m.assignee_ids != a;
+            m.assignee_ids = a;
+        }
+        if let Some(r) = reviewers {
+            changed |= m.reviewer_ids != r;
+            m.reviewer_ids = r;
+        }
+        if changed {
+            m.updated_at = now;
+            self.emit_mr(project, iid, user, "update");
+        }
+        Ok(())
     }
 
     /// Edits title, description, labels or target branch; emits `update` when anything changed.
