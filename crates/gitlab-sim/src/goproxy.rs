@@ -132,7 +132,9 @@ fn semver_key(v: &str) -> Vec<u64> {
 
 /// Answers a request whose [`route`] is `Some(pattern)`.
 pub(crate) fn answer(modules: &Modules, pattern: &str, rest: &str) -> Reply {
-    let p = rest.strip_prefix("goproxy/").unwrap_or("");
+    // go percent-encodes the `!` of case-encoded paths (`%21upper`).
+    let decoded = crate::util::decode(rest.strip_prefix("goproxy/").unwrap_or(""));
+    let p = decoded.as_deref().unwrap_or("");
     let (escaped_path, file) = match pattern {
         "/registry/goproxy/:module/@latest" => (p.trim_end_matches("/@latest"), ""),
         _ => p.rsplit_once("/@v/").unwrap_or((p, "")),
@@ -242,6 +244,15 @@ mod tests {
             "goproxy/example.com/!upper/@v/v9.info",
         );
         assert_eq!(r.status, 404);
+        let r = answer(
+            &m,
+            "/registry/goproxy/:module/@v/:version.mod",
+            "goproxy/example.com/%21upper/@v/v0.1.0.mod",
+        );
+        assert!(
+            matches!(&r.body, Body::Raw(b, _) if b.as_ref() == b"module example.com/Upper\n"),
+            "go percent-encodes the `!`: {r:?}"
+        );
         let r = answer(
             &m,
             "/registry/goproxy/:module/@latest",
