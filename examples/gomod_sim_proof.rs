@@ -23,8 +23,11 @@ fn data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/gomod-proofs")
 }
 
-/// Every `modules/<path>@<version>/` folder: (path, version, files relative to it).
-fn modules(dir: &Path, prefix: &str, out: &mut Vec<(String, String, Vec<(String, Vec<u8>)>)>) {
+/// A module folder: (path, version, files relative to it with their content).
+type Module = (String, String, Vec<(String, Vec<u8>)>);
+
+/// Every `modules/<path>@<version>/` folder.
+fn modules(dir: &Path, prefix: &str, out: &mut Vec<Module>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .expect("tests/data/gomod-proofs/modules")
         .filter_map(Result::ok)
