@@ -46,6 +46,34 @@ fn example(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A file of tests/data/gomod-proofs/ (go.mod and go.sum written by `go`).
+fn gomod_proof(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/data/gomod-proofs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// A module zip as a proxy serves it (two deflated files).
+fn module_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut buf);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in [
+        ("go.mod", "module example.com/lib\n"),
+        ("lib.go", "package lib\n"),
+    ] {
+        z.start_file(format!("example.com/lib@v1.0.1/{name}"), opts)
+            .unwrap();
+        z.write_all(content.as_bytes()).unwrap();
+    }
+    z.finish().unwrap();
+    buf.into_inner()
+}
+
 /// Bytes that look like the real thing often enough to go deep: a real payload with a few bytes
 /// changed, cut, or duplicated.
 fn mutated(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
@@ -91,6 +119,30 @@ proptest! {
     #[test]
     fn hooks_mutated_note(body in mutated(example("note-merge-request.json"))) {
         classify_then_parse("Note Hook", &body);
+    }
+
+    #[test]
+    fn go_patcher_and_module_zips(go_mod in mutated(gomod_proof("before/go.mod")), go_sum in mutated(gomod_proof("before/go.sum")), zip_bytes in mutated(module_zip())) {
+        use backline::remediation::patch::{patch, PatchRequest, RegistryFacts};
+        let facts = RegistryFacts {
+            go_module: Some(backline::registry::GoModule {
+                path: "example.com/lib".into(),
+                version: "v1.0.1".into(),
+                go_mod: String::from_utf8_lossy(&go_mod).into_owned(),
+                zip_hash: "h1:x=".into(),
+                go_mod_hash: "h1:y=".into(),
+            }),
+            ..Default::default()
+        };
+        let files = |p: &str| match p {
+            "go.mod" => Some(go_mod.clone()),
+            "go.sum" => Some(go_sum.clone()),
+            _ => None,
+        };
+        let req = PatchRequest { manifest_path: "go.mod", package: "example.com/lib", from: "1.0.0", to: "1.0.1", direct: true, files: &files, facts: &facts };
+        let _ = patch(&req);
+        // A broken zip is an error; inflating stops at the limit.
+        let _ = backline_core::ecosystems::gomod::dirhash::hash_zip(&zip_bytes, 4096);
     }
 
     #[test]

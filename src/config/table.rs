@@ -483,6 +483,30 @@ declare_settings! {
                 Ok(())
             },
         },
+        /// Go module proxies in `GOPROXY` syntax: URLs separated by `,` (next on 404/410) or
+        /// `|` (next on any error); `direct` and `off` end the list (no VCS fetching).
+        goproxy: [String] {
+            env: "BACKLINE_GOPROXY",
+            arg: [],
+            default: value(crate::registry::DEFAULT_GOPROXY.to_string()),
+            apply: |s, v| {
+                let v = if v.trim().is_empty() {
+                    crate::registry::DEFAULT_GOPROXY.to_string()
+                } else {
+                    v.trim().to_string()
+                };
+                let list = backline_core::registry::goproxy::ProxyList::parse(&v)
+                    .map_err(|e| e.to_string())?;
+                if list.urls().next().is_none() {
+                    return Err(format!(
+                        "`{v}` names no proxy URL before `direct`/`off` (backline fetches from proxies only)"
+                    )
+                    .into());
+                }
+                s.goproxy = v;
+                Ok(())
+            },
+        },
         /// SLA days per severity, e.g. `critical=3,high=14,medium=30,low=90`.
         sla_days: [String] {
             env: "BACKLINE_SLA_DAYS",

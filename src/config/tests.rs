@@ -495,3 +495,38 @@ fn the_database_url_comes_from_flag_then_file_and_never_prints_its_password() {
         "{err}"
     );
 }
+
+#[test]
+fn goproxy_is_a_goproxy_list_with_a_proxy_url_first() {
+    use backline_core::registry::goproxy::{Fallback, ProxyEntry};
+    let s = resolve(ServeArgs::default(), FileConfig::parse("").unwrap()).unwrap();
+    assert_eq!(s.goproxy, crate::registry::DEFAULT_GOPROXY);
+    assert_eq!(
+        s.registry_config().goproxy.entries,
+        [(
+            ProxyEntry::Url("https://proxy.golang.org".into()),
+            Fallback::OnNotFound
+        )]
+    );
+    let file =
+        FileConfig::parse("goproxy = \"https://a.example/,https://b.example|direct\"\n").unwrap();
+    let s = resolve(ServeArgs::default(), file).unwrap();
+    let urls: Vec<(String, Fallback)> = s
+        .registry_config()
+        .goproxy
+        .urls()
+        .map(|(u, f)| (u.to_string(), f))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            ("https://a.example".to_string(), Fallback::OnNotFound),
+            ("https://b.example".to_string(), Fallback::OnAnyError)
+        ]
+    );
+    for bad in ["off", "direct", "file:///srv/go"] {
+        let file = FileConfig::parse(&format!("goproxy = \"{bad}\"\n")).unwrap();
+        let err = resolve(ServeArgs::default(), file).unwrap_err().to_string();
+        assert!(err.contains("BACKLINE_GOPROXY"), "{bad}: {err}");
+    }
+}

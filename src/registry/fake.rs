@@ -27,6 +27,7 @@ pub struct FakeRegistry {
     pypi_latest: BTreeMap<String, String>,
     gems: BTreeMap<String, Vec<super::GemRelease>>,
     packagist: BTreeMap<String, Vec<super::PackagistRelease>>,
+    go: Vec<super::GoModule>,
 }
 
 impl FakeRegistry {
@@ -119,6 +120,12 @@ impl FakeRegistry {
         self
     }
 
+    /// Adds a Go module version (its hashes as the fixer would compute them).
+    pub fn go_module(mut self, module: super::GoModule) -> Self {
+        self.go.push(module);
+        self
+    }
+
     /// Sets a PyPI project's latest version.
     pub fn pypi_latest(mut self, name: &str, version: &str) -> Self {
         self.pypi_latest
@@ -190,6 +197,19 @@ impl Registry for FakeRegistry {
             .get(&name.to_ascii_lowercase())
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn go_module(
+        &self,
+        path: &str,
+        version: &str,
+    ) -> Result<Option<super::GoModule>, RegistryError> {
+        let version = super::goproxy::go_version(version);
+        Ok(self
+            .go
+            .iter()
+            .find(|m| m.path == path && m.version == version)
+            .cloned())
     }
 
     async fn latest(

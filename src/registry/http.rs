@@ -27,6 +27,10 @@ pub struct RegistryConfig {
     pub rubygems_url: String,
     /// The Packagist metadata root; versions are at `/p2/<vendor>/<name>.json`.
     pub packagist_url: String,
+    /// The Go module proxies (`BACKLINE_GOPROXY`).
+    pub goproxy: backline_core::registry::goproxy::ProxyList,
+    /// The most a Go module zip download may be ([`MAX_GO_ZIP_BYTES`]).
+    pub go_zip_limit: u64,
     /// Timeout of each request.
     pub timeout: Duration,
     /// Attempts per request when the registry answers 429 or 5xx or the connection fails.
@@ -56,6 +60,22 @@ pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
 pub const DEFAULT_RUBYGEMS_URL: &str = "https://rubygems.org";
 /// Default Packagist metadata (Composer v2).
 pub const DEFAULT_PACKAGIST_URL: &str = "https://repo.packagist.org";
+/// Default Go module proxy (Go's own default `GOPROXY` without its `,direct`).
+pub const DEFAULT_GOPROXY: &str = "https://proxy.golang.org";
+/// The most a module zip download may be (bytes).
+pub const MAX_GO_ZIP_BYTES: u64 = 100 << 20;
+/// The most a `.mod` may be (golang.org/x/mod/zip.MaxGoMod).
+pub const MAX_GO_MOD_BYTES: u64 = 16 << 20;
+
+/// [`DEFAULT_GOPROXY`] as a list.
+pub fn default_goproxy() -> backline_core::registry::goproxy::ProxyList {
+    backline_core::registry::goproxy::ProxyList {
+        entries: vec![(
+            backline_core::registry::goproxy::ProxyEntry::Url(DEFAULT_GOPROXY.into()),
+            backline_core::registry::goproxy::Fallback::OnNotFound,
+        )],
+    }
+}
 
 impl Default for RegistryConfig {
     fn default() -> Self {
@@ -65,6 +85,8 @@ impl Default for RegistryConfig {
             pypi_url: DEFAULT_PYPI_URL.into(),
             rubygems_url: DEFAULT_RUBYGEMS_URL.into(),
             packagist_url: DEFAULT_PACKAGIST_URL.into(),
+            goproxy: default_goproxy(),
+            go_zip_limit: MAX_GO_ZIP_BYTES,
             timeout: Duration::from_secs(30),
             attempts: 3,
             retry_base: Duration::from_millis(500),
@@ -78,7 +100,7 @@ impl Default for RegistryConfig {
 impl RegistryConfig {
     /// All registries below one root, as the simulator serves them:
     /// `{root}/registry/crates`, `{root}/registry/npm`, `{root}/registry/pypi`,
-    /// `{root}/registry/rubygems`, `{root}/registry/packagist`.
+    /// `{root}/registry/rubygems`, `{root}/registry/packagist`, `{root}/registry/goproxy`.
     pub fn simulator(root: &str) -> Self {
         let root = root.trim_end_matches('/');
         RegistryConfig {
@@ -87,6 +109,14 @@ impl RegistryConfig {
             pypi_url: format!("{root}/registry/pypi"),
             rubygems_url: format!("{root}/registry/rubygems"),
             packagist_url: format!("{root}/registry/packagist"),
+            goproxy: backline_core::registry::goproxy::ProxyList {
+                entries: vec![(
+                    backline_core::registry::goproxy::ProxyEntry::Url(format!(
+                        "{root}/registry/goproxy"
+                    )),
+                    backline_core::registry::goproxy::Fallback::OnNotFound,
+                )],
+            },
             ..RegistryConfig::default()
         }
     }
@@ -162,12 +192,31 @@ impl HttpRegistry {
         self.get_accepting(url, None).await
     }
 
+    /// As [`get`](Self::get), refusing an answer longer than `limit` bytes (read no further).
+    async fn get_limited(
+        &self,
+        url: &str,
+        limit: u64,
+    ) -> Result<Option<bytes::Bytes>, RegistryError> {
+        self.get_checked(url, None, Some(limit)).await
+    }
+
     /// As [`get`](Self::get), with an `Accept` header. A registry backed off after an outage
     /// is not asked; one that fails after the retries is backed off.
     async fn get_accepting(
         &self,
         url: &str,
         accept: Option<&str>,
+    ) -> Result<Option<bytes::Bytes>, RegistryError> {
+        self.get_checked(url, accept, None).await
+    }
+
+    /// [`get_accepting`](Self::get_accepting) with an optional size limit.
+    async fn get_checked(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        limit: Option<u64>,
     ) -> Result<Option<bytes::Bytes>, RegistryError> {
         let registry = super::outage::registry_of(url);
         let outages = || self.outages.lock().unwrap_or_else(|p| p.into_inner());
@@ -177,7 +226,7 @@ impl HttpRegistry {
                 message: format!("{error} (not asked again for {} s)", left.as_secs().max(1)),
             });
         }
-        let result = self.get_with_retries(url, accept).await;
+        let result = self.get_with_retries_limited(url, accept, limit).await;
         match &result {
             Err(e @ RegistryError::Transport { .. })
             | Err(
@@ -201,10 +250,21 @@ impl HttpRegistry {
     }
 
     /// One GET with its retries (429, 5xx, connection failures).
+    #[cfg(test)]
     async fn get_with_retries(
         &self,
         url: &str,
         accept: Option<&str>,
+    ) -> Result<Option<bytes::Bytes>, RegistryError> {
+        self.get_with_retries_limited(url, accept, None).await
+    }
+
+    /// [`get_with_retries`](Self::get_with_retries), refusing a body above `limit` bytes.
+    async fn get_with_retries_limited(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        limit: Option<u64>,
     ) -> Result<Option<bytes::Bytes>, RegistryError> {
         let policy = RetryPolicy::registry(self.config.attempts, self.config.retry_base);
         let mut last = None;
@@ -218,11 +278,15 @@ impl HttpRegistry {
                     let status = resp.status().as_u16();
                     match status {
                         200..=299 => {
-                            let body =
-                                resp.bytes().await.map_err(|e| RegistryError::Transport {
-                                    url: url.to_string(),
-                                    message: e.to_string(),
-                                })?;
+                            let body = match limit {
+                                None => {
+                                    resp.bytes().await.map_err(|e| RegistryError::Transport {
+                                        url: url.to_string(),
+                                        message: e.to_string(),
+                                    })?
+                                }
+                                Some(limit) => read_limited(resp, url, limit).await?,
+                            };
                             return Ok(Some(body));
                         }
                         404 | 410 => return Ok(None),
@@ -477,6 +541,14 @@ impl Registry for HttpRegistry {
         Ok(super::parse_p2(&name, &doc))
     }
 
+    async fn go_module(
+        &self,
+        path: &str,
+        version: &str,
+    ) -> Result<Option<super::GoModule>, RegistryError> {
+        self.go_module_from_proxies(path, version).await
+    }
+
     async fn latest(
         &self,
         ecosystem: Ecosystem,
@@ -516,6 +588,34 @@ impl Registry for HttpRegistry {
         Ok(answer)
     }
 }
+
+/// Reads a body of at most `limit` bytes (a longer one is refused as soon as it is seen).
+async fn read_limited(
+    mut resp: reqwest::Response,
+    url: &str,
+    limit: u64,
+) -> Result<bytes::Bytes, RegistryError> {
+    let too_long = || RegistryError::Malformed {
+        url: url.to_string(),
+        message: format!("the answer is longer than {limit} bytes"),
+    };
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_long());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| RegistryError::Transport {
+        url: url.to_string(),
+        message: e.to_string(),
+    })? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(too_long());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+mod go;
 
 #[cfg(test)]
 mod retry_tests;

@@ -20,15 +20,17 @@ use crate::ecosystem::Ecosystem;
 
 pub use fake::FakeRegistry;
 pub use http::{
-    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PACKAGIST_URL,
-    DEFAULT_PYPI_URL, DEFAULT_RUBYGEMS_URL,
+    default_goproxy, HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_GOPROXY,
+    DEFAULT_NPM_URL, DEFAULT_PACKAGIST_URL, DEFAULT_PYPI_URL, DEFAULT_RUBYGEMS_URL,
+    MAX_GO_MOD_BYTES, MAX_GO_ZIP_BYTES,
 };
 pub use outage::Unreachable;
 
 // The release types are data the planner and patchers read: they live in the pure core.
 pub use backline_core::registry::{
-    ordered_json, packagist, parse_gem_release, parse_p2, parse_pypi_release, rubygems, CrateDep,
-    CrateRelease, DepKind, GemRelease, NpmRelease, PackagistRelease, PypiDist, PypiRelease,
+    goproxy, ordered_json, packagist, parse_gem_release, parse_p2, parse_pypi_release, rubygems,
+    CrateDep, CrateRelease, DepKind, GemRelease, GoModule, NpmRelease, PackagistRelease, PypiDist,
+    PypiRelease,
 };
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
@@ -131,6 +133,17 @@ pub trait Registry: Send + Sync {
         _name: &str,
     ) -> Result<Vec<PackagistRelease>, RegistryError> {
         Ok(Vec::new())
+    }
+
+    /// One Go module version from the module proxies (`BACKLINE_GOPROXY`): its `.mod`, with the
+    /// go.sum hashes computed from the downloaded `.mod` and `.zip`; `None` when no proxy has
+    /// it, or when this registry does not serve Go. `version` may be written without the `v`.
+    async fn go_module(
+        &self,
+        _path: &str,
+        _version: &str,
+    ) -> Result<Option<GoModule>, RegistryError> {
+        Ok(None)
     }
 
     /// The latest stable version: crates, the highest non-yanked non-prerelease version; npm,

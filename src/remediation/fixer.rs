@@ -425,6 +425,22 @@ impl PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
+        if needed.go_module {
+            // The .mod and .zip from the module proxies; the go.sum hashes computed from them.
+            facts.go_module = Some(
+                self.registry
+                    .go_module(r.package, r.to)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(|| {
+                        FixError::NotFixable(format!(
+                            "the module proxy does not have {} {}",
+                            r.package,
+                            backline_core::registry::goproxy::go_version(r.to)
+                        ))
+                    })?,
+            );
+        }
         Ok(facts)
     }
 }

@@ -11,6 +11,7 @@ mod doctor;
 mod findings;
 mod forks;
 mod gitlab_client;
+mod go_modules;
 mod harness;
 mod hostile;
 mod intake;

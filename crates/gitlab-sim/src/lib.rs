@@ -78,6 +78,7 @@ mod api;
 pub mod events;
 pub mod faults;
 pub mod generator;
+mod goproxy;
 pub mod pages;
 pub mod recorder;
 pub mod registry;

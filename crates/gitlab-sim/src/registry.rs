@@ -10,7 +10,9 @@
 //!   as rubygems.org's `Api::V2::RubygemsController#show` answers it (app/controllers/api/v2/
 //!   rubygems_controller.rb: `name`, `version`, `platform`, `sha`, `dependencies`);
 //! - `GET /registry/packagist/p2/:vendor/:name.json`: Packagist's Composer v2 metadata (a
-//!   `packages` map of minified version lists, `"minified": "composer/2.0"`), served as given.
+//!   `packages` map of minified version lists, `"minified": "composer/2.0"`), served as given;
+//! - `GET /registry/goproxy/<module>/@v/{list,<v>.info,<v>.mod,<v>.zip}` and `@latest`: a Go
+//!   module proxy (see [`crate::goproxy`]).
 //!
 //! Requests are recorded under those route names and obey the fault table like the API.
 //! [`SimRegistry::with_defaults`] holds the packages the generator's projects use (`regex`
@@ -39,6 +41,8 @@ struct Data {
     gems: BTreeMap<String, Vec<Value>>,
     /// Packagist p2 documents (served as given) by lower-case `vendor/name`.
     packagist: BTreeMap<String, String>,
+    /// Go modules served by the module proxy.
+    go: crate::goproxy::Modules,
 }
 
 /// The simulator's package registries (shared; cloning gives another handle).
@@ -251,6 +255,12 @@ impl SimRegistry {
             .insert(name.to_ascii_lowercase(), text.to_string());
     }
 
+    /// Serves the Go module `path` at `version` (`v1.2.3`) with `files` (names relative to the
+    /// module root; `go.mod` among them is also the `.mod` answer).
+    pub fn add_go_module(&self, path: &str, version: &str, files: &[(&str, &[u8])]) {
+        self.lock().go.add(path, version, files);
+    }
+
     fn add_defaults(&self) {
         let n = "normal";
         let regex_deps = |syntax: &'static str| {
@@ -393,6 +403,9 @@ impl SimRegistry {
             return None;
         }
         let rest = raw_path.strip_prefix("/registry/")?;
+        if let Some(pattern) = crate::goproxy::route(rest) {
+            return Some(pattern);
+        }
         if rest == "crates/config.json" {
             Some("/registry/crates/config.json")
         } else if rest.starts_with("crates/") {
@@ -426,6 +439,7 @@ impl SimRegistry {
         let rest = raw_path.strip_prefix("/registry/").unwrap_or("");
         let decode = |s: &str| crate::util::decode(s).unwrap_or_default();
         match pattern {
+            p if p.starts_with("/registry/goproxy/") => crate::goproxy::answer(&d.go, p, rest),
             "/registry/crates/config.json" => Reply::ok(json!({
                 "dl": format!("{}/registry/crates/dl", d.base_url),
                 "api": d.base_url,

@@ -4,9 +4,8 @@
 //! files of its zip under their zip names (`module@version/...`); its `/go.mod` line hashes the
 //! `go.mod` file alone under the name `go.mod`.
 //!
-//! Groundwork for the go.mod/go.sum patcher (issue 18), which is not written yet.
-
-#![allow(dead_code)]
+//! Checked on real go.sum lines in the tests (`a_real_go_sum_line`, `real_go_mod_vectors`) and
+//! against `go` itself by `scripts/real-tool-proofs` (tests/data/gomod-proofs/).
 
 use std::io::Read;
 
@@ -15,17 +14,23 @@ use sha2::{Digest, Sha256};
 
 /// Why a hash could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum DirhashError {
+pub enum DirhashError {
     /// `Hash1` refuses file names with a newline.
     #[error("dirhash: a file name has a newline")]
     NewlineInName,
     /// The module zip could not be read.
     #[error("dirhash: unreadable module zip: {0}")]
     Zip(String),
+    /// The zip's files add up to more than the limit (Go's own is 500 MiB, modzip.MaxZipFile).
+    #[error("dirhash: the module zip's files exceed {0} bytes")]
+    TooLarge(u64),
 }
 
+/// Go's limit on a module zip's uncompressed size (golang.org/x/mod/zip.MaxZipFile).
+pub const MAX_ZIP_UNCOMPRESSED: u64 = 500 << 20;
+
 /// `dirhash.Hash1` over (name, content) pairs.
-pub(crate) fn hash1(files: &[(String, Vec<u8>)]) -> Result<String, DirhashError> {
+pub fn hash1(files: &[(String, Vec<u8>)]) -> Result<String, DirhashError> {
     let mut sorted: Vec<&(String, Vec<u8>)> = files.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut summary = Sha256::new();
@@ -43,26 +48,53 @@ pub(crate) fn hash1(files: &[(String, Vec<u8>)]) -> Result<String, DirhashError>
 }
 
 /// The `/go.mod h1:` hash of a module's `go.mod`.
-pub(crate) fn hash_go_mod(content: &[u8]) -> String {
+pub fn hash_go_mod(content: &[u8]) -> String {
     hash1(&[("go.mod".to_string(), content.to_vec())]).unwrap_or_default()
 }
 
-/// `dirhash.HashZip`: the module's own `h1:` hash, from its zip as the proxy serves it.
-pub(crate) fn hash_zip(zip_bytes: &[u8]) -> Result<String, DirhashError> {
+/// `dirhash.HashZip`: the module's own `h1:` hash, from its zip as the proxy serves it. Each
+/// file is hashed as it is inflated (nothing but the names is kept), and inflating stops at
+/// `max_uncompressed` bytes in all.
+pub fn hash_zip(zip_bytes: &[u8], max_uncompressed: u64) -> Result<String, DirhashError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
         .map_err(|e| DirhashError::Zip(e.to_string()))?;
-    let mut files = Vec::with_capacity(archive.len());
+    let mut lines: Vec<(String, String)> = Vec::with_capacity(archive.len());
+    let mut left = max_uncompressed;
     for i in 0..archive.len() {
-        let mut entry = archive
+        let entry = archive
             .by_index(i)
             .map_err(|e| DirhashError::Zip(e.to_string()))?;
-        let mut content = Vec::new();
-        entry
-            .read_to_end(&mut content)
-            .map_err(|e| DirhashError::Zip(e.to_string()))?;
-        files.push((entry.name().to_string(), content));
+        let name = entry.name().to_string();
+        if name.contains('\n') {
+            return Err(DirhashError::NewlineInName);
+        }
+        let mut hasher = Sha256::new();
+        let mut limited = entry.take(left + 1);
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            let n = limited
+                .read(&mut buf)
+                .map_err(|e| DirhashError::Zip(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            if n as u64 > left {
+                return Err(DirhashError::TooLarge(max_uncompressed));
+            }
+            left -= n as u64;
+            hasher.update(&buf[..n]);
+        }
+        lines.push((name, hex::encode(hasher.finalize())));
     }
-    hash1(&files)
+    lines.sort();
+    let mut summary = Sha256::new();
+    for (name, file) in lines {
+        summary.update(format!("{file}  {name}\n").as_bytes());
+    }
+    Ok(format!(
+        "h1:{}",
+        base64::engine::general_purpose::STANDARD.encode(summary.finalize())
+    ))
 }
 
 #[cfg(test)]
@@ -82,6 +114,21 @@ mod tests {
         );
     }
 
+    /// tests/data/gomod-proofs/vectors.txt: real go.sum `/go.mod` lines of real modules, each
+    /// followed by the go.mod it hashes.
+    #[test]
+    fn real_go_mod_vectors() {
+        let text = include_str!("../../../../../tests/data/gomod-proofs/vectors.txt");
+        let mut checked = 0;
+        for block in text.split("--\n").filter(|b| !b.trim().is_empty()) {
+            let (line, go_mod) = block.split_once('\n').unwrap();
+            let hash = line.rsplit(' ').next().unwrap();
+            assert_eq!(hash_go_mod(go_mod.as_bytes()), hash, "{line}");
+            checked += 1;
+        }
+        assert_eq!(checked, 2);
+    }
+
     #[test]
     fn zips_hash_their_files_by_name_in_order() {
         use std::io::Write;
@@ -97,7 +144,7 @@ mod tests {
             z.write_all(b"module example.com/m\n").unwrap();
             z.finish().unwrap();
         }
-        let from_zip = hash_zip(buf.get_ref()).unwrap();
+        let from_zip = hash_zip(buf.get_ref(), MAX_ZIP_UNCOMPRESSED).unwrap();
         let direct = hash1(&[
             (
                 "example.com/m@v1.0.0/go.mod".into(),
@@ -112,6 +159,11 @@ mod tests {
             hash1(&[("a\nb".into(), Vec::new())]),
             Err(DirhashError::NewlineInName)
         );
-        assert!(hash_zip(b"not a zip").is_err());
+        assert!(hash_zip(b"not a zip", MAX_ZIP_UNCOMPRESSED).is_err());
+        assert_eq!(
+            hash_zip(buf.get_ref(), 12),
+            Err(DirhashError::TooLarge(12)),
+            "the two files are 31 bytes in all"
+        );
     }
 }

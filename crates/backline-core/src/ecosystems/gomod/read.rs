@@ -12,110 +12,22 @@ use crate::deps::text::utf8;
 use crate::deps::{dedupe, Dependency, ParseError, Source};
 use crate::ecosystem::Ecosystem;
 
-struct Require {
-    path: String,
-    version: String,
-    indirect: bool,
-}
-
-struct Replace {
-    old: String,
-    old_version: Option<String>,
-    new: String,
-    new_version: Option<String>,
-}
+use super::modfile;
 
 /// Parses a `go.mod`.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
     let text = utf8(file, bytes)?;
-    let mut requires = Vec::new();
-    let mut replaces = Vec::new();
-    let mut block: Option<(String, usize)> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let err = |m: String| ParseError::new(file, Some(line_no), m);
-        let (code, comment) = match raw.find("//") {
-            Some(at) => (&raw[..at], Some(raw[at + 2..].trim())),
-            None => (raw, None),
-        };
-        let indirect = comment.is_some_and(|c| c == "indirect" || c.starts_with("indirect;"));
-        let mut tokens = tokenize(code).map_err(|m| err(m.to_string()))?;
-        if tokens.is_empty() {
-            continue;
-        }
-        let verb = match &block {
-            Some(_) if tokens == [")"] => {
-                block = None;
-                continue;
-            }
-            Some((verb, _)) => verb.clone(),
-            None => {
-                let verb = tokens.remove(0);
-                if verb == ")" {
-                    return Err(err("`)` without an open block".into()));
-                }
-                if tokens == ["("] {
-                    block = Some((verb, line_no));
-                    continue;
-                }
-                verb
-            }
-        };
-        match verb.as_str() {
-            "require" => match tokens.as_slice() {
-                [path, version] => requires.push(Require {
-                    path: path.clone(),
-                    version: version.clone(),
-                    indirect,
-                }),
-                _ => {
-                    return Err(err(format!(
-                        "expected `module version` in require, found `{}`",
-                        code.trim()
-                    )))
-                }
-            },
-            "replace" => {
-                let arrow = tokens.iter().position(|t| t == "=>").ok_or_else(|| {
-                    err(format!("expected `=>` in replace, found `{}`", code.trim()))
-                })?;
-                let (left, right) = (&tokens[..arrow], &tokens[arrow + 1..]);
-                let (old, old_version) = match left {
-                    [m] => (m.clone(), None),
-                    [m, v] => (m.clone(), Some(v.clone())),
-                    _ => return Err(err("expected `module [version]` before `=>`".into())),
-                };
-                let (new, new_version) = match right {
-                    [m] => (m.clone(), None),
-                    [m, v] => (m.clone(), Some(v.clone())),
-                    _ => return Err(err("expected `module [version]` after `=>`".into())),
-                };
-                replaces.push(Replace {
-                    old,
-                    old_version,
-                    new,
-                    new_version,
-                });
-            }
-            _ => {}
-        }
-    }
-    if let Some((verb, line)) = block {
-        return Err(ParseError::new(
-            file,
-            Some(line),
-            format!("`{verb} (` block is never closed"),
-        ));
-    }
-    let out = requires
+    let m = modfile::parse(file, text)?;
+    let out = m
+        .requires
         .into_iter()
         .map(|r| {
-            let replace = replaces.iter().rev().find(|p| {
+            let replace = m.replaces.iter().rev().find(|p| {
                 p.old == r.path && p.old_version.as_ref().is_none_or(|v| *v == r.version)
             });
             let (name, version, source) = match replace {
-                Some(Replace { new, .. }) if is_local(new) => (r.path, r.version, Source::Path),
-                Some(Replace {
+                Some(p) if p.is_local() => (r.path, r.version, Source::Path),
+                Some(modfile::Replace {
                     new,
                     new_version: Some(v),
                     ..
@@ -127,49 +39,6 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Dependency>, ParseError> {
         })
         .collect();
     Ok(dedupe(out))
-}
-
-/// Whether a replacement target is a folder rather than a module path.
-fn is_local(target: &str) -> bool {
-    target.starts_with("./")
-        || target.starts_with("../")
-        || target.starts_with('/')
-        || target == "."
-        || target == ".."
-}
-
-/// Splits a line into tokens; `"..."` and `` `...` `` strings are one token, unquoted.
-fn tokenize(code: &str) -> Result<Vec<String>, &'static str> {
-    let mut tokens = Vec::new();
-    let mut chars = code.trim().chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-        } else if c == '"' || c == '`' {
-            chars.next();
-            let mut s = String::new();
-            loop {
-                match chars.next() {
-                    Some(x) if x == c => break,
-                    Some('\\') if c == '"' => s.extend(chars.next()),
-                    Some(x) => s.push(x),
-                    None => return Err("unterminated quoted string"),
-                }
-            }
-            tokens.push(s);
-        } else {
-            let mut s = String::new();
-            while let Some(&x) = chars.peek() {
-                if x.is_whitespace() {
-                    break;
-                }
-                s.push(x);
-                chars.next();
-            }
-            tokens.push(s);
-        }
-    }
-    Ok(tokens)
 }
 
 #[cfg(test)]

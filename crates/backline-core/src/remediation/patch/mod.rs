@@ -11,6 +11,7 @@
 use crate::ecosystems::cargo::patch as cargo;
 use crate::ecosystems::composer::patch as composer;
 use crate::ecosystems::gemfile::patch as gemfile;
+use crate::ecosystems::gomod::patch as gomod;
 use crate::ecosystems::npm::patch as npm;
 use crate::ecosystems::pipfile::patch as pipfile;
 use crate::ecosystems::pnpm::patch as pnpm;
@@ -26,7 +27,9 @@ pub mod transitive;
 pub use overrides::OverrideKind;
 
 use crate::deps::{self, format_of, ManifestFormat, ParseError};
-use crate::registry::{CrateRelease, GemRelease, NpmRelease, PackagistRelease, PypiRelease};
+use crate::registry::{
+    CrateRelease, GemRelease, GoModule, NpmRelease, PackagistRelease, PypiRelease,
+};
 
 /// One requested version change.
 pub struct PatchRequest<'a> {
@@ -67,6 +70,9 @@ pub struct RegistryFacts {
     pub gem_release: Option<GemRelease>,
     /// For `composer.lock`: Packagist's metadata of `to`.
     pub packagist_release: Option<PackagistRelease>,
+    /// For `go.mod`: the module proxy's `.mod` of `to` and the go.sum hashes computed from its
+    /// `.mod` and `.zip`.
+    pub go_module: Option<GoModule>,
 }
 
 /// Which registry calls the caller must make before [`patch`].
@@ -87,6 +93,8 @@ pub struct FactsNeeded {
     pub gem_release: bool,
     /// `Registry::packagist_versions(package)`, the one that is `to`.
     pub packagist_release: bool,
+    /// `Registry::go_module(package, to)` (the `.mod` and `.zip` from the module proxy).
+    pub go_module: bool,
 }
 
 /// One file's full new content.
@@ -242,6 +250,10 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             packagist_release: true,
             ..FactsNeeded::default()
         },
+        Some(ManifestFormat::GoMod) => FactsNeeded {
+            go_module: true,
+            ..FactsNeeded::default()
+        },
         _ => FactsNeeded::default(),
     }
 }
@@ -252,6 +264,7 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
 pub fn files_to_edit(manifest_path: &str) -> Vec<String> {
     let names: &[&str] = match format_of(manifest_path) {
         Some(ManifestFormat::UvLock) => &["pyproject.toml"],
+        Some(ManifestFormat::GoMod) => &["go.sum"],
         _ => &[],
     };
     names.iter().map(|n| sibling(manifest_path, n)).collect()
@@ -476,11 +489,7 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         ManifestFormat::UvLock => uv::patch(req, &bytes)?,
         ManifestFormat::GemfileLock => gemfile::patch(req, &bytes)?,
         ManifestFormat::ComposerLock => composer::patch(req, &bytes)?,
-        ManifestFormat::GoMod => {
-            return not_fixable(
-                "editing go.mod is not supported yet: go.sum needs the new module's hashes",
-            )
-        }
+        ManifestFormat::GoMod => gomod::patch(req, &bytes)?,
         other => {
             return not_fixable(format!(
                 "editing {} is not supported yet",
@@ -668,8 +677,7 @@ mod tests {
         assert_eq!(
             patch(&req),
             Err(PatchError::NotFixable {
-                reason: "editing go.mod is not supported yet: go.sum needs the new module's hashes"
-                    .into()
+                reason: "the module proxy's a v2 (.mod and .zip) was not fetched".into()
             })
         );
         let req = PatchRequest {
@@ -683,7 +691,8 @@ mod tests {
             })
         );
         assert!(facts_needed("a/Cargo.lock").crate_release);
-        assert_eq!(facts_needed("go.mod"), FactsNeeded::default());
+        assert!(facts_needed("go.mod").go_module);
+        assert_eq!(files_to_edit("svc/go.mod"), ["svc/go.sum"]);
     }
 
     #[test]

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"fmt"
+
+	upper "example.com/Upper"
+	"example.com/lib"
+)
+
+func main() { fmt.Println(upper.Name, lib.Describe()) }

@@ -1,0 +1,4 @@
+package upper
+
+// Name is the module name.
+const Name = "Upper"

@@ -1,0 +1,5 @@
+module example.com/lib
+
+go 1.17
+
+require example.com/util v1.3.0

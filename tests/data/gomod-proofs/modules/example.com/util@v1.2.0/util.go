@@ -1,0 +1,4 @@
+package util
+
+// Version is this release.
+const Version = "v1.2.0"
