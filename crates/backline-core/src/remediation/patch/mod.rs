@@ -462,7 +462,7 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         return not_fixable(format!("{} is already at {}", req.package, req.to));
     }
     let changes = match format {
-        ManifestFormat::CargoLock => cargo::patch(req, &bytes)?,
+        ManifestFormat::CargoLock => cargo::patch(req, &bytes, rule)?,
         ManifestFormat::PackageLock => npm::patch(req, &bytes, rule)?,
         ManifestFormat::YarnLock => yarn::patch(req, &bytes, rule)?,
         ManifestFormat::PnpmLock => pnpm::patch(req, &bytes, rule)?,
