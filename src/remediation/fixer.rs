@@ -503,6 +503,18 @@ impl PatchFixer {
                     .ok_or_else(missing)?,
             );
         }
+        if needed.pypi_dependents {
+            // uv.lock: the locked packages that depend on this one; their requirements come
+            // from their PyPI entries.
+            let registry = &self.registry;
+            facts.pypi_dependents = Some(
+                releases_of(
+                    patch::pypi_dependents(lock, r.package, from),
+                    |n, v| async move { registry.pypi_release(&n, &v).await },
+                )
+                .await?,
+            );
+        }
         if needed.gem_release {
             facts.gem_release = Some(
                 self.registry

@@ -788,3 +788,108 @@ mod cargo_parent {
         assert_eq!(edited(&out, "Cargo.lock").unwrap(), data("bump/Cargo.lock"));
     }
 }
+
+/// uv.lock (issue 18): requests 2.25.1 requires `idna (<3,>=2.5)` (its PyPI `requires_dist`);
+/// no parent bump is tried for uv, so the fix of idna (3.7) is pinned with
+/// `[tool.uv] override-dependencies`, byte for byte what `uv lock` 0.13.9 wrote
+/// (tests/data/lockfile-proofs/uv/override-*, README there).
+mod uv_override {
+    use super::*;
+    use crate::registry::{parse_pypi_release, PypiRelease};
+
+    fn data(path: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/data/lockfile-proofs/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// requests 2.25.1 with the requirements of its wheel's METADATA.
+    fn requests() -> PypiRelease {
+        PypiRelease {
+            name: "requests".into(),
+            version: "2.25.1".into(),
+            files: Vec::new(),
+            requires_dist: [
+                "chardet (<5,>=3.0.2)",
+                "idna (<3,>=2.5)",
+                "urllib3 (<1.27,>=1.21.1)",
+                "certifi (>=2017.4.17)",
+                "pyOpenSSL (>=0.14) ; extra == 'security'",
+                "cryptography (>=1.3.4) ; extra == 'security'",
+                "PySocks (!=1.5.7,>=1.5.6) ; extra == 'socks'",
+            ]
+            .map(String::from)
+            .to_vec(),
+            dists: Vec::new(),
+            requires_python: None,
+        }
+    }
+
+    async fn fix(registry: FakeRegistry) -> Result<super::super::executor::FixOutcome, FixError> {
+        let files = HashMap::from([
+            (
+                "uv.lock".to_string(),
+                data("uv/override-before/uv.lock").into_bytes(),
+            ),
+            (
+                "pyproject.toml".to_string(),
+                data("uv/override-before/pyproject.toml").into_bytes(),
+            ),
+        ]);
+        fixer(registry, Index::default())
+            .fix(&FixRequest {
+                ecosystem: Ecosystem::PyPI,
+                manifest: "uv.lock",
+                package: "idna",
+                from: "2.10",
+                to: "3.7",
+                direct: false,
+                files: &files,
+                others: &[],
+            })
+            .await
+    }
+
+    fn idna_37() -> PypiRelease {
+        let doc: serde_json::Value = serde_json::from_str(&data("pypi/idna-3.7.json")).unwrap();
+        parse_pypi_release(&doc).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_override_is_what_uv_writes() {
+        let out = fix(FakeRegistry::new()
+            .pypi_release(idna_37())
+            .pypi_release(requests()))
+        .await
+        .unwrap();
+        let FixRoute::Override { mechanism, reason } = &out.route else {
+            panic!("{:?}", out.route)
+        };
+        assert_eq!(*mechanism, OverrideKind::UvOverrideDependencies);
+        assert!(
+            reason.starts_with(
+                "requests 2.25.1 requires idna `<3,>=2.5`, which excludes 3.7; no parent bump:"
+            ),
+            "{reason}"
+        );
+        assert_eq!(
+            edited(&out, "uv.lock").unwrap(),
+            data("uv/override-after/uv.lock")
+        );
+        assert_eq!(
+            edited(&out, "pyproject.toml").unwrap(),
+            data("uv/override-after/pyproject.toml")
+        );
+    }
+
+    #[tokio::test]
+    async fn without_the_parents_entry_the_move_is_refused_not_made_blindly() {
+        // The parent's requirement cannot be read: no edit that uv would reject.
+        let err = fix(FakeRegistry::new().pypi_release(idna_37()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FixError::NotFixable(_)), "{err:?}");
+    }
+}

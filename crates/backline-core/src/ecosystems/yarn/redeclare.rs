@@ -144,9 +144,8 @@ mod tests {
     const LOCK: &str = "# yarn lockfile v1\n\n\na@^1.0.0:\n  version \"1.0.0\"\n  resolved \"https://registry.yarnpkg.com/a/-/a-1.0.0.tgz#aa\"\n  integrity sha512-a1\n  dependencies:\n    b \"^1.0.0\"\n\nb@^1.0.0, b@^1.1.0:\n  version \"1.2.0\"\n  resolved \"https://registry.yarnpkg.com/b/-/b-1.2.0.tgz#bb\"\n  integrity sha512-b1\n\nc@1.0.0:\n  version \"1.0.0\"\n  resolved \"https://registry.yarnpkg.com/c/-/c-1.0.0.tgz#cc\"\n  integrity sha512-c1\n  dependencies:\n    b \"^1.1.0\"\n";
     const PJ: &str = "{\"dependencies\": {\"a\": \"^1.0.0\", \"c\": \"1.0.0\"}}";
 
-    /// Moves `a` 1.0.0 -> 1.1.0, whose release requires `b` at `b_range`.
-    fn move_a(lock: &str, b_range: &str) -> Result<String, String> {
-        let release = NpmRelease {
+    fn a_110(b_range: &str) -> NpmRelease {
+        NpmRelease {
             name: "a".into(),
             version: "1.1.0".into(),
             integrity: "sha512-a11".into(),
@@ -155,9 +154,13 @@ mod tests {
             dependencies: BTreeMap::from([("b".to_string(), b_range.to_string())]),
             optional_dependencies: BTreeMap::new(),
             peer_dependencies: BTreeMap::new(),
-        };
+        }
+    }
+
+    /// Moves `a` 1.0.0 -> 1.1.0, whose release requires `b` at `b_range`.
+    fn move_a(lock: &str, b_range: &str) -> Result<String, String> {
         let facts = RegistryFacts {
-            npm_release: Some(release),
+            npm_release: Some(a_110(b_range)),
             ..RegistryFacts::default()
         };
         let files = |p: &str| match p {
@@ -208,5 +211,21 @@ mod tests {
         assert!(move_a(&lock, "^1.2.0")
             .unwrap_err()
             .contains("declares other dependencies"));
+    }
+
+    #[test]
+    fn no_panic_on_damaged_input_when_ranges_change() {
+        let facts = RegistryFacts {
+            npm_release: Some(a_110("^1.2.0")),
+            ..RegistryFacts::default()
+        };
+        crate::remediation::patch::assert_no_panic(
+            "yarn.lock",
+            LOCK,
+            "a",
+            "1.0.0",
+            "1.1.0",
+            &facts,
+        );
     }
 }
