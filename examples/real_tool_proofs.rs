@@ -10,6 +10,9 @@
 //!   must refuse and name that parent;
 //! - Cargo.lock: `cargo metadata --locked`, and the patch equals, byte for byte, what
 //!   `cargo update -p <crate> --precise <fix>` writes;
+//! - Cargo.lock parent bump (issue 18): the fixer over the public index bumps serde for
+//!   serde_derive's fix, accepted by `cargo metadata --locked` and `cargo tree --locked`, equal
+//!   to `cargo update -p serde --precise`;
 //! - requirements.txt with hashes: `pip install --dry-run --require-hashes`;
 //! - pnpm-lock.yaml v6 and v9 (issue 18): `pnpm install --frozen-lockfile --lockfile-only`
 //!   with pnpm 8 and 9 (through `npx`), after a direct move and after an override of a
@@ -323,6 +326,95 @@ async fn cargo_project(reg: &HttpRegistry) -> Outcome {
     Ok(())
 }
 
+/// Cargo.lock parent bump (issue 18): serde 1.0.150 pins `serde_derive = "=1.0.150"`; the
+/// fixer, over the public crates.io index, must move serde to the smallest release allowing
+/// serde_derive 1.0.151, byte for byte what `cargo update -p serde --precise 1.0.151` writes,
+/// and `cargo metadata --locked` and `cargo tree --locked` must accept the result.
+async fn cargo_parent_project() -> Outcome {
+    use backline::remediation::executor::{FixRequest, Fixer};
+    use backline::remediation::fixer::PatchFixer;
+    use backline::remediation::route::{FixRoute, ParentBump};
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cargo-parent");
+    let project = |case: &str| -> Result<tempfile::TempDir, String> {
+        let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for f in ["Cargo.toml", "Cargo.lock"] {
+            std::fs::copy(data.join(case).join(f), tmp.path().join(f))
+                .map_err(|e| format!("copy {f}: {e}"))?;
+        }
+        std::fs::create_dir(tmp.path().join("src")).map_err(|e| e.to_string())?;
+        std::fs::write(tmp.path().join("src/lib.rs"), "").map_err(|e| e.to_string())?;
+        Ok(tmp)
+    };
+    let (ours, theirs) = (project("base")?, project("base")?);
+    let target = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let env = [("CARGO_TARGET_DIR", target.path())];
+    let metadata = ["metadata", "--locked", "--format-version", "1"];
+    run(ours.path(), &cargo, &metadata, &env)
+        .map_err(|e| format!("cargo-parent as committed: {e}"))?;
+    let registry = HttpRegistry::new(RegistryConfig::default()).map_err(|e| e.to_string())?;
+    let fixer = PatchFixer::new(std::sync::Arc::new(registry));
+    fixer.use_advisories(backline::advisories::shared::AdvisoryIndex::new(
+        backline::advisories::index::Index::default(),
+    ));
+    let mut files = std::collections::HashMap::new();
+    for f in ["Cargo.toml", "Cargo.lock"] {
+        files.insert(
+            f.to_string(),
+            std::fs::read(ours.path().join(f)).map_err(|e| e.to_string())?,
+        );
+    }
+    let out = fixer
+        .fix(&FixRequest {
+            ecosystem: backline::ecosystem::Ecosystem::CratesIo,
+            manifest: "Cargo.lock",
+            package: "serde_derive",
+            from: "1.0.150",
+            to: "1.0.151",
+            direct: false,
+            files: &files,
+            others: &[],
+        })
+        .await
+        .map_err(|e| format!("cargo-parent: the fix was refused: {e}"))?;
+    let want = FixRoute::ParentBump {
+        bumps: vec![ParentBump {
+            package: "serde".into(),
+            from: "1.0.150".into(),
+            to: "1.0.151".into(),
+        }],
+    };
+    if out.route != want {
+        return Err(format!(
+            "cargo-parent: route {:?}, wanted {want:?}",
+            out.route
+        ));
+    }
+    for e in &out.edits {
+        std::fs::write(ours.path().join(&e.path), &e.content).map_err(|e| e.to_string())?;
+    }
+    run(ours.path(), &cargo, &metadata, &env)
+        .map_err(|e| format!("cargo-parent: after the bump: {e}"))?;
+    run(ours.path(), &cargo, &["tree", "--locked"], &env)
+        .map_err(|e| format!("cargo-parent: after the bump: {e}"))?;
+    run(
+        theirs.path(),
+        &cargo,
+        &["update", "-p", "serde", "--precise", "1.0.151"],
+        &env,
+    )
+    .map_err(|e| format!("cargo-parent: {e}"))?;
+    let read = |d: &Path| std::fs::read(d.join("Cargo.lock")).map_err(|e| e.to_string());
+    if read(ours.path())? != read(theirs.path())? {
+        return Err(
+            "cargo-parent: our Cargo.lock differs from cargo update -p serde --precise 1.0.151"
+                .into(),
+        );
+    }
+    println!("  cargo: serde_derive 1.0.150 -> 1.0.151 through serde 1.0.151 accepted by cargo metadata/tree --locked, equal to cargo update --precise");
+    Ok(())
+}
+
 /// PyPI facts: the per-version JSON API (the code path the service uses); where that answers
 /// nothing, the project JSON's `releases[version]` files (then without `requires_dist`).
 async fn pypi_facts(
@@ -566,6 +658,7 @@ fn main() -> ExitCode {
         results.push(("npm lockfile v2", npm_project(&reg, 2).await));
         results.push(("npm lockfile v3", npm_project(&reg, 3).await));
         results.push(("Cargo.lock", cargo_project(&reg).await));
+        results.push(("Cargo.lock parent bump", cargo_parent_project().await));
         results.push(("requirements.txt with hashes", pip_project(&reg).await));
         results.push(("pnpm-lock.yaml v6 (pnpm 8)", pnpm_project(&reg, 6).await));
         results.push(("pnpm-lock.yaml v9 (pnpm 9)", pnpm_project(&reg, 9).await));

@@ -156,6 +156,17 @@ fn apply_steps(
     Ok(changes)
 }
 
+/// The formats whose parents backline bumps (issue 18).
+fn bumps_parents(format: ManifestFormat) -> bool {
+    matches!(
+        format,
+        ManifestFormat::PackageLock
+            | ManifestFormat::YarnLock
+            | ManifestFormat::PnpmLock
+            | ManifestFormat::CargoLock
+    )
+}
+
 fn into_edits(changes: Vec<patch::FileChange>) -> Vec<Edit> {
     changes
         .into_iter()
@@ -189,8 +200,8 @@ impl PatchFixer {
         }];
         let mut exclusion = first.clone();
         let no_bump: String = loop {
-            if format != Some(ManifestFormat::PackageLock) {
-                break "backline bumps parents in package-lock.json only".to_string();
+            if !format.is_some_and(bumps_parents) {
+                break "backline bumps parents in package-lock.json, yarn.lock v1, pnpm-lock.yaml and Cargo.lock only".to_string();
             }
             if steps.len() > MAX_DEPTH {
                 break format!("the bump would move more than {MAX_DEPTH} parents");
@@ -200,11 +211,6 @@ impl PatchFixer {
                     .to_string();
             };
             let index = index.current();
-            let releases = self
-                .registry
-                .npm_versions(&exclusion.parent)
-                .await
-                .map_err(registry_error)?;
             let below = steps.last().map(|s| (s.package.clone(), s.to.clone()));
             let (below_pkg, below_to) = below.unwrap_or_default();
             let vulnerable = |v: &str| {
@@ -213,25 +219,22 @@ impl PatchFixer {
                     .iter()
                     .any(|m| m.kind == crate::advisories::AdvisoryKind::Vulnerability)
             };
-            let release = match transitive::parent_release(
-                &releases,
-                &exclusion.parent_version,
-                &below_pkg,
-                &below_to,
-                &vulnerable,
-            ) {
-                Ok(release) => release.clone(),
-                Err(e) => break e.to_string(),
+            let want = transitive::Wanted {
+                installed: &exclusion.parent_version,
+                package: &below_pkg,
+                to: &below_to,
             };
-            steps.push(Step {
-                package: exclusion.parent.clone(),
-                from: exclusion.parent_version.clone(),
-                to: release.version.clone(),
-                facts: RegistryFacts {
-                    npm_release: Some(release),
-                    ..RegistryFacts::default()
-                },
-            });
+            let step = if format == Some(ManifestFormat::CargoLock) {
+                self.crate_parent_step(r, &exclusion, want, &vulnerable)
+                    .await?
+            } else {
+                self.npm_parent_step(r, &exclusion, want, &vulnerable)
+                    .await?
+            };
+            match step {
+                Ok(step) => steps.push(step),
+                Err(e) => break e.to_string(),
+            }
             match apply_steps(r, &steps).map_err(|b| *b) {
                 Ok(changes) => {
                     let bumps = steps[1..]
@@ -343,6 +346,110 @@ impl PatchFixer {
         }
     }
 
+    /// The parent step of an npm-family lock: the parent's smallest admitting release from
+    /// its packument (pnpm: with its own parents' registry entries).
+    async fn npm_parent_step(
+        &self,
+        r: &FixRequest<'_>,
+        exclusion: &Exclusion,
+        want: transitive::Wanted<'_>,
+        vulnerable: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Result<Step, transitive::NoParentRelease>, FixError> {
+        let releases = self
+            .registry
+            .npm_versions(&exclusion.parent)
+            .await
+            .map_err(registry_error)?;
+        let release = match transitive::parent_release(
+            &releases,
+            want.installed,
+            want.package,
+            want.to,
+            vulnerable,
+        ) {
+            Ok(release) => release.clone(),
+            Err(e) => return Ok(Err(e)),
+        };
+        let mut facts = RegistryFacts {
+            npm_release: Some(release.clone()),
+            ..RegistryFacts::default()
+        };
+        if patch::facts_needed(r.manifest).npm_dependents {
+            // pnpm: the parent's own parents' ranges come from their registry entries.
+            facts.npm_dependents = Some(
+                self.npm_dependents(r, &exclusion.parent, &exclusion.parent_version)
+                    .await?,
+            );
+        }
+        Ok(Ok(Step {
+            package: exclusion.parent.clone(),
+            from: exclusion.parent_version.clone(),
+            to: release.version,
+            facts,
+        }))
+    }
+
+    /// The parent step of a Cargo.lock (issue 18): the dependent crate's smallest admitting
+    /// release from the crates.io index, with the index entries of the crates depending on it.
+    async fn crate_parent_step(
+        &self,
+        r: &FixRequest<'_>,
+        exclusion: &Exclusion,
+        want: transitive::Wanted<'_>,
+        vulnerable: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<Result<Step, transitive::NoParentRelease>, FixError> {
+        let releases = self
+            .registry
+            .crate_versions(&exclusion.parent)
+            .await
+            .map_err(registry_error)?;
+        let release = match transitive::parent_crate_release(&releases, want, vulnerable) {
+            Ok(release) => release.clone(),
+            Err(e) => return Ok(Err(e)),
+        };
+        let lock = r
+            .files
+            .get(r.manifest)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let registry = &self.registry;
+        let dependents = releases_of(
+            patch::cargo_dependents(lock, &exclusion.parent, &exclusion.parent_version),
+            |n, v| async move { registry.crate_release(&n, &v).await },
+        )
+        .await?;
+        Ok(Ok(Step {
+            package: exclusion.parent.clone(),
+            from: exclusion.parent_version.clone(),
+            to: release.version.clone(),
+            facts: RegistryFacts {
+                crate_release: Some(release),
+                crate_dependents: Some(dependents),
+                ..RegistryFacts::default()
+            },
+        }))
+    }
+
+    /// The registry entries of the packages the lock has depending on `package` at `version`.
+    async fn npm_dependents(
+        &self,
+        r: &FixRequest<'_>,
+        package: &str,
+        version: &str,
+    ) -> Result<Vec<crate::registry::NpmRelease>, FixError> {
+        let lock = r
+            .files
+            .get(r.manifest)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let registry = &self.registry;
+        releases_of(
+            patch::npm_dependents(lock, package, version),
+            |n, v| async move { registry.npm_release(&n, &v).await },
+        )
+        .await
+    }
+
     /// The registry facts moving `from` to `r.to` needs.
     async fn facts(&self, r: &FixRequest<'_>, from: &str) -> Result<RegistryFacts, FixError> {
         let needed = patch::facts_needed(r.manifest);
@@ -385,14 +492,7 @@ impl PatchFixer {
         }
         if needed.npm_dependents {
             // The locked packages that depend on this copy: their ranges come from the registry.
-            let registry = &self.registry;
-            facts.npm_dependents = Some(
-                releases_of(
-                    patch::npm_dependents(lock, r.package, from),
-                    |n, v| async move { registry.npm_release(&n, &v).await },
-                )
-                .await?,
-            );
+            facts.npm_dependents = Some(self.npm_dependents(r, r.package, from).await?);
         }
         if needed.pypi_release {
             facts.pypi_release = Some(
@@ -401,6 +501,18 @@ impl PatchFixer {
                     .await
                     .map_err(registry_error)?
                     .ok_or_else(missing)?,
+            );
+        }
+        if needed.pypi_dependents {
+            // uv.lock: the locked packages that depend on this one; their requirements come
+            // from their PyPI entries.
+            let registry = &self.registry;
+            facts.pypi_dependents = Some(
+                releases_of(
+                    patch::pypi_dependents(lock, r.package, from),
+                    |n, v| async move { registry.pypi_release(&n, &v).await },
+                )
+                .await?,
             );
         }
         if needed.gem_release {

@@ -371,6 +371,125 @@ mod real_npm {
         );
     }
 
+    /// debug 3.0.0 to 3.1.0 still pin ms 2.0.0; 3.2.0 (real) allows ^2.1.1.
+    fn with_debug_releases(mut registry: FakeRegistry) -> FakeRegistry {
+        for v in ["3.0.0", "3.0.1", "3.1.0"] {
+            registry = registry.npm_release(rel("debug", v, &[("ms", "2.0.0")]));
+        }
+        registry
+            .npm_release(real(
+                "debug",
+                "3.2.0",
+                "sha512-Ii8hOmyHANEZ4wnsj5ZKeWUQRLt+ZD6WSb1e+/RK0BNIrVaZQrN0r2qxl8ZvnFgb4TQpd9nsjGUxdPIUXo6Snw==",
+                "cfba3c774175ee0f59a51cf8e0849aca9bfd8a9c",
+                &[("ms", "^2.1.1")],
+            ))
+            .npm_release(rel("debug", "3.2.1", &[("ms", "^2.1.1")]))
+    }
+
+    fn debug_bump() -> FixRoute {
+        FixRoute::ParentBump {
+            bumps: vec![ParentBump {
+                package: "debug".into(),
+                from: "2.6.9".into(),
+                to: "3.2.0".into(),
+            }],
+        }
+    }
+
+    /// Fixes ms 2.0.0 -> 2.1.3 in `lock_name` read from `base` beside its package.json.
+    async fn fix_ms_in(
+        fixer: &PatchFixer,
+        lock_name: &str,
+        base: &str,
+    ) -> super::super::executor::FixOutcome {
+        let read = |f: &str| std::fs::read(format!("{base}/{f}")).unwrap();
+        let files = HashMap::from([
+            (lock_name.to_string(), read(lock_name)),
+            ("package.json".to_string(), read("package.json")),
+        ]);
+        fixer
+            .fix(&FixRequest {
+                ecosystem: Ecosystem::Npm,
+                manifest: lock_name,
+                package: "ms",
+                from: "2.0.0",
+                to: "2.1.3",
+                direct: false,
+                files: &files,
+                others: &[],
+            })
+            .await
+            .unwrap()
+    }
+
+    fn data(dir: &str) -> String {
+        format!("{}/tests/data/{dir}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// yarn v1 (issue 18): the parent bump is what yarn 1.22 writes for debug 3.2.0
+    /// (tests/data/yarn-v1-override/bump): debug's entry and its `ms "^2.1.1"`, the ms
+    /// entry's header moved from `ms@2.0.0` to `ms@^2.1.1`, package.json's exact pin moved.
+    #[tokio::test]
+    async fn the_yarn_v1_parent_bump_is_what_yarn_writes() {
+        let out = fix_ms_in(
+            &fixer(with_debug_releases(registry()), Index::default()),
+            "yarn.lock",
+            &data("yarn-v1-override/base"),
+        )
+        .await;
+        assert_eq!(out.route, debug_bump());
+        let want = |f: &str| std::fs::read_to_string(data(&format!("yarn-v1-override/bump/{f}")));
+        assert_eq!(
+            edited(&out, "yarn.lock").unwrap(),
+            want("yarn.lock").unwrap()
+        );
+        assert_eq!(
+            edited(&out, "package.json").unwrap(),
+            want("package.json").unwrap()
+        );
+        let lock = edited(&out, "yarn.lock").unwrap();
+        let parsed = crate::deps::parse("yarn.lock", lock.as_bytes(), &|_| None).unwrap();
+        let mut got: Vec<(String, Option<String>)> =
+            parsed.into_iter().map(|d| (d.name, d.version)).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("debug".to_string(), Some("3.2.0".to_string())),
+                ("ms".to_string(), Some("2.1.3".to_string()))
+            ]
+        );
+    }
+
+    /// pnpm 8 (lockfile v6) and pnpm 9 (v9): the parent bump is what pnpm writes for debug
+    /// 3.2.0 (tests/data/pnpm/v*-bump), debug's range read from its registry entry.
+    #[tokio::test]
+    async fn the_pnpm_parent_bump_is_what_pnpm_writes() {
+        for layout in ["v6", "v9"] {
+            let out = fix_ms_in(
+                &fixer(with_debug_releases(registry()), Index::default()),
+                "pnpm-lock.yaml",
+                &data(&format!("pnpm/{layout}-base")),
+            )
+            .await;
+            assert_eq!(out.route, debug_bump(), "{layout}");
+            let want = |f: &str| {
+                std::fs::read_to_string(data(&format!("pnpm/{layout}-bump/{f}"))).unwrap()
+            };
+            assert_eq!(
+                edited(&out, "pnpm-lock.yaml").unwrap(),
+                want("pnpm-lock.yaml"),
+                "{layout}"
+            );
+            assert_eq!(
+                edited(&out, "package.json").unwrap(),
+                want("package.json"),
+                "{layout}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn the_override_is_what_npm_accepts() {
         let out = fix_ms(&fixer(registry(), Index::default())).await;
@@ -431,7 +550,7 @@ async fn pnpm_gets_an_override_as_pnpm_writes_it() {
     };
     assert_eq!(*mechanism, OverrideKind::PnpmOverrides);
     assert!(
-        reason.starts_with("debug 2.6.9 requires ms `2.0.0`, which excludes 2.1.3; no parent bump: backline bumps parents in package-lock.json only"),
+        reason.starts_with("debug 2.6.9 requires ms `2.0.0`, which excludes 2.1.3; no parent bump: no release of debug after 2.6.9 allows ms 2.1.3"),
         "{reason}"
     );
     let get = |p: &str| {
@@ -504,4 +623,273 @@ async fn yarn_v1_gets_resolutions_as_yarn_writes_them() {
         String::from_utf8(data("override", "yarn.lock")).unwrap()
     );
     assert_eq!(get("package.json"), data("override", "package.json"));
+}
+
+/// Cargo.lock (issue 18): serde 1.0.150 pins `serde_derive = "=1.0.150"`; the fix of
+/// serde_derive (1.0.151) bumps serde to 1.0.151 (the smallest release whose requirement
+/// allows it, chosen from the crates.io index entries), byte for byte what
+/// `cargo update -p serde --precise 1.0.151` wrote (tests/data/cargo-parent, README there).
+mod cargo_parent {
+    use super::*;
+    use crate::registry::{CrateDep, CrateRelease, DepKind};
+
+    fn serde(version: &str, cksum: &str, yanked: bool) -> CrateRelease {
+        CrateRelease {
+            name: "serde".into(),
+            version: version.into(),
+            cksum: cksum.into(),
+            yanked,
+            deps: vec![
+                CrateDep {
+                    name: "serde_derive".into(),
+                    req: format!("={version}"),
+                    kind: DepKind::Normal,
+                    optional: true,
+                },
+                CrateDep {
+                    name: "serde_derive".into(),
+                    req: "^1.0".into(),
+                    kind: DepKind::Dev,
+                    optional: false,
+                },
+            ],
+        }
+    }
+
+    fn serde_derive(version: &str, cksum: &str) -> CrateRelease {
+        let dep = |name: &str, req: &str| CrateDep {
+            name: name.into(),
+            req: req.into(),
+            kind: DepKind::Normal,
+            optional: false,
+        };
+        CrateRelease {
+            name: "serde_derive".into(),
+            version: version.into(),
+            cksum: cksum.into(),
+            yanked: false,
+            deps: vec![
+                dep("proc-macro2", "^1.0"),
+                dep("quote", "^1.0"),
+                dep("syn", "^1.0.104"),
+            ],
+        }
+    }
+
+    /// The crates.io index entries (cksums and requirements as the index has them).
+    fn registry() -> FakeRegistry {
+        FakeRegistry::new()
+            .crate_release(serde(
+                "1.0.150",
+                "e326c9ec8042f1b5da33252c8a37e9ffbd2c9bef0155215b6e6c80c790e05f91",
+                false,
+            ))
+            .crate_release(serde(
+                "1.0.151",
+                "97fed41fc1a24994d044e6db6935e69511a1153b52c15eb42493b26fa87feba0",
+                false,
+            ))
+            .crate_release(serde(
+                "1.0.152",
+                "bb7d1f0d3021d347a83e556fc4683dea2ea09d87bccdf88ff5c12545d89d5efb",
+                false,
+            ))
+            .crate_release(serde_derive(
+                "1.0.151",
+                "255abe9a125a985c05190d687b320c12f9b1f0b99445e608c21ba0782c719ad8",
+            ))
+    }
+
+    fn data(path: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/data/cargo-parent/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    async fn fix(
+        registry: FakeRegistry,
+        index: Index,
+        manifest: &str,
+    ) -> Result<super::super::executor::FixOutcome, FixError> {
+        let files = HashMap::from([
+            (
+                "Cargo.lock".to_string(),
+                data("base/Cargo.lock").into_bytes(),
+            ),
+            ("Cargo.toml".to_string(), manifest.as_bytes().to_vec()),
+        ]);
+        fixer(registry, index)
+            .fix(&FixRequest {
+                ecosystem: Ecosystem::CratesIo,
+                manifest: "Cargo.lock",
+                package: "serde_derive",
+                from: "1.0.150",
+                to: "1.0.151",
+                direct: false,
+                files: &files,
+                others: &[],
+            })
+            .await
+    }
+
+    fn serde_bump(to: &str) -> FixRoute {
+        FixRoute::ParentBump {
+            bumps: vec![ParentBump {
+                package: "serde".into(),
+                from: "1.0.150".into(),
+                to: to.into(),
+            }],
+        }
+    }
+
+    #[tokio::test]
+    async fn the_dependent_crate_is_bumped_as_cargo_update_precise_writes_it() {
+        let out = fix(registry(), Index::default(), &data("base/Cargo.toml"))
+            .await
+            .unwrap();
+        assert_eq!(out.route, serde_bump("1.0.151"));
+        assert_eq!(edited(&out, "Cargo.lock").unwrap(), data("bump/Cargo.lock"));
+        // `serde = "1.0.150"` (a caret requirement) allows 1.0.151: Cargo.toml stays.
+        assert_eq!(edited(&out, "Cargo.toml"), None);
+    }
+
+    #[tokio::test]
+    async fn a_pinned_direct_dependent_moves_in_cargo_toml_and_vulnerable_releases_are_skipped() {
+        let pinned = data("base/Cargo.toml").replace("\"1.0.150\"", "\"=1.0.150\"");
+        let osv = br#"{"id": "RUSTSEC-0000-test", "modified": "2024-01-01T00:00:00Z",
+          "affected": [{"package": {"ecosystem": "crates.io", "name": "serde"},
+            "ranges": [{"type": "SEMVER", "events": [{"introduced": "1.0.151"}, {"fixed": "1.0.152"}]}]}]}"#;
+        let Parsed::Advisory(a) = parse_json(osv).unwrap() else {
+            unreachable!()
+        };
+        // serde 1.0.151 is flagged: 1.0.152 pins serde_derive 1.0.152, which excludes the fix.
+        let err = fix(registry(), Index::new([*a.clone()]), &pinned)
+            .await
+            .unwrap_err();
+        let FixError::Blocked { chain, reason } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            chain,
+            "app -> serde@1.0.150 -> serde_derive@=1.0.150 (fix needs serde_derive 1.0.151)"
+        );
+        assert!(
+            reason.starts_with("no parent bump: serde 1.0.151 allows serde_derive 1.0.151, but every such release of serde is vulnerable itself"),
+            "{reason}"
+        );
+        let out = fix(registry(), Index::default(), &pinned).await.unwrap();
+        assert_eq!(out.route, serde_bump("1.0.151"));
+        assert_eq!(
+            edited(&out, "Cargo.toml").unwrap(),
+            pinned.replace("\"=1.0.150\"", "\"=1.0.151\"")
+        );
+        assert_eq!(edited(&out, "Cargo.lock").unwrap(), data("bump/Cargo.lock"));
+    }
+}
+
+/// uv.lock (issue 18): requests 2.25.1 requires `idna (<3,>=2.5)` (its PyPI `requires_dist`);
+/// no parent bump is tried for uv, so the fix of idna (3.7) is pinned with
+/// `[tool.uv] override-dependencies`, byte for byte what `uv lock` 0.13.9 wrote
+/// (tests/data/lockfile-proofs/uv/override-*, README there).
+mod uv_override {
+    use super::*;
+    use crate::registry::{parse_pypi_release, PypiRelease};
+
+    fn data(path: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/tests/data/lockfile-proofs/{path}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    /// requests 2.25.1 with the requirements of its wheel's METADATA.
+    fn requests() -> PypiRelease {
+        PypiRelease {
+            name: "requests".into(),
+            version: "2.25.1".into(),
+            files: Vec::new(),
+            requires_dist: [
+                "chardet (<5,>=3.0.2)",
+                "idna (<3,>=2.5)",
+                "urllib3 (<1.27,>=1.21.1)",
+                "certifi (>=2017.4.17)",
+                "pyOpenSSL (>=0.14) ; extra == 'security'",
+                "cryptography (>=1.3.4) ; extra == 'security'",
+                "PySocks (!=1.5.7,>=1.5.6) ; extra == 'socks'",
+            ]
+            .map(String::from)
+            .to_vec(),
+            dists: Vec::new(),
+            requires_python: None,
+        }
+    }
+
+    async fn fix(registry: FakeRegistry) -> Result<super::super::executor::FixOutcome, FixError> {
+        let files = HashMap::from([
+            (
+                "uv.lock".to_string(),
+                data("uv/override-before/uv.lock").into_bytes(),
+            ),
+            (
+                "pyproject.toml".to_string(),
+                data("uv/override-before/pyproject.toml").into_bytes(),
+            ),
+        ]);
+        fixer(registry, Index::default())
+            .fix(&FixRequest {
+                ecosystem: Ecosystem::PyPI,
+                manifest: "uv.lock",
+                package: "idna",
+                from: "2.10",
+                to: "3.7",
+                direct: false,
+                files: &files,
+                others: &[],
+            })
+            .await
+    }
+
+    fn idna_37() -> PypiRelease {
+        let doc: serde_json::Value = serde_json::from_str(&data("pypi/idna-3.7.json")).unwrap();
+        parse_pypi_release(&doc).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_override_is_what_uv_writes() {
+        let out = fix(FakeRegistry::new()
+            .pypi_release(idna_37())
+            .pypi_release(requests()))
+        .await
+        .unwrap();
+        let FixRoute::Override { mechanism, reason } = &out.route else {
+            panic!("{:?}", out.route)
+        };
+        assert_eq!(*mechanism, OverrideKind::UvOverrideDependencies);
+        assert!(
+            reason.starts_with(
+                "requests 2.25.1 requires idna `<3,>=2.5`, which excludes 3.7; no parent bump:"
+            ),
+            "{reason}"
+        );
+        assert_eq!(
+            edited(&out, "uv.lock").unwrap(),
+            data("uv/override-after/uv.lock")
+        );
+        assert_eq!(
+            edited(&out, "pyproject.toml").unwrap(),
+            data("uv/override-after/pyproject.toml")
+        );
+    }
+
+    #[tokio::test]
+    async fn without_the_parents_entry_the_move_is_refused_not_made_blindly() {
+        // The parent's requirement cannot be read: no edit that uv would reject.
+        let err = fix(FakeRegistry::new().pypi_release(idna_37()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FixError::NotFixable(_)), "{err:?}");
+    }
 }

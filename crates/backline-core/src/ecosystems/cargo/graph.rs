@@ -8,7 +8,7 @@ use semver::{Version, VersionReq};
 
 use super::lock::{split_ref, Block};
 use crate::registry::{CrateRelease, DepKind};
-use crate::remediation::patch::{not_fixable, PatchError};
+use crate::remediation::patch::{not_fixable, ParentRule, PatchError};
 
 pub(crate) fn semver_of(v: &str) -> Option<Version> {
     Version::parse(v).ok()
@@ -119,11 +119,16 @@ impl<'a> Change<'a> {
         &self,
         dependents: &[CrateRelease],
         to_v: &Version,
+        rule: &ParentRule,
     ) -> Result<(), PatchError> {
         let (pkg, to) = (self.package, self.to);
         let from_v = semver_of(self.from);
         for (i, b) in self.blocks.iter().enumerate() {
-            if i == self.target || b.source.is_none() || !self.old_edges[i].contains(&self.target) {
+            if i == self.target
+                || b.source.is_none()
+                || !self.old_edges[i].contains(&self.target)
+                || (rule.lets_pass(&b.name, &b.version) && *rule != ParentRule::Override)
+            {
                 continue;
             }
             let Some(rel) = dependents

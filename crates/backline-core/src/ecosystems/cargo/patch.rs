@@ -24,7 +24,7 @@ use super::{bump, edit, lock};
 use crate::deps::{self, ParseError};
 use crate::registry::CrateRelease;
 use crate::remediation::patch::{
-    apply_edits, line_ending, not_fixable, FileChange, PatchError, PatchRequest,
+    apply_edits, line_ending, not_fixable, FileChange, ParentRule, PatchError, PatchRequest,
 };
 
 /// The registry packages depending on `pkg` `from` in a lock.
@@ -51,7 +51,13 @@ pub(crate) fn dependents(bytes: &[u8], pkg: &str, from: &str) -> Vec<(String, St
 }
 
 /// Edits a `Cargo.lock` and, when needed, the manifests beside it.
-pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+/// Under [`ParentRule::Moving`] (a parent bump, issue 18) the dependents that move in the same
+/// change keep their present requirements; every other one is checked.
+pub(crate) fn patch(
+    req: &PatchRequest,
+    bytes: &[u8],
+    rule: &ParentRule,
+) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
     deps::parse(path, bytes, req.files)?;
     let text = std::str::from_utf8(bytes)
@@ -71,7 +77,7 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     let change = Change::new(blocks, t, req.package, req.from, req.to);
     change.check_order(&to_v)?;
     if let Some(dependents) = &req.facts.crate_dependents {
-        change.check_dependents(dependents, &to_v)?;
+        change.check_dependents(dependents, &to_v, rule)?;
     }
     let new_deps = change.new_deps(release)?;
     let removed = change.removed(&new_deps)?;

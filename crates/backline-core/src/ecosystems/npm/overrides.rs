@@ -2,7 +2,8 @@
 //! every parent, whatever their ranges say (issue 18, the second way a transitive fix gets
 //! through). npm reads `overrides` from package.json (npm's docs, "overrides"; the lockfile
 //! records only the result), yarn `resolutions` (v1 and berry), pnpm `pnpm.overrides` (which
-//! pnpm-lock.yaml also records under `overrides:`). Cargo and Composer have none.
+//! pnpm-lock.yaml also records under `overrides:`), uv `[tool.uv] override-dependencies`
+//! (written by `ecosystems/uv/overrides`). Cargo and Composer have none.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,9 @@ pub enum OverrideKind {
     YarnResolutions,
     /// pnpm's `pnpm.overrides` in package.json (and `overrides:` in pnpm-lock.yaml).
     PnpmOverrides,
+    /// uv's `[tool.uv] override-dependencies` in pyproject.toml (and `[manifest] overrides`
+    /// in uv.lock).
+    UvOverrideDependencies,
 }
 
 impl OverrideKind {
@@ -31,6 +35,7 @@ impl OverrideKind {
             ManifestFormat::PackageLock => Some(OverrideKind::NpmOverrides),
             ManifestFormat::YarnLock => Some(OverrideKind::YarnResolutions),
             ManifestFormat::PnpmLock => Some(OverrideKind::PnpmOverrides),
+            ManifestFormat::UvLock => Some(OverrideKind::UvOverrideDependencies),
             _ => None,
         }
     }
@@ -41,6 +46,7 @@ impl OverrideKind {
             OverrideKind::NpmOverrides => "overrides",
             OverrideKind::YarnResolutions => "resolutions",
             OverrideKind::PnpmOverrides => "pnpm.overrides",
+            OverrideKind::UvOverrideDependencies => "tool.uv.override-dependencies",
         }
     }
 
@@ -50,6 +56,7 @@ impl OverrideKind {
             OverrideKind::NpmOverrides => &["overrides"],
             OverrideKind::YarnResolutions => &["resolutions"],
             OverrideKind::PnpmOverrides => &["pnpm", "overrides"],
+            OverrideKind::UvOverrideDependencies => &[],
         }
     }
 }
@@ -94,6 +101,9 @@ pub(crate) fn write(
     let Some(kind) = OverrideKind::of(format) else {
         return not_fixable(none_for(format));
     };
+    if kind == OverrideKind::UvOverrideDependencies {
+        return crate::ecosystems::uv::overrides::write(req, changes);
+    }
     let pj_path = sibling(req.manifest_path, "package.json");
     let current = changes
         .iter()

@@ -14,17 +14,18 @@ use crate::deps::{self, pep503, ParseError};
 use crate::ecosystems::requirements::syntax::pep440_satisfies;
 use crate::registry::{PypiDist, PypiRelease};
 use crate::remediation::patch::{
-    apply_edits, lines_with_offsets, not_fixable, sibling, FileChange, PatchError, PatchRequest,
+    apply_edits, lines_with_offsets, not_fixable, sibling, FileChange, ParentRule, PatchError,
+    PatchRequest,
 };
 
 /// One `[[package]]` block: its lines with their byte offsets.
-struct Block<'a> {
-    lines: Vec<(usize, &'a str)>,
+pub(super) struct Block<'a> {
+    pub(super) lines: Vec<(usize, &'a str)>,
 }
 
 impl<'a> Block<'a> {
     /// The value of a top-level `key = "value"` line of the block.
-    fn string(&self, key: &str) -> Option<&'a str> {
+    pub(super) fn string(&self, key: &str) -> Option<&'a str> {
         self.lines.iter().find_map(|(_, l)| {
             let rest = l
                 .trim_end()
@@ -37,7 +38,7 @@ impl<'a> Block<'a> {
     }
 
     /// Whether it is one of the project's own packages (editable or virtual source).
-    fn is_root(&self) -> bool {
+    pub(super) fn is_root(&self) -> bool {
         self.lines.iter().any(|(_, l)| {
             l.starts_with("source = {") && (l.contains("editable = ") || l.contains("virtual = "))
         })
@@ -45,7 +46,7 @@ impl<'a> Block<'a> {
 }
 
 /// Splits the lock into `[[package]]` blocks (each up to the next one).
-fn blocks(text: &str) -> Vec<Block<'_>> {
+pub(super) fn blocks(text: &str) -> Vec<Block<'_>> {
     let mut out: Vec<Block> = Vec::new();
     for (at, line) in lines_with_offsets(text) {
         if line.trim_end() == "[[package]]" {
@@ -58,8 +59,15 @@ fn blocks(text: &str) -> Vec<Block<'_>> {
     out
 }
 
-/// Edits a `uv.lock` (and `pyproject.toml` when it pins the old version).
-pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>, PatchError> {
+/// Edits a `uv.lock` (and `pyproject.toml` when it pins the old version). The locked packages
+/// depending on the package must allow the new version (their requirements from PyPI, when
+/// the caller fetched them: [`super::parents`]), unless `rule` lets them pass (a parent bump's
+/// moving parent, or an override, which [`super::overrides`] then writes).
+pub(crate) fn patch(
+    req: &PatchRequest,
+    bytes: &[u8],
+    rule: &ParentRule,
+) -> Result<Vec<FileChange>, PatchError> {
     let path = req.manifest_path;
     deps::parse(path, bytes, req.files)?;
     let text = std::str::from_utf8(bytes)
@@ -73,6 +81,7 @@ pub(crate) fn patch(req: &PatchRequest, bytes: &[u8]) -> Result<Vec<FileChange>,
     }
     let key = pep503(pkg);
     let all = blocks(text);
+    super::parents::check(&all, req, rule)?;
     let locked_versions = |name: &str| -> Vec<String> {
         all.iter()
             .filter(|b| b.string("name").map(pep503).as_deref() == Some(&pep503(name)))
@@ -161,26 +170,7 @@ fn check_dependencies(
     }
     locked.sort();
     locked.dedup();
-    let mut wanted: Vec<(String, String)> = release
-        .requires_dist
-        .iter()
-        .filter(|r| !r.split_once(';').is_some_and(|(_, m)| m.contains("extra")))
-        .map(|r| {
-            let req = r.split(';').next().unwrap_or("").trim();
-            let name = crate::ecosystems::requirements::syntax::pep508_name(req);
-            let spec = req[req.find(name).map(|i| i + name.len()).unwrap_or(0)..].trim();
-            let spec = match spec.find(']') {
-                Some(i) if spec.starts_with('[') => spec[i + 1..].trim(),
-                _ => spec,
-            };
-            (
-                pep503(name),
-                spec.trim_start_matches('(')
-                    .trim_end_matches(')')
-                    .to_string(),
-            )
-        })
-        .collect();
+    let mut wanted = requirements(release);
     wanted.sort();
     let mut names: Vec<String> = wanted.iter().map(|(n, _)| n.clone()).collect();
     names.dedup();
@@ -207,8 +197,32 @@ fn check_dependencies(
     Ok(())
 }
 
+/// A release's requirements outside extras, as (PEP 503 name, specifier without parentheses).
+pub(super) fn requirements(release: &PypiRelease) -> Vec<(String, String)> {
+    release
+        .requires_dist
+        .iter()
+        .filter(|r| !r.split_once(';').is_some_and(|(_, m)| m.contains("extra")))
+        .map(|r| {
+            let req = r.split(';').next().unwrap_or("").trim();
+            let name = crate::ecosystems::requirements::syntax::pep508_name(req);
+            let spec = req[req.find(name).map(|i| i + name.len()).unwrap_or(0)..].trim();
+            let spec = match spec.find(']') {
+                Some(i) if spec.starts_with('[') => spec[i + 1..].trim(),
+                _ => spec,
+            };
+            (
+                pep503(name),
+                spec.trim_start_matches('(')
+                    .trim_end_matches(')')
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The PEP 503 names of the `{ name = "x", ... }` tables in a piece of a dependencies list.
-fn dep_names(s: &str) -> Vec<String> {
+pub(super) fn dep_names(s: &str) -> Vec<String> {
     s.split("{ name = \"")
         .skip(1)
         .filter_map(|r| r.split('"').next())

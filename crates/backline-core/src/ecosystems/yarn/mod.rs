@@ -4,3 +4,4 @@
 
 pub mod patch;
 pub mod read;
+mod redeclare;

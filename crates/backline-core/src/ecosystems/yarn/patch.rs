@@ -5,7 +5,9 @@
 //! new version; one that does not is bumped together with `package.json` when the project
 //! declares exactly it, otherwise the patch is refused (a parent must move first). The new
 //! version must declare the same dependencies as the old one (otherwise entries would have
-//! to be added or pruned, which is refused for now), so each stays locked as before.
+//! to be added or pruned, which is refused for now), so each stays locked as before. Its
+//! ranges may change (a parent bump, issue 18): [`super::redeclare`] then rewrites the entry's
+//! `dependencies` and the headers of the entries they resolve to, as yarn writes them.
 //! Yarn berry (YAML) lockfiles are refused.
 
 use serde_json::Value;
@@ -19,21 +21,23 @@ use crate::remediation::patch::{
     PatchError, PatchRequest,
 };
 
-struct Entry {
+pub(super) struct Entry {
     /// Span of the header line's content (without ending).
-    header: (usize, usize),
-    specs: Vec<String>,
-    name: String,
-    version: String,
+    pub(super) header: (usize, usize),
+    pub(super) specs: Vec<String>,
+    pub(super) name: String,
+    pub(super) version: String,
     version_line: Option<(usize, usize)>,
     resolved_line: Option<(usize, usize, String)>,
     integrity_line: Option<(usize, usize)>,
     /// `dependencies` and `optionalDependencies` as (name, range).
-    deps: Vec<(String, String)>,
+    pub(super) deps: Vec<(String, String)>,
+    /// Each of `deps`' line spans (without ending), in the same order.
+    pub(super) dep_lines: Vec<(usize, usize)>,
 }
 
 /// The real name and range of a spec (`alias@npm:real@^1` gives `real`, `^1`).
-fn real_spec(spec: &str) -> (&str, &str) {
+pub(super) fn real_spec(spec: &str) -> (&str, &str) {
     let (name, range) = split_spec(spec);
     match range.strip_prefix("npm:") {
         Some(alias) => split_spec(alias),
@@ -72,6 +76,7 @@ fn scan_entries(text: &str) -> Vec<Entry> {
                 resolved_line: None,
                 integrity_line: None,
                 deps: Vec::new(),
+                dep_lines: Vec::new(),
             });
             in_deps = false;
             continue;
@@ -102,13 +107,14 @@ fn scan_entries(text: &str) -> Vec<Entry> {
                 None => t.split_once(' ').unwrap_or((t, "")),
             };
             e.deps.push((n.to_string(), unquote(r).to_string()));
+            e.dep_lines.push((off, end));
         }
     }
     out
 }
 
-/// Yarn's rule for quoting a key.
-fn yarn_key(s: &str) -> String {
+/// Yarn's rule for quoting a key or value (`maybeWrap` in yarn's `src/lockfile/stringify.js`).
+pub(super) fn yarn_key(s: &str) -> String {
     let wrap = s.starts_with("true")
         || s.starts_with("false")
         || s.contains([':', ' ', '\t', '\n', '\\', '"', ',', '[', ']'])
@@ -166,22 +172,24 @@ pub(crate) fn patch(
     let mut pj_edits: Vec<(usize, usize, String)> = Vec::new();
 
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let declared_by_project = |name: &str, range: &str| {
+        pj_tree.as_ref().is_some_and(|t| {
+            ["dependencies", "devDependencies", "optionalDependencies"]
+                .iter()
+                .filter_map(|k| t.get(k).and_then(|m| m.get(name)))
+                .any(|n| {
+                    let (s, e) = n.span();
+                    let pj = pj_text.as_deref().unwrap_or("");
+                    serde_json::from_str::<String>(&pj[s..e]).ok().as_deref() == Some(range)
+                })
+        })
+    };
+    // The same dependencies, each locked in the new range (a changed range moves the headers
+    // of the entries it resolves to).
+    let mut redeclared =
+        super::redeclare::redeclare(&entries, &targets, release, &declared_by_project, text)?;
+    edits.append(&mut redeclared);
     for e in &targets {
-        // The dependencies must be the same, each locked in range.
-        let mut old = e.deps.clone();
-        old.sort();
-        let mut new: Vec<(String, String)> = release
-            .dependencies
-            .iter()
-            .chain(release.optional_dependencies.iter())
-            .map(|(a, b)| (a.clone(), b.clone()))
-            .collect();
-        new.sort();
-        if old != new {
-            return not_fixable(format!(
-                "{pkg} {to} declares other dependencies than {from}; yarn.lock entries would have to be added or removed, which is not supported yet"
-            ));
-        }
         // Header specifiers.
         let mut specs = e.specs.clone();
         let mut header_changed = false;

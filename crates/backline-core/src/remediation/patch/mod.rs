@@ -66,6 +66,10 @@ pub struct RegistryFacts {
     /// package at `from` (list them with [`npm_dependents`]): the lock has no ranges of its
     /// own, so each parent's range on the package comes from its registry entry.
     pub npm_dependents: Option<Vec<NpmRelease>>,
+    /// For `uv.lock`: the PyPI entries of the locked packages that depend on the package at
+    /// `from` (list them with [`pypi_dependents`]): the lock has no requirements of its own, so
+    /// each parent's comes from its `requires_dist`. `None` skips that check.
+    pub pypi_dependents: Option<Vec<PypiRelease>>,
     /// For `Gemfile.lock`: rubygems.org's entry of `to`.
     pub gem_release: Option<GemRelease>,
     /// For `composer.lock`: Packagist's metadata of `to`.
@@ -89,6 +93,8 @@ pub struct FactsNeeded {
     pub pypi_release: bool,
     /// `Registry::npm_release(name, version)` for each of [`npm_dependents`].
     pub npm_dependents: bool,
+    /// `Registry::pypi_release(name, version)` for each of [`pypi_dependents`].
+    pub pypi_dependents: bool,
     /// `Registry::gem_release(package, to)`.
     pub gem_release: bool,
     /// `Registry::packagist_versions(package)`, the one that is `to`.
@@ -233,11 +239,13 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             npm_dependents: true,
             ..FactsNeeded::default()
         },
+        Some(ManifestFormat::UvLock) => FactsNeeded {
+            pypi_release: true,
+            pypi_dependents: true,
+            ..FactsNeeded::default()
+        },
         Some(
-            ManifestFormat::Requirements
-            | ManifestFormat::PoetryLock
-            | ManifestFormat::PipfileLock
-            | ManifestFormat::UvLock,
+            ManifestFormat::Requirements | ManifestFormat::PoetryLock | ManifestFormat::PipfileLock,
         ) => FactsNeeded {
             pypi_release: true,
             ..FactsNeeded::default()
@@ -265,6 +273,9 @@ pub fn files_to_edit(manifest_path: &str) -> Vec<String> {
     let names: &[&str] = match format_of(manifest_path) {
         Some(ManifestFormat::UvLock) => &["pyproject.toml"],
         Some(ManifestFormat::GoMod) => &["go.sum"],
+        // pnpm's reader needs only the lock (its importers), but a bumped specifier, a parent
+        // bump of a direct dependency and `pnpm.overrides` edit package.json.
+        Some(ManifestFormat::PnpmLock) => &["package.json"],
         _ => &[],
     };
     names.iter().map(|n| sibling(manifest_path, n)).collect()
@@ -281,6 +292,12 @@ pub fn cargo_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, 
 /// `from`: fetch their packument entries into [`RegistryFacts::npm_dependents`].
 pub fn npm_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
     pnpm::dependents(lock, package, from)
+}
+
+/// The locked registry packages (name, version) in a `uv.lock` that depend on `package` at
+/// `from`: fetch their PyPI entries into [`RegistryFacts::pypi_dependents`].
+pub fn pypi_dependents(lock: &[u8], package: &str, from: &str) -> Vec<(String, String)> {
+    crate::ecosystems::uv::parents::dependents(lock, package, from)
 }
 
 /// One installed version of a package and the places it is installed at.
@@ -475,10 +492,11 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         return not_fixable(format!("{} is already at {}", req.package, req.to));
     }
     let changes = match format {
-        ManifestFormat::CargoLock => cargo::patch(req, &bytes)?,
+        ManifestFormat::CargoLock => cargo::patch(req, &bytes, rule)?,
         ManifestFormat::PackageLock => npm::patch(req, &bytes, rule)?,
         ManifestFormat::YarnLock => yarn::patch(req, &bytes, rule)?,
         ManifestFormat::PnpmLock => pnpm::patch(req, &bytes, rule)?,
+        ManifestFormat::UvLock => uv::patch(req, &bytes, rule)?,
         _ if *rule == ParentRule::Override => {
             return not_fixable(overrides::none_for(format).to_string())
         }
@@ -486,7 +504,6 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         ManifestFormat::PoetryLock => poetry::patch(req, &bytes)?,
         ManifestFormat::Pom => pom::patch(req, &bytes)?,
         ManifestFormat::PipfileLock => pipfile::patch(req, &bytes)?,
-        ManifestFormat::UvLock => uv::patch(req, &bytes)?,
         ManifestFormat::GemfileLock => gemfile::patch(req, &bytes)?,
         ManifestFormat::ComposerLock => composer::patch(req, &bytes)?,
         ManifestFormat::GoMod => gomod::patch(req, &bytes)?,
