@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod nuget;
 pub mod ordered_json;
 pub mod packagist;
 pub mod rubygems;
 
+pub use nuget::{DependencyGroup, NugetRelease};
 pub use packagist::{parse_p2, PackagistRelease};
 pub use rubygems::{parse_gem_release, GemRelease};
 
