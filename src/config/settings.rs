@@ -115,6 +115,8 @@ pub struct Settings {
     pub rubygems_url: String,
     /// Packagist metadata root (`/p2/<vendor>/<name>.json`).
     pub packagist_url: String,
+    /// NuGet v3 service index URL.
+    pub nuget_url: String,
     /// SLA days per severity.
     pub sla: crate::tracking::SlaPolicy,
     /// Key of the private badges' HMAC; without it one is derived from the admin token or the
@@ -188,6 +190,7 @@ impl Settings {
             pypi_url: String::new(),
             rubygems_url: String::new(),
             packagist_url: String::new(),
+            nuget_url: String::new(),
             sla: crate::tracking::SlaPolicy::default(),
             badge_secret: None,
             network: crate::net::Network::default(),
@@ -205,6 +208,7 @@ impl Settings {
             pypi_url: self.pypi_url.clone(),
             rubygems_url: self.rubygems_url.clone(),
             packagist_url: self.packagist_url.clone(),
+            nuget_url: self.nuget_url.clone(),
             network: self.network.clone(),
             ..Default::default()
         }

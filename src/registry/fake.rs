@@ -27,6 +27,7 @@ pub struct FakeRegistry {
     pypi_latest: BTreeMap<String, String>,
     gems: BTreeMap<String, Vec<super::GemRelease>>,
     packagist: BTreeMap<String, Vec<super::PackagistRelease>>,
+    nuget: BTreeMap<String, Vec<super::NugetRelease>>,
 }
 
 impl FakeRegistry {
@@ -105,6 +106,15 @@ impl FakeRegistry {
     pub fn gem_release(mut self, release: super::GemRelease) -> Self {
         self.gems
             .entry(release.name.clone())
+            .or_default()
+            .push(release);
+        self
+    }
+
+    /// Adds a NuGet version (ids are case-insensitive).
+    pub fn nuget_release(mut self, release: super::NugetRelease) -> Self {
+        self.nuget
+            .entry(release.id.to_ascii_lowercase())
             .or_default()
             .push(release);
         self
@@ -190,6 +200,17 @@ impl Registry for FakeRegistry {
             .get(&name.to_ascii_lowercase())
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn nuget_release(
+        &self,
+        id: &str,
+        version: &str,
+    ) -> Result<Option<super::NugetRelease>, RegistryError> {
+        Ok(self
+            .nuget
+            .get(&id.to_ascii_lowercase())
+            .and_then(|v| v.iter().find(|r| r.is_version(version)).cloned()))
     }
 
     async fn latest(

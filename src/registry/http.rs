@@ -27,6 +27,9 @@ pub struct RegistryConfig {
     pub rubygems_url: String,
     /// The Packagist metadata root; versions are at `/p2/<vendor>/<name>.json`.
     pub packagist_url: String,
+    /// The NuGet v3 service index (`index.json`), which names the registrations and the flat
+    /// container.
+    pub nuget_url: String,
     /// Timeout of each request.
     pub timeout: Duration,
     /// Attempts per request when the registry answers 429 or 5xx or the connection fails.
@@ -56,6 +59,8 @@ pub const DEFAULT_PYPI_URL: &str = "https://pypi.org";
 pub const DEFAULT_RUBYGEMS_URL: &str = "https://rubygems.org";
 /// Default Packagist metadata (Composer v2).
 pub const DEFAULT_PACKAGIST_URL: &str = "https://repo.packagist.org";
+/// Default NuGet v3 service index (nuget.org).
+pub const DEFAULT_NUGET_URL: &str = "https://api.nuget.org/v3/index.json";
 
 impl Default for RegistryConfig {
     fn default() -> Self {
@@ -65,6 +70,7 @@ impl Default for RegistryConfig {
             pypi_url: DEFAULT_PYPI_URL.into(),
             rubygems_url: DEFAULT_RUBYGEMS_URL.into(),
             packagist_url: DEFAULT_PACKAGIST_URL.into(),
+            nuget_url: DEFAULT_NUGET_URL.into(),
             timeout: Duration::from_secs(30),
             attempts: 3,
             retry_base: Duration::from_millis(500),
@@ -78,7 +84,8 @@ impl Default for RegistryConfig {
 impl RegistryConfig {
     /// All registries below one root, as the simulator serves them:
     /// `{root}/registry/crates`, `{root}/registry/npm`, `{root}/registry/pypi`,
-    /// `{root}/registry/rubygems`, `{root}/registry/packagist`.
+    /// `{root}/registry/rubygems`, `{root}/registry/packagist`,
+    /// `{root}/registry/nuget/v3/index.json`.
     pub fn simulator(root: &str) -> Self {
         let root = root.trim_end_matches('/');
         RegistryConfig {
@@ -87,6 +94,7 @@ impl RegistryConfig {
             pypi_url: format!("{root}/registry/pypi"),
             rubygems_url: format!("{root}/registry/rubygems"),
             packagist_url: format!("{root}/registry/packagist"),
+            nuget_url: format!("{root}/registry/nuget/v3/index.json"),
             ..RegistryConfig::default()
         }
     }
@@ -477,6 +485,14 @@ impl Registry for HttpRegistry {
         Ok(super::parse_p2(&name, &doc))
     }
 
+    async fn nuget_release(
+        &self,
+        id: &str,
+        version: &str,
+    ) -> Result<Option<super::NugetRelease>, RegistryError> {
+        self.nuget_release_v3(id, version).await
+    }
+
     async fn latest(
         &self,
         ecosystem: Ecosystem,
@@ -519,3 +535,5 @@ impl Registry for HttpRegistry {
 
 #[cfg(test)]
 mod retry_tests;
+
+mod nuget;

@@ -20,15 +20,16 @@ use crate::ecosystem::Ecosystem;
 
 pub use fake::FakeRegistry;
 pub use http::{
-    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_PACKAGIST_URL,
-    DEFAULT_PYPI_URL, DEFAULT_RUBYGEMS_URL,
+    HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_NPM_URL, DEFAULT_NUGET_URL,
+    DEFAULT_PACKAGIST_URL, DEFAULT_PYPI_URL, DEFAULT_RUBYGEMS_URL,
 };
 pub use outage::Unreachable;
 
 // The release types are data the planner and patchers read: they live in the pure core.
 pub use backline_core::registry::{
-    ordered_json, packagist, parse_gem_release, parse_p2, parse_pypi_release, rubygems, CrateDep,
-    CrateRelease, DepKind, GemRelease, NpmRelease, PackagistRelease, PypiDist, PypiRelease,
+    nuget, ordered_json, packagist, parse_gem_release, parse_p2, parse_pypi_release, rubygems,
+    CrateDep, CrateRelease, DepKind, GemRelease, NpmRelease, NugetRelease, PackagistRelease,
+    PypiDist, PypiRelease,
 };
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
@@ -131,6 +132,17 @@ pub trait Registry: Send + Sync {
         _name: &str,
     ) -> Result<Vec<PackagistRelease>, RegistryError> {
         Ok(Vec::new())
+    }
+
+    /// One NuGet package version from the v3 API (the registration leaf's dependency groups
+    /// and the catalog's `packageHash`, else the `.nupkg`'s SHA-512); `None` when unknown, or
+    /// when this registry does not serve NuGet.
+    async fn nuget_release(
+        &self,
+        _id: &str,
+        _version: &str,
+    ) -> Result<Option<NugetRelease>, RegistryError> {
+        Ok(None)
     }
 
     /// The latest stable version: crates, the highest non-yanked non-prerelease version; npm,

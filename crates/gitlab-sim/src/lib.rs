@@ -78,6 +78,7 @@ mod api;
 pub mod events;
 pub mod faults;
 pub mod generator;
+pub mod nuget_registry;
 pub mod pages;
 pub mod recorder;
 pub mod registry;

@@ -10,7 +10,9 @@
 //!   as rubygems.org's `Api::V2::RubygemsController#show` answers it (app/controllers/api/v2/
 //!   rubygems_controller.rb: `name`, `version`, `platform`, `sha`, `dependencies`);
 //! - `GET /registry/packagist/p2/:vendor/:name.json`: Packagist's Composer v2 metadata (a
-//!   `packages` map of minified version lists, `"minified": "composer/2.0"`), served as given.
+//!   `packages` map of minified version lists, `"minified": "composer/2.0"`), served as given;
+//! - NuGet's v3 server API below `/registry/nuget/` ([`crate::nuget_registry`]): the service
+//!   index, registrations (pages inlined or fetched), catalog leaves and the flat container.
 //!
 //! Requests are recorded under those route names and obey the fault table like the API.
 //! [`SimRegistry::with_defaults`] holds the packages the generator's projects use (`regex`
@@ -27,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::api::{err, Body, Reply};
 
 #[derive(Debug, Default)]
-struct Data {
+pub(crate) struct Data {
     base_url: String,
     /// Index lines by lower-case crate name.
     crates: BTreeMap<String, Vec<Value>>,
@@ -39,6 +41,8 @@ struct Data {
     gems: BTreeMap<String, Vec<Value>>,
     /// Packagist p2 documents (served as given) by lower-case `vendor/name`.
     packagist: BTreeMap<String, String>,
+    /// NuGet package versions by lower-case id.
+    pub(crate) nuget: BTreeMap<String, Vec<crate::nuget_registry::NugetPackage>>,
 }
 
 /// The simulator's package registries (shared; cloning gives another handle).
@@ -102,7 +106,7 @@ impl SimRegistry {
         r
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -393,7 +397,9 @@ impl SimRegistry {
             return None;
         }
         let rest = raw_path.strip_prefix("/registry/")?;
-        if rest == "crates/config.json" {
+        if let Some(route) = crate::nuget_registry::route(rest) {
+            Some(route)
+        } else if rest == "crates/config.json" {
             Some("/registry/crates/config.json")
         } else if rest.starts_with("crates/") {
             Some("/registry/crates/:path")
@@ -425,6 +431,9 @@ impl SimRegistry {
         let d = self.lock();
         let rest = raw_path.strip_prefix("/registry/").unwrap_or("");
         let decode = |s: &str| crate::util::decode(s).unwrap_or_default();
+        if pattern.starts_with("/registry/nuget/") {
+            return crate::nuget_registry::answer(&d.base_url, &d.nuget, pattern, rest);
+        }
         match pattern {
             "/registry/crates/config.json" => Reply::ok(json!({
                 "dl": format!("{}/registry/crates/dl", d.base_url),
