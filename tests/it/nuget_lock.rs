@@ -195,3 +195,73 @@ async fn registration_pages_out_of_line_and_nupkgs_hashed_without_a_catalog_hash
         .is_none());
     assert!(registry.nuget_release("../x", "1.0.0").await.is_err());
 }
+
+#[tokio::test]
+async fn a_parent_range_that_excludes_the_fix_blocks_it_with_the_chain() {
+    use std::collections::HashMap;
+
+    use backline::ecosystem::Ecosystem;
+    use backline::registry::{FakeRegistry, NugetRelease};
+    use backline::remediation::executor::{FixError, FixRequest, Fixer};
+
+    // App -> Serilog.AspNetCore 4.1.0 -> Serilog [2.10.0, 3.0.0): the fix needs Serilog 3.1.1.
+    let lock = r#"{
+  "version": 1,
+  "dependencies": {
+    "net8.0": {
+      "Serilog.AspNetCore": {
+        "type": "Direct",
+        "requested": "[4.1.0, )",
+        "resolved": "4.1.0",
+        "contentHash": "A==",
+        "dependencies": {
+          "Serilog.Extensions.Hosting": "4.1.2"
+        }
+      },
+      "Serilog.Extensions.Hosting": {
+        "type": "Transitive",
+        "resolved": "4.1.2",
+        "contentHash": "B==",
+        "dependencies": {
+          "Serilog": "[2.10.0, 3.0.0)"
+        }
+      },
+      "Serilog": {
+        "type": "Transitive",
+        "resolved": "2.10.0",
+        "contentHash": "C=="
+      }
+    }
+  }
+}
+"#;
+    let registry = FakeRegistry::new().nuget_release(NugetRelease {
+        id: "Serilog".into(),
+        version: "3.1.1".into(),
+        content_hash: "D==".into(),
+        dependency_groups: Vec::new(),
+    });
+    let fixer = PatchFixer::new(Arc::new(registry));
+    let files = HashMap::from([("packages.lock.json".to_string(), lock.as_bytes().to_vec())]);
+    let err = fixer
+        .fix(&FixRequest {
+            ecosystem: Ecosystem::NuGet,
+            manifest: "packages.lock.json",
+            package: "Serilog",
+            from: "2.10.0",
+            to: "3.1.1",
+            direct: false,
+            files: &files,
+            others: &[],
+        })
+        .await
+        .unwrap_err();
+    let FixError::Blocked { chain, reason } = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        chain,
+        "app -> Serilog.AspNetCore@4.1.0 -> Serilog.Extensions.Hosting@4.1.2 -> Serilog@[2.10.0, 3.0.0) (fix needs Serilog 3.1.1)"
+    );
+    assert!(reason.contains("NuGet has no version override"), "{reason}");
+}

@@ -226,6 +226,63 @@ pub(crate) fn patch(
     Ok(changes)
 }
 
+/// The locked packages from a direct dependency down to `parent` at `version` (itself last),
+/// each with its resolved version: the parents' `dependencies` walked up within the first
+/// framework section that locks `parent` at `version` (empty when none does).
+pub(crate) fn chain(bytes: &[u8], parent: &str, version: &str) -> Vec<(String, String)> {
+    let Ok(full) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let Ok(lock) = serde_json::from_str::<serde_json::Value>(full.trim_start_matches('\u{feff}'))
+    else {
+        return Vec::new();
+    };
+    let resolved = |e: &serde_json::Value| {
+        e.get("resolved")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let sections = lock
+        .get("dependencies")
+        .and_then(serde_json::Value::as_object);
+    for packages in sections.into_iter().flat_map(|m| m.values()) {
+        let Some(packages) = packages.as_object() else {
+            continue;
+        };
+        let Some((name, entry)) = packages
+            .iter()
+            .find(|(n, e)| n.eq_ignore_ascii_case(parent) && resolved(e) == version)
+        else {
+            continue;
+        };
+        let mut out = vec![(name.clone(), resolved(entry))];
+        let mut current = name.clone();
+        // Up through the parents, at most as deep as the section is long (no cycles).
+        for _ in 0..packages.len() {
+            let kind = packages
+                .get(&current)
+                .and_then(|e| e.get("type"))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            if kind.eq_ignore_ascii_case("direct") {
+                break;
+            }
+            let up = packages.iter().find(|(n, e)| {
+                !out.iter().any(|(o, _)| o == *n)
+                    && e.get("dependencies")
+                        .and_then(serde_json::Value::as_object)
+                        .is_some_and(|d| d.keys().any(|k| k.eq_ignore_ascii_case(&current)))
+            });
+            let Some((n, e)) = up else { break };
+            out.insert(0, (n.clone(), resolved(e)));
+            current = n.clone();
+        }
+        return out;
+    }
+    Vec::new()
+}
+
 /// A lock entry as dotnet writes it.
 struct Entry<'a> {
     kind: &'a str,

@@ -416,6 +416,7 @@ pub fn install_chain(
 ) -> Vec<(String, String)> {
     let found = match format_of(path) {
         Some(ManifestFormat::PackageLock) => npm::chain(bytes, package, version),
+        Some(ManifestFormat::NugetLock) => nuget::chain(bytes, package, version),
         _ => Vec::new(),
     };
     if found.is_empty() {

@@ -355,3 +355,29 @@ fn hostile_locks_never_panic() {
         &facts(release("Child", "1.5.0", "C15==", vec![]), &[]),
     );
 }
+
+#[test]
+fn the_blocking_chain_walks_up_to_the_direct_dependency() {
+    let lock = PARENTED.replace(
+        "\"Helper\": {\r\n        \"type\": \"Transitive\",\r\n        \"resolved\": \"3.1.0\",\r\n        \"contentHash\": \"H==\"\r\n      }",
+        "\"Helper\": {\r\n        \"type\": \"Transitive\",\r\n        \"resolved\": \"3.1.0\",\r\n        \"contentHash\": \"H==\",\r\n        \"dependencies\": { \"Child\": \"1.0.0\" }\r\n      }",
+    );
+    assert_eq!(
+        super::chain(PARENTED.as_bytes(), "Parent", "1.0.0"),
+        vec![("Parent".to_string(), "1.0.0".to_string())]
+    );
+    // A transitive parent: up to whoever depends on it (none here: it stands alone).
+    assert_eq!(
+        super::chain(lock.as_bytes(), "helper", "3.1.0"),
+        vec![("Helper".to_string(), "3.1.0".to_string())]
+    );
+    assert!(super::chain(b"not json", "a", "1").is_empty());
+    let deep = "{\"version\":1,\"dependencies\":{\"net8.0\":{\"A\":{\"type\":\"Direct\",\"resolved\":\"1.0.0\",\"dependencies\":{\"B\":\"2.0.0\"}},\"B\":{\"type\":\"Transitive\",\"resolved\":\"2.0.0\",\"dependencies\":{\"C\":\"[1.0.0, 2.0.0)\"}},\"C\":{\"type\":\"Transitive\",\"resolved\":\"1.0.0\"}}}}";
+    assert_eq!(
+        super::chain(deep.as_bytes(), "B", "2.0.0"),
+        vec![
+            ("A".to_string(), "1.0.0".to_string()),
+            ("B".to_string(), "2.0.0".to_string())
+        ]
+    );
+}
