@@ -283,6 +283,20 @@ pub(crate) fn chain(bytes: &[u8], parent: &str, version: &str) -> Vec<(String, S
     Vec::new()
 }
 
+/// A version text from a project file as a reason may quote it: short and plain, else not at
+/// all (the file is the repository's, untrusted).
+fn shown(text: &str) -> &str {
+    let plain = text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-+[](), $_".contains(&b));
+    if plain {
+        text
+    } else {
+        "(not shown)"
+    }
+}
+
 /// A lock entry as dotnet writes it.
 struct Entry<'a> {
     kind: &'a str,
@@ -357,7 +371,7 @@ fn project_edit(req: &PatchRequest) -> Result<FileChange, PatchError> {
         seen.extend(
             refs.versions
                 .iter()
-                .map(|f| format!("{file}: `{}`", f.text)),
+                .map(|f| format!("{file}: `{}`", shown(&f.text))),
         );
         if pinned.is_empty() {
             continue;

@@ -323,6 +323,8 @@ fn project_files_that_do_not_say_the_version_are_reasons_not_guesses() {
     };
     let r = with("<Project><ItemGroup><PackageReference Include=\"Newtonsoft.Json\" Version=\"$(JsonVersion)\" /></ItemGroup></Project>").unwrap_err().reason();
     assert!(r.contains("`$(JsonVersion)`"), "{r}");
+    let r = with("<Project><ItemGroup><PackageReference Include=\"Newtonsoft.Json\" Version=\"1.0`*[x](http://e)*\" /></ItemGroup></Project>").unwrap_err().reason();
+    assert!(r.contains("(not shown)") && !r.contains('*'), "{r}");
     let err = with("<Project>\n<ItemGroup>\n<PackageReference Include=\"Newtonsoft.Json\" Version=\"12.0.3\">\n</Project>").unwrap_err();
     match err {
         PatchError::Unreadable(e) => assert_eq!((e.file.as_str(), e.line), ("App.csproj", Some(4))),
