@@ -110,28 +110,57 @@ impl HttpRegistry {
         let Some(body) = self.get(url).await? else {
             return Ok(None);
         };
-        let bytes = if body.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&body[..])
-                .take(MAX_JSON_BYTES + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| malformed(url, &format!("bad gzip: {e}")))?;
-            if out.len() as u64 > MAX_JSON_BYTES {
-                return Err(malformed(url, "the document is larger than 64 MiB"));
-            }
-            out
-        } else {
-            body.to_vec()
-        };
+        let bytes = inflated(url, &body, MAX_JSON_BYTES)?;
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| malformed(url, &e.to_string()))
     }
 }
 
+/// `body`, inflated when it is gzip data (at most `max` bytes after inflating).
+fn inflated(url: &str, body: &[u8], max: u64) -> Result<Vec<u8>, RegistryError> {
+    if !body.starts_with(&[0x1f, 0x8b]) {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(max + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| malformed(url, &format!("bad gzip: {e}")))?;
+    if out.len() as u64 > max {
+        return Err(malformed(url, "the document is larger than the limit"));
+    }
+    Ok(out)
+}
+
 fn malformed(url: &str, message: &str) -> RegistryError {
     RegistryError::Malformed {
         url: url.to_string(),
         message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::inflated;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_answers_are_inflated_within_a_bound_and_plain_ones_kept() {
+        let doc = br#"{"items":[]}"#;
+        assert_eq!(inflated("u", &gz(doc), 1024).unwrap(), doc.to_vec());
+        assert_eq!(inflated("u", doc, 1024).unwrap(), doc.to_vec());
+        // A bomb: 1 MiB of zeros inflates past a 1 KiB bound and is refused.
+        let bomb = gz(&vec![0u8; 1 << 20]);
+        assert!(bomb.len() < 4096);
+        assert!(inflated("u", &bomb, 1024).is_err());
+        assert!(inflated("u", &[0x1f, 0x8b, 0, 1, 2], 1024).is_err());
     }
 }
