@@ -55,6 +55,14 @@ fn gomod_proof(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+fn proof(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/data/lockfile-proofs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 /// A module zip as a proxy serves it (two deflated files).
 fn module_zip() -> Vec<u8> {
     use std::io::Write;
@@ -72,6 +80,39 @@ fn module_zip() -> Vec<u8> {
     }
     z.finish().unwrap();
     buf.into_inner()
+}
+
+/// Patches Newtonsoft.Json 12.0.3 → 13.0.1 in `lock` with `csproj` as its project file: an
+/// answer (edits or a reason), never a panic; a broken project file is a positioned error.
+fn nuget_patch(lock: &[u8], csproj: &[u8]) {
+    use backline::remediation::patch::{patch, PatchError, PatchRequest, RegistryFacts};
+    let facts = RegistryFacts {
+        nuget_release: Some(backline::registry::NugetRelease {
+            id: "Newtonsoft.Json".into(),
+            version: "13.0.1".into(),
+            content_hash: "aGFzaA==".into(),
+            dependency_groups: Vec::new(),
+        }),
+        nuget_project_files: vec!["App.csproj".into()],
+        ..Default::default()
+    };
+    let files = |p: &str| match p {
+        "packages.lock.json" => Some(lock.to_vec()),
+        "App.csproj" => Some(csproj.to_vec()),
+        _ => None,
+    };
+    let req = PatchRequest {
+        manifest_path: "packages.lock.json",
+        package: "Newtonsoft.Json",
+        from: "12.0.3",
+        to: "13.0.1",
+        direct: true,
+        files: &files,
+        facts: &facts,
+    };
+    if let Err(PatchError::Unreadable(e)) = patch(&req) {
+        assert!(e.line.is_some() || e.file == "packages.lock.json", "{e}");
+    }
 }
 
 /// Bytes that look like the real thing often enough to go deep: a real payload with a few bytes
@@ -153,6 +194,14 @@ proptest! {
     #[test]
     fn lockfile_parsers_text_like(path in proptest::sample::select(&MANIFESTS[..]), body in "[ -~\n\t\\[\\]{}\"=:,]{0,600}") {
         let _ = backline::deps::parse(path, body.as_bytes(), &|p| Some(format!("# {p}\n").into_bytes()));
+    }
+
+    #[test]
+    fn nuget_patch_mutated_lock_and_project(
+        lock in mutated(proof("nuget/subdependencies-before/packages.lock.json")),
+        csproj in mutated(proof("nuget/subdependencies-before/App.csproj")),
+    ) {
+        nuget_patch(&lock, &csproj);
     }
 
     #[test]

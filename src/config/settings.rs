@@ -117,6 +117,8 @@ pub struct Settings {
     pub packagist_url: String,
     /// Go module proxies, in `GOPROXY` syntax (parsed when set).
     pub goproxy: String,
+    /// NuGet v3 service index URL.
+    pub nuget_url: String,
     /// SLA days per severity.
     pub sla: crate::tracking::SlaPolicy,
     /// Key of the private badges' HMAC; without it one is derived from the admin token or the
@@ -191,6 +193,7 @@ impl Settings {
             rubygems_url: String::new(),
             packagist_url: String::new(),
             goproxy: String::new(),
+            nuget_url: String::new(),
             sla: crate::tracking::SlaPolicy::default(),
             badge_secret: None,
             network: crate::net::Network::default(),
@@ -210,6 +213,7 @@ impl Settings {
             packagist_url: self.packagist_url.clone(),
             goproxy: backline_core::registry::goproxy::ProxyList::parse(&self.goproxy)
                 .unwrap_or_else(|_| crate::registry::default_goproxy()),
+            nuget_url: self.nuget_url.clone(),
             network: self.network.clone(),
             ..Default::default()
         }

@@ -507,6 +507,16 @@ declare_settings! {
                 Ok(())
             },
         },
+        /// NuGet v3 service index (`PackageBaseAddress/3.0.0`, `RegistrationsBaseUrl`).
+        nuget_url: [String] {
+            env: "BACKLINE_NUGET_URL",
+            arg: [],
+            default: value(crate::registry::DEFAULT_NUGET_URL.to_string()),
+            apply: |s, v| {
+                s.nuget_url = http_url_or(v, crate::registry::DEFAULT_NUGET_URL)?;
+                Ok(())
+            },
+        },
         /// SLA days per severity, e.g. `critical=3,high=14,medium=30,low=90`.
         sla_days: [String] {
             env: "BACKLINE_SLA_DAYS",

@@ -410,6 +410,7 @@ fn every_url_setting_has_the_one_url_check() {
         "pypi_url",
         "rubygems_url",
         "packagist_url",
+        "nuget_url",
     ] {
         let file = FileConfig::parse(&format!("{key} = \"ftp://example.com\"\n")).unwrap();
         let err = resolve(ServeArgs::default(), file).unwrap_err().to_string();
@@ -429,6 +430,7 @@ fn every_url_setting_has_the_one_url_check() {
             s.pypi_url.clone(),
             s.rubygems_url.clone(),
             s.packagist_url.clone(),
+            s.nuget_url.clone(),
         ];
         assert!(
             got.contains(&"http://h.example/x".to_string()),

@@ -112,6 +112,7 @@ impl Demo {
         settings.pypi_url = format!("{}/registry/pypi", sim.url());
         settings.rubygems_url = format!("{}/registry/rubygems", sim.url());
         settings.packagist_url = format!("{}/registry/packagist", sim.url());
+        settings.nuget_url = format!("{}/registry/nuget/v3/index.json", sim.url());
         settings.advisories = bundled_advisories();
         settings.public_url = Some(format!("http://{address}"));
         let gitlab = GitLab::new(ClientConfig::new(sim.url(), Secret::new(sim.bot_token())))?;

@@ -28,6 +28,7 @@ pub struct FakeRegistry {
     gems: BTreeMap<String, Vec<super::GemRelease>>,
     packagist: BTreeMap<String, Vec<super::PackagistRelease>>,
     go: Vec<super::GoModule>,
+    nuget: BTreeMap<String, Vec<super::NugetRelease>>,
 }
 
 impl FakeRegistry {
@@ -106,6 +107,15 @@ impl FakeRegistry {
     pub fn gem_release(mut self, release: super::GemRelease) -> Self {
         self.gems
             .entry(release.name.clone())
+            .or_default()
+            .push(release);
+        self
+    }
+
+    /// Adds a NuGet version (ids are case-insensitive).
+    pub fn nuget_release(mut self, release: super::NugetRelease) -> Self {
+        self.nuget
+            .entry(release.id.to_ascii_lowercase())
             .or_default()
             .push(release);
         self
@@ -210,6 +220,17 @@ impl Registry for FakeRegistry {
             .iter()
             .find(|m| m.path == path && m.version == version)
             .cloned())
+    }
+
+    async fn nuget_release(
+        &self,
+        id: &str,
+        version: &str,
+    ) -> Result<Option<super::NugetRelease>, RegistryError> {
+        Ok(self
+            .nuget
+            .get(&id.to_ascii_lowercase())
+            .and_then(|v| v.iter().find(|r| r.is_version(version)).cloned()))
     }
 
     async fn latest(

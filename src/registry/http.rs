@@ -31,6 +31,9 @@ pub struct RegistryConfig {
     pub goproxy: backline_core::registry::goproxy::ProxyList,
     /// The most a Go module zip download may be ([`MAX_GO_ZIP_BYTES`]).
     pub go_zip_limit: u64,
+    /// The NuGet v3 service index (`index.json`), which names the registrations and the flat
+    /// container.
+    pub nuget_url: String,
     /// Timeout of each request.
     pub timeout: Duration,
     /// Attempts per request when the registry answers 429 or 5xx or the connection fails.
@@ -76,6 +79,8 @@ pub fn default_goproxy() -> backline_core::registry::goproxy::ProxyList {
         )],
     }
 }
+/// Default NuGet v3 service index (nuget.org).
+pub const DEFAULT_NUGET_URL: &str = "https://api.nuget.org/v3/index.json";
 
 impl Default for RegistryConfig {
     fn default() -> Self {
@@ -87,6 +92,7 @@ impl Default for RegistryConfig {
             packagist_url: DEFAULT_PACKAGIST_URL.into(),
             goproxy: default_goproxy(),
             go_zip_limit: MAX_GO_ZIP_BYTES,
+            nuget_url: DEFAULT_NUGET_URL.into(),
             timeout: Duration::from_secs(30),
             attempts: 3,
             retry_base: Duration::from_millis(500),
@@ -100,7 +106,8 @@ impl Default for RegistryConfig {
 impl RegistryConfig {
     /// All registries below one root, as the simulator serves them:
     /// `{root}/registry/crates`, `{root}/registry/npm`, `{root}/registry/pypi`,
-    /// `{root}/registry/rubygems`, `{root}/registry/packagist`, `{root}/registry/goproxy`.
+    /// `{root}/registry/rubygems`, `{root}/registry/packagist`, `{root}/registry/goproxy`,
+    /// `{root}/registry/nuget/v3/index.json`.
     pub fn simulator(root: &str) -> Self {
         let root = root.trim_end_matches('/');
         RegistryConfig {
@@ -117,6 +124,7 @@ impl RegistryConfig {
                     backline_core::registry::goproxy::Fallback::OnNotFound,
                 )],
             },
+            nuget_url: format!("{root}/registry/nuget/v3/index.json"),
             ..RegistryConfig::default()
         }
     }
@@ -549,6 +557,14 @@ impl Registry for HttpRegistry {
         self.go_module_from_proxies(path, version).await
     }
 
+    async fn nuget_release(
+        &self,
+        id: &str,
+        version: &str,
+    ) -> Result<Option<super::NugetRelease>, RegistryError> {
+        self.nuget_release_v3(id, version).await
+    }
+
     async fn latest(
         &self,
         ecosystem: Ecosystem,
@@ -619,3 +635,5 @@ mod go;
 
 #[cfg(test)]
 mod retry_tests;
+
+mod nuget;

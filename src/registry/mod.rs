@@ -21,16 +21,16 @@ use crate::ecosystem::Ecosystem;
 pub use fake::FakeRegistry;
 pub use http::{
     default_goproxy, HttpRegistry, RegistryConfig, DEFAULT_CRATES_INDEX_URL, DEFAULT_GOPROXY,
-    DEFAULT_NPM_URL, DEFAULT_PACKAGIST_URL, DEFAULT_PYPI_URL, DEFAULT_RUBYGEMS_URL,
-    MAX_GO_MOD_BYTES, MAX_GO_ZIP_BYTES,
+    DEFAULT_NPM_URL, DEFAULT_NUGET_URL, DEFAULT_PACKAGIST_URL, DEFAULT_PYPI_URL,
+    DEFAULT_RUBYGEMS_URL, MAX_GO_MOD_BYTES, MAX_GO_ZIP_BYTES,
 };
 pub use outage::Unreachable;
 
 // The release types are data the planner and patchers read: they live in the pure core.
 pub use backline_core::registry::{
-    goproxy, ordered_json, packagist, parse_gem_release, parse_p2, parse_pypi_release, rubygems,
-    CrateDep, CrateRelease, DepKind, GemRelease, GoModule, NpmRelease, PackagistRelease, PypiDist,
-    PypiRelease,
+    goproxy, nuget, ordered_json, packagist, parse_gem_release, parse_p2, parse_pypi_release,
+    rubygems, CrateDep, CrateRelease, DepKind, GemRelease, GoModule, NpmRelease, NugetRelease,
+    PackagistRelease, PypiDist, PypiRelease,
 };
 
 /// A failure talking to a registry. A missing package or version is not an error (`Ok(None)`).
@@ -143,6 +143,17 @@ pub trait Registry: Send + Sync {
         _path: &str,
         _version: &str,
     ) -> Result<Option<GoModule>, RegistryError> {
+        Ok(None)
+    }
+
+    /// One NuGet package version from the v3 API (the registration leaf's dependency groups
+    /// and the catalog's `packageHash`, else the `.nupkg`'s SHA-512); `None` when unknown, or
+    /// when this registry does not serve NuGet.
+    async fn nuget_release(
+        &self,
+        _id: &str,
+        _version: &str,
+    ) -> Result<Option<NugetRelease>, RegistryError> {
         Ok(None)
     }
 

@@ -739,6 +739,29 @@ impl Executor {
                 Err(e) => return Err(e.into()),
             }
         }
+        // A packages.lock.json's direct versions live in project files whose names only the
+        // tree tells (`*.csproj`, the nearest `Directory.Packages.props`).
+        if crate::deps::format_of(&r.manifest) == Some(crate::deps::ManifestFormat::NugetLock) {
+            let tree: Vec<String> = gitlab
+                .tree(&p, default_branch)
+                .await?
+                .into_iter()
+                .filter(|e| e.kind == "blob")
+                .map(|e| e.path)
+                .collect();
+            for path in crate::remediation::patch::nuget_files(&r.manifest, &tree) {
+                if files.contains_key(&path) {
+                    continue;
+                }
+                match gitlab.raw_file(&p, &path, default_branch).await {
+                    Ok(f) => {
+                        files.insert(path, f.content.to_vec());
+                    }
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
         let others: Vec<String> = r
             .versions()
             .into_iter()

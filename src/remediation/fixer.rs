@@ -553,6 +553,18 @@ impl PatchFixer {
                     })?,
             );
         }
+        if needed.nuget_release {
+            facts.nuget_release = Some(
+                self.registry
+                    .nuget_release(r.package, r.to)
+                    .await
+                    .map_err(registry_error)?
+                    .ok_or_else(missing)?,
+            );
+            // The executor fetched the project files the tree lists beside the lock.
+            let listed: Vec<String> = r.files.keys().cloned().collect();
+            facts.nuget_project_files = patch::nuget_files(r.manifest, &listed);
+        }
         Ok(facts)
     }
 }

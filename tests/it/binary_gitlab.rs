@@ -42,6 +42,10 @@ async fn run_sync(sim: &GitLabSim, data: &std::path::Path, token: &str) -> (i32,
             "BACKLINE_PACKAGIST_URL",
             format!("{}/registry/packagist", sim.url()),
         )
+        .env(
+            "BACKLINE_NUGET_URL",
+            format!("{}/registry/nuget/v3/index.json", sim.url()),
+        )
         .env("BACKLINE_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -101,6 +105,7 @@ async fn serve_checks_gitlab_syncs_at_start_and_sync_points_at_it_while_it_runs(
     let pypi = format!("{url}/registry/pypi");
     let rubygems = format!("{url}/registry/rubygems");
     let packagist = format!("{url}/registry/packagist");
+    let nuget = format!("{url}/registry/nuget/v3/index.json");
     let server = start_with(
         &data,
         2,
@@ -112,6 +117,7 @@ async fn serve_checks_gitlab_syncs_at_start_and_sync_points_at_it_while_it_runs(
             ("BACKLINE_PYPI_URL", pypi.as_str()),
             ("BACKLINE_RUBYGEMS_URL", rubygems.as_str()),
             ("BACKLINE_PACKAGIST_URL", packagist.as_str()),
+            ("BACKLINE_NUGET_URL", nuget.as_str()),
             ("BACKLINE_LOG", "debug"),
         ],
     )

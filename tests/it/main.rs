@@ -20,6 +20,7 @@ mod lifecycle;
 mod mrcheck;
 mod npm_audit;
 mod people;
+mod nuget_lock;
 mod pipelines;
 mod policy;
 mod python_locks;

@@ -62,6 +62,10 @@ async fn start(sim: &GitLabSim, addr: &str, data: &std::path::Path) -> Child {
         "BACKLINE_PACKAGIST_URL",
         format!("{}/registry/packagist", sim.url()),
     )
+    .env(
+        "BACKLINE_NUGET_URL",
+        format!("{}/registry/nuget/v3/index.json", sim.url()),
+    )
     .env("BACKLINE_ADVISORIES", advisories)
     .env("BACKLINE_SYNC_INTERVAL_MINS", "0")
     .env("BACKLINE_AUTO_APPROVE", "low")

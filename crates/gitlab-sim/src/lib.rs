@@ -79,6 +79,7 @@ pub mod events;
 pub mod faults;
 pub mod generator;
 mod goproxy;
+pub mod nuget_registry;
 pub mod pages;
 pub mod recorder;
 pub mod registry;

@@ -13,6 +13,8 @@
 //!   `packages` map of minified version lists, `"minified": "composer/2.0"`), served as given;
 //! - `GET /registry/goproxy/<module>/@v/{list,<v>.info,<v>.mod,<v>.zip}` and `@latest`: a Go
 //!   module proxy (see [`crate::goproxy`]).
+//! - NuGet's v3 server API below `/registry/nuget/` ([`crate::nuget_registry`]): the service
+//!   index, registrations (pages inlined or fetched), catalog leaves and the flat container.
 //!
 //! Requests are recorded under those route names and obey the fault table like the API.
 //! [`SimRegistry::with_defaults`] holds the packages the generator's projects use (`regex`
@@ -29,7 +31,7 @@ use sha2::{Digest, Sha256};
 use crate::api::{err, Body, Reply};
 
 #[derive(Debug, Default)]
-struct Data {
+pub(crate) struct Data {
     base_url: String,
     /// Index lines by lower-case crate name.
     crates: BTreeMap<String, Vec<Value>>,
@@ -43,6 +45,8 @@ struct Data {
     packagist: BTreeMap<String, String>,
     /// Go modules served by the module proxy.
     go: crate::goproxy::Modules,
+    /// NuGet package versions by lower-case id.
+    pub(crate) nuget: BTreeMap<String, Vec<crate::nuget_registry::NugetPackage>>,
 }
 
 /// The simulator's package registries (shared; cloning gives another handle).
@@ -106,7 +110,7 @@ impl SimRegistry {
         r
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Data> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -406,7 +410,9 @@ impl SimRegistry {
         if let Some(pattern) = crate::goproxy::route(rest) {
             return Some(pattern);
         }
-        if rest == "crates/config.json" {
+        if let Some(route) = crate::nuget_registry::route(rest) {
+            Some(route)
+        } else if rest == "crates/config.json" {
             Some("/registry/crates/config.json")
         } else if rest.starts_with("crates/") {
             Some("/registry/crates/:path")
@@ -438,6 +444,9 @@ impl SimRegistry {
         let d = self.lock();
         let rest = raw_path.strip_prefix("/registry/").unwrap_or("");
         let decode = |s: &str| crate::util::decode(s).unwrap_or_default();
+        if pattern.starts_with("/registry/nuget/") {
+            return crate::nuget_registry::answer(&d.base_url, &d.nuget, pattern, rest);
+        }
         match pattern {
             p if p.starts_with("/registry/goproxy/") => crate::goproxy::answer(&d.go, p, rest),
             "/registry/crates/config.json" => Reply::ok(json!({

@@ -8,11 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod goproxy;
+pub mod nuget;
 pub mod ordered_json;
 pub mod packagist;
 pub mod rubygems;
 
 pub use goproxy::GoModule;
+pub use nuget::{DependencyGroup, NugetRelease};
 pub use packagist::{parse_p2, PackagistRelease};
 pub use rubygems::{parse_gem_release, GemRelease};
 

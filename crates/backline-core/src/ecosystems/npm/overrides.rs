@@ -70,6 +70,9 @@ pub fn none_for(format: ManifestFormat) -> &'static str {
         ManifestFormat::ComposerLock => {
             "Composer has no version override for a transitive dependency: a parent must allow the fix"
         }
+        ManifestFormat::NugetLock => {
+            "NuGet has no version override for a transitive dependency (pinning it with a direct PackageReference or CPM transitive pinning is not written by backline yet): a parent must allow the fix"
+        }
         _ => "backline writes no version override for this format: a parent must allow the fix",
     }
 }

@@ -13,6 +13,7 @@ use crate::ecosystems::composer::patch as composer;
 use crate::ecosystems::gemfile::patch as gemfile;
 use crate::ecosystems::gomod::patch as gomod;
 use crate::ecosystems::npm::patch as npm;
+use crate::ecosystems::nuget::patch as nuget;
 use crate::ecosystems::pipfile::patch as pipfile;
 use crate::ecosystems::pnpm::patch as pnpm;
 use crate::ecosystems::poetry::patch as poetry;
@@ -28,7 +29,7 @@ pub use overrides::OverrideKind;
 
 use crate::deps::{self, format_of, ManifestFormat, ParseError};
 use crate::registry::{
-    CrateRelease, GemRelease, GoModule, NpmRelease, PackagistRelease, PypiRelease,
+    CrateRelease, GemRelease, GoModule, NpmRelease, NugetRelease, PackagistRelease, PypiRelease,
 };
 
 /// One requested version change.
@@ -77,6 +78,13 @@ pub struct RegistryFacts {
     /// For `go.mod`: the module proxy's `.mod` of `to` and the go.sum hashes computed from its
     /// `.mod` and `.zip`.
     pub go_module: Option<GoModule>,
+    /// For `packages.lock.json`: the NuGet registry's entry of `to` (contentHash, dependency
+    /// groups).
+    pub nuget_release: Option<NugetRelease>,
+    /// For `packages.lock.json`: the files that may declare a direct dependency's version
+    /// (the project files beside the lock, the nearest `Directory.Packages.props`), listed
+    /// from the repository tree with [`nuget_files`] and fetched into the request's files.
+    pub nuget_project_files: Vec<String>,
 }
 
 /// Which registry calls the caller must make before [`patch`].
@@ -101,6 +109,8 @@ pub struct FactsNeeded {
     pub packagist_release: bool,
     /// `Registry::go_module(package, to)` (the `.mod` and `.zip` from the module proxy).
     pub go_module: bool,
+    /// `Registry::nuget_release(package, to)`, and the repository tree for [`nuget_files`].
+    pub nuget_release: bool,
 }
 
 /// One file's full new content.
@@ -262,6 +272,10 @@ pub fn facts_needed(manifest_path: &str) -> FactsNeeded {
             go_module: true,
             ..FactsNeeded::default()
         },
+        Some(ManifestFormat::NugetLock) => FactsNeeded {
+            nuget_release: true,
+            ..FactsNeeded::default()
+        },
         _ => FactsNeeded::default(),
     }
 }
@@ -279,6 +293,12 @@ pub fn files_to_edit(manifest_path: &str) -> Vec<String> {
         _ => &[],
     };
     names.iter().map(|n| sibling(manifest_path, n)).collect()
+}
+
+/// The files a `packages.lock.json` fix may edit besides the lock, from the repository's
+/// tree listing: the project files beside it and the nearest `Directory.Packages.props`.
+pub fn nuget_files(lock_path: &str, tree: &[String]) -> Vec<String> {
+    crate::ecosystems::nuget::project::files_for(lock_path, tree)
 }
 
 /// The registry packages (name, version) in a `Cargo.lock` that depend on `package` at
@@ -424,6 +444,7 @@ pub fn install_chain(
 ) -> Vec<(String, String)> {
     let found = match format_of(path) {
         Some(ManifestFormat::PackageLock) => npm::chain(bytes, package, version),
+        Some(ManifestFormat::NugetLock) => nuget::chain(bytes, package, version),
         _ => Vec::new(),
     };
     if found.is_empty() {
@@ -506,13 +527,8 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         ManifestFormat::PipfileLock => pipfile::patch(req, &bytes)?,
         ManifestFormat::GemfileLock => gemfile::patch(req, &bytes)?,
         ManifestFormat::ComposerLock => composer::patch(req, &bytes)?,
+        ManifestFormat::NugetLock => nuget::patch(req, &bytes, rule)?,
         ManifestFormat::GoMod => gomod::patch(req, &bytes)?,
-        other => {
-            return not_fixable(format!(
-                "editing {} is not supported yet",
-                format_name(other)
-            ))
-        }
     };
     let changes = if *rule == ParentRule::Override {
         overrides::write(req, format, changes)?
@@ -521,26 +537,6 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
     };
     verify(req, &changes)?;
     Ok(changes)
-}
-
-/// A format's name for messages.
-fn format_name(f: ManifestFormat) -> &'static str {
-    use ManifestFormat::*;
-    match f {
-        CargoLock => "Cargo.lock",
-        PackageLock => "package-lock.json",
-        YarnLock => "yarn.lock",
-        PnpmLock => "pnpm-lock.yaml",
-        Requirements => "requirements files",
-        PoetryLock => "poetry.lock",
-        PipfileLock => "Pipfile.lock",
-        UvLock => "uv.lock",
-        GoMod => "go.mod",
-        GemfileLock => "Gemfile.lock",
-        ComposerLock => "composer.lock",
-        Pom => "pom.xml",
-        NugetLock => "packages.lock.json",
-    }
 }
 
 /// Parses the patched manifest again (with the other changed files in view) and checks the
@@ -566,6 +562,11 @@ fn verify(req: &PatchRequest, changes: &[FileChange]) -> Result<(), PatchError> 
     let same_version = |a: &str, b: &str| match eco {
         Some(crate::ecosystem::Ecosystem::Packagist) => {
             a.trim_start_matches('v') == b.trim_start_matches('v')
+        }
+        // NuGet compares normalized versions (`1.5` is `1.5.0`).
+        Some(crate::ecosystem::Ecosystem::NuGet) => {
+            use crate::ecosystems::nuget::version::normalize;
+            a == b || (normalize(a).is_some() && normalize(a) == normalize(b))
         }
         _ => a == b,
     };
@@ -701,12 +702,8 @@ mod tests {
             manifest_path: "packages.lock.json",
             ..req
         };
-        assert_eq!(
-            patch(&req),
-            Err(PatchError::NotFixable {
-                reason: "editing packages.lock.json is not supported yet".into()
-            })
-        );
+        // packages.lock.json is edited now: a file that is not JSON is a parse error.
+        assert!(matches!(patch(&req), Err(PatchError::Unreadable(_))));
         assert!(facts_needed("a/Cargo.lock").crate_release);
         assert!(facts_needed("go.mod").go_module);
         assert_eq!(files_to_edit("svc/go.mod"), ["svc/go.sum"]);
