@@ -245,8 +245,18 @@ mod tests {
         assert!(e.auto_merge.enabled.value);
         assert_eq!(e.auto_merge.max_bump.source, Source::Instance);
         assert_eq!(e.planner().max_open_mrs, 2);
+        let none = Effective::merge(&InstanceDefaults::default(), None);
+        assert_eq!(none.labels.value, ["security", "backline"]);
+        assert!(!none.merges_itself("1.0.0", "1.0.1"));
+        assert!(e.merges_itself("1.0.0", "1.0.1"));
+        assert!(!e.merges_itself("1.0.0", "1.1.0"));
+    }
+
+    #[test]
+    fn a_schedule_holds_upgrades_outside_its_window() {
+        let none = Effective::merge(&InstanceDefaults::default(), None);
         assert_eq!(
-            e.planner_at(0).upgrades_wait,
+            none.planner_at(0).upgrades_wait,
             None,
             "no schedule: never waits"
         );
@@ -259,11 +269,7 @@ mod tests {
         );
         let saturday_ten = (2 * 24 + 10) * 3_600_000;
         assert_eq!(e.planner_at(saturday_ten).upgrades_wait, None);
-        let none = Effective::merge(&InstanceDefaults::default(), None);
-        assert_eq!(none.labels.value, ["security", "backline"]);
-        assert!(!none.merges_itself("1.0.0", "1.0.1"));
-        assert!(e.merges_itself("1.0.0", "1.0.1"));
-        assert!(!e.merges_itself("1.0.0", "1.1.0"));
+        assert_eq!(e.schedule_wait(saturday_ten), None);
     }
 
     #[test]
