@@ -1090,17 +1090,25 @@ impl Executor {
         r: &mut Remediation,
         by: &str,
     ) -> Result<(), ExecError> {
-        if let Some(t) = &r.target_version {
-            if !r.ignored_versions.contains(t) {
-                r.ignored_versions.push(t.clone());
+        let dismiss = |x: &mut Remediation| {
+            if let Some(t) = &x.target_version {
+                if !x.ignored_versions.contains(t) {
+                    x.ignored_versions.push(t.clone());
+                }
             }
+            x.transition(
+                State::Dismissed,
+                by,
+                "the MR was closed by a person",
+                now_ms(),
+            );
+        };
+        // A group MR: every fix it carries is dismissed with it (one note says so).
+        for mut other in self.group_siblings(r)? {
+            dismiss(&mut other);
+            self.table.put(&other)?;
         }
-        r.transition(
-            State::Dismissed,
-            by,
-            "the MR was closed by a person",
-            now_ms(),
-        );
+        dismiss(r);
         self.table.put(r)?;
         if let Some(iid) = r.mr_iid {
             gitlab
