@@ -30,6 +30,9 @@ use crate::worker::{WorkerContext, WorkerPool};
 
 /// How often finished deliveries older than the retention are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// How often non-security upgrades waiting for a `schedule` window are looked at (windows are
+/// minutes wide).
+const SCHEDULE_TICK: Duration = Duration::from_secs(60);
 
 /// The assembled application.
 pub struct App {
@@ -120,6 +123,26 @@ impl App {
         fixer: Arc<dyn crate::remediation::executor::Fixer>,
         registry: Arc<dyn crate::registry::Registry>,
     ) -> Result<App, StoreError> {
+        Self::build_for_gitlab_clocked(
+            settings,
+            gitlab,
+            bot,
+            fixer,
+            registry,
+            crate::clock::Clock::system(),
+        )
+    }
+
+    /// [`App::build_for_gitlab_with`] reading schedule windows against `clock` (tests move a
+    /// given clock instead of waiting).
+    pub fn build_for_gitlab_clocked(
+        settings: Settings,
+        gitlab: GitLab,
+        bot: User,
+        fixer: Arc<dyn crate::remediation::executor::Fixer>,
+        registry: Arc<dyn crate::registry::Registry>,
+        clock: crate::clock::Clock,
+    ) -> Result<App, StoreError> {
         let store = open_store(&settings)?;
         let catalog = Catalog::open(&store)?;
         let filter =
@@ -155,10 +178,12 @@ impl App {
                     policy: crate::remediation::planner::Policy {
                         auto_approve: settings.auto_approve,
                         max_open_mrs: settings.max_open_mrs,
+                        upgrades_wait: None,
                     },
                 },
             )
             .with_policies(policies.clone())
+            .with_clock(clock)
             .with_pipelines(crate::pipeline::table::PipelineTable::open(&store)?)
             .with_people(crate::remediation::people_steps::MrPeopleTable::open(
                 &store,
@@ -443,6 +468,20 @@ impl App {
             }
             _ => None,
         };
+        // Non-security upgrades waiting for their `schedule` window open at the first tick
+        // after it opens.
+        let schedule_ticker = app.engine.clone().map(|engine| {
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(SCHEDULE_TICK).await;
+                    match engine.background().open_scheduled().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(projects = n, "schedule windows opened"),
+                        Err(e) => tracing::warn!(error = %e, "the schedule tick failed"),
+                    }
+                }
+            })
+        });
         let syncer = app.catalog_service.clone().map(|service| {
             let every = app.settings.sync_interval;
             tokio::spawn(sync_periodically(service, first_sync, every))
@@ -459,6 +498,9 @@ impl App {
             s.abort();
         }
         if let Some(s) = advisory_syncer {
+            s.abort();
+        }
+        if let Some(s) = schedule_ticker {
             s.abort();
         }
         let finished = workers.shutdown(app.settings.shutdown_timeout).await;

@@ -15,6 +15,40 @@ pub fn now_secs() -> i64 {
     now_ms() / 1000
 }
 
+/// Where "now" comes from for decisions that depend on the time of day (the `schedule`
+/// window): the system clock in service, a given one in tests (never a sleep).
+#[derive(Clone)]
+pub struct Clock(std::sync::Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock(std::sync::Arc::new(now_ms))
+    }
+
+    /// A clock that reads `f` (Unix ms).
+    pub fn from_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(std::sync::Arc::new(f))
+    }
+
+    /// Now, in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
 /// A Unix-millisecond time as RFC 3339 (UTC), for the API.
 pub fn rfc3339(ms: i64) -> String {
     let nanos = i128::from(ms) * 1_000_000;

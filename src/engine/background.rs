@@ -40,6 +40,36 @@ impl Background {
         self.scanner.act_on(project).await
     }
 
+    /// The schedule tick: acts on each project whose non-security upgrades waited for a
+    /// `schedule` window that has opened (the planner then opens them), each in its lane.
+    /// Returns how many projects were acted on.
+    pub async fn open_scheduled(&self) -> Result<usize, RefreshError> {
+        let executor = self.scanner.executor();
+        let due = executor.due_on_schedule()?;
+        for id in &due {
+            let _lane = self.lanes.hold(id.get()).await;
+            // Acting records again whether an upgrade still waits (and until when).
+            executor.note_schedule(*id, None);
+            match self.scanner.act_on(*id).await {
+                Ok(lines) => {
+                    for line in lines {
+                        tracing::info!(
+                            project = id.get(),
+                            "schedule: {}",
+                            crate::untrusted::printable(&line)
+                        );
+                    }
+                }
+                Err(e) => {
+                    // Due again at the next tick.
+                    executor.note_schedule(*id, Some(i64::MIN));
+                    tracing::warn!(project = id.get(), error = %e, "acting at the schedule window failed; tried again at the next tick");
+                }
+            }
+        }
+        Ok(due.len())
+    }
+
     /// Recomputes every catalogued project's findings from its stored manifests (the index has
     /// changed) and acts on them, each in its lane. Returns how many projects were rechecked.
     pub async fn recheck_all(&self) -> Result<usize, RefreshError> {

@@ -143,7 +143,22 @@ impl Effective {
         PlannerPolicy {
             auto_approve: self.auto_approve.value.level(),
             max_open_mrs: self.max_open_mrs.value,
+            upgrades_wait: None,
         }
+    }
+
+    /// The planner's rules at `now_ms`: [`Effective::planner`] with non-security upgrades held
+    /// while the `schedule` window is closed.
+    pub fn planner_at(&self, now_ms: i64) -> PlannerPolicy {
+        PlannerPolicy {
+            upgrades_wait: self.schedule_wait(now_ms).map(|w| w.reason),
+            ..self.planner()
+        }
+    }
+
+    /// When the `schedule` window is closed at `now_ms`: when it opens and why upgrades wait.
+    pub fn schedule_wait(&self, now_ms: i64) -> Option<crate::policy::schedule::ScheduleWait> {
+        self.schedule.value.as_ref()?.0.waits(now_ms)
     }
 
     /// The ignore rule that holds for this vulnerability on `today`, if any: a rule covering
@@ -235,6 +250,26 @@ mod tests {
         assert!(!none.merges_itself("1.0.0", "1.0.1"));
         assert!(e.merges_itself("1.0.0", "1.0.1"));
         assert!(!e.merges_itself("1.0.0", "1.1.0"));
+    }
+
+    #[test]
+    fn a_schedule_holds_upgrades_outside_its_window() {
+        let none = Effective::merge(&InstanceDefaults::default(), None);
+        assert_eq!(
+            none.planner_at(0).upgrades_wait,
+            None,
+            "no schedule: never waits"
+        );
+        let file = parse(b"schedule: \"Sat 10:00-11:00 UTC\"\n").unwrap();
+        let e = Effective::merge(&InstanceDefaults::default(), Some(&file));
+        // 1970-01-01 was a Thursday.
+        assert_eq!(
+            e.planner_at(0).upgrades_wait.as_deref(),
+            Some("waiting for schedule (opens 1970-01-03 10:00 UTC)")
+        );
+        let saturday_ten = (2 * 24 + 10) * 3_600_000;
+        assert_eq!(e.planner_at(saturday_ten).upgrades_wait, None);
+        assert_eq!(e.schedule_wait(saturday_ten), None);
     }
 
     #[test]

@@ -185,7 +185,7 @@ pub struct Executor {
     gitlab: GitLab,
     /// The remediations.
     pub table: Remediations,
-    fixer: Arc<dyn Fixer>,
+    pub(super) fixer: Arc<dyn Fixer>,
     bot: User,
     pub(super) settings: MrSettings,
     /// Each project's policy from its repository (none: the instance settings everywhere).
@@ -199,6 +199,10 @@ pub struct Executor {
     pub(super) people_caches: super::people_steps::PeopleCaches,
     /// Projects with a fix waiting for a package registry to answer again.
     waiting_on_registry: std::sync::Mutex<std::collections::BTreeSet<ProjectId>>,
+    /// Where "now" comes from for schedule windows.
+    pub(super) clock: crate::clock::Clock,
+    /// Projects with an upgrade waiting for its schedule window.
+    pub(super) schedule_waits: std::sync::Mutex<super::schedule_steps::ScheduleWaits>,
 }
 
 /// Who acts when the bot does.
@@ -231,6 +235,8 @@ impl Executor {
             people: None,
             people_caches: Default::default(),
             waiting_on_registry: Default::default(),
+            clock: crate::clock::Clock::system(),
+            schedule_waits: Default::default(),
         }
     }
 
@@ -306,10 +312,19 @@ impl Executor {
         let screened = self
             .apply_policy(&gitlab, project, &policy, &wanted, &existing, &mut lines)
             .await?;
-        let decisions = plan(&screened.wanted, &screened.existing, &policy.planner());
+        let wait = policy.schedule_wait(self.clock.now_ms());
+        let mut rules = policy.planner();
+        rules.upgrades_wait = wait.as_ref().map(|w| w.reason.clone());
+        let decisions = plan(&screened.wanted, &screened.existing, &rules);
         let mut waiting = false;
+        // `group: manifest`: per-package MRs are held back; the groups are carried out after.
+        let grouped = policy.group.value == crate::policy::file::Group::Manifest;
         for d in decisions {
-            match self.carry_out(&gitlab, project, default_branch, d).await {
+            let held = rules.upgrades_wait.as_deref();
+            match self
+                .carry_out(&gitlab, project, default_branch, d, held, grouped)
+                .await
+            {
                 Ok(Some(line)) => lines.push(line),
                 Ok(None) => {}
                 // A registry outage never fails the project: the other decisions go on, and
@@ -327,16 +342,32 @@ impl Executor {
                 Err(e) => return Err(e),
             }
         }
-        lines.extend(self.sync_mr_people(&gitlab, project, &policy).await?);
-        let mut set = self
-            .waiting_on_registry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if waiting {
-            set.insert(project.id);
-        } else {
-            set.remove(&project.id);
+        if grouped {
+            match self
+                .sync_groups(&gitlab, project, default_branch, wait.is_some(), None)
+                .await
+            {
+                Ok(more) => lines.extend(more),
+                Err(ExecError::RegistryUnreachable(u)) => {
+                    lines.push(format!("waiting: {u}"));
+                    waiting = true;
+                }
+                Err(e) => return Err(e),
+            }
         }
+        lines.extend(self.sync_mr_people(&gitlab, project, &policy).await?);
+        {
+            let mut set = self
+                .waiting_on_registry
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if waiting {
+                set.insert(project.id);
+            } else {
+                set.remove(&project.id);
+            }
+        }
+        self.settle_schedule(project.id, wait.as_ref())?;
         Ok(lines)
     }
 
@@ -346,9 +377,20 @@ impl Executor {
         project: &CatalogProject,
         default_branch: &str,
         decision: Decision,
+        upgrades_wait: Option<&str>,
+        grouped: bool,
     ) -> Result<Option<String>, ExecError> {
         let now = now_ms();
         match decision {
+            Decision::Wait { id, reason } => {
+                let Some(mut r) = self.table.get(id)? else {
+                    return Ok(None);
+                };
+                r.reason = Some(reason.clone());
+                r.record(BOT, reason.clone(), now);
+                self.table.put(&r)?;
+                Ok(Some(format!("{} {}: {reason}", r.package, r.from_version)))
+            }
             Decision::New {
                 vulnerable: v,
                 approved,
@@ -365,7 +407,7 @@ impl Executor {
                 };
                 r.transition(state, BOT, reason, now);
                 self.table.put(&r)?;
-                if open {
+                if open && !grouped {
                     self.open(gitlab, project, default_branch, &mut r).await?;
                 }
                 Ok(Some(format!(
@@ -375,6 +417,8 @@ impl Executor {
                     r.state.as_str()
                 )))
             }
+            // Grouped: the group MR takes it (`sync_groups`).
+            Decision::Open { .. } if grouped => Ok(None),
             Decision::Open { id, reason } => {
                 let Some(mut r) = self.table.get(id)? else {
                     return Ok(None);
@@ -404,7 +448,10 @@ impl Executor {
                 r.severity = v.severity;
                 r.direct = v.direct;
                 r.reason = Some(reason.clone());
-                if had_mr {
+                if had_mr && grouped && r.branch == super::group::group_branch(&r.manifest) {
+                    // The group's branch is regenerated with the new target (`sync_groups`).
+                    r.record(BOT, reason, now);
+                } else if had_mr {
                     // Superseded: the same branch and MR move to the new version.
                     self.write_branch(gitlab, project, default_branch, &mut r)
                         .await?;
@@ -437,8 +484,19 @@ impl Executor {
                     {
                         r.approved_by = Some("policy".into());
                     }
-                    if state == State::Planned && r.approved_by.is_some() {
-                        self.open(gitlab, project, default_branch, &mut r).await?;
+                    match upgrades_wait {
+                        // A non-security upgrade outside its schedule window waits.
+                        Some(why)
+                            if state == State::Planned
+                                && r.approved_by.is_some()
+                                && r.advisories.is_empty() =>
+                        {
+                            r.reason = Some(why.to_string());
+                        }
+                        _ if state == State::Planned && r.approved_by.is_some() && !grouped => {
+                            self.open(gitlab, project, default_branch, &mut r).await?;
+                        }
+                        _ => {}
                     }
                 }
                 self.table.put(&r)?;
@@ -461,6 +519,16 @@ impl Executor {
                 r.copies = pending_copies(&v);
                 r.target_version = v.fix.clone();
                 r.advisories = v.advisories.clone();
+                if grouped {
+                    // Back into its manifest's group MR (`sync_groups`).
+                    r.transition(State::Planned, BOT, reason, now);
+                    self.table.put(&r)?;
+                    return Ok(Some(format!(
+                        "{} planned again: {}",
+                        r.package,
+                        r.state.as_str()
+                    )));
+                }
                 self.reopen(gitlab, project, default_branch, &mut r, BOT, &reason)
                     .await?;
                 Ok(Some(format!(
@@ -485,6 +553,18 @@ impl Executor {
                             .unwrap_or_else(|| "gitlab".into());
                         self.merged(&mut r, &by)?;
                         return Ok(Some(format!("{}: merged", r.package)));
+                    }
+                    if mr.state == MergeRequestState::Opened && self.leaves_group(&r)? {
+                        // Others stay in the group MR: this one leaves it (the branch is
+                        // regenerated without it); the MR stays open.
+                        r.transition(
+                            State::Obsolete,
+                            BOT,
+                            format!("{reason}; it leaves the group MR"),
+                            now,
+                        );
+                        self.table.put(&r)?;
+                        return Ok(Some(format!("{}: obsolete, left the group MR", r.package)));
                     }
                     if mr.state == MergeRequestState::Opened {
                         gitlab
@@ -559,7 +639,7 @@ impl Executor {
 
     /// The bot's own MRs of `branch` (GitLab's list also holds fork MRs and people's MRs of
     /// that branch name: those are never the bot's).
-    async fn own_mrs(
+    pub(super) async fn own_mrs(
         &self,
         gitlab: &GitLab,
         project: &CatalogProject,
@@ -723,45 +803,9 @@ impl Executor {
             );
             return Ok(());
         };
-        let mut files =
-            fetch_manifest_files(gitlab, project.id, default_branch, &r.manifest).await?;
-        // Files the patch may edit that the parse does not read (`go.sum`, `pyproject.toml`
-        // beside a `uv.lock`, `Gemfile`): absent ones stay absent.
-        for path in crate::remediation::patch::files_to_edit(&r.manifest) {
-            if files.contains_key(&path) {
-                continue;
-            }
-            match gitlab.raw_file(&p, &path, default_branch).await {
-                Ok(f) => {
-                    files.insert(path, f.content.to_vec());
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        // A packages.lock.json's direct versions live in project files whose names only the
-        // tree tells (`*.csproj`, the nearest `Directory.Packages.props`).
-        if crate::deps::format_of(&r.manifest) == Some(crate::deps::ManifestFormat::NugetLock) {
-            let tree: Vec<String> = gitlab
-                .tree(&p, default_branch)
-                .await?
-                .into_iter()
-                .filter(|e| e.kind == "blob")
-                .map(|e| e.path)
-                .collect();
-            for path in crate::remediation::patch::nuget_files(&r.manifest, &tree) {
-                if files.contains_key(&path) {
-                    continue;
-                }
-                match gitlab.raw_file(&p, &path, default_branch).await {
-                    Ok(f) => {
-                        files.insert(path, f.content.to_vec());
-                    }
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
+        let files = self
+            .files_for_fix(gitlab, project, default_branch, &r.manifest)
+            .await?;
         let others: Vec<String> = r
             .versions()
             .into_iter()
@@ -778,25 +822,7 @@ impl Executor {
             others: &others,
         };
         let edits = match self.fixer.fix(&request).await {
-            Ok(outcome) => {
-                // The remediation claims exactly the copies the edits move.
-                r.copies = outcome
-                    .moved
-                    .into_iter()
-                    .map(|c| Copy {
-                        version: c.version,
-                        paths: c.paths,
-                        claim: Claim::Moved,
-                    })
-                    .chain(outcome.left.into_iter().map(|(c, reason)| Copy {
-                        version: c.version,
-                        paths: c.paths,
-                        claim: Claim::Left { reason },
-                    }))
-                    .collect();
-                r.route = Some(outcome.route);
-                outcome.edits
-            }
+            Ok(outcome) => claim(r, outcome),
             Err(FixError::Blocked { chain, reason }) => {
                 let why = format!("{chain}: {reason}");
                 for c in &mut r.copies {
@@ -829,19 +855,7 @@ impl Executor {
                 return Err(ExecError::RegistryUnreachable(unreachable));
             }
         };
-        let actions = edits
-            .into_iter()
-            .map(|e| match String::from_utf8(e.content) {
-                Ok(text) => CommitAction::update(e.path, text),
-                Err(bytes) => CommitAction {
-                    encoding: Some("base64".into()),
-                    ..CommitAction::update(
-                        e.path,
-                        base64::engine::general_purpose::STANDARD.encode(bytes.into_bytes()),
-                    )
-                },
-            })
-            .collect();
+        let actions = edits.into_iter().map(commit_action).collect();
         let mut commit = NewCommit {
             branch: r.branch.clone(),
             commit_message: render::commit_message(r),
@@ -870,6 +884,56 @@ impl Executor {
         }
         r.bot_wrote_branch = true;
         Ok(())
+    }
+
+    /// The files a fix in `manifest` reads and may edit, from `git_ref`: the manifest and its
+    /// companions, and files the patch may edit that the parse does not read (`go.sum`,
+    /// `pyproject.toml` beside a `uv.lock`, `Gemfile`): absent ones stay absent.
+    pub(super) async fn files_for_fix(
+        &self,
+        gitlab: &GitLab,
+        project: &CatalogProject,
+        git_ref: &str,
+        manifest: &str,
+    ) -> Result<HashMap<String, Vec<u8>>, ExecError> {
+        let p = ProjectRef::Id(project.id);
+        let mut files = fetch_manifest_files(gitlab, project.id, git_ref, manifest).await?;
+        for path in crate::remediation::patch::files_to_edit(manifest) {
+            if files.contains_key(&path) {
+                continue;
+            }
+            match gitlab.raw_file(&p, &path, git_ref).await {
+                Ok(f) => {
+                    files.insert(path, f.content.to_vec());
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // A packages.lock.json's direct versions live in project files whose names only the
+        // tree tells (`*.csproj`, the nearest `Directory.Packages.props`).
+        if crate::deps::format_of(manifest) == Some(crate::deps::ManifestFormat::NugetLock) {
+            let tree: Vec<String> = gitlab
+                .tree(&p, git_ref)
+                .await?
+                .into_iter()
+                .filter(|e| e.kind == "blob")
+                .map(|e| e.path)
+                .collect();
+            for path in crate::remediation::patch::nuget_files(manifest, &tree) {
+                if files.contains_key(&path) {
+                    continue;
+                }
+                match gitlab.raw_file(&p, &path, git_ref).await {
+                    Ok(f) => {
+                        files.insert(path, f.content.to_vec());
+                    }
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(files)
     }
 
     /// The remediation's branch name is taken by a branch the bot did not write: writes the
@@ -1034,13 +1098,40 @@ impl Executor {
 
     /// The MR of `branch` was merged.
     pub fn merged(&self, r: &mut Remediation, by: &str) -> Result<(), StoreError> {
-        r.transition(
-            State::Merged,
-            by,
-            "the MR was merged; fixed once the default branch shows it",
-            now_ms(),
-        );
-        self.table.put(r)
+        let why = "the MR was merged; fixed once the default branch shows it";
+        r.transition(State::Merged, by, why, now_ms());
+        self.table.put(r)?;
+        // A group MR: every fix it carries is merged with it.
+        for mut other in self.group_siblings(r)? {
+            other.transition(State::Merged, by, why, now_ms());
+            self.table.put(&other)?;
+        }
+        Ok(())
+    }
+
+    /// The other open remediations carried by the same MR (a `group: manifest` MR).
+    pub fn group_siblings(&self, r: &Remediation) -> Result<Vec<Remediation>, StoreError> {
+        let Some(iid) = r.mr_iid else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .table
+            .of_project(r.project)?
+            .into_iter()
+            .filter(|o| {
+                o.id != r.id
+                    && o.state == State::MrOpen
+                    && o.mr_iid == Some(iid)
+                    && o.branch == r.branch
+            })
+            .collect())
+    }
+
+    /// Whether an open remediation shares its group MR with others (it then leaves the MR
+    /// instead of closing it).
+    fn leaves_group(&self, r: &Remediation) -> Result<bool, StoreError> {
+        Ok(r.branch == super::group::group_branch(&r.manifest)
+            && !self.group_siblings(r)?.is_empty())
     }
 
     /// A person closed the MR: ignore this version and say how to undo.
@@ -1051,17 +1142,25 @@ impl Executor {
         r: &mut Remediation,
         by: &str,
     ) -> Result<(), ExecError> {
-        if let Some(t) = &r.target_version {
-            if !r.ignored_versions.contains(t) {
-                r.ignored_versions.push(t.clone());
+        let dismiss = |x: &mut Remediation| {
+            if let Some(t) = &x.target_version {
+                if !x.ignored_versions.contains(t) {
+                    x.ignored_versions.push(t.clone());
+                }
             }
+            x.transition(
+                State::Dismissed,
+                by,
+                "the MR was closed by a person",
+                now_ms(),
+            );
+        };
+        // A group MR: every fix it carries is dismissed with it (one note says so).
+        for mut other in self.group_siblings(r)? {
+            dismiss(&mut other);
+            self.table.put(&other)?;
         }
-        r.transition(
-            State::Dismissed,
-            by,
-            "the MR was closed by a person",
-            now_ms(),
-        );
+        dismiss(r);
         self.table.put(r)?;
         if let Some(iid) = r.mr_iid {
             gitlab
@@ -1155,6 +1254,16 @@ impl Executor {
         r: &mut Remediation,
         why: &str,
     ) -> Result<String, ExecError> {
+        if let Some(done) = self
+            .rewrite_group(gitlab, project, default_branch, r, false)
+            .await?
+        {
+            // The group step saved it: carry on with what it saved.
+            if let Some(fresh) = self.table.get(r.id)? {
+                *r = fresh;
+            }
+            return Ok(format!("{why}: {done}"));
+        }
         if r.edited_by_person {
             return Ok(format!("{why} and has commits by a person: `/backline recreate` rebuilds it (discarding them)"));
         }
@@ -1175,6 +1284,19 @@ impl Executor {
         let Some(default_branch) = project.default_branch.as_deref() else {
             return Ok("the project has no default branch".into());
         };
+        if let Some(done) = self
+            .rewrite_group(gitlab, project, default_branch, r, true)
+            .await?
+        {
+            if let Some(fresh) = self.table.get(r.id)? {
+                *r = fresh;
+            }
+            r.record(by, "group branch recreated on request", now_ms());
+            self.table.put(r)?;
+            return Ok(format!(
+                "recreated the group branch from the default branch: {done}"
+            ));
+        }
         r.edited_by_person = false;
         self.write_branch(gitlab, project, default_branch, r)
             .await?;
@@ -1198,12 +1320,16 @@ impl Executor {
             self.table.put(r)?;
             return Ok(format!("approved (it is {})", r.state.as_str()));
         }
-        let open = self
-            .table
-            .of_project(project.id)?
-            .iter()
-            .filter(|x| x.state == State::MrOpen)
-            .count();
+        // A group MR counts once.
+        let open = super::group::open_mrs(&self.table.of_project(project.id)?);
+        if r.advisories.is_empty() {
+            if let Some(wait) = self.upgrade_wait(project.id)? {
+                r.reason = Some(wait.reason.clone());
+                self.table.put(r)?;
+                self.note_schedule(project.id, Some(wait.opens_ms));
+                return Ok(format!("approved; {}", wait.reason));
+            }
+        }
         if open >= self.effective(project.id)?.max_open_mrs.value {
             r.reason = Some(format!(
                 "approved; waits: {open} bot MRs are open (the cap)"
@@ -1354,12 +1480,46 @@ impl Executor {
 }
 
 /// Every vulnerable installed version of `v`, none claimed yet (the branch decides).
+/// A file edit as a commit action (base64 when it is not UTF-8).
+pub(super) fn commit_action(e: Edit) -> CommitAction {
+    match String::from_utf8(e.content) {
+        Ok(text) => CommitAction::update(e.path, text),
+        Err(bytes) => CommitAction {
+            encoding: Some("base64".into()),
+            ..CommitAction::update(
+                e.path,
+                base64::engine::general_purpose::STANDARD.encode(bytes.into_bytes()),
+            )
+        },
+    }
+}
+
 fn pending_copies(v: &Vulnerable) -> Vec<Copy> {
     v.versions().into_iter().map(Copy::pending).collect()
 }
 
 /// Whether GitLab refused a commit because its branch already exists.
-fn branch_exists(e: &GitLabError) -> bool {
+/// The remediation claims exactly the copies the outcome's edits move; returns the edits.
+pub(super) fn claim(r: &mut Remediation, outcome: FixOutcome) -> Vec<Edit> {
+    r.copies = outcome
+        .moved
+        .into_iter()
+        .map(|c| Copy {
+            version: c.version,
+            paths: c.paths,
+            claim: Claim::Moved,
+        })
+        .chain(outcome.left.into_iter().map(|(c, reason)| Copy {
+            version: c.version,
+            paths: c.paths,
+            claim: Claim::Left { reason },
+        }))
+        .collect();
+    r.route = Some(outcome.route);
+    outcome.edits
+}
+
+pub(super) fn branch_exists(e: &GitLabError) -> bool {
     matches!(e, GitLabError::Validation { message, .. } if message.contains("already exists"))
 }
 

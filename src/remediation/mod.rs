@@ -7,10 +7,13 @@ pub use backline_core::remediation::*;
 
 pub mod executor;
 pub mod fixer;
+mod group_steps;
 pub mod ownership;
 pub mod people_steps;
 mod pipeline_steps;
 mod policy_steps;
+mod schedule_steps;
+pub use schedule_steps::waits_for_schedule;
 pub mod table;
 #[cfg(test)]
 mod transitive_tests;

@@ -47,6 +47,8 @@ pub struct Options {
     pub tweak: Box<dyn FnOnce(&mut Settings)>,
     /// Set `public_url` to the app's own loopback address (GitLab reaches it).
     pub public_url_is_self: bool,
+    /// The clock schedule windows are read against (default: the system clock).
+    pub clock: Option<backline::clock::Clock>,
 }
 
 impl Default for Options {
@@ -59,6 +61,7 @@ impl Default for Options {
             workers: 4,
             tweak: Box::new(|_| {}),
             public_url_is_self: false,
+            clock: None,
         }
     }
 }
@@ -93,7 +96,14 @@ pub async fn spawn(options: Options) -> TestApp {
                     registry.clone(),
                 ))
             });
-            App::build_for_gitlab_with(settings, gitlab, bot, fixer, registry)
+            App::build_for_gitlab_clocked(
+                settings,
+                gitlab,
+                bot,
+                fixer,
+                registry,
+                options.clock.unwrap_or_default(),
+            )
         }
         None => App::build(settings, options.handler),
     };

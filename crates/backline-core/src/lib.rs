@@ -12,6 +12,7 @@
 //!   matching, CVSS and severity, the in-memory index.
 //! - [`findings`]: dependencies + advisories → findings; `allow`, `unchecked`, rendering.
 //! - [`remediation`]: the planner, the remediation model, MR text.
+//! - [`schedule`]: `schedule` windows (grammar, `allows`, `next_open`, DST through jiff).
 //! - [`mrcheck`]: the MR-check decision and its status/note text.
 //! - [`commands`]: the `/backline` comment parser.
 //! - [`codeowners`]: GitLab's `CODEOWNERS` (locations, sections, who owns a path).
@@ -31,4 +32,5 @@ pub mod inventory;
 pub mod mrcheck;
 pub mod registry;
 pub mod remediation;
+pub mod schedule;
 pub mod untrusted;

@@ -2,6 +2,7 @@
 //! (dispatch in [`patch`], one patcher per ecosystem folder) and MR text rendering. The table
 //! and the executor that carries plans out on GitLab live in the `backline` crate.
 
+pub mod group;
 pub mod model;
 pub mod patch;
 pub mod planner;

@@ -17,6 +17,10 @@ pub struct Policy {
     pub auto_approve: Option<Level>,
     /// Open bot MRs per project at most.
     pub max_open_mrs: usize,
+    /// Non-security upgrades (no advisory) may not open now: the policy's `schedule` window is
+    /// closed, and this is the reason they show (`waiting for schedule (opens ...)`). Security
+    /// fixes never wait for it.
+    pub upgrades_wait: Option<String>,
 }
 
 impl Default for Policy {
@@ -24,6 +28,7 @@ impl Default for Policy {
         Policy {
             auto_approve: Some(Level::High),
             max_open_mrs: 10,
+            upgrades_wait: None,
         }
     }
 }
@@ -61,6 +66,11 @@ pub struct Vulnerable {
 }
 
 impl Vulnerable {
+    /// A non-security upgrade (an outdated direct dependency): no advisory asks for it.
+    pub fn is_upgrade(&self) -> bool {
+        self.advisories.is_empty()
+    }
+
     /// Every vulnerable installed version, sorted.
     pub fn versions(&self) -> Vec<String> {
         let mut v: Vec<String> = std::iter::once(self.version.clone())
@@ -164,6 +174,14 @@ pub enum Decision {
         /// Why.
         reason: String,
     },
+    /// An approved, planned remediation waits (the `schedule` window is closed): only its
+    /// reason changes.
+    Wait {
+        /// Remediation id.
+        id: u64,
+        /// Why it waits.
+        reason: String,
+    },
     /// Move the remediation to a new target (a newer advisory, or the installed version moved):
     /// the same branch and MR are updated when one is open.
     Retarget {
@@ -206,7 +224,8 @@ pub fn plan(vulns: &[Vulnerable], existing: &[Remediation], policy: &Policy) -> 
         .iter()
         .map(|r| ((r.manifest.as_str(), r.package.as_str()), r))
         .collect();
-    let mut open_now = existing.iter().filter(|r| r.state == State::MrOpen).count();
+    // A group MR (`group: manifest`) counts once.
+    let mut open_now = super::group::open_mrs(existing);
     let mut sorted: Vec<&Vulnerable> = vulns.iter().collect();
     sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.package.cmp(&b.package)));
     // One decision per (manifest, package): several installed versions share one MR.
@@ -237,6 +256,9 @@ pub fn plan(vulns: &[Vulnerable], existing: &[Remediation], policy: &Policy) -> 
                         v.severity.as_str()
                     ),
                 ),
+                Some(_) if v.is_upgrade() && policy.upgrades_wait.is_some() => {
+                    (false, policy.upgrades_wait.clone().unwrap_or_default())
+                }
                 Some(_) if room() => (true, "approved by policy".to_string()),
                 Some(_) => (
                     false,
@@ -274,6 +296,18 @@ pub fn plan(vulns: &[Vulnerable], existing: &[Remediation], policy: &Policy) -> 
                             .unwrap_or("a fix that is not published yet")
                     ),
                 });
+            }
+            State::Planned
+                if r.approved_by.is_some()
+                    && v.fix.is_some()
+                    && !r.is_ignored()
+                    && v.is_upgrade()
+                    && policy.upgrades_wait.is_some() =>
+            {
+                let reason = policy.upgrades_wait.clone().unwrap_or_default();
+                if r.reason.as_deref() != Some(reason.as_str()) {
+                    out.push(Decision::Wait { id: r.id, reason });
+                }
             }
             State::Planned
                 if r.approved_by.is_some() && v.fix.is_some() && !r.is_ignored() && room() =>
@@ -388,10 +422,52 @@ mod tests {
     }
 
     #[test]
+    fn a_closed_schedule_holds_upgrades_but_never_security_fixes() {
+        let wait = "waiting for schedule (opens 2026-12-07 06:00 Europe/Berlin)";
+        let policy = Policy {
+            upgrades_wait: Some(wait.into()),
+            ..Policy::default()
+        };
+        let fix = vuln("a", "1.0.0", Some("1.0.1"), Level::High);
+        let mut upgrade = vuln("b", "1.0.0", Some("2.0.0"), Level::Unknown);
+        upgrade.advisories.clear();
+        let existing = [
+            rem(1, &fix, State::Planned),
+            rem(2, &upgrade, State::Planned),
+        ];
+        let d = plan(&[fix.clone(), upgrade.clone()], &existing, &policy);
+        assert_eq!(
+            d,
+            vec![
+                Decision::Open {
+                    id: 1,
+                    reason: "approved".into()
+                },
+                Decision::Wait {
+                    id: 2,
+                    reason: wait.into()
+                },
+            ]
+        );
+        // Already saying so: nothing to change.
+        let mut told = existing.clone();
+        told[1].reason = Some(wait.into());
+        let d = plan(&[fix.clone(), upgrade.clone()], &told, &policy);
+        assert_eq!(d.len(), 1, "{d:?}");
+        // The window open: the upgrade opens.
+        let d = plan(&[fix, upgrade], &told, &Policy::default());
+        assert!(d.contains(&Decision::Open {
+            id: 2,
+            reason: "approved".into()
+        }));
+    }
+
+    #[test]
     fn new_vulnerabilities_are_approved_by_severity_and_capped() {
         let policy = Policy {
             auto_approve: Some(Level::High),
             max_open_mrs: 1,
+            upgrades_wait: None,
         };
         let vulns = vec![
             vuln("a", "1.0.0", Some("1.0.1"), Level::High),
