@@ -320,6 +320,7 @@ impl From<RemediationV2> for Remediation {
             history: old.history,
             copies,
             route: None,
+            notes: Vec::new(),
         }
     }
 }
@@ -381,6 +382,7 @@ impl From<RemediationV3> for Remediation {
             history: old.history,
             copies: old.copies,
             route: None,
+            notes: Vec::new(),
         }
     }
 }

@@ -169,6 +169,7 @@ mod tests {
             history: vec![],
             copies: vec![],
             route: None,
+            notes: Vec::new(),
         }
     }
 

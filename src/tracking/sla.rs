@@ -195,6 +195,7 @@ pub(crate) mod tests {
             }],
             copies: Vec::new(),
             route: None,
+            notes: Vec::new(),
         }
     }
 

@@ -34,3 +34,4 @@ mod tls;
 mod transitive;
 mod upload_limits;
 mod workers;
+mod yarn_berry;

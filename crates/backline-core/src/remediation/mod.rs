@@ -3,6 +3,7 @@
 //! and the executor that carries plans out on GitLab live in the `backline` crate.
 
 pub mod model;
+pub mod notes;
 pub mod patch;
 pub mod planner;
 pub mod render;

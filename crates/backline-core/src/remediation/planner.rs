@@ -384,6 +384,7 @@ mod tests {
             history: vec![],
             copies: vec![],
             route: None,
+            notes: Vec::new(),
         }
     }
 

@@ -147,7 +147,36 @@ pub(crate) fn field_order(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// A dependency value as a descriptor's reference: yarn 3 (lockfile 6 and older) leaves out
+/// the default `npm:` protocol, yarn 4 (lockfile 8 and newer) writes it.
+pub(crate) fn with_protocol(value: &str) -> String {
+    if value.contains(':') {
+        value.to_string()
+    } else {
+        format!("npm:{value}")
+    }
+}
+
 impl Lock {
+    /// Whether dependency values are written without `npm:` (`__metadata.version` below 8,
+    /// as yarn 3 writes them).
+    pub(crate) fn bare_npm_ranges(&self) -> bool {
+        self.head
+            .lines()
+            .find_map(|l| l.strip_prefix("  version: "))
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .is_some_and(|v| v < 8)
+    }
+
+    /// A dependency value for an npm range, as this lockfile writes it.
+    pub(crate) fn reference(&self, range: &str) -> String {
+        if self.bare_npm_ranges() {
+            range.to_string()
+        } else {
+            format!("npm:{range}")
+        }
+    }
+
     /// Splits the text; refuses what yarn would not have written (tabs, `? ` long keys, CR).
     pub(crate) fn parse(text: &str) -> Result<Lock, Unreadable> {
         let mut head = String::new();
@@ -299,12 +328,12 @@ impl Entry {
         self.scalar("resolution")
     }
 
-    /// The descriptors its `dependencies` name (`dep@npm:^1`).
+    /// The descriptors its `dependencies` name (`dep@npm:^1`; yarn 3 writes the range bare).
     pub(crate) fn dependency_descriptors(&self) -> Vec<String> {
         self.map("dependencies")
             .unwrap_or_default()
             .iter()
-            .map(|(n, r)| format!("{n}@{r}"))
+            .map(|(n, r)| format!("{n}@{}", with_protocol(r)))
             .collect()
     }
 

@@ -18,7 +18,7 @@
 
 use serde_json::Value;
 
-use super::berry_lock::{Entry, FieldValue, Lock};
+use super::berry_lock::{with_protocol, Entry, FieldValue, Lock};
 use crate::deps::yarn::split_spec;
 use crate::deps::ParseError;
 use crate::ecosystems::npm::json::{quote, scan};
@@ -30,7 +30,7 @@ use crate::remediation::patch::{
 };
 
 /// Whether a `yarn.lock` is berry's YAML form.
-pub(crate) fn is_berry(text: &str) -> bool {
+pub fn is_berry(text: &str) -> bool {
     text.lines().any(|l| l.starts_with("__metadata:"))
 }
 
@@ -57,16 +57,17 @@ pub(crate) fn copy_paths(text: &str, pkg: &str, version: &str) -> Vec<String> {
         .collect()
 }
 
-/// A dependency value as the lock writes it: `npm:` before a plain range.
-fn lock_reference(range: &str) -> Option<String> {
+/// A dependency value as the lock writes it (`npm:` before a plain range in yarn 4's locks).
+fn lock_reference(lock: &Lock, range: &str) -> Option<String> {
     if range.contains(':') || range.contains('/') {
         return None;
     }
-    Some(format!("npm:{range}"))
+    Some(lock.reference(range))
 }
 
 /// The fields the registry manifest of the new version gives.
 fn manifest_fields(
+    lock: &Lock,
     release: &NpmRelease,
 ) -> Result<Vec<(&'static str, Option<FieldValue>)>, PatchError> {
     let mut deps = Vec::new();
@@ -75,7 +76,7 @@ fn manifest_fields(
         .iter()
         .chain(release.optional_dependencies.iter())
     {
-        let Some(reference) = lock_reference(r) else {
+        let Some(reference) = lock_reference(lock, r) else {
             return not_fixable(format!(
                 "{} {} depends on {n} `{r}`, which is not an npm range; yarn.lock would need an entry backline cannot write",
                 release.name, release.version
@@ -151,7 +152,7 @@ pub(crate) fn patch(
     if targets.is_empty() {
         return not_fixable(format!("{path} has no {pkg} {from}"));
     }
-    let fields = manifest_fields(release)?;
+    let fields = manifest_fields(&lock, release)?;
 
     let pj_path = sibling(path, "package.json");
     let pj_text = (req.files)(&pj_path).and_then(|b| String::from_utf8(b).ok());
@@ -191,7 +192,7 @@ pub(crate) fn patch(
                     .map("dependencies")
                     .unwrap_or_default()
                     .iter()
-                    .any(|(n, v)| n == pkg && *v == reference)
+                    .any(|(n, v)| n == pkg && with_protocol(v) == reference)
             });
             let pj = pj_text.as_deref().unwrap_or("");
             let node = pj_tree.as_ref().and_then(|tree| {
@@ -216,12 +217,8 @@ pub(crate) fn patch(
                     let (s, e) = node.span();
                     pj_edits.push((s, e, quote(&new_range)));
                     if let Some(r) = root {
-                        rewrite_dependency(
-                            &mut lock.entries[r],
-                            pkg,
-                            &reference,
-                            &format!("npm:{new_range}"),
-                        );
+                        let new_value = lock.reference(&new_range);
+                        rewrite_dependency(&mut lock.entries[r], pkg, &reference, &new_value);
                     }
                     descriptors.push(format!("{pkg}@npm:{new_range}"));
                 }
@@ -292,7 +289,7 @@ fn rewrite_dependency(entry: &mut Entry, name: &str, old: &str, new: &str) {
     for f in &mut entry.fields {
         if let (true, FieldValue::Map(m)) = (f.name == "dependencies", &mut f.value) {
             for (n, v) in m.iter_mut() {
-                if n == name && v == old {
+                if n == name && with_protocol(v) == old {
                     *v = new.to_string();
                 }
             }

@@ -130,6 +130,16 @@ fn a_direct_pin_moves_with_package_json_as_yarn_4_writes_it() {
 }
 
 #[test]
+fn a_direct_pin_moves_as_yarn_3_writes_it() {
+    case(
+        "direct-pin-yarn3",
+        release("lodash", "4.17.21", &[]),
+        "4.17.20",
+        &ParentRule::Check,
+    );
+}
+
+#[test]
 fn a_transitive_package_moves_within_its_parents_range_as_yarn_4_writes_it() {
     case(
         "transitive",
