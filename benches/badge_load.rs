@@ -157,7 +157,6 @@ fn populate(app: &App, n: u64, now: i64) {
                 }],
                 copies: Vec::new(),
                 route: None,
-                notes: Vec::new(),
             };
             if id % 10 == 0 {
                 r.transition(State::MrOpen, "backline", "opened", detected + DAY);

@@ -320,7 +320,6 @@ impl From<RemediationV2> for Remediation {
             history: old.history,
             copies,
             route: None,
-            notes: Vec::new(),
         }
     }
 }
@@ -382,7 +381,6 @@ impl From<RemediationV3> for Remediation {
             history: old.history,
             copies: old.copies,
             route: None,
-            notes: Vec::new(),
         }
     }
 }

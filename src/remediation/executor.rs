@@ -539,7 +539,6 @@ impl Executor {
             history: Vec::new(),
             copies: pending_copies(v),
             route: None,
-            notes: Vec::new(),
         })
     }
 
@@ -744,10 +743,6 @@ impl Executor {
                     }))
                     .collect();
                 r.route = Some(outcome.route);
-                r.notes = crate::remediation::notes::notes_of(
-                    &r.manifest,
-                    files.get(&r.manifest).map(Vec::as_slice),
-                );
                 outcome.edits
             }
             Err(FixError::Blocked { chain, reason }) => {

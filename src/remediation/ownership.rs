@@ -169,7 +169,6 @@ mod tests {
             history: vec![],
             copies: vec![],
             route: None,
-            notes: Vec::new(),
         }
     }
 

@@ -195,7 +195,6 @@ pub(crate) mod tests {
             }],
             copies: Vec::new(),
             route: None,
-            notes: Vec::new(),
         }
     }
 

@@ -116,10 +116,6 @@ pub struct Remediation {
     /// chain that blocks it; `None` before a branch was written (schema 4; older records
     /// are upgraded with `None`).
     pub route: Option<super::route::FixRoute>,
-    /// What the branch's edits leave to the package manager, said in the MR (issue 18: a
-    /// yarn berry checksum left out); absent in older records.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<super::notes::PatchNote>,
 }
 
 /// One installed version of the package in the manifest (every place it is installed at).

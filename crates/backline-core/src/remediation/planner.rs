@@ -384,7 +384,6 @@ mod tests {
             history: vec![],
             copies: vec![],
             route: None,
-            notes: Vec::new(),
         }
     }
 

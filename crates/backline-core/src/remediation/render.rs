@@ -137,7 +137,7 @@ pub fn description(r: &Remediation) -> String {
     ));
     s.push_str(&copies_section(r));
     s.push_str(&route_section(r));
-    for note in &r.notes {
+    for note in super::notes::notes_for(r) {
         s.push_str(note.text());
         s.push_str("\n\n");
     }
@@ -338,7 +338,6 @@ mod tests {
             history: vec![],
             copies: vec![],
             route: None,
-            notes: Vec::new(),
         }
     }
 
@@ -549,7 +548,12 @@ Closing this MR ignores this version: backline will not propose it again (reopen
         let mut r = remediation();
         assert!(!description(&r).contains("**Checksum:**"));
         r.manifest = "yarn.lock".into();
-        r.notes = vec![crate::remediation::notes::PatchNote::YarnBerryChecksumDropped];
+        r.package = "lodash".into();
+        r.copies = vec![crate::remediation::model::Copy {
+            version: "4.17.20".into(),
+            paths: vec!["lodash@npm:4.17.20, lodash@npm:^4.17.15".into()],
+            claim: crate::remediation::model::Claim::Moved,
+        }];
         let d = description(&r);
         assert!(
             d.contains("**Checksum:** the moved `yarn.lock` entries have no `checksum` line. Yarn's checksum is the SHA-512 of the zip archive"),

@@ -30,7 +30,7 @@ use crate::remediation::patch::{
 };
 
 /// Whether a `yarn.lock` is berry's YAML form.
-pub fn is_berry(text: &str) -> bool {
+pub(crate) fn is_berry(text: &str) -> bool {
     text.lines().any(|l| l.starts_with("__metadata:"))
 }
 

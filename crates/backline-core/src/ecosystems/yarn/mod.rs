@@ -8,5 +8,3 @@ mod berry_patch;
 mod berry_tests;
 pub mod patch;
 pub mod read;
-
-pub use berry_patch::is_berry;
