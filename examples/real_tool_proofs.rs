@@ -17,6 +17,12 @@
 //! - pnpm-lock.yaml v6 and v9 (issue 18): `pnpm install --frozen-lockfile --lockfile-only`
 //!   with pnpm 8 and 9 (through `npx`), after a direct move and after an override of a
 //!   transitive package whose parent's range excludes the fix (a plain move must be refused).
+//! - yarn berry `yarn.lock` (issue 18), written by yarn 4 and yarn 3 (tests/data/yarn-berry/):
+//!   after a direct move, a transitive move and a `resolutions` override, `yarn install
+//!   --immutable --mode=skip-build` (yarn 4 and 3 from the npm registry, through `npx`) accepts
+//!   the patched lock (whose moved entries have no `checksum`) and writes back, byte for byte,
+//!   the lock yarn itself wrote for that change (tests/data/yarn-berry/*/after/yarn.lock);
+//!   controls: package.json moved without the lock, and a wrong checksum, are refused.
 //!
 //! Controls show the tools really check: npm rejects the issue's broken MR (package.json pin
 //! moved, lockfile left), pip rejects a new pin with the old hashes.
@@ -640,6 +646,120 @@ async fn pnpm_project(reg: &HttpRegistry, layout: u8) -> Outcome {
     Ok(())
 }
 
+/// One yarn berry case of tests/data/yarn-berry/: backline patches `before/` with facts from
+/// the npm registry, `yarn install --immutable --mode=skip-build` must accept the result and
+/// leave it as yarn's own `after/yarn.lock` once it has filled in the dropped checksum.
+async fn yarn_berry_case(
+    reg: &HttpRegistry,
+    case: &str,
+    yarn: &str,
+    package: &str,
+    (from, to): (&str, &str),
+    rule: ParentRule,
+) -> Outcome {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/yarn-berry")
+        .join(case);
+    let fresh = |lock_from: &str, pj_from: &str| -> Result<tempfile::TempDir, String> {
+        let tmp = tempfile::tempdir().map_err(|e| format!("temporary folder: {e}"))?;
+        std::fs::copy(
+            data.join(lock_from).join("yarn.lock"),
+            tmp.path().join("yarn.lock"),
+        )
+        .map_err(|e| format!("{case}: {e}"))?;
+        std::fs::copy(
+            data.join(pj_from).join("package.json"),
+            tmp.path().join("package.json"),
+        )
+        .map_err(|e| format!("{case}: {e}"))?;
+        // repo.yarnpkg.com is yarn's default registry; the npm registry serves the same packages.
+        std::fs::write(
+            tmp.path().join(".yarnrc.yml"),
+            "npmRegistryServer: \"https://registry.npmjs.org\"\nenableGlobalCache: false\nnodeLinker: node-modules\nenableTelemetry: false\n",
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::create_dir(tmp.path().join("home")).map_err(|e| e.to_string())?;
+        Ok(tmp)
+    };
+    let immutable = [
+        "-y",
+        "-p",
+        yarn,
+        "yarn",
+        "install",
+        "--immutable",
+        "--mode=skip-build",
+    ];
+    let install = |dir: &Path| run(dir, "npx", &immutable, &[("HOME", &dir.join("home"))]);
+
+    // Control: package.json as after the change, the lock as before: refused.
+    let control = fresh("before", "after")?;
+    if case != "transitive" && install(control.path()).is_ok() {
+        return Err(format!(
+            "{case}: control: {yarn} accepted package.json moved without the lock"
+        ));
+    }
+    let tmp = fresh("before", "before")?;
+    let facts = npm_facts(reg, package, to).await?;
+    let files = |p: &str| std::fs::read(tmp.path().join(p)).ok();
+    let req = PatchRequest {
+        manifest_path: "yarn.lock",
+        package,
+        from,
+        to,
+        direct: false,
+        files: &files,
+        facts: &facts,
+    };
+    let changes = patch_with(&req, &rule).map_err(|e| format!("{case}: {e}"))?;
+    for c in &changes {
+        std::fs::write(tmp.path().join(&c.path), &c.content).map_err(|e| e.to_string())?;
+    }
+    // Control: the patched lock with a wrong checksum on an entry it kept: refused.
+    let wrong = fresh("before", "before")?;
+    let patched =
+        std::fs::read_to_string(tmp.path().join("yarn.lock")).map_err(|e| e.to_string())?;
+    // The first hex digit of the first checksum (after yarn 4's `10c0/` cache key) flipped.
+    let Some(i) = patched.find("  checksum: ") else {
+        return Err(format!(
+            "{case}: the patched lock has no checksum left to break"
+        ));
+    };
+    let value = i + "  checksum: ".len();
+    let line_end = patched[value..]
+        .find('\n')
+        .map_or(patched.len(), |n| value + n);
+    let at = patched[value..line_end]
+        .find('/')
+        .map_or(value, |s| value + s + 1);
+    let flip = if patched.as_bytes()[at] == b'0' {
+        "1"
+    } else {
+        "0"
+    };
+    let broken = format!("{}{flip}{}", &patched[..at], &patched[at + 1..]);
+    std::fs::write(wrong.path().join("yarn.lock"), broken).map_err(|e| e.to_string())?;
+    std::fs::copy(
+        tmp.path().join("package.json"),
+        wrong.path().join("package.json"),
+    )
+    .map_err(|e| e.to_string())?;
+    if install(wrong.path()).is_ok() {
+        return Err(format!("{case}: control: {yarn} accepted a wrong checksum"));
+    }
+    install(tmp.path())?;
+    let written =
+        std::fs::read_to_string(tmp.path().join("yarn.lock")).map_err(|e| e.to_string())?;
+    let want = std::fs::read_to_string(data.join("after/yarn.lock")).map_err(|e| e.to_string())?;
+    if written != want {
+        return Err(format!(
+            "{case}: {yarn} accepted the patched lock but wrote another one than tests/data/yarn-berry/{case}/after/yarn.lock:\n{written}"
+        ));
+    }
+    println!("  yarn berry {case}: {package} {from} -> {to} accepted by {yarn} install --immutable (controls refused)");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -662,6 +782,49 @@ fn main() -> ExitCode {
         results.push(("requirements.txt with hashes", pip_project(&reg).await));
         results.push(("pnpm-lock.yaml v6 (pnpm 8)", pnpm_project(&reg, 6).await));
         results.push(("pnpm-lock.yaml v9 (pnpm 9)", pnpm_project(&reg, 9).await));
+        let y4 = "@yarnpkg/cli-dist@4";
+        let y3 = "@yarnpkg/cli-dist@3";
+        let lodash = ("4.17.20", "4.17.21");
+        results.push((
+            "yarn berry direct (yarn 4)",
+            yarn_berry_case(&reg, "direct-pin", y4, "lodash", lodash, ParentRule::Check).await,
+        ));
+        results.push((
+            "yarn berry direct (yarn 3)",
+            yarn_berry_case(
+                &reg,
+                "direct-pin-yarn3",
+                y3,
+                "lodash",
+                lodash,
+                ParentRule::Check,
+            )
+            .await,
+        ));
+        results.push((
+            "yarn berry transitive (yarn 4)",
+            yarn_berry_case(
+                &reg,
+                "transitive",
+                y4,
+                "brace-expansion",
+                ("1.1.11", "1.1.12"),
+                ParentRule::Check,
+            )
+            .await,
+        ));
+        results.push((
+            "yarn berry resolutions (yarn 4)",
+            yarn_berry_case(
+                &reg,
+                "override",
+                y4,
+                "ms",
+                ("2.0.0", "2.1.3"),
+                ParentRule::Override,
+            )
+            .await,
+        ));
     });
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     for (name, r) in &results {

@@ -135,6 +135,55 @@ fn mutated(base: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+fn berry_lock() -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/data/yarn-berry/transitive/before/yarn.lock",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// brace-expansion 1.1.11 -> 1.1.12 in `lock` (the real manifest's dependencies).
+fn patch_berry(
+    lock: &[u8],
+) -> Result<Vec<backline::remediation::patch::FileChange>, backline::remediation::patch::PatchError>
+{
+    use backline::remediation::patch::{patch, PatchRequest, RegistryFacts};
+    let release = backline::registry::NpmRelease {
+        name: "brace-expansion".into(),
+        version: "1.1.12".into(),
+        dependencies: [("balanced-match", "^1.0.0"), ("concat-map", "0.0.1")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        integrity: String::new(),
+        shasum: None,
+        tarball: String::new(),
+        optional_dependencies: Default::default(),
+        peer_dependencies: Default::default(),
+    };
+    let facts = RegistryFacts {
+        npm_release: Some(release),
+        ..Default::default()
+    };
+    let files = |p: &str| (p == "yarn.lock").then(|| lock.to_vec());
+    patch(&PatchRequest {
+        manifest_path: "yarn.lock",
+        package: "brace-expansion",
+        from: "1.1.11",
+        to: "1.1.12",
+        direct: false,
+        files: &files,
+        facts: &facts,
+    })
+}
+
+#[test]
+fn the_berry_fuzz_target_patches_the_unmutated_lock() {
+    let changes = patch_berry(&berry_lock()).unwrap();
+    assert!(String::from_utf8_lossy(&changes[0].content).contains("version: 1.1.12"));
+}
+
 fn classify_then_parse(event: &str, body: &[u8]) {
     if let Ok(c) = classify(event, body) {
         let _ = parse(c.kind, body);
@@ -194,6 +243,13 @@ proptest! {
     #[test]
     fn lockfile_parsers_text_like(path in proptest::sample::select(&MANIFESTS[..]), body in "[ -~\n\t\\[\\]{}\"=:,]{0,600}") {
         let _ = backline::deps::parse(path, body.as_bytes(), &|p| Some(format!("# {p}\n").into_bytes()));
+    }
+
+    /// Issue 18: the yarn berry patcher on a lock yarn 4 wrote with a few bytes changed or cut:
+    /// a patch or an error, never a panic.
+    #[test]
+    fn yarn_berry_patcher_mutated_lock(body in mutated(berry_lock())) {
+        let _ = patch_berry(&body);
     }
 
     #[test]

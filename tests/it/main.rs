@@ -39,3 +39,4 @@ mod tls;
 mod transitive;
 mod upload_limits;
 mod workers;
+mod yarn_berry;

@@ -4,6 +4,7 @@
 
 pub mod group;
 pub mod model;
+pub mod notes;
 pub mod patch;
 pub mod planner;
 pub mod render;

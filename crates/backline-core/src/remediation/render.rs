@@ -137,6 +137,10 @@ pub fn description(r: &Remediation) -> String {
     ));
     s.push_str(&copies_section(r));
     s.push_str(&route_section(r));
+    for note in super::notes::notes_for(r) {
+        s.push_str(note.text());
+        s.push_str("\n\n");
+    }
     s.push_str("| Advisory | Aliases | Severity | Summary |\n|---|---|---|---|\n");
     for a in &r.advisories {
         s.push_str(&format!(
@@ -536,5 +540,24 @@ Closing this MR ignores this version: backline will not propose it again (reopen
         r.route = Some(FixRoute::Direct);
         let d = description(&r);
         assert!(!d.contains("route") && !d.contains("**Override") && !d.contains("**Parent bump"));
+    }
+
+    /// Issue 18: a yarn berry fix says its moved entries have no checksum, and why.
+    #[test]
+    fn patch_notes_are_shown() {
+        let mut r = remediation();
+        assert!(!description(&r).contains("**Checksum:**"));
+        r.manifest = "yarn.lock".into();
+        r.package = "lodash".into();
+        r.copies = vec![crate::remediation::model::Copy {
+            version: "4.17.20".into(),
+            paths: vec!["lodash@npm:4.17.20, lodash@npm:^4.17.15".into()],
+            claim: crate::remediation::model::Claim::Moved,
+        }];
+        let d = description(&r);
+        assert!(
+            d.contains("**Checksum:** the moved `yarn.lock` entries have no `checksum` line. Yarn's checksum is the SHA-512 of the zip archive"),
+            "{d}"
+        );
     }
 }

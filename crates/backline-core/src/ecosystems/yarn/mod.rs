@@ -2,6 +2,10 @@
 //!
 //! `read` turns the file into dependencies; `patch` moves one package to another version, keeping every other byte.
 
+mod berry_lock;
+mod berry_patch;
+#[cfg(test)]
+mod berry_tests;
 pub mod patch;
 pub mod read;
 mod redeclare;

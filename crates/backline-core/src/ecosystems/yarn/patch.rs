@@ -8,7 +8,7 @@
 //! to be added or pruned, which is refused for now), so each stays locked as before. Its
 //! ranges may change (a parent bump, issue 18): [`super::redeclare`] then rewrites the entry's
 //! `dependencies` and the headers of the entries they resolve to, as yarn writes them.
-//! Yarn berry (YAML) lockfiles are refused.
+//! Yarn berry (YAML) lockfiles go to [`super::berry_patch`].
 
 use serde_json::Value;
 
@@ -131,6 +131,9 @@ pub(super) fn yarn_key(s: &str) -> String {
 /// as yarn.lock says: by which ranges).
 pub(crate) fn copy_paths(bytes: &[u8], pkg: &str, version: &str) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
+    if super::berry_patch::is_berry(&text) {
+        return super::berry_patch::copy_paths(&text, pkg, version);
+    }
     scan_entries(&text)
         .into_iter()
         .filter(|e| e.name == pkg && e.version == version)
@@ -148,8 +151,8 @@ pub(crate) fn patch(
     deps::parse(path, bytes, req.files)?;
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ParseError::new(path, None, "the file is not valid UTF-8"))?;
-    if text.lines().any(|l| l.starts_with("__metadata:")) {
-        return not_fixable("editing yarn berry lockfiles is not supported yet");
+    if super::berry_patch::is_berry(text) {
+        return super::berry_patch::patch(req, text, rule);
     }
     let (pkg, from, to) = (req.package, req.from, req.to);
     let release = npm_release_wanted(req)?;
@@ -392,9 +395,6 @@ lodash@4.17.20, lodash@^4.17.15:
         assert_eq!(run(&caret, None, lodash(&[])).unwrap().len(), 1);
         let e = run(&caret, None, lodash(&[("left-pad", "^1")])).unwrap_err();
         assert!(e.to_string().contains("declares other dependencies"), "{e}");
-        let berry = "__metadata:\n  version: 8\n\n\"lodash@npm:^4\":\n  version: 4.17.20\n  resolution: \"lodash@npm:4.17.20\"\n";
-        let e = run(berry, None, lodash(&[])).unwrap_err();
-        assert!(e.to_string().contains("yarn berry"), "{e}");
     }
 
     /// Issue 13 in yarn.lock: three entries of lodash; `legacy` declares `~2.4.1`, so its
