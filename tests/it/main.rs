@@ -26,6 +26,7 @@ mod readme;
 mod refusals;
 mod registry_outage;
 mod remediation;
+mod replicas;
 mod scan;
 mod shapes;
 mod soak;

@@ -75,8 +75,8 @@ impl Schema {
             .unwrap();
         let sep = if raw.contains('?') { '&' } else { '?' };
         let url = format!("{raw}{sep}options=-c%20search_path%3D{name}");
-        let store = PgStore::connect(&base.with_schema(&name).unwrap(), &Network::default(), 2)
-            .unwrap();
+        let store =
+            PgStore::connect(&base.with_schema(&name).unwrap(), &Network::default(), 2).unwrap();
         Schema {
             name,
             url,
@@ -321,7 +321,8 @@ async fn replicas_sigkill_and_resends_lose_nothing_and_duplicate_nothing() {
     // Every replica sees the catalog the first one wrote (one database).
     let seen = api(&replicas[2].addr, "/api/v1/projects?per_page=100").await;
     assert!(
-        seen.to_string().contains(&summary.catalogable[0].to_string()),
+        seen.to_string()
+            .contains(&summary.catalogable[0].to_string()),
         "{seen}"
     );
 
@@ -397,16 +398,18 @@ async fn replicas_sigkill_and_resends_lose_nothing_and_duplicate_nothing() {
             break;
         }
         for (i, d) in more.iter().enumerate() {
-            ledger
-                .send(&sender, &replicas[i % REPLICAS].url(), d)
-                .await;
+            ledger.send(&sender, &replicas[i % REPLICAS].url(), d).await;
         }
         wait_drained(&db, Duration::from_secs(120)).await;
     }
 
     // Every acknowledged delivery stored once and done; nothing else left anywhere.
     let stored = db.count("SELECT count(*) FROM deliveries").await;
-    assert_eq!(stored as usize, ledger.accepted.len(), "stored vs acknowledged");
+    assert_eq!(
+        stored as usize,
+        ledger.accepted.len(),
+        "stored vs acknowledged"
+    );
     let done = db
         .count("SELECT count(*) FROM deliveries WHERE state = 'done'")
         .await;
