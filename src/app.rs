@@ -74,7 +74,7 @@ pub enum BuildError {
 
 /// Opens the data directory and brings an older schema up to date before anything reads it.
 fn open_store(settings: &Settings) -> Result<Store, StoreError> {
-    let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
+    let store = Store::open_for(settings)?;
     if let Some(done) = crate::upgrade::upgrade(&store)? {
         tracing::info!(
             from = done.from,
