@@ -232,7 +232,18 @@ impl App {
     ) -> Result<App, StoreError> {
         let inventory = Inventory::open(&store)?;
         let findings = FindingsTable::open(&store)?;
-        let inbox = Inbox::open(store.clone(), settings.inbox_max_bytes)?;
+        let inbox = Inbox::open_as(
+            store.clone(),
+            settings.inbox_max_bytes,
+            crate::inbox::Replica {
+                id: settings
+                    .replica_id
+                    .clone()
+                    .map(crate::store::pg::ReplicaId::new)
+                    .unwrap_or_else(crate::store::pg::ReplicaId::generate),
+                lease: settings.lease,
+            },
+        )?;
         let now = now_ms();
         let recovered = inbox.recover()?;
         if recovered.stale_entries + recovered.stale_dead_letters > 0 {
