@@ -77,7 +77,7 @@ pub enum BuildError {
 
 /// Opens the data directory and brings an older schema up to date before anything reads it.
 fn open_store(settings: &Settings) -> Result<Store, StoreError> {
-    let store = Store::open_with_cache(&settings.data_dir, settings.store_cache_bytes)?;
+    let store = Store::open_for(settings)?;
     if let Some(done) = crate::upgrade::upgrade(&store)? {
         tracing::info!(
             from = done.from,
@@ -260,7 +260,18 @@ impl App {
     ) -> Result<App, StoreError> {
         let inventory = Inventory::open(&store)?;
         let findings = FindingsTable::open(&store)?;
-        let inbox = Inbox::open(store.clone(), settings.inbox_max_bytes)?;
+        let inbox = Inbox::open_as(
+            store.clone(),
+            settings.inbox_max_bytes,
+            crate::inbox::Replica {
+                id: settings
+                    .replica_id
+                    .clone()
+                    .map(crate::store::pg::ReplicaId::new)
+                    .unwrap_or_else(crate::store::pg::ReplicaId::generate),
+                lease: settings.lease,
+            },
+        )?;
         let now = now_ms();
         let recovered = inbox.recover()?;
         if recovered.stale_entries + recovered.stale_dead_letters > 0 {

@@ -42,6 +42,9 @@ use crate::gitlab::hooks::EventKind;
 use crate::gitlab::ProjectId;
 use crate::store::{BigEndian, Bytes, Store, StoreError, Table};
 
+mod either;
+pub use either::{Inbox, PgQueue, Replica};
+
 /// Where a delivery stands. New variants go at the end (the store encodes the position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -331,9 +334,9 @@ fn load(counter: &AtomicU64) -> usize {
     counter.load(Ordering::SeqCst) as usize
 }
 
-/// The inbox operations over a [`Store`].
+/// The inbox operations over a sled [`Store`] (the [`Inbox`] of a store on sled).
 #[derive(Clone)]
-pub struct Inbox {
+pub struct SledInbox {
     store: Store,
     t: Arc<Tables>,
     counts: Arc<Counts>,
@@ -378,7 +381,7 @@ fn count<T>(entries: impl Iterator<Item = Result<T, StoreError>>) -> Result<u64,
     Ok(n)
 }
 
-impl Inbox {
+impl SledInbox {
     /// The inbox over a store, without a cap on its bodies' disk use.
     pub fn new(store: Store) -> Result<Self, StoreError> {
         Self::open(store, u64::MAX)
@@ -395,7 +398,7 @@ impl Inbox {
             pending: AtomicU64::new(count(t.pending.keys())?),
             dead: AtomicU64::new(count(t.dead_letters.keys())?),
         };
-        Ok(Inbox {
+        Ok(SledInbox {
             store,
             t: Arc::new(t),
             counts: Arc::new(counts),
@@ -474,7 +477,7 @@ impl Inbox {
     /// Runs inbox operations off the async executor (the store's one rule: [`Store::run`]).
     pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(&Inbox) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&SledInbox) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
         let inbox = self.clone();
@@ -928,6 +931,7 @@ impl Inbox {
 
 #[cfg(test)]
 mod tests {
+    use super::SledInbox as Inbox;
     use super::*;
     use crate::store::{decode, encode};
 

@@ -278,6 +278,11 @@ impl Lanes {
         self.changed.notify_waiters();
     }
 
+    /// Whether [`Lanes::close`] was called (workers that do not wait on the lanes stop then).
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
     /// Stops handing out work; waiting workers get `None`.
     pub fn close(&self) {
         self.lock().closed = true;

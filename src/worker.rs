@@ -42,6 +42,9 @@ pub struct WorkerPool {
 impl WorkerPool {
     /// Starts `count` workers.
     pub fn start(ctx: Arc<WorkerContext>, count: usize) -> WorkerPool {
+        if let Some(queue) = ctx.inbox.pg().cloned() {
+            return Self::start_pg(ctx, queue, count);
+        }
         let handles = (0..count)
             .map(|_| {
                 let ctx = ctx.clone();
@@ -49,6 +52,42 @@ impl WorkerPool {
                     let _alive = LiveGuard::new(ctx.live.clone());
                     while let Some(job) = ctx.lanes.next().await {
                         run_job(&ctx, job).await;
+                    }
+                })
+            })
+            .collect();
+        WorkerPool {
+            handles,
+            lanes: ctx.lanes.clone(),
+        }
+    }
+
+    /// PostgreSQL: each worker claims the next runnable delivery of any lane from the database
+    /// (any replica may have stored it), renews its lease while the handler runs, and sleeps
+    /// until woken (a delivery stored here) or [`PG_POLL`] (one stored by another replica, a
+    /// lease that lapsed, a retry that came due). The lanes only say when to stop.
+    fn start_pg(ctx: Arc<WorkerContext>, queue: crate::inbox::PgQueue, count: usize) -> WorkerPool {
+        let handles = (0..count)
+            .map(|_| {
+                let (ctx, queue) = (ctx.clone(), queue.clone());
+                tokio::spawn(async move {
+                    let _alive = LiveGuard::new(ctx.live.clone());
+                    while !ctx.lanes.is_closed() {
+                        match queue.claim_next().await {
+                            Ok(Some((seq, claimed))) => {
+                                let renewal = tokio::spawn(renew_lease(queue.clone(), seq));
+                                let result = handle_claimed(&ctx, seq, claimed).await;
+                                renewal.abort();
+                                if let Err(e) = result {
+                                    tracing::error!(seq, error = %e, "store failure while processing a delivery; its lease lapses and it is retried");
+                                }
+                            }
+                            Ok(None) => queue.idle(PG_POLL).await,
+                            Err(e) => {
+                                tracing::error!(error = %e, "could not claim a delivery from the database; trying again");
+                                queue.idle(PG_POLL).await;
+                            }
+                        }
                     }
                 })
             })
@@ -103,13 +142,43 @@ pub async fn run_job(ctx: &WorkerContext, job: Job) {
     ctx.metrics.set_inbox_depth(ctx.lanes.depth());
 }
 
+/// How often an idle worker on PostgreSQL looks for work it was not woken for.
+pub const PG_POLL: Duration = Duration::from_millis(250);
+
+/// Renews the lease on `seq` every third of its length until aborted (the handler ended) or
+/// lost.
+async fn renew_lease(queue: crate::inbox::PgQueue, seq: u64) {
+    let every = (queue.lease() / 3).max(Duration::from_millis(50));
+    loop {
+        tokio::time::sleep(every).await;
+        match queue.renew(seq).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(seq, "lease lost while the handler runs: another replica may take this delivery over");
+                return;
+            }
+            Err(e) => tracing::warn!(seq, error = %e, "could not renew a lease; trying again"),
+        }
+    }
+}
+
 async fn process(ctx: &WorkerContext, job: Job) -> Result<Option<Duration>, StoreError> {
     let seq = job.seq;
     // Claim, ack and retry are a few in-memory store writes (the disk work is the flusher's), so
     // they run inline: a hop to the blocking pool per step cost more than it saved.
-    let Some(Claimed { record, body }) = ctx.inbox.claim(seq)? else {
+    let Some(claimed) = ctx.inbox.claim(seq)? else {
         return Ok(None);
     };
+    handle_claimed(ctx, seq, claimed).await
+}
+
+/// Runs the handler on a claimed delivery and records the result (done, retry later, parked,
+/// dead letter); the delay before a retry, for the lanes.
+async fn handle_claimed(
+    ctx: &WorkerContext,
+    seq: u64,
+    Claimed { record, body }: Claimed,
+) -> Result<Option<Duration>, StoreError> {
     let kind = record.kind;
     let started = Instant::now();
     if record.attempts > ctx.retry.max_attempts {

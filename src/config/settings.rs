@@ -131,6 +131,10 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// PostgreSQL instead of sled (`BACKLINE_DATABASE_URL`); printed with its password redacted.
     pub database_url: Option<crate::store::pg::DatabaseUrl>,
+    /// This replica's name in PostgreSQL leases (`BACKLINE_REPLICA_ID`); `None`: generated.
+    pub replica_id: Option<String>,
+    /// How long a PostgreSQL lease holds unless renewed (`BACKLINE_LEASE_SECS`).
+    pub lease: Duration,
     /// The OSV ecosystems advisory syncs download.
     pub osv_ecosystems: Vec<Ecosystem>,
 }
@@ -199,6 +203,8 @@ impl Settings {
             network: crate::net::Network::default(),
             ca_file: None,
             database_url: None,
+            replica_id: None,
+            lease: crate::store::pg::queue::DEFAULT_LEASE,
             osv_ecosystems: Vec::new(),
         }
     }

@@ -140,8 +140,8 @@ declare_settings! {
             },
         },
         /// PostgreSQL URL (`postgres://user:password@host:port/database?sslmode=require`): the
-        /// store's backend for several replicas (issue 16; `serve` does not use it yet, `backline
-        /// migrate` does). Printed with its password redacted.
+        /// store's backend instead of sled (`serve`, `doctor`, `backline migrate`), shared by
+        /// several replicas. Printed with its password redacted.
         database_url: [String] {
             env: "BACKLINE_DATABASE_URL",
             arg: [hide_env_values = true],
@@ -151,6 +151,28 @@ declare_settings! {
                     .map(|u| crate::store::pg::DatabaseUrl::parse(&u))
                     .transpose()
                     .map_err(|e| e.to_string())?;
+                Ok(())
+            },
+        },
+        /// This replica's name in leases on PostgreSQL (e.g. the pod name); by default a fresh
+        /// one per process (host, pid and a random part).
+        replica_id: [String] {
+            env: "BACKLINE_REPLICA_ID",
+            arg: [],
+            default: unset("generated"),
+            apply: |s, v| {
+                s.replica_id = non_empty(v);
+                Ok(())
+            },
+        },
+        /// Seconds a replica's claim on a delivery (and on periodic work) holds on PostgreSQL
+        /// before another replica takes it over; renewed every third of it while running.
+        lease_secs: [u64] {
+            env: "BACKLINE_LEASE_SECS",
+            arg: [],
+            default: value(30u64),
+            apply: |s, v| {
+                s.lease = seconds(at_least_one(v)?);
                 Ok(())
             },
         },

@@ -14,6 +14,9 @@ use crate::store::StoreError;
 
 use super::action::{ActionRequest, Requester};
 
+/// How often [`ActionQueue::wait`] reads an action's record on PostgreSQL.
+const ACTION_POLL: Duration = Duration::from_millis(50);
+
 /// Why an action could not be queued.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -52,7 +55,7 @@ impl ActionQueue {
         ActionQueue { inbox, lanes }
     }
 
-    /// Stores the action durably, then hands it to its lane.
+    /// Stores the action durably, then hands it to its lane (on PostgreSQL: wakes the workers).
     pub async fn enqueue(&self, request: ActionRequest) -> Result<Queued, QueueError> {
         let delivery = NewDelivery {
             // Every request is its own entry: a fresh random key, never a duplicate.
@@ -81,7 +84,7 @@ impl ActionQueue {
             }
         };
         self.inbox.store().durable().await?;
-        self.lanes.push(lane, seq, None);
+        self.inbox.hand_over(&self.lanes, lane, seq);
         tracing::info!(
             seq,
             action = request.action.name(),
@@ -98,13 +101,27 @@ impl ActionQueue {
         queued: Queued,
         timeout: Duration,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
+        let seq = queued.seq;
+        if self.inbox.pg().is_some() {
+            // Any replica may run it: its record says when it is over.
+            let deadline = tokio::time::Instant::now() + timeout;
+            loop {
+                let record = self.inbox.run(move |inbox| inbox.record(seq)).await?;
+                if let Some(over) = record.filter(|r| !r.state.is_pending()) {
+                    return Ok(Some(over));
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                tokio::time::sleep(ACTION_POLL).await;
+            }
+        }
         let over = tokio::time::timeout(timeout, self.lanes.wait_left(queued.lane, queued.seq))
             .await
             .is_ok();
         if !over {
             return Ok(None);
         }
-        let seq = queued.seq;
         let record = self.inbox.run(move |inbox| inbox.record(seq)).await?;
         Ok(record.filter(|r| !r.state.is_pending()))
     }

@@ -133,7 +133,7 @@ pub(crate) async fn retry_dead(state: &AppState, seq: u64) -> Result<(), ApiErro
         .await?;
     let lane = lane.ok_or_else(|| ApiError::not_found("no such dead letter"))?;
     state.inbox.store().durable().await?;
-    state.lanes.push(lane, seq, None);
+    state.inbox.hand_over(&state.lanes, lane, seq);
     state.metrics.set_dead_letters(dead);
     state.metrics.set_inbox_depth(state.lanes.depth());
     Ok(())

@@ -303,7 +303,11 @@ async fn intake(
     // body is enqueued inline, since an enqueue is a few in-memory inserts (the disk work happens in
     // the flusher thread), and the thread hop costs more than it saves. A large one is
     // compressed on the blocking pool, off the server's threads.
-    let stored = if body.len() <= INLINE_ENQUEUE_BYTES {
+    // On PostgreSQL the group commit answers once the row is committed (any replica's copy
+    // of the same delivery answers `duplicate`), without blocking the server's thread.
+    let stored = if let Some(queue) = state.inbox.pg() {
+        queue.enqueue(delivery.clone(), body.to_vec()).await
+    } else if body.len() <= INLINE_ENQUEUE_BYTES {
         state.inbox.enqueue(&delivery, &body)
     } else {
         let (to_store, body) = (delivery.clone(), body.clone());

@@ -11,6 +11,7 @@ mod codec;
 mod faults;
 mod flusher;
 pub mod pg;
+pub mod pg_backend;
 mod raw;
 mod sled_backend;
 mod table;
@@ -65,6 +66,16 @@ pub enum StoreError {
     /// what it asked for.
     #[error("store error: {0}")]
     Backend(Box<dyn std::error::Error + Send + Sync>),
+    /// The database holds a store schema newer than this binary understands.
+    #[error("the database at {url} has store schema version {found}, newer than this backline understands ({supported}); upgrade backline")]
+    NewerDatabaseSchema {
+        /// The database URL, password redacted.
+        url: String,
+        /// Version in the database.
+        found: u32,
+        /// Version this build supports.
+        supported: u32,
+    },
     /// A blocking task did not finish (the runtime is shutting down).
     #[error("store task failed: {0}")]
     Task(String),
@@ -108,6 +119,8 @@ impl Fixed8 for UserId {
 /// The open backend.
 enum Backend {
     Sled(sled_backend::SledDb),
+    /// PostgreSQL (`BACKLINE_DATABASE_URL`), shared by several replicas.
+    Pg(pg_backend::PgDb),
 }
 
 /// The meta tree: schema version and other single values.
@@ -122,7 +135,8 @@ pub struct Store {
 
 struct StoreInner {
     // Field order is drop order: the flusher (which holds the database) stops first.
-    flusher: Flusher,
+    /// sled's group commit; none on PostgreSQL (every statement commits before it answers).
+    flusher: Option<Flusher>,
     backend: Backend,
     path: PathBuf,
     /// The canonical data directory.
@@ -149,22 +163,13 @@ impl Store {
         let faults = faults::Faults::default();
         let meta: Table<String, u32, BigEndian32> =
             Table::new(META, raw::RawTree::Sled(db.tree(META)?), faults.clone());
-        let key = SCHEMA_KEY.to_string();
-        match meta.get(&key)? {
-            None => {
-                meta.insert(&key, &SCHEMA_VERSION)?;
-            }
-            Some(found) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema {
-                    path: path.to_path_buf(),
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            Some(_) => {}
-        }
+        check_schema(&meta).map_err(|found| StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        })??;
         let inner = StoreInner {
-            flusher: Flusher::start(db.db.clone()),
+            flusher: Some(Flusher::start(db.db.clone())),
             first_id_of_run: db.generate_id()?,
             backend: Backend::Sled(db),
             meta,
@@ -177,6 +182,75 @@ impl Store {
         })
     }
 
+    /// Opens the store on PostgreSQL at `url` (applying the database's migrations, then
+    /// checking the store's schema version as on sled). No data-directory lock: several
+    /// replicas share the database.
+    pub fn open_pg(
+        url: &pg::DatabaseUrl,
+        network: &crate::net::Network,
+        pool_size: usize,
+    ) -> Result<Store, StoreError> {
+        let db = pg_backend::PgDb::open(url, network, pool_size)?;
+        let faults = faults::Faults::default();
+        let meta: Table<String, u32, BigEndian32> =
+            Table::new(META, raw::RawTree::Pg(db.tree(META)?), faults.clone());
+        check_schema(&meta).map_err(|found| StoreError::NewerDatabaseSchema {
+            url: url.redacted(),
+            found,
+            supported: SCHEMA_VERSION,
+        })??;
+        let inner = StoreInner {
+            flusher: None,
+            first_id_of_run: db.generate_id()?,
+            backend: Backend::Pg(db),
+            meta,
+            path: PathBuf::new(),
+            identity: PathBuf::new(),
+            faults,
+        };
+        Ok(Store {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The store the settings name: PostgreSQL when `BACKLINE_DATABASE_URL` is set, else
+    /// sled in the data directory (with its page cache setting).
+    pub fn open_for(settings: &crate::config::Settings) -> Result<Store, StoreError> {
+        match &settings.database_url {
+            Some(url) => Self::open_pg(url, &settings.network, pg::pool::DEFAULT_POOL_SIZE),
+            None => Self::open_with_cache(&settings.data_dir, settings.store_cache_bytes),
+        }
+    }
+
+    /// The PostgreSQL backend, when the store runs on it.
+    pub fn pg(&self) -> Option<&pg_backend::PgDb> {
+        match &self.inner.backend {
+            Backend::Pg(db) => Some(db),
+            Backend::Sled(_) => None,
+        }
+    }
+
+    /// Whether the store runs on PostgreSQL.
+    pub fn is_pg(&self) -> bool {
+        self.pg().is_some()
+    }
+
+    /// Stops the PostgreSQL backend's runtime (tests: later calls must be errors).
+    #[doc(hidden)]
+    pub fn stop_pg_runtime(&self) {
+        if let Some(db) = self.pg() {
+            db.stop_runtime();
+        }
+    }
+
+    /// The byte-level tree `name`.
+    fn raw_tree(&self, name: &'static str) -> Result<raw::RawTree, StoreError> {
+        Ok(match &self.inner.backend {
+            Backend::Sled(db) => raw::RawTree::Sled(db.tree(name)?),
+            Backend::Pg(db) => raw::RawTree::Pg(db.tree(name)?),
+        })
+    }
+
     /// Opens (or creates) the table `name`. Modules that own a table open theirs through this,
     /// so the store needs no field per table. Several typed views of one tree may be opened
     /// (one per key layout it holds).
@@ -184,10 +258,11 @@ impl Store {
         &self,
         name: &'static str,
     ) -> Result<Table<K, V, C>, StoreError> {
-        let tree = match &self.inner.backend {
-            Backend::Sled(db) => raw::RawTree::Sled(db.tree(name)?),
-        };
-        Ok(Table::new(name, tree, self.inner.faults.clone()))
+        Ok(Table::new(
+            name,
+            self.raw_tree(name)?,
+            self.inner.faults.clone(),
+        ))
     }
 
     /// Makes every call on table `tree` fail until [`Store::heal_table`] (tests: a failing
@@ -241,6 +316,7 @@ impl Store {
     pub fn next_id(&self) -> Result<u64, StoreError> {
         match &self.inner.backend {
             Backend::Sled(db) => db.generate_id(),
+            Backend::Pg(db) => db.generate_id(),
         }
     }
 
@@ -253,14 +329,31 @@ impl Store {
     /// Waits until everything written before this call is on disk (group commit: many writers
     /// share one flush).
     pub async fn durable(&self) -> Result<(), StoreError> {
-        self.inner.flusher.wait_durable().await
+        match &self.inner.flusher {
+            Some(flusher) => flusher.wait_durable().await,
+            // PostgreSQL: each write committed before it returned.
+            None => Ok(()),
+        }
     }
 
     /// Flushes synchronously (shutdown).
     pub fn flush_now(&self) -> Result<(), StoreError> {
         match &self.inner.backend {
             Backend::Sled(db) => db.flush(),
+            Backend::Pg(_) => Ok(()),
         }
+    }
+}
+
+/// Records the schema version in a new store, or checks it: `Err(found)` when it is newer
+/// than this binary's.
+fn check_schema(meta: &Table<String, u32, BigEndian32>) -> Result<Result<(), StoreError>, u32> {
+    let key = SCHEMA_KEY.to_string();
+    match meta.get(&key) {
+        Err(e) => Ok(Err(e)),
+        Ok(None) => Ok(meta.insert(&key, &SCHEMA_VERSION).map(|_| ())),
+        Ok(Some(found)) if found > SCHEMA_VERSION => Err(found),
+        Ok(Some(_)) => Ok(Ok(())),
     }
 }
 
@@ -281,7 +374,9 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Drop for StoreInner {
     fn drop(&mut self) {
-        sled_backend::closed(&self.identity);
+        if matches!(self.backend, Backend::Sled(_)) {
+            sled_backend::closed(&self.identity);
+        }
     }
 }
 

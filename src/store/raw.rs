@@ -2,6 +2,7 @@
 //! over it; a second backend (PostgreSQL, issue 16) adds a variant here and its own module
 //! beside [`super::sled_backend`], and no table changes.
 
+use super::pg_backend::PgTree;
 use super::sled_backend::SledTree;
 use super::StoreError;
 
@@ -19,18 +20,22 @@ pub type RawBatch = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 pub enum RawTree {
     /// sled 0.34.
     Sled(SledTree),
+    /// PostgreSQL: a `kv_<tree>` table.
+    Pg(PgTree),
 }
 
 impl RawTree {
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
             RawTree::Sled(t) => t.get(key),
+            RawTree::Pg(t) => t.get(key),
         }
     }
 
     pub fn contains_key(&self, key: &[u8]) -> Result<bool, StoreError> {
         match self {
             RawTree::Sled(t) => t.contains_key(key),
+            RawTree::Pg(t) => t.contains_key(key),
         }
     }
 
@@ -38,6 +43,7 @@ impl RawTree {
     pub fn insert(&self, key: &[u8], value: Vec<u8>) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
             RawTree::Sled(t) => t.insert(key, value),
+            RawTree::Pg(t) => t.insert(key, value),
         }
     }
 
@@ -45,6 +51,7 @@ impl RawTree {
     pub fn remove(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
             RawTree::Sled(t) => t.remove(key),
+            RawTree::Pg(t) => t.remove(key),
         }
     }
 
@@ -57,12 +64,14 @@ impl RawTree {
     ) -> Result<Result<(), Option<Vec<u8>>>, StoreError> {
         match self {
             RawTree::Sled(t) => t.compare_and_swap(key, expected, new),
+            RawTree::Pg(t) => t.compare_and_swap(key, expected, new),
         }
     }
 
     pub fn iter(&self) -> RawIter {
         match self {
             RawTree::Sled(t) => t.iter(),
+            RawTree::Pg(t) => t.iter(),
         }
     }
 
@@ -70,12 +79,14 @@ impl RawTree {
     pub fn range(&self, from: &[u8], to: Option<&[u8]>) -> RawIter {
         match self {
             RawTree::Sled(t) => t.range(from, to),
+            RawTree::Pg(t) => t.range(from, to),
         }
     }
 
     pub fn scan_prefix(&self, prefix: &[u8]) -> RawIter {
         match self {
             RawTree::Sled(t) => t.scan_prefix(prefix),
+            RawTree::Pg(t) => t.scan_prefix(prefix),
         }
     }
 
@@ -83,30 +94,35 @@ impl RawTree {
     pub fn len(&self) -> usize {
         match self {
             RawTree::Sled(t) => t.len(),
+            RawTree::Pg(t) => t.len(),
         }
     }
 
     pub fn first(&self) -> Result<Option<RawEntry>, StoreError> {
         match self {
             RawTree::Sled(t) => t.first(),
+            RawTree::Pg(t) => t.first(),
         }
     }
 
     pub fn apply(&self, batch: RawBatch) -> Result<(), StoreError> {
         match self {
             RawTree::Sled(t) => t.apply(batch),
+            RawTree::Pg(t) => t.apply(batch),
         }
     }
 
     pub fn clear(&self) -> Result<(), StoreError> {
         match self {
             RawTree::Sled(t) => t.clear(),
+            RawTree::Pg(t) => t.clear(),
         }
     }
 
     pub fn flush(&self) -> Result<(), StoreError> {
         match self {
             RawTree::Sled(t) => t.flush(),
+            RawTree::Pg(t) => t.flush(),
         }
     }
 }

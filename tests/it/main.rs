@@ -30,6 +30,7 @@ mod readme;
 mod refusals;
 mod registry_outage;
 mod remediation;
+mod replicas;
 mod scan;
 mod schedule;
 mod shapes;

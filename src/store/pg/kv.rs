@@ -39,11 +39,15 @@ pub enum KvTable {
     Sessions,
     /// Schema version and other single values.
     Meta,
+    /// Repository policies (`policy::table`).
+    Policies,
+    /// Bot MRs' pipelines (`pipeline::table`).
+    Pipelines,
 }
 
 impl KvTable {
     /// Every table.
-    pub const ALL: [KvTable; 14] = [
+    pub const ALL: [KvTable; 16] = [
         KvTable::Projects,
         KvTable::ProjectPaths,
         KvTable::ProjectHeads,
@@ -58,6 +62,8 @@ impl KvTable {
         KvTable::Advisories,
         KvTable::Sessions,
         KvTable::Meta,
+        KvTable::Policies,
+        KvTable::Pipelines,
     ];
 
     /// The sled tree's name.
@@ -77,6 +83,8 @@ impl KvTable {
             KvTable::Advisories => "advisories",
             KvTable::Sessions => "sessions",
             KvTable::Meta => "meta",
+            KvTable::Policies => "policies",
+            KvTable::Pipelines => "pipelines",
         }
     }
 
@@ -102,6 +110,8 @@ impl KvTable {
             KvTable::Advisories => "kv_advisories",
             KvTable::Sessions => "kv_sessions",
             KvTable::Meta => "kv_meta",
+            KvTable::Policies => "kv_policies",
+            KvTable::Pipelines => "kv_pipelines",
         }
     }
 }

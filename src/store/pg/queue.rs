@@ -153,24 +153,22 @@ impl PgInbox {
         Ok(out.pop().expect("one answer per delivery"))
     }
 
-    /// Stores deliveries in one transaction, committed before this returns: one answer per
-    /// delivery, in order. A key seen twice (in the batch or in the database) is stored once;
-    /// the other copies answer [`Enqueued::Duplicate`]. Run again when PostgreSQL reports a
-    /// deadlock (two replicas inserting the same keys in different orders).
+    /// Stores deliveries in one statement (one round trip, one commit, prepared once per
+    /// connection), committed before this returns: one answer per delivery, in order. A key
+    /// seen twice (in the batch or in the database) is stored once; the other copies answer
+    /// [`Enqueued::Duplicate`]. Run again when PostgreSQL reports a deadlock (two replicas
+    /// inserting the same keys in different orders): a failed statement stored nothing.
     pub async fn enqueue_batch(&self, batch: Vec<Admitted>) -> Result<Vec<Enqueued>, PgError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut client = self.store.client().await?;
-            match insert_batch(&mut client, &batch).await {
-                Ok(Some(out)) => return Ok(out),
-                // A conflicting key vanished between the insert and the look-up (pruned):
-                // the batch runs again and stores it this time.
-                Ok(None) if attempt < 5 => continue,
-                Ok(None) => {
+            let client = self.store.client().await?;
+            match insert_batch(&client, &batch).await {
+                Ok(Ok(out)) => return Ok(out),
+                Ok(Err(message)) => {
                     return Err(PgError::Query {
                         op: "storing deliveries",
-                        message: "dedupe keys kept changing under the insert".into(),
+                        message,
                     })
                 }
                 Err(e) if attempt < 5 && retryable(&e) => continue,
@@ -590,13 +588,38 @@ async fn bury_in(
     .map_err(PgError::query("burying a delivery"))
 }
 
-/// The batch insert: deliveries, bodies and pending entries in one statement, then the
-/// sequence numbers of the keys that were already there, all in one transaction. `None`: a key
-/// neither inserted nor found (removed in between); nothing was committed.
+/// The batch insert, one statement (so one round trip and one commit, no `BEGIN`/`COMMIT`):
+/// deliveries, bodies and pending entries, and the sequence numbers of the keys that were
+/// already there as the statement's snapshot saw them. Prepared once per connection.
+const INSERT_BATCH: &str = "WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[],
+                              $6::text[], $7::int8[], $8::int8[], $9::bytea[])
+             WITH ORDINALITY AS t(dedupe_key, kind, project, lane, event_uuid,
+                                  verified_by, body_len, received_at_ms, body, ord)),
+     ins AS (
+         INSERT INTO deliveries (dedupe_key, kind, project, lane, event_uuid, verified_by,
+                                 body_len, state, received_at_ms)
+         SELECT dedupe_key, kind, project, lane, event_uuid, verified_by, body_len,
+                'queued', received_at_ms
+         FROM input ORDER BY ord
+         ON CONFLICT (dedupe_key) DO NOTHING
+         RETURNING seq, dedupe_key, lane),
+     bodies AS (
+         INSERT INTO payloads (seq, body)
+         SELECT ins.seq, input.body FROM ins JOIN input USING (dedupe_key)),
+     queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM ins)
+     SELECT seq, dedupe_key, lane, true FROM ins
+     UNION ALL
+     SELECT d.seq, d.dedupe_key, d.lane, false FROM deliveries d JOIN input USING (dedupe_key)";
+
+/// Stores the first copy of each key of `batch` (see [`PgInbox::enqueue_batch`]); answers in
+/// order. Each statement commits on its own (autocommit), so a round that leaves keys
+/// unresolved (stored by another replica after this statement's snapshot, or pruned in
+/// between) only runs again for those keys.
 async fn insert_batch(
-    client: &mut tokio_postgres::Client,
+    client: &deadpool_postgres::Object,
     batch: &[Admitted],
-) -> Result<Option<Vec<Enqueued>>, tokio_postgres::Error> {
+) -> Result<Result<Vec<Enqueued>, String>, tokio_postgres::Error> {
     // The first copy of each key goes to the database; later copies answer as it does.
     let mut first_of: HashMap<&str, usize> = HashMap::new();
     let mut unique: Vec<usize> = Vec::with_capacity(batch.len());
@@ -608,103 +631,126 @@ async fn insert_batch(
             unique.push(i);
         }
     }
+    let mut answer: HashMap<&str, Enqueued> = HashMap::with_capacity(unique.len());
+    let mut todo = unique;
+    for _ in 0..5 {
+        insert_round(client, batch, &todo, &mut answer).await?;
+        todo.retain(|&i| !answer.contains_key(batch[i].delivery.key.as_str()));
+        if todo.is_empty() {
+            break;
+        }
+        // Stored by another replica after this statement's snapshot: now visible.
+        let missing: Vec<&str> = todo
+            .iter()
+            .map(|&i| batch[i].delivery.key.as_str())
+            .collect();
+        let rows = client
+            .query(
+                &client
+                    .prepare_cached(
+                        "SELECT dedupe_key, seq FROM deliveries WHERE dedupe_key = ANY($1)",
+                    )
+                    .await?,
+                &[&missing],
+            )
+            .await?;
+        for row in &rows {
+            let key: &str = row.get(0);
+            let seq: i64 = row.get(1);
+            if let Some(&i) = first_of.get(key) {
+                answer.insert(
+                    batch[i].delivery.key.as_str(),
+                    Enqueued::Duplicate { seq: seq as u64 },
+                );
+            }
+        }
+        todo.retain(|&i| !answer.contains_key(batch[i].delivery.key.as_str()));
+        if todo.is_empty() {
+            break;
+        }
+        // Neither stored nor found: removed in between (pruned); the next round stores it.
+    }
+    if !todo.is_empty() {
+        return Ok(Err("dedupe keys kept changing under the insert".into()));
+    }
+    Ok(Ok(batch
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let key = a.delivery.key.as_str();
+            match answer[key] {
+                // A later copy in this batch: a duplicate of the first.
+                Enqueued::Accepted { seq, .. } if first_of[key] != i => Enqueued::Duplicate { seq },
+                found => found,
+            }
+        })
+        .collect()))
+}
+
+/// One statement storing `batch[todo]`: records what it inserted (`Accepted`) and what it
+/// found already stored (`Duplicate`).
+async fn insert_round<'a>(
+    client: &deadpool_postgres::Object,
+    batch: &'a [Admitted],
+    todo: &[usize],
+    answer: &mut HashMap<&'a str, Enqueued>,
+) -> Result<(), tokio_postgres::Error> {
     let pick = |f: &dyn Fn(&Admitted) -> Option<String>| -> Vec<Option<String>> {
-        unique.iter().map(|&i| f(&batch[i])).collect()
+        todo.iter().map(|&i| f(&batch[i])).collect()
     };
     let keys = pick(&|a| Some(a.delivery.key.clone()));
     let kinds = pick(&|a| Some(kind_name(a.delivery.kind)));
     let uuids = pick(&|a| a.delivery.event_uuid.clone());
     let verified = pick(&|a| Some(a.delivery.verified_by.to_string()));
-    let projects: Vec<Option<i64>> = unique
+    let projects: Vec<Option<i64>> = todo
         .iter()
         .map(|&i| batch[i].delivery.project.map(|p| p.get() as i64))
         .collect();
-    let lanes: Vec<i64> = unique
+    let lanes: Vec<i64> = todo
         .iter()
         .map(|&i| lane_of(batch[i].delivery.project) as i64)
         .collect();
-    let lens: Vec<i64> = unique.iter().map(|&i| batch[i].body_len as i64).collect();
-    let received: Vec<i64> = unique
+    let lens: Vec<i64> = todo.iter().map(|&i| batch[i].body_len as i64).collect();
+    let received: Vec<i64> = todo
         .iter()
         .map(|&i| batch[i].delivery.received_at_ms)
         .collect();
-    let bodies: Vec<&[u8]> = unique.iter().map(|&i| batch[i].stored.as_slice()).collect();
-
-    let tx = client.transaction().await?;
-    let inserted = tx
+    let bodies: Vec<&[u8]> = todo.iter().map(|&i| batch[i].stored.as_slice()).collect();
+    let statement = client.prepare_cached(INSERT_BATCH).await?;
+    let rows = client
         .query(
-            "WITH input AS (
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[],
-                                      $6::text[], $7::int8[], $8::int8[], $9::bytea[])
-                     WITH ORDINALITY AS t(dedupe_key, kind, project, lane, event_uuid,
-                                          verified_by, body_len, received_at_ms, body, ord)),
-             ins AS (
-                 INSERT INTO deliveries (dedupe_key, kind, project, lane, event_uuid, verified_by,
-                                         body_len, state, received_at_ms)
-                 SELECT dedupe_key, kind, project, lane, event_uuid, verified_by, body_len,
-                        'queued', received_at_ms
-                 FROM input ORDER BY ord
-                 ON CONFLICT (dedupe_key) DO NOTHING
-                 RETURNING seq, dedupe_key, lane),
-             bodies AS (
-                 INSERT INTO payloads (seq, body)
-                 SELECT ins.seq, input.body FROM ins JOIN input USING (dedupe_key)),
-             queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM ins)
-             SELECT seq, dedupe_key, lane FROM ins",
+            &statement,
             &[
                 &keys, &kinds, &projects, &lanes, &uuids, &verified, &lens, &received, &bodies,
             ],
         )
         .await?;
-    let mut answer: HashMap<String, Enqueued> = HashMap::with_capacity(unique.len());
-    for row in &inserted {
-        let seq: i64 = row.get(0);
-        let lane: i64 = row.get(2);
-        answer.insert(
-            row.get(1),
+    let index: HashMap<&str, usize> = todo
+        .iter()
+        .map(|&i| (batch[i].delivery.key.as_str(), i))
+        .collect();
+    for row in &rows {
+        let key: &str = row.get(1);
+        let Some(&i) = index.get(key) else { continue };
+        let seq = row.get::<_, i64>(0) as u64;
+        let found = if row.get::<_, bool>(3) {
             Enqueued::Accepted {
-                seq: seq as u64,
-                lane: lane as u64,
-            },
-        );
-    }
-    if answer.len() < unique.len() {
-        let missing: Vec<&str> = unique
-            .iter()
-            .map(|&i| batch[i].delivery.key.as_str())
-            .filter(|k| !answer.contains_key(*k))
-            .collect();
-        let rows = tx
-            .query(
-                "SELECT dedupe_key, seq FROM deliveries WHERE dedupe_key = ANY($1)",
-                &[&missing],
-            )
-            .await?;
-        for row in &rows {
-            let seq: i64 = row.get(1);
-            answer.insert(row.get(0), Enqueued::Duplicate { seq: seq as u64 });
-        }
-        if answer.len() < unique.len() {
-            return Ok(None);
+                seq,
+                lane: row.get::<_, i64>(2) as u64,
+            }
+        } else {
+            Enqueued::Duplicate { seq }
+        };
+        let key = batch[i].delivery.key.as_str();
+        // What this statement inserted wins over a stale row of the snapshot (pruned since).
+        match answer.get(key) {
+            Some(Enqueued::Accepted { .. }) => {}
+            _ => {
+                answer.insert(key, found);
+            }
         }
     }
-    tx.commit().await?;
-    Ok(Some(
-        batch
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let key = a.delivery.key.as_str();
-                match answer[key] {
-                    // A later copy in this batch: a duplicate of the first.
-                    Enqueued::Accepted { seq, .. } if first_of[key] != i => {
-                        Enqueued::Duplicate { seq }
-                    }
-                    found => found,
-                }
-            })
-            .collect(),
-    ))
+    Ok(())
 }
 
 /// The stored name of an event kind: its serde name (`push`, `merge_request`, ...).
