@@ -18,6 +18,7 @@ mod inventory;
 mod lifecycle;
 mod mrcheck;
 mod npm_audit;
+mod pg;
 mod pipelines;
 mod policy;
 mod python_locks;
