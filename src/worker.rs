@@ -76,7 +76,11 @@ impl WorkerPool {
                         match queue.claim_next().await {
                             Ok(Some((seq, claimed))) => {
                                 let renewal = tokio::spawn(renew_lease(queue.clone(), seq));
+                                // The project's lane keeps this process's own background work
+                                // (scans after a sync) off the project meanwhile, as on sled.
+                                let hold = ctx.lanes.hold(crate::inbox::lane_of(claimed.record.project)).await;
                                 let result = handle_claimed(&ctx, seq, claimed).await;
+                                drop(hold);
                                 renewal.abort();
                                 if let Err(e) = result {
                                     tracing::error!(seq, error = %e, "store failure while processing a delivery; its lease lapses and it is retried");

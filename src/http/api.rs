@@ -156,15 +156,15 @@ async fn inbox_status(
     let idle = match query.wait_idle_secs {
         Some(secs) => {
             let wait = Duration::from_secs(secs.min(MAX_WAIT_IDLE_SECS));
-            tokio::time::timeout(wait, state.lanes.wait_idle())
+            tokio::time::timeout(wait, state.inbox.wait_idle(&state.lanes))
                 .await
                 .is_ok()
         }
-        None => state.lanes.depth() == 0,
+        None => state.inbox.depth(&state.lanes).await == 0,
     };
     Ok(HttpResponse::Ok().json(json!({
         "idle": idle,
-        "depth": state.lanes.depth(),
+        "depth": state.inbox.depth(&state.lanes).await,
         "running": state.lanes.running(),
         "dead_letters": state.inbox.dead_count(),
         "workers": state.workers_configured(),

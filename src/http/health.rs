@@ -16,6 +16,19 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let catalog = state.catalog.clone();
     let store = state.inbox.store().clone();
+    // On PostgreSQL, the database first: a server that does not answer within the wait is
+    // not ready (and the store read below would only wait longer).
+    let database = match store.pg() {
+        None => None,
+        Some(db) => Some(database_check(db).await),
+    };
+    if let Some(check) = database.as_ref().filter(|c| !c.ok) {
+        return HttpResponse::ServiceUnavailable().json(json!({
+            "status": "not ready",
+            "store": "error",
+            "database": check.body,
+        }));
+    }
     // Not ready (503) when the store fails; the failure is logged, not hidden.
     let read = crate::store::run_blocking(move || {
         store.schema_version()?;
@@ -39,11 +52,56 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "workers": { "configured": configured, "running": alive },
         "inbox_depth": state.lanes.depth(),
         "hooks_disabled": hooks_disabled,
+        "database": database.map(|c| c.body),
     });
     if store_ok && workers_ok {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// How long `/readyz` waits for the database.
+pub const DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The database's part of `/readyz`.
+struct DatabaseCheck {
+    ok: bool,
+    body: serde_json::Value,
+}
+
+/// Whether the database answers (within [`DATABASE_WAIT`]), its schema version, and the pool.
+async fn database_check(db: &crate::store::pg_backend::PgDb) -> DatabaseCheck {
+    let status = db.pg().pool_status();
+    let pool =
+        json!({ "size": status.size, "available": status.available, "max_size": status.max_size });
+    let ping =
+        tokio::time::timeout(DATABASE_WAIT, db.run(|pg| async move { pg.ping().await })).await;
+    let known = crate::store::pg::migrate::MIGRATIONS
+        .last()
+        .map_or(0, |m| m.version);
+    match ping {
+        Ok(Ok(version)) => DatabaseCheck {
+            ok: version == known,
+            body: json!({ "status": if version == known { "ok" } else { "schema mismatch" }, "schema_version": version, "pool": pool }),
+        },
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database failed");
+            DatabaseCheck {
+                ok: false,
+                body: json!({ "status": "error", "pool": pool }),
+            }
+        }
+        Err(_) => {
+            tracing::warn!(
+                wait_s = DATABASE_WAIT.as_secs(),
+                "readiness: the database did not answer"
+            );
+            DatabaseCheck {
+                ok: false,
+                body: json!({ "status": "no answer", "pool": pool }),
+            }
+        }
     }
 }
 

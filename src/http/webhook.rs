@@ -352,7 +352,7 @@ async fn intake(
                 .json(json!({ "error": "the inbox is full; retry later" }))
         }
         Enqueued::Accepted { seq, lane } => {
-            state.lanes.push(lane, seq, None);
+            state.inbox.hand_over(&state.lanes, lane, seq);
             state.metrics.set_inbox_depth(state.lanes.depth());
             state
                 .metrics

@@ -298,6 +298,34 @@ impl Inbox {
         }
     }
 
+    /// Resolves when nothing is queued, waiting for a retry or running: the lanes on sled; on
+    /// PostgreSQL the queue in the database (every replica's), read every [`IDLE_POLL`].
+    pub async fn wait_idle(&self, lanes: &crate::lanes::Lanes) {
+        if let Inbox::Pg(q) = self {
+            loop {
+                match q.pending_count().await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read the queue; trying again"),
+                }
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+        lanes.wait_idle().await;
+    }
+
+    /// Deliveries queued, waiting for a retry or running (on PostgreSQL: in the whole queue;
+    /// 0, logged, when the database does not answer).
+    pub async fn depth(&self, lanes: &crate::lanes::Lanes) -> usize {
+        match self {
+            Inbox::Sled(_) => lanes.depth(),
+            Inbox::Pg(q) => q.pending_count().await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not read the queue");
+                0
+            }),
+        }
+    }
+
     /// Hands a stored entry over to whoever runs it: the lanes on sled; on PostgreSQL the
     /// workers (of every replica: they claim from the database) are woken.
     pub fn hand_over(&self, lanes: &crate::lanes::Lanes, lane: u64, seq: u64) {
@@ -307,6 +335,9 @@ impl Inbox {
         }
     }
 }
+
+/// How often [`Inbox::wait_idle`] reads the queue on PostgreSQL.
+pub const IDLE_POLL: Duration = Duration::from_millis(20);
 
 /// Dead letters past their time or their number, removed with their deliveries (the rows
 /// that reference a delivery go with it: `ON DELETE CASCADE`).
@@ -410,6 +441,14 @@ impl PgQueue {
             .await?;
         self.woken(&stored);
         Ok(stored)
+    }
+
+    /// Entries in the queue (every replica's): queued, waiting for a retry, or running.
+    pub async fn pending_count(&self) -> Result<usize, StoreError> {
+        let inbox = self.inbox.clone();
+        self.db
+            .run(move |_| async move { Ok(inbox.pending().await?.len()) })
+            .await
     }
 
     /// Claims the next runnable delivery of any lane (any replica may have stored it).

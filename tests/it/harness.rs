@@ -49,6 +49,32 @@ pub struct Options {
     pub public_url_is_self: bool,
     /// The clock schedule windows are read against (default: the system clock).
     pub clock: Option<backline::clock::Clock>,
+    /// Where the store lives.
+    pub backend: Backend,
+}
+
+/// The store backend of a test app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// sled in a temporary data directory.
+    Sled,
+    /// PostgreSQL: a fresh schema of `BACKLINE_TEST_DATABASE_URL`'s database.
+    Pg,
+}
+
+/// A fresh schema on the test database, as `BACKLINE_DATABASE_URL` for one app.
+pub async fn fresh_database() -> backline::store::pg::DatabaseUrl {
+    let raw = std::env::var("BACKLINE_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "BACKLINE_TEST_DATABASE_URL is not set: the PostgreSQL end-to-end tests need a real \
+             server (Debian/Ubuntu: sudo apt-get install postgresql; then set \
+             BACKLINE_TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DATABASE)"
+        )
+    });
+    let base = backline::store::pg::DatabaseUrl::parse(&raw).expect("a usable test database URL");
+    backline::store::pg::PgStore::create_schema(&base, &backline::net::Network::default(), "it")
+        .await
+        .expect("a fresh schema on the test database")
 }
 
 impl Default for Options {
@@ -62,6 +88,7 @@ impl Default for Options {
             tweak: Box::new(|_| {}),
             public_url_is_self: false,
             clock: None,
+            backend: Backend::Sled,
         }
     }
 }
@@ -79,6 +106,10 @@ pub async fn spawn(options: Options) -> TestApp {
     settings.admin_token = Some(Secret::new(ADMIN_TOKEN));
     settings.retry_base = std::time::Duration::ZERO;
     settings.workers = options.workers;
+    if options.backend == Backend::Pg {
+        settings.database_url = Some(fresh_database().await);
+        settings.replica_id = Some("it".to_string());
+    }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     if options.public_url_is_self {
@@ -151,7 +182,7 @@ impl TestApp {
 
     /// Waits until every accepted delivery is finished.
     pub async fn drain(&self) {
-        self.app.lanes.wait_idle().await;
+        self.app.inbox.wait_idle(&self.app.lanes).await;
     }
 
     /// GET an API path with the admin token.

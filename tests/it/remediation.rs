@@ -14,7 +14,25 @@ use backline::remediation::executor::{Edit, FixError, FixRequest, Fixer};
 use backline::secret::Secret;
 use gitlab_sim::{access, GitLabSim, HookTarget, MrState, ProjectSpec, SimConfig};
 
-use crate::harness::{spawn, Options, TestApp, SECRET};
+use crate::harness::{spawn, Backend, Options, TestApp, SECRET};
+
+/// Runs the scenario `$name(backend)` as two tests, `$name::sled` and `$name::pg`: the same
+/// body on each store backend.
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sled() {
+                super::$name(super::Backend::Sled).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn pg() {
+                super::$name(super::Backend::Pg).await
+            }
+        }
+    };
+}
 
 /// A fixer for tests: moves the package's `version` line in a Cargo.lock.
 pub struct CargoLockLines;
@@ -56,10 +74,18 @@ pub struct World {
 
 /// The standard scene with the RustSec reference database imported at start.
 pub async fn world(fixer: Arc<dyn Fixer>) -> World {
+    world_on(Backend::Sled, fixer).await
+}
+
+/// [`world`] with the store on `backend`.
+pub async fn world_on(backend: Backend, fixer: Arc<dyn Fixer>) -> World {
     let reference = crate::harness::test_data("");
-    world_with(fixer, move |s| {
-        s.advisories = vec![reference.join("rustsec-advisory-db")]
-    })
+    world_with_sleeper_on(
+        backend,
+        fixer,
+        move |s| s.advisories = vec![reference.join("rustsec-advisory-db")],
+        Arc::new(backline::gitlab::client::TokioSleeper),
+    )
     .await
 }
 
@@ -80,6 +106,16 @@ pub async fn world_with(
 /// [`world_with`] with the GitLab client waiting through `sleeper` (a recording one: GitLab's
 /// `Retry-After` waits are recorded, not slept).
 pub async fn world_with_sleeper(
+    fixer: Arc<dyn Fixer>,
+    tweak: impl FnOnce(&mut backline::config::Settings) + 'static,
+    sleeper: Arc<dyn backline::gitlab::client::Sleeper>,
+) -> World {
+    world_with_sleeper_on(Backend::Sled, fixer, tweak, sleeper).await
+}
+
+/// [`world_with_sleeper`] with the store on `backend`.
+pub async fn world_with_sleeper_on(
+    backend: Backend,
     fixer: Arc<dyn Fixer>,
     tweak: impl FnOnce(&mut backline::config::Settings) + 'static,
     sleeper: Arc<dyn backline::gitlab::client::Sleeper>,
@@ -107,6 +143,7 @@ pub async fn world_with_sleeper(
         gitlab: Some((gitlab, me)),
         fixer: Some(fixer),
         tweak: Box::new(tweak),
+        backend,
         ..Options::default()
     })
     .await;
@@ -182,9 +219,9 @@ impl World {
 
 const BRANCH: &str = "backline/crates.io/regex-1.5.5";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reference_from_finding_to_mr_and_through_its_lifecycle() {
-    let w = world(Arc::new(CargoLockLines)).await;
+on_both_backends!(reference_from_finding_to_mr_and_through_its_lifecycle);
+async fn reference_from_finding_to_mr_and_through_its_lifecycle(backend: Backend) {
+    let w = world_on(backend, Arc::new(CargoLockLines)).await;
     let service = w.app.app.catalog_service.clone().unwrap();
     w.sim.reset_requests();
     service.sync(&Quiet).await.unwrap();
@@ -361,9 +398,9 @@ async fn the_real_patcher_edits_version_and_checksum_or_says_why_not() {
     w.app.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commands_permissions_code_blocks_edits_and_replays() {
-    let w = world(Arc::new(CargoLockLines)).await;
+on_both_backends!(commands_permissions_code_blocks_edits_and_replays);
+async fn commands_permissions_code_blocks_edits_and_replays(backend: Backend) {
+    let w = world_on(backend, Arc::new(CargoLockLines)).await;
     let service = w.app.app.catalog_service.clone().unwrap();
     service.sync(&Quiet).await.unwrap();
     w.settle().await;
@@ -485,9 +522,9 @@ async fn commands_permissions_code_blocks_edits_and_replays() {
     w.app.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failures_and_duplicate_deliveries_never_make_a_second_mr() {
-    let w = world(Arc::new(CargoLockLines)).await;
+on_both_backends!(failures_and_duplicate_deliveries_never_make_a_second_mr);
+async fn failures_and_duplicate_deliveries_never_make_a_second_mr(backend: Backend) {
+    let w = world_on(backend, Arc::new(CargoLockLines)).await;
     // A second hook to the same app: every push arrives twice, as two distinct deliveries.
     w.sim
         .with_world(|x| {
@@ -525,9 +562,9 @@ async fn failures_and_duplicate_deliveries_never_make_a_second_mr() {
     w.app.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missed_webhook_is_repaired_by_the_periodic_reconcile() {
-    let w = world(Arc::new(CargoLockLines)).await;
+on_both_backends!(a_missed_webhook_is_repaired_by_the_periodic_reconcile);
+async fn a_missed_webhook_is_repaired_by_the_periodic_reconcile(backend: Backend) {
+    let w = world_on(backend, Arc::new(CargoLockLines)).await;
     let service = w.app.app.catalog_service.clone().unwrap();
     service.sync(&Quiet).await.unwrap();
     w.settle().await;

@@ -76,6 +76,37 @@ impl PgStore {
         })
     }
 
+    /// Creates a new, empty schema named `prefix` plus a unique suffix in the database of
+    /// `base`, and returns the URL of that schema (test harnesses and soaks: one fresh schema
+    /// per run, so that several share one database).
+    pub async fn create_schema(
+        base: &DatabaseUrl,
+        network: &Network,
+        prefix: &str,
+    ) -> Result<DatabaseUrl, PgError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let clean: String = prefix
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+            .take(20)
+            .collect();
+        let schema = format!(
+            "{clean}_{}_{}_{}",
+            std::process::id(),
+            crate::clock::now_ms(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let admin = Self::connect(base, network, 1)?;
+        admin
+            .client()
+            .await?
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .map_err(PgError::query("creating a schema"))?;
+        base.with_schema(&schema).map_err(PgError::from)
+    }
+
     /// A connection from the pool.
     pub async fn client(&self) -> Result<Object, PgError> {
         self.pool.get().await.map_err(|e| {
