@@ -272,6 +272,10 @@ impl App {
                 lease: settings.lease,
             },
         )?;
+        if let Some(db) = store.pg() {
+            // Several replicas: a project's lane excludes every replica's work on it.
+            lanes.share_with(db.clone());
+        }
         let now = now_ms();
         let recovered = inbox.recover()?;
         if recovered.stale_entries + recovered.stale_dead_letters > 0 {

@@ -13,6 +13,8 @@ use tokio::time::Instant;
 pub struct LaneHold {
     lanes: Arc<Lanes>,
     lane: u64,
+    /// The same lane held for every replica (PostgreSQL), released after this process's.
+    _shared: Option<crate::store::PgLaneLock>,
 }
 
 impl Drop for LaneHold {
@@ -88,6 +90,9 @@ pub struct Lanes {
     state: Mutex<State>,
     work: Notify,
     changed: Notify,
+    /// On PostgreSQL: the database whose advisory locks make a hold exclude other replicas too
+    /// (`crate::store::pg_lanes`).
+    shared: std::sync::OnceLock<crate::store::PgDb>,
 }
 
 impl Lanes {
@@ -247,6 +252,22 @@ impl Lanes {
     /// deliveries, its actions and such work never interleave. Never call it from a handler
     /// running in the same lane (it would wait for itself).
     pub async fn hold(self: &Arc<Self>, lane: u64) -> LaneHold {
+        let mut hold = self.hold_here(lane).await;
+        if let Some(db) = self.shared.get() {
+            hold._shared = Some(crate::store::pg_lanes::lock(db, lane).await);
+        }
+        hold
+    }
+
+    /// Makes every later [`Lanes::hold`] take its lane on `db` too, so that several replicas
+    /// sharing one PostgreSQL database never work on one project at once. Set once, when the
+    /// app opens its store.
+    pub fn share_with(&self, db: crate::store::PgDb) {
+        let _ = self.shared.set(db);
+    }
+
+    /// The lane in this process only.
+    async fn hold_here(self: &Arc<Self>, lane: u64) -> LaneHold {
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);
@@ -259,6 +280,7 @@ impl Lanes {
                     return LaneHold {
                         lanes: self.clone(),
                         lane,
+                        _shared: None,
                     };
                 }
             }

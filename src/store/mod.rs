@@ -12,6 +12,7 @@ mod faults;
 mod flusher;
 pub mod pg;
 pub mod pg_backend;
+pub mod pg_lanes;
 mod raw;
 mod sled_backend;
 mod table;
@@ -21,6 +22,8 @@ use std::sync::Arc;
 
 pub use codec::{decode, encode, key_u64, printable, u64_key};
 pub use flusher::Flusher;
+pub use pg_backend::PgDb;
+pub use pg_lanes::PgLaneLock;
 pub use sled_backend::LOCK_FILE;
 pub use table::{
     Batch, BigEndian, BigEndian32, Bytes, Codec, Conflict, Entries, Fixed8, Key, Millis, Postcard,

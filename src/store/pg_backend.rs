@@ -165,6 +165,15 @@ impl PgDb {
         }
     }
 
+    /// Runs `f` on the backend's runtime without waiting for it (work that must happen even
+    /// when its caller is synchronous or going away, such as releasing a lock).
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(self.inner.runtime.handle.spawn(f));
+    }
+
     /// Stops the backend's runtime now: later calls fail with [`StoreError::Task`].
     #[doc(hidden)]
     pub fn stop_runtime(&self) {
