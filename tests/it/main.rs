@@ -32,6 +32,7 @@ mod refusals;
 mod registry_outage;
 mod remediation;
 mod replicas;
+mod ruby_php_locks;
 mod scan;
 mod schedule;
 mod shapes;
