@@ -1,9 +1,10 @@
 //! `backline doctor`: with the settings `serve` would use, check what a deployment depends on
-//! (data directory, GitLab and its TLS chain, the token, GitLab's version and external URL, the
+//! (data directory, the PostgreSQL database when one is set, GitLab and its TLS chain, the token, GitLab's version and external URL, the
 //! bot's role, managed hooks, registries, the OSV source, the advisory index) and say, one line
 //! each, what is fine and what to do about the rest. Checks of things the settings do not use are
 //! shown as skipped. The judgement of each answer is in small pure functions; [`run`] asks.
 
+mod database;
 mod report;
 
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub async fn run(settings: &Settings, gitlab: Option<&GitLab>) -> Vec<Check> {
     let mut checks = Vec::new();
     let (data_check, store) = data_dir(settings);
     checks.push(data_check);
+    if let Some(db) = database::check(settings).await {
+        checks.push(db);
+    }
 
     match gitlab {
         None => checks.push(Check::warn(
