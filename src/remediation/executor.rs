@@ -898,18 +898,7 @@ impl Executor {
     ) -> Result<HashMap<String, Vec<u8>>, ExecError> {
         let p = ProjectRef::Id(project.id);
         let mut files = fetch_manifest_files(gitlab, project.id, git_ref, manifest).await?;
-        for path in crate::remediation::patch::files_to_edit(manifest) {
-            if files.contains_key(&path) {
-                continue;
-            }
-            match gitlab.raw_file(&p, &path, git_ref).await {
-                Ok(f) => {
-                    files.insert(path, f.content.to_vec());
-                }
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let mut wanted = crate::remediation::patch::files_to_edit(manifest);
         // A packages.lock.json's direct versions live in project files whose names only the
         // tree tells (`*.csproj`, the nearest `Directory.Packages.props`).
         if crate::deps::format_of(manifest) == Some(crate::deps::ManifestFormat::NugetLock) {
@@ -920,17 +909,19 @@ impl Executor {
                 .filter(|e| e.kind == "blob")
                 .map(|e| e.path)
                 .collect();
-            for path in crate::remediation::patch::nuget_files(manifest, &tree) {
-                if files.contains_key(&path) {
-                    continue;
+            wanted.extend(crate::remediation::patch::nuget_files(manifest, &tree));
+        }
+        // Files the patch may edit that the parse does not read: absent ones stay absent.
+        for path in wanted {
+            if files.contains_key(&path) {
+                continue;
+            }
+            match gitlab.raw_file(&p, &path, git_ref).await {
+                Ok(f) => {
+                    files.insert(path, f.content.to_vec());
                 }
-                match gitlab.raw_file(&p, &path, git_ref).await {
-                    Ok(f) => {
-                        files.insert(path, f.content.to_vec());
-                    }
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e.into()),
-                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(files)
