@@ -1,6 +1,8 @@
-//! Pipfile.lock and uv.lock fixes end to end (issue 18): a push brings idna 3.6 (PYSEC-2024-60,
-//! fixed in 3.7) in both formats, and each gets an MR whose files are byte for byte what pipenv
-//! and uv wrote for idna 3.7 (tests/data/lockfile-proofs/), from the simulator's PyPI JSON API.
+//! Python lockfile fixes end to end (issue 18): a push brings idna 3.6 (PYSEC-2024-60, fixed in
+//! 3.7) in Pipfile.lock, uv.lock, a hashed requirements.txt and poetry.lock, and each gets an MR
+//! whose files are byte for byte what pipenv, uv, pip-compile and Poetry wrote for idna 3.7
+//! (tests/data/lockfile-proofs/), from the simulator's PyPI JSON API. requirements.txt and
+//! poetry.lock are measured over many pushes (`push_figures`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,7 +13,8 @@ use backline::registry::{HttpRegistry, RegistryConfig};
 use backline::remediation::fixer::PatchFixer;
 use gitlab_sim::{GitLabSim, SimConfig};
 
-use crate::remediation::world_with;
+use crate::push_figures::{self, RUNS};
+use crate::remediation::{world_with, World};
 
 fn data(path: &str) -> String {
     std::fs::read_to_string(crate::harness::test_data(&format!(
@@ -20,8 +23,9 @@ fn data(path: &str) -> String {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_with_vulnerable_pipenv_and_uv_locks_gets_mrs_with_the_tools_files() {
+/// The registries (PyPI serving idna 3.7's JSON API answer) and a world whose bot fixes with the
+/// real patchers over them, with the PyPA advisory database.
+async fn pypi_world() -> (GitLabSim, World) {
     let registries = GitLabSim::start(SimConfig::default()).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&data("pypi/idna-3.7.json")).unwrap();
     registries.registry().add_pypi_document(doc);
@@ -32,9 +36,17 @@ async fn a_push_with_vulnerable_pipenv_and_uv_locks_gets_mrs_with_the_tools_file
     .unwrap();
     let reference = crate::harness::test_data("");
     let w = world_with(Arc::new(PatchFixer::new(Arc::new(registry))), move |s| {
-        s.advisories = vec![reference.join("pypa-advisory-database")]
+        s.advisories = vec![reference.join("pypa-advisory-database")];
+        // Each measured push opens one more MR.
+        s.max_open_mrs = RUNS + 1;
     })
     .await;
+    (registries, w)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_with_vulnerable_pipenv_and_uv_locks_gets_mrs_with_the_tools_files() {
+    let (registries, w) = pypi_world().await;
     let alice = w.bot_user_other().await;
     let files: Vec<(String, Option<bytes::Bytes>)> = [
         ("pipenv/Pipfile", "pipenv/before/Pipfile"),
@@ -98,4 +110,80 @@ async fn a_push_with_vulnerable_pipenv_and_uv_locks_gets_mrs_with_the_tools_file
         w.sim.requests().len(),
         elapsed
     );
+}
+
+/// The one PyPI request a requirements.txt or poetry.lock fix makes: idna 3.7's JSON API answer.
+const PYPI_VERSION: &str = "GET /registry/pypi/pypi/:name/:version/json";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_with_a_hashed_requirements_txt_get_mrs_with_pip_compiles_file() {
+    let (registries, w) = pypi_world().await;
+    let alice = w.bot_user_other().await;
+    push_figures::catalogue(&w).await;
+    let files = [
+        (
+            "requirements.in",
+            data("requirements/hashes-before/requirements.in"),
+        ),
+        (
+            "requirements.txt",
+            data("requirements/hashes-before/requirements.txt"),
+        ),
+    ];
+    let mut runs = Vec::new();
+    for n in 0..RUNS {
+        let run = push_figures::push(&w, &registries, alice, n, &files).await;
+        let (dir, branch) = (&run.dir, &run.mr.source_branch);
+        assert!(
+            run.mr.title.contains("idna from 3.6 to 3.7"),
+            "{}",
+            run.mr.title
+        );
+        assert_eq!(
+            push_figures::changed_paths(&w, branch),
+            [format!("{dir}/requirements.txt")]
+        );
+        assert_eq!(
+            w.file(branch, &format!("{dir}/requirements.txt")).unwrap(),
+            data("requirements/hashes-after/requirements.txt")
+        );
+        assert_eq!(run.registry, [PYPI_VERSION]);
+        runs.push(run);
+    }
+    // Figures for BENCHMARKS.md (`cargo test --test it python_locks -- --nocapture`).
+    push_figures::report("requirements.txt", &runs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_with_a_poetry_lock_get_mrs_with_poetrys_file() {
+    let (registries, w) = pypi_world().await;
+    let alice = w.bot_user_other().await;
+    push_figures::catalogue(&w).await;
+    let files = [
+        ("pyproject.toml", data("poetry/range-before/pyproject.toml")),
+        ("poetry.lock", data("poetry/range-before/poetry.lock")),
+    ];
+    let mut runs = Vec::new();
+    for n in 0..RUNS {
+        let run = push_figures::push(&w, &registries, alice, n, &files).await;
+        let (dir, branch) = (&run.dir, &run.mr.source_branch);
+        assert!(
+            run.mr.title.contains("idna from 3.6 to 3.7"),
+            "{}",
+            run.mr.title
+        );
+        // The range (>=3.6,<4.0) admits 3.7: only the lock moves, its content-hash kept.
+        assert_eq!(
+            push_figures::changed_paths(&w, branch),
+            [format!("{dir}/poetry.lock")]
+        );
+        assert_eq!(
+            w.file(branch, &format!("{dir}/poetry.lock")).unwrap(),
+            data("poetry/range-after/poetry.lock")
+        );
+        assert_eq!(run.registry, [PYPI_VERSION]);
+        runs.push(run);
+    }
+    // Figures for BENCHMARKS.md (`cargo test --test it python_locks -- --nocapture`).
+    push_figures::report("poetry.lock", &runs);
 }
