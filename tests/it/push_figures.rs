@@ -26,6 +26,8 @@ pub struct Run {
     pub gitlab: Vec<String>,
     /// The registry requests the run made (`METHOD /route`), in order.
     pub registry: Vec<String>,
+    /// The webhooks GitLab delivered to the bot (`X-Gitlab-Event`), in order.
+    pub webhooks: Vec<String>,
     /// The MR the run opened.
     pub mr: gitlab_sim::world::MergeRequest,
 }
@@ -59,7 +61,7 @@ pub async fn push(
     w.sim
         .with_world(|x| x.commit_files(w.pid, user, "main", &format!("add {dir}"), commit))
         .unwrap();
-    w.settle().await;
+    let webhooks = settle(w).await;
     let elapsed = started.elapsed();
     let routes = |sim: &GitLabSim| -> Vec<String> {
         sim.requests()
@@ -77,7 +79,25 @@ pub async fn push(
         elapsed,
         gitlab: routes(&w.sim),
         registry: routes(registries),
+        webhooks,
         mr: mrs.last().unwrap().clone(),
+    }
+}
+
+/// [`World::settle`], naming the webhooks delivered.
+async fn settle(w: &World) -> Vec<String> {
+    let mut events = Vec::new();
+    loop {
+        let sent = w.sim.deliver_pending().await;
+        for (d, status) in &sent {
+            let event = d.header("X-Gitlab-Event").unwrap_or_default().to_string();
+            assert!(*status == 202 || *status == 200, "{status} {event}");
+            events.push(event);
+        }
+        w.app.drain().await;
+        if sent.is_empty() && w.sim.with_world(|x| x.pending.is_empty()) {
+            return events;
+        }
     }
 }
 
@@ -107,14 +127,14 @@ fn quantile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
-/// Checks that every run asked the same requests (the figure is per push, not an average), and
+/// Checks that every run asked the same requests and got the same webhooks (the figure is per push, not an average), and
 /// prints the figure for BENCHMARKS.md.
 pub fn report(label: &str, runs: &[Run]) {
     let first = &runs[0];
     for r in runs {
         assert_eq!(
-            (&r.gitlab, &r.registry),
-            (&first.gitlab, &first.registry),
+            (&r.gitlab, &r.registry, &r.webhooks),
+            (&first.gitlab, &first.registry, &first.webhooks),
             "{} asked other requests than {}",
             r.dir,
             first.dir
@@ -135,4 +155,5 @@ pub fn report(label: &str, runs: &[Run]) {
     );
     println!("{label} GitLab requests: {:#?}", first.gitlab);
     println!("{label} registry requests: {:#?}", first.registry);
+    println!("{label} webhooks delivered: {:?}", first.webhooks);
 }
