@@ -4,6 +4,9 @@
 //! a no-op actix handler that only reads the body, for a ratio.
 //!
 //! Run: `cargo bench --bench webhook_load -- --connections 64 --seconds 10`
+//!
+//! On PostgreSQL: `--database-url postgres://... --replicas N` starts N `serve` processes on that
+//! (empty) database and spreads the connections over them in turn.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[path = "support/load.rs"]
 mod support;
-use support::{load, report};
+use support::{load, load_spread, report};
 
 /// Distinguishes runs in ids (a counter per connection does the rest, without a syscall).
 static RUN: std::sync::LazyLock<u128> = std::sync::LazyLock::new(|| {
@@ -33,6 +36,8 @@ struct Args {
     seconds: u64,
     body_bytes: usize,
     workers: usize,
+    database_url: Option<String>,
+    replicas: usize,
 }
 
 fn parse_args() -> Args {
@@ -41,6 +46,8 @@ fn parse_args() -> Args {
         seconds: 10,
         body_bytes: 8 * 1024,
         workers: 2,
+        database_url: None,
+        replicas: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -50,6 +57,8 @@ fn parse_args() -> Args {
             "--seconds" => args.seconds = value().expect("--seconds N") as u64,
             "--body-bytes" => args.body_bytes = value().expect("--body-bytes N"),
             "--workers" => args.workers = value().expect("--workers N"),
+            "--database-url" => args.database_url = Some(it.next().expect("--database-url URL")),
+            "--replicas" => args.replicas = value().expect("--replicas N"),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -129,34 +138,20 @@ fn main() {
         tokio::spawn(noop);
 
         let dir = tempfile::tempdir().unwrap();
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_backline"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--workers"])
-            .arg(args.workers.to_string())
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env("BACKLINE_WEBHOOK_SIGNING_TOKEN", TOKEN)
-            .env("BACKLINE_ADMIN_TOKEN", ADMIN)
-            .env("BACKLINE_LOG", "warn,backline::app=info")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the backline binary starts");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines
-                .next_line()
-                .await
-                .unwrap()
-                .expect("backline logs its address");
-            if let Some(a) = line
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("address="))
-            {
-                break a.to_string();
-            }
-        };
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut children = Vec::new();
+        let mut addrs = Vec::new();
+        for replica in 0..args.replicas.max(1) {
+            let (child, addr) = start_backline(
+                args.workers,
+                &dir.path().join(format!("data-{replica}")),
+                args.database_url.as_deref(),
+                replica,
+            )
+            .await;
+            children.push(child);
+            addrs.push(addr);
+        }
+        let addr = addrs[0].clone();
 
         println!("| target | 2xx | other | rate | p50 | p99 | max |");
         println!("|---|---|---|---|---|---|---|");
@@ -168,12 +163,16 @@ fn main() {
         .await;
         let base_rate = report("no-op actix handler (reads body)", &base);
         let real_body = body.clone();
-        let real = load(addr.clone(), connections, seconds, 202, move |c, n| {
+        let real = load_spread(addrs.clone(), connections, seconds, 202, move |c, n| {
             request("/webhooks/gitlab", &real_body, c, n, true)
         })
         .await;
+        let store = match &args.database_url {
+            Some(_) => format!("PostgreSQL, {} replica(s)", addrs.len()),
+            None => "sled".to_string(),
+        };
         let label = format!(
-            "backline: verified, durable (group commit), {} workers",
+            "backline on {store}: verified, durable (group commit), {} workers each",
             args.workers
         );
         let real_rate = report(&label, &real);
@@ -194,7 +193,53 @@ fn main() {
                 drain_start.elapsed().as_secs_f64()
             );
         }
-        child.kill().await.unwrap();
+        for mut child in children {
+            child.kill().await.unwrap();
+        }
         noop_handle.stop(true).await;
     });
+}
+
+/// Starts one `backline serve` (on sled in `data_dir`, or on `database_url`); returns it and the
+/// address it logged.
+async fn start_backline(
+    workers: usize,
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    replica: usize,
+) -> (tokio::process::Child, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_backline"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--workers"])
+        .arg(workers.to_string())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("BACKLINE_WEBHOOK_SIGNING_TOKEN", TOKEN)
+        .env("BACKLINE_ADMIN_TOKEN", ADMIN)
+        .env("BACKLINE_LOG", "warn,backline::app=info")
+        .env("BACKLINE_REPLICA_ID", format!("bench-{replica}"))
+        .env_remove("BACKLINE_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(url) = database_url {
+        command.env("BACKLINE_DATABASE_URL", url);
+    }
+    let mut child = command.spawn().expect("the backline binary starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("backline logs its address");
+        if let Some(a) = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("address="))
+        {
+            break a.to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
 }

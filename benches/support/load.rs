@@ -58,12 +58,28 @@ pub async fn load<F>(
 where
     F: Fn(usize, u64) -> Vec<u8> + Send + Sync + 'static,
 {
+    load_spread(vec![addr], connections, seconds, expect, request).await
+}
+
+/// As [`load`], with connection `c` sent to `addrs[c % addrs.len()]` (several replicas).
+#[allow(dead_code)] // not every bench that shares this file spreads its load
+pub async fn load_spread<F>(
+    addrs: Vec<String>,
+    connections: usize,
+    seconds: u64,
+    expect: u16,
+    request: F,
+) -> Outcome
+where
+    F: Fn(usize, u64) -> Vec<u8> + Send + Sync + 'static,
+{
     let request = Arc::new(request);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..connections {
-        let (addr, request, stop) = (addr.clone(), request.clone(), stop.clone());
+        let addr = addrs[c % addrs.len()].clone();
+        let (request, stop) = (request.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let stream = TcpStream::connect(&addr).await.unwrap();
             stream.set_nodelay(true).unwrap();

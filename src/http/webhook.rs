@@ -228,7 +228,14 @@ async fn intake(
         event_uuid.as_deref(),
         &body,
     );
-    match state.inbox.known(&key) {
+    // On PostgreSQL a look-up here would block the server's thread for a round trip per
+    // delivery (it halved the intake rate); the group commit's unique key answers `duplicate`
+    // in the same statement that stores the row.
+    let known = match state.inbox.pg() {
+        Some(_) => Ok(None),
+        None => state.inbox.known(&key),
+    };
+    match known {
         Ok(Some(seq)) => {
             // Counted under its kind like any other delivery (classifying is pure and cheap
             // next to the verification already done; repeats are rare).
