@@ -206,6 +206,21 @@ pub(crate) fn patch(
         }
     }
 
+    let project_change = if moves_requested {
+        Some(project_edit(req)?)
+    } else {
+        None
+    };
+    if project_change
+        .as_ref()
+        .is_some_and(|c| c.path.ends_with("Directory.Packages.props"))
+    {
+        edits.extend(
+            central_project_ranges(text, sections, pkg, req.from, &to_norm)
+                .into_iter()
+                .map(|(s, e, r)| (bom + s, bom + e, r)),
+        );
+    }
     let mut changes = vec![FileChange {
         path: path.to_string(),
         content: {
@@ -220,10 +235,50 @@ pub(crate) fn patch(
             out.into_bytes()
         },
     }];
-    if moves_requested {
-        changes.push(project_edit(req)?);
-    }
+    changes.extend(project_change);
     Ok(changes)
+}
+
+/// With central package management the projects a lock references take the package's
+/// version from the same Directory.Packages.props, and their `Project` entries list it with
+/// that range (NuGet.Client `PackagesLockFileBuilder.CreateNuGetLockFile` writes a project
+/// reference's dependencies as the project declares them): each range that pins `from` moves
+/// to `[to, )`, as dotnet rewrote it in tests/data/lockfile-proofs/nuget/cpm-central-transitive.
+fn central_project_ranges(
+    text: &str,
+    sections: &[(String, Node)],
+    pkg: &str,
+    from: &str,
+    to_norm: &str,
+) -> Vec<(usize, usize, String)> {
+    let str_of = |n: &Node| -> Option<String> {
+        let (s, e) = n.span();
+        serde_json::from_str::<String>(text.get(s..e)?).ok()
+    };
+    let mut edits = Vec::new();
+    for (_, packages) in sections {
+        for (_, entry) in packages.members() {
+            let is_project = entry
+                .get("type")
+                .and_then(str_of)
+                .is_some_and(|t| t.eq_ignore_ascii_case("project"));
+            if !is_project {
+                continue;
+            }
+            let deps = entry
+                .get("dependencies")
+                .map(Node::members)
+                .unwrap_or_default();
+            for (name, range) in deps {
+                let pins = str_of(range).is_some_and(|r| project::pins(&r, from));
+                if name.eq_ignore_ascii_case(pkg) && pins {
+                    let (s, e) = range.span();
+                    edits.push((s, e, quote(&format!("[{to_norm}, )"))));
+                }
+            }
+        }
+    }
+    edits
 }
 
 /// The locked packages from a direct dependency down to `parent` at `version` (itself last),
