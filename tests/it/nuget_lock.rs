@@ -350,6 +350,8 @@ async fn a_transitive_fix_outside_its_parents_range_is_pinned_with_a_package_ref
             Some(PINNED_CSPROJ.as_bytes().to_vec().into()),
         ),
     ];
+    w.sim.reset_requests();
+    let started = Instant::now();
     w.sim
         .with_world(|x| x.commit_files(w.pid, alice, "main", "add the client", files))
         .unwrap();
@@ -357,6 +359,7 @@ async fn a_transitive_fix_outside_its_parents_range_is_pinned_with_a_package_ref
     let service = w.app.app.catalog_service.clone().unwrap();
     service.sync(&Quiet).await.unwrap();
     w.settle().await;
+    let elapsed = started.elapsed();
 
     let mrs = w.mrs();
     let mr = mrs
@@ -380,5 +383,20 @@ async fn a_transitive_fix_outside_its_parents_range_is_pinned_with_a_package_ref
         ),
         "{}",
         mr.description
+    );
+    // Figures for BENCHMARKS.md (`cargo test --test it nuget_lock -- --nocapture`).
+    let nuget = [
+        "/registry/nuget/v3/index.json",
+        "/registry/nuget/v3/registration/:id/index.json",
+        "/registry/nuget/v3/catalog0/data/:timestamp/:leaf.json",
+    ]
+    .iter()
+    .map(|r| registries.count("GET", r))
+    .sum::<usize>();
+    println!(
+        "nuget pin: {} GitLab requests, {} NuGet requests, {:?} from push to the MR",
+        w.sim.requests().len(),
+        nuget,
+        elapsed
     );
 }

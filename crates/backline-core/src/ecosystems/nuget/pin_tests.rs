@@ -390,3 +390,59 @@ fn pins_that_would_need_a_restore_or_a_guess_are_refused_with_the_reason() {
         "{r}"
     );
 }
+
+/// The pinned entry's bytes and place checked against a lock dotnet wrote: the after-file of
+/// tests/data/lockfile-proofs/nuget/cpm-central-transitive has Atya.Foundation.Guards 1.0.2 as
+/// a `CentralTransitive` entry after the `Project` one. The before-file here is derived from it
+/// (Guards 1.0.0 as a plain `Transitive` entry, where dotnet puts those, and no PackageVersion
+/// for it), so pinning Guards must give dotnet's file back byte for byte.
+#[test]
+fn a_central_pin_writes_the_entry_as_dotnet_wrote_it_in_a_real_lock() {
+    let after = include_str!(
+        "../../../../../tests/data/lockfile-proofs/nuget/cpm-central-transitive/after/packages.lock.json"
+    );
+    let entry = "      \"Atya.Foundation.Guards\": {\n        \"type\": \"CentralTransitive\",\n        \"requested\": \"[1.0.2, )\",\n        \"resolved\": \"1.0.2\",\n        \"contentHash\": \"pK0hllKNECWmAK1XInrp94OSon9NFnbkPL/P37WzUD1riSR/AuaeRo0/VkPP8fw6KuAR3IrqsIHNv2l+soKBhA==\"\n      }";
+    assert!(after.contains(entry));
+    let transitive = "      \"Atya.Foundation.Guards\": {\n        \"type\": \"Transitive\",\n        \"resolved\": \"1.0.0\",\n        \"contentHash\": \"hLGlr7iPEAVMFEzNf2yGxEuJld/UGwBuC16TGyw3EGYrTQYf1ub3y24eoiFB4BGLQQDw1ll9hPoAdgVdJQEifQ==\"\n      },\n";
+    let before = after.replace(&format!(",\n{entry}"), "").replace(
+        "      \"Atya.Templates.NuGetPackage\"",
+        &format!("{transitive}      \"Atya.Templates.NuGetPackage\""),
+    );
+    assert_ne!(before, after);
+    let props = PROPS.replace("Parent", "Other.Package");
+    let map: HashMap<String, Vec<u8>> = [
+        ("packages.lock.json", before.as_str()),
+        ("Directory.Packages.props", props.as_str()),
+    ]
+    .iter()
+    .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+    .collect();
+    let lookup = |p: &str| map.get(p).cloned();
+    let facts = RegistryFacts {
+        nuget_release: Some(NugetRelease {
+            id: "Atya.Foundation.Guards".into(),
+            version: "1.0.2".into(),
+            content_hash: "pK0hllKNECWmAK1XInrp94OSon9NFnbkPL/P37WzUD1riSR/AuaeRo0/VkPP8fw6KuAR3IrqsIHNv2l+soKBhA==".into(),
+            dependency_groups: vec![],
+        }),
+        nuget_project_files: vec!["Directory.Packages.props".into()],
+        ..Default::default()
+    };
+    let out = patch_with(
+        &PatchRequest {
+            manifest_path: "packages.lock.json",
+            package: "Atya.Foundation.Guards",
+            from: "1.0.0",
+            to: "1.0.2",
+            direct: false,
+            files: &lookup,
+            facts: &facts,
+        },
+        &ParentRule::Override,
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(out[0].content.clone()).unwrap(), after);
+    assert!(String::from_utf8(out[1].content.clone())
+        .unwrap()
+        .contains("<PackageVersion Include=\"Atya.Foundation.Guards\" Version=\"1.0.2\" />\r\n"));
+}
