@@ -400,3 +400,79 @@ async fn a_transitive_fix_outside_its_parents_range_is_pinned_with_a_package_ref
         elapsed
     );
 }
+
+/// The same fix in a project with central package management and transitive pinning: the bot
+/// fetches the nearest Directory.Packages.props from the tree and pins there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_central_transitive_pinning_the_fix_is_pinned_in_directory_packages_props() {
+    let registries = GitLabSim::start(SimConfig::default()).unwrap();
+    registries.registry().add_nuget_hashed(
+        "Newtonsoft.Json",
+        "13.0.1",
+        NEWTONSOFT_13_0_1,
+        &[(Some(".NETStandard2.0"), &[])],
+    );
+    let registry = client(&registries);
+    let reference = crate::harness::test_data("");
+    let w = world_with(Arc::new(PatchFixer::new(Arc::new(registry))), move |s| {
+        s.advisories = vec![reference.join("ghsa-nuget")];
+        s.auto_approve = Some(backline::advisories::cvss::Level::Low);
+    })
+    .await;
+    let alice = w.bot_user_other().await;
+    let lock = PINNED_BEFORE.replace("\"version\": 1", "\"version\": 2");
+    let csproj = PINNED_CSPROJ.replace(" Version=\"1.0.0\"", "");
+    let props = "<Project>\n  <PropertyGroup>\n    <ManagePackageVersionsCentrally>true</ManagePackageVersionsCentrally>\n    <CentralPackageTransitivePinningEnabled>true</CentralPackageTransitivePinningEnabled>\n  </PropertyGroup>\n  <ItemGroup>\n    <PackageVersion Include=\"Legacy.Client\" Version=\"1.0.0\" />\n  </ItemGroup>\n</Project>\n";
+    let files: Vec<(String, Option<bytes::Bytes>)> = [
+        ("src/App/packages.lock.json", lock.as_str()),
+        ("src/App/App.csproj", csproj.as_str()),
+        ("Directory.Packages.props", props),
+    ]
+    .iter()
+    .map(|(p, t)| (p.to_string(), Some(t.as_bytes().to_vec().into())))
+    .collect();
+    w.sim
+        .with_world(|x| x.commit_files(w.pid, alice, "main", "add the client", files))
+        .unwrap();
+    w.settle().await;
+    let service = w.app.app.catalog_service.clone().unwrap();
+    service.sync(&Quiet).await.unwrap();
+    w.settle().await;
+
+    let mrs = w.mrs();
+    let mr = mrs
+        .iter()
+        .find(|m| m.title.contains("Newtonsoft.Json from 12.0.3 to 13.0.1"))
+        .unwrap_or_else(|| panic!("no MR: {mrs:?}"));
+    // dotnet's layout: the entry leaves the transitive block for the CentralTransitive one.
+    let pinned = lock
+        .replace(
+            ",\n      \"Newtonsoft.Json\": {\n        \"type\": \"Transitive\",\n        \"resolved\": \"12.0.3\",\n        \"contentHash\": \"6mgjfnRB4jKMlzHSl+VD+oUc1IebOZabkbyWj2RiTgWwYPPuaK1H97G1sHqGwPlS5npiF5Q0OrxN1wni2n5QWg==\"\n      }",
+            &format!(",\n      \"Newtonsoft.Json\": {{\n        \"type\": \"CentralTransitive\",\n        \"requested\": \"[13.0.1, )\",\n        \"resolved\": \"13.0.1\",\n        \"contentHash\": \"{NEWTONSOFT_13_0_1}\"\n      }}"),
+        );
+    assert_ne!(pinned, lock);
+    assert_eq!(
+        w.file(&mr.source_branch, "src/App/packages.lock.json")
+            .unwrap(),
+        pinned
+    );
+    assert_eq!(
+        w.file(&mr.source_branch, "Directory.Packages.props").unwrap(),
+        props.replace(
+            "Version=\"1.0.0\" />\n",
+            "Version=\"1.0.0\" />\n    <PackageVersion Include=\"Newtonsoft.Json\" Version=\"13.0.1\" />\n"
+        )
+    );
+    assert_eq!(
+        w.file(&mr.source_branch, "src/App/App.csproj").unwrap(),
+        csproj,
+        "the project file is left as it is"
+    );
+    assert!(
+        mr.description.contains(
+            "with `PackageVersion` in Directory.Packages.props (central transitive pinning)"
+        ),
+        "{}",
+        mr.description
+    );
+}
