@@ -384,6 +384,11 @@ async fn a_transitive_fix_outside_its_parents_range_is_pinned_with_a_package_ref
         "{}",
         mr.description
     );
+    assert!(
+        mr.description.contains("dotnet restore warns NU1608"),
+        "{}",
+        mr.description
+    );
     // Figures for BENCHMARKS.md (`cargo test --test it nuget_lock -- --nocapture`).
     let nuget = [
         "/registry/nuget/v3/index.json",

@@ -59,6 +59,19 @@ impl OverrideKind {
         }
     }
 
+    /// What the reviewer should know about the pin beyond the reason, as the MR says it.
+    pub fn caveat(self) -> Option<&'static str> {
+        match self {
+            // NuGet reports a resolved version outside a dependency's declared range as NU1608
+            // ("Detected package version outside of dependency constraint"), a warning that
+            // TreatWarningsAsErrors turns into an error.
+            OverrideKind::NugetCentralPin | OverrideKind::NugetDirectReference => Some(
+                "dotnet restore warns NU1608 that the version is outside the parent's range; where warnings are errors (TreatWarningsAsErrors) the build needs that warning allowed.",
+            ),
+            _ => None,
+        }
+    }
+
     /// The file it is written in, as the MR names it.
     pub fn file(self) -> &'static str {
         match self {

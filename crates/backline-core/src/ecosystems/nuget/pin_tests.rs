@@ -446,3 +446,45 @@ fn a_central_pin_writes_the_entry_as_dotnet_wrote_it_in_a_real_lock() {
         .unwrap()
         .contains("<PackageVersion Include=\"Atya.Foundation.Guards\" Version=\"1.0.2\" />\r\n"));
 }
+
+/// Every prefix and some byte-flipped copies of the lock and the project file (the
+/// repository's, untrusted) answer without panicking.
+#[test]
+fn hostile_locks_and_project_files_never_panic_a_pin() {
+    let variants = |text: &str| -> Vec<String> {
+        let mut out: Vec<String> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .map(|i| text[..i].to_string())
+            .collect();
+        for (i, b) in text.bytes().enumerate().step_by(5) {
+            let mut v = text.as_bytes().to_vec();
+            v[i] = match b {
+                b'"' => b'\'',
+                b'<' => b'>',
+                b'\n' => b' ',
+                _ => b'"',
+            };
+            if let Ok(s) = String::from_utf8(v) {
+                out.push(s);
+            }
+        }
+        out
+    };
+    for lock in variants(CENTRAL_LOCK) {
+        let _ = pin(
+            &[
+                ("packages.lock.json", &lock),
+                ("Directory.Packages.props", PROPS),
+            ],
+            &["Directory.Packages.props"],
+            child(&[("Helper", "3.1.0")]),
+        );
+    }
+    for csproj in variants(CSPROJ) {
+        let _ = pin(
+            &[("packages.lock.json", DIRECT_LOCK), ("App.csproj", &csproj)],
+            &["App.csproj"],
+            child(&[]),
+        );
+    }
+}
