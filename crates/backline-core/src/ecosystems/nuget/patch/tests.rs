@@ -93,6 +93,9 @@ fn facts(rel: NugetRelease, project_files: &[&str]) -> RegistryFacts {
     }
 }
 
+/// The before-lock is dotnet's (trivy's test data); the expected after-files are hand-derived
+/// by NuGet's writing rules (tests/data/lockfile-proofs/README.md), unlike the CPM pair below
+/// whose after-lock dotnet wrote too.
 #[test]
 fn a_real_dotnet_lock_moves_byte_for_byte_with_its_project_file() {
     let out = run(
