@@ -8,8 +8,7 @@ use async_trait::async_trait;
 use super::executor::{Edit, FixError, FixOutcome, FixRequest, Fixer, PlacedCopy};
 use super::patch::transitive::{self, MAX_DEPTH};
 use super::patch::{
-    self, CopiesRequest, FileChange, OverrideKind, ParentRule, PatchError, PatchRequest,
-    RegistryFacts,
+    self, CopiesRequest, FileChange, ParentRule, PatchError, PatchRequest, RegistryFacts,
 };
 use super::route::{FixRoute, ParentBump};
 use crate::advisories::shared::AdvisoryIndex;
@@ -279,12 +278,6 @@ impl PatchFixer {
                 reason,
             }
         };
-        let Some(mechanism) = format.and_then(OverrideKind::of) else {
-            let none = format
-                .map(patch::overrides::none_for)
-                .unwrap_or("no override");
-            return Err(blocked(format!("no parent bump: {no_bump}; {none}")));
-        };
         let files = |p: &str| r.files.get(p).cloned();
         let request = PatchRequest {
             manifest_path: r.manifest,
@@ -294,6 +287,13 @@ impl PatchFixer {
             direct: r.direct,
             files: &files,
             facts: &facts,
+        };
+        // The override the format has (NuGet's depends on the project's files).
+        let Some(mechanism) = patch::override_kind(&request) else {
+            let none = format
+                .map(patch::overrides::none_for)
+                .unwrap_or("no override");
+            return Err(blocked(format!("no parent bump: {no_bump}; {none}")));
         };
         match patch::patch_with(&request, &ParentRule::Override) {
             Ok(changes) => {

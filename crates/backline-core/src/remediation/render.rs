@@ -101,9 +101,14 @@ fn route_section(r: &Remediation) -> String {
             s
         }
         Some(FixRoute::Override { mechanism, reason }) => format!(
-            "**Override:** this MR pins `{package}` to `{target}` with `{}` in package.json, because {}. Remove the override once the parent allows the fix itself.\n\n",
+            "**Override:** this MR pins `{package}` to `{target}` with `{}` in {}, because {}. {}Remove the override once the parent allows the fix itself.\n\n",
             mechanism.field(),
-            md(reason)
+            mechanism.file(),
+            md(reason),
+            mechanism
+                .caveat()
+                .map(|c| format!("{c} "))
+                .unwrap_or_default()
         ),
         _ => String::new(),
     }

@@ -3,7 +3,8 @@
 //! through). npm reads `overrides` from package.json (npm's docs, "overrides"; the lockfile
 //! records only the result), yarn `resolutions` (v1 and berry), pnpm `pnpm.overrides` (which
 //! pnpm-lock.yaml also records under `overrides:`), uv `[tool.uv] override-dependencies`
-//! (written by `ecosystems/uv/overrides`). Cargo and Composer have none.
+//! (written by `ecosystems/uv/overrides`), NuGet a pinned `PackageVersion` or a direct
+//! `PackageReference` (written by `ecosystems/nuget/pin`). Cargo and Composer have none.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,12 @@ pub enum OverrideKind {
     /// uv's `[tool.uv] override-dependencies` in pyproject.toml (and `[manifest] overrides`
     /// in uv.lock).
     UvOverrideDependencies,
+    /// NuGet with central package management and transitive pinning: a `PackageVersion` in
+    /// Directory.Packages.props (the lock entry becomes `CentralTransitive`).
+    NugetCentralPin,
+    /// NuGet without central package management: a direct `PackageReference` in the project
+    /// file (the lock entry becomes `Direct`).
+    NugetDirectReference,
 }
 
 impl OverrideKind {
@@ -47,6 +54,35 @@ impl OverrideKind {
             OverrideKind::YarnResolutions => "resolutions",
             OverrideKind::PnpmOverrides => "pnpm.overrides",
             OverrideKind::UvOverrideDependencies => "tool.uv.override-dependencies",
+            OverrideKind::NugetCentralPin => "PackageVersion",
+            OverrideKind::NugetDirectReference => "PackageReference",
+        }
+    }
+
+    /// What the reviewer should know about the pin beyond the reason, as the MR says it.
+    pub fn caveat(self) -> Option<&'static str> {
+        match self {
+            // NuGet reports a resolved version outside a dependency's declared range as NU1608
+            // ("Detected package version outside of dependency constraint"), a warning that
+            // TreatWarningsAsErrors turns into an error.
+            OverrideKind::NugetCentralPin | OverrideKind::NugetDirectReference => Some(
+                "dotnet restore warns NU1608 that the version is outside the parent's range; where warnings are errors (TreatWarningsAsErrors) the build needs that warning allowed.",
+            ),
+            _ => None,
+        }
+    }
+
+    /// The file it is written in, as the MR names it.
+    pub fn file(self) -> &'static str {
+        match self {
+            OverrideKind::NpmOverrides
+            | OverrideKind::YarnResolutions
+            | OverrideKind::PnpmOverrides => "package.json",
+            OverrideKind::UvOverrideDependencies => "pyproject.toml",
+            OverrideKind::NugetCentralPin => {
+                "Directory.Packages.props (central transitive pinning)"
+            }
+            OverrideKind::NugetDirectReference => "the project file",
         }
     }
 
@@ -56,7 +92,9 @@ impl OverrideKind {
             OverrideKind::NpmOverrides => &["overrides"],
             OverrideKind::YarnResolutions => &["resolutions"],
             OverrideKind::PnpmOverrides => &["pnpm", "overrides"],
-            OverrideKind::UvOverrideDependencies => &[],
+            OverrideKind::UvOverrideDependencies
+            | OverrideKind::NugetCentralPin
+            | OverrideKind::NugetDirectReference => &[],
         }
     }
 }
@@ -69,9 +107,6 @@ pub fn none_for(format: ManifestFormat) -> &'static str {
         }
         ManifestFormat::ComposerLock => {
             "Composer has no version override for a transitive dependency: a parent must allow the fix"
-        }
-        ManifestFormat::NugetLock => {
-            "NuGet has no version override for a transitive dependency (pinning it with a direct PackageReference or CPM transitive pinning is not written by backline yet): a parent must allow the fix"
         }
         _ => "backline writes no version override for this format: a parent must allow the fix",
     }

@@ -10,13 +10,14 @@
 //! A `Direct` (or `CentralTransitive`) package moves its version where the project declares
 //! it ([`super::project`]); a `Transitive` one moves when every parent's range in the section
 //! admits the new version. The new version's own dependencies must already be locked at
-//! versions their ranges admit; otherwise `dotnet restore` must run. NuGet has no override
-//! backline writes: a parent that excludes the fix blocks it (the route names the chain).
+//! versions their ranges admit; otherwise `dotnet restore` must run. Under
+//! [`ParentRule::Override`] the package is pinned instead ([`super::pin`]).
 
 use super::project::{self, Found};
 use super::version::{nearest_group, normalize, Range};
 use crate::deps::{self, ParseError};
 use crate::ecosystems::npm::json::{indent_at, quote, scan, Node};
+use crate::registry::NugetRelease;
 use crate::remediation::patch::{
     apply_edits, line_ending, not_fixable, parent_excludes, FileChange, ParentRule, PatchError,
     PatchRequest,
@@ -40,6 +41,9 @@ pub(crate) fn patch(
         .map_err(|_| ParseError::new(path, None, "the file is not valid UTF-8"))?;
     let bom = if full.starts_with('\u{feff}') { 3 } else { 0 };
     let text = &full[bom..];
+    if *rule == ParentRule::Override {
+        return super::pin::patch(req, full);
+    }
     let root = scan(text).ok_or_else(|| ParseError::new(path, None, "not valid JSON"))?;
     let (pkg, to) = (req.package, req.to);
     let Some(release) = req
@@ -116,41 +120,7 @@ pub(crate) fn patch(
                 return parent_excludes(parent, &parent_version, pkg, &range, to);
             }
         }
-        // The new version's dependencies for this framework, each locked at an admitted version.
-        let groups: Vec<Option<&str>> = release
-            .dependency_groups
-            .iter()
-            .map(|g| g.target_framework.as_deref())
-            .collect();
-        let mut wanted: Vec<(String, String)> = match nearest_group(t.section, &groups) {
-            Some(i) => release.dependency_groups[i].dependencies.clone(),
-            None => Vec::new(),
-        };
-        wanted.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut new_deps: Vec<(String, String)> = Vec::new();
-        for (id, range) in &wanted {
-            let Some(parsed) = Range::parse(range) else {
-                return not_fixable(format!(
-                    "{pkg} {to} requires {id} `{range}`, a range backline does not read"
-                ));
-            };
-            match locked(id) {
-                Some(v) if parsed.admits(&v) => {}
-                Some(v) => {
-                    return not_fixable(format!(
-                        "{pkg} {to} needs {id} `{range}`, the lockfile has {v} for {}; run `dotnet restore --force-evaluate`",
-                        t.section
-                    ))
-                }
-                None => {
-                    return not_fixable(format!(
-                        "{pkg} {to} requires {id} `{range}`, which the lockfile does not have for {}; run `dotnet restore --force-evaluate`",
-                        t.section
-                    ))
-                }
-            }
-            new_deps.push((id.clone(), parsed.legacy_short()));
-        }
+        let new_deps = dependencies_for(release, t.section, &locked, pkg, to)?;
 
         let kind = t.entry.get("type").and_then(str_of).unwrap_or_default();
         let requested = t.entry.get("requested").and_then(str_of);
@@ -206,6 +176,21 @@ pub(crate) fn patch(
         }
     }
 
+    let project_change = if moves_requested {
+        Some(project_edit(req)?)
+    } else {
+        None
+    };
+    if project_change
+        .as_ref()
+        .is_some_and(|c| c.path.ends_with("Directory.Packages.props"))
+    {
+        edits.extend(
+            central_project_ranges(text, sections, pkg, req.from, &to_norm)
+                .into_iter()
+                .map(|(s, e, r)| (bom + s, bom + e, r)),
+        );
+    }
     let mut changes = vec![FileChange {
         path: path.to_string(),
         content: {
@@ -220,10 +205,95 @@ pub(crate) fn patch(
             out.into_bytes()
         },
     }];
-    if moves_requested {
-        changes.push(project_edit(req)?);
-    }
+    changes.extend(project_change);
     Ok(changes)
+}
+
+/// With central package management the projects a lock references take the package's
+/// version from the same Directory.Packages.props, and their `Project` entries list it with
+/// that range (NuGet.Client `PackagesLockFileBuilder.CreateNuGetLockFile` writes a project
+/// reference's dependencies as the project declares them): each range that pins `from` moves
+/// to `[to, )`, as dotnet rewrote it in tests/data/lockfile-proofs/nuget/cpm-central-transitive.
+fn central_project_ranges(
+    text: &str,
+    sections: &[(String, Node)],
+    pkg: &str,
+    from: &str,
+    to_norm: &str,
+) -> Vec<(usize, usize, String)> {
+    let str_of = |n: &Node| -> Option<String> {
+        let (s, e) = n.span();
+        serde_json::from_str::<String>(text.get(s..e)?).ok()
+    };
+    let mut edits = Vec::new();
+    for (_, packages) in sections {
+        for (_, entry) in packages.members() {
+            let is_project = entry
+                .get("type")
+                .and_then(str_of)
+                .is_some_and(|t| t.eq_ignore_ascii_case("project"));
+            if !is_project {
+                continue;
+            }
+            let deps = entry
+                .get("dependencies")
+                .map(Node::members)
+                .unwrap_or_default();
+            for (name, range) in deps {
+                let pins = str_of(range).is_some_and(|r| project::pins(&r, from));
+                if name.eq_ignore_ascii_case(pkg) && pins {
+                    let (s, e) = range.span();
+                    edits.push((s, e, quote(&format!("[{to_norm}, )"))));
+                }
+            }
+        }
+    }
+    edits
+}
+
+/// The new version's dependencies for the framework of `section` (NuGet's nearest group),
+/// ordered by id with legacy short ranges, each already locked at a version its range admits
+/// (`locked` gives the section's resolved version of an id); else what the restore must do.
+pub(super) fn dependencies_for(
+    release: &NugetRelease,
+    section: &str,
+    locked: &dyn Fn(&str) -> Option<String>,
+    pkg: &str,
+    to: &str,
+) -> Result<Vec<(String, String)>, PatchError> {
+    let groups: Vec<Option<&str>> = release
+        .dependency_groups
+        .iter()
+        .map(|g| g.target_framework.as_deref())
+        .collect();
+    let mut wanted: Vec<(String, String)> = match nearest_group(section, &groups) {
+        Some(i) => release.dependency_groups[i].dependencies.clone(),
+        None => Vec::new(),
+    };
+    wanted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut new_deps: Vec<(String, String)> = Vec::new();
+    for (id, range) in &wanted {
+        let Some(parsed) = Range::parse(range) else {
+            return not_fixable(format!(
+                "{pkg} {to} requires {id} `{range}`, a range backline does not read"
+            ));
+        };
+        match locked(id) {
+            Some(v) if parsed.admits(&v) => {}
+            Some(v) => {
+                return not_fixable(format!(
+                    "{pkg} {to} needs {id} `{range}`, the lockfile has {v} for {section}; run `dotnet restore --force-evaluate`"
+                ))
+            }
+            None => {
+                return not_fixable(format!(
+                    "{pkg} {to} requires {id} `{range}`, which the lockfile does not have for {section}; run `dotnet restore --force-evaluate`"
+                ))
+            }
+        }
+        new_deps.push((id.clone(), parsed.legacy_short()));
+    }
+    Ok(new_deps)
 }
 
 /// The locked packages from a direct dependency down to `parent` at `version` (itself last),
@@ -285,7 +355,7 @@ pub(crate) fn chain(bytes: &[u8], parent: &str, version: &str) -> Vec<(String, S
 
 /// A version text from a project file as a reason may quote it: short and plain, else not at
 /// all (the file is the repository's, untrusted).
-fn shown(text: &str) -> &str {
+pub(super) fn shown(text: &str) -> &str {
     let plain = text.len() <= 64
         && text
             .bytes()
@@ -298,17 +368,17 @@ fn shown(text: &str) -> &str {
 }
 
 /// A lock entry as dotnet writes it.
-struct Entry<'a> {
-    kind: &'a str,
-    requested: Option<&'a str>,
-    resolved: &'a str,
-    content_hash: &'a str,
-    dependencies: &'a [(String, String)],
+pub(super) struct Entry<'a> {
+    pub(super) kind: &'a str,
+    pub(super) requested: Option<&'a str>,
+    pub(super) resolved: &'a str,
+    pub(super) content_hash: &'a str,
+    pub(super) dependencies: &'a [(String, String)],
 }
 
 impl Entry<'_> {
     /// The object, its first line at `indent`'s level (the `{` follows the key).
-    fn render(&self, indent: &str, eol: &str) -> String {
+    pub(super) fn render(&self, indent: &str, eol: &str) -> String {
         let inner = format!("{indent}  ");
         let mut lines = vec![format!("{inner}\"type\": {}", quote(self.kind))];
         if let Some(r) = self.requested {

@@ -494,6 +494,16 @@ impl ParentRule {
     }
 }
 
+/// The override a fix of this request would write (issue 18), `None` when the format has
+/// none. NuGet's depends on the project: a central pin when Directory.Packages.props manages
+/// versions centrally, else a direct reference.
+pub fn override_kind(req: &PatchRequest) -> Option<OverrideKind> {
+    match format_of(req.manifest_path)? {
+        ManifestFormat::NugetLock => Some(crate::ecosystems::nuget::pin::kind_of(req).mechanism()),
+        format => OverrideKind::of(format),
+    }
+}
+
 /// Computes the edits that move `package` from `from` to `to`.
 pub fn patch(req: &PatchRequest) -> Result<Vec<FileChange>, PatchError> {
     patch_with(req, &ParentRule::Check)
@@ -518,6 +528,8 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         ManifestFormat::YarnLock => yarn::patch(req, &bytes, rule)?,
         ManifestFormat::PnpmLock => pnpm::patch(req, &bytes, rule)?,
         ManifestFormat::UvLock => uv::patch(req, &bytes, rule)?,
+        // NuGet writes its own pin (`ecosystems/nuget/pin`).
+        ManifestFormat::NugetLock => nuget::patch(req, &bytes, rule)?,
         _ if *rule == ParentRule::Override => {
             return not_fixable(overrides::none_for(format).to_string())
         }
@@ -527,10 +539,9 @@ pub fn patch_with(req: &PatchRequest, rule: &ParentRule) -> Result<Vec<FileChang
         ManifestFormat::PipfileLock => pipfile::patch(req, &bytes)?,
         ManifestFormat::GemfileLock => gemfile::patch(req, &bytes)?,
         ManifestFormat::ComposerLock => composer::patch(req, &bytes)?,
-        ManifestFormat::NugetLock => nuget::patch(req, &bytes, rule)?,
         ManifestFormat::GoMod => gomod::patch(req, &bytes)?,
     };
-    let changes = if *rule == ParentRule::Override {
+    let changes = if *rule == ParentRule::Override && format != ManifestFormat::NugetLock {
         overrides::write(req, format, changes)?
     } else {
         changes

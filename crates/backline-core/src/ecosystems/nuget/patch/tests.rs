@@ -93,6 +93,9 @@ fn facts(rel: NugetRelease, project_files: &[&str]) -> RegistryFacts {
     }
 }
 
+/// The before-lock is dotnet's (trivy's test data); the expected after-files are hand-derived
+/// by NuGet's writing rules (tests/data/lockfile-proofs/README.md), unlike the CPM pair below
+/// whose after-lock dotnet wrote too.
 #[test]
 fn a_real_dotnet_lock_moves_byte_for_byte_with_its_project_file() {
     let out = run(
@@ -382,4 +385,61 @@ fn the_blocking_chain_walks_up_to_the_direct_dependency() {
             ("B".to_string(), "2.0.0".to_string())
         ]
     );
+}
+
+/// Atya.Foundation.Guards 1.0.2 as the after-file shows it: its content hash, and no
+/// dependencies for net10.0 (the entry has no `dependencies`).
+fn guards_1_0_2() -> NugetRelease {
+    release(
+        "Atya.Foundation.Guards",
+        "1.0.2",
+        "pK0hllKNECWmAK1XInrp94OSon9NFnbkPL/P37WzUD1riSR/AuaeRo0/VkPP8fw6KuAR3IrqsIHNv2l+soKBhA==",
+        vec![DependencyGroup {
+            target_framework: Some("net10.0".into()),
+            dependencies: vec![],
+        }],
+    )
+}
+
+/// A real pair (tests/data/lockfile-proofs/nuget/cpm-central-transitive, both locks written by
+/// dotnet): central package management with transitive pinning, the package pinned from
+/// Directory.Packages.props (`CentralTransitive`) and named by the referenced project's entry.
+/// dotnet rewrote the `Project` entry's range too (`[1.0.0, )` to `[1.0.2, )`): the referenced
+/// project's PackageReference takes its version from the same Directory.Packages.props.
+#[test]
+fn a_real_cpm_bump_moves_the_central_transitive_entry_and_the_project_range() {
+    let dir = "samples/NuGetPackage.Samples.Console";
+    let lock = format!("{dir}/packages.lock.json");
+    let csproj = format!("{dir}/NuGetPackage.Samples.Console.csproj");
+    let out = run(
+        &[
+            (
+                &lock,
+                proof!("cpm-central-transitive/before/packages.lock.json"),
+            ),
+            (
+                &csproj,
+                proof!("cpm-central-transitive/before/NuGetPackage.Samples.Console.csproj"),
+            ),
+            (
+                "Directory.Packages.props",
+                proof!("cpm-central-transitive/before/Directory.Packages.props"),
+            ),
+        ],
+        &lock,
+        "Atya.Foundation.Guards",
+        "1.0.0",
+        "1.0.2",
+        facts(guards_1_0_2(), &[&csproj, "Directory.Packages.props"]),
+    )
+    .unwrap();
+    assert_eq!(
+        out[&lock],
+        proof!("cpm-central-transitive/after/packages.lock.json")
+    );
+    assert_eq!(
+        out["Directory.Packages.props"],
+        proof!("cpm-central-transitive/after/Directory.Packages.props")
+    );
+    assert!(!out.contains_key(&csproj), "the csproj names no version");
 }
