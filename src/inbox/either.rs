@@ -645,48 +645,4 @@ mod tests {
         assert_eq!(record.outcome.as_deref(), Some("from b"));
         assert_eq!(record.attempts, 2);
     }
-
-    #[test]
-    fn dead_letters_revive_count_and_prune_on_postgres() {
-        let (_db, store) = pg_store();
-        let inbox = replica(store, "a");
-        let mut seqs = Vec::new();
-        for i in 0..3 {
-            let Enqueued::Accepted { seq, .. } =
-                inbox.enqueue(&delivery(&format!("d{i}")), b"{}").unwrap()
-            else {
-                panic!("accepted")
-            };
-            // One lane: only its oldest is claimable; each is buried before the next.
-            assert!(inbox.claim(seq).unwrap().is_some());
-            inbox.bury(seq, "gave up", 10 + i).unwrap();
-            seqs.push(seq);
-        }
-        assert_eq!(inbox.dead_count(), 3);
-        assert_eq!(
-            inbox.dead_letter(seqs[0]).unwrap().unwrap().reason,
-            "gave up"
-        );
-        assert_eq!(inbox.revive(seqs[0]).unwrap(), Some(7));
-        assert_eq!(inbox.revive(seqs[0]).unwrap(), None);
-        assert_eq!(inbox.dead_count(), 2);
-        assert_eq!(
-            inbox
-                .list(Some(DeliveryState::Queued), 1, 10)
-                .unwrap()
-                .total,
-            1
-        );
-        // Keep at most one dead letter: the older of the two goes, with its delivery.
-        let pruned = inbox
-            .prune_dead(DeadLetterLimits {
-                cutoff_ms: 0,
-                max: 1,
-            })
-            .unwrap();
-        assert_eq!(pruned, 1);
-        assert!(inbox.record(seqs[1]).unwrap().is_none());
-        assert!(inbox.record(seqs[2]).unwrap().is_some());
-        assert_eq!(inbox.recover().unwrap(), Recovered::default());
-    }
 }
