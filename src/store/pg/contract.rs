@@ -16,6 +16,8 @@ use crate::gitlab::ProjectId;
 use crate::inbox::{DeliveryState, Enqueued, NewDelivery};
 
 const T0: i64 = 1_000_000;
+/// The default lease in milliseconds.
+const LEASE_MS: i64 = DEFAULT_LEASE.as_millis() as i64;
 
 fn delivery(key: &str, project: Option<u64>) -> NewDelivery {
     NewDelivery {
@@ -139,9 +141,9 @@ async fn a_dead_replicas_lease_is_taken_over_and_its_late_ack_changes_nothing() 
     let (lease_a, _) = a.claim_next(T0).await.unwrap().unwrap();
     assert_eq!(lease_a.seq, seq);
     // Within A's lease, B finds nothing to do.
-    assert!(b.claim_next(T0 + 29_999).await.unwrap().is_none());
+    assert!(b.claim_next(T0 + LEASE_MS - 1).await.unwrap().is_none());
     // A died: its lease ran out, B takes the delivery over.
-    let (lease_b, claimed) = b.claim_next(T0 + 30_000).await.unwrap().unwrap();
+    let (lease_b, claimed) = b.claim_next(T0 + LEASE_MS).await.unwrap().unwrap();
     assert_eq!(lease_b.seq, seq);
     assert_ne!(lease_b.token, lease_a.token);
     assert_eq!(claimed.record.attempts, 2, "the lost attempt counts");
@@ -159,13 +161,13 @@ async fn a_dead_replicas_lease_is_taken_over_and_its_late_ack_changes_nothing() 
         Finish::LeaseLost
     );
     let mut stale = lease_a;
-    assert!(!a.renew(&mut stale, T0 + 30_001).await.unwrap());
+    assert!(!a.renew(&mut stale, T0 + LEASE_MS + 1).await.unwrap());
     assert_eq!(
         a.record(seq).await.unwrap().unwrap().state,
         DeliveryState::Processing
     );
     assert_eq!(
-        b.ack(&lease_b, "ok", T0 + 31_000).await.unwrap(),
+        b.ack(&lease_b, "ok", T0 + LEASE_MS + 1_000).await.unwrap(),
         Finish::Done
     );
     assert_eq!(
@@ -179,10 +181,17 @@ async fn a_renewed_lease_is_not_taken_over() {
     let (_db, a, b) = two_replicas().await;
     accept(&a, "id:r", Some(3), b"x").await;
     let (mut lease, _) = a.claim_next(T0).await.unwrap().unwrap();
-    assert!(a.renew(&mut lease, T0 + 20_000).await.unwrap());
-    assert_eq!(lease.until_ms, T0 + 50_000);
-    assert!(b.claim_next(T0 + 40_000).await.unwrap().is_none());
-    assert!(b.claim_next(T0 + 50_000).await.unwrap().is_some());
+    // Renewed at two thirds of the lease: it holds a whole lease from then on.
+    let renewed_at = T0 + LEASE_MS * 2 / 3;
+    assert!(a.renew(&mut lease, renewed_at).await.unwrap());
+    assert_eq!(lease.until_ms, renewed_at + LEASE_MS);
+    assert!(b.claim_next(T0 + LEASE_MS).await.unwrap().is_none());
+    assert!(b
+        .claim_next(renewed_at + LEASE_MS - 1)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(b.claim_next(renewed_at + LEASE_MS).await.unwrap().is_some());
 }
 
 #[tokio::test]
