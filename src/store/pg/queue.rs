@@ -405,8 +405,10 @@ impl PgInbox {
                                  finished_at_ms = NULL, next_attempt_at_ms = NULL
                           FROM letter WHERE deliveries.seq = letter.seq
                           RETURNING deliveries.seq, deliveries.lane),
-                      queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM revived)
-                 SELECT lane FROM revived",
+                      queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM revived),
+                      woke AS MATERIALIZED (
+                          SELECT pg_notify('backline_inbox', '') FROM revived)
+                 SELECT lane FROM revived CROSS JOIN woke",
                 &[&(seq as i64)],
             )
             .await
@@ -592,7 +594,9 @@ async fn bury_in(
 
 /// The batch insert, one statement (so one round trip and one commit, no `BEGIN`/`COMMIT`):
 /// deliveries, bodies and pending entries, and the sequence numbers of the keys that were
-/// already there as the statement's snapshot saw them. Prepared once per connection.
+/// already there as the statement's snapshot saw them; when it stored any, a notification on
+/// [`super::listen::INBOX_CHANNEL`] (sent at its commit: every replica's idle workers wake).
+/// Prepared once per connection.
 const INSERT_BATCH: &str = "WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[],
                               $6::text[], $7::int8[], $8::int8[], $9::bytea[])
@@ -609,8 +613,10 @@ const INSERT_BATCH: &str = "WITH input AS (
      bodies AS (
          INSERT INTO payloads (seq, body)
          SELECT ins.seq, input.body FROM ins JOIN input USING (dedupe_key)),
-     queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM ins)
-     SELECT seq, dedupe_key, lane, true FROM ins
+     queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM ins),
+     woke AS MATERIALIZED (
+         SELECT pg_notify('backline_inbox', '') FROM (SELECT 1 FROM ins LIMIT 1) AS stored)
+     SELECT seq, dedupe_key, lane, true FROM ins CROSS JOIN woke
      UNION ALL
      SELECT d.seq, d.dedupe_key, d.lane, false FROM deliveries d JOIN input USING (dedupe_key)";
 
