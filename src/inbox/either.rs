@@ -713,7 +713,8 @@ mod tests {
     }
 
     /// LISTEN/NOTIFY: a delivery stored by replica a wakes replica b's idle worker without its
-    /// poll (an hour here), counted by b's listener; b then claims it. Prints the figure.
+    /// poll (an hour here), counted by b's listener; b then claims it; a revive on a wakes b
+    /// too. Prints the figure.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_delivery_stored_by_one_replica_wakes_another_replicas_idle_worker_at_once() {
         const ROUNDS: u64 = 30;
@@ -752,7 +753,7 @@ mod tests {
             let (claimed, _) = qb.claim_next().await.unwrap().expect("b claims it");
             assert_eq!(claimed, seq);
         }
-        // A duplicate stores nothing, so it wakes no one.
+        // A duplicate stores nothing (the notification is sent only when a row was stored).
         let heard = qb.listening().received();
         let again = qa
             .enqueue(delivery("wake-0"), b"{}".to_vec())
