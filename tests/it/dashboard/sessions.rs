@@ -90,3 +90,42 @@ async fn a_login_outlives_a_restart_on_sled_and_a_logout_outlives_the_next() {
     assert_eq!(overview(&third, &cookie).await.0, 303);
     third.shutdown().await;
 }
+
+/// The hourly prune (`App::prune`) forgets expired sessions and keeps live ones.
+async fn the_hourly_prune_forgets_expired_sessions(backend: crate::harness::Backend) {
+    use backline::http::dashboard::session::{SessionStore, SESSION_SECS};
+    let app = spawn(Options {
+        backend,
+        ..Options::default()
+    })
+    .await;
+    let token = backline::secret::Secret::new(crate::harness::ADMIN_TOKEN);
+    let sessions = SessionStore::open(&app.app.store).unwrap();
+    let now = backline::clock::now_secs();
+    let (s, t) = (sessions.clone(), token.clone());
+    let live = tokio::task::spawn_blocking(move || {
+        s.issue(&t, now - SESSION_SECS - 60).unwrap();
+        s.issue(&t, now).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(sessions.count(), 2);
+    app.app.prune().await.unwrap();
+    assert_eq!(sessions.count(), 1, "the expired one went");
+    assert!(sessions.valid(&token, &live, now).unwrap());
+    app.shutdown().await;
+}
+
+mod the_hourly_prune_forgets_expired_sessions {
+    use crate::harness::Backend;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sled() {
+        super::the_hourly_prune_forgets_expired_sessions(Backend::Sled).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pg() {
+        super::the_hourly_prune_forgets_expired_sessions(Backend::Pg).await
+    }
+}
