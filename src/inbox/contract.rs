@@ -425,6 +425,7 @@ fn a_missing_body_becomes_a_dead_letter_not_a_loop(backend: Backend) {
     assert!(inbox.claim(seq).unwrap().is_none());
     let r = inbox.record(seq).unwrap().unwrap();
     assert_eq!(r.state, DeliveryState::Dead);
+    assert_eq!(r.attempts, 0, "no handler ran");
     assert!(r.last_error.unwrap().contains("body"));
     assert_eq!(inbox.dead_count(), 1);
     assert!(inbox

@@ -335,7 +335,7 @@ async fn claim_next_buries_a_delivery_without_its_body_and_takes_the_next() {
     let (lease, _) = a.claim_next(T0).await.unwrap().unwrap();
     assert_eq!(lease.seq, next);
     let r = a.record(lost).await.unwrap().unwrap();
-    assert_eq!(r.state, DeliveryState::Dead);
+    assert_eq!((r.state, r.attempts), (DeliveryState::Dead, 0));
     assert!(r.last_error.unwrap().contains("body"));
 }
 

@@ -278,6 +278,13 @@ impl PgInbox {
                     return Ok(Some((lease, Claimed { record, body })));
                 }
                 Err(reason) => {
+                    // No handler ran: the attempt counted above does not count (as on sled).
+                    tx.execute(
+                        "UPDATE deliveries SET attempts = attempts - 1 WHERE seq = $1",
+                        &[&seq],
+                    )
+                    .await
+                    .map_err(PgError::query("burying an unreadable delivery"))?;
                     // Said where people look, instead of retrying forever.
                     bury_in(&tx, seq, lease.token, &reason, now_ms).await?;
                     tx.commit()
