@@ -2,7 +2,8 @@
 //! (the simulator) answers the repository reads slowly, so replica A holds leases on the
 //! pushes it is processing; A is SIGKILLed and the clock runs until replica B has claimed
 //! every delivery A held (the takeover) and until they are done. Repeated `--rounds` times,
-//! for the lease given by `--lease-secs` (`BACKLINE_LEASE_SECS`).
+//! for the lease given by `--lease-secs` (`BACKLINE_LEASE_SECS`; `--lease-secs default` leaves
+//! it unset, so the replicas run with `serve`'s default).
 //!
 //! Needs a PostgreSQL database: `BACKLINE_BENCH_DATABASE_URL`, else `BACKLINE_TEST_DATABASE_URL`.
 //!
@@ -35,7 +36,7 @@ async fn start(
     data: &std::path::Path,
     url: &str,
     id: &str,
-    lease: u64,
+    lease: Option<u64>,
 ) -> Child {
     let advisories = backline::demo::bundled_advisories()
         .iter()
@@ -48,6 +49,9 @@ async fn start(
             cmd.env_remove(key);
         }
     }
+    if let Some(lease) = lease {
+        cmd.env("BACKLINE_LEASE_SECS", lease.to_string());
+    }
     let mut child = cmd
         .args(["serve", "--listen", addr, "--data-dir"])
         .arg(data)
@@ -55,7 +59,6 @@ async fn start(
         .env("BACKLINE_LOG", "info")
         .env("BACKLINE_DATABASE_URL", url)
         .env("BACKLINE_REPLICA_ID", id)
-        .env("BACKLINE_LEASE_SECS", lease.to_string())
         .env("BACKLINE_WEBHOOK_SECRET", SECRET)
         .env("BACKLINE_ADMIN_TOKEN", ADMIN)
         .env("BACKLINE_GITLAB_URL", sim.url())
@@ -125,15 +128,23 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let (mut lease, mut rounds) = (2u64, 5usize);
+    let (mut lease, mut rounds, mut default_lease) = (2u64, 5usize, false);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--lease-secs" => lease = it.next().and_then(|v| v.parse().ok()).expect("N"),
+            // `default`: BACKLINE_LEASE_SECS left unset, so `serve` runs with its default.
+            "--lease-secs" => match it.next().as_deref() {
+                Some("default") => {
+                    lease = backline::store::pg::queue::DEFAULT_LEASE.as_secs();
+                    default_lease = true;
+                }
+                v => lease = v.and_then(|v| v.parse().ok()).expect("N or default"),
+            },
             "--rounds" => rounds = it.next().and_then(|v| v.parse().ok()).expect("N"),
             _ => {}
         }
     }
+    let lease_env = (!default_lease).then_some(lease);
     let raw = std::env::var("BACKLINE_BENCH_DATABASE_URL")
         .or_else(|_| std::env::var("BACKLINE_TEST_DATABASE_URL"))
         .expect("set BACKLINE_BENCH_DATABASE_URL or BACKLINE_TEST_DATABASE_URL");
@@ -181,8 +192,8 @@ fn main() {
                     .unwrap();
             }
         });
-        let mut b = start(&sim, &addr_b, &dirs.path().join("b"), &url, "replica-b", lease).await;
-        let mut a = start(&sim, &addr_a, &dirs.path().join("a-0"), &url, "replica-a-0", lease).await;
+        let mut b = start(&sim, &addr_b, &dirs.path().join("b"), &url, "replica-b", lease_env).await;
+        let mut a = start(&sim, &addr_a, &dirs.path().join("a-0"), &url, "replica-a-0", lease_env).await;
         let synced = reqwest::Client::new()
             .get(format!("http://{addr_b}/api/v1/sync?wait_secs=120"))
             .bearer_auth(ADMIN)
@@ -320,7 +331,7 @@ fn main() {
                 &dirs.path().join(format!("a-{}", round + 1)),
                 &url,
                 &format!("replica-a-{}", round + 1),
-                lease,
+                lease_env,
             )
             .await;
         }

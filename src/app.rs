@@ -335,7 +335,8 @@ impl App {
             ),
             unverified_budget: self.unverified_budget.clone(),
             refusal_log: crate::http::log_rate::LogRate::default(),
-            sessions: crate::http::dashboard::session::SessionStore::new(),
+            sessions: crate::http::dashboard::session::SessionStore::open(&self.store)
+                .expect("the sessions tree opens (the store is open)"),
             auth_guard: crate::http::throttle::AuthGuard::default(),
             inbox: self.inbox.clone(),
             lanes: self.lanes.clone(),
@@ -423,6 +424,9 @@ impl App {
                     cutoff_ms: now - dead_retention,
                     max,
                 })?;
+                // Expired dashboard sessions go with them (the same hourly pass).
+                crate::http::dashboard::session::SessionStore::open(inbox.store())?
+                    .prune(now / 1000)?;
                 Ok((done + buried, inbox.dead_count()))
             })
             .await?;

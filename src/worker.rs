@@ -64,8 +64,9 @@ impl WorkerPool {
 
     /// PostgreSQL: each worker claims the next runnable delivery of any lane from the database
     /// (any replica may have stored it), renews its lease while the handler runs, and sleeps
-    /// until woken (a delivery stored here) or [`PG_POLL`] (one stored by another replica, a
-    /// lease that lapsed, a retry that came due). The lanes only say when to stop.
+    /// until woken (a delivery stored here, or by another replica: the database's notification)
+    /// or [`PG_POLL`] (a lease that lapsed, a retry that came due, a notification missed while
+    /// the listening connection was down). The lanes only say when to stop.
     fn start_pg(ctx: Arc<WorkerContext>, queue: crate::inbox::PgQueue, count: usize) -> WorkerPool {
         let handles = (0..count)
             .map(|_| {
@@ -73,6 +74,8 @@ impl WorkerPool {
                 tokio::spawn(async move {
                     let _alive = LiveGuard::new(ctx.live.clone());
                     while !ctx.lanes.is_closed() {
+                        // Read before looking: a wake while the claim finds nothing still counts.
+                        let seen = queue.wake_generation();
                         match queue.claim_next().await {
                             Ok(Some((seq, claimed))) => {
                                 let renewal = tokio::spawn(renew_lease(queue.clone(), seq));
@@ -86,7 +89,7 @@ impl WorkerPool {
                                     tracing::error!(seq, error = %e, "store failure while processing a delivery; its lease lapses and it is retried");
                                 }
                             }
-                            Ok(None) => queue.idle(PG_POLL).await,
+                            Ok(None) => queue.idle_since(seen, PG_POLL).await,
                             Err(e) => {
                                 tracing::error!(error = %e, "could not claim a delivery from the database; trying again");
                                 queue.idle(PG_POLL).await;

@@ -170,7 +170,7 @@ declare_settings! {
         lease_secs: [u64] {
             env: "BACKLINE_LEASE_SECS",
             arg: [],
-            default: value(30u64),
+            default: value(20u64),
             apply: |s, v| {
                 s.lease = seconds(at_least_one(v)?);
                 Ok(())

@@ -8,6 +8,8 @@
 //! code calls them through [`Store::run`] (the blocking pool), never directly on the executor.
 
 mod codec;
+#[cfg(test)]
+mod contract;
 mod faults;
 mod flusher;
 pub mod pg;
@@ -16,6 +18,8 @@ pub mod pg_lanes;
 mod raw;
 mod sled_backend;
 mod table;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -429,56 +433,5 @@ mod tests {
             Store::open(dir.path()).err(),
             Some(StoreError::Locked(_))
         ));
-    }
-
-    #[tokio::test]
-    async fn run_goes_through_the_blocking_pool_and_injected_faults_are_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let on_pool = store
-            .run(|_| Ok::<_, StoreError>(std::thread::current().name().map(str::to_string)))
-            .await
-            .unwrap();
-        assert_ne!(on_pool, std::thread::current().name().map(str::to_string));
-        let t: Table<u64, u64, BigEndian> = store.table("faulty").unwrap();
-        t.insert(&1, &1).unwrap();
-        store.fail_table("faulty");
-        assert!(matches!(t.get(&1), Err(StoreError::Backend(_))));
-        assert!(t.iter().next().unwrap().is_err());
-        store.heal_table("faulty");
-        assert_eq!(t.get(&1).unwrap(), Some(1));
-    }
-
-    #[test]
-    fn newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = Store::open(dir.path()).unwrap();
-            store.set_schema_version(SCHEMA_VERSION + 1).unwrap();
-            store.flush_now().unwrap();
-        }
-        let err = Store::open(dir.path()).err().unwrap();
-        assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
-    }
-
-    #[tokio::test]
-    async fn durable_returns_after_a_flush() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let t: Table<u64, Vec<u8>, Bytes> = store.table("inbox").unwrap();
-        t.insert(&1, &b"x".to_vec()).unwrap();
-        store.durable().await.unwrap();
-        let waiters: Vec<_> = (0..64)
-            .map(|i| {
-                let (s, t) = (store.clone(), t.clone());
-                tokio::spawn(async move {
-                    t.insert(&(i + 2), &b"y".to_vec()).unwrap();
-                    s.durable().await
-                })
-            })
-            .collect();
-        for w in waiters {
-            w.await.unwrap().unwrap();
-        }
     }
 }

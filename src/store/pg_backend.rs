@@ -40,6 +40,8 @@ struct PgRuntime {
     handle: Handle,
     /// Dropping (or sending on) it lets the owner thread drop the runtime.
     stop: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// Answers once the runtime has been shut down.
+    stopped: Mutex<std::sync::mpsc::Receiver<()>>,
 }
 
 impl PgRuntime {
@@ -52,6 +54,7 @@ impl PgRuntime {
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         let handle = runtime.handle().clone();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let (stopped_tx, stopped_rx) = std::sync::mpsc::channel::<()>();
         // The runtime is dropped on a thread of its own: dropping it inside an async context
         // (a test's runtime, actix's) would panic.
         std::thread::Builder::new()
@@ -59,11 +62,13 @@ impl PgRuntime {
             .spawn(move || {
                 let _ = stop_rx.recv();
                 runtime.shutdown_background();
+                let _ = stopped_tx.send(());
             })
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
         Ok(PgRuntime {
             handle,
             stop: Mutex::new(Some(stop_tx)),
+            stopped: Mutex::new(stopped_rx),
         })
     }
 
@@ -91,6 +96,15 @@ impl PgRuntime {
         if let Some(tx) = stop.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// [`PgRuntime::stop`], returning once the runtime no longer runs tasks (the owner
+    /// thread shuts it down without waiting for them, so this does not wait for them either).
+    fn stop_and_wait(&self) {
+        self.stop();
+        let stopped = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        // An error: the owner thread is gone, so the runtime went with it.
+        let _ = stopped.recv();
     }
 }
 
@@ -174,10 +188,11 @@ impl PgDb {
         drop(self.inner.runtime.handle.spawn(f));
     }
 
-    /// Stops the backend's runtime now: later calls fail with [`StoreError::Task`].
+    /// Stops the backend's runtime now: calls made after this returns fail with
+    /// [`StoreError::Task`].
     #[doc(hidden)]
     pub fn stop_runtime(&self) {
-        self.inner.runtime.stop();
+        self.inner.runtime.stop_and_wait();
     }
 
     /// The tree `name`: its `kv_<name>` table, created on first use when no migration made it

@@ -161,10 +161,12 @@ struct Session {
     csrf: String,
 }
 
-fn session(req: &HttpRequest, state: &AppState) -> Result<Session> {
+async fn session(req: &HttpRequest, state: &AppState) -> Result<Session> {
     let token = token(state)?;
     let value = session::cookie(req).ok_or(DashboardError::LoginFirst)?;
-    if !state.sessions.valid(token, &value, now_secs()) {
+    let (sessions, t, v) = (state.sessions.clone(), token.clone(), value.clone());
+    let valid = crate::store::run_blocking(move || sessions.valid(&t, &v, now_secs())).await?;
+    if !valid {
         return Err(DashboardError::LoginFirst);
     }
     Ok(Session {
@@ -173,8 +175,8 @@ fn session(req: &HttpRequest, state: &AppState) -> Result<Session> {
 }
 
 /// A logged-in form post with the session's CSRF token.
-fn checked_post(req: &HttpRequest, state: &AppState, form: &CsrfForm) -> Result<Session> {
-    let s = session(req, state)?;
+async fn checked_post(req: &HttpRequest, state: &AppState, form: &CsrfForm) -> Result<Session> {
+    let s = session(req, state).await?;
     let token = token(state)?;
     let value = session::cookie(req).unwrap_or_default();
     if !session::csrf_ok(token, &value, &form.csrf) {
@@ -219,7 +221,8 @@ async fn login(
             pages::login(Some("That is not the admin token.")),
         ));
     }
-    let value = state.sessions.issue(token, now_secs());
+    let (sessions, t) = (state.sessions.clone(), token.clone());
+    let value = crate::store::run_blocking(move || sessions.issue(&t, now_secs())).await?;
     let cookie = session::set_cookie(
         &value,
         session::SESSION_SECS,
@@ -236,9 +239,10 @@ async fn logout(
     state: web::Data<AppState>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse> {
-    checked_post(&req, &state, &form)?;
+    checked_post(&req, &state, &form).await?;
     if let Some(value) = session::cookie(&req) {
-        state.sessions.revoke(token(&state)?, &value);
+        let (sessions, t) = (state.sessions.clone(), token(&state)?.clone());
+        crate::store::run_blocking(move || sessions.revoke(&t, &value)).await?;
     }
     let cookie = session::set_cookie("", 0, session::secure(&req, &state.settings));
     Ok(HttpResponse::SeeOther()
@@ -252,7 +256,7 @@ async fn snapshot(state: &AppState) -> Result<crate::tracking::Snapshot> {
 }
 
 async fn overview(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let s = session(&req, &state)?;
+    let s = session(&req, &state).await?;
     let snap = snapshot(&state).await?;
     let gitlab = if state.catalog_service.is_some() {
         pages::GitLabLink::Configured
@@ -280,7 +284,7 @@ async fn projects(
     state: web::Data<AppState>,
     query: web::Query<ProjectsQuery>,
 ) -> Result<HttpResponse> {
-    let s = session(&req, &state)?;
+    let s = session(&req, &state).await?;
     let page_no = query.page.unwrap_or(1).max(1);
     let sort = pages::SORTS
         .iter()
@@ -307,7 +311,7 @@ async fn project(
     path: web::Path<String>,
     query: web::Query<ProjectQuery>,
 ) -> Result<HttpResponse> {
-    let s = session(&req, &state)?;
+    let s = session(&req, &state).await?;
     let raw = path.into_inner();
     let st = state.clone().into_inner();
     let (p, mut findings, mut rems, manifests, mr_checks) =
@@ -382,7 +386,7 @@ async fn project(
 }
 
 async fn approvals(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
-    let s = session(&req, &state)?;
+    let s = session(&req, &state).await?;
     let st = state.clone().into_inner();
     let (all, projects) = crate::store::run_blocking(move || -> Result<_> {
         let all = match &st.remediations {
@@ -423,7 +427,7 @@ async fn approve(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse> {
-    checked_post(&req, &state, &form)?;
+    checked_post(&req, &state, &form).await?;
     let id = parse_id(&path)?;
     let (r, queued) = crate::http::remediation_api::approve_remediation(
         &state,
@@ -453,7 +457,7 @@ async fn deliveries(
     state: web::Data<AppState>,
     query: web::Query<DeliveriesQuery>,
 ) -> Result<HttpResponse> {
-    let s = session(&req, &state)?;
+    let s = session(&req, &state).await?;
     let page_no = query.page.unwrap_or(1).max(1);
     let (dead, recent) = state
         .inbox
@@ -486,7 +490,7 @@ async fn retry(
     path: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse> {
-    checked_post(&req, &state, &form)?;
+    checked_post(&req, &state, &form).await?;
     let seq = parse_id(&path)?;
     crate::http::api::retry_dead(&state, seq).await?;
     Ok(see_other(&format!("/deliveries?retried={seq}")))

@@ -10,12 +10,14 @@
 //!   `crate::inbox` over sled, for several replicas), and [`intake`] which commits concurrent
 //!   enqueues in one transaction (group commit);
 //! - [`kv`]: one `key bytea, value bytea` table per sled tree, with the same postcard values;
-//! - [`leader`]: periodic work on one replica at a time, by lease.
+//! - [`leader`]: periodic work on one replica at a time, by lease;
+//! - [`listen`]: LISTEN/NOTIFY, so a delivery stored by one replica wakes the others' workers.
 
 pub mod from_sled;
 pub mod intake;
 pub mod kv;
 pub mod leader;
+pub mod listen;
 pub mod migrate;
 pub mod pool;
 pub mod queue;

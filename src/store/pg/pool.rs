@@ -21,6 +21,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PgStore {
     pool: Pool,
     url: DatabaseUrl,
+    /// The TLS connector of the pool's connections (a listener opens its own with it).
+    tls: tls::Connector,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -49,16 +51,10 @@ impl PgStore {
         network: &Network,
         pool_size: usize,
     ) -> Result<PgStore, PgError> {
-        let mut config = url.config().clone();
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("backline");
-        }
+        let connector = tls::connector(network)?;
         let manager = Manager::from_config(
-            config,
-            tls::connector(network)?,
+            connection_config(url),
+            connector.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -73,6 +69,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             url: url.clone(),
+            tls: connector,
         })
     }
 
@@ -107,6 +104,30 @@ impl PgStore {
         base.with_schema(&schema).map_err(PgError::from)
     }
 
+    /// A connection of its own, outside the pool (a `LISTEN`er: the pool's connections drop
+    /// notifications), with the pool's settings and trust. The caller drives the returned
+    /// connection.
+    pub async fn dedicated(
+        &self,
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            tokio_postgres::Connection<
+                tokio_postgres::Socket,
+                <tls::Connector as tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>>::Stream,
+            >,
+        ),
+        PgError,
+    >{
+        connection_config(&self.url)
+            .connect(self.tls.clone())
+            .await
+            .map_err(|e| PgError::Connect {
+                url: self.url.redacted(),
+                message: self.url.scrub(&describe(&e)),
+            })
+    }
+
     /// A connection from the pool.
     pub async fn client(&self) -> Result<Object, PgError> {
         self.pool.get().await.map_err(|e| {
@@ -136,4 +157,16 @@ impl PgStore {
         let client = self.client().await?;
         migrate::current_version(&client).await
     }
+}
+
+/// The URL's connection settings with backline's defaults (connect timeout, application name).
+fn connection_config(url: &DatabaseUrl) -> tokio_postgres::Config {
+    let mut config = url.config().clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("backline");
+    }
+    config
 }

@@ -35,8 +35,10 @@ use crate::inbox::{
 };
 
 /// The lease a claim takes by default: a replica that dies leaves its deliveries to the others
-/// after this long.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+/// after this long. Renewed every third of it, so a dead replica's delivery runs elsewhere at
+/// most a lease plus one worker poll (250 ms) after the death: 20.25 s, within issue 16's
+/// "taken over within 30 s by default" with room for a slow statement or clock skew.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(20);
 
 /// Who holds a lease: one per running replica (host, process and a random part, so that a
 /// restarted process is a new holder).
@@ -276,6 +278,13 @@ impl PgInbox {
                     return Ok(Some((lease, Claimed { record, body })));
                 }
                 Err(reason) => {
+                    // No handler ran: the attempt counted above does not count (as on sled).
+                    tx.execute(
+                        "UPDATE deliveries SET attempts = attempts - 1 WHERE seq = $1",
+                        &[&seq],
+                    )
+                    .await
+                    .map_err(PgError::query("burying an unreadable delivery"))?;
                     // Said where people look, instead of retrying forever.
                     bury_in(&tx, seq, lease.token, &reason, now_ms).await?;
                     tx.commit()
@@ -403,8 +412,10 @@ impl PgInbox {
                                  finished_at_ms = NULL, next_attempt_at_ms = NULL
                           FROM letter WHERE deliveries.seq = letter.seq
                           RETURNING deliveries.seq, deliveries.lane),
-                      queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM revived)
-                 SELECT lane FROM revived",
+                      queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM revived),
+                      woke AS MATERIALIZED (
+                          SELECT pg_notify('backline_inbox', '') FROM revived)
+                 SELECT lane FROM revived CROSS JOIN woke",
                 &[&(seq as i64)],
             )
             .await
@@ -590,7 +601,9 @@ async fn bury_in(
 
 /// The batch insert, one statement (so one round trip and one commit, no `BEGIN`/`COMMIT`):
 /// deliveries, bodies and pending entries, and the sequence numbers of the keys that were
-/// already there as the statement's snapshot saw them. Prepared once per connection.
+/// already there as the statement's snapshot saw them; when it stored any, a notification on
+/// [`super::listen::INBOX_CHANNEL`] (sent at its commit: every replica's idle workers wake).
+/// Prepared once per connection.
 const INSERT_BATCH: &str = "WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[],
                               $6::text[], $7::int8[], $8::int8[], $9::bytea[])
@@ -607,8 +620,10 @@ const INSERT_BATCH: &str = "WITH input AS (
      bodies AS (
          INSERT INTO payloads (seq, body)
          SELECT ins.seq, input.body FROM ins JOIN input USING (dedupe_key)),
-     queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM ins)
-     SELECT seq, dedupe_key, lane, true FROM ins
+     queued AS (INSERT INTO inbox (seq, lane) SELECT seq, lane FROM ins),
+     woke AS MATERIALIZED (
+         SELECT pg_notify('backline_inbox', '') FROM (SELECT 1 FROM ins LIMIT 1) AS stored)
+     SELECT seq, dedupe_key, lane, true FROM ins CROSS JOIN woke
      UNION ALL
      SELECT d.seq, d.dedupe_key, d.lane, false FROM deliveries d JOIN input USING (dedupe_key)";
 

@@ -5,6 +5,7 @@ mod badge;
 mod browser;
 mod guard;
 pub mod pages;
+mod sessions;
 
 use backline::advisories::cvss::Level;
 use backline::advisories::AdvisoryKind;
