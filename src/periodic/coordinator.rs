@@ -35,6 +35,10 @@ pub struct Job {
     pub work: Work,
 }
 
+/// The longest a stop waits for a job's loop, then for the release of each job (a database
+/// that stopped answering must not hold the shutdown up).
+const STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// The longest a sled replica sleeps before deciding again (a far-off time is decided again).
 const SOLO_LONGEST_WAIT: Duration = Duration::from_secs(24 * 3600);
 
@@ -125,10 +129,15 @@ impl Coordinator {
             .map(|mut t| std::mem::take(&mut *t))
             .unwrap_or_default();
         let mut jobs = Vec::with_capacity(tasks.len());
-        for (job, handle) in tasks {
-            if let Err(e) = handle.await {
-                if e.is_panic() {
-                    tracing::error!(job = %job, "a periodic job's loop panicked");
+        for (job, mut handle) in tasks {
+            match tokio::time::timeout(STOP_WAIT, &mut handle).await {
+                Ok(Err(e)) if e.is_panic() => {
+                    tracing::error!(job = %job, "a periodic job's loop panicked")
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    handle.abort();
+                    tracing::warn!(job = %job, "a periodic job's loop did not stop in time (the database?): stopped");
                 }
             }
             jobs.push(job);
@@ -137,10 +146,13 @@ impl Coordinator {
             return;
         }
         for job in &jobs {
-            match self.election.release(*job).await {
-                Ok(()) => self.metrics.set_periodic_held(job.as_str(), false),
-                Err(e) => {
+            match tokio::time::timeout(STOP_WAIT, self.election.release(*job)).await {
+                Ok(Ok(())) => self.metrics.set_periodic_held(job.as_str(), false),
+                Ok(Err(e)) => {
                     tracing::warn!(job = %job, error = %e, "could not let go of a periodic job; another replica takes it when the lease runs out")
+                }
+                Err(_) => {
+                    tracing::warn!(job = %job, "letting go of a periodic job took too long; another replica takes it when the lease runs out")
                 }
             }
         }
@@ -474,6 +486,84 @@ mod tests {
         };
         let (a, b) = (replica("a"), replica("b"));
         (testdb, store, a, b)
+    }
+
+    fn holds_catalog_sync(c: &Coordinator) -> bool {
+        c.metrics
+            .render()
+            .contains("backline_periodic_held{job=\"catalog_sync\"} 1")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_postgres_a_lease_lost_mid_run_is_noticed_and_the_run_goes_on() {
+        let (testdb, _store, a, _b) = two_replicas(Duration::from_millis(600));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (gate, ended) = (
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(AtomicUsize::new(0)),
+        );
+        let work: Work = {
+            let (runs, gate, ended) = (runs.clone(), gate.clone(), ended.clone());
+            Arc::new(move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                let (gate, ended) = (gate.clone(), ended.clone());
+                async move {
+                    gate.notified().await;
+                    ended.fetch_add(1, Ordering::SeqCst);
+                }
+                .boxed()
+            })
+        };
+        a.start(Job {
+            kind: PeriodicJob::CatalogSync,
+            cadence: Cadence::Every(Duration::from_secs(3600)),
+            work,
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(holds_catalog_sync(&a));
+        // Another replica takes the job over while A's run goes on (A stalled past its lease).
+        testdb
+            .client()
+            .await
+            .execute(
+                "UPDATE leaders SET holder = 'thief', term = term + 1, lease_until_ms = $1
+                 WHERE job = 'catalog_sync'",
+                &[&(crate::clock::now_ms() + 60_000)],
+            )
+            .await
+            .unwrap();
+        until("A notices at a renewal", Duration::from_secs(20), || {
+            !holds_catalog_sync(&a)
+        })
+        .await;
+        assert_eq!(ended.load(Ordering::SeqCst), 0, "the run was not cut short");
+        gate.notify_one();
+        until("the run ends", Duration::from_secs(20), || {
+            ended.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        a.stop().await;
+        let row = testdb
+            .client()
+            .await
+            .query_one(
+                "SELECT holder, last_finished_ms FROM leaders WHERE job = 'catalog_sync'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            row.get::<_, String>(0),
+            "thief",
+            "A's release left the thief's job alone"
+        );
+        assert_eq!(
+            row.get::<_, Option<i64>>(1),
+            None,
+            "A's finish was not recorded over the new holder's"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
     fn job(cadence: Cadence, runs: &Arc<AtomicUsize>) -> Job {
