@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{web, HttpServer};
+use futures_util::FutureExt;
 
 use crate::catalog::{Catalog, CatalogService, HookManager, NamespaceFilter};
 use crate::clock::now_ms;
@@ -24,7 +25,9 @@ use crate::inbox::Inbox;
 use crate::inventory::Inventory;
 use crate::lanes::Lanes;
 use crate::metrics::Metrics;
+use crate::periodic::{Cadence, Coordinator, Election, Job};
 use crate::retry::RetryPolicy;
+use crate::store::pg::PeriodicJob;
 use crate::store::{Store, StoreError};
 use crate::worker::{WorkerContext, WorkerPool};
 
@@ -58,6 +61,8 @@ pub struct App {
     pub engine: Option<Arc<Engine>>,
     /// Bytes of not-yet-verified webhook bodies buffered right now, and their cap.
     pub unverified_budget: Arc<crate::http::budget::ByteBudget>,
+    /// This replica's name in leases (the inbox's claims and the periodic jobs' election).
+    pub replica: crate::store::pg::ReplicaId,
     handler: Arc<dyn Handler>,
     live_workers: Arc<AtomicUsize>,
     replayed: usize,
@@ -260,15 +265,16 @@ impl App {
     ) -> Result<App, StoreError> {
         let inventory = Inventory::open(&store)?;
         let findings = FindingsTable::open(&store)?;
+        let replica = settings
+            .replica_id
+            .clone()
+            .map(crate::store::pg::ReplicaId::new)
+            .unwrap_or_else(crate::store::pg::ReplicaId::generate);
         let inbox = Inbox::open_as(
             store.clone(),
             settings.inbox_max_bytes,
             crate::inbox::Replica {
-                id: settings
-                    .replica_id
-                    .clone()
-                    .map(crate::store::pg::ReplicaId::new)
-                    .unwrap_or_else(crate::store::pg::ReplicaId::generate),
+                id: replica.clone(),
                 lease: settings.lease,
             },
         )?;
@@ -303,6 +309,7 @@ impl App {
             ),
             settings: Arc::new(settings),
             store,
+            replica,
             inbox,
             lanes,
             metrics,
@@ -434,94 +441,151 @@ impl App {
         Ok(removed)
     }
 
-    /// Serves until SIGTERM or SIGINT: then stops accepting, lets running handlers finish (up to
-    /// the shutdown timeout; the rest stay pending for the next start) and flushes the store.
-    pub async fn run(self, listener: TcpListener) -> anyhow::Result<()> {
-        let address = listener.local_addr()?;
-        let server = self.server(listener)?;
-        let handle = server.handle();
-        let workers = self.start_workers();
-        // Started before the "listening" line, so that an API call made on seeing it already
-        // finds the sync running (`GET /api/v1/sync?wait_secs=` then waits for it).
-        let first_sync = self.catalog_service.as_ref().and_then(|s| s.start_sync());
-        tracing::info!(
-            %address,
-            workers = workers.len(),
-            max_attempts = self.settings.max_attempts,
-            replayed = self.replayed,
-            data_dir = %self.settings.data_dir.display(),
-            "backline is listening; webhooks go to POST /webhooks/gitlab"
-        );
-        let app = Arc::new(self);
-        let pruner = {
-            let app = app.clone();
-            tokio::spawn(async move {
-                loop {
+    /// The periodic jobs' coordinator: alone on sled (one process holds the data directory),
+    /// the lease election on PostgreSQL (one replica at a time runs each job).
+    pub fn coordinator(&self) -> Arc<Coordinator> {
+        let election = match self.store.pg() {
+            Some(db) => Election::shared(db.clone(), self.replica.clone(), self.settings.lease),
+            None => Election::solo(),
+        };
+        Coordinator::new(election, self.settings.lease, self.metrics.clone())
+    }
+
+    /// The periodic jobs `serve` runs: the catalog sync (with its after-sync work: scanning
+    /// new and changed projects, reconciling MRs, fixes waiting for a registry), the advisory
+    /// sync when it has an interval, the schedule tick, pruning. Explicit requests (`POST
+    /// /api/v1/sync`, `POST /api/v1/advisories/sync`) are actions in the inbox, run by
+    /// whichever replica's worker claims them, outside this.
+    pub fn periodic_jobs(self: &Arc<Self>) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        if let Some(service) = &self.catalog_service {
+            let service = service.clone();
+            let every = self.settings.sync_interval;
+            jobs.push(Job {
+                kind: PeriodicJob::CatalogSync,
+                cadence: if every.is_zero() {
+                    Cadence::AtStart
+                } else {
+                    Cadence::Every(every)
+                },
+                work: Arc::new(move || {
+                    // Marked running in this call (`GET /api/v1/sync?wait_secs=` waits for
+                    // it); a sync already running (asked through the API) is waited for, not
+                    // repeated.
+                    let running = service.start_sync();
+                    let service = service.clone();
+                    async move {
+                        match running {
+                            Some(run) => {
+                                let _ = run.await;
+                            }
+                            None => service.wait_idle().await,
+                        }
+                    }
+                    .boxed()
+                }),
+            });
+        }
+        if let Some(engine) = &self.engine {
+            let every = self.settings.advisories_sync_interval;
+            if !every.is_zero() {
+                let advisories = engine.advisories().clone();
+                jobs.push(Job {
+                    kind: PeriodicJob::AdvisorySync,
+                    cadence: Cadence::Every(every),
+                    work: Arc::new(move || {
+                        let advisories = advisories.clone();
+                        async move {
+                            match advisories.sync().await {
+                                Ok(summary) => tracing::info!(
+                                    advisories = summary.advisories,
+                                    projects_rechecked = summary.projects_rechecked,
+                                    "advisories synced"
+                                ),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "advisory sync failed; the next one will try again")
+                                }
+                            }
+                        }
+                        .boxed()
+                    }),
+                });
+            }
+            // Non-security upgrades waiting for their `schedule` window open at the first tick
+            // after it opens.
+            let engine = engine.clone();
+            jobs.push(Job {
+                kind: PeriodicJob::ScheduleTick,
+                cadence: Cadence::Every(SCHEDULE_TICK),
+                work: Arc::new(move || {
+                    let engine = engine.clone();
+                    async move {
+                        match engine.background().open_scheduled().await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(projects = n, "schedule windows opened"),
+                            Err(e) => tracing::warn!(error = %e, "the schedule tick failed"),
+                        }
+                    }
+                    .boxed()
+                }),
+            });
+        }
+        let app = self.clone();
+        jobs.push(Job {
+            kind: PeriodicJob::Prune,
+            cadence: Cadence::Every(PRUNE_EVERY),
+            work: Arc::new(move || {
+                let app = app.clone();
+                async move {
                     match app.prune().await {
                         Ok(0) => {}
                         Ok(n) => tracing::info!(removed = n, "pruned finished deliveries"),
                         Err(e) => tracing::warn!(error = %e, "pruning failed"),
                     }
-                    tokio::time::sleep(PRUNE_EVERY).await;
                 }
-            })
-        };
-        let advisory_syncer = match (&app.engine, app.settings.advisories_sync_interval) {
-            (Some(engine), every) if !every.is_zero() => {
-                let advisories = engine.advisories().clone();
-                Some(tokio::spawn(async move {
-                    loop {
-                        match advisories.sync().await {
-                            Ok(summary) => tracing::info!(
-                                advisories = summary.advisories,
-                                projects_rechecked = summary.projects_rechecked,
-                                "advisories synced"
-                            ),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "advisory sync failed; the next one will try again")
-                            }
-                        }
-                        tokio::time::sleep(every).await;
-                    }
-                }))
-            }
-            _ => None,
-        };
-        // Non-security upgrades waiting for their `schedule` window open at the first tick
-        // after it opens.
-        let schedule_ticker = app.engine.clone().map(|engine| {
+                .boxed()
+            }),
+        });
+        jobs
+    }
+
+    /// Serves until SIGTERM or SIGINT: then lets go of the periodic jobs (another replica takes
+    /// them at once), stops accepting, lets running handlers finish (up to the shutdown
+    /// timeout; the rest stay pending for the next start) and flushes the store.
+    pub async fn run(self, listener: TcpListener) -> anyhow::Result<()> {
+        let address = listener.local_addr()?;
+        let server = self.server(listener)?;
+        let handle = server.handle();
+        let workers = self.start_workers();
+        let app = Arc::new(self);
+        let periodic = app.coordinator();
+        // Started before the "listening" line, so that an API call made on seeing it already
+        // finds a catalog sync due at start running (`GET /api/v1/sync?wait_secs=` then waits
+        // for it).
+        for job in app.periodic_jobs() {
+            periodic.start(job).await;
+        }
+        tracing::info!(
+            %address,
+            workers = workers.len(),
+            max_attempts = app.settings.max_attempts,
+            replayed = app.replayed,
+            data_dir = %app.settings.data_dir.display(),
+            "backline is listening; webhooks go to POST /webhooks/gitlab"
+        );
+        let signals = {
+            let periodic = periodic.clone();
             tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(SCHEDULE_TICK).await;
-                    match engine.background().open_scheduled().await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(projects = n, "schedule windows opened"),
-                        Err(e) => tracing::warn!(error = %e, "the schedule tick failed"),
-                    }
-                }
+                wait_for_signal().await;
+                tracing::info!("shutting down: no new deliveries; finishing running handlers");
+                // First, so that another replica takes the periodic jobs at its next poll.
+                periodic.stop().await;
+                handle.stop(true).await;
             })
-        });
-        let syncer = app.catalog_service.clone().map(|service| {
-            let every = app.settings.sync_interval;
-            tokio::spawn(sync_periodically(service, first_sync, every))
-        });
-        let signals = tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: no new deliveries; finishing running handlers");
-            handle.stop(true).await;
-        });
+        };
         server.await?;
         signals.abort();
-        pruner.abort();
-        if let Some(s) = syncer {
-            s.abort();
-        }
-        if let Some(s) = advisory_syncer {
-            s.abort();
-        }
-        if let Some(s) = schedule_ticker {
-            s.abort();
-        }
+        periodic.stop().await;
         let finished = workers.shutdown(app.settings.shutdown_timeout).await;
         if !finished {
             tracing::warn!("some handlers did not finish in time; their deliveries stay queued and run on the next start");
@@ -559,28 +623,6 @@ fn load_advisories(
         "advisory index loaded"
     );
     Ok(index)
-}
-
-/// Waits for the start-up sync, then syncs every `every` (never again when zero).
-async fn sync_periodically(
-    service: Arc<CatalogService>,
-    first: Option<
-        tokio::task::JoinHandle<Result<crate::catalog::SyncReport, crate::catalog::CatalogError>>,
-    >,
-    every: Duration,
-) {
-    if let Some(first) = first {
-        let _ = first.await;
-    }
-    if every.is_zero() {
-        return;
-    }
-    loop {
-        tokio::time::sleep(every).await;
-        if let Some(run) = service.start_sync() {
-            let _ = run.await;
-        }
-    }
 }
 
 #[cfg(unix)]

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod mrcheck;
 pub mod net;
 pub mod payload_codec;
+pub mod periodic;
 pub mod pipeline;
 pub mod policy;
 pub mod priority;

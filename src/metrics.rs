@@ -109,6 +109,13 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+/// Labels by periodic job.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    /// The job (`catalog_sync`, `advisory_sync`, `schedule_tick`, `prune`).
+    pub job: String,
+}
+
 /// All of backline's metrics, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -119,6 +126,8 @@ pub struct Metrics {
     handler_seconds: Family<KindLabels, Histogram>,
     inbox_depth: Gauge,
     dead_letters: Gauge,
+    periodic_runs: Family<JobLabels, Counter>,
+    periodic_held: Family<JobLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -175,6 +184,18 @@ impl Metrics {
             "Deliveries given up on, waiting for a retry",
             dead_letters.clone(),
         );
+        let periodic_runs = Family::<JobLabels, Counter>::default();
+        registry.register(
+            "periodic_runs",
+            "Runs of each periodic job started on this replica (on PostgreSQL one replica at a time holds a job)",
+            periodic_runs.clone(),
+        );
+        let periodic_held = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "periodic_held",
+            "1 while this replica holds the periodic job (always on sled)",
+            periodic_held.clone(),
+        );
         for kind in EventKind::ALL {
             deliveries
                 .get_or_create(&DeliveryLabels {
@@ -192,7 +213,38 @@ impl Metrics {
             handler_seconds,
             inbox_depth,
             dead_letters,
+            periodic_runs,
+            periodic_held,
         }
+    }
+
+    /// Starts the periodic jobs' counters and gauges at zero.
+    pub fn start_periodic_jobs(&self, jobs: &[&str]) {
+        for job in jobs {
+            let labels = JobLabels {
+                job: job.to_string(),
+            };
+            self.periodic_runs.get_or_create(&labels).inc_by(0);
+            self.periodic_held.get_or_create(&labels).set(0);
+        }
+    }
+
+    /// Counts a run of a periodic job on this replica.
+    pub fn periodic_run(&self, job: &str) {
+        self.periodic_runs
+            .get_or_create(&JobLabels {
+                job: job.to_string(),
+            })
+            .inc();
+    }
+
+    /// Whether this replica holds a periodic job now.
+    pub fn set_periodic_held(&self, job: &str, held: bool) {
+        self.periodic_held
+            .get_or_create(&JobLabels {
+                job: job.to_string(),
+            })
+            .set(i64::from(held));
     }
 
     /// Starts the verification failure counters of these reasons at zero (the webhook

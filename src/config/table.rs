@@ -336,6 +336,19 @@ declare_settings! {
                 Ok(())
             },
         },
+        /// Seconds between catalog syncs, instead of the minutes when set (0 = only at start
+        /// and on request).
+        sync_interval_secs: [u64] {
+            env: "BACKLINE_SYNC_INTERVAL_SECS",
+            arg: [],
+            default: unset("none"),
+            apply: |s, v| {
+                if let Some(secs) = v {
+                    s.sync_interval = seconds(secs);
+                }
+                Ok(())
+            },
+        },
         /// Advisory databases to import at start (comma-separated folders or zips: OSV, OSV
         /// bucket, RustSec advisory-db, PyPA advisory-database).
         advisories: [Vec<PathBuf>] {

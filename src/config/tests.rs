@@ -532,3 +532,15 @@ fn goproxy_is_a_goproxy_list_with_a_proxy_url_first() {
         assert!(err.contains("BACKLINE_GOPROXY"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn the_sync_interval_in_seconds_replaces_the_minutes_when_set() {
+    let s = resolve(ServeArgs::default(), FileConfig::default()).unwrap();
+    assert_eq!(s.sync_interval, Duration::from_secs(3600));
+    let file = FileConfig::parse("sync_interval_mins = 5\nsync_interval_secs = 2\n").unwrap();
+    let s = resolve(ServeArgs::default(), file).unwrap();
+    assert_eq!(s.sync_interval, Duration::from_secs(2));
+    let file = FileConfig::parse("sync_interval_mins = 5\n").unwrap();
+    let args = parse_flags(&["--sync-interval-secs", "0"]).unwrap();
+    assert_eq!(resolve(args, file).unwrap().sync_interval, Duration::ZERO);
+}

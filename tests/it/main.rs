@@ -23,6 +23,7 @@ mod mrcheck;
 mod npm_audit;
 mod nuget_lock;
 mod people;
+mod periodic;
 mod pg;
 mod pipelines;
 mod policy;

@@ -1,7 +1,11 @@
-//! Periodic work on one replica at a time. Each job (catalog sync, advisory sync, reconcile,
-//! pruning) has a row in `leaders`: the replica holding it runs the job and renews its lease
-//! well before it ends; when that replica dies, its lease runs out and the next replica to ask
-//! takes the job over, with the term number raised (so work can tell a takeover happened).
+//! Periodic work on one replica at a time. Each job (catalog sync with its MR reconcile,
+//! advisory sync, schedule tick, pruning) has a row in `leaders`: the replica holding it runs
+//! the job and renews its lease well before it ends; when that replica dies, its lease runs out
+//! and the next replica to ask takes the job over, with the term number raised (so work can
+//! tell a takeover happened). The row also keeps when the job last started and finished, on
+//! whichever replica (migration 3), so that it runs once per period across the replicas, not
+//! once per replica, and not again right after a takeover when the dead holder had just run it.
+//! When to run is decided by `crate::periodic::decide`; `crate::periodic::coordinator` drives it.
 //!
 //! Leases rather than advisory locks: a session lock belongs to one pooled connection and is
 //! lost or kept by accident when the pool recycles it, and a lease's expiry can be tested
@@ -14,28 +18,38 @@ use super::queue::ReplicaId;
 use super::{PgError, PgStore};
 
 /// How long a job's lease holds without renewal, by default.
-pub const DEFAULT_LEADER_LEASE: Duration = Duration::from_secs(30);
+pub const DEFAULT_LEADER_LEASE: Duration = Duration::from_secs(20);
 
 /// The work that runs on one replica at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PeriodicJob {
-    /// Re-reading the project catalog from GitLab.
+    /// Re-reading the project catalog from GitLab, then (its after-sync work) scanning new and
+    /// changed projects and reconciling remediations with GitLab's MRs: the reconcile is part
+    /// of this job, not a job of its own.
     CatalogSync,
     /// Downloading the advisory databases.
     AdvisorySync,
-    /// Reconciling remediations with GitLab's MRs.
-    Reconcile,
+    /// Acting on projects whose `schedule` window has opened.
+    ScheduleTick,
     /// Forgetting old deliveries.
     Prune,
 }
 
 impl PeriodicJob {
-    /// The stored name.
+    /// Every job.
+    pub const ALL: [PeriodicJob; 4] = [
+        PeriodicJob::CatalogSync,
+        PeriodicJob::AdvisorySync,
+        PeriodicJob::ScheduleTick,
+        PeriodicJob::Prune,
+    ];
+
+    /// The stored name (also the `job` label of the metrics).
     pub fn as_str(self) -> &'static str {
         match self {
             PeriodicJob::CatalogSync => "catalog_sync",
             PeriodicJob::AdvisorySync => "advisory_sync",
-            PeriodicJob::Reconcile => "reconcile",
+            PeriodicJob::ScheduleTick => "schedule_tick",
             PeriodicJob::Prune => "prune",
         }
     }
@@ -47,6 +61,17 @@ impl fmt::Display for PeriodicJob {
     }
 }
 
+/// When a job last started and last finished, on whichever replica (Unix ms; `None`: never).
+/// A start later than the finish is a run that has not finished: still running, or its
+/// replica died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LastRun {
+    /// The last start.
+    pub started_ms: Option<i64>,
+    /// The last finish.
+    pub finished_ms: Option<i64>,
+}
+
 /// A held job: run it until `until_ms`, then renew (or stop).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Term {
@@ -56,6 +81,8 @@ pub struct Term {
     pub number: i64,
     /// Until when the lease holds (Unix ms).
     pub until_ms: i64,
+    /// When the job last ran, as the row said when the lease was taken or renewed.
+    pub last: LastRun,
 }
 
 /// Who holds a job now.
@@ -100,7 +127,7 @@ impl Leader {
                      term = CASE WHEN leaders.holder = excluded.holder THEN leaders.term
                                  ELSE leaders.term + 1 END
                  WHERE leaders.holder = excluded.holder OR leaders.lease_until_ms <= $4
-                 RETURNING term, lease_until_ms",
+                 RETURNING term, lease_until_ms, last_started_ms, last_finished_ms",
                 &[
                     &job.as_str(),
                     &self.replica.as_str(),
@@ -114,7 +141,54 @@ impl Leader {
             job,
             number: r.get(0),
             until_ms: r.get(1),
+            last: LastRun {
+                started_ms: r.get(2),
+                finished_ms: r.get(3),
+            },
         }))
+    }
+
+    /// Records that this replica starts a run of `term`'s job at `now_ms`. `false`: it no
+    /// longer holds that term (another replica took the job over), so nothing was recorded.
+    pub async fn record_start(&self, term: &Term, now_ms: i64) -> Result<bool, PgError> {
+        self.record(term, "last_started_ms", now_ms).await
+    }
+
+    /// Records that this replica finished a run of `term`'s job at `now_ms` (whatever its
+    /// outcome: a failed run waits a period too). `false`: it no longer holds that term, so
+    /// the holder's own record stands.
+    pub async fn record_finish(&self, term: &Term, now_ms: i64) -> Result<bool, PgError> {
+        self.record(term, "last_finished_ms", now_ms).await
+    }
+
+    async fn record(
+        &self,
+        term: &Term,
+        column: &'static str,
+        now_ms: i64,
+    ) -> Result<bool, PgError> {
+        let client = self.store.client().await?;
+        // `column` is one of two fixed names above, never input.
+        let changed = client
+            .execute(
+                &format!(
+                    "UPDATE leaders SET {column} = $3 WHERE job = $1 AND holder = $2 AND term = $4"
+                ),
+                &[
+                    &term.job.as_str(),
+                    &self.replica.as_str(),
+                    &now_ms,
+                    &term.number,
+                ],
+            )
+            .await
+            .map_err(PgError::query("recording a periodic run"))?;
+        Ok(changed == 1)
+    }
+
+    /// This replica's name in the election.
+    pub fn replica(&self) -> &ReplicaId {
+        &self.replica
     }
 
     /// Whether this replica still holds `term` at `now_ms` (checked before work that must not
@@ -243,8 +317,8 @@ mod tests {
             .unwrap()
             .is_some());
         let (ra, rb) = tokio::join!(
-            a.acquire(PeriodicJob::Reconcile, T0),
-            b.acquire(PeriodicJob::Reconcile, T0)
+            a.acquire(PeriodicJob::ScheduleTick, T0),
+            b.acquire(PeriodicJob::ScheduleTick, T0)
         );
         assert_eq!(
             [ra.unwrap(), rb.unwrap()]
@@ -253,5 +327,54 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[tokio::test]
+    async fn the_last_run_is_shared_by_the_replicas_and_fenced_by_the_term() {
+        let (_db, a, b) = two().await;
+        let term = a
+            .acquire(PeriodicJob::CatalogSync, T0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(term.last, LastRun::default(), "never ran");
+        assert!(a.record_start(&term, T0 + 1).await.unwrap());
+        assert!(a.record_finish(&term, T0 + 2).await.unwrap());
+        // A dies; B takes the job over and sees A's run.
+        let taken = b
+            .acquire(PeriodicJob::CatalogSync, T0 + 30_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            taken.last,
+            LastRun {
+                started_ms: Some(T0 + 1),
+                finished_ms: Some(T0 + 2)
+            }
+        );
+        // A's old term records nothing any more.
+        assert!(!a.record_start(&term, T0 + 30_001).await.unwrap());
+        assert!(!a.record_finish(&term, T0 + 30_001).await.unwrap());
+        assert!(b.record_start(&taken, T0 + 30_002).await.unwrap());
+        // B stops cleanly mid-run: the record outlives the release, and A sees the run B left
+        // unfinished.
+        b.release(PeriodicJob::CatalogSync).await.unwrap();
+        let again = a
+            .acquire(PeriodicJob::CatalogSync, T0 + 30_003)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.number, 3);
+        assert_eq!(
+            again.last,
+            LastRun {
+                started_ms: Some(T0 + 30_002),
+                finished_ms: Some(T0 + 2)
+            }
+        );
+        // Other jobs keep their own record.
+        let prune = a.acquire(PeriodicJob::Prune, T0).await.unwrap().unwrap();
+        assert_eq!(prune.last, LastRun::default());
     }
 }

@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "store",
         sql: include_str!("migrations/0002_store.sql"),
     },
+    Migration {
+        version: 3,
+        name: "periodic_runs",
+        sql: include_str!("migrations/0003_periodic_runs.sql"),
+    },
 ];
 
 /// The key of the transaction-scoped advisory lock held while migrating (`pg_advisory_xact_lock`):

@@ -30,7 +30,7 @@ mod contract;
 pub(crate) mod testing;
 
 pub use kv::{KvTable, PgTable};
-pub use leader::{Leader, PeriodicJob, Term};
+pub use leader::{LastRun, Leader, PeriodicJob, Term};
 pub use pool::PgStore;
 pub use queue::{Lease, PgInbox, ReplicaId};
 pub use url::DatabaseUrl;
