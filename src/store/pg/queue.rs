@@ -217,21 +217,13 @@ impl PgInbox {
                 .map_err(PgError::query("starting a claim"))?;
             let leased = tx
                 .query_opt(
-                    "WITH next AS (
-                         SELECT i.seq FROM inbox i
-                         WHERE ($4::bigint IS NULL OR i.seq = $4)
-                           AND i.not_before_ms <= $1
-                           AND (i.lease_until_ms IS NULL OR i.lease_until_ms <= $1)
-                           AND NOT EXISTS (
-                               SELECT 1 FROM inbox o WHERE o.lane = i.lane AND o.seq < i.seq)
-                         ORDER BY i.seq
-                         LIMIT 1
-                         FOR UPDATE OF i SKIP LOCKED
-                     )
+                    &format!(
+                        "{CLAIM_NEXT}
                      UPDATE inbox SET leased_by = $2, lease_until_ms = $1 + $3,
                                       lease_token = nextval('lease_tokens')
                      FROM next WHERE inbox.seq = next.seq
-                     RETURNING inbox.seq, inbox.lease_token, inbox.lease_until_ms",
+                     RETURNING inbox.seq, inbox.lease_token, inbox.lease_until_ms"
+                    ),
                     &[&now_ms, &self.replica.as_str(), &self.lease_ms, &only],
                 )
                 .await
@@ -604,6 +596,29 @@ async fn bury_in(
 /// already there as the statement's snapshot saw them; when it stored any, a notification on
 /// [`super::listen::INBOX_CHANNEL`] (sent at its commit: every replica's idle workers wake).
 /// Prepared once per connection.
+/// The oldest delivery that is the head of its lane (the lowest `seq` of the lane), due, and
+/// not leased (or `$4` alone, when given). The heads are found lane by lane with a loose index
+/// scan over `inbox_lane_seq` (one index probe per lane), not by testing every queued row for
+/// an older one in its lane: with a long backlog in a lane whose head is running, that test
+/// walked the whole backlog on every claim (measured: with 8 workers draining, intake fell to
+/// 1,180/s and the drain to ~160 deliveries/s).
+const CLAIM_NEXT: &str = "WITH RECURSIVE lanes(lane) AS (
+         (SELECT lane FROM inbox ORDER BY lane LIMIT 1)
+         UNION ALL
+         SELECT (SELECT n.lane FROM inbox n WHERE n.lane > l.lane ORDER BY n.lane LIMIT 1)
+         FROM lanes l WHERE l.lane IS NOT NULL),
+     heads AS (
+         SELECT (SELECT h.seq FROM inbox h WHERE h.lane = l.lane ORDER BY h.seq LIMIT 1) AS seq
+         FROM lanes l WHERE l.lane IS NOT NULL),
+     next AS (
+         SELECT i.seq FROM inbox i JOIN heads USING (seq)
+         WHERE ($4::bigint IS NULL OR i.seq = $4)
+           AND i.not_before_ms <= $1
+           AND (i.lease_until_ms IS NULL OR i.lease_until_ms <= $1)
+         ORDER BY i.seq
+         LIMIT 1
+         FOR UPDATE OF i SKIP LOCKED)";
+
 const INSERT_BATCH: &str = "WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[],
                               $6::text[], $7::int8[], $8::int8[], $9::bytea[])
