@@ -65,10 +65,14 @@ async fn a_login_outlives_a_restart_on_sled_and_a_logout_outlives_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let on_dir = || {
         let data = dir.path().to_path_buf();
-        spawn(Options {
-            tweak: Box::new(move |s| s.data_dir = data),
-            ..Options::default()
-        })
+        async move {
+            until_released(&data).await;
+            spawn(Options {
+                tweak: Box::new(move |s| s.data_dir = data),
+                ..Options::default()
+            })
+            .await
+        }
     };
     let first = on_dir().await;
     let cookie = log_in(&first, &client()).await;
@@ -89,6 +93,22 @@ async fn a_login_outlives_a_restart_on_sled_and_a_logout_outlives_the_next() {
     log_out(&third, &cookie, &csrf_of(&page)).await;
     assert_eq!(overview(&third, &cookie).await.0, 303);
     third.shutdown().await;
+}
+
+/// The HTTP server's worker threads drop their copies of the app's state a moment after the
+/// server's future has ended (seen in CI: the restart found the data directory still locked):
+/// waits, bounded, until the directory's lock is free.
+async fn until_released(dir: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match backline::store::Store::open(dir) {
+            Ok(store) => return drop(store),
+            Err(backline::store::StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await
+            }
+            Err(e) => panic!("the data directory stays locked after the shutdown: {e}"),
+        }
+    }
 }
 
 /// The hourly prune (`App::prune`) forgets expired sessions and keeps live ones.
