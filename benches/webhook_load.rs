@@ -38,6 +38,7 @@ struct Args {
     workers: usize,
     database_url: Option<String>,
     replicas: usize,
+    projects: usize,
 }
 
 fn parse_args() -> Args {
@@ -48,6 +49,7 @@ fn parse_args() -> Args {
         workers: 2,
         database_url: None,
         replicas: 1,
+        projects: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -59,6 +61,7 @@ fn parse_args() -> Args {
             "--workers" => args.workers = value().expect("--workers N"),
             "--database-url" => args.database_url = Some(it.next().expect("--database-url URL")),
             "--replicas" => args.replicas = value().expect("--replicas N"),
+            "--projects" => args.projects = value().expect("--projects N"),
             _ => {} // cargo bench passes --bench
         }
     }
@@ -76,6 +79,14 @@ fn push_payload(size: usize) -> Vec<u8> {
         v["commits"] = Value::Array(commits.clone());
         v["total_commits_count"] = commits.len().into();
     }
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// `body` with its project id set to `id`.
+fn for_project(body: &[u8], id: u64) -> Vec<u8> {
+    let mut v: Value = serde_json::from_slice(body).unwrap();
+    v["project_id"] = id.into();
+    v["project"]["id"] = id.into();
     serde_json::to_vec(&v).unwrap()
 }
 
@@ -162,9 +173,17 @@ fn main() {
         })
         .await;
         let base_rate = report("no-op actix handler (reads body)", &base);
-        let real_body = body.clone();
+        // With --projects N the pushes name N projects in turn, so their deliveries queue in N
+        // lanes that the workers drain in parallel (one project's run one at a time).
+        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(match args.projects {
+            0 | 1 => vec![body.to_vec()],
+            n => (0..n as u64)
+                .map(|p| for_project(&body, 1_000 + p))
+                .collect(),
+        });
         let real = load_spread(addrs.clone(), connections, seconds, 202, move |c, n| {
-            request("/webhooks/gitlab", &real_body, c, n, true)
+            let body = &bodies[(c as u64 + n * 7) as usize % bodies.len()];
+            request("/webhooks/gitlab", body, c, n, true)
         })
         .await;
         let store = match &args.database_url {
@@ -172,8 +191,9 @@ fn main() {
             None => "sled".to_string(),
         };
         let label = format!(
-            "backline on {store}: verified, durable (group commit), {} workers each",
-            args.workers
+            "backline on {store}: verified, durable (group commit), {} workers each, {} project(s)",
+            args.workers,
+            args.projects.max(1)
         );
         let real_rate = report(&label, &real);
         println!("ratio backline / no-op: {:.2}", real_rate / base_rate);

@@ -495,7 +495,7 @@ impl PgQueue {
     pub async fn pending_count(&self) -> Result<usize, StoreError> {
         let inbox = self.inbox.clone();
         self.db
-            .run(move |_| async move { Ok(inbox.pending().await?.len()) })
+            .run(move |_| async move { inbox.pending_count().await })
             .await
     }
 

@@ -277,6 +277,7 @@ async fn two_claimers_race_without_breaking_order_or_running_twice() {
         assert_eq!(order, seqs, "project {project} in order");
     }
     assert!(a.pending().await.unwrap().is_empty());
+    assert_eq!(a.pending_count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -386,6 +387,7 @@ async fn group_commit_batches_concurrent_requests_and_answers_after_commit() {
     drop(intake);
     task.await.unwrap();
     assert_eq!(b.pending().await.unwrap().len(), 150);
+    assert_eq!(b.pending_count().await.unwrap(), 150);
 }
 
 #[tokio::test]

@@ -476,6 +476,19 @@ impl PgInbox {
             .collect())
     }
 
+    /// How many deliveries are pending (queued, waiting for a retry or running), counted in
+    /// the database: `/api/v1/inbox`, its `wait_idle_secs` (every 20 ms) and `/metrics` ask
+    /// this, and fetching every row to count them took most of the database's CPU while a
+    /// backlog drained.
+    pub async fn pending_count(&self) -> Result<usize, PgError> {
+        let client = self.store.client().await?;
+        let row = client
+            .query_one("SELECT count(*) FROM inbox", &[])
+            .await
+            .map_err(PgError::query("counting pending deliveries"))?;
+        Ok(row.get::<_, i64>(0) as usize)
+    }
+
     /// Entries leased right now (by anyone), for `/readyz` and the soak's final check.
     pub async fn leased_count(&self, now_ms: i64) -> Result<usize, PgError> {
         let client = self.store.client().await?;
