@@ -62,6 +62,15 @@ pub enum Backend {
     Pg,
 }
 
+/// A loopback port free right now (for a `serve` process told where to listen).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A fresh schema on the test database, as `BACKLINE_DATABASE_URL` for one app.
 pub async fn fresh_database() -> backline::store::pg::DatabaseUrl {
     let raw = std::env::var("BACKLINE_TEST_DATABASE_URL").unwrap_or_else(|_| {

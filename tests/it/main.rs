@@ -25,6 +25,7 @@ mod nuget_lock;
 mod people;
 mod periodic;
 mod pg;
+mod pg_schema;
 mod pipelines;
 mod policy;
 mod push_figures;

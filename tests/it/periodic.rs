@@ -16,61 +16,19 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use backline::net::Network;
-use backline::store::pg::{DatabaseUrl, PgStore};
 use gitlab_sim::{access, GitLabSim, ProjectSpec, SimConfig};
 use tokio::process::Child;
 
 use crate::binary::command;
+use crate::harness::free_port;
+use crate::pg_schema::Schema;
 
 const LEASE: Duration = Duration::from_secs(3);
 /// A third of the lease: how often each replica asks the election.
 const POLL: Duration = Duration::from_secs(1);
 const PERIOD: Duration = Duration::from_secs(1);
 
-/// The run's own schema, as `replicas.rs` makes it.
-struct Schema {
-    name: String,
-    url: String,
-    store: PgStore,
-    admin: PgStore,
-}
-
 impl Schema {
-    async fn create() -> Schema {
-        let raw = std::env::var("BACKLINE_TEST_DATABASE_URL").unwrap_or_else(|_| {
-            panic!(
-                "BACKLINE_TEST_DATABASE_URL is not set: the periodic jobs test needs a real \
-                 PostgreSQL. Install it (Debian/Ubuntu: sudo apt-get install postgresql) and \
-                 set BACKLINE_TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DATABASE"
-            )
-        });
-        let base = DatabaseUrl::parse(&raw).unwrap();
-        let name = format!(
-            "periodic_{}_{}",
-            std::process::id(),
-            backline::clock::now_ms()
-        );
-        let admin = PgStore::connect(&base, &Network::default(), 1).unwrap();
-        admin
-            .client()
-            .await
-            .expect("the test database is reachable")
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .await
-            .unwrap();
-        let sep = if raw.contains('?') { '&' } else { '?' };
-        let url = format!("{raw}{sep}options=-c%20search_path%3D{name}");
-        let store =
-            PgStore::connect(&base.with_schema(&name).unwrap(), &Network::default(), 1).unwrap();
-        Schema {
-            name,
-            url,
-            store,
-            admin,
-        }
-    }
-
     /// Who holds the catalog sync, and until when (Unix ms).
     async fn catalog_holder(&self) -> (String, i64) {
         let row = self
@@ -85,16 +43,6 @@ impl Schema {
             .await
             .unwrap();
         (row.get(0), row.get(1))
-    }
-
-    async fn drop(self) {
-        let _ = self
-            .admin
-            .client()
-            .await
-            .unwrap()
-            .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name))
-            .await;
     }
 }
 
@@ -222,14 +170,6 @@ impl Replica {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The catalog syncs the simulator saw: each lists the bot's projects (one page here).
 fn syncs_seen(sim: &GitLabSim) -> u64 {
     sim.requests()
@@ -256,7 +196,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn periodic_jobs_run_on_one_replica_and_resume_on_another_after_sigkill_and_sigterm() {
-    let db = Schema::create().await;
+    let db = Schema::create("periodic", 1).await;
     let sim = GitLabSim::start(SimConfig::default()).unwrap();
     sim.with_world(|w| {
         let bot = w.bot_user;

@@ -16,13 +16,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use backline::net::Network;
-use backline::store::pg::{DatabaseUrl, PgStore};
 use gitlab_sim::{access, DeliveryBuilder, GitLabSim, HookTarget, SimConfig};
 use serde_json::Value;
 use tokio::process::Child;
 
 use crate::binary::command;
+use crate::harness::free_port;
+use crate::pg_schema::Schema;
 
 const SECRET: &str = "replicas-secret";
 const ADMIN: &str = "replicas-admin";
@@ -31,60 +31,7 @@ const REPLICAS: usize = 3;
 const VICTIM: usize = 1;
 const LEASE_SECS: &str = "2";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The test's own schema in the test database, and the URL (with that schema first on the
-/// search path) the replicas are given.
-struct Schema {
-    name: String,
-    /// What the replicas get as `BACKLINE_DATABASE_URL`.
-    url: String,
-    /// A pool on the schema, for the checks.
-    store: PgStore,
-    admin: PgStore,
-}
-
 impl Schema {
-    async fn create() -> Schema {
-        let raw = std::env::var("BACKLINE_TEST_DATABASE_URL").unwrap_or_else(|_| {
-            panic!(
-                "BACKLINE_TEST_DATABASE_URL is not set: the replicas soak needs a real \
-                 PostgreSQL. Install it (Debian/Ubuntu: sudo apt-get install postgresql) and \
-                 set BACKLINE_TEST_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DATABASE"
-            )
-        });
-        let base = DatabaseUrl::parse(&raw).unwrap();
-        let name = format!(
-            "replicas_{}_{}",
-            std::process::id(),
-            backline::clock::now_ms()
-        );
-        let admin = PgStore::connect(&base, &Network::default(), 1).unwrap();
-        admin
-            .client()
-            .await
-            .expect("the test database is reachable")
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .await
-            .unwrap();
-        let sep = if raw.contains('?') { '&' } else { '?' };
-        let url = format!("{raw}{sep}options=-c%20search_path%3D{name}");
-        let store =
-            PgStore::connect(&base.with_schema(&name).unwrap(), &Network::default(), 2).unwrap();
-        Schema {
-            name,
-            url,
-            store,
-            admin,
-        }
-    }
-
     async fn count(&self, sql: &str) -> i64 {
         self.store
             .client()
@@ -94,16 +41,6 @@ impl Schema {
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .get(0)
-    }
-
-    async fn drop(self) {
-        let _ = self
-            .admin
-            .client()
-            .await
-            .unwrap()
-            .batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name))
-            .await;
     }
 }
 
@@ -280,7 +217,7 @@ async fn replicas_sigkill_and_resends_lose_nothing_and_duplicate_nothing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let db = Schema::create().await;
+    let db = Schema::create("replicas", 2).await;
     let sim = GitLabSim::start(SimConfig {
         workers: 2,
         ..SimConfig::default()

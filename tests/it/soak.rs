@@ -14,17 +14,10 @@ use serde_json::Value;
 use tokio::process::Child;
 
 use crate::binary::command;
+use crate::harness::free_port;
 
 const SECRET: &str = "soak-secret";
 const ADMIN: &str = "soak-admin";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn start(sim: &GitLabSim, addr: &str, data: &std::path::Path) -> Child {
     let advisories = backline::demo::bundled_advisories()
