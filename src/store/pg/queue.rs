@@ -215,15 +215,13 @@ impl PgInbox {
                 .transaction()
                 .await
                 .map_err(PgError::query("starting a claim"))?;
+            let claim = tx
+                .prepare_cached(CLAIM_NEXT)
+                .await
+                .map_err(PgError::query("claiming a delivery"))?;
             let leased = tx
                 .query_opt(
-                    &format!(
-                        "{CLAIM_NEXT}
-                     UPDATE inbox SET leased_by = $2, lease_until_ms = $1 + $3,
-                                      lease_token = nextval('lease_tokens')
-                     FROM next WHERE inbox.seq = next.seq
-                     RETURNING inbox.seq, inbox.lease_token, inbox.lease_until_ms"
-                    ),
+                    &claim,
                     &[&now_ms, &self.replica.as_str(), &self.lease_ms, &only],
                 )
                 .await
@@ -609,8 +607,8 @@ async fn bury_in(
 /// already there as the statement's snapshot saw them; when it stored any, a notification on
 /// [`super::listen::INBOX_CHANNEL`] (sent at its commit: every replica's idle workers wake).
 /// Prepared once per connection.
-/// The oldest delivery that is the head of its lane (the lowest `seq` of the lane), due, and
-/// not leased (or `$4` alone, when given). The heads are found lane by lane with a loose index
+/// Leases the oldest delivery that is the head of its lane (the lowest `seq` of the lane), due,
+/// and not leased (or `$4` alone, when given); prepared once per connection. The heads are found lane by lane with a loose index
 /// scan over `inbox_lane_seq` (one index probe per lane), not by testing every queued row for
 /// an older one in its lane: with a long backlog in a lane whose head is running, that test
 /// walked the whole backlog on every claim (measured: with 8 workers draining, intake fell to
@@ -630,7 +628,11 @@ const CLAIM_NEXT: &str = "WITH RECURSIVE lanes(lane) AS (
            AND (i.lease_until_ms IS NULL OR i.lease_until_ms <= $1)
          ORDER BY i.seq
          LIMIT 1
-         FOR UPDATE OF i SKIP LOCKED)";
+         FOR UPDATE OF i SKIP LOCKED)
+     UPDATE inbox SET leased_by = $2, lease_until_ms = $1 + $3,
+                      lease_token = nextval('lease_tokens')
+     FROM next WHERE inbox.seq = next.seq
+     RETURNING inbox.seq, inbox.lease_token, inbox.lease_until_ms";
 
 const INSERT_BATCH: &str = "WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::text[],
